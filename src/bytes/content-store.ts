@@ -1,0 +1,119 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+export interface WrittenContent {
+  id: string;
+  size: number;
+  md5: Buffer;
+}
+
+/** Raised when a body is longer or shorter than it said, or longer than allowed. */
+export class BodyLengthError extends Error {
+  constructor(readonly kind: 'tooLong' | 'tooShort') {
+    super(kind === 'tooLong' ? 'request body longer than allowed' : 'request body ended before Content-Length bytes arrived');
+  }
+}
+
+/**
+ * Immutable content files, named by random id, under `root/xx/`. It knows nothing
+ * of accounts or blob names, so no name a client sends can ever become a path.
+ * A file is complete and fsynced before `write` resolves; what makes it visible
+ * is the metadata commit that refers to it, so a crash mid-write leaves only
+ * unreferenced garbage, which `sweep` removes at start-up.
+ */
+export class ContentStore {
+  constructor(private readonly root: string) {}
+
+  async init(): Promise<void> {
+    const dirs = [];
+    for (let i = 0; i < 256; i++) dirs.push(path.join(this.root, i.toString(16).padStart(2, '0')));
+    await Promise.all(dirs.map((dir) => fsp.mkdir(dir, { recursive: true })));
+  }
+
+  pathOf(id: string): string {
+    return path.join(this.root, id.slice(0, 2), id);
+  }
+
+  /** Streams exactly `length` bytes from `source` into a new content file, hashing as it goes. */
+  async write(source: Readable, length: number): Promise<WrittenContent> {
+    const id = randomBytes(16).toString('hex');
+    const file = this.pathOf(id);
+    const handle = await fsp.open(file, 'wx');
+    const md5 = createHash('md5');
+    let size = 0;
+    try {
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size > length) throw new BodyLengthError('tooLong');
+        md5.update(chunk);
+        await writeAll(handle, chunk);
+      }
+      if (size < length) throw new BodyLengthError('tooShort');
+      await handle.sync();
+    } catch (error) {
+      await handle.close().catch(() => {});
+      await fsp.rm(file, { force: true });
+      throw error;
+    }
+    await handle.close();
+    return { id, size, md5: md5.digest() };
+  }
+
+  /** Writes an in-memory buffer as a new content file (copies, small bodies already read). */
+  async writeBuffer(data: Buffer): Promise<WrittenContent> {
+    const id = randomBytes(16).toString('hex');
+    const handle = await fsp.open(this.pathOf(id), 'wx');
+    try {
+      await writeAll(handle, data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return { id, size: data.length, md5: createHash('md5').update(data).digest() };
+  }
+
+  /** Reads bytes [start, end] (inclusive) of a content file. */
+  read(id: string, start: number, end: number): fs.ReadStream {
+    return fs.createReadStream(this.pathOf(id), { start, end, highWaterMark: 256 * 1024 });
+  }
+
+  async readSmall(id: string, size: number): Promise<Buffer> {
+    const handle = await fsp.open(this.pathOf(id), 'r');
+    try {
+      const buffer = Buffer.allocUnsafe(size);
+      const { bytesRead } = await handle.read(buffer, 0, size, 0);
+      return bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async remove(ids: Iterable<string>): Promise<void> {
+    await Promise.all(Array.from(ids, (id) => fsp.rm(this.pathOf(id), { force: true })));
+  }
+
+  /** Deletes every file not in `referenced`: leftovers of writes a crash interrupted. */
+  async sweep(referenced: Set<string>): Promise<number> {
+    let removed = 0;
+    for (const dir of await fsp.readdir(this.root)) {
+      for (const name of await fsp.readdir(path.join(this.root, dir))) {
+        if (!referenced.has(name)) {
+          await fsp.rm(path.join(this.root, dir, name), { force: true });
+          removed++;
+        }
+      }
+    }
+    return removed;
+  }
+}
+
+async function writeAll(handle: fsp.FileHandle, data: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) {
+    const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+    offset += bytesWritten;
+  }
+}

@@ -1,0 +1,60 @@
+import type { Command } from 'commander';
+import { defaultDataDir, parseDeclaredAccounts } from '../server/config.js';
+import { createLogger } from '../server/log.js';
+import { startServer } from '../server/server.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`'${value}' is not a port number (0-65535; 0 picks a free port).`);
+  return n;
+}
+
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('Start the mlspace server (embedded: SQLite metadata and blob bytes in one data directory).')
+    .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
+    .option('--no-dev-account', 'do not create the well-known development account devstoreaccount1')
+    .addHelpText(
+      'after',
+      `
+Accounts besides devstoreaccount1 can be declared with MLSPACE_ACCOUNTS=name:key1[:key2];...
+(Azurite's AZURITE_ACCOUNTS format). Once listening, the server writes DATA_DIR/endpoints.json.
+
+Examples:
+  mlspace up
+  mlspace up --data-dir /tmp/mlspace --blob-port 0
+  MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
+    )
+    .action(async (options: { dataDir?: string; host: string; blobPort: number; devAccount: boolean }) => {
+      const logger = createLogger();
+      const server = await startServer(
+        {
+          dataDir: options.dataDir ?? defaultDataDir(),
+          host: options.host,
+          blobPort: options.blobPort,
+          devAccount: options.devAccount,
+          declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
+        },
+        logger,
+      );
+      process.stdout.write(`mlspace is up\n  blob: ${server.endpoints.blob}\n`);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'shutting down');
+        server.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

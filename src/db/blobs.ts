@@ -1,0 +1,229 @@
+import { ContentRefs } from './content-refs.js';
+import type { BlobRecord, BlockRecord, ContainerRecord, ListPage } from './records.js';
+import type { Db } from './sqlite.js';
+
+type Key = { account: string; container: string; name: string };
+
+/** Thrown inside a transaction to abort it; the caller maps it to a protocol error. */
+export type Precondition<T> = (current: T | undefined) => void;
+
+/**
+ * Containers, blobs and uncommitted blocks. Each method is one transaction, so a
+ * blob is either wholly committed or not there at all. Methods that drop content
+ * return the ids of content files nothing refers to any more: the caller unlinks
+ * them after the commit (a crash in between leaves garbage that start-up sweeps).
+ */
+export class BlobRepo {
+  private readonly refs: ContentRefs;
+  private readonly stmt;
+
+  constructor(private readonly db: Db) {
+    this.refs = new ContentRefs(db);
+    this.stmt = {
+      getContainer: db.prepare('SELECT doc FROM containers WHERE account = ? AND name = ?').pluck(),
+      insertContainer: db.prepare('INSERT INTO containers (account, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      updateContainer: db.prepare('UPDATE containers SET doc = ? WHERE account = ? AND name = ?'),
+      deleteContainer: db.prepare('DELETE FROM containers WHERE account = ? AND name = ?'),
+      listContainers: db.prepare(
+        'SELECT name, doc FROM containers WHERE account = ? AND name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?',
+      ),
+      getBlob: db.prepare('SELECT doc FROM blobs WHERE account = ? AND container = ? AND name = ?').pluck(),
+      upsertBlob: db.prepare(
+        'INSERT INTO blobs (account, container, name, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET doc = excluded.doc',
+      ),
+      deleteBlob: db.prepare('DELETE FROM blobs WHERE account = ? AND container = ? AND name = ?'),
+      containerBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ? AND container = ?').pluck(),
+      deleteContainerBlobs: db.prepare('DELETE FROM blobs WHERE account = ? AND container = ?'),
+      scanBlobs: db.prepare(
+        'SELECT name, doc FROM blobs WHERE account = ? AND container = ? AND name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?',
+      ),
+      getBlocks: db.prepare(
+        'SELECT block_id AS blockId, content_id AS contentId, size FROM blocks WHERE account = ? AND container = ? AND blob = ? ORDER BY seq',
+      ),
+      getBlock: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ? AND blob = ? AND block_id = ?').pluck(),
+      putBlock: db.prepare(
+        `INSERT INTO blocks (account, container, blob, block_id, content_id, size, seq)
+         VALUES (?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM blocks))
+         ON CONFLICT DO UPDATE SET content_id = excluded.content_id, size = excluded.size, seq = excluded.seq`,
+      ),
+      blockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
+      deleteBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ? AND blob = ?'),
+      containerBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ?').pluck(),
+      deleteContainerBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ?'),
+      blockCount: db.prepare('SELECT COUNT(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
+      getServiceProps: db.prepare('SELECT doc FROM service_properties WHERE account = ? AND service = ?').pluck(),
+      putServiceProps: db.prepare(
+        'INSERT INTO service_properties (account, service, doc) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET doc = excluded.doc',
+      ),
+      allContentIds: db.prepare('SELECT id FROM content WHERE refs > 0').pluck(),
+    };
+  }
+
+  // ---- containers ----
+
+  getContainer(account: string, name: string): ContainerRecord | undefined {
+    const doc = this.stmt.getContainer.get(account, name) as string | undefined;
+    return doc === undefined ? undefined : { ...JSON.parse(doc), account, name };
+  }
+
+  /** Returns false when the container already exists. */
+  createContainer(container: ContainerRecord): boolean {
+    return this.stmt.insertContainer.run(container.account, container.name, containerDoc(container)).changes === 1;
+  }
+
+  updateContainer(container: ContainerRecord, precondition?: Precondition<ContainerRecord>): void {
+    this.db.transaction(() => {
+      precondition?.(this.getContainer(container.account, container.name));
+      this.stmt.updateContainer.run(containerDoc(container), container.account, container.name);
+    })();
+  }
+
+  /** Deletes the container with its blobs and blocks; undefined when it did not exist. */
+  deleteContainer(account: string, name: string, precondition?: Precondition<ContainerRecord>): string[] | undefined {
+    return this.db.transaction(() => {
+      const current = this.getContainer(account, name);
+      precondition?.(current);
+      if (!current) return undefined;
+      const orphans: string[] = [];
+      for (const doc of this.stmt.containerBlobDocs.all(account, name) as string[]) {
+        this.refs.release(extentIds(JSON.parse(doc)), orphans);
+      }
+      this.refs.release(this.stmt.containerBlockContent.all(account, name) as string[], orphans);
+      this.stmt.deleteContainerBlobs.run(account, name);
+      this.stmt.deleteContainerBlocks.run(account, name);
+      this.stmt.deleteContainer.run(account, name);
+      return orphans;
+    })();
+  }
+
+  listContainers(account: string, prefix: string, after: string, limit: number): ListPage<ContainerRecord> {
+    const rows = this.stmt.listContainers.all(account, after, prefix, prefixEnd(prefix), limit + 1) as { name: string; doc: string }[];
+    const items = rows.slice(0, limit).map((row) => ({ ...JSON.parse(row.doc), account, name: row.name }) as ContainerRecord);
+    return { items, next: rows.length > limit ? items[items.length - 1]!.name : undefined };
+  }
+
+  // ---- blobs ----
+
+  getBlob(account: string, container: string, name: string): BlobRecord | undefined {
+    const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
+    return doc === undefined ? undefined : { ...JSON.parse(doc), account, container, name };
+  }
+
+  /**
+   * Commits a blob's new content (Put Blob, Put Block List, Copy Blob): replaces the
+   * row, moves content references from the old extents to the new, and discards the
+   * blob's uncommitted blocks. `newContent` are ids written for this commit that
+   * hold no reference yet. Returns orphaned content ids, or undefined if the
+   * container is gone (the caller answers ContainerNotFound and unlinks newContent).
+   */
+  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>): string[] | undefined {
+    return this.db.transaction(() => {
+      if (this.stmt.getContainer.get(blob.account, blob.container) === undefined) return undefined;
+      const current = this.getBlob(blob.account, blob.container, blob.name);
+      precondition?.(current);
+      const orphans: string[] = [];
+      this.refs.add(newContent);
+      // Extents reused from existing content (copies, committed blocks) gain a reference too.
+      const fresh = new Set(newContent);
+      this.refs.add(extentIds(blob).filter((id) => !fresh.has(id)));
+      if (current) this.refs.release(extentIds(current), orphans);
+      this.refs.release(this.stmt.blockContent.all(blob.account, blob.container, blob.name) as string[], orphans);
+      this.stmt.deleteBlocks.run(blob.account, blob.container, blob.name);
+      this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc(blob));
+      return orphans;
+    })();
+  }
+
+  /** Rewrites properties or metadata only; content and its references are unchanged. */
+  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>): boolean {
+    return this.db.transaction(() => {
+      const current = this.getBlob(blob.account, blob.container, blob.name);
+      precondition?.(current);
+      if (!current) return false;
+      this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc({ ...blob, extents: current.extents }));
+      return true;
+    })();
+  }
+
+  /** Deletes a blob (and its uncommitted blocks); undefined when it did not exist. */
+  deleteBlob(account: string, container: string, name: string, precondition?: Precondition<BlobRecord>): string[] | undefined {
+    return this.db.transaction(() => {
+      const current = this.getBlob(account, container, name);
+      precondition?.(current);
+      if (!current) return undefined;
+      const orphans: string[] = [];
+      this.refs.release(extentIds(current), orphans);
+      this.refs.release(this.stmt.blockContent.all(account, container, name) as string[], orphans);
+      this.stmt.deleteBlocks.run(account, container, name);
+      this.stmt.deleteBlob.run(account, container, name);
+      return orphans;
+    })();
+  }
+
+  /** Blobs in name order: names starting with `prefix`, after `after`, and at or beyond `from`. */
+  scanBlobs(account: string, container: string, prefix: string, after: string, from: string, limit: number): BlobRecord[] {
+    const start = from > prefix ? from : prefix;
+    const rows = this.stmt.scanBlobs.all(account, container, after, start, prefixEnd(prefix), limit) as { name: string; doc: string }[];
+    return rows.map((row) => ({ ...JSON.parse(row.doc), account, container, name: row.name }) as BlobRecord);
+  }
+
+  // ---- blocks ----
+
+  /** Stages a block; a block with the same id is replaced. Undefined if the container is gone. */
+  putBlock(key: Key, block: BlockRecord, maxUncommitted: number): string[] | 'tooMany' | undefined {
+    return this.db.transaction(() => {
+      if (this.stmt.getContainer.get(key.account, key.container) === undefined) return undefined;
+      const replaced = this.stmt.getBlock.get(key.account, key.container, key.name, block.blockId) as string | undefined;
+      if (replaced === undefined && (this.stmt.blockCount.get(key.account, key.container, key.name) as number) >= maxUncommitted) {
+        return 'tooMany';
+      }
+      const orphans: string[] = [];
+      this.refs.add([block.contentId]);
+      if (replaced !== undefined) this.refs.release([replaced], orphans);
+      this.stmt.putBlock.run(key.account, key.container, key.name, block.blockId, block.contentId, block.size);
+      return orphans;
+    })();
+  }
+
+  uncommittedBlocks(key: Key): BlockRecord[] {
+    return this.stmt.getBlocks.all(key.account, key.container, key.name) as BlockRecord[];
+  }
+
+  // ---- service properties ----
+
+  getServiceProperties(account: string, service: string): Record<string, unknown> | undefined {
+    const doc = this.stmt.getServiceProps.get(account, service) as string | undefined;
+    return doc === undefined ? undefined : JSON.parse(doc);
+  }
+
+  setServiceProperties(account: string, service: string, properties: Record<string, unknown>): void {
+    this.stmt.putServiceProps.run(account, service, JSON.stringify(properties));
+  }
+
+  /** Every content id something still refers to (start-up garbage sweep). */
+  referencedContent(): Set<string> {
+    return new Set(this.stmt.allContentIds.all() as string[]);
+  }
+}
+
+function extentIds(blob: Pick<BlobRecord, 'extents'>): string[] {
+  return blob.extents.map((extent) => extent.id);
+}
+
+function containerDoc({ account: _a, name: _n, ...rest }: ContainerRecord): string {
+  return JSON.stringify(rest);
+}
+
+function blobDoc({ account: _a, container: _c, name: _n, ...rest }: BlobRecord): string {
+  return JSON.stringify(rest);
+}
+
+/** The smallest string greater than every string that starts with `prefix` ('' means no bound). */
+export function prefixEnd(prefix: string): string {
+  if (prefix === '') return '\u{10FFFF}\u{10FFFF}';
+  const chars = Array.from(prefix);
+  const last = chars.pop()!.codePointAt(0)!;
+  // Skip the surrogate range, which no well-formed string contains.
+  const next = last + 1 === 0xd800 ? 0xe000 : last + 1;
+  return chars.join('') + String.fromCodePoint(Math.min(next, 0x10ffff));
+}

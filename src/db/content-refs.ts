@@ -1,0 +1,34 @@
+import type { Db } from './sqlite.js';
+
+/**
+ * Reference counts of content files. Blobs (through their extents) and uncommitted
+ * blocks hold references; a file whose count drops to zero is returned to the
+ * caller to unlink once the transaction has committed. Every method must run
+ * inside the caller's transaction.
+ */
+export class ContentRefs {
+  private readonly insert;
+  private readonly decrement;
+  private readonly dropIfUnused;
+
+  constructor(db: Db) {
+    this.insert = db.prepare('INSERT INTO content (id, refs) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1');
+    this.decrement = db.prepare('UPDATE content SET refs = refs - 1 WHERE id = ? RETURNING refs').pluck();
+    this.dropIfUnused = db.prepare('DELETE FROM content WHERE id = ? AND refs <= 0');
+  }
+
+  add(ids: Iterable<string>): void {
+    for (const id of ids) this.insert.run(id);
+  }
+
+  /** Drops one reference from each id; returns the ids nothing refers to any more. */
+  release(ids: Iterable<string>, orphans: string[]): void {
+    for (const id of ids) {
+      const left = this.decrement.get(id) as number | undefined;
+      if (left !== undefined && left <= 0) {
+        this.dropIfUnused.run(id);
+        orphans.push(id);
+      }
+    }
+  }
+}

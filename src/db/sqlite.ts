@@ -1,0 +1,31 @@
+import Database from 'better-sqlite3';
+import { migrations } from './schema.js';
+
+export type Db = Database.Database;
+
+/**
+ * Opens the embedded metadata database. WAL lets readers run beside the writer;
+ * synchronous=FULL makes every acknowledged commit survive power loss, not just a
+ * process kill.
+ */
+export function openSqlite(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)');
+  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
+  migrations.forEach((sql, version) => {
+    if (applied.has(version)) return;
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO schema_migrations (version, applied) VALUES (?, ?)').run(version, Date.now());
+    })();
+  });
+}

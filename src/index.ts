@@ -1,0 +1,2 @@
+export { startServer, type RunningServer } from './server/server.js';
+export type { ServerConfig } from './server/config.js';

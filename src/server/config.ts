@@ -1,0 +1,51 @@
+import os from 'node:os';
+import path from 'node:path';
+
+export interface ServerConfig {
+  dataDir: string;
+  host: string;
+  /** 0 picks a free port. */
+  blobPort: number;
+  devAccount: boolean;
+  /** Accounts declared by `MLSPACE_ACCOUNTS` (Azurite's `AZURITE_ACCOUNTS` format). */
+  declaredAccounts: DeclaredAccount[];
+}
+
+export interface DeclaredAccount {
+  name: string;
+  key1: string;
+  key2?: string;
+}
+
+/** Azurite's well-known development account; UseDevelopmentStorage=true relies on it. */
+export const DEV_ACCOUNT: DeclaredAccount = {
+  name: 'devstoreaccount1',
+  key1: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
+};
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(env.MLSPACE_HOME ?? path.join(os.homedir(), '.mlspace'), 'data');
+}
+
+export const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;
+
+/** Parses `name:key1[:key2];name:key1[:key2]`, refusing anything it cannot use with a message that says why. */
+export function parseDeclaredAccounts(spec: string | undefined): DeclaredAccount[] {
+  if (!spec?.trim()) return [];
+  return spec
+    .split(';')
+    .filter((entry) => entry.trim() !== '')
+    .map((entry) => {
+      const [name = '', key1 = '', key2, ...rest] = entry.trim().split(':');
+      if (rest.length > 0 || !ACCOUNT_NAME.test(name) || !isBase64Key(key1) || (key2 !== undefined && !isBase64Key(key2))) {
+        throw new Error(
+          `MLSPACE_ACCOUNTS entry for '${name}' is invalid: use name:key1[:key2] with a name of 3-24 lowercase letters and digits and base64 keys.`,
+        );
+      }
+      return { name, key1, key2 };
+    });
+}
+
+function isBase64Key(value: string): boolean {
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length >= 16;
+}

@@ -1,0 +1,19 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface Endpoints {
+  blob: string;
+}
+
+/** Written once the server accepts requests; replaced atomically so a reader never sees half a file. */
+export function writeEndpoints(dataDir: string, endpoints: Endpoints): string {
+  const file = path.join(dataDir, 'endpoints.json');
+  const temp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temp, JSON.stringify(endpoints, null, 2) + '\n');
+  fs.renameSync(temp, file);
+  return file;
+}
+
+export function removeEndpoints(dataDir: string): void {
+  fs.rmSync(path.join(dataDir, 'endpoints.json'), { force: true });
+}

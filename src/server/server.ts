@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { ContentStore } from '../bytes/content-store.js';
+import { SmallContentCache } from '../bytes/small-content-cache.js';
+import { AccountRepo } from '../db/accounts.js';
+import { BlobRepo } from '../db/blobs.js';
+import { openSqlite } from '../db/sqlite.js';
+import { Sealer } from '../secrets/seal.js';
+import { KeyRing } from '../storage/auth/keyring.js';
+import { blobRequestListener } from '../storage/blob/blob-service.js';
+import { LIMITS } from '../storage/blob/deps.js';
+import { ensureAccounts } from './accounts-bootstrap.js';
+import { DEV_ACCOUNT, type ServerConfig } from './config.js';
+import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface RunningServer {
+  endpoints: Endpoints;
+  close(): Promise<void>;
+}
+
+/** Opens the data directory, starts every listener, and writes endpoints.json once they accept requests. */
+export async function startServer(config: ServerConfig, logger: Logger = createLogger()): Promise<RunningServer> {
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const sealer = Sealer.open(config.dataDir);
+  const db = openSqlite(path.join(config.dataDir, 'metadata.sqlite'));
+  const accounts = new AccountRepo(db, sealer);
+  const blobs = new BlobRepo(db);
+  ensureAccounts(accounts, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
+
+  const keyring = new KeyRing();
+  for (const account of accounts.list()) {
+    if (account.name !== DEV_ACCOUNT.name || config.devAccount) keyring.load(account);
+  }
+
+  const content = new ContentStore(path.join(config.dataDir, 'blobs'));
+  await content.init();
+  const swept = await content.sweep(blobs.referencedContent());
+  if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
+
+  const host = config.host;
+  const blobServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000 });
+  await listen(blobServer, config.blobPort, host);
+  const endpoints: Endpoints = { blob: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}` };
+  blobServer.on(
+    'request',
+    blobRequestListener({ repo: blobs, content, cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent), endpoint: endpoints.blob }, keyring, logger),
+  );
+  writeEndpoints(config.dataDir, endpoints);
+
+  return {
+    endpoints,
+    async close() {
+      removeEndpoints(config.dataDir);
+      await closeServer(blobServer);
+      db.close();
+    },
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stops accepting, lets requests in flight finish for a moment, then drops what is left. */
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    setTimeout(() => server.closeAllConnections(), 2000).unref();
+  });
+}
+
+function displayHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}

@@ -1,0 +1,46 @@
+/** The two keys of one storage account, as the key ring holds them. */
+export interface AccountKeys {
+  readonly account: string;
+  /** key1 and key2, base64-decoded. Either authorizes. */
+  readonly keys: readonly [Buffer, Buffer];
+  /** `allowSharedKeyAccess: false` refuses Shared Key and SAS alike. */
+  readonly allowSharedKeyAccess: boolean;
+}
+
+/**
+ * What an operation needs from a SAS. `permissions` lists letters any one of
+ * which suffices (e.g. 'cw': create or write). `resourceType` is the Account SAS
+ * `srt` letter: s(ervice), c(ontainer/share), o(bject).
+ * `scope` is the narrowest service-SAS `sr` that can grant it: an object-level
+ * operation may be granted by a container/share SAS, a container-level one only
+ * by a container/share SAS, and a service-level one by no service SAS at all.
+ */
+export interface OperationAccess {
+  readonly permissions: string;
+  readonly resourceType: 's' | 'c' | 'o';
+  readonly scope: 'service' | 'container' | 'object';
+}
+
+/** A stored access policy (container ACL / share ACL signed identifier). */
+export interface AccessPolicy {
+  readonly start?: string;
+  readonly expiry?: string;
+  readonly permissions?: string;
+}
+
+/** Resolves a stored access policy (`si`) of a container or share; undefined when it does not exist. */
+export type AccessPolicyLookup = (container: string, id: string) => Promise<AccessPolicy | undefined>;
+
+export type AuthOutcome =
+  | { readonly kind: 'sharedKey'; readonly keyIndex: 0 | 1 }
+  | { readonly kind: 'sas'; readonly keyIndex: 0 | 1; readonly responseOverrides: SasResponseOverrides }
+  | { readonly kind: 'anonymous' };
+
+/** Response headers a SAS may override on reads (rscc, rscd, rsce, rscl, rsct). */
+export interface SasResponseOverrides {
+  readonly cacheControl?: string;
+  readonly contentDisposition?: string;
+  readonly contentEncoding?: string;
+  readonly contentLanguage?: string;
+  readonly contentType?: string;
+}

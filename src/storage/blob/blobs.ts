@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import type { OutgoingHttpHeaders } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import { BodyLengthError, type WrittenContent } from '../../bytes/content-store.js';
+import type { BlobRecord, Extent } from '../../db/records.js';
+import { checkConditions } from '../http/conditions.js';
+import { StorageError, errors } from '../http/errors.js';
+import { checkMd5Format, contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
+import { requestedRange, type ByteRange } from '../http/range.js';
+import { respondEmpty, writeHead } from '../http/respond.js';
+import { blobErrors } from './blob-errors.js';
+import { requireContainer } from './containers.js';
+import { LIMITS, type BlobRequest } from './deps.js';
+
+export function requireBlob(ctx: BlobRequest): BlobRecord {
+  const blob = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  if (!blob) {
+    requireContainer(ctx);
+    throw blobErrors.blobNotFound(ctx.path);
+  }
+  return blob;
+}
+
+/**
+ * Streams a request body into the byte store, checking its length and, when the
+ * client sent one, its Content-MD5. Nothing refers to the new file until the
+ * caller commits it, so a failed upload leaves nothing visible.
+ */
+export async function receiveBody(ctx: BlobRequest, maxLength: number): Promise<WrittenContent> {
+  const length = contentLength(ctx.req.headers, maxLength);
+  const md5Header = header(ctx.req.headers, 'content-md5');
+  const expectedMd5 = md5Header === undefined ? undefined : checkMd5Format(md5Header);
+  let written: WrittenContent;
+  try {
+    written = await ctx.deps.content.write(ctx.req, length);
+  } catch (error) {
+    if (error instanceof BodyLengthError) throw errors.invalidHeader('Content-Length', error.message);
+    throw error;
+  }
+  if (expectedMd5 && !expectedMd5.equals(written.md5)) {
+    await ctx.deps.content.remove([written.id]);
+    throw errors.md5Mismatch();
+  }
+  return written;
+}
+
+/** Commits a new version of the blob; unlinks what it replaced, or the new content if the commit failed. */
+export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent: string[]): Promise<void> {
+  let orphans: string[] | undefined;
+  try {
+    orphans = ctx.deps.repo.commitBlob(blob, newContent, (current) => checkConditions(ctx.req.headers, current, false));
+  } catch (error) {
+    await ctx.deps.content.remove(newContent);
+    throw error;
+  }
+  if (orphans === undefined) {
+    await ctx.deps.content.remove(newContent);
+    throw blobErrors.containerNotFound(ctx.container);
+  }
+  await discard(ctx, orphans);
+}
+
+export async function discard(ctx: BlobRequest, ids: string[]): Promise<void> {
+  for (const id of ids) ctx.deps.cache.delete(id);
+  await ctx.deps.content.remove(ids);
+}
+
+function checkBlockBlobType(ctx: BlobRequest): void {
+  const type = header(ctx.req.headers, 'x-ms-blob-type');
+  if (type === undefined) throw errors.missingHeader('x-ms-blob-type', "Put Blob needs 'x-ms-blob-type: BlockBlob'.");
+  if (type !== 'BlockBlob') throw errors.invalidHeader('x-ms-blob-type', `only BlockBlob is supported, not '${type}'.`);
+}
+
+export async function putBlob(ctx: BlobRequest): Promise<void> {
+  checkBlockBlobType(ctx);
+  const contentHeaders = readContentHeaders(ctx.req.headers, true);
+  const metadata = readMetadata(ctx.req.headers);
+  requireContainer(ctx);
+  // Fail fast on a condition that already fails, before reading a large body.
+  checkConditions(ctx.req.headers, ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), false);
+  const written = await receiveBody(ctx, LIMITS.putBlob);
+  const now = Date.now();
+  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const blob: BlobRecord = {
+    account: ctx.account,
+    container: ctx.container,
+    name: ctx.path,
+    created: existing?.created ?? now,
+    lastModified: now,
+    etag: newEtag(now),
+    size: written.size,
+    ...contentHeaders,
+    contentMd5: contentHeaders.contentMd5 ?? written.md5.toString('base64'),
+    metadata,
+    extents: [{ id: written.id, size: written.size }],
+  };
+  await commitBlob(ctx, blob, [written.id]);
+  respondEmpty(ctx, 201, {
+    etag: blob.etag,
+    'last-modified': httpDate(now),
+    'content-md5': written.md5.toString('base64'),
+    'x-ms-request-server-encrypted': 'true',
+  });
+}
+
+/** Headers Get Blob and Get Blob Properties share. */
+function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
+  const overrides = ctx.auth.kind === 'sas' ? ctx.auth.responseOverrides : {};
+  const headers: OutgoingHttpHeaders = {
+    'last-modified': httpDate(blob.lastModified),
+    etag: blob.etag,
+    'x-ms-creation-time': httpDate(blob.created),
+    'x-ms-blob-type': 'BlockBlob',
+    'x-ms-lease-status': 'unlocked',
+    'x-ms-lease-state': 'available',
+    'x-ms-server-encrypted': 'true',
+    'accept-ranges': 'bytes',
+    'content-type': overrides.contentType ?? blob.contentType ?? 'application/octet-stream',
+  };
+  const optional: [string, string | undefined][] = [
+    ['content-encoding', overrides.contentEncoding ?? blob.contentEncoding],
+    ['content-language', overrides.contentLanguage ?? blob.contentLanguage],
+    ['cache-control', overrides.cacheControl ?? blob.cacheControl],
+    ['content-disposition', overrides.contentDisposition ?? blob.contentDisposition],
+  ];
+  for (const [name, value] of optional) if (value !== undefined) headers[name] = value;
+  if (blob.copy) {
+    headers['x-ms-copy-id'] = blob.copy.id;
+    headers['x-ms-copy-source'] = blob.copy.source;
+    headers['x-ms-copy-status'] = blob.copy.status;
+    headers['x-ms-copy-progress'] = blob.copy.progress;
+    headers['x-ms-copy-completion-time'] = httpDate(blob.copy.completed);
+  }
+  writeMetadata(ctx.res, blob.metadata);
+  return headers;
+}
+
+export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
+  const blob = requireBlob(ctx);
+  checkConditions(ctx.req.headers, blob, true);
+  const headers = blobHeaders(blob, ctx);
+  headers['content-length'] = blob.size;
+  headers['x-ms-access-tier'] = 'Hot';
+  headers['x-ms-access-tier-inferred'] = 'true';
+  if (blob.contentMd5) headers['content-md5'] = blob.contentMd5;
+  writeHead(ctx, 200, headers);
+  ctx.res.end();
+}
+
+export async function getBlob(ctx: BlobRequest): Promise<void> {
+  const blob = requireBlob(ctx);
+  checkConditions(ctx.req.headers, blob, true);
+  const range = requestedRange(ctx.req.headers, blob.size);
+  const headers = blobHeaders(blob, ctx);
+  const start = range?.start ?? 0;
+  const end = range?.end ?? blob.size - 1;
+  headers['content-length'] = end - start + 1;
+  if (range) {
+    headers['content-range'] = `bytes ${start}-${end}/${blob.size}`;
+    if (blob.contentMd5) headers['x-ms-blob-content-md5'] = blob.contentMd5;
+  } else if (blob.contentMd5) {
+    headers['content-md5'] = blob.contentMd5;
+  }
+  if (range && header(ctx.req.headers, 'x-ms-range-get-content-md5') === 'true') {
+    if (end - start + 1 > 4 * 1024 * 1024) {
+      throw new StorageError(400, 'OutOfRangeInput', 'x-ms-range-get-content-md5 needs a range of at most 4 MiB.');
+    }
+    const data = await readRange(ctx, blob.extents, { start, end });
+    headers['content-md5'] = createHash('md5').update(data).digest('base64');
+    writeHead(ctx, 206, headers);
+    ctx.res.end(data);
+    return;
+  }
+  const status = range ? 206 : 200;
+  if (blob.size <= LIMITS.smallContent && blob.extents.length <= 1) {
+    const data = blob.extents.length === 0 ? Buffer.alloc(0) : await smallContent(ctx, blob.extents[0]!);
+    writeHead(ctx, status, headers);
+    ctx.res.end(data.subarray(start, end + 1));
+    return;
+  }
+  writeHead(ctx, status, headers);
+  await pipeline(extentStream(ctx, blob.extents, { start, end }), ctx.res);
+}
+
+async function smallContent(ctx: BlobRequest, extent: Extent): Promise<Buffer> {
+  let data = ctx.deps.cache.get(extent.id);
+  if (data === undefined) {
+    data = await ctx.deps.content.readSmall(extent.id, extent.size);
+    ctx.deps.cache.set(extent.id, data);
+  }
+  return data;
+}
+
+/** The bytes [range.start, range.end] of a blob made of `extents`, read extent by extent. */
+async function* extentStream(ctx: BlobRequest, extents: Extent[], range: ByteRange): AsyncGenerator<Buffer> {
+  let offset = 0;
+  for (const extent of extents) {
+    const extentEnd = offset + extent.size - 1;
+    if (extentEnd >= range.start && offset <= range.end) {
+      const from = Math.max(range.start, offset) - offset;
+      const to = Math.min(range.end, extentEnd) - offset;
+      yield* ctx.deps.content.read(extent.id, from, to);
+    }
+    offset += extent.size;
+    if (offset > range.end) break;
+  }
+}
+
+export async function readRange(ctx: BlobRequest, extents: Extent[], range: ByteRange): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of extentStream(ctx, extents, range)) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+export async function deleteBlob(ctx: BlobRequest): Promise<void> {
+  const orphans = ctx.deps.repo.deleteBlob(ctx.account, ctx.container, ctx.path, (current) => {
+    if (current) checkConditions(ctx.req.headers, current, false);
+  });
+  if (orphans === undefined) {
+    requireContainer(ctx);
+    throw blobErrors.blobNotFound(ctx.path);
+  }
+  await discard(ctx, orphans);
+  respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': 'true' });
+}
+
+/** Set Blob Properties: content headers the request omits are cleared, as Azure documents. */
+export async function setBlobProperties(ctx: BlobRequest): Promise<void> {
+  const contentHeaders = readContentHeaders(ctx.req.headers, false);
+  const blob = updateBlob(ctx, (current) => ({ ...current, ...contentHeaders }));
+  respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified) });
+}
+
+export async function getBlobMetadata(ctx: BlobRequest): Promise<void> {
+  const blob = requireBlob(ctx);
+  checkConditions(ctx.req.headers, blob, true);
+  writeMetadata(ctx.res, blob.metadata);
+  respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified) });
+}
+
+export async function setBlobMetadata(ctx: BlobRequest): Promise<void> {
+  const metadata = readMetadata(ctx.req.headers);
+  const blob = updateBlob(ctx, (current) => ({ ...current, metadata }));
+  respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-request-server-encrypted': 'true' });
+}
+
+function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecord): BlobRecord {
+  const current = requireBlob(ctx);
+  const now = Date.now();
+  const next = { ...change(current), lastModified: now, etag: newEtag(now) };
+  const updated = ctx.deps.repo.updateBlob(next, (latest) => {
+    if (latest && latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
+    if (latest) checkConditions(ctx.req.headers, latest, false);
+  });
+  if (!updated) throw blobErrors.blobNotFound(ctx.path);
+  return next;
+}

@@ -1,0 +1,131 @@
+import type { BlobRecord, BlockRecord, Extent } from '../../db/records.js';
+import { checkConditions } from '../http/conditions.js';
+import { StorageError, errors, escapeXml } from '../http/errors.js';
+import { httpDate, newEtag, readContentHeaders, readMetadata } from '../http/headers.js';
+import { parseXml, readSmallBody } from '../http/body.js';
+import { respondEmpty, respondXml } from '../http/respond.js';
+import { blobErrors } from './blob-errors.js';
+import { commitBlob, discard, receiveBody } from './blobs.js';
+import { requireContainer } from './containers.js';
+import { LIMITS, type BlobRequest } from './deps.js';
+
+/** The `blockid` query parameter: base64 of at most 64 bytes, as Azure requires. */
+function blockIdParam(ctx: BlobRequest): string {
+  const id = ctx.query.get('blockid');
+  if (id === null || id === '') throw errors.missingQuery('blockid', 'Put Block needs a base64 block id.');
+  checkBlockId(id);
+  return id;
+}
+
+function checkBlockId(id: string): void {
+  const decoded = Buffer.from(id, 'base64');
+  if (decoded.length === 0 || decoded.length > 64 || decoded.toString('base64') !== id) {
+    throw new StorageError(400, 'InvalidBlockId', `The block id '${id}' is invalid: it must be base64 of 1 to 64 bytes, and all ids of a blob must have the same length.`);
+  }
+}
+
+export async function putBlock(ctx: BlobRequest): Promise<void> {
+  const blockId = blockIdParam(ctx);
+  requireContainer(ctx);
+  const written = await receiveBody(ctx, LIMITS.block);
+  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
+  const result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks);
+  if (result === undefined || result === 'tooMany') {
+    await ctx.deps.content.remove([written.id]);
+    if (result === undefined) throw blobErrors.containerNotFound(ctx.container);
+    throw new StorageError(409, 'BlockCountExceedsLimit', `The blob has ${LIMITS.uncommittedBlocks} uncommitted blocks already; commit or discard them first.`);
+  }
+  await discard(ctx, result);
+  respondEmpty(ctx, 201, { 'content-md5': written.md5.toString('base64'), 'x-ms-request-server-encrypted': 'true' });
+}
+
+type BlockSource = 'Committed' | 'Uncommitted' | 'Latest';
+const BLOCK_SOURCES = new Set<string>(['Committed', 'Uncommitted', 'Latest']);
+
+/** Reads `<BlockList>` keeping the order of its mixed Committed/Uncommitted/Latest children. */
+function parseBlockList(body: Buffer): { source: BlockSource; id: string }[] {
+  const doc = parseXml(body, true) as any[];
+  const root = doc.find((node) => 'BlockList' in node);
+  if (!root) throw errors.invalidXml('the root element must be <BlockList>.');
+  const entries: { source: BlockSource; id: string }[] = [];
+  for (const node of root.BlockList as any[]) {
+    const source = Object.keys(node).find((key) => key !== ':@');
+    if (source === undefined || source === '#text') continue;
+    if (!BLOCK_SOURCES.has(source)) throw errors.invalidXml(`<${source}> is not allowed in <BlockList>; use <Committed>, <Uncommitted> or <Latest>.`);
+    const id = String(node[source]?.[0]?.['#text'] ?? '');
+    checkBlockId(id);
+    entries.push({ source: source as BlockSource, id });
+  }
+  if (entries.length > LIMITS.blocksPerBlob) {
+    throw new StorageError(400, 'BlockListTooLong', `The block list may contain at most ${LIMITS.blocksPerBlob} blocks.`);
+  }
+  return entries;
+}
+
+export async function putBlockList(ctx: BlobRequest): Promise<void> {
+  const contentHeaders = readContentHeaders(ctx.req.headers, false);
+  const metadata = readMetadata(ctx.req.headers);
+  const body = await readSmallBody(ctx.req, LIMITS.xmlBody);
+  const entries = parseBlockList(body);
+  requireContainer(ctx);
+  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
+  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  checkConditions(ctx.req.headers, existing, false);
+
+  const uncommitted = new Map(ctx.deps.repo.uncommittedBlocks(key).map((block) => [block.blockId, block]));
+  const committed = new Map<string, BlockRecord>();
+  for (const extent of existing?.extents ?? []) {
+    if (extent.blockId !== undefined) committed.set(extent.blockId, { blockId: extent.blockId, contentId: extent.id, size: extent.size });
+  }
+  const extents: Extent[] = [];
+  let size = 0;
+  for (const { source, id } of entries) {
+    const block =
+      source === 'Committed' ? committed.get(id) : source === 'Uncommitted' ? uncommitted.get(id) : (uncommitted.get(id) ?? committed.get(id));
+    if (!block) {
+      throw new StorageError(400, 'InvalidBlockList', `The block list names block '${id}' as ${source}, but no such block exists. Put the block first or fix its id.`);
+    }
+    extents.push({ id: block.contentId, size: block.size, blockId: id });
+    size += block.size;
+  }
+  const now = Date.now();
+  const blob: BlobRecord = {
+    account: ctx.account,
+    container: ctx.container,
+    name: ctx.path,
+    created: existing?.created ?? now,
+    lastModified: now,
+    etag: newEtag(now),
+    size,
+    ...contentHeaders,
+    metadata,
+    extents,
+  };
+  await commitBlob(ctx, blob, []);
+  respondEmpty(ctx, 201, { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-request-server-encrypted': 'true' });
+}
+
+export async function getBlockList(ctx: BlobRequest): Promise<void> {
+  const type = (ctx.query.get('blocklisttype') ?? 'committed').toLowerCase();
+  if (type !== 'committed' && type !== 'uncommitted' && type !== 'all') {
+    throw errors.invalidQuery('blocklisttype', "use 'committed', 'uncommitted' or 'all'.");
+  }
+  const blob = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
+  const uncommitted = type === 'committed' ? [] : ctx.deps.repo.uncommittedBlocks(key);
+  if (!blob && (type === 'committed' || uncommitted.length === 0)) {
+    requireContainer(ctx);
+    throw blobErrors.blobNotFound(ctx.path);
+  }
+  if (blob) checkConditions(ctx.req.headers, blob, true);
+  const blockXml = (id: string, size: number) => `<Block><Name>${escapeXml(id)}</Name><Size>${size}</Size></Block>`;
+  const committedXml =
+    type === 'uncommitted' ? '' : `<CommittedBlocks>${(blob?.extents ?? []).filter((e) => e.blockId !== undefined).map((e) => blockXml(e.blockId!, e.size)).join('')}</CommittedBlocks>`;
+  const uncommittedXml = type === 'committed' ? '' : `<UncommittedBlocks>${uncommitted.map((b) => blockXml(b.blockId, b.size)).join('')}</UncommittedBlocks>`;
+  const headers: Record<string, string | number> = { 'x-ms-blob-content-length': blob?.size ?? 0 };
+  if (blob) {
+    headers.etag = blob.etag;
+    headers['last-modified'] = httpDate(blob.lastModified);
+  }
+  respondXml(ctx, 200, `<?xml version="1.0" encoding="utf-8"?><BlockList>${committedXml}${uncommittedXml}</BlockList>`, headers);
+}

@@ -1,0 +1,146 @@
+import type { ContainerRecord, SignedIdentifier } from '../../db/records.js';
+import { checkConditions } from '../http/conditions.js';
+import { StorageError, errors, escapeXml } from '../http/errors.js';
+import { header, httpDate, newEtag, readMetadata, writeMetadata } from '../http/headers.js';
+import { parseXml, readSmallBody } from '../http/body.js';
+import { respondEmpty, respondXml } from '../http/respond.js';
+import { blobErrors } from './blob-errors.js';
+import { LIMITS, type BlobRequest } from './deps.js';
+
+export function requireContainer(ctx: BlobRequest): ContainerRecord {
+  const container = ctx.deps.repo.getContainer(ctx.account, ctx.container);
+  if (!container) throw blobErrors.containerNotFound(ctx.container);
+  return container;
+}
+
+function publicAccessHeader(ctx: BlobRequest): 'container' | 'blob' | undefined {
+  const value = header(ctx.req.headers, 'x-ms-blob-public-access');
+  if (value === undefined || value === '') return undefined;
+  if (value !== 'container' && value !== 'blob') {
+    throw errors.invalidHeader('x-ms-blob-public-access', "use 'container', 'blob', or omit the header for private access.");
+  }
+  return value;
+}
+
+function versionHeaders(container: ContainerRecord) {
+  return { etag: container.etag, 'last-modified': httpDate(container.lastModified) };
+}
+
+export async function createContainer(ctx: BlobRequest): Promise<void> {
+  const now = Date.now();
+  const container: ContainerRecord = {
+    account: ctx.account,
+    name: ctx.container,
+    created: now,
+    lastModified: now,
+    etag: newEtag(now),
+    metadata: readMetadata(ctx.req.headers),
+    publicAccess: publicAccessHeader(ctx),
+    signedIdentifiers: [],
+  };
+  if (!ctx.deps.repo.createContainer(container)) throw blobErrors.containerExists(ctx.container);
+  respondEmpty(ctx, 201, versionHeaders(container));
+}
+
+export async function deleteContainer(ctx: BlobRequest): Promise<void> {
+  const orphans = ctx.deps.repo.deleteContainer(ctx.account, ctx.container, (current) => {
+    if (current) checkConditions(ctx.req.headers, current, false);
+  });
+  if (orphans === undefined) throw blobErrors.containerNotFound(ctx.container);
+  await ctx.deps.content.remove(orphans);
+  for (const id of orphans) ctx.deps.cache.delete(id);
+  respondEmpty(ctx, 202);
+}
+
+export async function getContainerProperties(ctx: BlobRequest): Promise<void> {
+  const container = requireContainer(ctx);
+  writeMetadata(ctx.res, container.metadata);
+  const headers: Record<string, string> = {
+    ...versionHeaders(container),
+    'x-ms-lease-status': 'unlocked',
+    'x-ms-lease-state': 'available',
+    'x-ms-has-immutability-policy': 'false',
+    'x-ms-has-legal-hold': 'false',
+    'x-ms-default-encryption-scope': '$account-encryption-key',
+    'x-ms-deny-encryption-scope-override': 'false',
+  };
+  if (container.publicAccess) headers['x-ms-blob-public-access'] = container.publicAccess;
+  respondEmpty(ctx, 200, headers);
+}
+
+export async function setContainerMetadata(ctx: BlobRequest): Promise<void> {
+  const metadata = readMetadata(ctx.req.headers);
+  const container = updateContainer(ctx, (current) => ({ ...current, metadata }));
+  respondEmpty(ctx, 200, versionHeaders(container));
+}
+
+export async function getContainerAcl(ctx: BlobRequest): Promise<void> {
+  const container = requireContainer(ctx);
+  const body = container.signedIdentifiers
+    .map(
+      (identifier) =>
+        `<SignedIdentifier><Id>${escapeXml(identifier.id)}</Id><AccessPolicy>` +
+        optionalElement('Start', identifier.start) +
+        optionalElement('Expiry', identifier.expiry) +
+        optionalElement('Permission', identifier.permissions) +
+        '</AccessPolicy></SignedIdentifier>',
+    )
+    .join('');
+  const headers: Record<string, string> = versionHeaders(container);
+  if (container.publicAccess) headers['x-ms-blob-public-access'] = container.publicAccess;
+  respondXml(ctx, 200, `<?xml version="1.0" encoding="utf-8"?><SignedIdentifiers>${body}</SignedIdentifiers>`, headers);
+}
+
+export async function setContainerAcl(ctx: BlobRequest): Promise<void> {
+  const publicAccess = publicAccessHeader(ctx);
+  const body = await readSmallBody(ctx.req, LIMITS.xmlBody);
+  const signedIdentifiers = body.length === 0 ? [] : parseSignedIdentifiers(body);
+  const container = updateContainer(ctx, (current) => ({ ...current, publicAccess, signedIdentifiers }));
+  respondEmpty(ctx, 200, versionHeaders(container));
+}
+
+/** Applies `change` to the container atomically, honouring the request's conditional headers. */
+function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) => ContainerRecord): ContainerRecord {
+  const current = requireContainer(ctx);
+  const now = Date.now();
+  const next = { ...change(current), lastModified: now, etag: newEtag(now) };
+  ctx.deps.repo.updateContainer(next, (latest) => {
+    if (!latest) throw blobErrors.containerNotFound(ctx.container);
+    if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The container changed while this request ran; retry it.');
+    checkConditions(ctx.req.headers, latest, false);
+  });
+  return next;
+}
+
+function parseSignedIdentifiers(body: Buffer): SignedIdentifier[] {
+  const doc = parseXml(body);
+  if (!doc || typeof doc !== 'object' || !('SignedIdentifiers' in doc)) {
+    throw errors.invalidXml('the root element must be <SignedIdentifiers>.');
+  }
+  const raw = doc.SignedIdentifiers?.SignedIdentifier ?? [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (list.length > 5) {
+    throw new StorageError(400, 'InvalidXmlDocument', 'A container can have at most 5 signed identifiers (stored access policies).');
+  }
+  return list.map((entry: any) => {
+    const id = String(entry?.Id ?? '');
+    if (id === '' || id.length > 64) {
+      throw new StorageError(400, 'InvalidXmlDocument', 'Each <SignedIdentifier> needs an <Id> of 1-64 characters.');
+    }
+    const policy = entry.AccessPolicy ?? {};
+    return {
+      id,
+      start: textOrUndefined(policy.Start),
+      expiry: textOrUndefined(policy.Expiry),
+      permissions: textOrUndefined(policy.Permission),
+    };
+  });
+}
+
+function textOrUndefined(value: unknown): string | undefined {
+  return value === undefined || value === '' ? undefined : String(value);
+}
+
+function optionalElement(name: string, value: string | undefined): string {
+  return value === undefined ? '' : `<${name}>${escapeXml(value)}</${name}>`;
+}

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { BlobRecord } from '../../db/records.js';
+import { authenticate } from '../auth/authenticate.js';
+import type { KeyRing } from '../auth/keyring.js';
+import { StorageError, errors } from '../http/errors.js';
+import { header, httpDate, newEtag, readMetadata } from '../http/headers.js';
+import { parseStorageUrl } from '../http/request-url.js';
+import { respondEmpty } from '../http/respond.js';
+import { commitBlob, requireBlob } from './blobs.js';
+import { requireContainer } from './containers.js';
+import type { BlobRequest } from './deps.js';
+import { READ_BLOB } from './access.js';
+
+const cannotVerify = (why: string) => new StorageError(404, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
+
+/**
+ * Copy Blob and Copy Blob From URL within this server. Both complete before the
+ * response: the destination shares the source's content files, so a copy costs
+ * one metadata commit whatever the size.
+ */
+export function makeCopyBlob(keyring: KeyRing) {
+  return async function copyBlob(ctx: BlobRequest): Promise<void> {
+    const sourceUrl = header(ctx.req.headers, 'x-ms-copy-source')!;
+    const source = await readSource(ctx, keyring, sourceUrl);
+    requireContainer(ctx);
+    const metadata = readMetadata(ctx.req.headers);
+    const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+    const now = Date.now();
+    const copyId = randomUUID();
+    const blob: BlobRecord = {
+      ...source,
+      account: ctx.account,
+      container: ctx.container,
+      name: ctx.path,
+      created: existing?.created ?? now,
+      lastModified: now,
+      etag: newEtag(now),
+      metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
+      copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now },
+    };
+    await commitBlob(ctx, blob, []);
+    respondEmpty(ctx, 202, { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' });
+  };
+}
+
+async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string): Promise<BlobRecord> {
+  let url: URL;
+  try {
+    url = new URL(sourceUrl);
+  } catch {
+    throw errors.invalidHeader('x-ms-copy-source', 'it must be an absolute URL of a blob.');
+  }
+  if (url.host !== ctx.req.headers.host) {
+    throw cannotVerify(`only blobs on this server (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
+  }
+  const parsed = parseStorageUrl(url.pathname + url.search);
+  const keys = keyring.get(parsed.account);
+  if (!keys || !parsed.container || !parsed.path) throw cannotVerify('the URL does not name a blob of an account on this server.');
+  const sourceCtx: BlobRequest = {
+    ...ctx,
+    ...parsed,
+    req: { method: 'GET', headers: {}, socket: ctx.req.socket } as IncomingMessage,
+  };
+  const sameAccountKey = parsed.account === ctx.account && ctx.auth.kind === 'sharedKey';
+  if (!sameAccountKey) {
+    const auth = await authenticate(sourceCtx, keys, READ_BLOB, async (container, id) =>
+      ctx.deps.repo.getContainer(parsed.account, container)?.signedIdentifiers.find((identifier) => identifier.id === id),
+    );
+    const container = ctx.deps.repo.getContainer(parsed.account, parsed.container);
+    if (auth.kind === 'anonymous' && !container?.publicAccess) {
+      throw cannotVerify('the source is private: append a SAS with read permission to the source URL.');
+    }
+  }
+  try {
+    return requireBlob(sourceCtx);
+  } catch (error) {
+    if (error instanceof StorageError && error.status === 404) {
+      throw new StorageError(404, 'CannotVerifyCopySource', `The copy source '${parsed.container}/${parsed.path}' does not exist.`);
+    }
+    throw error;
+  }
+}

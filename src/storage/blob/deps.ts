@@ -1,0 +1,32 @@
+import type { ContentStore } from '../../bytes/content-store.js';
+import type { SmallContentCache } from '../../bytes/small-content-cache.js';
+import type { BlobRepo } from '../../db/blobs.js';
+import type { AuthOutcome } from '../auth/types.js';
+import type { StorageRequest } from '../http/context.js';
+
+/** What the Blob service's handlers work with: metadata, bytes, and where they are served. */
+export interface BlobDeps {
+  repo: BlobRepo;
+  content: ContentStore;
+  cache: SmallContentCache;
+  /** Base URL of this Blob endpoint, e.g. `http://127.0.0.1:10000`. */
+  endpoint: string;
+}
+
+export interface BlobRequest extends StorageRequest {
+  deps: BlobDeps;
+  auth: AuthOutcome;
+}
+
+export type BlobHandler = (ctx: BlobRequest) => Promise<void>;
+
+/** Limits Azure documents for block blobs. */
+export const LIMITS = {
+  putBlob: 5000 * 1024 * 1024,
+  block: 4000 * 1024 * 1024,
+  blocksPerBlob: 50_000,
+  uncommittedBlocks: 100_000,
+  xmlBody: 4 * 1024 * 1024,
+  /** Bodies up to this size are served from memory once read. */
+  smallContent: 64 * 1024,
+};

@@ -1,0 +1,80 @@
+import type { OperationAccess } from '../auth/types.js';
+import type { KeyRing } from '../auth/keyring.js';
+import { StorageError } from '../http/errors.js';
+import * as A from './access.js';
+import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
+import { getBlockList, putBlock, putBlockList } from './blocks.js';
+import { createContainer, deleteContainer, getContainerAcl, getContainerProperties, setContainerAcl, setContainerMetadata } from './containers.js';
+import { makeCopyBlob } from './copy.js';
+import type { BlobHandler, BlobRequest } from './deps.js';
+import { listBlobs } from './listing.js';
+import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './service.js';
+
+export interface BlobOperation {
+  name: string;
+  access: OperationAccess;
+  handler: BlobHandler;
+  /** Anonymous callers may run it when the container's public access level is at least this. */
+  publicRead?: 'blob' | 'container';
+}
+
+type Level = 'service' | 'container' | 'blob';
+const op = (name: string, access: OperationAccess, handler: BlobHandler, publicRead?: 'blob' | 'container'): BlobOperation => ({
+  name,
+  access,
+  handler,
+  publicRead,
+});
+
+/**
+ * The Blob service's operations, keyed by `level method restype comp` as Azure
+ * selects them. HEAD is looked up as itself first, then as GET.
+ */
+export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
+  return new Map<string, BlobOperation>([
+    ['service GET  list', op('ListContainers', A.LIST_CONTAINERS, listContainers)],
+    ['service GET service properties', op('GetServiceProperties', A.READ_SERVICE, getServiceProperties)],
+    ['service PUT service properties', op('SetServiceProperties', A.WRITE_SERVICE, setServiceProperties)],
+    ['container PUT container ', op('CreateContainer', A.CREATE_CONTAINER, createContainer)],
+    ['container DELETE container ', op('DeleteContainer', A.DELETE_CONTAINER, deleteContainer)],
+    ['container GET container ', op('GetContainerProperties', A.READ_CONTAINER, getContainerProperties, 'container')],
+    ['container GET container metadata', op('GetContainerMetadata', A.READ_CONTAINER, getContainerProperties, 'container')],
+    ['container PUT container metadata', op('SetContainerMetadata', A.WRITE_CONTAINER, setContainerMetadata)],
+    ['container GET container acl', op('GetContainerACL', A.WRITE_CONTAINER, getContainerAcl)],
+    ['container PUT container acl', op('SetContainerACL', A.WRITE_CONTAINER, setContainerAcl)],
+    ['container GET container list', op('ListBlobs', A.LIST_BLOBS, listBlobs, 'container')],
+    ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
+    ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
+    ['blob PUT  block', op('PutBlock', A.CREATE_BLOB, putBlock)],
+    ['blob PUT  blocklist', op('PutBlockList', A.CREATE_BLOB, putBlockList)],
+    ['blob GET  blocklist', op('GetBlockList', A.READ_BLOB, getBlockList, 'blob')],
+    ['blob GET  ', op('GetBlob', A.READ_BLOB, getBlob, 'blob')],
+    ['blob HEAD  ', op('GetBlobProperties', A.READ_BLOB, getBlobProperties, 'blob')],
+    ['blob PUT  properties', op('SetBlobProperties', A.WRITE_BLOB, setBlobProperties)],
+    ['blob GET  metadata', op('GetBlobMetadata', A.READ_BLOB, getBlobMetadata, 'blob')],
+    ['blob PUT  metadata', op('SetBlobMetadata', A.WRITE_BLOB, setBlobMetadata)],
+    ['blob DELETE  ', op('DeleteBlob', A.DELETE_BLOB, deleteBlob)],
+  ]);
+}
+
+const accountInfo = op('GetAccountInfo', A.ACCOUNT_INFO, getAccountInfo);
+
+export function selectOperation(operations: Map<string, BlobOperation>, ctx: BlobRequest): BlobOperation {
+  const restype = ctx.query.get('restype') ?? '';
+  const comp = ctx.query.get('comp') ?? '';
+  if (restype === 'account' && comp === 'properties') return accountInfo;
+  const level: Level = ctx.container === '' ? 'service' : ctx.path === '' ? 'container' : 'blob';
+  const method = ctx.req.method ?? 'GET';
+  // Copy Blob is a Put Blob distinguished only by its header.
+  const selector = level === 'blob' && method === 'PUT' && comp === '' && ctx.req.headers['x-ms-copy-source'] !== undefined ? 'copy-source' : comp;
+  const found =
+    operations.get(`${level} ${method} ${restype} ${selector}`) ??
+    (method === 'HEAD' ? operations.get(`${level} GET ${restype} ${selector}`) : undefined);
+  if (found) return found;
+  throw new StorageError(
+    400,
+    'UnsupportedOperation',
+    `mlspace does not support ${method} on a ${level}${restype ? ` with restype=${restype}` : ''}${comp ? ` and comp=${comp}` : ''}. ` +
+      'Check the method and the restype/comp query parameters.',
+  );
+}

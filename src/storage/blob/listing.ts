@@ -1,0 +1,111 @@
+import { prefixEnd } from '../../db/blobs.js';
+import type { BlobRecord } from '../../db/records.js';
+import { errors, escapeXml } from '../http/errors.js';
+import { httpDate } from '../http/headers.js';
+import { includes, maxResults } from '../http/listing-params.js';
+import { respondXml } from '../http/respond.js';
+import { requireContainer } from './containers.js';
+import type { BlobRequest } from './deps.js';
+import { metadataXml } from './xml.js';
+
+type Entry = { blob: BlobRecord; prefix?: undefined } | { prefix: string; blob?: undefined };
+
+const INCLUDE_VALUES = ['metadata', 'snapshots', 'uncommittedblobs', 'copy', 'deleted', 'tags', 'versions', 'deletedwithversions', 'immutabilitypolicy', 'legalhold', 'permissions'];
+
+/**
+ * Markers are opaque to clients: `b:` + the last blob name returned, or `p:` + the
+ * last prefix, since resuming after a prefix must skip every name under it.
+ */
+function encodeMarker(entry: Entry): string {
+  return Buffer.from(entry.prefix !== undefined ? `p:${entry.prefix}` : `b:${entry.blob.name}`).toString('base64url');
+}
+
+function decodeMarker(marker: string): { after: string; from: string } {
+  const text = Buffer.from(marker, 'base64url').toString('utf8');
+  if (text.startsWith('b:')) return { after: text.slice(2), from: '' };
+  if (text.startsWith('p:') && text.length > 2) return { after: '', from: prefixEnd(text.slice(2)) };
+  throw errors.invalidQuery('marker', 'pass back the NextMarker of the previous page unchanged.');
+}
+
+/** Blobs and, with a delimiter, the prefixes that roll them up, in name order. */
+function* entries(ctx: BlobRequest, prefix: string, delimiter: string, start: { after: string; from: string }, batch: number): Generator<Entry> {
+  let { after, from } = start;
+  for (;;) {
+    const rows = ctx.deps.repo.scanBlobs(ctx.account, ctx.container, prefix, after, from, batch);
+    let restart = false;
+    for (const blob of rows) {
+      const cut = delimiter ? blob.name.indexOf(delimiter, prefix.length) : -1;
+      if (cut === -1) {
+        yield { blob };
+        after = blob.name;
+        continue;
+      }
+      const rollup = blob.name.slice(0, cut + delimiter.length);
+      yield { prefix: rollup };
+      // Skip every other name under this prefix: restart the scan past it.
+      from = prefixEnd(rollup);
+      after = '';
+      restart = true;
+      break;
+    }
+    if (!restart && rows.length < batch) return;
+  }
+}
+
+export async function listBlobs(ctx: BlobRequest): Promise<void> {
+  requireContainer(ctx);
+  const prefix = ctx.query.get('prefix') ?? '';
+  const delimiter = ctx.query.get('delimiter') ?? '';
+  const marker = ctx.query.get('marker') ?? '';
+  const limit = maxResults(ctx.query);
+  const include = includes(ctx.query, INCLUDE_VALUES);
+  const start = marker ? decodeMarker(marker) : { after: '', from: '' };
+
+  const page: Entry[] = [];
+  let next: string | undefined;
+  for (const entry of entries(ctx, prefix, delimiter, start, Math.min(limit + 1, 1000))) {
+    if (page.length === limit) {
+      next = encodeMarker(page[page.length - 1]!);
+      break;
+    }
+    page.push(entry);
+  }
+
+  const parts = [
+    `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="${escapeXml(`${ctx.deps.endpoint}/${ctx.account}/`)}" ContainerName="${escapeXml(ctx.container)}">`,
+    `<Prefix>${escapeXml(prefix)}</Prefix>`,
+    marker ? `<Marker>${escapeXml(marker)}</Marker>` : '',
+    ctx.query.has('maxresults') ? `<MaxResults>${limit}</MaxResults>` : '',
+    delimiter ? `<Delimiter>${escapeXml(delimiter)}</Delimiter>` : '',
+    '<Blobs>',
+  ];
+  for (const entry of page) {
+    parts.push(entry.prefix !== undefined ? `<BlobPrefix><Name>${escapeXml(entry.prefix)}</Name></BlobPrefix>` : blobXml(entry.blob, include));
+  }
+  parts.push('</Blobs>', `<NextMarker>${next ?? ''}</NextMarker></EnumerationResults>`);
+  respondXml(ctx, 200, parts.join(''));
+}
+
+function blobXml(blob: BlobRecord, include: Set<string>): string {
+  const optional = (name: string, value: string | undefined) => (value === undefined ? `<${name} />` : `<${name}>${escapeXml(value)}</${name}>`);
+  const copy =
+    blob.copy && include.has('copy')
+      ? `<CopyId>${blob.copy.id}</CopyId><CopySource>${escapeXml(blob.copy.source)}</CopySource><CopyStatus>${blob.copy.status}</CopyStatus>` +
+        `<CopyProgress>${blob.copy.progress}</CopyProgress><CopyCompletionTime>${httpDate(blob.copy.completed)}</CopyCompletionTime>`
+      : '';
+  return (
+    `<Blob><Name>${escapeXml(blob.name)}</Name><Properties>` +
+    `<Creation-Time>${httpDate(blob.created)}</Creation-Time><Last-Modified>${httpDate(blob.lastModified)}</Last-Modified>` +
+    `<Etag>${blob.etag}</Etag><Content-Length>${blob.size}</Content-Length>` +
+    optional('Content-Type', blob.contentType ?? 'application/octet-stream') +
+    optional('Content-Encoding', blob.contentEncoding) +
+    optional('Content-Language', blob.contentLanguage) +
+    optional('Content-MD5', blob.contentMd5) +
+    optional('Cache-Control', blob.cacheControl) +
+    optional('Content-Disposition', blob.contentDisposition) +
+    '<BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>' +
+    `<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted>${copy}</Properties>` +
+    (include.has('metadata') ? metadataXml(blob.metadata) : '') +
+    '</Blob>'
+  );
+}

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { errors } from './errors.js';
+import { checkMd5Format, contentLength } from './headers.js';
+
+/** Reads a small request body (XML documents) whole, refusing more than `max` bytes and checking Content-MD5. */
+export async function readSmallBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const length = req.headers['content-length'] === undefined ? undefined : contentLength(req.headers, max);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) throw errors.requestBodyTooLarge(max);
+    chunks.push(chunk);
+  }
+  const body = Buffer.concat(chunks, size);
+  if (length !== undefined && size !== length) throw errors.invalidHeader('Content-Length', 'the body is shorter than Content-Length.');
+  const md5 = req.headers['content-md5'] as string | undefined;
+  if (md5 !== undefined && !checkMd5Format(md5).equals(createHash('md5').update(body).digest())) throw errors.md5Mismatch();
+  return body;
+}
+
+const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true });
+const orderedParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, preserveOrder: true });
+
+/** Parses an XML request body; a document that is not well-formed is 400 InvalidXmlDocument with the parser's reason. */
+export function parseXml(body: Buffer, ordered = false): any {
+  const text = body.toString('utf8');
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) throw errors.invalidXml(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`);
+  return (ordered ? orderedParser : parser).parse(text);
+}

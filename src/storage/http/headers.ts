@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ContentHeaders } from '../../db/records.js';
+import { StorageError, errors } from './errors.js';
+
+export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+const METADATA_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const METADATA_LIMIT = 8 * 1024;
+
+/** `x-ms-meta-*` request headers as a metadata map; names must be C# identifiers, as Azure requires. */
+export function readMetadata(headers: IncomingHttpHeaders): Record<string, string> {
+  const metadata: Record<string, string> = {};
+  let size = 0;
+  for (const name in headers) {
+    if (!name.startsWith('x-ms-meta-')) continue;
+    const key = name.slice(10);
+    if (!METADATA_NAME.test(key)) {
+      throw new StorageError(
+        400,
+        'InvalidMetadata',
+        `The metadata name '${key}' is invalid: metadata names must be valid C# identifiers (letters, digits and underscores, not starting with a digit).`,
+      );
+    }
+    const value = header(headers, name)!;
+    metadata[key] = value;
+    size += key.length + value.length;
+  }
+  if (size > METADATA_LIMIT) {
+    throw new StorageError(400, 'MetadataTooLarge', `The metadata exceeds the maximum permissible size of ${METADATA_LIMIT} bytes.`);
+  }
+  return metadata;
+}
+
+export function writeMetadata(res: ServerResponse, metadata: Record<string, string>): void {
+  for (const key in metadata) res.setHeader(`x-ms-meta-${key}`, metadata[key]!);
+}
+
+/** Content headers as Put Blob reads them: `x-ms-blob-content-*`, falling back to the plain HTTP header. */
+export function readContentHeaders(headers: IncomingHttpHeaders, usePlainHeaders: boolean): ContentHeaders {
+  const pick = (name: string) => header(headers, `x-ms-blob-${name}`) ?? (usePlainHeaders ? header(headers, name) : undefined);
+  const md5 = header(headers, 'x-ms-blob-content-md5');
+  if (md5 !== undefined) checkMd5Format(md5);
+  return {
+    contentType: pick('content-type'),
+    contentEncoding: pick('content-encoding'),
+    contentLanguage: pick('content-language'),
+    cacheControl: pick('cache-control'),
+    contentDisposition: pick('content-disposition'),
+    contentMd5: md5,
+  };
+}
+
+export function checkMd5Format(value: string): Buffer {
+  const digest = Buffer.from(value, 'base64');
+  if (digest.length !== 16 || digest.toString('base64') !== value) throw errors.invalidMd5();
+  return digest;
+}
+
+/** The request's declared body length, required for uploads, as Azure requires. */
+export function contentLength(headers: IncomingHttpHeaders, max: number): number {
+  const raw = headers['content-length'];
+  if (raw === undefined) {
+    throw new StorageError(411, 'MissingContentLengthHeader', 'The Content-Length header is required for this request; chunked uploads are not supported.');
+  }
+  const length = Number(raw);
+  if (!Number.isSafeInteger(length) || length < 0) throw errors.invalidHeader('Content-Length', 'it must be a non-negative integer.');
+  if (length > max) throw errors.requestBodyTooLarge(max);
+  return length;
+}
+
+export function httpDate(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+let lastTicks = 0n;
+/** Azure-style quoted ETag, strictly increasing within this process. */
+export function newEtag(now = Date.now()): string {
+  // 100 ns ticks since 0001-01-01, like .NET DateTime, which Azure's ETags encode.
+  let ticks = BigInt(now) * 10000n + 621355968000000000n;
+  if (ticks <= lastTicks) ticks = lastTicks + 1n;
+  lastTicks = ticks;
+  return `"0x${ticks.toString(16).toUpperCase()}"`;
+}

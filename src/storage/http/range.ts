@@ -1,0 +1,35 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { StorageError, errors } from './errors.js';
+
+export interface ByteRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
+}
+
+const RANGE = /^bytes=(\d+)-(\d*)$/;
+
+/**
+ * The requested byte range, `x-ms-range` taking precedence over `Range`, clipped
+ * to the resource size; undefined means the whole resource. A range starting at
+ * or past the end is 416 InvalidRange, as Azure answers.
+ */
+export function requestedRange(headers: IncomingHttpHeaders, size: number): ByteRange | undefined {
+  const name = headers['x-ms-range'] !== undefined ? 'x-ms-range' : 'range';
+  const value = headers[name] as string | undefined;
+  if (value === undefined) return undefined;
+  const match = RANGE.exec(value.trim());
+  if (!match) {
+    throw new StorageError(
+      400,
+      'InvalidHeaderValue',
+      `The value for header '${name}' is invalid: use 'bytes=START-END' or 'bytes=START-' with byte offsets (suffix ranges are not supported).`,
+      { HeaderName: name },
+    );
+  }
+  const start = Number(match[1]);
+  const end = match[2] === '' ? size - 1 : Number(match[2]);
+  if (end < start) throw errors.invalidHeader(name, 'the end offset is before the start offset.');
+  if (start >= size) throw errors.invalidRange();
+  return { start, end: Math.min(end, size - 1) };
+}

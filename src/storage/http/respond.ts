@@ -1,0 +1,27 @@
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { StorageRequest } from './context.js';
+import { STORAGE_API_VERSION } from './errors.js';
+
+/** Writes the status line and the headers every data-plane response carries, plus the operation's own. */
+export function writeHead(ctx: StorageRequest, status: number, headers: OutgoingHttpHeaders): void {
+  headers['x-ms-request-id'] = ctx.requestId;
+  headers['x-ms-version'] = STORAGE_API_VERSION;
+  headers['date'] = new Date().toUTCString();
+  const clientRequestId = ctx.req.headers['x-ms-client-request-id'];
+  if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
+  ctx.res.writeHead(status, headers);
+}
+
+/** A response with no body (most writes). */
+export function respondEmpty(ctx: StorageRequest, status: number, headers: OutgoingHttpHeaders = {}): void {
+  headers['content-length'] = 0;
+  writeHead(ctx, status, headers);
+  ctx.res.end();
+}
+
+export function respondXml(ctx: StorageRequest, status: number, xml: string, headers: OutgoingHttpHeaders = {}): void {
+  headers['content-type'] = 'application/xml';
+  headers['content-length'] = Buffer.byteLength(xml);
+  writeHead(ctx, status, headers);
+  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : xml);
+}
