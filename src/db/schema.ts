@@ -1,9 +1,17 @@
+export interface Migration {
+  /** Unique and stable: recorded in `schema_migrations` once applied. */
+  name: string;
+  sql: string;
+}
+
 /**
- * The metadata schema, as ordered migrations. A migration is applied once, inside
- * a transaction, and recorded in `schema_migrations`; never edit one that shipped.
+ * The metadata schema, as migrations applied in this order. Each is applied once,
+ * inside a transaction, and recorded by name; never edit one that shipped.
  */
-export const migrations: readonly string[] = [
-  `
+export const migrations: readonly Migration[] = [
+  {
+    name: '001-blob-service',
+    sql: `
   CREATE TABLE accounts (
     name TEXT PRIMARY KEY,
     key1 TEXT NOT NULL,            -- sealed (secrets/seal.ts)
@@ -48,4 +56,5 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (account, service)
   ) WITHOUT ROWID;
   `,
+  },
 ];

@@ -19,13 +19,13 @@ export function openSqlite(file: string): Db {
 }
 
 function migrate(db: Db): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied INTEGER NOT NULL)');
-  const applied = new Set(db.prepare('SELECT version FROM schema_migrations').pluck().all() as number[]);
-  migrations.forEach((sql, version) => {
-    if (applied.has(version)) return;
+  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied INTEGER NOT NULL)');
+  const applied = new Set(db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[]);
+  for (const migration of migrations) {
+    if (applied.has(migration.name)) continue;
     db.transaction(() => {
-      db.exec(sql);
-      db.prepare('INSERT INTO schema_migrations (version, applied) VALUES (?, ?)').run(version, Date.now());
+      db.exec(migration.sql);
+      db.prepare('INSERT INTO schema_migrations (name, applied) VALUES (?, ?)').run(migration.name, Date.now());
     })();
-  });
+  }
 }
