@@ -1,0 +1,42 @@
+import type { StorageRequest } from '../http/context.js';
+import { errors } from '../http/errors.js';
+import { verifyAccountSas, verifyServiceSas } from './sas.js';
+import { verifySharedKey } from './shared-key.js';
+import type { AccessPolicyLookup, AccountKeys, AuthOutcome, OperationAccess } from './types.js';
+
+const ANONYMOUS: AuthOutcome = Object.freeze({ kind: 'anonymous' });
+
+/**
+ * Who may perform `access` on this request: Shared Key / Shared Key Lite when an
+ * Authorization header is present, else a SAS when the query carries `sig`
+ * (an account SAS when it also carries `ss`), else anonymous, which the caller
+ * checks against the container's public access level. Throws a StorageError
+ * (403) when the credential is present but does not authorize the request.
+ */
+export async function authenticate(
+  ctx: StorageRequest,
+  keys: AccountKeys,
+  access: OperationAccess,
+  lookupPolicy: AccessPolicyLookup,
+): Promise<AuthOutcome> {
+  const authorization = ctx.req.headers.authorization;
+  if (authorization !== undefined) {
+    const space = authorization.indexOf(' ');
+    const scheme = space < 0 ? '' : authorization.slice(0, space);
+    if (scheme !== 'SharedKey' && scheme !== 'SharedKeyLite') throw unsupportedScheme(scheme);
+    if (!keys.allowSharedKeyAccess) throw errors.keyBasedAuthNotPermitted();
+    return { kind: 'sharedKey', keyIndex: verifySharedKey(ctx, keys, scheme === 'SharedKeyLite', authorization.slice(space + 1)) };
+  }
+  if (!ctx.query.has('sig')) return ANONYMOUS;
+  if (!keys.allowSharedKeyAccess) throw errors.keyBasedAuthNotPermitted();
+  return ctx.query.has('ss') ? verifyAccountSas(ctx, keys, access) : verifyServiceSas(ctx, keys, access, lookupPolicy);
+}
+
+function unsupportedScheme(scheme: string): Error {
+  // Name the scheme only when it looks like one: a header without a scheme may be a bare secret.
+  const named = /^[A-Za-z][A-Za-z0-9-]{0,31}$/.test(scheme) ? `'${scheme}' ` : '';
+  return errors.authFailed(
+    `The Authorization scheme ${named}is not supported: only Shared Key, Shared Key Lite and SAS are supported. ` +
+      'Sign the request with an account key, or use a SAS token.',
+  );
+}

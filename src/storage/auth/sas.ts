@@ -1,0 +1,186 @@
+import type { StorageRequest } from '../http/context.js';
+import { errors } from '../http/errors.js';
+import {
+  checkPermissions,
+  checkProtocol,
+  checkSasSignature,
+  checkSourceIp,
+  checkTimeWindow,
+  requiredParam,
+} from './sas-conditions.js';
+import type { AccessPolicyLookup, AccountKeys, AuthOutcome, OperationAccess, SasResponseOverrides } from './types.js';
+
+export type SasOutcome = Extract<AuthOutcome, { kind: 'sas' }>;
+
+const NO_OVERRIDES: SasResponseOverrides = Object.freeze({});
+
+/**
+ * Account SAS (`ss` present): string-to-sign per signed version, with the
+ * encryption scope line from 2020-12-06 on. Grants by service, resource type and
+ * permission rather than by resource.
+ */
+export function verifyAccountSas(ctx: StorageRequest, keys: AccountKeys, access: OperationAccess): SasOutcome {
+  const query = ctx.query;
+  const sv = requiredParam(query, 'sv', 'signed version');
+  const sig = requiredParam(query, 'sig', 'signature');
+  const ss = requiredParam(query, 'ss', 'signed services');
+  const srt = requiredParam(query, 'srt', 'signed resource types');
+  const sp = requiredParam(query, 'sp', 'signed permissions');
+  const se = requiredParam(query, 'se', 'signed expiry');
+  if (sv < '2015-04-05') throw errors.authFailed(`An account SAS needs signed version sv=2015-04-05 or later; this one has sv=${sv}.`);
+  const st = query.get('st') ?? '';
+  const sip = query.get('sip');
+  const spr = query.get('spr');
+  let stringToSign = `${ctx.account}\n${sp}\n${ss}\n${srt}\n${st}\n${se}\n${sip ?? ''}\n${spr ?? ''}\n${sv}\n`;
+  if (sv >= '2020-12-06') stringToSign += `${query.get('ses') ?? ''}\n`;
+  const keyIndex = checkSasSignature(stringToSign, keys, sig);
+
+  checkTimeWindow(st, se);
+  checkProtocol(spr, ctx);
+  checkSourceIp(sip, ctx);
+  const service = ctx.service === 'blob' ? 'b' : 'f';
+  if (!ss.includes(service)) {
+    throw errors.serviceMismatch(`The account SAS grants ss=${ss}; the ${ctx.service} service needs '${service}'.`);
+  }
+  if (!srt.includes(access.resourceType)) {
+    throw errors.resourceTypeMismatch(`The account SAS grants srt=${srt}; this operation needs '${access.resourceType}'.`);
+  }
+  checkPermissions(sp, access);
+  return { kind: 'sas', keyIndex, responseOverrides: NO_OVERRIDES };
+}
+
+const SIGNED_RESOURCES = { blob: ['c', 'b', 'bs', 'bv', 'd'], file: ['s', 'f'] } as const;
+
+/**
+ * Service SAS (`sr` present): signed for one container/share (sr=c, s), one
+ * blob, snapshot, version or file (b, bs, bv, f) or one directory (d), so the
+ * resource it names is rebuilt from the request and covered by the signature.
+ * Missing sp/st/se come from the stored access policy `si`.
+ */
+export async function verifyServiceSas(
+  ctx: StorageRequest,
+  keys: AccountKeys,
+  access: OperationAccess,
+  lookupPolicy: AccessPolicyLookup,
+): Promise<SasOutcome> {
+  const query = ctx.query;
+  if (query.has('skoid')) {
+    throw errors.authFailed('User delegation SAS (skoid) is not supported by this server; sign the SAS with an account key (key1 or key2) instead.');
+  }
+  const sv = requiredParam(query, 'sv', 'signed version');
+  const sig = requiredParam(query, 'sig', 'signature');
+  const sr = requiredParam(query, 'sr', 'signed resource');
+  if (!(SIGNED_RESOURCES[ctx.service] as readonly string[]).includes(sr)) {
+    throw errors.authFailed(`The SAS signed resource sr=${sr} is not valid for the ${ctx.service} service (use one of ${SIGNED_RESOURCES[ctx.service].join(', ')}).`);
+  }
+  checkScope(access, sr);
+  const si = query.get('si');
+  const sp = query.get('sp');
+  const st = query.get('st');
+  const se = query.get('se');
+  if (!si) {
+    if (!sp) throw errors.authFailed('The SAS is missing its signed permissions (sp); it is required without a stored access policy (si).');
+    if (!se) throw errors.authFailed('The SAS is missing its signed expiry (se); it is required without a stored access policy (si).');
+  }
+  const overrides = [query.get('rscc'), query.get('rscd'), query.get('rsce'), query.get('rscl'), query.get('rsct')] as const;
+  const keyIndex = checkSasSignature(serviceStringToSign(ctx, sv, sr, overrides), keys, sig);
+
+  let permissions = sp;
+  let start = st;
+  let expiry = se;
+  if (si) {
+    const policy = await lookupPolicy(ctx.container, si);
+    if (!policy) {
+      throw errors.authFailed(`The stored access policy '${si}' named by the SAS (si) does not exist on '${ctx.container}'; removing a policy revokes its SAS.`);
+    }
+    permissions = fromSasOrPolicy('sp', sp, policy.permissions, si);
+    start = fromSasOrPolicy('st', st, policy.start, si);
+    expiry = fromSasOrPolicy('se', se, policy.expiry, si);
+    if (!permissions) throw errors.authFailed(`Neither the SAS nor its stored access policy '${si}' gives the signed permissions (sp).`);
+    if (!expiry) throw errors.authFailed(`Neither the SAS nor its stored access policy '${si}' gives the signed expiry (se).`);
+  }
+  checkTimeWindow(start ?? undefined, expiry!);
+  checkProtocol(query.get('spr'), ctx);
+  checkSourceIp(query.get('sip'), ctx);
+  checkPermissions(permissions!, access);
+  return { kind: 'sas', keyIndex, responseOverrides: responseOverrides(overrides) };
+}
+
+/** A service SAS never reaches the service level, and an object SAS never a whole container. */
+function checkScope(access: OperationAccess, sr: string): void {
+  if (access.scope === 'service') {
+    throw errors.resourceTypeMismatch(`A service SAS (sr=${sr}) cannot authorize service-level operations; use an account SAS with srt=s.`);
+  }
+  if (access.scope === 'container' && sr !== 'c' && sr !== 's') {
+    throw errors.resourceTypeMismatch(`A SAS for a single blob, file or directory (sr=${sr}) cannot authorize container or share operations; use sr=c or sr=s.`);
+  }
+}
+
+/** Azure forbids stating a field both in the SAS and in its stored access policy. */
+function fromSasOrPolicy(name: string, inSas: string | null, inPolicy: string | undefined, si: string): string | null {
+  if (inSas && inPolicy) {
+    throw errors.authFailed(`The SAS and its stored access policy '${si}' both specify ${name}; state it in only one of them.`);
+  }
+  return inSas || inPolicy || null;
+}
+
+type Overrides = readonly [string | null, string | null, string | null, string | null, string | null];
+
+/**
+ * The documented layouts, by signed version:
+ * - before 2013-08-15: sp, st, se, resource, si, sv;
+ * - 2013-08-15 on: + rscc, rscd, rsce, rscl, rsct;
+ * - 2015-04-05 on: + sip, spr before sv;
+ * - blob, 2018-11-09 on: + sr and the snapshot/version time after sv;
+ * - blob, 2020-12-06 on: + ses after those.
+ * The resource is `/blob/account/...` (`/file/...`) from 2015-02-21, `/account/...` before.
+ */
+function serviceStringToSign(ctx: StorageRequest, sv: string, sr: string, overrides: Overrides): string {
+  const query = ctx.query;
+  const path = signedPath(ctx, sr);
+  const account = sv >= '2015-02-21' ? `/${ctx.service}/${ctx.account}` : `/${ctx.account}`;
+  const resource = path ? `${account}/${ctx.container}/${path}` : `${account}/${ctx.container}`;
+  let stringToSign = `${query.get('sp') ?? ''}\n${query.get('st') ?? ''}\n${query.get('se') ?? ''}\n${resource}\n${query.get('si') ?? ''}\n`;
+  if (sv < '2013-08-15') return stringToSign + sv;
+  if (sv >= '2015-04-05') stringToSign += `${query.get('sip') ?? ''}\n${query.get('spr') ?? ''}\n`;
+  stringToSign += `${sv}\n`;
+  if (ctx.service === 'blob' && sv >= '2018-11-09') {
+    const time = sr === 'bs' ? query.get('snapshot') : sr === 'bv' ? query.get('versionid') : null;
+    stringToSign += `${sr}\n${time ?? ''}\n`;
+    if (sv >= '2020-12-06') stringToSign += `${query.get('ses') ?? ''}\n`;
+  }
+  return stringToSign + overrides.map((value) => value ?? '').join('\n');
+}
+
+/**
+ * The path below the container that the SAS names: none for sr=c/s, the object
+ * itself for b/bs/bv/f, and for a directory SAS the first `sdd` segments of the
+ * requested path, so a request outside that directory fails the signature.
+ */
+function signedPath(ctx: StorageRequest, sr: string): string {
+  if (sr === 'c' || sr === 's') return '';
+  if (sr !== 'd') return ctx.path;
+  const sdd = requiredParam(ctx.query, 'sdd', 'signed directory depth');
+  const depth = Number(sdd);
+  if (!Number.isInteger(depth) || depth < 0) throw errors.authFailed(`The SAS signed directory depth sdd='${sdd}' is not a non-negative integer.`);
+  let end = -1;
+  for (let segment = 0; segment < depth; segment++) {
+    if (end + 1 >= ctx.path.length) throw errors.authFailed(`The request is outside the directory (sdd=${depth}) that the SAS grants.`);
+    const slash = ctx.path.indexOf('/', end + 1);
+    end = slash < 0 ? ctx.path.length : slash;
+  }
+  return depth === 0 ? '' : ctx.path.slice(0, end);
+}
+
+function responseOverrides([cacheControl, contentDisposition, contentEncoding, contentLanguage, contentType]: Overrides): SasResponseOverrides {
+  if (cacheControl === null && contentDisposition === null && contentEncoding === null && contentLanguage === null && contentType === null) {
+    return NO_OVERRIDES;
+  }
+  const overrides: { -readonly [K in keyof SasResponseOverrides]: string } = {};
+  if (cacheControl !== null) overrides.cacheControl = cacheControl;
+  if (contentDisposition !== null) overrides.contentDisposition = contentDisposition;
+  if (contentEncoding !== null) overrides.contentEncoding = contentEncoding;
+  if (contentLanguage !== null) overrides.contentLanguage = contentLanguage;
+  if (contentType !== null) overrides.contentType = contentType;
+  return overrides;
+}
