@@ -82,8 +82,7 @@ export async function verifyServiceSas(
     if (!sp) throw errors.authFailed('The SAS is missing its signed permissions (sp); it is required without a stored access policy (si).');
     if (!se) throw errors.authFailed('The SAS is missing its signed expiry (se); it is required without a stored access policy (si).');
   }
-  const overrides = [query.get('rscc'), query.get('rscd'), query.get('rsce'), query.get('rscl'), query.get('rsct')] as const;
-  const keyIndex = checkSasSignature(serviceStringToSign(ctx, sv, sr, overrides), keys, sig);
+  const keyIndex = checkSasSignature(serviceStringToSign(ctx, sv, sr), keys, sig);
 
   let permissions = sp;
   let start = st;
@@ -103,7 +102,7 @@ export async function verifyServiceSas(
   checkProtocol(query.get('spr'), ctx);
   checkSourceIp(query.get('sip'), ctx);
   checkPermissions(permissions!, access);
-  return { kind: 'sas', keyIndex, responseOverrides: responseOverrides(overrides) };
+  return { kind: 'sas', keyIndex, responseOverrides: responseOverrides(query) };
 }
 
 /** A service SAS never reaches the service level, and an object SAS never a whole container. */
@@ -124,8 +123,6 @@ function fromSasOrPolicy(name: string, inSas: string | null, inPolicy: string | 
   return inSas || inPolicy || null;
 }
 
-type Overrides = readonly [string | null, string | null, string | null, string | null, string | null];
-
 /**
  * The documented layouts, by signed version:
  * - before 2013-08-15: sp, st, se, resource, si, sv;
@@ -135,7 +132,7 @@ type Overrides = readonly [string | null, string | null, string | null, string |
  * - blob, 2020-12-06 on: + ses after those.
  * The resource is `/blob/account/...` (`/file/...`) from 2015-02-21, `/account/...` before.
  */
-function serviceStringToSign(ctx: StorageRequest, sv: string, sr: string, overrides: Overrides): string {
+function serviceStringToSign(ctx: StorageRequest, sv: string, sr: string): string {
   const query = ctx.query;
   const path = signedPath(ctx, sr);
   const account = sv >= '2015-02-21' ? `/${ctx.service}/${ctx.account}` : `/${ctx.account}`;
@@ -149,7 +146,10 @@ function serviceStringToSign(ctx: StorageRequest, sv: string, sr: string, overri
     stringToSign += `${sr}\n${time ?? ''}\n`;
     if (sv >= '2020-12-06') stringToSign += `${query.get('ses') ?? ''}\n`;
   }
-  return stringToSign + overrides.map((value) => value ?? '').join('\n');
+  return (
+    stringToSign +
+    `${query.get('rscc') ?? ''}\n${query.get('rscd') ?? ''}\n${query.get('rsce') ?? ''}\n${query.get('rscl') ?? ''}\n${query.get('rsct') ?? ''}`
+  );
 }
 
 /**
@@ -172,7 +172,12 @@ function signedPath(ctx: StorageRequest, sr: string): string {
   return depth === 0 ? '' : ctx.path.slice(0, end);
 }
 
-function responseOverrides([cacheControl, contentDisposition, contentEncoding, contentLanguage, contentType]: Overrides): SasResponseOverrides {
+function responseOverrides(query: URLSearchParams): SasResponseOverrides {
+  const cacheControl = query.get('rscc');
+  const contentDisposition = query.get('rscd');
+  const contentEncoding = query.get('rsce');
+  const contentLanguage = query.get('rscl');
+  const contentType = query.get('rsct');
   if (cacheControl === null && contentDisposition === null && contentEncoding === null && contentLanguage === null && contentType === null) {
     return NO_OVERRIDES;
   }
