@@ -28,7 +28,7 @@ export function requestedRange(headers: IncomingHttpHeaders, size: number): Byte
     );
   }
   const start = Number(match[1]);
-  const end = match[2] === '' ? size - 1 : Number(match[2]);
+  const end = match[2] === '' ? Infinity : Number(match[2]);
   if (end < start) throw errors.invalidHeader(name, 'the end offset is before the start offset.');
   if (start >= size) throw errors.invalidRange();
   return { start, end: Math.min(end, size - 1) };
