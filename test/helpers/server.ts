@@ -18,11 +18,14 @@ export interface TestServer {
 }
 
 /** Starts `mlspace up` as a separate process on free ports and waits for its endpoints.json. */
-export async function startTestServer(options: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { dataDir?: string; env?: Record<string, string>; args?: string[]; /** leave --data-dir out: the server picks its default */ defaultDataDir?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-test-'));
+  const dataDirArgs = options.defaultDataDir ? [] : ['--data-dir', dataDir];
   const endpointsFile = path.join(dataDir, 'endpoints.json');
   fs.rmSync(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
