@@ -11,6 +11,13 @@ const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/m
 export interface TestServer {
   dataDir: string;
   blob: string;
+  /** HTTPS base URL of the management endpoint (also the token authority). */
+  arm: string;
+  authority: string;
+  tenantId: string;
+  subscriptionId: string;
+  caFile: string;
+  adminClientFile: string;
   process: ChildProcess;
   /** The server's stdout and stderr so far (to assert nothing secret was logged). */
   output(): string;
@@ -22,7 +29,7 @@ export async function startTestServer(options: { dataDir?: string; env?: Record<
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-test-'));
   const endpointsFile = path.join(dataDir, 'endpoints.json');
   fs.rmSync(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,6 +46,12 @@ export async function startTestServer(options: { dataDir?: string; env?: Record<
   return {
     dataDir,
     blob: endpoints.blob,
+    arm: endpoints.arm,
+    authority: endpoints.authority,
+    tenantId: endpoints.tenantId,
+    subscriptionId: endpoints.subscriptionId,
+    caFile: endpoints.caFile,
+    adminClientFile: endpoints.adminClientFile,
     process: child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
