@@ -8,6 +8,8 @@ import type { ArmRoute } from './http/route.js';
 import { Router } from './http/router.js';
 import { authenticateBearer, authorize } from './identity/authenticate.js';
 import { identityRoutes } from './identity/routes.js';
+import { datastoreRoutes } from './resources/datastores.js';
+import { modelRoutes } from './resources/models.js';
 import { resourceGroupRoutes } from './resources/resource-groups.js';
 import { storageAccountRoutes } from './resources/storage-accounts.js';
 import { storageKeyRoutes } from './resources/storage-keys.js';
@@ -24,6 +26,8 @@ export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
     ...storageKeyRoutes(deps),
     ...storageSasRoutes(deps),
     ...workspaceRoutes(deps),
+    ...datastoreRoutes(deps),
+    ...modelRoutes(deps),
   ];
 }
 

@@ -1,5 +1,5 @@
 import type { StorageAccountRecord } from '../../db/records.js';
-import { issueAccountSas, issueServiceSas } from '../../storage/auth/sas-issue.js';
+import { issueAccountSas, issueServiceSas, sasTime } from '../../storage/auth/sas-issue.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
@@ -10,13 +10,12 @@ import { ACCOUNT_PATH, requireAccount } from './storage-accounts.js';
 
 const ACTION = 'Microsoft.Storage/storageAccounts';
 
-/** A SAS time as the data plane expects it: ISO 8601 UTC to the second. */
-function sasTime(body: Fields, name: string, required: boolean): string | undefined {
+function readTime(body: Fields, name: string, required: boolean): string | undefined {
   const value = required ? body.requiredString(name) : body.string(name);
   if (value === undefined) return undefined;
   const time = Date.parse(value);
   if (Number.isNaN(time)) throw armErrors.invalidContent(`'${body.path(name)}' must be an ISO 8601 time such as 2030-01-31T23:59:59Z; got '${value}'.`);
-  return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return sasTime(time);
 }
 
 function letters(body: Fields, name: string, allowed: string, required: boolean): string | undefined {
@@ -40,8 +39,8 @@ async function listAccountSas(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     services: letters(body, 'signedServices', 'bqtf', true)!,
     resourceTypes: letters(body, 'signedResourceTypes', 'sco', true)!,
     permissions: letters(body, 'signedPermission', 'rwdlacupitfxy', true)!,
-    start: sasTime(body, 'signedStart', false),
-    expiry: sasTime(body, 'signedExpiry', true)!,
+    start: readTime(body, 'signedStart', false),
+    expiry: readTime(body, 'signedExpiry', true)!,
     ip: body.string('signedIp'),
     protocol: body.oneOf('signedProtocol', ['https', 'https,http'] as const),
   });
@@ -73,8 +72,8 @@ async function listServiceSas(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     path: match[4] ?? '',
     resource,
     permissions: letters(body, 'signedPermission', 'rwdlacup', identifier === undefined),
-    start: sasTime(body, 'signedStart', false),
-    expiry: sasTime(body, 'signedExpiry', identifier === undefined),
+    start: readTime(body, 'signedStart', false),
+    expiry: readTime(body, 'signedExpiry', identifier === undefined),
     identifier,
     ip: body.string('signedIp'),
     protocol: body.oneOf('signedProtocol', ['https', 'https,http'] as const),

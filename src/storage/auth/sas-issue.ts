@@ -5,6 +5,11 @@ import { accountSasStringToSign, serviceSasStringToSign } from './string-to-sign
 /** The signed version of the SAS tokens the server issues; the verifier accepts it and every older one. */
 export const ISSUED_SAS_VERSION = '2022-11-02';
 
+/** A SAS time as the verifier reads it: ISO 8601 UTC to the second. */
+export function sasTime(time: number): string {
+  return new Date(time).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export interface AccountSasRequest {
   /** Signed services, e.g. 'b' or 'bf'. */
   services: string;
