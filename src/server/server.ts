@@ -7,6 +7,7 @@ import { SmallContentCache } from '../bytes/small-content-cache.js';
 import { AccountRepo } from '../db/accounts.js';
 import { BlobRepo } from '../db/blobs.js';
 import { openSqlite } from '../db/sqlite.js';
+import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
@@ -15,7 +16,6 @@ import { ensureAccounts } from './accounts-bootstrap.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createLogger, type Logger } from './log.js';
-import { startManagement } from '../management/start.js';
 
 export interface RunningServer {
   endpoints: Endpoints;

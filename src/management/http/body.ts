@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { armErrors } from './errors.js';
 
 /** ARM request bodies are small documents; anything larger is a mistake or an attack. */
-export const MAX_BODY = 1024 * 1024;
+const MAX_BODY = 1024 * 1024;
 
 export async function readBody(req: IncomingMessage, max = MAX_BODY): Promise<Buffer> {
   const chunks: Buffer[] = [];

@@ -25,10 +25,6 @@ export class Fields {
     return this.prefix + name;
   }
 
-  has(name: string): boolean {
-    return this.raw[name] !== undefined && this.raw[name] !== null;
-  }
-
   private wrongType(name: string, expected: string): ArmError {
     return armErrors.invalidContent(`'${this.path(name)}' must be ${expected}, not ${describe(this.raw[name])}.`);
   }

@@ -16,7 +16,7 @@ import { requireWorkspace, WORKSPACE_PATH, workspaceId } from './workspaces.js';
 
 const DATASTORES = `${WORKSPACE_PATH}/datastores`;
 const TYPE = 'Microsoft.MachineLearningServices/workspaces/datastores';
-export const DATASTORE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$/;
+const DATASTORE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9\-_]{0,254}$/;
 
 function datastoreJson(deps: ManagementDeps, workspace: WorkspaceRecord, datastore: DatastoreRecord) {
   return {

@@ -44,7 +44,7 @@ export function accountJson(deps: ManagementDeps, account: StorageAccountRecord)
   };
 }
 
-export function checkAccountName(name: string): void {
+function checkAccountName(name: string): void {
   if (!ACCOUNT_NAME.test(name)) {
     throw new ArmError(
       400,

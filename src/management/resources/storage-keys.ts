@@ -11,7 +11,7 @@ import { ACCOUNT_PATH, requireAccount } from './storage-accounts.js';
 
 const ACTION = 'Microsoft.Storage/storageAccounts';
 
-export function keysJson(account: StorageAccountRecord) {
+function keysJson(account: StorageAccountRecord) {
   return {
     keys: account.keys.map((value, i) => ({ keyName: `key${i + 1}`, value, permissions: 'Full', creationTime: iso(account.keyCreated[i]!) })),
   };

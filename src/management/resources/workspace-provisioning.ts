@@ -10,7 +10,7 @@ import { defaultEndpoint } from './datastore-endpoints.js';
  * and a file share, each registered as a system datastore holding the
  * workspace's copy of key1.
  */
-export function systemStorage(workspaceId: string) {
+function systemStorage(workspaceId: string) {
   return [
     { name: 'workspaceblobstore', type: 'AzureBlob', container: `azureml-blobstore-${workspaceId}`, isDefault: true },
     { name: 'workspacefilestore', type: 'AzureFile', container: `azureml-filestore-${workspaceId}`, isDefault: false },

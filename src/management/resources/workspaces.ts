@@ -39,7 +39,6 @@ function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
       friendlyName: settings.friendlyName ?? workspace.name,
       description: settings.description,
       storageAccount: account ? accountId(deps, account) : workspace.storageAccount,
-      discoveryUrl: `${deps.armEndpoint}/discovery`,
       provisioningState: 'Succeeded',
       hbiWorkspace: false,
       storageHnsEnabled: false,

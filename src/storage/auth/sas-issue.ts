@@ -3,7 +3,7 @@ import { hmacSha256 } from './signature.js';
 import { accountSasStringToSign, serviceSasStringToSign } from './string-to-sign.js';
 
 /** The signed version of the SAS tokens the server issues; the verifier accepts it and every older one. */
-export const ISSUED_SAS_VERSION = '2022-11-02';
+const ISSUED_SAS_VERSION = '2022-11-02';
 
 /** A SAS time as the verifier reads it: ISO 8601 UTC to the second. */
 export function sasTime(time: number): string {
