@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,6 +48,8 @@ describe('management endpoint: TLS, tokens and roles', { timeout: 60_000 }, () =
     expect(names).toEqual(expect.arrayContaining(['rg-identity', 'mlspace-builtin']));
     const subscriptions = await armRequest(server, 'GET', '/subscriptions', { token: await tokenFor(server) });
     expect(subscriptions.json.value).toEqual([expect.objectContaining({ subscriptionId: server.subscriptionId, tenantId: server.tenantId, state: 'Enabled' })]);
+    const one = await armRequest(server, 'GET', `/subscriptions/${server.subscriptionId}`, { token: await tokenFor(server) });
+    expect(one.json).toMatchObject({ id: `/subscriptions/${server.subscriptionId}`, displayName: 'mlspace' });
     const other = await armRequest(server, 'GET', '/subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups', { token: await tokenFor(server) });
     expect([other.status, other.json.error.code]).toEqual([404, 'SubscriptionNotFound']);
   });
@@ -79,7 +82,7 @@ describe('management endpoint: TLS, tokens and roles', { timeout: 60_000 }, () =
     const path_ = `/subscriptions/${server.subscriptionId}/resourcegroups`;
 
     const missing = await armRequest(server, 'GET', path_);
-    expect(missing.status).toBe(401);
+    expect([missing.status, missing.json.error.code]).toEqual([401, 'InvalidAuthenticationToken']);
     expect(missing.headers['www-authenticate']).toMatch(/^Bearer authorization_uri="https:\/\//);
 
     const cases = {
@@ -119,8 +122,9 @@ describe('management endpoint: TLS, tokens and roles', { timeout: 60_000 }, () =
       );
       for (const result of created) expect(result.code, result.stderr).toBe(0);
       [reader, keyOperator] = created.map((result) => JSON.parse(result.stdout));
-      const { storage } = managementClients(server);
-      await storage.storageAccounts.beginCreateAndWait('rg-identity', 'rolesacct', { location: 'westeurope', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+      const { storage, ml } = managementClients(server);
+      const account = await storage.storageAccounts.beginCreateAndWait('rg-identity', 'rolesacct', { location: 'westeurope', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+      await ml.workspaces.beginCreateOrUpdateAndWait('rg-identity', 'roles-ws', { location: 'westeurope', storageAccount: account.id });
     });
 
     test('ad sp create prints usable credentials with the role', () => {
@@ -129,12 +133,17 @@ describe('management endpoint: TLS, tokens and roles', { timeout: 60_000 }, () =
       expect(keyOperator).toMatchObject({ role: 'Storage Account Key Operator Service Role' });
     });
 
-    test('Reader reads but cannot list keys, regenerate or write', async () => {
-      const { storage, resources } = managementClients(server, reader);
+    test('Reader reads but cannot list keys or secrets, regenerate or write', async () => {
+      const { storage, resources, ml } = managementClients(server, reader);
       expect((await storage.storageAccounts.getProperties('rg-identity', 'rolesacct')).name).toBe('rolesacct');
+      expect((await ml.datastores.get('rg-identity', 'roles-ws', 'workspaceblobstore')).name).toBe('workspaceblobstore');
       for (const attempt of [
         () => storage.storageAccounts.listKeys('rg-identity', 'rolesacct'),
         () => storage.storageAccounts.regenerateKey('rg-identity', 'rolesacct', { keyName: 'key1' }),
+        () => storage.storageAccounts.listAccountSAS('rg-identity', 'rolesacct', { services: 'b', resourceTypes: 'o', permissions: 'r', sharedAccessExpiryTime: new Date(Date.now() + 60_000) }),
+        () => ml.datastores.listSecrets('rg-identity', 'roles-ws', 'workspaceblobstore'),
+        () => ml.workspaces.listKeys('rg-identity', 'roles-ws'),
+        () => ml.workspaces.beginResyncKeysAndWait('rg-identity', 'roles-ws'),
         () => resources.resourceGroups.createOrUpdate('rg-reader', { location: 'westeurope' }),
       ]) {
         await expect(attempt()).rejects.toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
@@ -154,6 +163,31 @@ describe('management endpoint: TLS, tokens and roles', { timeout: 60_000 }, () =
       expect(bad.code).not.toBe(0);
       expect(bad.stderr).toMatch(/'role' must be one of 'Owner', 'Contributor', 'Reader'/);
     });
+  });
+
+  test('a separate Node process trusts the CA through NODE_EXTRA_CA_CERTS', async () => {
+    const script = `
+      import { ClientSecretCredential } from '@azure/identity';
+      import { ResourceManagementClient } from '@azure/arm-resources';
+      const [authority, arm, subscriptionId, tenantId, clientId, clientSecret] = process.argv.slice(1);
+      const credential = new ClientSecretCredential(tenantId, clientId, clientSecret, { authorityHost: authority, disableInstanceDiscovery: true });
+      const group = await new ResourceManagementClient(credential, subscriptionId, { endpoint: arm }).resourceGroups.get('rg-identity');
+      console.log(group.location);`;
+    const admin = adminSecret(server);
+    const args = [server.authority, server.arm, server.subscriptionId, admin.tenantId, admin.clientId, admin.clientSecret];
+    const run = (env: NodeJS.ProcessEnv) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, ['--input-type=module', '-e', script, ...args], { env, cwd: process.cwd() }, (error, stdout, stderr) =>
+          resolve({ code: error ? 1 : 0, stdout, stderr }),
+        );
+      });
+    const { NODE_EXTRA_CA_CERTS: _inherited, ...env } = process.env;
+    const trusted = await run({ ...env, NODE_EXTRA_CA_CERTS: server.caFile });
+    expect([trusted.code, trusted.stdout.trim()], trusted.stderr).toEqual([0, 'westeurope']);
+    const untrusted = await run(env);
+    // MSAL reports the failed TLS handshake to the OIDC metadata as endpoints_resolution_error.
+    expect(untrusted.code).toBe(1);
+    expect(untrusted.stderr).toMatch(/self[- ]signed certificate|endpoints_resolution_error/i);
   });
 
   test('a restart reuses the CA, the signing key and the clients', async () => {

@@ -17,24 +17,24 @@ export async function authenticateBearer(
   directory: DirectoryRepo,
   authority: string,
 ): Promise<Principal> {
-  const unauthorized = (code: string, message: string) =>
-    new ArmError(401, code, message, {
+  const unauthorized = (message: string) =>
+    new ArmError(401, 'InvalidAuthenticationToken', message, {
       'www-authenticate': `Bearer authorization_uri="${authority}", error="invalid_token", error_description="${message.replace(/["\\]/g, '')}"`,
     });
   const header = req.headers.authorization;
   if (header === undefined) {
-    throw unauthorized('AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing. Send 'Authorization: Bearer <token>' with a token from the token endpoint.");
+    throw unauthorized("The 'Authorization' header is missing. Send 'Authorization: Bearer <token>' with a token from the token endpoint.");
   }
   const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw unauthorized('InvalidAuthenticationToken', "The 'Authorization' header must have the form 'Bearer <token>'.");
+  if (!match) throw unauthorized("The 'Authorization' header must have the form 'Bearer <token>'.");
   let clientId: string;
   try {
     clientId = (await tokens.verify(match[1]!)).clientId;
   } catch (error) {
-    throw unauthorized('InvalidAuthenticationToken', `The access token is invalid: ${reason(error)} Get a new token for the scope https://management.azure.com/.default.`);
+    throw unauthorized(`The access token is invalid: ${reason(error)} Get a new token for the scope https://management.azure.com/.default.`);
   }
   const principal = directory.getPrincipal(clientId);
-  if (!principal) throw unauthorized('InvalidAuthenticationToken', `The access token is invalid: client '${clientId}' no longer exists.`);
+  if (!principal) throw unauthorized(`The access token is invalid: client '${clientId}' no longer exists.`);
   return { clientId: principal.clientId, role: principal.role };
 }
 
