@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ManagementDeps } from './deps.js';
 import type { ArmRequest } from './http/context.js';
 import { ArmError, armErrors } from './http/errors.js';
+import { sameName } from './http/names.js';
 import { sendArmError, sendJson } from './http/respond.js';
 import type { ArmRoute } from './http/route.js';
 import { Router } from './http/router.js';
@@ -45,7 +46,7 @@ export function managementRequestListener(deps: ManagementDeps) {
     if (route.action !== undefined) {
       ctx.principal = await authenticateBearer(ctx.req, deps.tokens, deps.directory, `${deps.armEndpoint}/${deps.tenantId}`);
       if (!ctx.query.get('api-version')) throw armErrors.missingApiVersion();
-      if (params.subscriptionId !== undefined && params.subscriptionId.toLowerCase() !== deps.subscriptionId.toLowerCase()) {
+      if (params.subscriptionId !== undefined && !sameName(params.subscriptionId, deps.subscriptionId)) {
         throw armErrors.subscriptionNotFound(params.subscriptionId);
       }
       authorize(ctx.principal, route.action, ctx.path);

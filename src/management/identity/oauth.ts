@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { DirectoryRepo } from '../../db/directory.js';
 import { readBody } from '../http/body.js';
+import { sameName } from '../http/names.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
 import { requestOrigin } from '../http/origin.js';
 import { clientSecretMatches } from './client-secret.js';
@@ -31,7 +32,7 @@ function oauthError(status: number, error: string, description: string): ArmResu
 }
 
 function knownTenant(deps: IdentityDeps, tenant: string | undefined): boolean {
-  return tenant !== undefined && tenant.toLowerCase() === deps.tenantId.toLowerCase();
+  return tenant !== undefined && sameName(tenant, deps.tenantId);
 }
 
 function tenantNotFound(tenant: string | undefined): ArmResult {

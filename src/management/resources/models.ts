@@ -5,6 +5,7 @@ import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
 import { ArmError, armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
+import { sameName } from '../http/names.js';
 import { requestOrigin } from '../http/origin.js';
 import type { ArmRoute } from '../http/route.js';
 import { nextLink, pageSize, pageStart, systemData } from './common.js';
@@ -89,9 +90,7 @@ function checkModelUri(deps: ManagementDeps, workspace: WorkspaceRecord, uri: st
   const [, subscription, group, workspaceName, datastore] = match;
   if (
     workspaceName !== undefined &&
-    (subscription!.toLowerCase() !== deps.subscriptionId.toLowerCase() ||
-      group!.toLowerCase() !== workspace.resourceGroup.toLowerCase() ||
-      workspaceName.toLowerCase() !== workspace.name.toLowerCase())
+    !(sameName(subscription!, deps.subscriptionId) && sameName(group!, workspace.resourceGroup) && sameName(workspaceName, workspace.name))
   ) {
     throw armErrors.invalidContent(`'properties.modelUri' names another workspace ('${workspaceName}' in '${group}'); a model's files must be in a datastore of '${workspace.name}'.`);
   }

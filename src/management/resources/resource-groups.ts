@@ -4,6 +4,7 @@ import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
 import { ArmError } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
+import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
 import { groupId, requireGroup } from './common.js';
 import { deleteStorageAccount } from './storage-accounts.js';
@@ -45,7 +46,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
   const managedBy = body.string('managedBy');
   const existing = deps.groups.get(name);
   if (existing) {
-    if (existing.location.toLowerCase() !== location.toLowerCase()) {
+    if (!sameName(existing.location, location)) {
       throw new ArmError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${location}'. The Resource group already exists in location '${existing.location}'.`);
     }
     const updated = { ...existing, tags, managedBy };
@@ -68,7 +69,7 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
 /** Deletes the group and everything in it: workspaces first (they refer to accounts), then accounts with their data. */
 async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const group = requireGroup(deps, ctx);
-  if (group.name.toLowerCase() === BUILTIN_RESOURCE_GROUP) {
+  if (sameName(group.name, BUILTIN_RESOURCE_GROUP)) {
     throw new ArmError(
       409,
       'ResourceGroupDeletionBlocked',

@@ -6,8 +6,9 @@ import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
 import { ArmError, armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
+import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
-import { iso, requireGroup } from './common.js';
+import { groupId, iso, requireGroup } from './common.js';
 
 export const ACCOUNT_PATH = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}';
 const TYPE = 'Microsoft.Storage/storageAccounts';
@@ -15,7 +16,7 @@ const SKUS = ['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS', 'Standard_ZRS', 
 const KINDS = ['Storage', 'StorageV2', 'BlobStorage', 'FileStorage', 'BlockBlobStorage'] as const;
 
 export function accountId(deps: ManagementDeps, account: StorageAccountRecord): string {
-  return `/subscriptions/${deps.subscriptionId}/resourceGroups/${account.resourceGroup}/providers/${TYPE}/${account.name}`;
+  return `${groupId(deps, account.resourceGroup)}/providers/${TYPE}/${account.name}`;
 }
 
 export function accountJson(deps: ManagementDeps, account: StorageAccountRecord) {
@@ -59,7 +60,7 @@ export function requireAccount(deps: ManagementDeps, ctx: ArmRequest): StorageAc
   const group = requireGroup(deps, ctx);
   const name = ctx.params.accountName!;
   const account = deps.accounts.get(name);
-  if (!account || account.resourceGroup.toLowerCase() !== group.name.toLowerCase()) throw armErrors.resourceNotFound(TYPE, name, group.name);
+  if (!account || !sameName(account.resourceGroup, group.name)) throw armErrors.resourceNotFound(TYPE, name, group.name);
   return account;
 }
 
@@ -118,10 +119,10 @@ async function create(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   const group = requireGroup(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
   const existing = deps.accounts.get(name);
-  if (existing && existing.resourceGroup.toLowerCase() !== group.name.toLowerCase()) throw accountTaken(name);
+  if (existing && !sameName(existing.resourceGroup, group.name)) throw accountTaken(name);
   if (existing) {
     const update = readSettings(body, undefined, existing.allowSharedKeyAccess);
-    if (update.settings.location.toLowerCase() !== existing.settings.location.toLowerCase()) {
+    if (!sameName(update.settings.location, existing.settings.location)) {
       throw new ArmError(409, 'InvalidResourceLocation', `The storage account '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
     return { status: 200, body: accountJson(deps, saveSettings(deps, existing, update)) };
@@ -171,7 +172,7 @@ async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   const group = requireGroup(deps, ctx);
   const account = deps.accounts.get(ctx.params.accountName!);
   // ARM answers 204 when there was nothing to delete.
-  if (!account || account.resourceGroup.toLowerCase() !== group.name.toLowerCase()) return { status: 204 };
+  if (!account || !sameName(account.resourceGroup, group.name)) return { status: 204 };
   await deleteStorageAccount(deps, account.name);
   return { status: 200 };
 }
@@ -180,7 +181,7 @@ async function checkNameAvailability(deps: ManagementDeps, ctx: ArmRequest): Pro
   const body = new Fields(await readJsonObject(ctx.req));
   const name = body.requiredString('name');
   const type = body.string('type');
-  if (type !== undefined && type.toLowerCase() !== TYPE.toLowerCase()) {
+  if (type !== undefined && !sameName(type, TYPE)) {
     throw armErrors.invalidContent(`'type' must be '${TYPE}'; got '${type}'.`);
   }
   if (!ACCOUNT_NAME.test(name)) {

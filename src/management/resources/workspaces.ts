@@ -5,8 +5,9 @@ import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
 import { ArmError, armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
+import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
-import { requireGroup, systemData } from './common.js';
+import { groupId, requireGroup, systemData } from './common.js';
 import { accountId } from './storage-accounts.js';
 import { provisionWorkspaceStorage } from './workspace-provisioning.js';
 
@@ -19,7 +20,7 @@ const STORAGE_ACCOUNT_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/
 const PASSTHROUGH = ['keyVault', 'applicationInsights', 'containerRegistry', 'imageBuildCompute', 'primaryUserAssignedIdentity'] as const;
 
 export function workspaceId(deps: ManagementDeps, workspace: WorkspaceRecord): string {
-  return `/subscriptions/${deps.subscriptionId}/resourceGroups/${workspace.resourceGroup}/providers/${TYPE}/${workspace.name}`;
+  return `${groupId(deps, workspace.resourceGroup)}/providers/${TYPE}/${workspace.name}`;
 }
 
 function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
@@ -66,7 +67,7 @@ function resolveStorageAccount(deps: ManagementDeps, id: string) {
   }
   const [, subscription, group, name] = match;
   const account = deps.accounts.get(name!);
-  if (subscription!.toLowerCase() !== deps.subscriptionId.toLowerCase() || !account || account.resourceGroup.toLowerCase() !== group!.toLowerCase()) {
+  if (!sameName(subscription!, deps.subscriptionId) || !account || !sameName(account.resourceGroup, group!)) {
     throw new ArmError(
       400,
       'ValidationError',
@@ -116,7 +117,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
       throw new ArmError(400, 'ValidationError', `The storage account of workspace '${name}' cannot be changed (it is '${existing.storageAccount}'). Create a new workspace instead.`);
     }
     const settings = readSettings(body, undefined);
-    if (settings.location.toLowerCase() !== existing.settings.location.toLowerCase()) {
+    if (!sameName(settings.location, existing.settings.location)) {
       throw new ArmError(409, 'InvalidResourceLocation', `Workspace '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
     deps.workspaces.saveSettings(existing.id, settings, now);
