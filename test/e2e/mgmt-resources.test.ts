@@ -19,6 +19,16 @@ describe('management resources', { timeout: 90_000 }, () => {
   const workspacePath = () => `${groupPath()}/providers/Microsoft.MachineLearningServices/workspaces/${WORKSPACE}`;
   const blobService = (key: string) => new BlobServiceClient(`${server.blob}/${ACCOUNT}`, new StorageSharedKeyCredential(ACCOUNT, key));
   const accountBody = { location: 'northeurope', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' };
+  /** A read/list service SAS for the container 'data', from listServiceSas. */
+  const dataContainerSas = async () =>
+    (
+      await clients.storage.storageAccounts.listServiceSAS(GROUP, ACCOUNT, {
+        canonicalizedResource: `/blob/${ACCOUNT}/data`,
+        resource: 'c',
+        permissions: 'rl',
+        sharedAccessExpiryTime: new Date(Date.now() + 3600_000),
+      })
+    ).serviceSasToken!;
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -106,14 +116,7 @@ describe('management resources', { timeout: 90_000 }, () => {
   });
 
   test('update: tags, key policy and allowSharedKeyAccess, which the Blob service enforces at once', async () => {
-    const serviceSas = (
-      await clients.storage.storageAccounts.listServiceSAS(GROUP, ACCOUNT, {
-        canonicalizedResource: `/blob/${ACCOUNT}/data`,
-        resource: 'c',
-        permissions: 'rl',
-        sharedAccessExpiryTime: new Date(Date.now() + 3600_000),
-      })
-    ).serviceSasToken!;
+    const serviceSas = await dataContainerSas();
     const viaSas = new ContainerClient(`${server.blob}/${ACCOUNT}/data?${serviceSas}`);
     expect((await viaSas.getBlockBlobClient('hello.txt').downloadToBuffer()).toString()).toBe('hello');
 
@@ -164,14 +167,7 @@ describe('management resources', { timeout: 90_000 }, () => {
     });
 
     test('a SAS credential is validated and returned by listSecrets', async () => {
-      const sasToken = (
-        await clients.storage.storageAccounts.listServiceSAS(GROUP, ACCOUNT, {
-          canonicalizedResource: `/blob/${ACCOUNT}/data`,
-          resource: 'c',
-          permissions: 'rl',
-          sharedAccessExpiryTime: new Date(Date.now() + 3600_000),
-        })
-      ).serviceSasToken!;
+      const sasToken = await dataContainerSas();
       await clients.ml.datastores.createOrUpdate(GROUP, WORKSPACE, 'sasstore', blobDatastore('data', { credentialsType: 'Sas', secrets: { secretsType: 'Sas', sasToken } }) as never);
       expect(await clients.ml.datastores.listSecrets(GROUP, WORKSPACE, 'sasstore')).toEqual({ secretsType: 'Sas', sasToken });
       const got = await clients.ml.datastores.get(GROUP, WORKSPACE, 'sasstore');
