@@ -1,2 +1,3 @@
 export { startServer, type RunningServer } from './server/server.js';
 export type { ServerConfig } from './server/config.js';
+export { trustCa, type TrustCaOptions } from './client/trust-ca.js';

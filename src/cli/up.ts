@@ -16,31 +16,37 @@ export function registerUp(program: Command): void {
     .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
+    .option('--arm-port <port>', 'HTTPS management (ARM) and token endpoint port (0 picks a free port)', port, 10443)
     .option('--no-dev-account', 'do not create the well-known development account devstoreaccount1')
     .addHelpText(
       'after',
       `
 Accounts besides devstoreaccount1 can be declared with MLSPACE_ACCOUNTS=name:key1[:key2];...
-(Azurite's AZURITE_ACCOUNTS format). Once listening, the server writes DATA_DIR/endpoints.json.
+(Azurite's AZURITE_ACCOUNTS format); they appear in the resource group 'mlspace-builtin'.
+Once listening, the server writes DATA_DIR/endpoints.json. The management endpoint's CA
+(caFile) and an Owner client (adminClientFile) are created in DATA_DIR on first start;
+trust the CA with NODE_EXTRA_CA_CERTS=<caFile>.
 
 Examples:
   mlspace up
-  mlspace up --data-dir /tmp/mlspace --blob-port 0
+  mlspace up --data-dir /tmp/mlspace --blob-port 0 --arm-port 0
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
     )
-    .action(async (options: { dataDir?: string; host: string; blobPort: number; devAccount: boolean }) => {
+    .action(async (options: { dataDir?: string; host: string; blobPort: number; armPort: number; devAccount: boolean }) => {
       const logger = createLogger();
       const server = await startServer(
         {
           dataDir: options.dataDir ?? defaultDataDir(),
           host: options.host,
           blobPort: options.blobPort,
+          armPort: options.armPort,
           devAccount: options.devAccount,
           declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
         },
         logger,
       );
-      process.stdout.write(`mlspace is up\n  blob: ${server.endpoints.blob}\n`);
+      const { blob, arm, caFile, adminClientFile } = server.endpoints;
+      process.stdout.write(`mlspace is up\n  blob: ${blob}\n  arm:  ${arm} (CA: ${caFile})\n  admin client: ${adminClientFile}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -1,5 +1,5 @@
 import type { Sealer } from '../secrets/seal.js';
-import type { AccountRecord } from './records.js';
+import type { AccountRecord, AccountSettings, StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
 
 interface AccountRow {
@@ -10,16 +10,30 @@ interface AccountRow {
   key2_created: number;
   allow_shared_key: number;
   created: number;
+  resource_group: string;
+  doc: string;
 }
 
-/** Storage accounts and their two keys; keys are sealed before they touch the database. */
+/** Accounts created before the management plane (and declared ones) have no ARM attributes yet. */
+const DEFAULT_SETTINGS: AccountSettings = { location: 'local', skuName: 'Standard_LRS', kind: 'StorageV2', tags: {}, properties: {} };
+
+/**
+ * Storage accounts: their two keys, sealed before they touch the database, and
+ * the ARM attributes the management plane keeps (resource group, settings).
+ */
 export class AccountRepo {
   private readonly selectAll;
+  private readonly selectByGroup;
   private readonly selectOne;
   private readonly upsert;
+  private readonly insert;
+  private readonly updateSettings;
+  private readonly updateKey;
+  private readonly remove;
 
-  constructor(db: Db, private readonly sealer: Sealer) {
+  constructor(private readonly db: Db, private readonly sealer: Sealer) {
     this.selectAll = db.prepare('SELECT * FROM accounts ORDER BY name');
+    this.selectByGroup = db.prepare('SELECT * FROM accounts WHERE resource_group = ? ORDER BY name');
     this.selectOne = db.prepare('SELECT * FROM accounts WHERE name = ?');
     this.upsert = db.prepare(`
       INSERT INTO accounts (name, key1, key2, key1_created, key2_created, allow_shared_key, created)
@@ -27,36 +41,84 @@ export class AccountRepo {
       ON CONFLICT (name) DO UPDATE SET key1 = excluded.key1, key2 = excluded.key2,
         key1_created = excluded.key1_created, key2_created = excluded.key2_created,
         allow_shared_key = excluded.allow_shared_key`);
+    this.insert = db.prepare(`
+      INSERT INTO accounts (name, key1, key2, key1_created, key2_created, allow_shared_key, created, resource_group, doc)
+      VALUES (@name, @key1, @key2, @key1_created, @key2_created, @allow_shared_key, @created, @resource_group, @doc)
+      ON CONFLICT (name) DO NOTHING`);
+    this.updateSettings = db.prepare('UPDATE accounts SET allow_shared_key = ?, doc = ? WHERE name = ?');
+    this.updateKey = {
+      key1: db.prepare('UPDATE accounts SET key1 = ?, key1_created = ? WHERE name = ?'),
+      key2: db.prepare('UPDATE accounts SET key2 = ?, key2_created = ? WHERE name = ?'),
+    };
+    this.remove = db.prepare('DELETE FROM accounts WHERE name = ?');
   }
 
-  list(): AccountRecord[] {
+  list(): StorageAccountRecord[] {
     return (this.selectAll.all() as AccountRow[]).map((row) => this.fromRow(row));
   }
 
-  get(name: string): AccountRecord | undefined {
+  listByGroup(resourceGroup: string): StorageAccountRecord[] {
+    return (this.selectByGroup.all(resourceGroup) as AccountRow[]).map((row) => this.fromRow(row));
+  }
+
+  get(name: string): StorageAccountRecord | undefined {
     const row = this.selectOne.get(name) as AccountRow | undefined;
     return row && this.fromRow(row);
   }
 
+  /** Creates or re-keys an account declared at start-up; its group and settings are left alone. */
   put(account: AccountRecord): void {
-    this.upsert.run({
+    this.upsert.run({ ...this.keyColumns(account), created: account.created });
+  }
+
+  /** Creates an account through the management plane; false when the name is taken (names are server-wide). */
+  create(account: StorageAccountRecord): boolean {
+    const row = {
+      ...this.keyColumns(account),
+      created: account.created,
+      resource_group: account.resourceGroup,
+      doc: JSON.stringify(account.settings),
+    };
+    return this.insert.run(row).changes === 1;
+  }
+
+  /** Replaces the ARM settings and the shared-key switch; keys are changed only by `setKey`. */
+  saveSettings(name: string, allowSharedKeyAccess: boolean, settings: AccountSettings): void {
+    this.updateSettings.run(allowSharedKeyAccess ? 1 : 0, JSON.stringify(settings), name);
+  }
+
+  /** Replaces one key (0 = key1, 1 = key2) and returns the account as it now is. */
+  setKey(name: string, index: 0 | 1, key: string, created: number): StorageAccountRecord | undefined {
+    return this.db.transaction(() => {
+      this.updateKey[index === 0 ? 'key1' : 'key2'].run(this.sealer.seal(key), created, name);
+      return this.get(name);
+    })();
+  }
+
+  delete(name: string): boolean {
+    return this.remove.run(name).changes === 1;
+  }
+
+  private keyColumns(account: AccountRecord) {
+    return {
       name: account.name,
       key1: this.sealer.seal(account.keys[0]),
       key2: this.sealer.seal(account.keys[1]),
       key1_created: account.keyCreated[0],
       key2_created: account.keyCreated[1],
       allow_shared_key: account.allowSharedKeyAccess ? 1 : 0,
-      created: account.created,
-    });
+    };
   }
 
-  private fromRow(row: AccountRow): AccountRecord {
+  private fromRow(row: AccountRow): StorageAccountRecord {
     return {
       name: row.name,
       keys: [this.sealer.unseal(row.key1), this.sealer.unseal(row.key2)],
       keyCreated: [row.key1_created, row.key2_created],
       allowSharedKeyAccess: row.allow_shared_key === 1,
       created: row.created,
+      resourceGroup: row.resource_group,
+      settings: { ...DEFAULT_SETTINGS, ...(JSON.parse(row.doc) as Partial<AccountSettings>) },
     };
   }
 }

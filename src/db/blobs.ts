@@ -56,6 +56,9 @@ export class BlobRepo {
         'INSERT INTO service_properties (account, service, doc) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET doc = excluded.doc',
       ),
       allContentIds: db.prepare('SELECT id FROM content WHERE refs > 0').pluck(),
+      accountBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ?').pluck(),
+      accountBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ?').pluck(),
+      deleteAccountRows: ['blobs', 'blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
     };
   }
 
@@ -198,6 +201,20 @@ export class BlobRepo {
 
   setServiceProperties(account: string, service: string, properties: Record<string, unknown>): void {
     this.stmt.putServiceProps.run(account, service, JSON.stringify(properties));
+  }
+
+  /**
+   * Deletes everything an account holds (containers, blobs, blocks, service
+   * properties) when the account itself is deleted; returns the orphaned content ids.
+   */
+  deleteAccountData(account: string): string[] {
+    return this.db.transaction(() => {
+      const orphans: string[] = [];
+      for (const doc of this.stmt.accountBlobDocs.all(account) as string[]) this.refs.release(extentIds(JSON.parse(doc)), orphans);
+      this.refs.release(this.stmt.accountBlockContent.all(account) as string[], orphans);
+      for (const statement of this.stmt.deleteAccountRows) statement.run(account);
+      return orphans;
+    })();
   }
 
   /** Every content id something still refers to (start-up garbage sweep). */

@@ -9,6 +9,24 @@ export interface AccountRecord {
   created: number;
 }
 
+/** A storage account as the management plane sees it: its keys plus its ARM attributes. */
+export interface StorageAccountRecord extends AccountRecord {
+  /** The group's name as it was created (groups match case-insensitively). */
+  resourceGroup: string;
+  settings: AccountSettings;
+}
+
+export interface AccountSettings {
+  location: string;
+  skuName: string;
+  kind: string;
+  tags: Record<string, string>;
+  /** `keyPolicy.keyExpirationPeriodInDays`, when the account has a key policy. */
+  keyExpirationPeriodInDays?: number;
+  /** Further ARM properties kept as given (accessTier, minimumTlsVersion, ...). */
+  properties: Record<string, unknown>;
+}
+
 export interface SignedIdentifier {
   id: string;
   start?: string;

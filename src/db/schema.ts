@@ -57,4 +57,77 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  // ---- management plane (branch `management`) ----
+  {
+    name: '003-management',
+    sql: `
+  -- The tenant and subscription this server is (one of each), chosen on first start.
+  CREATE TABLE directory (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  -- Clients of the management plane. Only a salted hash of each secret is kept.
+  CREATE TABLE service_principals (
+    client_id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created INTEGER NOT NULL
+  );
+  -- Resource group names are case-insensitive in ARM; NOCASE makes the database agree.
+  CREATE TABLE resource_groups (
+    name TEXT PRIMARY KEY COLLATE NOCASE,
+    location TEXT NOT NULL,
+    tags TEXT NOT NULL,            -- JSON object
+    managed_by TEXT,
+    created INTEGER NOT NULL
+  );
+  -- Accounts declared at start-up (devstoreaccount1, MLSPACE_ACCOUNTS) live in this built-in group.
+  INSERT INTO resource_groups (name, location, tags, created)
+    VALUES ('mlspace-builtin', 'local', '{}', CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+  ALTER TABLE accounts ADD COLUMN resource_group TEXT NOT NULL DEFAULT 'mlspace-builtin' COLLATE NOCASE;
+  ALTER TABLE accounts ADD COLUMN doc TEXT NOT NULL DEFAULT '{}';  -- JSON: location, sku, kind, tags, ARM properties
+  CREATE INDEX accounts_by_group ON accounts (resource_group);
+  CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,           -- workspaceId, a GUID
+    resource_group TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    storage_account TEXT NOT NULL,
+    storage_key TEXT NOT NULL,     -- sealed: the workspace's copy of the account's key
+    doc TEXT NOT NULL,             -- JSON: location, tags, sku, identity, ARM properties
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    UNIQUE (resource_group, name)
+  );
+  CREATE TABLE datastores (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    system INTEGER NOT NULL,       -- created with the workspace; resyncKeys refreshes its key
+    is_default INTEGER NOT NULL,
+    doc TEXT NOT NULL,             -- JSON properties, credentials without their secret
+    secret TEXT,                   -- sealed account key or SAS token; NULL for credentialsType None
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE model_containers (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE model_versions (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name, version),
+    FOREIGN KEY (workspace_id, name) REFERENCES model_containers (workspace_id, name) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  `,
+  },
 ];

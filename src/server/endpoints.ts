@@ -3,6 +3,16 @@ import path from 'node:path';
 
 export interface Endpoints {
   blob: string;
+  /** HTTPS base URL of the management (ARM) endpoint. */
+  arm: string;
+  /** Token authority host for @azure/identity's `authorityHost` (the same HTTPS endpoint). */
+  authority: string;
+  tenantId: string;
+  subscriptionId: string;
+  /** Absolute path of the local CA certificate (PEM) that management clients must trust. */
+  caFile: string;
+  /** Absolute path of the admin client's credentials, `{"tenantId","clientId","clientSecret"}`, mode 0600. */
+  adminClientFile: string;
 }
 
 /** Written once the server accepts requests; replaced atomically so a reader never sees half a file. */

@@ -7,6 +7,7 @@ import { SmallContentCache } from '../bytes/small-content-cache.js';
 import { AccountRepo } from '../db/accounts.js';
 import { BlobRepo } from '../db/blobs.js';
 import { openSqlite } from '../db/sqlite.js';
+import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
@@ -43,18 +44,34 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const host = config.host;
   const blobServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000 });
   await listen(blobServer, config.blobPort, host);
-  const endpoints: Endpoints = { blob: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}` };
-  blobServer.on(
-    'request',
-    blobRequestListener({ repo: blobs, content, cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent), endpoint: endpoints.blob }, keyring, logger),
-  );
+  const blobDeps = {
+    repo: blobs,
+    content,
+    cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent),
+    endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
+  };
+  blobServer.on('request', blobRequestListener(blobDeps, keyring, logger));
+
+  const management = await startManagement({
+    dataDir: config.dataDir,
+    host,
+    port: config.armPort,
+    displayHost: displayHost(host),
+    db,
+    sealer,
+    accounts,
+    keyring,
+    blob: blobDeps,
+    logger,
+  });
+  const endpoints: Endpoints = { blob: blobDeps.endpoint, ...management.endpoints };
   writeEndpoints(config.dataDir, endpoints);
 
   return {
     endpoints,
     async close() {
       removeEndpoints(config.dataDir);
-      await closeServer(blobServer);
+      await Promise.all([closeServer(blobServer), closeServer(management.server)]);
       db.close();
     },
   };

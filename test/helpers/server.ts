@@ -3,14 +3,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Endpoints } from '../../src/server/endpoints.js';
 
 export const DEV_ACCOUNT = 'devstoreaccount1';
 export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mlspace.js');
 
-export interface TestServer {
+/** The started server: what its endpoints.json says, plus its process. */
+export interface TestServer extends Endpoints {
   dataDir: string;
-  blob: string;
   process: ChildProcess;
   /** The server's stdout and stderr so far (to assert nothing secret was logged). */
   output(): string;
@@ -25,7 +26,7 @@ export async function startTestServer(
   const dataDirArgs = options.defaultDataDir ? [] : ['--data-dir', dataDir];
   const endpointsFile = path.join(dataDir, 'endpoints.json');
   fs.rmSync(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -38,10 +39,10 @@ export async function startTestServer(
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mlspace up did not start:\n${output}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  const endpoints = JSON.parse(fs.readFileSync(endpointsFile, 'utf8'));
+  const endpoints = JSON.parse(fs.readFileSync(endpointsFile, 'utf8')) as Endpoints;
   return {
+    ...endpoints,
     dataDir,
-    blob: endpoints.blob,
     process: child,
     output: () => output,
     async stop(signal = 'SIGTERM') {

@@ -8,6 +8,7 @@ import {
   checkTimeWindow,
   requiredParam,
 } from './sas-conditions.js';
+import { accountSasStringToSign, serviceSasStringToSign } from './string-to-sign.js';
 import type { AccessPolicyLookup, AccountKeys, AuthOutcome, OperationAccess, SasResponseOverrides } from './types.js';
 
 export type SasOutcome = Extract<AuthOutcome, { kind: 'sas' }>;
@@ -31,8 +32,7 @@ export function verifyAccountSas(ctx: StorageRequest, keys: AccountKeys, access:
   const st = query.get('st') ?? '';
   const sip = query.get('sip');
   const spr = query.get('spr');
-  let stringToSign = `${ctx.account}\n${sp}\n${ss}\n${srt}\n${st}\n${se}\n${sip ?? ''}\n${spr ?? ''}\n${sv}\n`;
-  if (sv >= '2020-12-06') stringToSign += `${query.get('ses') ?? ''}\n`;
+  const stringToSign = accountSasStringToSign({ account: ctx.account, sp, ss, srt, st, se, sip: sip ?? '', spr: spr ?? '', sv, ses: query.get('ses') ?? '' });
   const keyIndex = checkSasSignature(stringToSign, keys, sig);
 
   checkTimeWindow(st, se);
@@ -82,7 +82,8 @@ export async function verifyServiceSas(
     if (!sp) throw errors.authFailed('The SAS is missing its signed permissions (sp); it is required without a stored access policy (si).');
     if (!se) throw errors.authFailed('The SAS is missing its signed expiry (se); it is required without a stored access policy (si).');
   }
-  const keyIndex = checkSasSignature(serviceStringToSign(ctx, sv, sr), keys, sig);
+  const overrides = [query.get('rscc'), query.get('rscd'), query.get('rsce'), query.get('rscl'), query.get('rsct')] as const;
+  const keyIndex = checkSasSignature(serviceStringToSign(ctx, sv, sr, overrides), keys, sig);
 
   let permissions = sp;
   let start = st;
@@ -102,7 +103,7 @@ export async function verifyServiceSas(
   checkProtocol(query.get('spr'), ctx);
   checkSourceIp(query.get('sip'), ctx);
   checkPermissions(permissions!, access);
-  return { kind: 'sas', keyIndex, responseOverrides: responseOverrides(query) };
+  return { kind: 'sas', keyIndex, responseOverrides: responseOverrides(overrides) };
 }
 
 /** A service SAS never reaches the service level, and an object SAS never a whole container. */
@@ -123,33 +124,33 @@ function fromSasOrPolicy(name: string, inSas: string | null, inPolicy: string | 
   return inSas || inPolicy || null;
 }
 
-/**
- * The documented layouts, by signed version:
- * - before 2013-08-15: sp, st, se, resource, si, sv;
- * - 2013-08-15 on: + rscc, rscd, rsce, rscl, rsct;
- * - 2015-04-05 on: + sip, spr before sv;
- * - blob, 2018-11-09 on: + sr and the snapshot/version time after sv;
- * - blob, 2020-12-06 on: + ses after those.
- * The resource is `/blob/account/...` (`/file/...`) from 2015-02-21, `/account/...` before.
- */
-function serviceStringToSign(ctx: StorageRequest, sv: string, sr: string): string {
+type Overrides = readonly [string | null, string | null, string | null, string | null, string | null];
+
+/** The verifier's view of the service string-to-sign: every field as the request carries it. */
+function serviceStringToSign(ctx: StorageRequest, sv: string, sr: string, overrides: Overrides): string {
   const query = ctx.query;
-  const path = signedPath(ctx, sr);
-  const account = sv >= '2015-02-21' ? `/${ctx.service}/${ctx.account}` : `/${ctx.account}`;
-  const resource = path ? `${account}/${ctx.container}/${path}` : `${account}/${ctx.container}`;
-  let stringToSign = `${query.get('sp') ?? ''}\n${query.get('st') ?? ''}\n${query.get('se') ?? ''}\n${resource}\n${query.get('si') ?? ''}\n`;
-  if (sv < '2013-08-15') return stringToSign + sv;
-  if (sv >= '2015-04-05') stringToSign += `${query.get('sip') ?? ''}\n${query.get('spr') ?? ''}\n`;
-  stringToSign += `${sv}\n`;
-  if (ctx.service === 'blob' && sv >= '2018-11-09') {
-    const time = sr === 'bs' ? query.get('snapshot') : sr === 'bv' ? query.get('versionid') : null;
-    stringToSign += `${sr}\n${time ?? ''}\n`;
-    if (sv >= '2020-12-06') stringToSign += `${query.get('ses') ?? ''}\n`;
-  }
-  return (
-    stringToSign +
-    `${query.get('rscc') ?? ''}\n${query.get('rscd') ?? ''}\n${query.get('rsce') ?? ''}\n${query.get('rscl') ?? ''}\n${query.get('rsct') ?? ''}`
-  );
+  const [rscc, rscd, rsce, rscl, rsct] = overrides.map((value) => value ?? '');
+  return serviceSasStringToSign({
+    service: ctx.service,
+    account: ctx.account,
+    container: ctx.container,
+    path: signedPath(ctx, sr),
+    sp: query.get('sp') ?? '',
+    st: query.get('st') ?? '',
+    se: query.get('se') ?? '',
+    si: query.get('si') ?? '',
+    sip: query.get('sip') ?? '',
+    spr: query.get('spr') ?? '',
+    sv,
+    sr,
+    snapshotTime: (sr === 'bs' ? query.get('snapshot') : sr === 'bv' ? query.get('versionid') : null) ?? '',
+    ses: query.get('ses') ?? '',
+    rscc: rscc!,
+    rscd: rscd!,
+    rsce: rsce!,
+    rscl: rscl!,
+    rsct: rsct!,
+  });
 }
 
 /**
@@ -172,12 +173,7 @@ function signedPath(ctx: StorageRequest, sr: string): string {
   return depth === 0 ? '' : ctx.path.slice(0, end);
 }
 
-function responseOverrides(query: URLSearchParams): SasResponseOverrides {
-  const cacheControl = query.get('rscc');
-  const contentDisposition = query.get('rscd');
-  const contentEncoding = query.get('rsce');
-  const contentLanguage = query.get('rscl');
-  const contentType = query.get('rsct');
+function responseOverrides([cacheControl, contentDisposition, contentEncoding, contentLanguage, contentType]: Overrides): SasResponseOverrides {
   if (cacheControl === null && contentDisposition === null && contentEncoding === null && contentLanguage === null && contentType === null) {
     return NO_OVERRIDES;
   }

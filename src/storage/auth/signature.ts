@@ -16,7 +16,12 @@ export function decodeSignature(signature: string): Buffer | undefined {
  * key2 is only tried when key1 fails, so the common case costs one HMAC.
  */
 export function matchKey(stringToSign: string, keys: readonly [Buffer, Buffer], expected: Buffer): 0 | 1 | -1 {
-  if (timingSafeEqual(createHmac('sha256', keys[0]).update(stringToSign, 'utf8').digest(), expected)) return 0;
-  if (timingSafeEqual(createHmac('sha256', keys[1]).update(stringToSign, 'utf8').digest(), expected)) return 1;
+  if (timingSafeEqual(hmacSha256(keys[0], stringToSign), expected)) return 0;
+  if (timingSafeEqual(hmacSha256(keys[1], stringToSign), expected)) return 1;
   return -1;
+}
+
+/** The signature Shared Key and SAS use: HMAC-SHA256 of the UTF-8 string-to-sign under the decoded account key. */
+export function hmacSha256(key: Buffer, stringToSign: string): Buffer {
+  return createHmac('sha256', key).update(stringToSign, 'utf8').digest();
 }

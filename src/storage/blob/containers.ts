@@ -26,18 +26,27 @@ function versionHeaders(container: ContainerRecord) {
   return { etag: container.etag, 'last-modified': httpDate(container.lastModified) };
 }
 
-export async function createContainer(ctx: BlobRequest): Promise<void> {
-  const now = Date.now();
-  const container: ContainerRecord = {
-    account: ctx.account,
-    name: ctx.container,
+/** A new, empty container's record (Create Container, and the management plane's workspace containers). */
+export function newContainer(
+  account: string,
+  name: string,
+  options: { metadata?: Record<string, string>; publicAccess?: 'container' | 'blob' } = {},
+  now = Date.now(),
+): ContainerRecord {
+  return {
+    account,
+    name,
     created: now,
     lastModified: now,
     etag: newEtag(now),
-    metadata: readMetadata(ctx.req.headers),
-    publicAccess: publicAccessHeader(ctx),
+    metadata: options.metadata ?? {},
+    publicAccess: options.publicAccess,
     signedIdentifiers: [],
   };
+}
+
+export async function createContainer(ctx: BlobRequest): Promise<void> {
+  const container = newContainer(ctx.account, ctx.container, { metadata: readMetadata(ctx.req.headers), publicAccess: publicAccessHeader(ctx) });
   if (!ctx.deps.repo.createContainer(container)) throw blobErrors.containerExists(ctx.container);
   respondEmpty(ctx, 201, versionHeaders(container));
 }

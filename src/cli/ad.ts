@@ -1,0 +1,30 @@
+import type { Command } from 'commander';
+import { ROLE_NAMES } from '../management/identity/roles.js';
+import { defaultDataDir } from '../server/config.js';
+import { ManagementClient } from './management-client.js';
+
+/** `mlspace ad sp create`: a new management client with a role, through the running server's admin API. */
+export function registerAd(program: Command): void {
+  const ad = program.command('ad').description('Manage the identities that may call the management endpoint.');
+  const sp = ad.command('sp').description('Service principals (clients with a secret and a role).');
+  sp.command('create')
+    .description("Create a client and print its credentials as JSON (the secret is shown only here).")
+    .requiredOption('--role <role>', `role to grant: ${ROLE_NAMES.map((r) => `"${r}"`).join(', ')}`)
+    .option('--name <displayName>', 'display name of the client')
+    .option('--data-dir <dir>', 'data directory of the running server (default: $MLSPACE_HOME/data)')
+    .addHelpText(
+      'after',
+      `
+Uses DATA_DIR/endpoints.json and the admin client the server created (adminClientFile).
+The output works with @azure/identity's ClientSecretCredential(tenantId, clientId, clientSecret,
+{ authorityHost: <endpoints.json authority>, disableInstanceDiscovery: true }).
+
+Example:
+  mlspace ad sp create --role Reader --data-dir /tmp/mlspace`,
+    )
+    .action(async (options: { role: string; name?: string; dataDir?: string }) => {
+      const client = ManagementClient.open(options.dataDir ?? defaultDataDir());
+      const created = await client.request('POST', '/providers/Mlspace.Identity/servicePrincipals', { role: options.role, displayName: options.name });
+      process.stdout.write(JSON.stringify(created, null, 2) + '\n');
+    });
+}

@@ -1,0 +1,64 @@
+import type { Db } from './sqlite.js';
+
+/** Where accounts declared at start-up (devstoreaccount1, MLSPACE_ACCOUNTS) appear; created by migration 003. */
+export const BUILTIN_RESOURCE_GROUP = 'mlspace-builtin';
+
+export interface ResourceGroupRecord {
+  /** As created; lookups ignore case, as ARM's do. */
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+  managedBy?: string;
+  created: number;
+}
+
+interface GroupRow {
+  name: string;
+  location: string;
+  tags: string;
+  managed_by: string | null;
+  created: number;
+}
+
+export class ResourceGroupRepo {
+  private readonly selectOne;
+  private readonly selectAll;
+  private readonly insert;
+  private readonly update;
+  private readonly remove;
+
+  constructor(db: Db) {
+    this.selectOne = db.prepare('SELECT * FROM resource_groups WHERE name = ?');
+    this.selectAll = db.prepare('SELECT * FROM resource_groups ORDER BY name');
+    this.insert = db.prepare('INSERT INTO resource_groups (name, location, tags, managed_by, created) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING');
+    this.update = db.prepare('UPDATE resource_groups SET tags = ?, managed_by = ? WHERE name = ?');
+    this.remove = db.prepare('DELETE FROM resource_groups WHERE name = ?');
+  }
+
+  get(name: string): ResourceGroupRecord | undefined {
+    const row = this.selectOne.get(name) as GroupRow | undefined;
+    return row && fromRow(row);
+  }
+
+  list(): ResourceGroupRecord[] {
+    return (this.selectAll.all() as GroupRow[]).map(fromRow);
+  }
+
+  /** False when a group of that name (in any case) exists. */
+  create(group: ResourceGroupRecord): boolean {
+    return this.insert.run(group.name, group.location, JSON.stringify(group.tags), group.managedBy ?? null, group.created).changes === 1;
+  }
+
+  /** A group's location never changes; its tags and managedBy may. */
+  saveTags(group: ResourceGroupRecord): void {
+    this.update.run(JSON.stringify(group.tags), group.managedBy ?? null, group.name);
+  }
+
+  delete(name: string): boolean {
+    return this.remove.run(name).changes === 1;
+  }
+}
+
+function fromRow(row: GroupRow): ResourceGroupRecord {
+  return { name: row.name, location: row.location, tags: JSON.parse(row.tags), managedBy: row.managed_by ?? undefined, created: row.created };
+}

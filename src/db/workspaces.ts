@@ -1,0 +1,126 @@
+import type { Sealer } from '../secrets/seal.js';
+import type { DatastoreRepo, DatastoreRecord } from './datastores.js';
+import type { Db } from './sqlite.js';
+
+export interface WorkspaceSettings {
+  location: string;
+  tags: Record<string, string>;
+  skuName?: string;
+  friendlyName?: string;
+  description?: string;
+  /** Further ARM properties kept as given (keyVault, applicationInsights, identity, ...). */
+  properties: Record<string, unknown>;
+}
+
+export interface WorkspaceRecord {
+  /** The workspaceId GUID; datastores and models hang off it. */
+  id: string;
+  resourceGroup: string;
+  name: string;
+  /** Name of the linked storage account. */
+  storageAccount: string;
+  /** The workspace's own copy of the account key: stale after a regeneration until resyncKeys. */
+  storageKey: string;
+  settings: WorkspaceSettings;
+  created: number;
+  modified: number;
+}
+
+interface WorkspaceRow {
+  id: string;
+  resource_group: string;
+  name: string;
+  storage_account: string;
+  storage_key: string;
+  doc: string;
+  created: number;
+  modified: number;
+}
+
+/** ML workspaces; the key copy is sealed at rest. Deleting one deletes its datastores and models (foreign keys). */
+export class WorkspaceRepo {
+  private readonly stmt;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+    private readonly datastores: DatastoreRepo,
+  ) {
+    this.stmt = {
+      get: db.prepare('SELECT * FROM workspaces WHERE resource_group = ? AND name = ?'),
+      byGroup: db.prepare('SELECT * FROM workspaces WHERE resource_group = ? ORDER BY name'),
+      all: db.prepare('SELECT * FROM workspaces ORDER BY resource_group, name'),
+      insert: db.prepare(
+        `INSERT INTO workspaces (id, resource_group, name, storage_account, storage_key, doc, created, modified)
+         VALUES (@id, @resource_group, @name, @storage_account, @storage_key, @doc, @created, @modified)`,
+      ),
+      updateDoc: db.prepare('UPDATE workspaces SET doc = ?, modified = ? WHERE id = ?'),
+      updateKey: db.prepare('UPDATE workspaces SET storage_key = ?, modified = ? WHERE id = ?'),
+      remove: db.prepare('DELETE FROM workspaces WHERE id = ?'),
+    };
+  }
+
+  get(resourceGroup: string, name: string): WorkspaceRecord | undefined {
+    const row = this.stmt.get.get(resourceGroup, name) as WorkspaceRow | undefined;
+    return row && this.fromRow(row);
+  }
+
+  list(resourceGroup?: string): WorkspaceRecord[] {
+    const rows = (resourceGroup === undefined ? this.stmt.all.all() : this.stmt.byGroup.all(resourceGroup)) as WorkspaceRow[];
+    return rows.map((row) => this.fromRow(row));
+  }
+
+  /** The workspace and its system datastores, in one transaction: a workspace never exists without them. */
+  create(workspace: WorkspaceRecord, systemDatastores: DatastoreRecord[]): void {
+    this.db.transaction(() => {
+      this.stmt.insert.run({
+        id: workspace.id,
+        resource_group: workspace.resourceGroup,
+        name: workspace.name,
+        storage_account: workspace.storageAccount,
+        storage_key: this.sealer.seal(workspace.storageKey),
+        doc: JSON.stringify(workspace.settings),
+        created: workspace.created,
+        modified: workspace.modified,
+      });
+      for (const datastore of systemDatastores) this.datastores.put(datastore);
+    })();
+  }
+
+  saveSettings(id: string, settings: WorkspaceSettings, modified: number): void {
+    this.stmt.updateDoc.run(JSON.stringify(settings), modified, id);
+  }
+
+  /**
+   * Replaces the workspace's key copy and the account key held by its system
+   * datastores that use the linked account (resyncKeys). User datastores are
+   * left alone, as in Azure: they must be re-registered.
+   */
+  resyncKey(workspace: WorkspaceRecord, key: string, modified: number): void {
+    this.db.transaction(() => {
+      this.stmt.updateKey.run(this.sealer.seal(key), modified, workspace.id);
+      for (const datastore of this.datastores.listSystem(workspace.id)) {
+        if (datastore.accountName === workspace.storageAccount && datastore.credentialsType === 'AccountKey') {
+          this.datastores.put({ ...datastore, secret: key, modified });
+        }
+      }
+    })();
+  }
+
+  delete(id: string): boolean {
+    return this.stmt.remove.run(id).changes === 1;
+  }
+
+  private fromRow(row: WorkspaceRow): WorkspaceRecord {
+    return {
+      id: row.id,
+      resourceGroup: row.resource_group,
+      name: row.name,
+      storageAccount: row.storage_account,
+      storageKey: this.sealer.unseal(row.storage_key),
+      settings: JSON.parse(row.doc),
+      created: row.created,
+      modified: row.modified,
+    };
+  }
+}

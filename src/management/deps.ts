@@ -1,0 +1,46 @@
+import type { ContentStore } from '../bytes/content-store.js';
+import type { SmallContentCache } from '../bytes/small-content-cache.js';
+import type { AccountRepo } from '../db/accounts.js';
+import type { BlobRepo } from '../db/blobs.js';
+import type { DatastoreRepo } from '../db/datastores.js';
+import type { DirectoryRepo } from '../db/directory.js';
+import type { ModelRepo } from '../db/models.js';
+import type { ResourceGroupRepo } from '../db/resource-groups.js';
+import type { WorkspaceRepo } from '../db/workspaces.js';
+import type { Logger } from '../server/log.js';
+import type { KeyRing } from '../storage/auth/keyring.js';
+import type { TokenService } from './identity/tokens.js';
+
+/**
+ * What the File service offers the management plane. It is built on another
+ * branch; until it is wired in here, accounts show no file endpoint, a
+ * workspace's file share is not created (its workspacefilestore datastore is
+ * still registered), and AzureFile datastores are validated against the
+ * account's keys only.
+ */
+export interface FileServiceHook {
+  /** Base URL, e.g. `http://127.0.0.1:10003`. */
+  endpoint: string;
+  createShare(account: string, share: string): void;
+  /** Removes every share of a deleted account. */
+  deleteAccountData(account: string): Promise<void>;
+}
+
+export interface ManagementDeps {
+  tenantId: string;
+  subscriptionId: string;
+  /** The configured HTTPS base URL of this endpoint. */
+  armEndpoint: string;
+  directory: DirectoryRepo;
+  tokens: TokenService;
+  groups: ResourceGroupRepo;
+  accounts: AccountRepo;
+  workspaces: WorkspaceRepo;
+  datastores: DatastoreRepo;
+  models: ModelRepo;
+  /** Must be reloaded on every key change before answering (see KeyRing). */
+  keyring: KeyRing;
+  blob: { endpoint: string; repo: BlobRepo; content: ContentStore; cache: SmallContentCache };
+  file?: FileServiceHook;
+  logger: Logger;
+}

@@ -1,0 +1,27 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Client secrets are 256 random bits, so a fast keyed hash is enough: there is
+ * no dictionary to try, and a slow KDF would only slow down every token request.
+ * Stored as `base64(salt):base64(HMAC-SHA256(salt, secret))`.
+ */
+export function newClientSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+export function hashClientSecret(secret: string): string {
+  const salt = randomBytes(16);
+  return `${salt.toString('base64')}:${digest(salt, secret).toString('base64')}`;
+}
+
+export function clientSecretMatches(secret: string, stored: string): boolean {
+  const [salt, hash] = stored.split(':');
+  if (!salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64');
+  const actual = digest(Buffer.from(salt, 'base64'), secret);
+  return expected.length === actual.length && timingSafeEqual(actual, expected);
+}
+
+function digest(salt: Buffer, secret: string): Buffer {
+  return createHmac('sha256', salt).update(secret, 'utf8').digest();
+}

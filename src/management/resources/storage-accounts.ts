@@ -1,0 +1,220 @@
+import type { AccountSettings, StorageAccountRecord } from '../../db/records.js';
+import { newAccountKey } from '../../server/accounts-bootstrap.js';
+import { ACCOUNT_NAME } from '../../server/config.js';
+import type { ManagementDeps } from '../deps.js';
+import { readJsonObject } from '../http/body.js';
+import type { ArmRequest, ArmResult } from '../http/context.js';
+import { ArmError, armErrors } from '../http/errors.js';
+import { Fields } from '../http/fields.js';
+import { sameName } from '../http/names.js';
+import type { ArmRoute } from '../http/route.js';
+import { groupId, iso, requireGroup } from './common.js';
+
+export const ACCOUNT_PATH = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}';
+const TYPE = 'Microsoft.Storage/storageAccounts';
+const SKUS = ['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS', 'Standard_ZRS', 'Premium_LRS', 'Premium_ZRS', 'Standard_GZRS', 'Standard_RAGZRS'] as const;
+const KINDS = ['Storage', 'StorageV2', 'BlobStorage', 'FileStorage', 'BlockBlobStorage'] as const;
+
+export function accountId(deps: ManagementDeps, account: StorageAccountRecord): string {
+  return `${groupId(deps, account.resourceGroup)}/providers/${TYPE}/${account.name}`;
+}
+
+export function accountJson(deps: ManagementDeps, account: StorageAccountRecord) {
+  const { settings } = account;
+  const primaryEndpoints: Record<string, string> = { blob: `${deps.blob.endpoint}/${account.name}/` };
+  if (deps.file) primaryEndpoints.file = `${deps.file.endpoint}/${account.name}/`;
+  return {
+    id: accountId(deps, account),
+    name: account.name,
+    type: TYPE,
+    location: settings.location,
+    tags: settings.tags,
+    sku: { name: settings.skuName, tier: settings.skuName.startsWith('Premium') ? 'Premium' : 'Standard' },
+    kind: settings.kind,
+    properties: {
+      ...settings.properties,
+      provisioningState: 'Succeeded',
+      creationTime: iso(account.created),
+      primaryEndpoints,
+      primaryLocation: settings.location,
+      statusOfPrimary: 'available',
+      keyCreationTime: { key1: iso(account.keyCreated[0]), key2: iso(account.keyCreated[1]) },
+      ...(settings.keyExpirationPeriodInDays === undefined ? {} : { keyPolicy: { keyExpirationPeriodInDays: settings.keyExpirationPeriodInDays } }),
+      allowSharedKeyAccess: account.allowSharedKeyAccess,
+    },
+  };
+}
+
+function checkAccountName(name: string): void {
+  if (!ACCOUNT_NAME.test(name)) {
+    throw new ArmError(
+      400,
+      'AccountNameInvalid',
+      `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.`,
+    );
+  }
+}
+
+/** The account a request names, in the group it names; 404 when it is not there. */
+export function requireAccount(deps: ManagementDeps, ctx: ArmRequest): StorageAccountRecord {
+  const group = requireGroup(deps, ctx);
+  const name = ctx.params.accountName!;
+  const account = deps.accounts.get(name);
+  if (!account || !sameName(account.resourceGroup, group.name)) throw armErrors.resourceNotFound(TYPE, name, group.name);
+  return account;
+}
+
+/**
+ * The settings a PUT or PATCH body states, on top of `current`. PUT (no current)
+ * must state sku, kind and location, as Azure requires; PATCH may state any.
+ */
+function readSettings(body: Fields, current: AccountSettings | undefined, allowSharedKeyAccess: boolean) {
+  const sku = current ? body.object('sku') : body.requiredObject('sku');
+  const skuName = sku ? sku.oneOf('name', SKUS, true) : undefined;
+  if (sku && skuName === undefined) throw armErrors.invalidContent(`'sku.name' is required; use one of ${SKUS.join(', ')}.`);
+  const kind = body.oneOf('kind', KINDS, true);
+  if (!current && kind === undefined) throw armErrors.invalidContent(`'kind' is required; use one of ${KINDS.join(', ')}.`);
+  const location = current ? current.location : body.requiredString('location');
+  const properties = body.object('properties') ?? new Fields({}, 'properties.');
+  const keyPolicy = properties.object('keyPolicy');
+  const extra: Record<string, unknown> = { ...current?.properties };
+  const keep = (name: string, value: unknown) => {
+    if (value !== undefined) extra[name] = value;
+  };
+  keep('accessTier', properties.oneOf('accessTier', ['Hot', 'Cool', 'Cold', 'Premium'] as const));
+  keep('minimumTlsVersion', properties.oneOf('minimumTlsVersion', ['TLS1_0', 'TLS1_1', 'TLS1_2', 'TLS1_3'] as const));
+  keep('supportsHttpsTrafficOnly', properties.boolean('supportsHttpsTrafficOnly'));
+  keep('allowBlobPublicAccess', properties.boolean('allowBlobPublicAccess'));
+  keep('publicNetworkAccess', properties.oneOf('publicNetworkAccess', ['Enabled', 'Disabled', 'SecuredByPerimeter'] as const));
+  const settings: AccountSettings = {
+    location,
+    skuName: skuName ?? current!.skuName,
+    kind: kind ?? current!.kind,
+    tags: body.stringMap('tags') ?? current?.tags ?? {},
+    keyExpirationPeriodInDays: keyPolicy ? keyPolicy.integer('keyExpirationPeriodInDays', 1, 36500) : current?.keyExpirationPeriodInDays,
+    properties: extra,
+  };
+  if (keyPolicy && settings.keyExpirationPeriodInDays === undefined) {
+    throw armErrors.invalidContent("'properties.keyPolicy.keyExpirationPeriodInDays' is required when keyPolicy is given.");
+  }
+  return { settings, allowSharedKeyAccess: properties.boolean('allowSharedKeyAccess') ?? allowSharedKeyAccess };
+}
+
+/** Saves new settings and reloads the key ring, so an allowSharedKeyAccess change applies to the next request. */
+function saveSettings(deps: ManagementDeps, account: StorageAccountRecord, update: ReturnType<typeof readSettings>): StorageAccountRecord {
+  deps.accounts.saveSettings(account.name, update.allowSharedKeyAccess, update.settings);
+  const saved = { ...account, allowSharedKeyAccess: update.allowSharedKeyAccess, settings: update.settings };
+  deps.keyring.load(saved);
+  return saved;
+}
+
+/**
+ * PUT: creates the account synchronously and answers 200 with provisioningState
+ * Succeeded, which the SDK's poller takes as done. A PUT on an existing account
+ * of the same group updates it, as Azure's does; a name used anywhere else is taken.
+ */
+async function create(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const name = ctx.params.accountName!;
+  checkAccountName(name);
+  const group = requireGroup(deps, ctx);
+  const body = new Fields(await readJsonObject(ctx.req));
+  const existing = deps.accounts.get(name);
+  if (existing && !sameName(existing.resourceGroup, group.name)) throw accountTaken(name);
+  if (existing) {
+    const update = readSettings(body, undefined, existing.allowSharedKeyAccess);
+    if (!sameName(update.settings.location, existing.settings.location)) {
+      throw new ArmError(409, 'InvalidResourceLocation', `The storage account '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
+    }
+    return { status: 200, body: accountJson(deps, saveSettings(deps, existing, update)) };
+  }
+  const { settings, allowSharedKeyAccess } = readSettings(body, undefined, true);
+  const now = Date.now();
+  const account: StorageAccountRecord = {
+    name,
+    keys: [newAccountKey(), newAccountKey()],
+    keyCreated: [now, now],
+    allowSharedKeyAccess,
+    created: now,
+    resourceGroup: group.name,
+    settings,
+  };
+  if (!deps.accounts.create(account)) throw accountTaken(name);
+  deps.keyring.load(account);
+  return { status: 200, body: accountJson(deps, account) };
+}
+
+function accountTaken(name: string): ArmError {
+  return new ArmError(409, 'StorageAccountAlreadyTaken', `The storage account named ${name} is already taken. Account names are unique on this server; choose another.`);
+}
+
+async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = requireAccount(deps, ctx);
+  const body = new Fields(await readJsonObject(ctx.req));
+  return { status: 200, body: accountJson(deps, saveSettings(deps, account, readSettings(body, account.settings, account.allowSharedKeyAccess))) };
+}
+
+/**
+ * Deletes an account with everything it holds, and drops its keys from the key
+ * ring first so the data plane refuses it at once. Workspaces linked to it are
+ * left, as in Azure: their storage operations fail until relinked.
+ */
+export async function deleteStorageAccount(deps: ManagementDeps, name: string): Promise<boolean> {
+  if (!deps.accounts.delete(name)) return false;
+  deps.keyring.remove(name);
+  const orphans = deps.blob.repo.deleteAccountData(name);
+  await deps.blob.content.remove(orphans);
+  for (const id of orphans) deps.blob.cache.delete(id);
+  await deps.file?.deleteAccountData(name);
+  return true;
+}
+
+async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const group = requireGroup(deps, ctx);
+  const account = deps.accounts.get(ctx.params.accountName!);
+  // ARM answers 204 when there was nothing to delete.
+  if (!account || !sameName(account.resourceGroup, group.name)) return { status: 204 };
+  await deleteStorageAccount(deps, account.name);
+  return { status: 200 };
+}
+
+async function checkNameAvailability(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const body = new Fields(await readJsonObject(ctx.req));
+  const name = body.requiredString('name');
+  const type = body.string('type');
+  if (type !== undefined && !sameName(type, TYPE)) {
+    throw armErrors.invalidContent(`'type' must be '${TYPE}'; got '${type}'.`);
+  }
+  if (!ACCOUNT_NAME.test(name)) {
+    return {
+      status: 200,
+      body: { nameAvailable: false, reason: 'AccountNameInvalid', message: `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.` },
+    };
+  }
+  if (deps.accounts.get(name)) {
+    return { status: 200, body: { nameAvailable: false, reason: 'AlreadyExists', message: `The storage account named ${name} is already taken.` } };
+  }
+  return { status: 200, body: { nameAvailable: true } };
+}
+
+export function storageAccountRoutes(deps: ManagementDeps): ArmRoute[] {
+  const list = (accounts: StorageAccountRecord[]): ArmResult => ({ status: 200, body: { value: accounts.map((account) => accountJson(deps, account)) } });
+  return [
+    { method: 'PUT', pattern: ACCOUNT_PATH, action: `${TYPE}/write`, handler: (ctx) => create(deps, ctx) },
+    { method: 'PATCH', pattern: ACCOUNT_PATH, action: `${TYPE}/write`, handler: (ctx) => update(deps, ctx) },
+    { method: 'GET', pattern: ACCOUNT_PATH, action: `${TYPE}/read`, handler: (ctx) => ({ status: 200, body: accountJson(deps, requireAccount(deps, ctx)) }) },
+    { method: 'DELETE', pattern: ACCOUNT_PATH, action: `${TYPE}/delete`, handler: (ctx) => remove(deps, ctx) },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts',
+      action: `${TYPE}/read`,
+      handler: (ctx) => list(deps.accounts.listByGroup(requireGroup(deps, ctx).name)),
+    },
+    { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts', action: `${TYPE}/read`, handler: () => list(deps.accounts.list()) },
+    {
+      method: 'POST',
+      pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/checkNameAvailability',
+      action: 'Microsoft.Storage/checknameavailability/read',
+      handler: (ctx) => checkNameAvailability(deps, ctx),
+    },
+  ];
+}

@@ -1,0 +1,55 @@
+import type { StorageAccountRecord } from '../../db/records.js';
+import { newAccountKey } from '../../server/accounts-bootstrap.js';
+import type { ManagementDeps } from '../deps.js';
+import { readJsonObject } from '../http/body.js';
+import type { ArmRequest, ArmResult } from '../http/context.js';
+import { ArmError, armErrors } from '../http/errors.js';
+import { Fields } from '../http/fields.js';
+import type { ArmRoute } from '../http/route.js';
+import { iso } from './common.js';
+import { ACCOUNT_PATH, requireAccount } from './storage-accounts.js';
+
+const ACTION = 'Microsoft.Storage/storageAccounts';
+
+function keysJson(account: StorageAccountRecord) {
+  return {
+    keys: account.keys.map((value, i) => ({ keyName: `key${i + 1}`, value, permissions: 'Full', creationTime: iso(account.keyCreated[i]!) })),
+  };
+}
+
+/**
+ * Replaces one key with a new random one. The key ring is reloaded before this
+ * returns, so the old value (and every SAS signed with it) fails from the very
+ * next data-plane request on.
+ */
+export function regenerateAccountKey(deps: ManagementDeps, account: StorageAccountRecord, index: 0 | 1): StorageAccountRecord {
+  const updated = deps.accounts.setKey(account.name, index, newAccountKey(), Date.now());
+  if (!updated) throw armErrors.resourceNotFound('Microsoft.Storage/storageAccounts', account.name, account.resourceGroup);
+  deps.keyring.load(updated);
+  deps.logger.info({ account: account.name, keyName: `key${index + 1}` }, 'storage account key regenerated');
+  return updated;
+}
+
+async function regenerateKey(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = requireAccount(deps, ctx);
+  const keyName = new Fields(await readJsonObject(ctx.req)).requiredString('keyName').toLowerCase();
+  if (keyName === 'kerb1' || keyName === 'kerb2') {
+    throw new ArmError(400, 'InvalidValuesForRequestParameters', 'Kerberos keys (kerb1, kerb2) are not supported by this server; regenerate key1 or key2.');
+  }
+  if (keyName !== 'key1' && keyName !== 'key2') {
+    throw new ArmError(400, 'InvalidValuesForRequestParameters', `'keyName' must be 'key1' or 'key2'; got '${keyName}'.`);
+  }
+  return { status: 200, body: keysJson(regenerateAccountKey(deps, account, keyName === 'key1' ? 0 : 1)) };
+}
+
+export function storageKeyRoutes(deps: ManagementDeps): ArmRoute[] {
+  return [
+    {
+      method: 'POST',
+      pattern: `${ACCOUNT_PATH}/listKeys`,
+      action: `${ACTION}/listkeys/action`,
+      handler: (ctx) => ({ status: 200, body: keysJson(requireAccount(deps, ctx)) }),
+    },
+    { method: 'POST', pattern: `${ACCOUNT_PATH}/regenerateKey`, action: `${ACTION}/regeneratekey/action`, handler: (ctx) => regenerateKey(deps, ctx) },
+  ];
+}

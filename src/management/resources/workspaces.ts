@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import type { WorkspaceRecord, WorkspaceSettings } from '../../db/workspaces.js';
+import type { ManagementDeps } from '../deps.js';
+import { readJsonObject } from '../http/body.js';
+import type { ArmRequest, ArmResult } from '../http/context.js';
+import { ArmError, armErrors } from '../http/errors.js';
+import { Fields } from '../http/fields.js';
+import { sameName } from '../http/names.js';
+import type { ArmRoute } from '../http/route.js';
+import { groupId, requireGroup, systemData } from './common.js';
+import { accountId } from './storage-accounts.js';
+import { provisionWorkspaceStorage } from './workspace-provisioning.js';
+
+export const WORKSPACE_PATH =
+  '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.MachineLearningServices/workspaces/{workspaceName}';
+const TYPE = 'Microsoft.MachineLearningServices/workspaces';
+const WORKSPACE_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$/;
+const STORAGE_ACCOUNT_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)$/i;
+/** Workspace properties kept as given: references to resources this server does not have. */
+const PASSTHROUGH = ['keyVault', 'applicationInsights', 'containerRegistry', 'imageBuildCompute', 'primaryUserAssignedIdentity'] as const;
+
+export function workspaceId(deps: ManagementDeps, workspace: WorkspaceRecord): string {
+  return `${groupId(deps, workspace.resourceGroup)}/providers/${TYPE}/${workspace.name}`;
+}
+
+function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
+  const { settings } = workspace;
+  const account = deps.accounts.get(workspace.storageAccount);
+  return {
+    id: workspaceId(deps, workspace),
+    name: workspace.name,
+    type: TYPE,
+    location: settings.location,
+    tags: settings.tags,
+    sku: { name: settings.skuName ?? 'Basic', tier: settings.skuName ?? 'Basic' },
+    systemData: systemData(workspace.created, workspace.modified),
+    properties: {
+      ...settings.properties,
+      workspaceId: workspace.id,
+      friendlyName: settings.friendlyName ?? workspace.name,
+      description: settings.description,
+      storageAccount: account ? accountId(deps, account) : workspace.storageAccount,
+      provisioningState: 'Succeeded',
+      hbiWorkspace: false,
+      storageHnsEnabled: false,
+    },
+  };
+}
+
+export function requireWorkspace(deps: ManagementDeps, ctx: ArmRequest): WorkspaceRecord {
+  const group = requireGroup(deps, ctx);
+  const name = ctx.params.workspaceName!;
+  const workspace = deps.workspaces.get(group.name, name);
+  if (!workspace) throw armErrors.resourceNotFound(TYPE, name, group.name);
+  return workspace;
+}
+
+/** properties.storageAccount must be the ARM id of an account that exists here; a clear 400 otherwise. */
+function resolveStorageAccount(deps: ManagementDeps, id: string) {
+  const match = STORAGE_ACCOUNT_ID.exec(id);
+  if (!match) {
+    throw new ArmError(
+      400,
+      'ValidationError',
+      `'properties.storageAccount' must be a storage account's ARM id, /subscriptions/{subscriptionId}/resourceGroups/{group}/providers/Microsoft.Storage/storageAccounts/{name}; got '${id}'.`,
+    );
+  }
+  const [, subscription, group, name] = match;
+  const account = deps.accounts.get(name!);
+  if (!sameName(subscription!, deps.subscriptionId) || !account || !sameName(account.resourceGroup, group!)) {
+    throw new ArmError(
+      400,
+      'ValidationError',
+      `The storage account '${id}' named in 'properties.storageAccount' does not exist. Create it first (Microsoft.Storage/storageAccounts) in subscription ${deps.subscriptionId}.`,
+    );
+  }
+  return account;
+}
+
+function readSettings(body: Fields, current: WorkspaceSettings | undefined): WorkspaceSettings {
+  const properties = body.object('properties') ?? new Fields({}, 'properties.');
+  const extra: Record<string, unknown> = { ...current?.properties };
+  for (const name of PASSTHROUGH) {
+    const value = properties.string(name);
+    if (value !== undefined) extra[name] = value;
+  }
+  const publicNetworkAccess = properties.oneOf('publicNetworkAccess', ['Enabled', 'Disabled'] as const);
+  if (publicNetworkAccess !== undefined) extra.publicNetworkAccess = publicNetworkAccess;
+  return {
+    location: current?.location ?? body.requiredString('location'),
+    tags: body.stringMap('tags') ?? current?.tags ?? {},
+    skuName: body.object('sku')?.string('name') ?? current?.skuName,
+    friendlyName: properties.string('friendlyName') ?? current?.friendlyName,
+    description: properties.string('description') ?? current?.description,
+    properties: extra,
+  };
+}
+
+/**
+ * PUT: creates the workspace, its containers (and share) in the linked account
+ * and its system datastores, synchronously; 200 with provisioningState
+ * Succeeded ends the SDK's poller at once. A PUT on an existing workspace
+ * updates what may change; the storage account may not.
+ */
+async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const group = requireGroup(deps, ctx);
+  const name = ctx.params.workspaceName!;
+  if (!WORKSPACE_NAME.test(name)) {
+    throw new ArmError(400, 'InvalidResourceName', `'${name}' is not a valid workspace name: use 3-33 letters, digits, '-' and '_', starting with a letter or digit.`);
+  }
+  const body = new Fields(await readJsonObject(ctx.req));
+  const account = resolveStorageAccount(deps, body.requiredObject('properties').requiredString('storageAccount'));
+  const existing = deps.workspaces.get(group.name, name);
+  const now = Date.now();
+  if (existing) {
+    if (existing.storageAccount !== account.name) {
+      throw new ArmError(400, 'ValidationError', `The storage account of workspace '${name}' cannot be changed (it is '${existing.storageAccount}'). Create a new workspace instead.`);
+    }
+    const settings = readSettings(body, undefined);
+    if (!sameName(settings.location, existing.settings.location)) {
+      throw new ArmError(409, 'InvalidResourceLocation', `Workspace '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
+    }
+    deps.workspaces.saveSettings(existing.id, settings, now);
+    return { status: 200, body: workspaceJson(deps, { ...existing, settings, modified: now }) };
+  }
+  const workspace: WorkspaceRecord = {
+    id: randomUUID(),
+    resourceGroup: group.name,
+    name,
+    storageAccount: account.name,
+    storageKey: account.keys[0],
+    settings: readSettings(body, undefined),
+    created: now,
+    modified: now,
+  };
+  deps.workspaces.create(workspace, provisionWorkspaceStorage(deps, workspace.id, account, now));
+  return { status: 200, body: workspaceJson(deps, workspace) };
+}
+
+async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const workspace = requireWorkspace(deps, ctx);
+  const settings = readSettings(new Fields(await readJsonObject(ctx.req)), workspace.settings);
+  const now = Date.now();
+  deps.workspaces.saveSettings(workspace.id, settings, now);
+  return { status: 200, body: workspaceJson(deps, { ...workspace, settings, modified: now }) };
+}
+
+/** Re-reads the linked account's key1 into the workspace's copy and its system datastores (az ml workspace sync-keys). */
+function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+  const workspace = requireWorkspace(deps, ctx);
+  const account = deps.accounts.get(workspace.storageAccount);
+  if (!account) {
+    throw new ArmError(400, 'ValidationError', `The storage account '${workspace.storageAccount}' linked to workspace '${workspace.name}' no longer exists; keys cannot be synchronized.`);
+  }
+  deps.workspaces.resyncKey(workspace, account.keys[0], Date.now());
+  deps.logger.info({ workspace: workspace.name, account: account.name }, 'workspace keys resynchronized');
+  return { status: 200 };
+}
+
+function listKeys(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+  const workspace = requireWorkspace(deps, ctx);
+  const account = deps.accounts.get(workspace.storageAccount);
+  return {
+    status: 200,
+    body: {
+      userStorageKey: workspace.storageKey,
+      userStorageResourceId: account ? accountId(deps, account) : workspace.storageAccount,
+    },
+  };
+}
+
+export function workspaceRoutes(deps: ManagementDeps): ArmRoute[] {
+  const list = (workspaces: WorkspaceRecord[]): ArmResult => ({ status: 200, body: { value: workspaces.map((workspace) => workspaceJson(deps, workspace)) } });
+  return [
+    { method: 'PUT', pattern: WORKSPACE_PATH, action: `${TYPE}/write`, handler: (ctx) => createOrUpdate(deps, ctx) },
+    { method: 'PATCH', pattern: WORKSPACE_PATH, action: `${TYPE}/write`, handler: (ctx) => update(deps, ctx) },
+    { method: 'GET', pattern: WORKSPACE_PATH, action: `${TYPE}/read`, handler: (ctx) => ({ status: 200, body: workspaceJson(deps, requireWorkspace(deps, ctx)) }) },
+    {
+      method: 'DELETE',
+      pattern: WORKSPACE_PATH,
+      action: `${TYPE}/delete`,
+      // Datastores and models go with the workspace; the data in its storage account stays, as in Azure.
+      handler: (ctx) => {
+        const workspace = deps.workspaces.get(requireGroup(deps, ctx).name, ctx.params.workspaceName!);
+        return { status: workspace && deps.workspaces.delete(workspace.id) ? 200 : 204 };
+      },
+    },
+    {
+      method: 'GET',
+      pattern: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.MachineLearningServices/workspaces',
+      action: `${TYPE}/read`,
+      handler: (ctx) => list(deps.workspaces.list(requireGroup(deps, ctx).name)),
+    },
+    { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.MachineLearningServices/workspaces', action: `${TYPE}/read`, handler: () => list(deps.workspaces.list()) },
+    { method: 'POST', pattern: `${WORKSPACE_PATH}/resyncKeys`, action: `${TYPE}/resynckeys/action`, handler: (ctx) => resyncKeys(deps, ctx) },
+    { method: 'POST', pattern: `${WORKSPACE_PATH}/listKeys`, action: `${TYPE}/listKeys/action`, handler: (ctx) => listKeys(deps, ctx) },
+  ];
+}

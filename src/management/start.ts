@@ -1,0 +1,78 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { AccountRepo } from '../db/accounts.js';
+import { DatastoreRepo } from '../db/datastores.js';
+import { DirectoryRepo } from '../db/directory.js';
+import { ModelRepo } from '../db/models.js';
+import { ResourceGroupRepo } from '../db/resource-groups.js';
+import type { Db } from '../db/sqlite.js';
+import { WorkspaceRepo } from '../db/workspaces.js';
+import type { Sealer } from '../secrets/seal.js';
+import type { Logger } from '../server/log.js';
+import type { KeyRing } from '../storage/auth/keyring.js';
+import type { ManagementDeps } from './deps.js';
+import { ensureAdminClient } from './identity/service-principals.js';
+import { TokenService } from './identity/tokens.js';
+import { managementRequestListener } from './management-service.js';
+import { ensureTlsMaterial } from './tls/local-ca.js';
+
+export interface ManagementOptions {
+  dataDir: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** How clients write the host in URLs (wildcard addresses become 127.0.0.1). */
+  displayHost: string;
+  db: Db;
+  sealer: Sealer;
+  accounts: AccountRepo;
+  keyring: KeyRing;
+  blob: ManagementDeps['blob'];
+  logger: Logger;
+}
+
+export interface ManagementEndpoint {
+  server: https.Server;
+  endpoints: { arm: string; authority: string; tenantId: string; subscriptionId: string; caFile: string; adminClientFile: string };
+}
+
+/**
+ * Starts the HTTPS management and identity endpoint: local CA and certificate,
+ * token signing key, admin client (all created on first start, in the data
+ * directory), then the listener.
+ */
+export async function startManagement(options: ManagementOptions): Promise<ManagementEndpoint> {
+  const directory = new DirectoryRepo(options.db);
+  const { tenantId, subscriptionId } = directory.ids();
+  const tls = await ensureTlsMaterial(options.dataDir, options.host);
+  const tokens = await TokenService.open(options.dataDir, tenantId);
+  const adminClientFile = ensureAdminClient(options.dataDir, directory, tenantId);
+
+  const server = https.createServer({ cert: tls.certChain, key: tls.key, keepAliveTimeout: 65_000 });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const arm = `https://${options.displayHost}:${(server.address() as AddressInfo).port}`;
+  const datastores = new DatastoreRepo(options.db, options.sealer);
+  const deps: ManagementDeps = {
+    tenantId,
+    subscriptionId,
+    armEndpoint: arm,
+    directory,
+    tokens,
+    groups: new ResourceGroupRepo(options.db),
+    accounts: options.accounts,
+    workspaces: new WorkspaceRepo(options.db, options.sealer, datastores),
+    datastores,
+    models: new ModelRepo(options.db),
+    keyring: options.keyring,
+    blob: options.blob,
+    logger: options.logger,
+  };
+  server.on('request', managementRequestListener(deps));
+  return { server, endpoints: { arm, authority: arm, tenantId, subscriptionId, caFile: tls.caFile, adminClientFile } };
+}
