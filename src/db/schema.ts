@@ -130,4 +130,72 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  // ---- key rotation and the activity log (branch `rotation`) ----
+  {
+    name: '004-rotation',
+    sql: `
+  -- Consumer discovery looks datastores up by the account they point at, and workspaces by their linked account.
+  CREATE INDEX datastores_by_account ON datastores (json_extract(doc, '$.accountName'));
+  CREATE INDEX workspaces_by_account ON workspaces (storage_account);
+  -- One row per rotation: what it was asked to do and where it stands. The
+  -- partial unique index is what makes a second rotation of the same account a 409.
+  CREATE TABLE rotations (
+    id TEXT PRIMARY KEY,           -- GUID; also the correlation id of its activity log events
+    account TEXT NOT NULL,
+    resource_group TEXT NOT NULL COLLATE NOCASE,
+    retire_index INTEGER NOT NULL, -- 0 = key1, 1 = key2
+    reissue_sas INTEGER NOT NULL,
+    status TEXT NOT NULL,          -- InProgress | Succeeded | Failed
+    step TEXT NOT NULL,            -- the last journaled step
+    phase TEXT NOT NULL,           -- started | done
+    plan TEXT NOT NULL,            -- JSON: the plan as reported (no secrets)
+    error TEXT,                    -- JSON {code, message} when Failed, or the reason of a rollback in progress
+    caller_id TEXT NOT NULL,
+    caller_name TEXT NOT NULL,
+    attempts INTEGER NOT NULL,     -- runs of the engine: 1 + restarts that resumed it
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL,
+    ended INTEGER
+  );
+  CREATE UNIQUE INDEX rotations_one_running ON rotations (account) WHERE status = 'InProgress';
+  CREATE INDEX rotations_by_account ON rotations (account, created);
+  -- The journal: every step, before (started) and after (done) it runs.
+  CREATE TABLE rotation_steps (
+    rotation_id TEXT NOT NULL REFERENCES rotations (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    detail TEXT NOT NULL,          -- JSON counts; never a secret
+    PRIMARY KEY (rotation_id, seq)
+  ) WITHOUT ROWID;
+  -- Each consumer a rotation changed, with the credential it held before (sealed),
+  -- so that a rollback can restore it, and the one it was given (sealed).
+  CREATE TABLE rotation_consumers (
+    rotation_id TEXT NOT NULL REFERENCES rotations (id) ON DELETE CASCADE,
+    consumer TEXT NOT NULL,        -- 'workspace:{workspaceId}' or 'datastore:{workspaceId}/{name}'
+    resource_id TEXT NOT NULL,
+    action TEXT NOT NULL,          -- moveKey | reissueSas
+    old_secret TEXT NOT NULL,      -- sealed
+    new_secret TEXT NOT NULL,      -- sealed
+    state TEXT NOT NULL,           -- moved | verified | failed | restored | changedElsewhere
+    detail TEXT,                   -- why verification failed (never a secret)
+    PRIMARY KEY (rotation_id, consumer)
+  ) WITHOUT ROWID;
+  -- Who did what to keys and credentials, for the ARM activity log (Microsoft.Insights eventtypes/management).
+  CREATE TABLE activity_log (
+    id TEXT PRIMARY KEY,           -- eventDataId
+    at INTEGER NOT NULL,
+    resource_group TEXT COLLATE NOCASE,
+    resource_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    status TEXT NOT NULL,          -- Started | Accepted | Succeeded | Failed
+    caller_id TEXT NOT NULL,
+    caller_name TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    properties TEXT NOT NULL       -- JSON; never a secret
+  );
+  CREATE INDEX activity_log_by_time ON activity_log (at);
+  `,
+  },
 ];

@@ -1,14 +1,18 @@
 import type { ContentStore } from '../bytes/content-store.js';
 import type { SmallContentCache } from '../bytes/small-content-cache.js';
 import type { AccountRepo } from '../db/accounts.js';
+import type { ConsumerRepo } from '../db/consumers.js';
 import type { BlobRepo } from '../db/blobs.js';
 import type { DatastoreRepo } from '../db/datastores.js';
 import type { DirectoryRepo } from '../db/directory.js';
 import type { ModelRepo } from '../db/models.js';
 import type { ResourceGroupRepo } from '../db/resource-groups.js';
+import type { RotationRepo } from '../db/rotations.js';
 import type { WorkspaceRepo } from '../db/workspaces.js';
+import type { RotationEngine } from '../rotation/engine.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
+import type { ActivityLog } from './activity/activity-log.js';
 import type { TokenService } from './identity/tokens.js';
 
 /**
@@ -42,5 +46,11 @@ export interface ManagementDeps {
   keyring: KeyRing;
   blob: { endpoint: string; repo: BlobRepo; content: ContentStore; cache: SmallContentCache };
   file?: FileServiceHook;
+  /** Credential holders of each account, for consumer discovery and rotation. */
+  consumers: ConsumerRepo;
+  /** The rotation journal. */
+  rotations: RotationRepo;
+  rotation: RotationEngine;
+  activity: ActivityLog;
   logger: Logger;
 }

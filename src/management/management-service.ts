@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { activityLogRoutes } from './activity/routes.js';
 import type { ManagementDeps } from './deps.js';
-import type { ArmRequest } from './http/context.js';
+import type { ArmRequest, ArmResult } from './http/context.js';
 import { ArmError, armErrors } from './http/errors.js';
 import { sameName } from './http/names.js';
 import { sendArmError, sendJson } from './http/respond.js';
@@ -10,10 +11,12 @@ import { Router } from './http/router.js';
 import { authenticateBearer, authorize } from './identity/authenticate.js';
 import { identityRoutes } from './identity/routes.js';
 import { datastoreRoutes } from './resources/datastores.js';
+import { bulkRotationRoutes } from './resources/bulk-rotation.js';
 import { modelRoutes } from './resources/models.js';
 import { resourceGroupRoutes } from './resources/resource-groups.js';
 import { storageAccountRoutes } from './resources/storage-accounts.js';
 import { storageKeyRoutes } from './resources/storage-keys.js';
+import { storageRotationRoutes } from './resources/storage-rotation.js';
 import { storageSasRoutes } from './resources/storage-sas.js';
 import { subscriptionRoutes } from './resources/subscriptions.js';
 import { workspaceRoutes } from './resources/workspaces.js';
@@ -26,10 +29,44 @@ export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
     ...storageAccountRoutes(deps),
     ...storageKeyRoutes(deps),
     ...storageSasRoutes(deps),
+    ...storageRotationRoutes(deps),
+    ...bulkRotationRoutes(deps),
     ...workspaceRoutes(deps),
     ...datastoreRoutes(deps),
     ...modelRoutes(deps),
+    ...activityLogRoutes(deps),
   ];
+}
+
+/** The resource an operation acts on: the route's pattern filled in, without a trailing action name. */
+function operationResourceId(route: ArmRoute, ctx: ArmRequest): string {
+  const filled = route.pattern.replace(/\{(\w+)\}/g, (_, name: string) => ctx.params[name] ?? '');
+  return route.activity?.endsWith('/action') ? filled.slice(0, filled.lastIndexOf('/')) : filled;
+}
+
+/**
+ * Runs an authorized call of a route the activity log records, and records
+ * it: Succeeded with what the handler added, or Failed with the error's code
+ * (whose message, like every ARM error message, carries no secret).
+ */
+async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, run: () => ArmResult | Promise<ArmResult>): Promise<ArmResult> {
+  if (!route.activity || !ctx.principal) return run();
+  const event = {
+    operation: route.activity,
+    resourceId: operationResourceId(route, ctx),
+    resourceGroup: ctx.params.resourceGroupName,
+    caller: ctx.principal,
+    correlationId: (ctx.req.headers['x-ms-correlation-request-id'] as string | undefined) ?? ctx.requestId,
+  };
+  try {
+    const result = await run();
+    deps.activity.record({ ...event, status: 'Succeeded', properties: { statusCode: String(result.status), ...ctx.activity?.properties } });
+    return result;
+  } catch (error) {
+    const armError = error instanceof ArmError ? error : armErrors.internal();
+    deps.activity.record({ ...event, status: 'Failed', properties: { statusCode: String(armError.status), code: armError.code, message: armError.message } });
+    throw error;
+  }
 }
 
 /**
@@ -49,9 +86,11 @@ export function managementRequestListener(deps: ManagementDeps) {
       if (params.subscriptionId !== undefined && !sameName(params.subscriptionId, deps.subscriptionId)) {
         throw armErrors.subscriptionNotFound(params.subscriptionId);
       }
-      authorize(ctx.principal, route.action, ctx.path);
     }
-    const result = await route.handler(ctx);
+    const result = await recorded(deps, route, ctx, () => {
+      if (ctx.principal) authorize(ctx.principal, route.action!, ctx.path);
+      return route.handler(ctx);
+    });
     sendJson(ctx.req, ctx.res, ctx.requestId, result.status, result.body, result.headers);
     deps.logger.debug({ requestId: ctx.requestId, method: ctx.req.method, route: route.pattern, status: result.status, clientId: ctx.principal?.clientId }, 'management request');
   }

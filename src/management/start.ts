@@ -1,15 +1,21 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AccountRepo } from '../db/accounts.js';
+import { ActivityRepo } from '../db/activity-log.js';
+import { ConsumerRepo } from '../db/consumers.js';
 import { DatastoreRepo } from '../db/datastores.js';
 import { DirectoryRepo } from '../db/directory.js';
 import { ModelRepo } from '../db/models.js';
 import { ResourceGroupRepo } from '../db/resource-groups.js';
+import { RotationRepo } from '../db/rotations.js';
 import type { Db } from '../db/sqlite.js';
 import { WorkspaceRepo } from '../db/workspaces.js';
+import { RotationEngine } from '../rotation/engine.js';
+import { recoverRotations } from '../rotation/recovery.js';
 import type { Sealer } from '../secrets/seal.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
+import { ActivityLog } from './activity/activity-log.js';
 import type { ManagementDeps } from './deps.js';
 import { ensureAdminClient } from './identity/service-principals.js';
 import { TokenService } from './identity/tokens.js';
@@ -33,6 +39,8 @@ export interface ManagementOptions {
 
 export interface ManagementEndpoint {
   server: https.Server;
+  /** Lets background work (key rotations) reach a step boundary; call before closing the listeners it needs. */
+  stopWork(): Promise<void>;
   endpoints: { arm: string; authority: string; tenantId: string; subscriptionId: string; caFile: string; adminClientFile: string };
 }
 
@@ -58,7 +66,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   });
   const arm = `https://${options.displayHost}:${(server.address() as AddressInfo).port}`;
   const datastores = new DatastoreRepo(options.db, options.sealer);
-  const deps: ManagementDeps = {
+  const deps: Omit<ManagementDeps, 'rotation'> & { rotation?: RotationEngine } = {
     tenantId,
     subscriptionId,
     armEndpoint: arm,
@@ -71,8 +79,19 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     models: new ModelRepo(options.db),
     keyring: options.keyring,
     blob: options.blob,
+    consumers: new ConsumerRepo(options.db, options.sealer),
+    rotations: new RotationRepo(options.db),
+    activity: new ActivityLog(new ActivityRepo(options.db), options.logger),
     logger: options.logger,
   };
-  server.on('request', managementRequestListener(deps));
-  return { server, endpoints: { arm, authority: arm, tenantId, subscriptionId, caFile: tls.caFile, adminClientFile } };
+  // The engine runs the same operations as the API, so it needs the deps it is part of.
+  deps.rotation = new RotationEngine(deps as ManagementDeps);
+  const ready = deps as ManagementDeps;
+  server.on('request', managementRequestListener(ready));
+  recoverRotations(ready);
+  return {
+    server,
+    stopWork: () => ready.rotation.stop(),
+    endpoints: { arm, authority: arm, tenantId, subscriptionId, caFile: tls.caFile, adminClientFile },
+  };
 }

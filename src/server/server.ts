@@ -71,6 +71,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     endpoints,
     async close() {
       removeEndpoints(config.dataDir);
+      // Rotations verify consumers through the Blob service: let them pause while it still answers.
+      await management.stopWork();
       await Promise.all([closeServer(blobServer), closeServer(management.server)]);
       db.close();
     },

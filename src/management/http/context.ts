@@ -12,6 +12,8 @@ export interface ArmRequest {
   params: Record<string, string>;
   /** The caller; undefined only on public routes (token endpoint, OIDC metadata). */
   principal?: Principal;
+  /** What the handler adds to its activity log event (routes with `activity`); never a secret. */
+  activity?: { properties?: Record<string, unknown> };
 }
 
 export interface ArmResult {

@@ -11,5 +11,10 @@ export interface ArmRoute {
    * identity routes, which are the only ones that take no bearer token.
    */
   action?: string;
+  /**
+   * The operation name under which each call is written to the activity log
+   * (key and credential operations), e.g. `Microsoft.Storage/storageAccounts/listKeys/action`.
+   */
+  activity?: string;
   handler: ArmHandler;
 }

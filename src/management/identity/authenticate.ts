@@ -35,7 +35,7 @@ export async function authenticateBearer(
   }
   const principal = directory.getPrincipal(clientId);
   if (!principal) throw unauthorized(`The access token is invalid: client '${clientId}' no longer exists.`);
-  return { clientId: principal.clientId, role: principal.role };
+  return { clientId: principal.clientId, displayName: principal.displayName, role: principal.role };
 }
 
 /** jose's error messages name the failed check without echoing the token. */

@@ -13,7 +13,12 @@ const ROLES: Record<RoleName, { actions: string[]; notActions: string[] }> = {
   Contributor: { actions: ['*'], notActions: ['Microsoft.Authorization/*/Write', 'Microsoft.Authorization/*/Delete'] },
   Reader: { actions: ['*/read'], notActions: [] },
   'Storage Account Key Operator Service Role': {
-    actions: ['Microsoft.Storage/storageAccounts/listkeys/action', 'Microsoft.Storage/storageAccounts/regeneratekey/action'],
+    // listConsumers (an mlspace extension) shows which key each consumer holds: whoever may list the keys may see it.
+    actions: [
+      'Microsoft.Storage/storageAccounts/listkeys/action',
+      'Microsoft.Storage/storageAccounts/regeneratekey/action',
+      'Microsoft.Storage/storageAccounts/listConsumers/action',
+    ],
     notActions: [],
   },
 };

@@ -1,19 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { DatastoreRecord } from '../../db/datastores.js';
-import { issueServiceSas, sasTime } from '../../storage/auth/sas-issue.js';
+import { issueAccountSas, issueServiceSas, sasTime } from '../../storage/auth/sas-issue.js';
 import type { ManagementDeps } from '../deps.js';
 import { ArmError } from '../http/errors.js';
 
 const PROBE_TIMEOUT_MS = 10_000;
+/** Probes are many during a rotation (one per distinct credential and container); keep their connections. */
+const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-function refused(datastore: DatastoreRecord, why: string): ArmError {
-  return new ArmError(
-    400,
-    'DatastoreValidationFailed',
-    `The credentials of datastore '${datastore.name}' were refused: ${why} Register it with a current key of account '${datastore.accountName}' (listKeys), or pass skipValidation=true.`,
-  );
-}
+/** What a credential check needs of a datastore. */
+export type DatastoreCredential = Pick<DatastoreRecord, 'name' | 'accountName' | 'type' | 'containerName' | 'credentialsType' | 'secret'>;
 
 /**
  * Checks a datastore's credential the way a client would use it: against the
@@ -24,15 +21,27 @@ function refused(datastore: DatastoreRecord, why: string): ArmError {
  * (see FileServiceHook), a file share's account key is checked against the
  * account's current keys.
  */
-export async function validateDatastore(deps: ManagementDeps, datastore: DatastoreRecord): Promise<void> {
+export async function validateDatastore(deps: ManagementDeps, datastore: DatastoreCredential): Promise<void> {
+  const why = await checkDatastore(deps, datastore);
+  if (why !== undefined) {
+    throw new ArmError(
+      400,
+      'DatastoreValidationFailed',
+      `The credentials of datastore '${datastore.name}' were refused: ${why} Register it with a current key of account '${datastore.accountName}' (listKeys), or pass skipValidation=true.`,
+    );
+  }
+}
+
+/** Why the data plane refuses the datastore's credential, or undefined when it accepts it (see validateDatastore). */
+export async function checkDatastore(deps: ManagementDeps, datastore: DatastoreCredential): Promise<string | undefined> {
   const account = deps.accounts.get(datastore.accountName);
-  if (!account) throw refused(datastore, `the storage account '${datastore.accountName}' does not exist on this server.`);
-  if (datastore.credentialsType === 'None') return;
+  if (!account) return `the storage account '${datastore.accountName}' does not exist on this server.`;
+  if (datastore.credentialsType === 'None') return undefined;
   if (datastore.type === 'AzureFile') {
     if (datastore.credentialsType === 'AccountKey' && !account.keys.some((key) => sameSecret(key, datastore.secret!))) {
-      throw refused(datastore, `the key is not a current key of account '${account.name}' (it may have been regenerated).`);
+      return `the key is not a current key of account '${account.name}' (it may have been regenerated).`;
     }
-    return;
+    return undefined;
   }
   const sas =
     datastore.credentialsType === 'AccountKey'
@@ -47,13 +56,30 @@ export async function validateDatastore(deps: ManagementDeps, datastore: Datasto
       : datastore.secret!.replace(/^\?/, '');
   const url = `${deps.blob.endpoint}/${account.name}/${encodeURIComponent(datastore.containerName)}?restype=container&comp=list&maxresults=1&${sas}`;
   const { status, code } = await probe(url);
-  if (status === 200) return;
-  if (code === 'ContainerNotFound') throw refused(datastore, `the container '${datastore.containerName}' does not exist in account '${account.name}'.`);
-  if (code === 'KeyBasedAuthenticationNotPermitted') throw refused(datastore, `account '${account.name}' does not allow shared key access (allowSharedKeyAccess is false).`);
+  if (status === 200) return undefined;
+  if (code === 'ContainerNotFound') return `the container '${datastore.containerName}' does not exist in account '${account.name}'.`;
+  if (code === 'KeyBasedAuthenticationNotPermitted') return `account '${account.name}' does not allow shared key access (allowSharedKeyAccess is false).`;
   if (code === 'AuthenticationFailed') {
-    throw refused(datastore, datastore.credentialsType === 'AccountKey' ? `the key is not a current key of account '${account.name}' (it may have been regenerated).` : 'the SAS token is not valid (expired, or signed with a key that was regenerated).');
+    return datastore.credentialsType === 'AccountKey'
+      ? `the key is not a current key of account '${account.name}' (it may have been regenerated).`
+      : 'the SAS token is not valid (expired, or signed with a key that was regenerated).';
   }
-  throw refused(datastore, `listing the container answered ${status}${code ? ` ${code}` : ''}.`);
+  return `listing the container answered ${status}${code ? ` ${code}` : ''}.`;
+}
+
+/**
+ * Why the Blob service refuses an account key (a workspace's copy), or
+ * undefined when it accepts it: the key signs a short-lived account SAS that
+ * lists one container, a service-level request that needs no particular
+ * container to exist.
+ */
+export async function checkAccountKey(deps: ManagementDeps, accountName: string, key: string): Promise<string | undefined> {
+  const sas = issueAccountSas(accountName, key, { services: 'b', resourceTypes: 's', permissions: 'l', expiry: sasTime(Date.now() + 5 * 60_000) });
+  const { status, code } = await probe(`${deps.blob.endpoint}/${accountName}?comp=list&maxresults=1&${sas}`);
+  if (status === 200) return undefined;
+  if (code === 'AuthenticationFailed') return `the key is not a current key of account '${accountName}' (it may have been regenerated).`;
+  if (code === 'KeyBasedAuthenticationNotPermitted') return `account '${accountName}' does not allow shared key access (allowSharedKeyAccess is false).`;
+  return `listing the account's containers answered ${status}${code ? ` ${code}` : ''}.`;
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -64,7 +90,7 @@ function sameSecret(a: string, b: string): boolean {
 
 function probe(url: string): Promise<{ status: number; code?: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { headers: { 'x-ms-version': '2021-08-06' }, timeout: PROBE_TIMEOUT_MS }, (res) => {
+    const req = http.get(url, { agent: probeAgent, headers: { 'x-ms-version': '2021-08-06' }, timeout: PROBE_TIMEOUT_MS }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, code: res.headers['x-ms-error-code'] as string | undefined }));
     });

@@ -132,6 +132,14 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
   const existing = deps.datastores.get(workspace.id, name);
   const saved = existing ? { ...datastore, system: existing.system, isDefault: existing.isDefault, created: existing.created } : datastore;
   deps.datastores.put(saved);
+  ctx.activity = {
+    properties: {
+      accountName: saved.accountName,
+      credentialsType: saved.credentialsType,
+      credentialsChanged: String(!existing || existing.credentialsType !== saved.credentialsType || existing.secret !== saved.secret || existing.accountName !== saved.accountName),
+      validated: String(!skipValidation),
+    },
+  };
   return { status: existing ? 200 : 201, body: datastoreJson(deps, workspace, saved) };
 }
 
@@ -175,7 +183,7 @@ function listSecrets(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
 export function datastoreRoutes(deps: ManagementDeps): ArmRoute[] {
   return [
     { method: 'GET', pattern: DATASTORES, action: `${TYPE}/read`, handler: (ctx) => list(deps, ctx) },
-    { method: 'PUT', pattern: `${DATASTORES}/{name}`, action: `${TYPE}/write`, handler: (ctx) => createOrUpdate(deps, ctx) },
+    { method: 'PUT', pattern: `${DATASTORES}/{name}`, action: `${TYPE}/write`, activity: `${TYPE}/write`, handler: (ctx) => createOrUpdate(deps, ctx) },
     {
       method: 'GET',
       pattern: `${DATASTORES}/{name}`,
@@ -186,6 +194,12 @@ export function datastoreRoutes(deps: ManagementDeps): ArmRoute[] {
       },
     },
     { method: 'DELETE', pattern: `${DATASTORES}/{name}`, action: `${TYPE}/delete`, handler: (ctx) => remove(deps, ctx) },
-    { method: 'POST', pattern: `${DATASTORES}/{name}/listSecrets`, action: `${TYPE}/listsecrets/action`, handler: (ctx) => listSecrets(deps, ctx) },
+    {
+      method: 'POST',
+      pattern: `${DATASTORES}/{name}/listSecrets`,
+      action: `${TYPE}/listsecrets/action`,
+      activity: `${TYPE}/listSecrets/action`,
+      handler: (ctx) => listSecrets(deps, ctx),
+    },
   ];
 }

@@ -1,4 +1,7 @@
 import type { StorageAccountRecord } from '../../db/records.js';
+import { boundedIds } from '../activity/activity-log.js';
+import { discoverConsumers } from '../../rotation/consumers.js';
+import { rotationConflict } from '../../rotation/engine.js';
 import { newAccountKey } from '../../server/accounts-bootstrap.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
@@ -30,6 +33,11 @@ export function regenerateAccountKey(deps: ManagementDeps, account: StorageAccou
   return updated;
 }
 
+/**
+ * regenerateKey. Refused while a rotation of the account runs (it may be
+ * moving consumers onto the very key asked for). The activity log names the
+ * consumers that held the old value: they stop working now.
+ */
 async function regenerateKey(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = requireAccount(deps, ctx);
   const keyName = new Fields(await readJsonObject(ctx.req)).requiredString('keyName').toLowerCase();
@@ -39,7 +47,12 @@ async function regenerateKey(deps: ManagementDeps, ctx: ArmRequest): Promise<Arm
   if (keyName !== 'key1' && keyName !== 'key2') {
     throw new ArmError(400, 'InvalidValuesForRequestParameters', `'keyName' must be 'key1' or 'key2'; got '${keyName}'.`);
   }
-  return { status: 200, body: keysJson(regenerateAccountKey(deps, account, keyName === 'key1' ? 0 : 1)) };
+  const running = deps.rotations.running(account.name);
+  if (running) throw rotationConflict(deps, account, running);
+  const broken = discoverConsumers(deps.consumers, account, deps.subscriptionId).filter((consumer) => consumer.matches === keyName);
+  const regenerated = regenerateAccountKey(deps, account, keyName === 'key1' ? 0 : 1);
+  ctx.activity = { properties: { keyName, consumersNowStale: boundedIds(broken.map((consumer) => consumer.resourceId)) } };
+  return { status: 200, body: keysJson(regenerated) };
 }
 
 export function storageKeyRoutes(deps: ManagementDeps): ArmRoute[] {
@@ -48,8 +61,15 @@ export function storageKeyRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'POST',
       pattern: `${ACCOUNT_PATH}/listKeys`,
       action: `${ACTION}/listkeys/action`,
+      activity: `${ACTION}/listKeys/action`,
       handler: (ctx) => ({ status: 200, body: keysJson(requireAccount(deps, ctx)) }),
     },
-    { method: 'POST', pattern: `${ACCOUNT_PATH}/regenerateKey`, action: `${ACTION}/regeneratekey/action`, handler: (ctx) => regenerateKey(deps, ctx) },
+    {
+      method: 'POST',
+      pattern: `${ACCOUNT_PATH}/regenerateKey`,
+      action: `${ACTION}/regeneratekey/action`,
+      activity: `${ACTION}/regenerateKey/action`,
+      handler: (ctx) => regenerateKey(deps, ctx),
+    },
   ];
 }

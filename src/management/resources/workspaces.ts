@@ -152,7 +152,17 @@ function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
   if (!account) {
     throw new ArmError(400, 'ValidationError', `The storage account '${workspace.storageAccount}' linked to workspace '${workspace.name}' no longer exists; keys cannot be synchronized.`);
   }
-  deps.workspaces.resyncKey(workspace, account.keys[0], Date.now());
+  const key = account.keys[0];
+  const id = workspaceId(deps, workspace);
+  const changed = [
+    ...(workspace.storageKey === key ? [] : [id]),
+    ...deps.datastores
+      .listSystem(workspace.id)
+      .filter((datastore) => datastore.accountName === account.name && datastore.credentialsType === 'AccountKey' && datastore.secret !== key)
+      .map((datastore) => `${id}/datastores/${datastore.name}`),
+  ];
+  deps.workspaces.resyncKey(workspace, key, Date.now());
+  ctx.activity = { properties: { keyName: 'key1', consumersChanged: changed } };
   deps.logger.info({ workspace: workspace.name, account: account.name }, 'workspace keys resynchronized');
   return { status: 200 };
 }
@@ -192,7 +202,7 @@ export function workspaceRoutes(deps: ManagementDeps): ArmRoute[] {
       handler: (ctx) => list(deps.workspaces.list(requireGroup(deps, ctx).name)),
     },
     { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.MachineLearningServices/workspaces', action: `${TYPE}/read`, handler: () => list(deps.workspaces.list()) },
-    { method: 'POST', pattern: `${WORKSPACE_PATH}/resyncKeys`, action: `${TYPE}/resynckeys/action`, handler: (ctx) => resyncKeys(deps, ctx) },
-    { method: 'POST', pattern: `${WORKSPACE_PATH}/listKeys`, action: `${TYPE}/listKeys/action`, handler: (ctx) => listKeys(deps, ctx) },
+    { method: 'POST', pattern: `${WORKSPACE_PATH}/resyncKeys`, action: `${TYPE}/resynckeys/action`, activity: `${TYPE}/resyncKeys/action`, handler: (ctx) => resyncKeys(deps, ctx) },
+    { method: 'POST', pattern: `${WORKSPACE_PATH}/listKeys`, action: `${TYPE}/listKeys/action`, activity: `${TYPE}/listKeys/action`, handler: (ctx) => listKeys(deps, ctx) },
   ];
 }

@@ -1,0 +1,151 @@
+import type { Sealer } from '../secrets/seal.js';
+import type { CredentialsType, DatastoreType } from './datastores.js';
+import type { Db } from './sqlite.js';
+
+/**
+ * Something that holds a credential of a storage account: a workspace's copy
+ * of the account key, or a datastore's account key or SAS token.
+ */
+export interface CredentialHolder {
+  /** Stable reference: `workspace:{workspaceId}` or `datastore:{workspaceId}/{name}`. */
+  ref: string;
+  kind: 'workspace' | 'datastore';
+  workspaceId: string;
+  workspaceName: string;
+  resourceGroup: string;
+  datastoreName?: string;
+  system?: boolean;
+  datastoreType?: DatastoreType;
+  /** The container (AzureBlob) or share (AzureFile) a datastore names. */
+  containerName?: string;
+  credentialsType: Exclude<CredentialsType, 'None'>;
+  /** As stored (sealed); a rollback puts back exactly this. */
+  sealed: string;
+  /** In memory only. */
+  secret: string;
+}
+
+interface WorkspaceRow {
+  id: string;
+  resource_group: string;
+  name: string;
+  storage_key: string;
+}
+
+interface DatastoreRow {
+  workspace_id: string;
+  name: string;
+  system: number;
+  secret: string;
+  resource_group: string;
+  workspace_name: string;
+  type: DatastoreType;
+  container: string;
+  credentials_type: 'AccountKey' | 'Sas';
+}
+
+export function workspaceRef(workspaceId: string): string {
+  return `workspace:${workspaceId}`;
+}
+
+export function datastoreRef(workspaceId: string, name: string): string {
+  return `datastore:${workspaceId}/${name}`;
+}
+
+/**
+ * The credential holders of one storage account, across every workspace and
+ * resource group, and the narrow writes a rotation makes to them (one secret
+ * column each). Reads select only the columns discovery needs, so listing ten
+ * thousand datastores parses no JSON documents in JavaScript.
+ */
+export class ConsumerRepo {
+  private readonly stmt;
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+  ) {
+    this.stmt = {
+      workspaces: db.prepare('SELECT id, resource_group, name, storage_key FROM workspaces WHERE storage_account = ? ORDER BY resource_group, name'),
+      datastores: db.prepare(
+        `SELECT d.workspace_id, d.name, d.system, d.secret, w.resource_group, w.name AS workspace_name,
+                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
+                json_extract(d.doc, '$.credentialsType') AS credentials_type
+           FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
+          WHERE json_extract(d.doc, '$.accountName') = ? AND d.secret IS NOT NULL
+          ORDER BY w.resource_group, w.name, d.name`,
+      ),
+      workspaceSecret: db.prepare('SELECT storage_key FROM workspaces WHERE id = ?').pluck(),
+      datastoreSecret: db.prepare('SELECT secret FROM datastores WHERE workspace_id = ? AND name = ?').pluck(),
+      setWorkspaceSecret: db.prepare('UPDATE workspaces SET storage_key = ?, modified = ? WHERE id = ?'),
+      setDatastoreSecret: db.prepare('UPDATE datastores SET secret = ?, modified = ? WHERE workspace_id = ? AND name = ?'),
+    };
+  }
+
+  /** Every holder of a credential of `account`; datastores with credentialsType None hold none and are left out. */
+  byAccount(account: string): CredentialHolder[] {
+    const holders: CredentialHolder[] = [];
+    for (const row of this.stmt.workspaces.all(account) as WorkspaceRow[]) {
+      holders.push({
+        ref: workspaceRef(row.id),
+        kind: 'workspace',
+        workspaceId: row.id,
+        workspaceName: row.name,
+        resourceGroup: row.resource_group,
+        credentialsType: 'AccountKey',
+        sealed: row.storage_key,
+        secret: this.sealer.unseal(row.storage_key),
+      });
+    }
+    for (const row of this.stmt.datastores.all(account) as DatastoreRow[]) {
+      holders.push({
+        ref: datastoreRef(row.workspace_id, row.name),
+        kind: 'datastore',
+        workspaceId: row.workspace_id,
+        workspaceName: row.workspace_name,
+        resourceGroup: row.resource_group,
+        datastoreName: row.name,
+        system: row.system === 1,
+        datastoreType: row.type,
+        containerName: row.container,
+        credentialsType: row.credentials_type,
+        sealed: row.secret,
+        secret: this.sealer.unseal(row.secret),
+      });
+    }
+    return holders;
+  }
+
+  /** The sealed credential a holder has now; undefined when it no longer exists (deleted meanwhile). */
+  currentSealed(ref: string): string | undefined {
+    const { kind, workspaceId, name } = parseRef(ref);
+    const sealed = kind === 'workspace' ? this.stmt.workspaceSecret.get(workspaceId) : this.stmt.datastoreSecret.get(workspaceId, name);
+    return (sealed as string | null | undefined) ?? undefined;
+  }
+
+  unseal(sealed: string): string {
+    return this.sealer.unseal(sealed);
+  }
+
+  seal(secret: string): string {
+    return this.sealer.seal(secret);
+  }
+
+  /** Replaces a holder's credential with an already sealed one. Call inside a transaction with its journal entry. */
+  setSealed(ref: string, sealed: string, modified: number): void {
+    const { kind, workspaceId, name } = parseRef(ref);
+    if (kind === 'workspace') this.stmt.setWorkspaceSecret.run(sealed, modified, workspaceId);
+    else this.stmt.setDatastoreSecret.run(sealed, modified, workspaceId, name);
+  }
+
+  atomically<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+}
+
+function parseRef(ref: string): { kind: 'workspace' | 'datastore'; workspaceId: string; name: string } {
+  if (ref.startsWith('workspace:')) return { kind: 'workspace', workspaceId: ref.slice('workspace:'.length), name: '' };
+  const rest = ref.slice('datastore:'.length);
+  const slash = rest.indexOf('/');
+  return { kind: 'datastore', workspaceId: rest.slice(0, slash), name: rest.slice(slash + 1) };
+}

@@ -1,0 +1,146 @@
+import type { StorageAccountRecord } from '../../db/records.js';
+import { activeKey, consumerJson, discoverConsumers, keyAges, type Consumer, type KeyMatch } from '../../rotation/consumers.js';
+import { ROTATE_OPERATION, rotationConflict } from '../../rotation/engine.js';
+import { blockedError, planRotation } from '../../rotation/plan.js';
+import { rotationStatusJson } from '../../rotation/status.js';
+import type { ManagementDeps } from '../deps.js';
+import { readJsonObject } from '../http/body.js';
+import type { ArmRequest, ArmResult } from '../http/context.js';
+import { ArmError } from '../http/errors.js';
+import { Fields } from '../http/fields.js';
+import { requestOrigin } from '../http/origin.js';
+import type { ArmRoute } from '../http/route.js';
+import { ACCOUNT_PATH, accountId, requireAccount } from './storage-accounts.js';
+
+const ACTION = 'Microsoft.Storage/storageAccounts';
+/** Seeing which key each consumer holds, and following a rotation, need what listConsumers needs. */
+const LIST_CONSUMERS = `${ACTION}/listConsumers/action`;
+
+function countMatches(consumers: Consumer[]): Record<KeyMatch, number> {
+  const counts: Record<KeyMatch, number> = { key1: 0, key2: 0, stale: 0, unknown: 0 };
+  for (const consumer of consumers) counts[consumer.matches]++;
+  return counts;
+}
+
+/**
+ * POST …/listConsumers (an mlspace extension): every workspace and datastore,
+ * in any resource group, holding a credential of the account, with the key
+ * it matches, the accounts' key ages, and the key a rotation would retire.
+ */
+function listConsumers(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+  const account = requireAccount(deps, ctx);
+  const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
+  const running = deps.rotations.running(account.name);
+  const period = account.settings.keyExpirationPeriodInDays;
+  return {
+    status: 200,
+    body: {
+      id: accountId(deps, account),
+      name: account.name,
+      resourceGroup: account.resourceGroup,
+      ...(period === undefined ? {} : { keyPolicy: { keyExpirationPeriodInDays: period } }),
+      keyAges: keyAges(account),
+      activeKey: activeKey(consumers, account),
+      counts: { consumers: consumers.length, ...countMatches(consumers) },
+      ...(running ? { rotationInProgress: { id: running.id, step: running.step, phase: running.phase } } : {}),
+      value: consumers.map(consumerJson),
+    },
+  };
+}
+
+/** The options of a rotation, from a rotateKeys body (single account or bulk). */
+export function readRotationOptions(body: Fields) {
+  return {
+    keyName: body.oneOf('keyName', ['key1', 'key2'] as const, true),
+    dryRun: body.boolean('dryRun') ?? false,
+    reissueSas: body.boolean('reissueSas') ?? false,
+  };
+}
+
+/** The URLs an ARM client polls: the async-operation status, and the Location that answers 202 until the result is there. */
+export function operationHeaders(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, rotationId: string): Record<string, string> {
+  const base = `${requestOrigin(ctx.req, deps.armEndpoint)}${accountId(deps, account)}/rotations/${rotationId}`;
+  const query = `?api-version=${encodeURIComponent(ctx.query.get('api-version')!)}`;
+  return { 'azure-asyncoperation': `${base}${query}`, location: `${base}/result${query}`, 'retry-after': '1' };
+}
+
+/**
+ * Plans a rotation, and unless it is a dry run (200 with the plan), journals
+ * and starts it: 202 with Azure-AsyncOperation and Location (see RotationEngine).
+ */
+export function startRotation(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, options: ReturnType<typeof readRotationOptions>) {
+  const running = deps.rotations.running(account.name);
+  if (running && !options.dryRun) throw rotationConflict(deps, account, running);
+  const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
+  const plan = planRotation(account, consumers, options);
+  if (options.dryRun) return { dryRun: true as const, plan };
+  if (plan.summary.counts.blocked > 0) throw blockedError(plan.summary);
+  return { dryRun: false as const, plan, rotation: deps.rotation.start(account, plan.summary, ctx.principal!) };
+}
+
+async function rotateKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = requireAccount(deps, ctx);
+  const options = readRotationOptions(new Fields(await readJsonObject(ctx.req)));
+  let started: ReturnType<typeof startRotation>;
+  try {
+    started = startRotation(deps, ctx, account, options);
+  } catch (error) {
+    // A started rotation's events come from the engine (Accepted, then Succeeded or Failed); a refused one is recorded here.
+    if (error instanceof ArmError) {
+      deps.activity.record({
+        operation: ROTATE_OPERATION,
+        resourceId: accountId(deps, account),
+        resourceGroup: account.resourceGroup,
+        status: 'Failed',
+        caller: ctx.principal!,
+        properties: { statusCode: String(error.status), code: error.code, message: error.message, keyName: options.keyName },
+      });
+    }
+    throw error;
+  }
+  if (started.dryRun) return { status: 200, body: { dryRun: true, ...started.plan.summary, consumers: started.plan.consumers } };
+  return {
+    status: 202,
+    body: rotationStatusJson(deps, accountId(deps, account), started.rotation, false),
+    headers: operationHeaders(deps, ctx, account, started.rotation.id),
+  };
+}
+
+function requireRotation(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord) {
+  const rotation = deps.rotations.get(ctx.params.rotationId!);
+  if (!rotation || rotation.account !== account.name) {
+    throw new ArmError(404, 'ResourceNotFound', `Key rotation '${ctx.params.rotationId}' of storage account '${account.name}' was not found. List the account's rotations with GET .../rotations.`);
+  }
+  return rotation;
+}
+
+/** The status resource (Azure-AsyncOperation): always 200, status InProgress, Succeeded or Failed. */
+function rotationStatus(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+  const account = requireAccount(deps, ctx);
+  const expand = ctx.query.get('$expand') === 'results';
+  return { status: 200, body: rotationStatusJson(deps, accountId(deps, account), requireRotation(deps, ctx, account), expand) };
+}
+
+/** The Location resource: 202 while the rotation runs, then 200 with its final status. */
+function rotationResult(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+  const account = requireAccount(deps, ctx);
+  const rotation = requireRotation(deps, ctx, account);
+  if (rotation.status === 'InProgress') return { status: 202, headers: operationHeaders(deps, ctx, account, rotation.id) };
+  return { status: 200, body: rotationStatusJson(deps, accountId(deps, account), rotation, true) };
+}
+
+function listRotations(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+  const account = requireAccount(deps, ctx);
+  const id = accountId(deps, account);
+  return { status: 200, body: { value: deps.rotations.recent(account.name, 50).map((rotation) => rotationStatusJson(deps, id, rotation, false)) } };
+}
+
+export function storageRotationRoutes(deps: ManagementDeps): ArmRoute[] {
+  return [
+    { method: 'POST', pattern: `${ACCOUNT_PATH}/listConsumers`, action: LIST_CONSUMERS, activity: LIST_CONSUMERS, handler: (ctx) => listConsumers(deps, ctx) },
+    { method: 'POST', pattern: `${ACCOUNT_PATH}/rotateKeys`, action: ROTATE_OPERATION, handler: (ctx) => rotateKeys(deps, ctx) },
+    { method: 'GET', pattern: `${ACCOUNT_PATH}/rotations`, action: LIST_CONSUMERS, handler: (ctx) => listRotations(deps, ctx) },
+    { method: 'GET', pattern: `${ACCOUNT_PATH}/rotations/{rotationId}`, action: LIST_CONSUMERS, handler: (ctx) => rotationStatus(deps, ctx) },
+    { method: 'GET', pattern: `${ACCOUNT_PATH}/rotations/{rotationId}/result`, action: LIST_CONSUMERS, handler: (ctx) => rotationResult(deps, ctx) },
+  ];
+}

@@ -1,0 +1,136 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { ConsumerRepo, CredentialHolder } from '../db/consumers.js';
+import type { AccountRecord, StorageAccountRecord } from '../db/records.js';
+import { readHeldSas, type HeldSas, type SasScope } from './sas-token.js';
+
+export type KeyName = 'key1' | 'key2';
+/** Which key a credential currently matches; `unknown` only for a SAS whose signed path is not recorded. */
+export type KeyMatch = KeyName | 'stale' | 'unknown';
+
+/** A credential holder, classified against the account's current keys. */
+export interface Consumer {
+  holder: CredentialHolder;
+  resourceId: string;
+  matches: KeyMatch;
+  sas?: HeldSas;
+}
+
+const DAY_MS = 86_400_000;
+const WORKSPACES = 'Microsoft.MachineLearningServices/workspaces';
+
+export function keyName(index: 0 | 1): KeyName {
+  return index === 0 ? 'key1' : 'key2';
+}
+
+export function keyIndex(name: KeyName): 0 | 1 {
+  return name === 'key1' ? 0 : 1;
+}
+
+export function decodedKeys(account: AccountRecord): [Buffer, Buffer] {
+  return [Buffer.from(account.keys[0], 'base64'), Buffer.from(account.keys[1], 'base64')];
+}
+
+/** Compares with both keys, always, in constant time per key: which one matched must not show in the timing. */
+function matchAccountKey(secret: string, keys: readonly [Buffer, Buffer]): KeyMatch {
+  const held = Buffer.from(secret, 'base64');
+  const equal = keys.map((key) => key.length === held.length && timingSafeEqual(key, held));
+  return equal[0] ? 'key1' : equal[1] ? 'key2' : 'stale';
+}
+
+export function sasScope(account: string, holder: CredentialHolder): SasScope {
+  return { account, service: holder.datastoreType === 'AzureFile' ? 'file' : 'blob', container: holder.containerName ?? '' };
+}
+
+export function holderResourceId(subscriptionId: string, holder: CredentialHolder): string {
+  const workspace = `/subscriptions/${subscriptionId}/resourceGroups/${holder.resourceGroup}/providers/${WORKSPACES}/${holder.workspaceName}`;
+  return holder.kind === 'workspace' ? workspace : `${workspace}/datastores/${holder.datastoreName}`;
+}
+
+export function classify(holder: CredentialHolder, account: AccountRecord, keys: readonly [Buffer, Buffer], subscriptionId: string, now = Date.now()): Consumer {
+  const resourceId = holderResourceId(subscriptionId, holder);
+  if (holder.credentialsType === 'AccountKey') return { holder, resourceId, matches: matchAccountKey(holder.secret, keys) };
+  const sas = readHeldSas(holder.secret, sasScope(account.name, holder), keys, now);
+  const matches: KeyMatch = sas.signedWith === undefined ? 'unknown' : sas.signedWith === -1 ? 'stale' : keyName(sas.signedWith);
+  return { holder, resourceId, matches, sas };
+}
+
+/** Every consumer of the account's credentials, in every resource group. */
+export function discoverConsumers(repo: ConsumerRepo, account: AccountRecord, subscriptionId: string, now = Date.now()): Consumer[] {
+  const keys = decodedKeys(account);
+  return repo.byAccount(account.name).map((holder) => classify(holder, account, keys, subscriptionId, now));
+}
+
+/** A consumer relies on a key when its credential matches it and still works (an expired SAS relies on nothing). */
+export function reliesOn(consumer: Consumer, key: KeyName): boolean {
+  return consumer.matches === key && !consumer.sas?.expired;
+}
+
+/**
+ * The key the consumers use: the one a default rotation retires. With no
+ * consumer at all, the older key, so that rotating an unused account still
+ * renews its oldest secret.
+ */
+export function activeKey(consumers: Consumer[], account: AccountRecord): KeyName | 'both' {
+  const on1 = consumers.some((consumer) => reliesOn(consumer, 'key1'));
+  const on2 = consumers.some((consumer) => reliesOn(consumer, 'key2'));
+  if (on1 && on2) return 'both';
+  if (on1) return 'key1';
+  if (on2) return 'key2';
+  return account.keyCreated[1] < account.keyCreated[0] ? 'key2' : 'key1';
+}
+
+export function keyAgeDays(account: AccountRecord, key: KeyName, now = Date.now()): number {
+  return (now - account.keyCreated[keyIndex(key)]) / DAY_MS;
+}
+
+/** Each key's creation time and age, and its expiry under the account's key policy. */
+export function keyAges(account: StorageAccountRecord, now = Date.now()) {
+  const period = account.settings.keyExpirationPeriodInDays;
+  const age = (key: KeyName) => {
+    const created = account.keyCreated[keyIndex(key)];
+    const expiresOn = period === undefined ? undefined : created + period * DAY_MS;
+    return {
+      creationTime: new Date(created).toISOString(),
+      ageInDays: Math.floor(keyAgeDays(account, key, now) * 100) / 100,
+      ...(expiresOn === undefined ? {} : { expiresOn: new Date(expiresOn).toISOString(), expired: expiresOn <= now }),
+    };
+  };
+  return { key1: age('key1'), key2: age('key2') };
+}
+
+/** What listConsumers shows of a consumer: where it is and which key its credential matches, never the credential. */
+export function consumerJson(consumer: Consumer) {
+  const { holder, sas } = consumer;
+  const where =
+    holder.kind === 'workspace'
+      ? { type: WORKSPACES }
+      : {
+          type: `${WORKSPACES}/datastores`,
+          datastoreName: holder.datastoreName,
+          system: holder.system,
+          datastoreType: holder.datastoreType,
+          ...(holder.datastoreType === 'AzureFile' ? { fileShareName: holder.containerName } : { containerName: holder.containerName }),
+        };
+  return {
+    id: consumer.resourceId,
+    kind: holder.kind,
+    resourceGroup: holder.resourceGroup,
+    workspaceName: holder.workspaceName,
+    ...where,
+    credentialsType: holder.credentialsType,
+    matches: consumer.matches,
+    ...(sas
+      ? {
+          sas: {
+            kind: sas.kind,
+            signedResource: sas.resource,
+            permissions: sas.permissions,
+            expiry: sas.expiry ?? null,
+            expired: sas.expired,
+            signedWith: consumer.matches,
+            ...(sas.why ? { note: `The signing key cannot be told: ${sas.why}.` } : {}),
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,56 @@
+import type { RotationRepo, StepPhase } from '../db/rotations.js';
+
+/**
+ * The steps of a rotation, in the order the journal records them. Each is
+ * journaled `started` before it runs and `done` after, except `plan`, whose
+ * `done` is the rotation's first record.
+ */
+export type RotationStep = 'plan' | 'move' | 'verify-moved' | 'regenerate' | 'verify-final' | 'rollback' | 'verify-restored' | 'restart';
+
+/**
+ * Test hooks, documented in docs/rotation.md; unset, they do nothing.
+ * - `MLSPACE_FAULT_CRASH_AT=<step>.<phase>` (e.g. `regenerate.done`) kills the
+ *   server with SIGKILL right after that journal entry is committed, to prove
+ *   that a restart resumes or rolls back from every point.
+ * - `MLSPACE_FAULT_PAUSE_AT=<step>.<phase>:<ms>` holds the rotation that long
+ *   after that entry while the server keeps serving, so that a test can act on
+ *   an account whose rotation is in progress.
+ */
+const CRASH_AT = process.env.MLSPACE_FAULT_CRASH_AT;
+const PAUSE = /^([\w-]+\.\w+):(\d+)$/.exec(process.env.MLSPACE_FAULT_PAUSE_AT ?? '');
+
+export function crashPoint(step: RotationStep, phase: StepPhase): void {
+  if (CRASH_AT !== undefined && CRASH_AT === `${step}.${phase}`) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Passes the fault hooks of a committed journal point. */
+export async function passed(step: RotationStep, phase: StepPhase): Promise<void> {
+  crashPoint(step, phase);
+  if (PAUSE && PAUSE[1] === `${step}.${phase}`) await new Promise((resolve) => setTimeout(resolve, Number(PAUSE[2])));
+}
+
+/** Journal entries of one rotation. */
+export class RotationJournal {
+  constructor(
+    private readonly repo: RotationRepo,
+    readonly rotationId: string,
+  ) {}
+
+  /** Commits an entry on its own, then passes its fault hooks. */
+  async record(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): Promise<void> {
+    this.repo.journal(this.rotationId, step, phase, detail);
+    await passed(step, phase);
+  }
+
+  /**
+   * Writes an entry inside the caller's transaction, so that it commits with
+   * the change it records; the caller then awaits `passed` for its fault hooks.
+   */
+  write(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): void {
+    this.repo.journal(this.rotationId, step, phase, detail);
+  }
+
+  reached(step: RotationStep, phase: StepPhase): boolean {
+    return this.repo.reached(this.rotationId, step, phase);
+  }
+}
