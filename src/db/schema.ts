@@ -130,4 +130,14 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  // ---- declared accounts: regenerations of a declared account survive restarts
+  {
+    name: '005-account-declarations',
+    sql: `
+  CREATE TABLE account_declarations (
+    name TEXT PRIMARY KEY,
+    declaration TEXT NOT NULL      -- sealed: the keys MLSPACE_ACCOUNTS (or the dev account) declared last
+  );
+  `,
+  },
 ];

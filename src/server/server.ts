@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ContentStore } from '../bytes/content-store.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
+import { AccountDeclarationRepo } from '../db/account-declarations.js';
 import { AccountRepo } from '../db/accounts.js';
 import { BlobRepo } from '../db/blobs.js';
 import { openSqlite } from '../db/sqlite.js';
@@ -29,7 +30,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const db = openSqlite(path.join(config.dataDir, 'metadata.sqlite'));
   const accounts = new AccountRepo(db, sealer);
   const blobs = new BlobRepo(db);
-  ensureAccounts(accounts, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
+  ensureAccounts(accounts, new AccountDeclarationRepo(db, sealer), [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
   const keyring = new KeyRing();
   for (const account of accounts.list()) {
