@@ -51,11 +51,6 @@ export class BlobRepo {
       containerBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ?').pluck(),
       deleteContainerBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ?'),
       blockCount: db.prepare('SELECT COUNT(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
-      getServiceProps: db.prepare('SELECT doc FROM service_properties WHERE account = ? AND service = ?').pluck(),
-      putServiceProps: db.prepare(
-        'INSERT INTO service_properties (account, service, doc) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET doc = excluded.doc',
-      ),
-      allContentIds: db.prepare('SELECT id FROM content WHERE refs > 0').pluck(),
     };
   }
 
@@ -187,22 +182,6 @@ export class BlobRepo {
 
   uncommittedBlocks(key: Key): BlockRecord[] {
     return this.stmt.getBlocks.all(key.account, key.container, key.name) as BlockRecord[];
-  }
-
-  // ---- service properties ----
-
-  getServiceProperties(account: string, service: string): Record<string, unknown> | undefined {
-    const doc = this.stmt.getServiceProps.get(account, service) as string | undefined;
-    return doc === undefined ? undefined : JSON.parse(doc);
-  }
-
-  setServiceProperties(account: string, service: string, properties: Record<string, unknown>): void {
-    this.stmt.putServiceProps.run(account, service, JSON.stringify(properties));
-  }
-
-  /** Every content id something still refers to (start-up garbage sweep). */
-  referencedContent(): Set<string> {
-    return new Set(this.stmt.allContentIds.all() as string[]);
   }
 }
 

@@ -6,6 +6,8 @@ import { ContentStore } from '../bytes/content-store.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
 import { AccountRepo } from '../db/accounts.js';
 import { BlobRepo } from '../db/blobs.js';
+import { referencedContent } from '../db/content-refs.js';
+import { ServicePropertiesRepo } from '../db/service-properties.js';
 import { openSqlite } from '../db/sqlite.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
@@ -28,6 +30,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const db = openSqlite(path.join(config.dataDir, 'metadata.sqlite'));
   const accounts = new AccountRepo(db, sealer);
   const blobs = new BlobRepo(db);
+  const serviceProperties = new ServicePropertiesRepo(db);
   ensureAccounts(accounts, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
   const keyring = new KeyRing();
@@ -37,7 +40,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
   await content.init();
-  const swept = await content.sweep(blobs.referencedContent());
+  const swept = await content.sweep(referencedContent(db));
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
@@ -46,7 +49,11 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const endpoints: Endpoints = { blob: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}` };
   blobServer.on(
     'request',
-    blobRequestListener({ repo: blobs, content, cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent), endpoint: endpoints.blob }, keyring, logger),
+    blobRequestListener(
+      { repo: blobs, serviceProperties, content, cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent), endpoint: endpoints.blob },
+      keyring,
+      logger,
+    ),
   );
   writeEndpoints(config.dataDir, endpoints);
 
