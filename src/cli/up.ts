@@ -12,10 +12,11 @@ function port(value: string): number {
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('Start the mlspace server (embedded: SQLite metadata and blob bytes in one data directory).')
+    .description('Start the mlspace server (embedded: SQLite metadata and blob and file bytes in one data directory).')
     .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
+    .option('--file-port <port>', 'File service (Azure Files REST) port (0 picks a free port)', port, 10003)
     .option('--no-dev-account', 'do not create the well-known development account devstoreaccount1')
     .addHelpText(
       'after',
@@ -25,22 +26,23 @@ Accounts besides devstoreaccount1 can be declared with MLSPACE_ACCOUNTS=name:key
 
 Examples:
   mlspace up
-  mlspace up --data-dir /tmp/mlspace --blob-port 0
+  mlspace up --data-dir /tmp/mlspace --blob-port 0 --file-port 0
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
     )
-    .action(async (options: { dataDir?: string; host: string; blobPort: number; devAccount: boolean }) => {
+    .action(async (options: { dataDir?: string; host: string; blobPort: number; filePort: number; devAccount: boolean }) => {
       const logger = createLogger();
       const server = await startServer(
         {
           dataDir: options.dataDir ?? defaultDataDir(),
           host: options.host,
           blobPort: options.blobPort,
+          filePort: options.filePort,
           devAccount: options.devAccount,
           declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
         },
         logger,
       );
-      process.stdout.write(`mlspace is up\n  blob: ${server.endpoints.blob}\n`);
+      process.stdout.write(`mlspace is up\n  blob: ${server.endpoints.blob}\n  file: ${server.endpoints.file}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -6,6 +6,8 @@ export interface ServerConfig {
   host: string;
   /** 0 picks a free port. */
   blobPort: number;
+  /** 0 picks a free port. */
+  filePort: number;
   devAccount: boolean;
   /** Accounts declared by `MLSPACE_ACCOUNTS` (Azurite's `AZURITE_ACCOUNTS` format). */
   declaredAccounts: DeclaredAccount[];

@@ -3,6 +3,7 @@ import path from 'node:path';
 
 export interface Endpoints {
   blob: string;
+  file: string;
 }
 
 /** Written once the server accepts requests; replaced atomically so a reader never sees half a file. */

@@ -2,17 +2,20 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { ContentPins } from '../bytes/content-pins.js';
 import { ContentStore } from '../bytes/content-store.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
 import { AccountRepo } from '../db/accounts.js';
 import { BlobRepo } from '../db/blobs.js';
 import { referencedContent } from '../db/content-refs.js';
+import { FileRepo } from '../db/files.js';
 import { ServicePropertiesRepo } from '../db/service-properties.js';
 import { openSqlite } from '../db/sqlite.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { LIMITS } from '../storage/blob/deps.js';
+import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
@@ -30,6 +33,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const db = openSqlite(path.join(config.dataDir, 'metadata.sqlite'));
   const accounts = new AccountRepo(db, sealer);
   const blobs = new BlobRepo(db);
+  const files = new FileRepo(db);
   const serviceProperties = new ServicePropertiesRepo(db);
   ensureAccounts(accounts, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
@@ -40,13 +44,19 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
   await content.init();
+  // Blob and File content share one store and one reference table, so one sweep covers both.
   const swept = await content.sweep(referencedContent(db));
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
-  const blobServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000 });
+  const blobServer = createDataPlaneServer();
+  const fileServer = createDataPlaneServer();
   await listen(blobServer, config.blobPort, host);
-  const endpoints: Endpoints = { blob: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}` };
+  await listen(fileServer, config.filePort, host);
+  const endpoints: Endpoints = {
+    blob: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
+    file: `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`,
+  };
   blobServer.on(
     'request',
     blobRequestListener(
@@ -55,16 +65,24 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       logger,
     ),
   );
+  fileServer.on(
+    'request',
+    fileRequestListener({ repo: files, serviceProperties, content, pins: new ContentPins(content), endpoint: endpoints.file }, keyring, logger),
+  );
   writeEndpoints(config.dataDir, endpoints);
 
   return {
     endpoints,
     async close() {
       removeEndpoints(config.dataDir);
-      await closeServer(blobServer);
+      await Promise.all([closeServer(blobServer), closeServer(fileServer)]);
       db.close();
     },
   };
+}
+
+function createDataPlaneServer(): http.Server {
+  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000 });
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

@@ -11,6 +11,7 @@ const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/m
 export interface TestServer {
   dataDir: string;
   blob: string;
+  file: string;
   process: ChildProcess;
   /** The server's stdout and stderr so far (to assert nothing secret was logged). */
   output(): string;
@@ -22,7 +23,7 @@ export async function startTestServer(options: { dataDir?: string; env?: Record<
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-test-'));
   const endpointsFile = path.join(dataDir, 'endpoints.json');
   fs.rmSync(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', '--file-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,6 +40,7 @@ export async function startTestServer(options: { dataDir?: string; env?: Record<
   return {
     dataDir,
     blob: endpoints.blob,
+    file: endpoints.file,
     process: child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
@@ -50,4 +52,9 @@ export async function startTestServer(options: { dataDir?: string; env?: Record<
 
 export function devConnectionString(server: TestServer, key = DEV_KEY): string {
   return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${key};BlobEndpoint=${server.blob}/${DEV_ACCOUNT};`;
+}
+
+/** A connection string for the File service, which the share client reads as `FileEndpoint`. */
+export function fileConnectionString(server: TestServer, account = DEV_ACCOUNT, key = DEV_KEY): string {
+  return `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};FileEndpoint=${server.file}/${account};`;
 }
