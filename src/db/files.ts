@@ -163,13 +163,8 @@ export class FileRepo {
     return this.db.transaction(() => {
       const parent = this.getNode(at.account, at.share, at.parent);
       const existing = this.getNode(at.account, at.share, at.key);
-      const draft = build(parent, existing);
       const orphans: string[] = [];
-      if (!existing) return { node: this.insert(draft), orphans };
-      const node = { ...draft, id: existing.id };
-      this.dropRanges(existing.id, orphans);
-      this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
-      return { node, orphans };
+      return { node: this.store(build(parent, existing), existing, orphans), orphans };
     })();
   }
 
@@ -223,8 +218,8 @@ export class FileRepo {
    */
   copyFile(
     source: { account: string; share: string; key: string },
-    build: (source: FileNodeRecord | undefined, parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
     destination: { account: string; share: string; key: string; parent: string },
+    build: (source: FileNodeRecord | undefined, parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
   ): { node: FileNodeRecord; orphans: string[] } {
     return this.db.transaction(() => {
       const original = this.getNode(source.account, source.share, source.key);
@@ -239,14 +234,7 @@ export class FileRepo {
         return { node, orphans };
       }
       const ranges = this.stmt.allRanges.all(original!.id) as RangeRow[];
-      let node: FileNodeRecord;
-      if (existing) {
-        node = { ...draft, id: existing.id };
-        this.dropRanges(existing.id, orphans);
-        this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
-      } else {
-        node = this.insert(draft);
-      }
+      const node = this.store(draft, existing, orphans);
       for (const range of ranges) {
         this.refs.add([range.contentId]);
         this.insertRange(node.id, range);
@@ -285,6 +273,15 @@ export class FileRepo {
       nodeDoc(draft),
     ) as number;
     return { ...draft, id };
+  }
+
+  /** Inserts the node, or replaces `existing` keeping its id and dropping its ranges. */
+  private store(draft: NodeDraft, existing: FileNodeRecord | undefined, orphans: string[]): FileNodeRecord {
+    if (!existing) return this.insert(draft);
+    const node = { ...draft, id: existing.id };
+    this.dropRanges(existing.id, orphans);
+    this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
+    return node;
   }
 
   private insertRange(fileId: number, range: FileRangeRecord): void {

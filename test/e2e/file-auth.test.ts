@@ -99,7 +99,7 @@ describe('File service authorization: Shared Key with either key, File SAS, acco
   });
 
   it('honours a share SAS bound to a stored access policy until the policy is removed', async () => {
-    await share.setAccessPolicy([{ id: 'readers', accessPolicy: { permissions: 'rl', expiresOn: inAnHour() } }]);
+    await share.setAccessPolicy([{ id: 'readers', accessPolicy: { permissions: 'rl', startsOn: new Date(Date.now() - 60_000), expiresOn: inAnHour() } }]);
     expect((await share.getAccessPolicy()).signedIdentifiers.map((identifier) => identifier.id)).toEqual(['readers']);
     const sas = generateFileSASQueryParameters({ shareName: share.name, identifier: 'readers' }, new StorageSharedKeyCredential(ACCOUNT, KEY1)).toString();
     const reader = new ShareFileClient(`${file.url}?${sas}`);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ShareClient, ShareFileClient } from '@azure/storage-file-share';
+import type { ShareClient } from '@azure/storage-file-share';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectStorageError, shareService, uniqueShare } from '../helpers/file.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

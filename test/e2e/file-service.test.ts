@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ShareServiceClient } from '@azure/storage-file-share';
+import { FileSystemAttributes, type ShareServiceClient } from '@azure/storage-file-share';
 import { expectStorageError, shareService, uniqueShare } from '../helpers/file.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -177,7 +177,7 @@ describe('File service: shares, directories, files and listings through @azure/s
     expect(download.contentType).toBe('application/json');
 
     const created = new Date('2021-05-04T03:02:01.123Z');
-    await file.setProperties({ fileAttributes: 'ReadOnly|Hidden', creationTime: created, fileHttpHeaders: { fileContentType: 'text/plain' } });
+    await file.setProperties({ fileAttributes: FileSystemAttributes.parse('ReadOnly|Hidden'), creationTime: created, fileHttpHeaders: { fileContentType: 'text/plain' } });
     properties = await file.getProperties();
     expect(properties.fileAttributes).toBe('ReadOnly|Hidden');
     expect(properties.fileCreatedOn?.toISOString()).toBe(created.toISOString());

@@ -79,10 +79,8 @@ describe('FileRepo ranges and content references', () => {
 
   it('lets copies share content until the last one goes', () => {
     write(0, 9, 'A');
-    const copy = repo.copyFile(
-      { account: 'acct', share: 'share', key: 'f' },
-      (source) => ({ ...draft('g', source!.size), key: 'g', name: 'g' }),
-      { account: 'acct', share: 'share', key: 'g', parent: '' },
+    const copy = repo.copyFile({ account: 'acct', share: 'share', key: 'f' }, { account: 'acct', share: 'share', key: 'g', parent: '' }, (source) =>
+      draft('g', source!.size),
     ).node;
     expect(repo.deleteNode('acct', 'share', 'f', () => {})).toEqual([]);
     expect(repo.ranges(copy.id, 0, 99).map((r) => r.contentId)).toEqual(['A']);
@@ -92,12 +90,10 @@ describe('FileRepo ranges and content references', () => {
 
   it('keeps a file copied onto itself intact', () => {
     write(0, 9, 'A');
-    repo.copyFile({ account: 'acct', share: 'share', key: 'f' }, (source) => ({ ...source!, etag: '"2"' }), {
-      account: 'acct',
-      share: 'share',
-      key: 'f',
-      parent: '',
-    });
+    repo.copyFile({ account: 'acct', share: 'share', key: 'f' }, { account: 'acct', share: 'share', key: 'f', parent: '' }, (source) => ({
+      ...source!,
+      etag: '"2"',
+    }));
     expect(layout()).toEqual(['0-9:A@0']);
     expect([...referencedContent(db)]).toEqual(['A']);
   });

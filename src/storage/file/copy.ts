@@ -9,8 +9,8 @@ import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { READ_FILE } from './access.js';
 import type { FileRequest } from './deps.js';
-import { newNodeLocation } from './directories.js';
 import { checkFilePath, checkShareName, leafName, pathKey } from './names.js';
+import { newNodeLocation } from './lookup.js';
 import { versionHeaders } from './node-headers.js';
 import { copyPermission } from './permissions.js';
 import { smbForCreate } from './smb.js';
@@ -37,6 +37,7 @@ export function makeCopyFile(keyring: KeyRing) {
     const copyId = randomUUID();
     const { node, orphans } = ctx.deps.repo.copyFile(
       { account: source.account, share: source.share, key: pathKey(source.path) },
+      location.at,
       (original, parent, existing) => {
         if (!original || original.isDirectory) throw cannotVerify(`the source file '${source.share}/${source.path}' does not exist.`);
         const parentNode = location.check(parent, existing);
@@ -56,7 +57,6 @@ export function makeCopyFile(keyring: KeyRing) {
           copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${original.size}/${original.size}`, completed: now },
         };
       },
-      location.at,
     );
     await ctx.deps.pins.remove(orphans);
     respondEmpty(ctx, 202, { ...versionHeaders(node), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' });

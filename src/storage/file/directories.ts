@@ -4,28 +4,13 @@ import { newEtag, readMetadata, writeMetadata } from '../http/headers.js';
 import { respondEmpty } from '../http/respond.js';
 import type { FileRequest } from './deps.js';
 import { fileErrors } from './file-errors.js';
-import { checkFound, notFound, requireDirectory } from './lookup.js';
-import { leafName, parentKey, pathKey } from './names.js';
+import { checkFound, newNodeLocation, requireDirectory } from './lookup.js';
+import { leafName, pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';
 
 const rootIsPermanent = (what: string) =>
   new StorageError(400, 'InvalidResourceName', `The root directory of a share cannot be ${what}; it exists as long as the share does.`);
-
-/** Where a new directory or file goes, and the checks Azure makes: the parent must be a directory, the name free or of the same kind. */
-export function newNodeLocation(ctx: FileRequest, isDirectory: boolean) {
-  const key = pathKey(ctx.path);
-  const parent = parentKey(key)!;
-  return {
-    at: { account: ctx.account, share: ctx.container, key, parent },
-    check(parentNode: FileNodeRecord | undefined, existing: FileNodeRecord | undefined): FileNodeRecord {
-      if (!parentNode?.isDirectory) throw notFound(ctx, key);
-      if (existing && existing.isDirectory !== isDirectory) throw fileErrors.typeMismatch(ctx.path, existing.isDirectory ? 'directory' : 'file');
-      if (existing && isDirectory) throw fileErrors.resourceExists(ctx.path);
-      return parentNode;
-    },
-  };
-}
 
 export async function createDirectory(ctx: FileRequest): Promise<void> {
   if (ctx.path === '') throw fileErrors.resourceExists('/');

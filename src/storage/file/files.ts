@@ -7,9 +7,8 @@ import { header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetad
 import { requestedRange } from '../http/range.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
-import { newNodeLocation } from './directories.js';
 import { openFileBytes, readFileBytes } from './file-content.js';
-import { checkFound, requireFile } from './lookup.js';
+import { checkFound, newNodeLocation, requireFile } from './lookup.js';
 import { leafName, pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';

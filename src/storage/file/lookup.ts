@@ -26,24 +26,36 @@ export function notFound(ctx: FileRequest, key: string): StorageError {
   return fileErrors.parentNotFound(ctx.path);
 }
 
+/** Refuses a missing node, or one of the other kind, with the error Azure gives; also used inside transactions. */
+export function checkFound(ctx: FileRequest, node: FileNodeRecord | undefined, directory: boolean): FileNodeRecord {
+  if (!node || node.isDirectory !== directory) throw notFound(ctx, pathKey(ctx.path));
+  return node;
+}
+
 /** The file the request names; a directory there counts as no file. */
 export function requireFile(ctx: FileRequest): FileNodeRecord {
-  const key = pathKey(ctx.path);
-  const node = ctx.deps.repo.getNode(ctx.account, ctx.container, key);
-  if (!node || node.isDirectory) throw notFound(ctx, key);
-  return node;
+  return checkFound(ctx, ctx.deps.repo.getNode(ctx.account, ctx.container, pathKey(ctx.path)), false);
 }
 
 /** The directory the request names ('' is the share's root); a file there counts as no directory. */
 export function requireDirectory(ctx: FileRequest): FileNodeRecord {
-  const key = pathKey(ctx.path);
-  const node = ctx.deps.repo.getNode(ctx.account, ctx.container, key);
-  if (!node || !node.isDirectory) throw notFound(ctx, key);
-  return node;
+  return checkFound(ctx, ctx.deps.repo.getNode(ctx.account, ctx.container, pathKey(ctx.path)), true);
 }
 
-/** Inside a transaction: refuse a missing or wrong-typed node with the error Azure gives. */
-export function checkFound(ctx: FileRequest, node: FileNodeRecord | undefined, directory: boolean): FileNodeRecord {
-  if (!node || node.isDirectory !== directory) throw notFound(ctx, pathKey(ctx.path));
-  return node;
+/**
+ * Where the new directory or file the request names goes, and the checks Azure
+ * makes inside the transaction: the parent must be a directory, and the name
+ * free, or (for a file, which is then replaced) a file.
+ */
+export function newNodeLocation(ctx: FileRequest, isDirectory: boolean) {
+  const key = pathKey(ctx.path);
+  return {
+    at: { account: ctx.account, share: ctx.container, key, parent: parentKey(key)! },
+    check(parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined): FileNodeRecord {
+      if (!parent?.isDirectory) throw notFound(ctx, key);
+      if (existing && existing.isDirectory !== isDirectory) throw fileErrors.typeMismatch(ctx.path, existing.isDirectory ? 'directory' : 'file');
+      if (existing && isDirectory) throw fileErrors.resourceExists(ctx.path);
+      return parent;
+    },
+  };
 }

@@ -39,7 +39,7 @@ function checkInside(first: number, last: number, size: number): void {
 }
 
 /** The file after a write: new version, and a last write time of now unless the client asked to preserve it. */
-function written(ctx: FileRequest, file: FileNodeRecord, now: number): FileNodeRecord {
+function afterWrite(ctx: FileRequest, file: FileNodeRecord, now: number): FileNodeRecord {
   const preserve = header(ctx.req.headers, 'x-ms-file-last-write-time')?.toLowerCase() === 'preserve';
   const time = smbTime(now);
   return {
@@ -65,7 +65,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
     const { node, orphans } = ctx.deps.repo.editNode(ctx.account, ctx.container, key, (current) => {
       const file = checkFound(ctx, current, false);
       checkInside(span.first, span.last, file.size);
-      return { node: written(ctx, file, Date.now()), clear: span };
+      return { node: afterWrite(ctx, file, Date.now()), clear: span };
     });
     await ctx.deps.pins.remove(orphans);
     respondEmpty(ctx, 201, { ...versionHeaders(node), 'x-ms-file-last-write-time': node.smb.lastWriteTime });
@@ -85,7 +85,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
     result = ctx.deps.repo.editNode(ctx.account, ctx.container, key, (current) => {
       const file = checkFound(ctx, current, false);
       checkInside(span.first, span.last, file.size);
-      return { node: written(ctx, file, Date.now()), write: { ...span, contentId: body.id, contentOffset: 0 } };
+      return { node: afterWrite(ctx, file, Date.now()), write: { ...span, contentId: body.id, contentOffset: 0 } };
     });
   } catch (error) {
     await ctx.deps.content.remove([body.id]);
