@@ -86,6 +86,7 @@ export class FileRepo {
       ),
       insertRange: db.prepare('INSERT INTO file_ranges (file_id, first_byte, last_byte, content_id, content_offset) VALUES (?, ?, ?, ?, ?)'),
       deleteRange: db.prepare('DELETE FROM file_ranges WHERE file_id = ? AND first_byte = ?'),
+      rangeCount: db.prepare('SELECT COUNT(*) FROM file_ranges WHERE file_id = ?').pluck(),
       fileContent: db.prepare('SELECT content_id FROM file_ranges WHERE file_id = ?').pluck(),
       deleteFileRanges: db.prepare('DELETE FROM file_ranges WHERE file_id = ?'),
 
@@ -233,7 +234,7 @@ export class FileRepo {
         this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
         return { node, orphans };
       }
-      const ranges = this.stmt.allRanges.all(original!.id) as RangeRow[];
+      const ranges = this.allRanges(original!.id);
       const node = this.store(draft, existing, orphans);
       for (const range of ranges) {
         this.refs.add([range.contentId]);
@@ -246,6 +247,43 @@ export class FileRepo {
   /** The written ranges of a file that overlap bytes [first, last], in order. */
   ranges(fileId: number, first: number, last: number): FileRangeRecord[] {
     return (this.stmt.ranges.all({ fileId, first, last }) as RangeRow[]).filter((range) => range.last >= first);
+  }
+
+  /** Every written range of a file, in order. */
+  allRanges(fileId: number): FileRangeRecord[] {
+    return this.stmt.allRanges.all(fileId) as RangeRow[];
+  }
+
+  rangeCount(fileId: number): number {
+    return this.stmt.rangeCount.get(fileId) as number;
+  }
+
+  /**
+   * Replaces `expected`, touching ranges of one file exactly as they were read,
+   * by `merged` over the same bytes, whose content file holds no reference yet.
+   * Returns the content ids nothing uses any more, or undefined when a write
+   * changed any of those ranges meanwhile (the caller then discards `merged`).
+   */
+  mergeRanges(fileId: number, expected: readonly FileRangeRecord[], merged: FileRangeRecord): string[] | undefined {
+    return this.db.transaction(() => {
+      const current = this.ranges(fileId, merged.first, merged.last);
+      const unchanged =
+        current.length === expected.length &&
+        current.every(
+          (range, i) =>
+            range.first === expected[i]!.first &&
+            range.last === expected[i]!.last &&
+            range.contentId === expected[i]!.contentId &&
+            range.contentOffset === expected[i]!.contentOffset,
+        );
+      if (!unchanged) return undefined;
+      const orphans: string[] = [];
+      for (const range of current) this.stmt.deleteRange.run(fileId, range.first);
+      this.refs.add([merged.contentId]);
+      this.insertRange(fileId, merged);
+      this.refs.release(current.map((range) => range.contentId), orphans);
+      return orphans;
+    })();
   }
 
   // ---- permissions ----

@@ -15,6 +15,7 @@ import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { LIMITS } from '../storage/blob/deps.js';
+import { FileCompactor } from '../storage/file/compaction.js';
 import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
@@ -65,10 +66,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       logger,
     ),
   );
-  fileServer.on(
-    'request',
-    fileRequestListener({ repo: files, serviceProperties, content, pins: new ContentPins(content), endpoint: endpoints.file }, keyring, logger),
-  );
+  const pins = new ContentPins(content);
+  const compactor = new FileCompactor(files, content, pins, logger);
+  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, compactor, endpoint: endpoints.file }, keyring, logger));
   writeEndpoints(config.dataDir, endpoints);
 
   return {

@@ -176,6 +176,31 @@ describe('File service content: ranges, sizes and streaming', () => {
     expect(grown.subarray(5050).every((b) => b === 0)).toBe(true);
   });
 
+  it('compacts a file written in many small pieces without changing what it reads', async () => {
+    const pieces = 320;
+    const piece = 1024;
+    const data = randomBytes(pieces * piece);
+    const file = share.rootDirectoryClient.getFileClient('fragments.bin');
+    await file.create(data.length);
+    const contentFiles = () =>
+      fs.readdirSync(path.join(server.dataDir, 'blobs')).reduce((sum, dir) => sum + fs.readdirSync(path.join(server.dataDir, 'blobs', dir)).length, 0);
+    const before = contentFiles();
+    let next = 0;
+    const writer = async () => {
+      while (next < pieces) {
+        const index = next++;
+        await file.uploadRange(data.subarray(index * piece, (index + 1) * piece), index * piece, piece);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, writer));
+    // One content file per Put Range until compaction merges them in the background.
+    const deadline = Date.now() + 10_000;
+    while (contentFiles() - before > pieces / 3 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(contentFiles() - before).toBeLessThanOrEqual(pieces / 3);
+    expect(sha256(await file.downloadToBuffer())).toBe(sha256(data));
+    expect((await file.getRangeList()).rangeList).toEqual([{ start: 0, end: data.length - 1 }]);
+  }, 30_000);
+
   it('answers a range read with its own MD5 when asked', async () => {
     const file = share.rootDirectoryClient.getFileClient('md5.bin');
     const data = randomBytes(3000);

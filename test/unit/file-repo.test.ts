@@ -77,6 +77,22 @@ describe('FileRepo ranges and content references', () => {
     expect(repo.ranges(file.id, 4, 4).map((r) => r.contentId)).toEqual(['R0']);
   });
 
+  it('merges touching ranges only if no write changed them meanwhile', () => {
+    write(0, 9, 'A');
+    write(10, 19, 'B');
+    const read = repo.allRanges(file.id);
+    expect(repo.mergeRanges(file.id, read, { first: 0, last: 19, contentId: 'M', contentOffset: 0 })).toEqual(['A', 'B']);
+    expect(layout()).toEqual(['0-19:M@0']);
+
+    write(20, 29, 'C');
+    write(30, 39, 'D');
+    const stale = repo.ranges(file.id, 20, 39);
+    write(25, 26, 'E');
+    expect(repo.mergeRanges(file.id, stale, { first: 20, last: 39, contentId: 'N', contentOffset: 0 })).toBeUndefined();
+    expect(layout()).toEqual(['0-19:M@0', '20-24:C@0', '25-26:E@0', '27-29:C@7', '30-39:D@0']);
+    expect([...referencedContent(db)].sort()).toEqual(['C', 'D', 'E', 'M']);
+  });
+
   it('lets copies share content until the last one goes', () => {
     write(0, 9, 'A');
     const copy = repo.copyFile({ account: 'acct', share: 'share', key: 'f' }, { account: 'acct', share: 'share', key: 'g', parent: '' }, (source) =>

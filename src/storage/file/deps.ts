@@ -3,6 +3,7 @@ import type { ContentStore } from '../../bytes/content-store.js';
 import type { FileRepo } from '../../db/files.js';
 import type { ServicePropertiesRepo } from '../../db/service-properties.js';
 import type { AuthorizedRequest } from '../http/listener.js';
+import type { FileCompactor } from './compaction.js';
 
 /** What the File service's handlers work with: metadata, bytes, and where they are served. */
 export interface FileDeps {
@@ -11,6 +12,8 @@ export interface FileDeps {
   content: ContentStore;
   /** Unlinks content files, waiting for reads still streaming them. */
   pins: ContentPins;
+  /** Merges a fragmented file's small ranges after writes. */
+  compactor: FileCompactor;
   /** Base URL of this File endpoint, e.g. `http://127.0.0.1:10003`. */
   endpoint: string;
 }

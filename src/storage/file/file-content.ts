@@ -22,7 +22,8 @@ export function openFileBytes(deps: FileDeps, file: FileNodeRecord, first: numbe
   return { chunks: stitch(deps.content, ranges, first, last), release };
 }
 
-async function* stitch(content: ContentStore, ranges: FileRangeRecord[], first: number, last: number): AsyncGenerator<Buffer> {
+/** Bytes [first, last] from `ranges` (in order, overlapping that span), gaps as zeros. The caller pins the content. */
+export async function* stitch(content: ContentStore, ranges: readonly FileRangeRecord[], first: number, last: number): AsyncGenerator<Buffer> {
   let position = first;
   for (const range of ranges) {
     const from = Math.max(range.first, first);

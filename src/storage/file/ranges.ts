@@ -68,6 +68,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
       return { node: afterWrite(ctx, file, Date.now()), clear: span };
     });
     await ctx.deps.pins.remove(orphans);
+    ctx.deps.compactor.afterWrite(node.id);
     respondEmpty(ctx, 201, { ...versionHeaders(node), 'x-ms-file-last-write-time': node.smb.lastWriteTime });
     return;
   }
@@ -92,6 +93,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
     throw error;
   }
   await ctx.deps.pins.remove(result.orphans);
+  ctx.deps.compactor.afterWrite(result.node.id);
   respondEmpty(ctx, 201, {
     ...versionHeaders(result.node),
     'content-md5': body.md5.toString('base64'),
