@@ -23,6 +23,8 @@ export function registerUp(program: Command): void {
       `
 Accounts besides devstoreaccount1 can be declared with MLSPACE_ACCOUNTS=name:key1[:key2];...
 (Azurite's AZURITE_ACCOUNTS format). Once listening, the server writes DATA_DIR/endpoints.json.
+URLs are path-style: connection strings use BlobEndpoint=http://HOST:BLOB_PORT/ACCOUNT and
+FileEndpoint=http://HOST:FILE_PORT/ACCOUNT.
 
 Examples:
   mlspace up
