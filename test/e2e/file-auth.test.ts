@@ -10,7 +10,7 @@ import {
   generateFileSASQueryParameters,
 } from '@azure/storage-file-share';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectStorageError, fileAccountSas, rawRequest, shareService, uniqueShare } from '../helpers/file.js';
+import { expectStorageError, fileAccountSas, rawRequest, shareService, stopAndClean, uniqueShare } from '../helpers/file.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ACCOUNT = 'mlfiles';
@@ -32,7 +32,7 @@ describe('File service authorization: Shared Key with either key, File SAS, acco
     await file.uploadData(Buffer.from('hello from key1'));
   }, 30_000);
   afterAll(async () => {
-    await server?.stop();
+    await stopAndClean(server);
   });
 
   it('accepts Shared Key signatures made with key2 as well as key1', async () => {
@@ -152,7 +152,7 @@ describe('File service and key changes', () => {
       await expectStorageError(shareService(second, ACCOUNT, oldKey).getShareClient(name).getProperties(), 403, 'AuthenticationFailed');
       expect((await shareService(second, ACCOUNT, newKey).getShareClient(name).getProperties()).quota).toBe(5120);
     } finally {
-      await second.stop();
+      await stopAndClean(second);
     }
   }, 30_000);
 });

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ShareClient } from '@azure/storage-file-share';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectStorageError, shareService, uniqueShare } from '../helpers/file.js';
+import { expectStorageError, shareService, stopAndClean, uniqueShare } from '../helpers/file.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
@@ -51,7 +51,7 @@ describe('File service content: ranges, sizes and streaming', () => {
     workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-file-content-'));
   }, 30_000);
   afterAll(async () => {
-    await server?.stop();
+    await stopAndClean(server);
     if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
   });
 

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { shareService, uniqueShare } from '../helpers/file.js';
+import { shareService, stopAndClean, uniqueShare } from '../helpers/file.js';
 import { startTestServer } from '../helpers/server.js';
 
 const RANGE = 1024 * 1024;
@@ -64,7 +64,7 @@ describe('File service durability', () => {
       const stored = fs.readdirSync(path.join(first.dataDir, 'blobs')).flatMap((dir) => fs.readdirSync(path.join(first.dataDir, 'blobs', dir)));
       expect(stored.length).toBeLessThanOrEqual(RANGES);
     } finally {
-      await second.stop();
+      await stopAndClean(second);
     }
   }, 60_000);
 });

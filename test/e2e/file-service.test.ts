@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSystemAttributes, type ShareServiceClient } from '@azure/storage-file-share';
-import { expectStorageError, shareService, uniqueShare } from '../helpers/file.js';
+import { expectStorageError, shareService, stopAndClean, uniqueShare } from '../helpers/file.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('File service: shares, directories, files and listings through @azure/storage-file-share', () => {
@@ -12,7 +12,7 @@ describe('File service: shares, directories, files and listings through @azure/s
     service = shareService(server);
   }, 30_000);
   afterAll(async () => {
-    await server?.stop();
+    await stopAndClean(server);
   });
 
   it('serves the File service on its own port, listed in endpoints.json', () => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import {
   AccountSASPermissions,
@@ -11,6 +12,13 @@ import {
 } from '@azure/storage-file-share';
 import { expect } from 'vitest';
 import { DEV_ACCOUNT, DEV_KEY, fileConnectionString, type TestServer } from './server.js';
+
+/** Stops a test server and deletes its data directory (some tests leave hundreds of MiB there). */
+export async function stopAndClean(server: TestServer | undefined): Promise<void> {
+  if (!server) return;
+  await server.stop();
+  fs.rmSync(server.dataDir, { recursive: true, force: true });
+}
 
 export function shareService(server: TestServer, account = DEV_ACCOUNT, key = DEV_KEY, options?: StoragePipelineOptions): ShareServiceClient {
   return ShareServiceClient.fromConnectionString(fileConnectionString(server, account, key), options);
