@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { BodyLengthError, type WrittenContent } from '../../bytes/content-store.js';
 import type { BlobRecord, Extent } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
-import { checkMd5Format, contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
+import { header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
 import { requestedRange, type ByteRange } from '../http/range.js';
+import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { requireContainer } from './containers.js';
@@ -19,29 +19,6 @@ export function requireBlob(ctx: BlobRequest): BlobRecord {
     throw blobErrors.blobNotFound(ctx.path);
   }
   return blob;
-}
-
-/**
- * Streams a request body into the byte store, checking its length and, when the
- * client sent one, its Content-MD5. Nothing refers to the new file until the
- * caller commits it, so a failed upload leaves nothing visible.
- */
-export async function receiveBody(ctx: BlobRequest, maxLength: number): Promise<WrittenContent> {
-  const length = contentLength(ctx.req.headers, maxLength);
-  const md5Header = header(ctx.req.headers, 'content-md5');
-  const expectedMd5 = md5Header === undefined ? undefined : checkMd5Format(md5Header);
-  let written: WrittenContent;
-  try {
-    written = await ctx.deps.content.write(ctx.req, length);
-  } catch (error) {
-    if (error instanceof BodyLengthError) throw errors.invalidHeader('Content-Length', error.message);
-    throw error;
-  }
-  if (expectedMd5 && !expectedMd5.equals(written.md5)) {
-    await ctx.deps.content.remove([written.id]);
-    throw errors.md5Mismatch();
-  }
-  return written;
 }
 
 /** Commits a new version of the blob; unlinks what it replaced, or the new content if the commit failed. */
@@ -78,7 +55,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   requireContainer(ctx);
   // Fail fast on a condition that already fails, before reading a large body.
   checkConditions(ctx.req.headers, ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), false);
-  const written = await receiveBody(ctx, LIMITS.putBlob);
+  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob);
   const now = Date.now();
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   const blob: BlobRecord = {
