@@ -11,13 +11,7 @@ import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
 import type { TokenService } from './identity/tokens.js';
 
-/**
- * What the File service offers the management plane. It is built on another
- * branch; until it is wired in here, accounts show no file endpoint, a
- * workspace's file share is not created (its workspacefilestore datastore is
- * still registered), and AzureFile datastores are validated against the
- * account's keys only.
- */
+/** What the File service offers the management plane (built in server/file-hook.ts). */
 export interface FileServiceHook {
   /** Base URL, e.g. `http://127.0.0.1:10003`. */
   endpoint: string;
@@ -41,6 +35,6 @@ export interface ManagementDeps {
   /** Must be reloaded on every key change before answering (see KeyRing). */
   keyring: KeyRing;
   blob: { endpoint: string; repo: BlobRepo; content: ContentStore; cache: SmallContentCache };
-  file?: FileServiceHook;
+  file: FileServiceHook;
   logger: Logger;
 }

@@ -20,6 +20,7 @@ import { LIMITS } from '../storage/blob/deps.js';
 import { FileCompactor } from '../storage/file/compaction.js';
 import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
+import { fileServiceHook } from './file-hook.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createLogger, type Logger } from './log.js';
@@ -79,6 +80,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     accounts,
     keyring,
     blob: blobDeps,
+    file: fileServiceHook(files, pins, fileEndpoint),
     logger,
   });
   const endpoints: Endpoints = { blob: blobDeps.endpoint, file: fileEndpoint, ...management.endpoints };

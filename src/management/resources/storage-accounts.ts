@@ -22,7 +22,7 @@ export function accountId(deps: ManagementDeps, account: StorageAccountRecord): 
 export function accountJson(deps: ManagementDeps, account: StorageAccountRecord) {
   const { settings } = account;
   const primaryEndpoints: Record<string, string> = { blob: `${deps.blob.endpoint}/${account.name}/` };
-  if (deps.file) primaryEndpoints.file = `${deps.file.endpoint}/${account.name}/`;
+  primaryEndpoints.file = `${deps.file.endpoint}/${account.name}/`;
   return {
     id: accountId(deps, account),
     name: account.name,
@@ -164,7 +164,7 @@ export async function deleteStorageAccount(deps: ManagementDeps, name: string): 
   const orphans = deps.blob.repo.deleteAccountData(name);
   await deps.blob.content.remove(orphans);
   for (const id of orphans) deps.blob.cache.delete(id);
-  await deps.file?.deleteAccountData(name);
+  await deps.file.deleteAccountData(name);
   return true;
 }
 

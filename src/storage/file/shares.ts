@@ -35,27 +35,24 @@ function versionHeaders(share: ShareRecord) {
   return { etag: share.etag, 'last-modified': httpDate(share.lastModified) };
 }
 
-export async function createShare(ctx: FileRequest): Promise<void> {
-  const protocols = header(ctx.req.headers, 'x-ms-enabled-protocols');
-  if (protocols !== undefined && protocols.toUpperCase() !== 'SMB') {
-    throw errors.invalidHeader('x-ms-enabled-protocols', 'mlspace serves SMB-style shares only; omit the header or send SMB.');
-  }
+/** A new share and its root directory, as Create Share and workspace provisioning make them. */
+export function newShare(account: string, name: string, options: { metadata?: Record<string, string>; quota?: number; accessTier?: string } = {}) {
   const now = Date.now();
   const share: ShareRecord = {
-    account: ctx.account,
-    name: ctx.container,
+    account,
+    name,
     created: now,
     lastModified: now,
     etag: newEtag(now),
-    metadata: readMetadata(ctx.req.headers),
-    quota: quotaHeader(ctx) ?? DEFAULT_QUOTA,
-    accessTier: accessTierHeader(ctx) ?? 'TransactionOptimized',
+    metadata: options.metadata ?? {},
+    quota: options.quota ?? DEFAULT_QUOTA,
+    accessTier: options.accessTier ?? 'TransactionOptimized',
     accessTierChangeTime: now,
     signedIdentifiers: [],
   };
   const root = {
-    account: ctx.account,
-    share: ctx.container,
+    account,
+    share: name,
     key: '',
     parent: null,
     parentId: 0,
@@ -67,6 +64,19 @@ export async function createShare(ctx: FileRequest): Promise<void> {
     metadata: {},
     smb: defaultSmb(true, now),
   };
+  return { share, root };
+}
+
+export async function createShare(ctx: FileRequest): Promise<void> {
+  const protocols = header(ctx.req.headers, 'x-ms-enabled-protocols');
+  if (protocols !== undefined && protocols.toUpperCase() !== 'SMB') {
+    throw errors.invalidHeader('x-ms-enabled-protocols', 'mlspace serves SMB-style shares only; omit the header or send SMB.');
+  }
+  const { share, root } = newShare(ctx.account, ctx.container, {
+    metadata: readMetadata(ctx.req.headers),
+    quota: quotaHeader(ctx),
+    accessTier: accessTierHeader(ctx),
+  });
   if (!ctx.deps.repo.createShare(share, root)) throw fileErrors.shareExists(ctx.container);
   respondEmpty(ctx, 201, versionHeaders(share));
 }
