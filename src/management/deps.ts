@@ -1,7 +1,5 @@
-import type { ContentStore } from '../bytes/content-store.js';
-import type { SmallContentCache } from '../bytes/small-content-cache.js';
+import type { BlobDeps } from '../storage/blob/deps.js';
 import type { AccountRepo } from '../db/accounts.js';
-import type { BlobRepo } from '../db/blobs.js';
 import type { DatastoreRepo } from '../db/datastores.js';
 import type { DirectoryRepo } from '../db/directory.js';
 import type { ModelRepo } from '../db/models.js';
@@ -34,7 +32,7 @@ export interface ManagementDeps {
   models: ModelRepo;
   /** Must be reloaded on every key change before answering (see KeyRing). */
   keyring: KeyRing;
-  blob: { endpoint: string; repo: BlobRepo; content: ContentStore; cache: SmallContentCache };
+  blob: BlobDeps;
   file: FileServiceHook;
   logger: Logger;
 }

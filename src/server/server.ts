@@ -57,16 +57,18 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const fileServer = createDataPlaneServer();
   await listen(blobServer, config.blobPort, host);
   await listen(fileServer, config.filePort, host);
+  // One set of pins for both services: they share the content store.
+  const pins = new ContentPins(content);
   const blobDeps = {
     repo: blobs,
     serviceProperties,
     content,
+    pins,
     cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent),
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
   };
   blobServer.on('request', blobRequestListener(blobDeps, keyring, logger));
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
-  const pins = new ContentPins(content);
   const compactor = new FileCompactor(files, content, pins, logger);
   fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, compactor, endpoint: fileEndpoint }, keyring, logger));
 

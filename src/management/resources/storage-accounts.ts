@@ -9,6 +9,7 @@ import { Fields } from '../http/fields.js';
 import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
 import { groupId, iso, requireGroup } from './common.js';
+import { discard } from '../../storage/blob/blobs.js';
 
 export const ACCOUNT_PATH = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}';
 const TYPE = 'Microsoft.Storage/storageAccounts';
@@ -162,7 +163,7 @@ export async function deleteStorageAccount(deps: ManagementDeps, name: string): 
   if (!deps.accounts.delete(name)) return false;
   deps.keyring.remove(name);
   const orphans = deps.blob.repo.deleteAccountData(name);
-  await deps.blob.content.remove(orphans);
+  await discard(deps.blob, orphans);
   for (const id of orphans) deps.blob.cache.delete(id);
   await deps.file.deleteAccountData(name);
   return true;

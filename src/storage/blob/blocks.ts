@@ -36,7 +36,7 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
     if (result === undefined) throw blobErrors.containerNotFound(ctx.container);
     throw new StorageError(409, 'BlockCountExceedsLimit', `The blob has ${LIMITS.uncommittedBlocks} uncommitted blocks already; commit or discard them first.`);
   }
-  await discard(ctx, result);
+  await discard(ctx.deps, result);
   respondEmpty(ctx, 201, { 'content-md5': written.md5.toString('base64'), 'x-ms-request-server-encrypted': 'true' });
 }
 

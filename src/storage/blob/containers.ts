@@ -6,6 +6,7 @@ import { readSmallBody } from '../http/body.js';
 import { parseSignedIdentifiers, signedIdentifiersXml } from '../http/signed-identifiers.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
+import { discard } from './blobs.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
 export function requireContainer(ctx: BlobRequest): ContainerRecord {
@@ -57,8 +58,7 @@ export async function deleteContainer(ctx: BlobRequest): Promise<void> {
     if (current) checkConditions(ctx.req.headers, current, false);
   });
   if (orphans === undefined) throw blobErrors.containerNotFound(ctx.container);
-  await ctx.deps.content.remove(orphans);
-  for (const id of orphans) ctx.deps.cache.delete(id);
+  await discard(ctx.deps, orphans);
   respondEmpty(ctx, 202);
 }
 

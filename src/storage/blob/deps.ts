@@ -1,3 +1,4 @@
+import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { SmallContentCache } from '../../bytes/small-content-cache.js';
 import type { BlobRepo } from '../../db/blobs.js';
@@ -9,6 +10,8 @@ export interface BlobDeps {
   repo: BlobRepo;
   serviceProperties: ServicePropertiesRepo;
   content: ContentStore;
+  /** Unlinks go through here, so a download in flight keeps its content files. */
+  pins: ContentPins;
   cache: SmallContentCache;
   /** Base URL of this Blob endpoint, e.g. `http://127.0.0.1:10000`. */
   endpoint: string;
