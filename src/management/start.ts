@@ -34,6 +34,7 @@ export interface ManagementOptions {
   accounts: AccountRepo;
   keyring: KeyRing;
   blob: ManagementDeps['blob'];
+  file: ManagementDeps['file'];
   logger: Logger;
 }
 
@@ -79,6 +80,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     models: new ModelRepo(options.db),
     keyring: options.keyring,
     blob: options.blob,
+    file: options.file,
     consumers: new ConsumerRepo(options.db, options.sealer),
     rotations: new RotationRepo(options.db),
     activity: new ActivityLog(new ActivityRepo(options.db), options.logger),

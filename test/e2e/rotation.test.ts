@@ -4,7 +4,8 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { adminSecret, armRequest, type ClientSecret, managementClients, tokenFor } from '../helpers/management.js';
-import { accountPath, getOperation, heldCredential, waitForRotation, writeAndList } from '../helpers/rotation.js';
+import { ShareServiceClient, StorageSharedKeyCredential as FileSharedKeyCredential } from '@azure/storage-file-share';
+import { accountPath, getOperation, heldCredential, waitForRotation, writeAndList, writeAndListFiles } from '../helpers/rotation.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const GROUP_A = 'rg-rot-a';
@@ -30,6 +31,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
   let key2: string;
   let serviceSas: string;
   let accountSas: string;
+  let fileSas: string;
   const staleKey = randomBytes(64).toString('base64');
   const started = new Date(Date.now() - 1000).toISOString();
 
@@ -55,17 +57,23 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     { group: GROUP_B, workspace: 'ws-beta', datastore: 'features-sas', container: 'features' },
     { group: GROUP_B, workspace: 'ws-beta', datastore: 'features-account-sas', container: 'features' },
     { group: GROUP_B, workspace: 'ws-gamma', datastore: 'borrowed-training', container: 'training' },
+    { group: GROUP_A, workspace: 'ws-alpha', datastore: 'shared-files', share: 'shared' },
+    { group: GROUP_A, workspace: 'ws-alpha', datastore: 'shared-files-sas', share: 'shared' },
+    { group: GROUP_B, workspace: 'ws-beta', datastore: 'workspacefilestore', share: undefined },
   ];
 
   async function containerOf(group: string, workspace: string, datastore: string): Promise<string> {
-    return ((await clients.ml.datastores.get(group, workspace, datastore)).properties as { containerName: string }).containerName;
+    const properties = (await clients.ml.datastores.get(group, workspace, datastore)).properties as { containerName?: string; fileShareName?: string };
+    return properties.containerName ?? properties.fileShareName!;
   }
 
+  /** Each consumer's client reads what it holds from mlspace and makes real requests with it. */
   async function assertAllWork(): Promise<void> {
     for (const consumer of working) {
       const held = await heldCredential(server, admin, consumer.group, consumer.workspace, consumer.datastore);
-      const container = consumer.container ?? (await containerOf(consumer.group, consumer.workspace, consumer.datastore!));
-      await expect(writeAndList(server, ACCOUNT, container, held), `${consumer.workspace}/${consumer.datastore ?? '(workspace key)'}`).resolves.toBeUndefined();
+      const where = consumer.container ?? consumer.share ?? (await containerOf(consumer.group, consumer.workspace, consumer.datastore!));
+      const request = 'share' in consumer ? writeAndListFiles(server, ACCOUNT, where, held) : writeAndList(server, ACCOUNT, where, held);
+      await expect(request, `${consumer.workspace}/${consumer.datastore ?? '(workspace key)'}`).resolves.toBeUndefined();
     }
   }
 
@@ -89,11 +97,19 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     [key1, key2] = (await storage.storageAccounts.listKeys(GROUP_A, ACCOUNT)).keys!.map((key) => key.value!);
     const service = new BlobServiceClient(`${server.blob}/${ACCOUNT}`, new StorageSharedKeyCredential(ACCOUNT, key1));
     for (const container of ['training', 'features']) await service.createContainer(container);
+    await new ShareServiceClient(`${server.file}/${ACCOUNT}`, new FileSharedKeyCredential(ACCOUNT, key1)).createShare('shared');
     const expiry = new Date(Date.now() + DAY);
     serviceSas = (await storage.storageAccounts.listServiceSAS(GROUP_A, ACCOUNT, {
       canonicalizedResource: `/blob/${ACCOUNT}/features`,
       resource: 'c',
       permissions: 'rwl',
+      sharedAccessExpiryTime: expiry,
+      keyToSign: 'key1',
+    })).serviceSasToken!;
+    fileSas = (await storage.storageAccounts.listServiceSAS(GROUP_A, ACCOUNT, {
+      canonicalizedResource: `/file/${ACCOUNT}/shared`,
+      resource: 's',
+      permissions: 'rcwl',
       sharedAccessExpiryTime: expiry,
       keyToSign: 'key1',
     })).serviceSasToken!;
@@ -113,14 +129,12 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     await ml.datastores.createOrUpdate(GROUP_B, 'ws-beta', 'features-account-sas', { properties: { ...blobSas(accountSas), containerName: 'features' } });
     await ml.datastores.createOrUpdate(GROUP_B, 'ws-gamma', 'borrowed-training', { properties: { ...blobKey(key1), containerName: 'training' } });
     await ml.datastores.createOrUpdate(GROUP_A, 'ws-alpha', 'stale-key', { properties: { ...blobKey(staleKey), containerName: 'training' } }, { skipValidation: true });
-    // The File service is not on this branch: the share datastore is registered without a data-plane check.
-    await ml.datastores.createOrUpdate(
-      GROUP_A,
-      'ws-alpha',
-      'shared-files',
-      { properties: { datastoreType: 'AzureFile', accountName: ACCOUNT, fileShareName: 'shared', credentials: blobKey(key1).credentials } as never },
-      { skipValidation: true },
-    );
+    await ml.datastores.createOrUpdate(GROUP_A, 'ws-alpha', 'shared-files', {
+      properties: { datastoreType: 'AzureFile', accountName: ACCOUNT, fileShareName: 'shared', credentials: blobKey(key1).credentials } as never,
+    });
+    await ml.datastores.createOrUpdate(GROUP_A, 'ws-alpha', 'shared-files-sas', {
+      properties: { datastoreType: 'AzureFile', accountName: ACCOUNT, fileShareName: 'shared', credentials: blobSas(fileSas).credentials } as never,
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -137,6 +151,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     expect([...byId.keys()].sort()).toEqual([
       'ws-alpha',
       'ws-alpha/datastores/shared-files',
+      'ws-alpha/datastores/shared-files-sas',
       'ws-alpha/datastores/stale-key',
       'ws-alpha/datastores/training-key',
       'ws-alpha/datastores/workspaceartifactstore',
@@ -161,8 +176,9 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
       sas: { kind: 'service', signedResource: 'c', permissions: 'rwl', expired: false, signedWith: 'key1', expiry: expect.any(String) },
     });
     expect(byId.get('ws-beta/datastores/features-account-sas').sas).toMatchObject({ kind: 'account', signedWith: 'key1' });
-    expect(body.counts).toEqual({ consumers: 14, key1: 13, key2: 0, stale: 1, unknown: 0 });
-    for (const secret of [key1, key2, staleKey, new URLSearchParams(serviceSas).get('sig')!, new URLSearchParams(accountSas).get('sig')!]) {
+    expect(byId.get('ws-alpha/datastores/shared-files-sas').sas).toMatchObject({ kind: 'service', signedResource: 's', signedWith: 'key1' });
+    expect(body.counts).toEqual({ consumers: 15, key1: 14, key2: 0, stale: 1, unknown: 0 });
+    for (const secret of [key1, key2, staleKey, ...[serviceSas, accountSas, fileSas].map((sas) => new URLSearchParams(sas).get('sig')!)]) {
       expect(response.text).not.toContain(secret);
     }
   });
@@ -184,8 +200,8 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
   test('a dry run plans without changing anything; a SAS signed with the retired key blocks the rotation unless reissueSas', async () => {
     const dry = await armRequest(server, 'POST', `${path()}/rotateKeys`, { token, body: { dryRun: true } });
     expect(dry.status).toBe(200);
-    expect(dry.json).toMatchObject({ dryRun: true, retiredKey: 'key1', keptKey: 'key2', counts: { consumers: 14, moveKey: 11, blocked: 2, stale: 1, keep: 0 } });
-    expect(dry.json.attention.filter((entry: any) => entry.action === 'blocked')).toHaveLength(2);
+    expect(dry.json).toMatchObject({ dryRun: true, retiredKey: 'key1', keptKey: 'key2', counts: { consumers: 15, moveKey: 11, blocked: 3, stale: 1, keep: 0 } });
+    expect(dry.json.attention.filter((entry: any) => entry.action === 'blocked')).toHaveLength(3);
     expect(dry.json.consumers.find((consumer: any) => consumer.id.endsWith('/stale-key'))).toMatchObject({ action: 'stale' });
 
     const refused = await armRequest(server, 'POST', `${path()}/rotateKeys`, { token, body: {} });
@@ -193,7 +209,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     expect(refused.json.error.message).toMatch(/features-sas.*reissueSas: true/);
 
     const withReissue = await armRequest(server, 'POST', `${path()}/rotateKeys`, { token, body: { dryRun: true, reissueSas: true } });
-    expect(withReissue.json.counts).toMatchObject({ moveKey: 11, reissueSas: 2, blocked: 0 });
+    expect(withReissue.json.counts).toMatchObject({ moveKey: 11, reissueSas: 3, blocked: 0 });
     const bad = await armRequest(server, 'POST', `${path()}/rotateKeys`, { token, body: { keyName: 'key3' } });
     expect([bad.status, bad.json.error.message]).toEqual([400, expect.stringContaining("'keyName' must be one of 'key1', 'key2'")]);
 
@@ -216,7 +232,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
       expect(accepted.headers['azure-asyncoperation']).toMatch(new RegExp(`${path()}/rotations/[0-9a-f-]{36}\\?api-version=`));
       expect(accepted.headers.location).toMatch(/\/result\?api-version=/);
       expect(accepted.json).toMatchObject({ status: 'InProgress', properties: { plan: { retiredKey: 'key1', keptKey: 'key2' } } });
-      expect(status).toMatchObject({ status: 'Succeeded', properties: { counts: { verified: 13, failed: 0, restored: 0, sasReissued: 2 } } });
+      expect(status).toMatchObject({ status: 'Succeeded', properties: { counts: { verified: 14, failed: 0, restored: 0, sasReissued: 3 } } });
       expect(status.properties.steps.map((step: any) => `${step.name}.${step.phase}`)).toEqual([
         'plan.done',
         'move.started',
@@ -230,13 +246,13 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
       ]);
       const result = await getOperation(server, token, accepted.headers.location as string);
       expect([result.status, result.json.status]).toEqual([200, 'Succeeded']);
-      expect(result.json.properties.results).toHaveLength(13);
+      expect(result.json.properties.results).toHaveLength(14);
     });
 
     test('every consumer works with what it now holds, and holds key2 or a SAS signed with it', async () => {
       await assertAllWork();
       const consumers = (await armRequest(server, 'POST', `${path()}/listConsumers`, { token })).json;
-      expect(consumers.counts).toEqual({ consumers: 14, key1: 0, key2: 13, stale: 1, unknown: 0 });
+      expect(consumers.counts).toEqual({ consumers: 15, key1: 0, key2: 14, stale: 1, unknown: 0 });
       expect(consumers.activeKey).toBe('key2');
       const keys = (await clients.storage.storageAccounts.listKeys(GROUP_A, ACCOUNT)).keys!.map((key) => key.value);
       expect(keys[1]).toBe(key2);
@@ -254,6 +270,8 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
       await expect(writeAndList(server, ACCOUNT, 'features', { credentialsType: 'Sas', secret: serviceSas })).rejects.toMatchObject(refused);
       await expect(writeAndList(server, ACCOUNT, 'features', { credentialsType: 'Sas', secret: accountSas })).rejects.toMatchObject(refused);
       await expect(writeAndList(server, ACCOUNT, 'training', { credentialsType: 'AccountKey', secret: key1 })).rejects.toMatchObject(refused);
+      await expect(writeAndListFiles(server, ACCOUNT, 'shared', { credentialsType: 'AccountKey', secret: key1 })).rejects.toMatchObject(refused);
+      await expect(writeAndListFiles(server, ACCOUNT, 'shared', { credentialsType: 'Sas', secret: fileSas })).rejects.toMatchObject(refused);
     });
 
     test('while a rotation runs, a second one is a 409 and so is regenerateKey; listConsumers shows it', async () => {
@@ -372,7 +390,9 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     const keys = (await clients.storage.storageAccounts.listKeys(GROUP_A, ACCOUNT)).keys!.map((key) => key.value!);
     const all = await armRequest(server, 'GET', url.replace(encodeURIComponent(` and resourceGroupName eq '${GROUP_A}'`), ''), { token: readerToken, apiVersion: '2015-04-01' });
     const text = all.text;
-    for (const secret of [key1, key2, ...keys, staleKey, admin.clientSecret, new URLSearchParams(serviceSas).get('sig')!]) expect(text).not.toContain(secret);
+    for (const secret of [key1, key2, ...keys, staleKey, admin.clientSecret, new URLSearchParams(serviceSas).get('sig')!, new URLSearchParams(fileSas).get('sig')!]) {
+      expect(text).not.toContain(secret);
+    }
     expect(JSON.parse(text).value.some((event: any) => event.resourceGroupName === GROUP_B)).toBe(true);
   });
 
@@ -383,7 +403,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
       .filter((file) => fs.existsSync(file))
       .map((file) => fs.readFileSync(file).toString('latin1'))
       .join('');
-    for (const secret of [key1, key2, staleKey, new URLSearchParams(serviceSas).get('sig')!, new URLSearchParams(accountSas).get('sig')!]) {
+    for (const secret of [key1, key2, staleKey, ...[serviceSas, accountSas, fileSas].map((sas) => new URLSearchParams(sas).get('sig')!)]) {
       expect(output).not.toContain(secret);
       expect(stored).not.toContain(secret);
     }

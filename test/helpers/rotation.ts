@@ -1,4 +1,5 @@
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { ShareServiceClient, StorageSharedKeyCredential as FileSharedKeyCredential } from '@azure/storage-file-share';
 import { armRequest, type ClientSecret, managementClients } from './management.js';
 import type { TestServer } from './server.js';
 
@@ -55,4 +56,15 @@ export async function writeAndList(server: TestServer, account: string, containe
   const client = containerWith(server, account, container, held);
   await client.getBlockBlobClient(blob).upload('ok', 2);
   for await (const _ of client.listBlobsFlat()) break;
+}
+
+/** The same through the File service: create a file in the share's root and list the root. */
+export async function writeAndListFiles(server: TestServer, account: string, share: string, held: HeldCredential, file = 'probe.txt'): Promise<void> {
+  const service =
+    held.credentialsType === 'Sas'
+      ? new ShareServiceClient(`${server.file}/${account}?${held.secret.replace(/^\?/, '')}`)
+      : new ShareServiceClient(`${server.file}/${account}`, new FileSharedKeyCredential(account, held.secret));
+  const root = service.getShareClient(share).rootDirectoryClient;
+  await root.getFileClient(file).uploadData(Buffer.from('ok'));
+  for await (const _ of root.listFilesAndDirectories()) break;
 }

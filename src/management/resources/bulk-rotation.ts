@@ -28,7 +28,7 @@ function accountOutcome(deps: ManagementDeps, ctx: ArmRequest, account: StorageA
     ...(active === 'both' ? {} : { activeKeyAgeInDays: Math.floor(keyAgeDays(account, active) * 100) / 100 }),
   };
   if (sameName(account.resourceGroup, BUILTIN_RESOURCE_GROUP)) {
-    return { ...base, action: 'skipped', reason: 'Its keys are declared at start-up (devstoreaccount1, MLSPACE_ACCOUNTS) and would come back at the next start; rotate it by name if you mean it.' };
+    return { ...base, action: 'skipped', reason: "Its keys are declared at start-up (devstoreaccount1's is Azurite's well-known key; MLSPACE_ACCOUNTS names the others), so clients configured with them would break; rotate it by name if you mean it." };
   }
   if (ifOlderThanDays !== undefined && active !== 'both' && keyAgeDays(account, active) <= ifOlderThanDays) {
     return { ...base, action: 'skipped', reason: `Its active key ${active} is not older than ${ifOlderThanDays} days.` };
