@@ -47,8 +47,8 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     credentials: { credentialsType: 'Sas' as const, secrets: { secretsType: 'Sas' as const, sasToken } },
   });
 
-  /** Every consumer of ACCOUNT that should work, with where its client writes. */
-  const working = [
+  /** Every consumer of ACCOUNT that should work, where its client writes (a container, or a share when `file`), read from the datastore when not given. */
+  const working: { group: string; workspace: string; datastore?: string; container?: string; share?: string; file?: boolean }[] = [
     { group: GROUP_A, workspace: 'ws-alpha', container: 'training' },
     { group: GROUP_B, workspace: 'ws-beta', container: 'training' },
     { group: GROUP_A, workspace: 'ws-alpha', datastore: 'workspaceblobstore' },
@@ -57,9 +57,9 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     { group: GROUP_B, workspace: 'ws-beta', datastore: 'features-sas', container: 'features' },
     { group: GROUP_B, workspace: 'ws-beta', datastore: 'features-account-sas', container: 'features' },
     { group: GROUP_B, workspace: 'ws-gamma', datastore: 'borrowed-training', container: 'training' },
-    { group: GROUP_A, workspace: 'ws-alpha', datastore: 'shared-files', share: 'shared' },
-    { group: GROUP_A, workspace: 'ws-alpha', datastore: 'shared-files-sas', share: 'shared' },
-    { group: GROUP_B, workspace: 'ws-beta', datastore: 'workspacefilestore', share: undefined },
+    { group: GROUP_A, workspace: 'ws-alpha', datastore: 'shared-files', share: 'shared', file: true },
+    { group: GROUP_A, workspace: 'ws-alpha', datastore: 'shared-files-sas', share: 'shared', file: true },
+    { group: GROUP_B, workspace: 'ws-beta', datastore: 'workspacefilestore', file: true },
   ];
 
   async function containerOf(group: string, workspace: string, datastore: string): Promise<string> {
@@ -72,7 +72,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     for (const consumer of working) {
       const held = await heldCredential(server, admin, consumer.group, consumer.workspace, consumer.datastore);
       const where = consumer.container ?? consumer.share ?? (await containerOf(consumer.group, consumer.workspace, consumer.datastore!));
-      const request = 'share' in consumer ? writeAndListFiles(server, ACCOUNT, where, held) : writeAndList(server, ACCOUNT, where, held);
+      const request = consumer.file ? writeAndListFiles(server, ACCOUNT, where, held) : writeAndList(server, ACCOUNT, where, held);
       await expect(request, `${consumer.workspace}/${consumer.datastore ?? '(workspace key)'}`).resolves.toBeUndefined();
     }
   }
@@ -274,9 +274,12 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
       await expect(writeAndListFiles(server, ACCOUNT, 'shared', { credentialsType: 'Sas', secret: fileSas })).rejects.toMatchObject(refused);
     });
 
-    test('while a rotation runs, a second one is a 409 and so is regenerateKey; listConsumers shows it', async () => {
+    test('while a rotation runs, a second one is a 409 and so is regenerateKey; a datastore registered meanwhile with the retired key is moved too', async () => {
       const running = await armRequest(server, 'POST', `${path()}/rotateKeys`, { token, body: { reissueSas: true } });
       expect(running.status).toBe(202);
+      const retiring = (await clients.storage.storageAccounts.listKeys(GROUP_A, ACCOUNT)).keys![1]!.value!;
+      await clients.ml.datastores.createOrUpdate(GROUP_A, 'ws-alpha', 'late-comer', { properties: { ...blobKey(retiring), containerName: 'features' } });
+      working.push({ group: GROUP_A, workspace: 'ws-alpha', datastore: 'late-comer', container: 'features' });
       const second = await armRequest(server, 'POST', `${path()}/rotateKeys`, { token, body: { reissueSas: true } });
       expect([second.status, second.json.error.code]).toEqual([409, 'RotationInProgress']);
       expect(second.json.error.message).toContain(`already in progress (operation ${running.json.name}`);
@@ -286,6 +289,8 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
       expect(consumers.json.rotationInProgress).toMatchObject({ id: running.json.name });
       const done = await waitForRotation(server, token, running.headers['azure-asyncoperation'] as string);
       expect(done).toMatchObject({ status: 'Succeeded', properties: { plan: { retiredKey: 'key2', keptKey: 'key1' } } });
+      expect(done.properties.steps.filter((step: any) => step.name === 'move' && step.phase === 'done').map((step: any) => step.round)).toEqual([1, 2]);
+      expect(await heldCredential(server, admin, GROUP_A, 'ws-alpha', 'late-comer')).not.toEqual({ credentialsType: 'AccountKey', secret: retiring });
       await assertAllWork();
     });
   });
