@@ -60,7 +60,7 @@ async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, 
   };
   try {
     const result = await run();
-    deps.activity.record({ ...event, status: 'Succeeded', properties: { statusCode: String(result.status), ...ctx.activity?.properties } });
+    if (!ctx.activity?.ownEvents) deps.activity.record({ ...event, status: 'Succeeded', properties: { statusCode: String(result.status), ...ctx.activity?.properties } });
     return result;
   } catch (error) {
     const armError = error instanceof ArmError ? error : armErrors.internal();

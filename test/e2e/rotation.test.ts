@@ -391,6 +391,14 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     }
     const write = log.find((event) => event.operationName.value.endsWith('datastores/write') && event.resourceId.endsWith('/training-key'));
     expect(write.properties).toMatchObject({ credentialsType: 'AccountKey', credentialsChanged: 'true' });
+    const denied = log.filter((event) => event.status.value === 'Failed' && event.properties.code === 'AuthorizationFailed').map((event) => [event.caller, event.operationName.value]);
+    expect(denied).toContainEqual([reader.clientId, 'Microsoft.Storage/storageAccounts/rotateKeys/action']);
+    expect(denied).toContainEqual([reader.clientId, 'Microsoft.Storage/storageAccounts/listConsumers/action']);
+    const blocked = log.find((event) => event.status.value === 'Failed' && event.properties.code === 'RotationWouldBreakConsumers');
+    expect(blocked.resourceId).toBe(path());
+
+    const selected = await armRequest(server, 'GET', `${url}&$select=caller,operationName`, { token: readerToken, apiVersion: '2015-04-01' });
+    expect(Object.keys(selected.json.value[0]).sort()).toEqual(['caller', 'operationName']);
 
     const keys = (await clients.storage.storageAccounts.listKeys(GROUP_A, ACCOUNT)).keys!.map((key) => key.value!);
     const all = await armRequest(server, 'GET', url.replace(encodeURIComponent(` and resourceGroupName eq '${GROUP_A}'`), ''), { token: readerToken, apiVersion: '2015-04-01' });

@@ -12,8 +12,12 @@ export interface ArmRequest {
   params: Record<string, string>;
   /** The caller; undefined only on public routes (token endpoint, OIDC metadata). */
   principal?: Principal;
-  /** What the handler adds to its activity log event (routes with `activity`); never a secret. */
-  activity?: { properties?: Record<string, unknown> };
+  /**
+   * What the handler adds to its activity log event (routes with `activity`); never
+   * a secret. `ownEvents`: the handler records its success itself (a started
+   * rotation's events come from the engine); only a failure is recorded for it.
+   */
+  activity?: { properties?: Record<string, unknown>; ownEvents?: boolean };
 }
 
 export interface ArmResult {

@@ -81,23 +81,9 @@ export function startRotation(deps: ManagementDeps, ctx: ArmRequest, account: St
 async function rotateKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = requireAccount(deps, ctx);
   const options = readRotationOptions(new Fields(await readJsonObject(ctx.req)));
-  let started: ReturnType<typeof startRotation>;
-  try {
-    started = startRotation(deps, ctx, account, options);
-  } catch (error) {
-    // A started rotation's events come from the engine (Accepted, then Succeeded or Failed); a refused one is recorded here.
-    if (error instanceof ArmError) {
-      deps.activity.record({
-        operation: ROTATE_OPERATION,
-        resourceId: accountId(deps, account),
-        resourceGroup: account.resourceGroup,
-        status: 'Failed',
-        caller: ctx.principal!,
-        properties: { statusCode: String(error.status), code: error.code, message: error.message, keyName: options.keyName },
-      });
-    }
-    throw error;
-  }
+  // A started rotation's events come from the engine (Accepted, then Succeeded or Failed); a dry run changes nothing.
+  ctx.activity = { ownEvents: true };
+  const started = startRotation(deps, ctx, account, options);
   if (started.dryRun) return { status: 200, body: { dryRun: true, ...started.plan.summary, consumers: started.plan.consumers } };
   return {
     status: 202,
@@ -138,7 +124,7 @@ function listRotations(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
 export function storageRotationRoutes(deps: ManagementDeps): ArmRoute[] {
   return [
     { method: 'POST', pattern: `${ACCOUNT_PATH}/listConsumers`, action: LIST_CONSUMERS, activity: LIST_CONSUMERS, handler: (ctx) => listConsumers(deps, ctx) },
-    { method: 'POST', pattern: `${ACCOUNT_PATH}/rotateKeys`, action: ROTATE_OPERATION, handler: (ctx) => rotateKeys(deps, ctx) },
+    { method: 'POST', pattern: `${ACCOUNT_PATH}/rotateKeys`, action: ROTATE_OPERATION, activity: ROTATE_OPERATION, handler: (ctx) => rotateKeys(deps, ctx) },
     { method: 'GET', pattern: `${ACCOUNT_PATH}/rotations`, action: LIST_CONSUMERS, handler: (ctx) => listRotations(deps, ctx) },
     { method: 'GET', pattern: `${ACCOUNT_PATH}/rotations/{rotationId}`, action: LIST_CONSUMERS, handler: (ctx) => rotationStatus(deps, ctx) },
     { method: 'GET', pattern: `${ACCOUNT_PATH}/rotations/{rotationId}/result`, action: LIST_CONSUMERS, handler: (ctx) => rotationResult(deps, ctx) },
