@@ -47,7 +47,7 @@ function operationResourceId(route: ArmRoute, ctx: ArmRequest): string {
 /**
  * Runs an authorized call of a route the activity log records, and records
  * it: Succeeded with what the handler added, or Failed with the error's code
- * (whose message, like every ARM error message, carries no secret).
+ * and message (which, like every ARM error message, names no secret).
  */
 async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, run: () => ArmResult | Promise<ArmResult>): Promise<ArmResult> {
   if (!route.activity || !ctx.principal) return run();
@@ -64,7 +64,9 @@ async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, 
     return result;
   } catch (error) {
     const armError = error instanceof ArmError ? error : armErrors.internal();
-    deps.activity.record({ ...event, status: 'Failed', properties: { statusCode: String(armError.status), code: armError.code, message: armError.message } });
+    // A body that is not JSON is quoted back in the parser's message; Readers see this log, so it keeps only the code.
+    const message = armError.code === 'InvalidRequestContent' ? undefined : armError.message;
+    deps.activity.record({ ...event, status: 'Failed', properties: { statusCode: String(armError.status), code: armError.code, message } });
     throw error;
   }
 }
