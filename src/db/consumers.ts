@@ -44,11 +44,11 @@ interface DatastoreRow {
   credentials_type: 'AccountKey' | 'Sas';
 }
 
-export function workspaceRef(workspaceId: string): string {
+function workspaceRef(workspaceId: string): string {
   return `workspace:${workspaceId}`;
 }
 
-export function datastoreRef(workspaceId: string, name: string): string {
+function datastoreRef(workspaceId: string, name: string): string {
   return `datastore:${workspaceId}/${name}`;
 }
 

@@ -1,9 +1,9 @@
 import type { Db } from './sqlite.js';
 
-export type RotationStatus = 'InProgress' | 'Succeeded' | 'Failed';
+type RotationStatus = 'InProgress' | 'Succeeded' | 'Failed';
 export type StepPhase = 'started' | 'done';
-export type MoveAction = 'moveKey' | 'reissueSas';
-export type MoveState = 'moved' | 'verified' | 'failed' | 'restored' | 'changedElsewhere';
+type MoveAction = 'moveKey' | 'reissueSas';
+type MoveState = 'moved' | 'verified' | 'failed' | 'restored' | 'changedElsewhere';
 
 export interface RotationRecord {
   id: string;
@@ -25,7 +25,7 @@ export interface RotationRecord {
   ended?: number;
 }
 
-export interface StepRecord {
+interface StepRecord {
   seq: number;
   step: string;
   phase: StepPhase;
@@ -34,7 +34,7 @@ export interface StepRecord {
 }
 
 /** One consumer a rotation changed; the secrets stay sealed. */
-export interface MoveRecord {
+interface MoveRecord {
   consumer: string;
   resourceId: string;
   action: MoveAction;

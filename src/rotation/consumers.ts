@@ -26,7 +26,7 @@ export function keyIndex(name: KeyName): 0 | 1 {
   return name === 'key1' ? 0 : 1;
 }
 
-export function decodedKeys(account: AccountRecord): [Buffer, Buffer] {
+function decodedKeys(account: AccountRecord): [Buffer, Buffer] {
   return [Buffer.from(account.keys[0], 'base64'), Buffer.from(account.keys[1], 'base64')];
 }
 
@@ -41,12 +41,12 @@ export function sasScope(account: string, holder: CredentialHolder): SasScope {
   return { account, service: holder.datastoreType === 'AzureFile' ? 'file' : 'blob', container: holder.containerName ?? '' };
 }
 
-export function holderResourceId(subscriptionId: string, holder: CredentialHolder): string {
+function holderResourceId(subscriptionId: string, holder: CredentialHolder): string {
   const workspace = `/subscriptions/${subscriptionId}/resourceGroups/${holder.resourceGroup}/providers/${WORKSPACES}/${holder.workspaceName}`;
   return holder.kind === 'workspace' ? workspace : `${workspace}/datastores/${holder.datastoreName}`;
 }
 
-export function classify(holder: CredentialHolder, account: AccountRecord, keys: readonly [Buffer, Buffer], subscriptionId: string, now = Date.now()): Consumer {
+function classify(holder: CredentialHolder, account: AccountRecord, keys: readonly [Buffer, Buffer], subscriptionId: string, now = Date.now()): Consumer {
   const resourceId = holderResourceId(subscriptionId, holder);
   if (holder.credentialsType === 'AccountKey') return { holder, resourceId, matches: matchAccountKey(holder.secret, keys) };
   const sas = readHeldSas(holder.secret, sasScope(account.name, holder), keys, now);

@@ -5,7 +5,7 @@ import type { RotationRepo, StepPhase } from '../db/rotations.js';
  * journaled `started` before it runs and `done` after, except `plan`, whose
  * `done` is the rotation's first record.
  */
-export type RotationStep = 'plan' | 'move' | 'verify-moved' | 'regenerate' | 'verify-final' | 'rollback' | 'verify-restored' | 'restart';
+type RotationStep = 'plan' | 'move' | 'verify-moved' | 'regenerate' | 'verify-final' | 'rollback' | 'verify-restored' | 'restart';
 
 /**
  * Test hooks, documented in docs/rotation.md; unset, they do nothing.

@@ -10,9 +10,9 @@ import { activeKey, consumerJson, keyAges, reliesOn, type Consumer, type KeyName
  * - stale, expiredSas, unknown: it does not work now (or cannot be told), and the rotation cannot change that.
  * - blocked: it would stop working, and the rotation cannot move it (a SAS without reissueSas).
  */
-export type PlannedAction = 'moveKey' | 'reissueSas' | 'keep' | 'stale' | 'expiredSas' | 'unknown' | 'blocked';
+type PlannedAction = 'moveKey' | 'reissueSas' | 'keep' | 'stale' | 'expiredSas' | 'unknown' | 'blocked';
 
-export interface RotationOptions {
+interface RotationOptions {
   /** The key to retire; by default the one the consumers use. */
   keyName?: KeyName;
   reissueSas: boolean;
@@ -30,7 +30,7 @@ export function actionFor(consumer: Consumer, retired: KeyName, reissueSas: bool
 }
 
 /** The key a rotation retires: the one asked for, else the one the consumers use; ambiguous when they use both. */
-export function chooseRetiredKey(account: StorageAccountRecord, consumers: Consumer[], asked: KeyName | undefined): KeyName {
+function chooseRetiredKey(account: StorageAccountRecord, consumers: Consumer[], asked: KeyName | undefined): KeyName {
   if (asked) return asked;
   const active = activeKey(consumers, account);
   if (active !== 'both') return active;

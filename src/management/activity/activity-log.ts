@@ -8,7 +8,7 @@ export interface Caller {
   displayName: string;
 }
 
-export interface ActivityEvent {
+interface ActivityEvent {
   operation: string;
   resourceId: string;
   resourceGroup?: string;
