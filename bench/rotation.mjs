@@ -139,7 +139,7 @@ function percentile(sorted, p) {
 class ConsumerClient {
   constructor(name, endpoints, account, target, readCredential) {
     Object.assign(this, { name, endpoints, account, target, readCredential });
-    this.stats = { ok: 0, failed: 0, rereads: 0, errors: [] };
+    this.stats = { ok: 0, failed: 0, rereads: 0, errors: [], latencies: [] };
   }
 
   async refresh() {
@@ -177,7 +177,9 @@ class ConsumerClient {
     }
   }
 
+  /** One logical request; its latency includes the re-read and the retry when there was one. */
   async request(i) {
+    const started = performance.now();
     try {
       await this.once(i);
       this.stats.ok++;
@@ -190,9 +192,10 @@ class ConsumerClient {
         await this.once(i);
         this.stats.ok++;
       } catch (retryError) {
-        this.fail(retryError);
+        return this.fail(retryError);
       }
     }
+    this.stats.latencies.push(performance.now() - started);
   }
 
   fail(error) {
@@ -265,7 +268,9 @@ async function loadBench({ durationAfterMs = 1500, workersPerConsumer = 3 } = {}
     const seconds = (performance.now() - loadStarted) / 1000;
     const total = clients.reduce((sum, client) => sum + client.stats.ok + client.stats.failed, 0);
     const failed = clients.reduce((sum, client) => sum + client.stats.failed, 0);
+    const latencies = clients.flatMap((client) => client.stats.latencies).sort((a, b) => a - b);
     return {
+      latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] },
       seconds,
       total,
       rps: total / seconds,
@@ -411,6 +416,7 @@ async function main() {
     const { load } = result;
     console.log(`\n(1) rotation under load: every consumer reads and writes with its credential while the keys are rotated ${load.rotations.length} times`);
     console.log(`    requests: ${load.total} in ${load.seconds.toFixed(1)} s = ${load.rps.toFixed(0)} req/s; failed: ${load.failed}; 403s recovered by re-reading the credential from mlspace: ${load.rereads}`);
+    console.log(`    latency: p50 ${fmt(load.latencyMs.p50)}, p99 ${fmt(load.latencyMs.p99)}, max ${fmt(load.latencyMs.max)}`);
     for (const rotation of load.rotations) console.log(`    rotation retiring ${rotation.retired}: ${rotation.status} in ${rotation.ms} ms${rotation.error ? ` (${rotation.error.code})` : ''}`);
     for (const consumer of load.perConsumer) console.log(`      ${consumer.consumer.padEnd(5)} ok ${consumer.ok}, failed ${consumer.failed}, re-reads ${consumer.rereads}${consumer.errors.length ? `: ${consumer.errors.join(' | ')}` : ''}`);
     if (load.failed > 0 || load.rotations.some((rotation) => rotation.status !== 'Succeeded')) ok = false;
