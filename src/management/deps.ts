@@ -34,5 +34,7 @@ export interface ManagementDeps {
   keyring: KeyRing;
   blob: BlobDeps;
   file: FileServiceHook;
+  /** Resolves once the metadata commits made so far are on disk; writes are answered only then. */
+  durable: () => Promise<void>;
   logger: Logger;
 }

@@ -29,6 +29,7 @@ export interface ManagementOptions {
   keyring: KeyRing;
   blob: ManagementDeps['blob'];
   file: ManagementDeps['file'];
+  durable: ManagementDeps['durable'];
   logger: Logger;
 }
 
@@ -73,6 +74,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     keyring: options.keyring,
     blob: options.blob,
     file: options.file,
+    durable: options.durable,
     logger: options.logger,
   };
   server.on('request', managementRequestListener(deps));
