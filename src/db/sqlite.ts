@@ -4,14 +4,15 @@ import { migrations } from './schema.js';
 export type Db = Database.Database;
 
 /**
- * Opens the embedded metadata database. WAL lets readers run beside the writer;
- * synchronous=FULL makes every acknowledged commit survive power loss, not just a
- * process kill.
+ * Opens the embedded metadata database. WAL lets readers run beside the writer.
+ * synchronous=NORMAL keeps the disk wait off the event loop: commits are ordered
+ * and survive a process kill as they are, and WalSync (wal-sync.ts) fsyncs the
+ * log before any write is acknowledged, so they survive power loss too.
  */
 export function openSqlite(file: string): Db {
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);

@@ -44,5 +44,7 @@ export interface ManagementDeps {
   rotations: RotationRepo;
   rotation: RotationEngine;
   activity: ActivityLog;
+  /** Resolves once the metadata commits made so far are on disk; writes are answered only then. */
+  durable: () => Promise<void>;
   logger: Logger;
 }

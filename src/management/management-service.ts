@@ -93,6 +93,7 @@ export function managementRequestListener(deps: ManagementDeps) {
       if (ctx.principal) authorize(ctx.principal, route.action!, ctx.path);
       return route.handler(ctx);
     });
+    if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') await deps.durable();
     sendJson(ctx.req, ctx.res, ctx.requestId, result.status, result.body, result.headers);
     deps.logger.debug({ requestId: ctx.requestId, method: ctx.req.method, route: route.pattern, status: result.status, clientId: ctx.principal?.clientId }, 'management request');
   }

@@ -35,6 +35,7 @@ export interface ManagementOptions {
   keyring: KeyRing;
   blob: ManagementDeps['blob'];
   file: ManagementDeps['file'];
+  durable: ManagementDeps['durable'];
   logger: Logger;
 }
 
@@ -81,6 +82,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     keyring: options.keyring,
     blob: options.blob,
     file: options.file,
+    durable: options.durable,
     consumers: new ConsumerRepo(options.db, options.sealer),
     rotations: new RotationRepo(options.db),
     activity: new ActivityLog(new ActivityRepo(options.db), options.logger),

@@ -8,7 +8,7 @@ import { ArmError } from '../management/http/errors.js';
 import { accountId } from '../management/resources/storage-accounts.js';
 import { regenerateAccountKey } from '../management/resources/storage-keys.js';
 import { discoverConsumers, keyName, reliesOn, sasScope, type Consumer, type KeyName } from './consumers.js';
-import { RotationJournal, crashPoint, passed } from './journal.js';
+import { RotationJournal, crashPoint } from './journal.js';
 import { actionFor, otherKey, type RotationPlanSummary } from './plan.js';
 import { reissueSas } from './sas-token.js';
 import { verifyHolders } from './verify.js';
@@ -123,7 +123,7 @@ export class RotationEngine {
 
   private async run(id: string): Promise<void> {
     const rotation = this.deps.rotations.get(id)!;
-    const journal = new RotationJournal(this.deps.rotations, id);
+    const journal = new RotationJournal(this.deps.rotations, id, this.deps.durable);
     try {
       if (journal.reached('regenerate', 'done')) return await this.finish(rotation, journal);
       if (journal.reached('rollback', 'started')) return await this.rollback(rotation, journal, rotation.error!);
@@ -190,7 +190,7 @@ export class RotationEngine {
       journal.write('move', 'done', { round, ...counts });
       return counts;
     });
-    await passed('move', 'done');
+    await journal.passed('move', 'done');
     this.deps.logger.info({ rotationId: rotation.id, account: rotation.account, round, ...moved }, 'key rotation: consumers moved');
   }
 
@@ -214,7 +214,7 @@ export class RotationEngine {
       for (const holder of holders) this.deps.rotations.setMoveState(rotation.id, holder.ref, refused.has(holder.ref) ? 'failed' : 'verified', refused.get(holder.ref));
       journal.write('verify-moved', 'done', { verified: holders.length - refused.size, failed: refused.size });
     });
-    await passed('verify-moved', 'done');
+    await journal.passed('verify-moved', 'done');
     if (refused.size > 0) {
       const failures = [...refused].map(([ref, why]) => `${moves.get(ref)!.resourceId}: ${why}`);
       throw new Abort({
@@ -252,7 +252,7 @@ export class RotationEngine {
       }
       return true;
     });
-    if (regenerated) await passed('regenerate', 'done');
+    if (regenerated) await journal.passed('regenerate', 'done');
     return regenerated;
   }
 
@@ -273,7 +273,7 @@ export class RotationEngine {
       }
       journal.write('verify-final', 'done', { verified: consumers.length - warnings.length, failed: warnings.length, ...(warnings.length > 0 ? { warnings: warnings.slice(0, 100) } : {}) });
     });
-    await passed('verify-final', 'done');
+    await journal.passed('verify-final', 'done');
     this.deps.rotations.finish(rotation.id, 'Succeeded');
     this.deps.logger.info({ rotationId: rotation.id, account: rotation.account, retired: keyName(rotation.retireIndex), warnings: warnings.length }, 'key rotation succeeded');
     this.recordOutcome(rotation, 'Succeeded', { warnings: warnings.length > 0 ? warnings.slice(0, 20) : undefined });
@@ -308,7 +308,7 @@ export class RotationEngine {
         }
         journal.write('rollback', 'done', { restored, changedElsewhere });
       });
-      await passed('rollback', 'done');
+      await journal.passed('rollback', 'done');
     }
     await journal.record('verify-restored', 'started');
     const holders = this.movedHolders(rotation, ['restored']);

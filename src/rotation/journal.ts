@@ -23,28 +23,34 @@ export function crashPoint(step: RotationStep, phase: StepPhase): void {
   if (CRASH_AT !== undefined && CRASH_AT === `${step}.${phase}`) process.kill(process.pid, 'SIGKILL');
 }
 
-/** Passes the fault hooks of a committed journal point. */
-export async function passed(step: RotationStep, phase: StepPhase): Promise<void> {
-  crashPoint(step, phase);
-  if (PAUSE && PAUSE[1] === `${step}.${phase}`) await new Promise((resolve) => setTimeout(resolve, Number(PAUSE[2])));
-}
-
 /** Journal entries of one rotation. */
 export class RotationJournal {
   constructor(
     private readonly repo: RotationRepo,
     readonly rotationId: string,
+    /** Resolves once the commits made so far are on disk (the server's group commit). */
+    private readonly durable: () => Promise<void>,
   ) {}
 
-  /** Commits an entry on its own, then passes its fault hooks. */
+  /** Commits an entry on its own, then passes it (see `passed`). */
   async record(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): Promise<void> {
     this.repo.journal(this.rotationId, step, phase, detail);
-    await passed(step, phase);
+    await this.passed(step, phase);
+  }
+
+  /**
+   * After an entry's commit: waits until it is on disk, so that no step runs
+   * ahead of a journal a power cut could lose, then passes the fault hooks.
+   */
+  async passed(step: RotationStep, phase: StepPhase): Promise<void> {
+    await this.durable();
+    crashPoint(step, phase);
+    if (PAUSE && PAUSE[1] === `${step}.${phase}`) await new Promise((resolve) => setTimeout(resolve, Number(PAUSE[2])));
   }
 
   /**
    * Writes an entry inside the caller's transaction, so that it commits with
-   * the change it records; the caller then awaits `passed` for its fault hooks.
+   * the change it records; the caller then awaits `passed`.
    */
   write(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): void {
     this.repo.journal(this.rotationId, step, phase, detail);

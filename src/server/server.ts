@@ -12,6 +12,7 @@ import { referencedContent } from '../db/content-refs.js';
 import { FileRepo } from '../db/files.js';
 import { ServicePropertiesRepo } from '../db/service-properties.js';
 import { openSqlite } from '../db/sqlite.js';
+import { WalSync } from '../db/wal-sync.js';
 import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
@@ -34,7 +35,10 @@ export interface RunningServer {
 export async function startServer(config: ServerConfig, logger: Logger = createLogger()): Promise<RunningServer> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const sealer = Sealer.open(config.dataDir);
-  const db = openSqlite(path.join(config.dataDir, 'metadata.sqlite'));
+  const dbFile = path.join(config.dataDir, 'metadata.sqlite');
+  const db = openSqlite(dbFile);
+  const walSync = new WalSync(`${dbFile}-wal`);
+  const durable = () => walSync.sync();
   const accounts = new AccountRepo(db, sealer);
   const blobs = new BlobRepo(db);
   const files = new FileRepo(db);
@@ -64,13 +68,14 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     serviceProperties,
     content,
     pins,
+    durable,
     cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent),
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
   };
   blobServer.on('request', blobRequestListener(blobDeps, keyring, logger));
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(files, content, pins, logger);
-  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, compactor, endpoint: fileEndpoint }, keyring, logger));
+  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, compactor, endpoint: fileEndpoint, durable }, keyring, logger));
 
   const management = await startManagement({
     dataDir: config.dataDir,
@@ -83,6 +88,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     keyring,
     blob: blobDeps,
     file: fileServiceHook(files, pins, fileEndpoint),
+    durable,
     logger,
   });
   const endpoints: Endpoints = { blob: blobDeps.endpoint, file: fileEndpoint, ...management.endpoints };
@@ -95,6 +101,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
       // Rotations verify consumers through the Blob and File services: let them pause while those still answer.
       await management.stopWork();
       await Promise.all([closeServer(blobServer), closeServer(fileServer), closeServer(management.server)]);
+      await walSync.close();
       db.close();
     },
   };

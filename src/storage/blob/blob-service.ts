@@ -27,5 +27,6 @@ export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Lo
     },
     keyring,
     logger,
+    deps.durable,
   );
 }

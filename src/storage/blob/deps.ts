@@ -15,6 +15,8 @@ export interface BlobDeps {
   cache: SmallContentCache;
   /** Base URL of this Blob endpoint, e.g. `http://127.0.0.1:10000`. */
   endpoint: string;
+  /** Resolves once the metadata commits made so far are on disk (WalSync). */
+  durable: () => Promise<void>;
 }
 
 export interface BlobRequest extends AuthorizedRequest {

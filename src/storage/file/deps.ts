@@ -16,6 +16,8 @@ export interface FileDeps {
   compactor: FileCompactor;
   /** Base URL of this File endpoint, e.g. `http://127.0.0.1:10003`. */
   endpoint: string;
+  /** Resolves once the metadata commits made so far are on disk (WalSync). */
+  durable: () => Promise<void>;
 }
 
 export interface FileRequest extends AuthorizedRequest {

@@ -24,5 +24,6 @@ export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Lo
     },
     keyring,
     logger,
+    deps.durable,
   );
 }

@@ -18,4 +18,6 @@ export interface StorageRequest {
   /** The URL path exactly as sent (still percent-encoded), e.g. `/devstoreaccount1/c/a%20b`. */
   rawPath: string;
   query: URLSearchParams;
+  /** Resolves once every metadata commit made so far is on disk; writes are acknowledged only then. */
+  durable: () => Promise<void>;
 }

@@ -53,6 +53,7 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
   definition: StorageServiceDefinition<C, O>,
   keyring: KeyRing,
   logger: Logger,
+  durable: () => Promise<void>,
 ) {
   async function handle(req: IncomingMessage, ctx: C): Promise<void> {
     const url = parseStorageUrl(req.url ?? '/');
@@ -79,6 +80,7 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
       requestId: randomUUID(),
       service: definition.service,
       protocol: 'http',
+      durable,
       auth: { kind: 'anonymous' },
     } as C;
     handle(req, ctx).catch((error: unknown) => {
