@@ -371,7 +371,7 @@ async function scaleBench({ workspaces = 100, datastores = 10_000, containers = 
       datastores,
       consumers: consumerCount,
       listConsumersBytes: first.text.length,
-      listConsumersMs: { median: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies[latencies.length - 1] },
+      listConsumersMs: { first: first.ms, median: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies[latencies.length - 1] },
       rotation: {
         status: rotation.status.status,
         error: rotation.status.error,
@@ -427,7 +427,7 @@ async function main() {
     console.log(`\n(2) scale: ${scale.workspaces} workspaces (API) + ${scale.datastores} datastores (SEEDED into the metadata store) = ${scale.consumers} consumers`);
     console.log(`    setup: workspaces ${fmt(scale.timings.createWorkspacesMs)}, seeding ${fmt(scale.timings.seedDatastoresMs)}`);
     console.log(
-      `    listConsumers: median ${fmt(scale.listConsumersMs.median)}, p95 ${fmt(scale.listConsumersMs.p95)}, max ${fmt(scale.listConsumersMs.max)} (${(scale.listConsumersBytes / 1e6).toFixed(1)} MB) — target < 200 ms`,
+      `    listConsumers: first call ${fmt(scale.listConsumersMs.first)}, then median ${fmt(scale.listConsumersMs.median)}, p95 ${fmt(scale.listConsumersMs.p95)}, max ${fmt(scale.listConsumersMs.max)} (${(scale.listConsumersBytes / 1e6).toFixed(1)} MB) — target < 200 ms`,
     );
     console.log(`    full rotation: ${scale.rotation.status} in ${fmt(scale.rotation.serverMs)} (server), ${fmt(scale.rotation.clientMs)} (client, polling) — target < 10 s`);
     console.log(`    steps: ${Object.entries(scale.rotation.steps).map(([name, ms]) => `${name} ${ms} ms`).join(', ')}`);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Sealer } from '../secrets/seal.js';
 import type { CredentialsType, DatastoreType } from './datastores.js';
 import type { Db } from './sqlite.js';
@@ -21,9 +22,12 @@ export interface CredentialHolder {
   credentialsType: Exclude<CredentialsType, 'None'>;
   /** As stored (sealed); a rollback puts back exactly this. */
   sealed: string;
-  /** In memory only. */
-  secret: string;
+  /** Unsealed when read (so listing, which compares fingerprints, decrypts only SAS tokens); in memory only. */
+  readonly secret: string;
 }
+
+/** Fingerprints remembered at most; past this the memory starts over. */
+const MAX_FINGERPRINTS = 200_000;
 
 interface WorkspaceRow {
   id: string;
@@ -60,6 +64,8 @@ function datastoreRef(workspaceId: string, name: string): string {
  */
 export class ConsumerRepo {
   private readonly stmt;
+  /** SHA-256 of each sealed value opened so far, by its sealed text (which never changes for a value). */
+  private readonly fingerprints = new Map<string, Buffer>();
 
   constructor(
     private readonly db: Db,
@@ -84,6 +90,7 @@ export class ConsumerRepo {
 
   /** Every holder of a credential of `account`; datastores with credentialsType None hold none and are left out. */
   byAccount(account: string): CredentialHolder[] {
+    const sealer = this.sealer;
     const holders: CredentialHolder[] = [];
     for (const row of this.stmt.workspaces.all(account) as WorkspaceRow[]) {
       holders.push({
@@ -94,7 +101,9 @@ export class ConsumerRepo {
         resourceGroup: row.resource_group,
         credentialsType: 'AccountKey',
         sealed: row.storage_key,
-        secret: this.sealer.unseal(row.storage_key),
+        get secret() {
+          return sealer.unseal(this.sealed);
+        },
       });
     }
     for (const row of this.stmt.datastores.all(account) as DatastoreRow[]) {
@@ -110,10 +119,28 @@ export class ConsumerRepo {
         containerName: row.container,
         credentialsType: row.credentials_type,
         sealed: row.secret,
-        secret: this.sealer.unseal(row.secret),
+        get secret() {
+          return sealer.unseal(this.sealed);
+        },
       });
     }
     return holders;
+  }
+
+  /**
+   * The SHA-256 of a holder's secret, for comparing account keys without
+   * decrypting: the digest of a 512-bit random key reveals nothing of it, and
+   * a sealed text always holds the same value, so a listing of ten thousand
+   * holders decrypts each of them once per process, not once per call.
+   */
+  fingerprint(holder: CredentialHolder): Buffer {
+    let digest = this.fingerprints.get(holder.sealed);
+    if (!digest) {
+      if (this.fingerprints.size >= MAX_FINGERPRINTS) this.fingerprints.clear();
+      digest = createHash('sha256').update(Buffer.from(holder.secret, 'base64')).digest();
+      this.fingerprints.set(holder.sealed, digest);
+    }
+    return digest;
   }
 
   /** The sealed credential a holder has now; undefined when it no longer exists (deleted meanwhile). */

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ConsumerRepo, CredentialHolder } from '../db/consumers.js';
 import type { AccountRecord, StorageAccountRecord } from '../db/records.js';
 import { readHeldSas, type HeldSas, type SasScope } from './sas-token.js';
@@ -26,14 +26,20 @@ export function keyIndex(name: KeyName): 0 | 1 {
   return name === 'key1' ? 0 : 1;
 }
 
-function decodedKeys(account: AccountRecord): [Buffer, Buffer] {
-  return [Buffer.from(account.keys[0], 'base64'), Buffer.from(account.keys[1], 'base64')];
+/** The account's keys as the checks need them: decoded for SAS signatures, and their SHA-256 for account keys. */
+interface AccountKeyViews {
+  keys: readonly [Buffer, Buffer];
+  digests: readonly [Buffer, Buffer];
 }
 
-/** Compares with both keys, always, in constant time per key: which one matched must not show in the timing. */
-function matchAccountKey(secret: string, keys: readonly [Buffer, Buffer]): KeyMatch {
-  const held = Buffer.from(secret, 'base64');
-  const equal = keys.map((key) => key.length === held.length && timingSafeEqual(key, held));
+function keyViews(account: AccountRecord): AccountKeyViews {
+  const keys = [Buffer.from(account.keys[0], 'base64'), Buffer.from(account.keys[1], 'base64')] as const;
+  return { keys, digests: [createHash('sha256').update(keys[0]).digest(), createHash('sha256').update(keys[1]).digest()] };
+}
+
+/** Compares with both keys' digests, always, in constant time: which one matched must not show in the timing. */
+function matchAccountKey(held: Buffer, digests: readonly [Buffer, Buffer]): KeyMatch {
+  const equal = digests.map((digest) => timingSafeEqual(digest, held));
   return equal[0] ? 'key1' : equal[1] ? 'key2' : 'stale';
 }
 
@@ -46,18 +52,18 @@ function holderResourceId(subscriptionId: string, holder: CredentialHolder): str
   return holder.kind === 'workspace' ? workspace : `${workspace}/datastores/${holder.datastoreName}`;
 }
 
-function classify(holder: CredentialHolder, account: AccountRecord, keys: readonly [Buffer, Buffer], subscriptionId: string, now = Date.now()): Consumer {
+function classify(repo: ConsumerRepo, holder: CredentialHolder, account: AccountRecord, views: AccountKeyViews, subscriptionId: string, now: number): Consumer {
   const resourceId = holderResourceId(subscriptionId, holder);
-  if (holder.credentialsType === 'AccountKey') return { holder, resourceId, matches: matchAccountKey(holder.secret, keys) };
-  const sas = readHeldSas(holder.secret, sasScope(account.name, holder), keys, now);
+  if (holder.credentialsType === 'AccountKey') return { holder, resourceId, matches: matchAccountKey(repo.fingerprint(holder), views.digests) };
+  const sas = readHeldSas(holder.secret, sasScope(account.name, holder), views.keys, now);
   const matches: KeyMatch = sas.signedWith === undefined ? 'unknown' : sas.signedWith === -1 ? 'stale' : keyName(sas.signedWith);
   return { holder, resourceId, matches, sas };
 }
 
 /** Every consumer of the account's credentials, in every resource group. */
 export function discoverConsumers(repo: ConsumerRepo, account: AccountRecord, subscriptionId: string, now = Date.now()): Consumer[] {
-  const keys = decodedKeys(account);
-  return repo.byAccount(account.name).map((holder) => classify(holder, account, keys, subscriptionId, now));
+  const views = keyViews(account);
+  return repo.byAccount(account.name).map((holder) => classify(repo, holder, account, views, subscriptionId, now));
 }
 
 /** A consumer relies on a key when its credential matches it and still works (an expired SAS relies on nothing). */
