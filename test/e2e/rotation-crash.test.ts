@@ -132,6 +132,22 @@ describe('a rotation killed at any journaled step', { timeout: 180_000 }, () => 
     });
   }
 
+  test('a rotation that kills the server every time it resumes is rolled back on the third restart, not resumed forever', async () => {
+    const before = await rotateAndCrash('move.started');
+    for (let restart = 1; restart <= 2; restart++) {
+      // Still armed: the resumed rotation dies at the same point again.
+      expect(await waitForExit(await start('move.started'))).toBe('SIGKILL');
+    }
+    const running = await start('move.started');
+    const token = await tokenFor(running);
+    const latest = await latestRotation(running, token, GROUP, ACCOUNT);
+    const rotation = await waitForRotation(running, token, `${running.arm}${latest.id}?api-version=2023-01-01`);
+    expect(rotation).toMatchObject({ status: 'Failed', error: { code: 'RotationInterrupted' }, properties: { attempts: 4 } });
+    expect(await keys(running)).toEqual(before);
+    await assertConsumersWork(running);
+    await running.stop();
+  });
+
   describe('on the rollback path (a datastore whose container was deleted)', () => {
     beforeAll(async () => {
       const running = await start();
