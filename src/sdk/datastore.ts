@@ -161,6 +161,15 @@ export class Datastore {
     return this.withStorage(await this.ownAccess(), (target) => uploadPlanned(target, planned, options));
   }
 
+  /** The paths of the datastore's files that start with `prefix`; a read that also shows whether the held credential works. */
+  async listFiles(prefix = ''): Promise<string[]> {
+    return this.withStorage(await this.ownAccess(), async (target) => {
+      const paths: string[] = [];
+      for await (const file of target.list(joinRemote(prefix))) paths.push(file.path);
+      return paths;
+    });
+  }
+
   /** Downloads the datastore's files (those under `prefix`) into `targetPath`, keeping their paths (azureml's `download`). */
   async download(targetPath: string, options: DownloadOptions = {}): Promise<TransferResult> {
     return this.withStorage(await this.ownAccess(), async (target) => {
