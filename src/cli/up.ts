@@ -12,27 +12,29 @@ function port(value: string): number {
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('Start the mlspace server (embedded: SQLite metadata and blob bytes in one data directory).')
+    .description('Start the mlspace server (embedded: SQLite metadata and blob and file bytes in one data directory).')
     .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
     .option('--arm-port <port>', 'HTTPS management (ARM) and token endpoint port (0 picks a free port)', port, 10443)
+    .option('--file-port <port>', 'File service (Azure Files REST) port (0 picks a free port)', port, 10003)
     .option('--no-dev-account', 'do not create the well-known development account devstoreaccount1')
     .addHelpText(
       'after',
       `
 Accounts besides devstoreaccount1 can be declared with MLSPACE_ACCOUNTS=name:key1[:key2];...
 (Azurite's AZURITE_ACCOUNTS format); they appear in the resource group 'mlspace-builtin'.
-Once listening, the server writes DATA_DIR/endpoints.json. The management endpoint's CA
-(caFile) and an Owner client (adminClientFile) are created in DATA_DIR on first start;
-trust the CA with NODE_EXTRA_CA_CERTS=<caFile>.
+Once listening, the server writes DATA_DIR/endpoints.json. URLs are path-style: connection
+strings use BlobEndpoint=http://HOST:BLOB_PORT/ACCOUNT and FileEndpoint=http://HOST:FILE_PORT/ACCOUNT.
+The management endpoint's CA (caFile) and an Owner client (adminClientFile) are created in
+DATA_DIR on first start; trust the CA with NODE_EXTRA_CA_CERTS=<caFile>.
 
 Examples:
   mlspace up
-  mlspace up --data-dir /tmp/mlspace --blob-port 0 --arm-port 0
+  mlspace up --data-dir /tmp/mlspace --blob-port 0 --file-port 0 --arm-port 0
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
     )
-    .action(async (options: { dataDir?: string; host: string; blobPort: number; armPort: number; devAccount: boolean }) => {
+    .action(async (options: { dataDir?: string; host: string; blobPort: number; filePort: number; armPort: number; devAccount: boolean }) => {
       const logger = createLogger();
       const server = await startServer(
         {
@@ -40,13 +42,14 @@ Examples:
           host: options.host,
           blobPort: options.blobPort,
           armPort: options.armPort,
+          filePort: options.filePort,
           devAccount: options.devAccount,
           declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
         },
         logger,
       );
-      const { blob, arm, caFile, adminClientFile } = server.endpoints;
-      process.stdout.write(`mlspace is up\n  blob: ${blob}\n  arm:  ${arm} (CA: ${caFile})\n  admin client: ${adminClientFile}\n`);
+      const { blob, file, arm, caFile, adminClientFile } = server.endpoints;
+      process.stdout.write(`mlspace is up\n  blob: ${blob}\n  file: ${file}\n  arm:  ${arm} (CA: ${caFile})\n  admin client: ${adminClientFile}\n`);
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -51,11 +51,6 @@ export class BlobRepo {
       containerBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ?').pluck(),
       deleteContainerBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ?'),
       blockCount: db.prepare('SELECT COUNT(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
-      getServiceProps: db.prepare('SELECT doc FROM service_properties WHERE account = ? AND service = ?').pluck(),
-      putServiceProps: db.prepare(
-        'INSERT INTO service_properties (account, service, doc) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET doc = excluded.doc',
-      ),
-      allContentIds: db.prepare('SELECT id FROM content WHERE refs > 0').pluck(),
       accountBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ?').pluck(),
       accountBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ?').pluck(),
       deleteAccountRows: ['blobs', 'blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
@@ -192,17 +187,6 @@ export class BlobRepo {
     return this.stmt.getBlocks.all(key.account, key.container, key.name) as BlockRecord[];
   }
 
-  // ---- service properties ----
-
-  getServiceProperties(account: string, service: string): Record<string, unknown> | undefined {
-    const doc = this.stmt.getServiceProps.get(account, service) as string | undefined;
-    return doc === undefined ? undefined : JSON.parse(doc);
-  }
-
-  setServiceProperties(account: string, service: string, properties: Record<string, unknown>): void {
-    this.stmt.putServiceProps.run(account, service, JSON.stringify(properties));
-  }
-
   /**
    * Deletes everything an account holds (containers, blobs, blocks, service
    * properties) when the account itself is deleted; returns the orphaned content ids.
@@ -215,11 +199,6 @@ export class BlobRepo {
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
       return orphans;
     })();
-  }
-
-  /** Every content id something still refers to (start-up garbage sweep). */
-  referencedContent(): Set<string> {
-    return new Set(this.stmt.allContentIds.all() as string[]);
   }
 }
 

@@ -32,3 +32,8 @@ export class ContentRefs {
     }
   }
 }
+
+/** Every content id something still refers to, whichever service: what the start-up sweep keeps. */
+export function referencedContent(db: Db): Set<string> {
+  return new Set(db.prepare('SELECT id FROM content WHERE refs > 0').pluck().all() as string[]);
+}

@@ -95,3 +95,63 @@ export interface ListPage<T> {
   /** Where the next page starts (exclusive lower bound of names), if there is one. */
   next?: string;
 }
+
+export interface ShareRecord {
+  account: string;
+  name: string;
+  created: number;
+  lastModified: number;
+  etag: string;
+  metadata: Record<string, string>;
+  /** GiB. */
+  quota: number;
+  accessTier: string;
+  accessTierChangeTime: number;
+  signedIdentifiers: SignedIdentifier[];
+}
+
+/** The SMB properties Azure Files keeps for a file or directory and returns on the REST API. */
+export interface SmbProperties {
+  /** '|'-separated, as on the wire: 'Archive', 'ReadOnly|Archive', 'Directory'. */
+  attributes: string;
+  /** ISO 8601 with seven fractional digits, as Azure returns them. */
+  creationTime: string;
+  lastWriteTime: string;
+  changeTime: string;
+  permissionKey: string;
+}
+
+/**
+ * A directory or file of a share; the share's root directory has key ''.
+ * Names are case-insensitive and case-preserving, as in Azure Files: `key` is
+ * the lower-cased path that identifies it, `name` its last segment as created.
+ */
+export interface FileNodeRecord extends ContentHeaders {
+  /** x-ms-file-id; never reused. */
+  id: number;
+  account: string;
+  share: string;
+  key: string;
+  /** Key of the parent directory; null for the root. */
+  parent: string | null;
+  /** x-ms-file-parent-id; 0 for the root. */
+  parentId: number;
+  name: string;
+  isDirectory: boolean;
+  /** File length in bytes; 0 for directories. */
+  size: number;
+  lastModified: number;
+  etag: string;
+  metadata: Record<string, string>;
+  smb: SmbProperties;
+  copy?: CopyInfo;
+}
+
+/** Bytes [first, last] of a file, stored at `contentOffset` onwards in content file `contentId`. */
+export interface FileRangeRecord {
+  first: number;
+  /** Inclusive. */
+  last: number;
+  contentId: string;
+  contentOffset: number;
+}

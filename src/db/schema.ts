@@ -57,6 +57,49 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  {
+    name: '002-file-service',
+    sql: `
+  CREATE TABLE shares (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,             -- JSON ShareRecord fields other than the key
+    PRIMARY KEY (account, name)
+  ) WITHOUT ROWID;
+  -- Directories and files, each share's root directory (key '') included.
+  CREATE TABLE file_nodes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, -- x-ms-file-id; AUTOINCREMENT never reuses one
+    account TEXT NOT NULL,
+    share TEXT NOT NULL,
+    key TEXT NOT NULL,             -- lower-cased path: names are case-insensitive
+    parent TEXT,                   -- key of the parent directory; NULL for the root
+    name TEXT NOT NULL,            -- last path segment as created
+    is_dir INTEGER NOT NULL,
+    size INTEGER NOT NULL,         -- file length; 0 for directories
+    doc TEXT NOT NULL,             -- JSON: times, etag, metadata, content headers, SMB properties
+    UNIQUE (account, share, key)
+  );
+  CREATE INDEX file_nodes_children ON file_nodes (account, share, parent, key);
+  -- The written ranges of each file, never overlapping; unwritten bytes read as zeros.
+  -- Each row holds one reference (content table) on its content file.
+  CREATE TABLE file_ranges (
+    file_id INTEGER NOT NULL,
+    first_byte INTEGER NOT NULL,
+    last_byte INTEGER NOT NULL,    -- inclusive
+    content_id TEXT NOT NULL,
+    content_offset INTEGER NOT NULL, -- where first_byte is in the content file
+    PRIMARY KEY (file_id, first_byte)
+  ) WITHOUT ROWID;
+  -- Security descriptors by key (Create Permission, x-ms-file-permission).
+  CREATE TABLE file_permissions (
+    account TEXT NOT NULL,
+    share TEXT NOT NULL,
+    key TEXT NOT NULL,
+    permission TEXT NOT NULL,
+    PRIMARY KEY (account, share, key)
+  ) WITHOUT ROWID;
+  `,
+  },
   // ---- management plane (branch `management`) ----
   {
     name: '003-management',
@@ -128,6 +171,16 @@ export const migrations: readonly Migration[] = [
     PRIMARY KEY (workspace_id, name, version),
     FOREIGN KEY (workspace_id, name) REFERENCES model_containers (workspace_id, name) ON DELETE CASCADE
   ) WITHOUT ROWID;
+  `,
+  },
+  // ---- declared accounts: regenerations of a declared account survive restarts
+  {
+    name: '005-account-declarations',
+    sql: `
+  CREATE TABLE account_declarations (
+    name TEXT PRIMARY KEY,
+    declaration TEXT NOT NULL      -- sealed: the keys MLSPACE_ACCOUNTS (or the dev account) declared last
+  );
   `,
   },
 ];

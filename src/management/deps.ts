@@ -1,7 +1,5 @@
-import type { ContentStore } from '../bytes/content-store.js';
-import type { SmallContentCache } from '../bytes/small-content-cache.js';
+import type { BlobDeps } from '../storage/blob/deps.js';
 import type { AccountRepo } from '../db/accounts.js';
-import type { BlobRepo } from '../db/blobs.js';
 import type { DatastoreRepo } from '../db/datastores.js';
 import type { DirectoryRepo } from '../db/directory.js';
 import type { ModelRepo } from '../db/models.js';
@@ -11,13 +9,7 @@ import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
 import type { TokenService } from './identity/tokens.js';
 
-/**
- * What the File service offers the management plane. It is built on another
- * branch; until it is wired in here, accounts show no file endpoint, a
- * workspace's file share is not created (its workspacefilestore datastore is
- * still registered), and AzureFile datastores are validated against the
- * account's keys only.
- */
+/** What the File service offers the management plane (built in server/file-hook.ts). */
 export interface FileServiceHook {
   /** Base URL, e.g. `http://127.0.0.1:10003`. */
   endpoint: string;
@@ -40,7 +32,7 @@ export interface ManagementDeps {
   models: ModelRepo;
   /** Must be reloaded on every key change before answering (see KeyRing). */
   keyring: KeyRing;
-  blob: { endpoint: string; repo: BlobRepo; content: ContentStore; cache: SmallContentCache };
-  file?: FileServiceHook;
+  blob: BlobDeps;
+  file: FileServiceHook;
   logger: Logger;
 }

@@ -28,6 +28,7 @@ export interface ManagementOptions {
   accounts: AccountRepo;
   keyring: KeyRing;
   blob: ManagementDeps['blob'];
+  file: ManagementDeps['file'];
   logger: Logger;
 }
 
@@ -71,6 +72,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     models: new ModelRepo(options.db),
     keyring: options.keyring,
     blob: options.blob,
+    file: options.file,
     logger: options.logger,
   };
   server.on('request', managementRequestListener(deps));

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AccountDeclarationRepo } from '../db/account-declarations.js';
 import type { AccountRepo } from '../db/accounts.js';
 import type { DeclaredAccount } from './config.js';
 
@@ -7,15 +8,18 @@ export function newAccountKey(): string {
 }
 
 /**
- * Makes sure the declared accounts exist with the declared keys. A key the
- * declaration leaves out (key2, usually) is generated once and then kept, so
- * restarts do not change it.
+ * Makes sure the declared accounts exist. A declaration is applied when the account
+ * is new or the declaration changed since the last start; an unchanged declaration
+ * leaves the stored keys alone, so a key regenerated through the management plane
+ * stays regenerated across restarts. A key the declaration leaves out (key2,
+ * usually) is generated once and then kept.
  */
-export function ensureAccounts(repo: AccountRepo, declared: DeclaredAccount[], now = Date.now()): void {
+export function ensureAccounts(repo: AccountRepo, declarations: AccountDeclarationRepo, declared: DeclaredAccount[], now = Date.now()): void {
   for (const account of declared) {
+    const declaration = `${account.key1}:${account.key2 ?? ''}`;
     const existing = repo.get(account.name);
+    if (existing && declarations.get(account.name) === declaration) continue;
     const key2 = account.key2 ?? existing?.keys[1] ?? newAccountKey();
-    if (existing && existing.keys[0] === account.key1 && existing.keys[1] === key2) continue;
     repo.put({
       name: account.name,
       keys: [account.key1, key2],
@@ -23,5 +27,6 @@ export function ensureAccounts(repo: AccountRepo, declared: DeclaredAccount[], n
       allowSharedKeyAccess: existing?.allowSharedKeyAccess ?? true,
       created: existing?.created ?? now,
     });
+    declarations.set(account.name, declaration);
   }
 }

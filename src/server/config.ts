@@ -6,6 +6,8 @@ export interface ServerConfig {
   host: string;
   /** 0 picks a free port. */
   blobPort: number;
+  /** 0 picks a free port. */
+  filePort: number;
   /** The HTTPS management and identity endpoint; 0 picks a free port. */
   armPort: number;
   devAccount: boolean;

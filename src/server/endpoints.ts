@@ -3,6 +3,7 @@ import path from 'node:path';
 
 export interface Endpoints {
   blob: string;
+  file: string;
   /** HTTPS base URL of the management (ARM) endpoint. */
   arm: string;
   /** Token authority host for @azure/identity's `authorityHost` (the same HTTPS endpoint). */

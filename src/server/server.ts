@@ -2,17 +2,25 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { ContentPins } from '../bytes/content-pins.js';
 import { ContentStore } from '../bytes/content-store.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
+import { AccountDeclarationRepo } from '../db/account-declarations.js';
 import { AccountRepo } from '../db/accounts.js';
 import { BlobRepo } from '../db/blobs.js';
+import { referencedContent } from '../db/content-refs.js';
+import { FileRepo } from '../db/files.js';
+import { ServicePropertiesRepo } from '../db/service-properties.js';
 import { openSqlite } from '../db/sqlite.js';
 import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { LIMITS } from '../storage/blob/deps.js';
+import { FileCompactor } from '../storage/file/compaction.js';
+import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
+import { fileServiceHook } from './file-hook.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createLogger, type Logger } from './log.js';
@@ -29,7 +37,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const db = openSqlite(path.join(config.dataDir, 'metadata.sqlite'));
   const accounts = new AccountRepo(db, sealer);
   const blobs = new BlobRepo(db);
-  ensureAccounts(accounts, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
+  const files = new FileRepo(db);
+  const serviceProperties = new ServicePropertiesRepo(db);
+  ensureAccounts(accounts, new AccountDeclarationRepo(db, sealer), [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
   const keyring = new KeyRing();
   for (const account of accounts.list()) {
@@ -38,19 +48,29 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
   await content.init();
-  const swept = await content.sweep(blobs.referencedContent());
+  // Blob and File content share one store and one reference table, so one sweep covers both.
+  const swept = await content.sweep(referencedContent(db));
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
-  const blobServer = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000 });
+  const blobServer = createDataPlaneServer();
+  const fileServer = createDataPlaneServer();
   await listen(blobServer, config.blobPort, host);
+  await listen(fileServer, config.filePort, host);
+  // One set of pins for both services: they share the content store.
+  const pins = new ContentPins(content);
   const blobDeps = {
     repo: blobs,
+    serviceProperties,
     content,
+    pins,
     cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent),
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
   };
   blobServer.on('request', blobRequestListener(blobDeps, keyring, logger));
+  const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
+  const compactor = new FileCompactor(files, content, pins, logger);
+  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, compactor, endpoint: fileEndpoint }, keyring, logger));
 
   const management = await startManagement({
     dataDir: config.dataDir,
@@ -62,19 +82,24 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     accounts,
     keyring,
     blob: blobDeps,
+    file: fileServiceHook(files, pins, fileEndpoint),
     logger,
   });
-  const endpoints: Endpoints = { blob: blobDeps.endpoint, ...management.endpoints };
+  const endpoints: Endpoints = { blob: blobDeps.endpoint, file: fileEndpoint, ...management.endpoints };
   writeEndpoints(config.dataDir, endpoints);
 
   return {
     endpoints,
     async close() {
       removeEndpoints(config.dataDir);
-      await Promise.all([closeServer(blobServer), closeServer(management.server)]);
+      await Promise.all([closeServer(blobServer), closeServer(fileServer), closeServer(management.server)]);
       db.close();
     },
   };
+}
+
+function createDataPlaneServer(): http.Server {
+  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000 });
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

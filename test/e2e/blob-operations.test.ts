@@ -194,6 +194,27 @@ describe('blocks', () => {
   });
 });
 
+describe('downloads in flight', () => {
+  it('finish even when the blob is deleted while they stream', async () => {
+    const container = await newContainer();
+    const blob = container.getBlockBlobClient('many-extents');
+    const data = randomBytes(24 * 1024 * 1024);
+    await blob.uploadData(data, { blockSize: 1024 * 1024, maxSingleShotSize: 1024 * 1024, concurrency: 4 });
+    const response = await blob.download();
+    const stream = response.readableStreamBody!;
+    const chunks: Buffer[] = [];
+    const first = await new Promise<Buffer>((resolve) => stream.once('data', resolve));
+    chunks.push(first);
+    stream.pause();
+    await blob.delete();
+    // Give the server a moment to unlink whatever it would unlink.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stream.resume();
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  });
+});
+
 describe('listing', () => {
   it('lists flat and by hierarchy with paging and metadata', async () => {
     const container = await newContainer();

@@ -1,10 +1,13 @@
+import { BlobServiceClient, RestError, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DEV_ACCOUNT, startTestServer } from '../helpers/server.js';
+import { managementClients } from '../helpers/management.js';
+import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer } from '../helpers/server.js';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mlspace.js');
 
@@ -50,3 +53,41 @@ describe('mlspace up', () => {
     expect(result.stderr).toContain('not a port number');
   });
 });
+
+describe('declared accounts', () => {
+  it('keep a regenerated key across restarts, and take a changed declaration', async () => {
+    const declared = `declared:${randomBytes(64).toString('base64')}`;
+    const server = await startTestServer({ env: { MLSPACE_ACCOUNTS: declared } });
+    const { storage } = managementClients(server);
+    const regenerated = (await storage.storageAccounts.regenerateKey('mlspace-builtin', DEV_ACCOUNT, { keyName: 'key1' })).keys![0]!.value!;
+    await server.stop();
+
+    const again = await startTestServer({ dataDir: server.dataDir, env: { MLSPACE_ACCOUNTS: declared } });
+    try {
+      const withKey = (key: string) => BlobServiceClient.fromConnectionString(devConnectionString(again, key));
+      expect((await errorOf(withKey(DEV_KEY).getProperties())).statusCode).toBe(403);
+      expect((await withKey(regenerated).getProperties()).blobAnalyticsLogging).toBeDefined();
+    } finally {
+      await again.stop();
+    }
+
+    // A new declaration of the same account wins over what was stored.
+    const newKey = randomBytes(64).toString('base64');
+    const redeclared = await startTestServer({ dataDir: server.dataDir, env: { MLSPACE_ACCOUNTS: `declared:${newKey}` } });
+    try {
+      const client = new BlobServiceClient(`${redeclared.blob}/declared`, new StorageSharedKeyCredential('declared', newKey));
+      expect((await client.getProperties()).blobAnalyticsLogging).toBeDefined();
+    } finally {
+      await redeclared.stop();
+    }
+  });
+});
+
+async function errorOf(promise: Promise<unknown>): Promise<RestError> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as RestError;
+  }
+  throw new Error('expected the request to fail');
+}

@@ -26,7 +26,7 @@ export async function startTestServer(
   const dataDirArgs = options.defaultDataDir ? [] : ['--data-dir', dataDir];
   const endpointsFile = path.join(dataDir, 'endpoints.json');
   fs.rmSync(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', '--file-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -54,4 +54,9 @@ export async function startTestServer(
 
 export function devConnectionString(server: TestServer, key = DEV_KEY): string {
   return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${key};BlobEndpoint=${server.blob}/${DEV_ACCOUNT};`;
+}
+
+/** A connection string for the File service, which the share client reads as `FileEndpoint`. */
+export function fileConnectionString(server: TestServer, account = DEV_ACCOUNT, key = DEV_KEY): string {
+  return `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};FileEndpoint=${server.file}/${account};`;
 }

@@ -8,7 +8,7 @@ import type { ManagementDeps } from '../deps.js';
  * host:port and a client builds `{protocol}://{endpoint}/{account}`.
  */
 export function defaultEndpoint(deps: ManagementDeps, type: DatastoreType): { endpoint: string; protocol: string } {
-  const base = type === 'AzureBlob' ? deps.blob.endpoint : (deps.file?.endpoint ?? deps.blob.endpoint);
+  const base = type === 'AzureBlob' ? deps.blob.endpoint : (deps.file.endpoint);
   const url = new URL(base);
   return { endpoint: url.host, protocol: url.protocol.replace(/:$/, '') };
 }

@@ -1,7 +1,7 @@
 import type { CredentialsType, DatastoreRecord } from '../../db/datastores.js';
 import type { WorkspaceRecord } from '../../db/workspaces.js';
 import { ACCOUNT_NAME } from '../../server/config.js';
-import { isValidContainerName } from '../../storage/blob/names.js';
+import { isContainerOrShareName } from '../../storage/http/resource-names.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
@@ -81,7 +81,7 @@ function readDatastore(deps: ManagementDeps, workspace: WorkspaceRecord, name: s
   }
   const containerField = type === 'AzureBlob' ? 'containerName' : 'fileShareName';
   const containerName = properties.requiredString(containerField);
-  if (!isValidContainerName(containerName)) {
+  if (!isContainerOrShareName(containerName)) {
     throw armErrors.invalidContent(
       `'properties.${containerField}' '${containerName}' is not a valid ${type === 'AzureBlob' ? 'container' : 'share'} name: use 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit.`,
     );

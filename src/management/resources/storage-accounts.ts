@@ -9,6 +9,7 @@ import { Fields } from '../http/fields.js';
 import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
 import { groupId, iso, requireGroup } from './common.js';
+import { discard } from '../../storage/blob/blobs.js';
 
 export const ACCOUNT_PATH = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}';
 const TYPE = 'Microsoft.Storage/storageAccounts';
@@ -22,7 +23,7 @@ export function accountId(deps: ManagementDeps, account: StorageAccountRecord): 
 export function accountJson(deps: ManagementDeps, account: StorageAccountRecord) {
   const { settings } = account;
   const primaryEndpoints: Record<string, string> = { blob: `${deps.blob.endpoint}/${account.name}/` };
-  if (deps.file) primaryEndpoints.file = `${deps.file.endpoint}/${account.name}/`;
+  primaryEndpoints.file = `${deps.file.endpoint}/${account.name}/`;
   return {
     id: accountId(deps, account),
     name: account.name,
@@ -162,9 +163,9 @@ export async function deleteStorageAccount(deps: ManagementDeps, name: string): 
   if (!deps.accounts.delete(name)) return false;
   deps.keyring.remove(name);
   const orphans = deps.blob.repo.deleteAccountData(name);
-  await deps.blob.content.remove(orphans);
+  await discard(deps.blob, orphans);
   for (const id of orphans) deps.blob.cache.delete(id);
-  await deps.file?.deleteAccountData(name);
+  await deps.file.deleteAccountData(name);
   return true;
 }
 

@@ -21,13 +21,13 @@ function systemStorage(workspaceId: string) {
 /**
  * Creates the containers (straight through the Blob service's repository; an
  * existing one, such as `azureml` shared by several workspaces, is kept) and
- * the file share when the File service is wired in, and returns the system
+ * the file share, and returns the system
  * datastores to register.
  */
 export function provisionWorkspaceStorage(deps: ManagementDeps, workspaceId: string, account: StorageAccountRecord, now: number): DatastoreRecord[] {
   return systemStorage(workspaceId).map((store) => {
     if (store.type === 'AzureBlob') deps.blob.repo.createContainer(newContainer(account.name, store.container, {}, now));
-    else deps.file?.createShare(account.name, store.container);
+    else deps.file.createShare(account.name, store.container);
     return {
       workspaceId,
       name: store.name,

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { BodyLengthError, type WrittenContent } from '../../bytes/content-store.js';
 import type { BlobRecord, Extent } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
-import { checkMd5Format, contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
+import { header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
 import { requestedRange, type ByteRange } from '../http/range.js';
+import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { requireContainer } from './containers.js';
-import { LIMITS, type BlobRequest } from './deps.js';
+import { LIMITS, type BlobDeps, type BlobRequest } from './deps.js';
 
 export function requireBlob(ctx: BlobRequest): BlobRecord {
   const blob = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
@@ -19,29 +19,6 @@ export function requireBlob(ctx: BlobRequest): BlobRecord {
     throw blobErrors.blobNotFound(ctx.path);
   }
   return blob;
-}
-
-/**
- * Streams a request body into the byte store, checking its length and, when the
- * client sent one, its Content-MD5. Nothing refers to the new file until the
- * caller commits it, so a failed upload leaves nothing visible.
- */
-export async function receiveBody(ctx: BlobRequest, maxLength: number): Promise<WrittenContent> {
-  const length = contentLength(ctx.req.headers, maxLength);
-  const md5Header = header(ctx.req.headers, 'content-md5');
-  const expectedMd5 = md5Header === undefined ? undefined : checkMd5Format(md5Header);
-  let written: WrittenContent;
-  try {
-    written = await ctx.deps.content.write(ctx.req, length);
-  } catch (error) {
-    if (error instanceof BodyLengthError) throw errors.invalidHeader('Content-Length', error.message);
-    throw error;
-  }
-  if (expectedMd5 && !expectedMd5.equals(written.md5)) {
-    await ctx.deps.content.remove([written.id]);
-    throw errors.md5Mismatch();
-  }
-  return written;
 }
 
 /** Commits a new version of the blob; unlinks what it replaced, or the new content if the commit failed. */
@@ -57,12 +34,13 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
     await ctx.deps.content.remove(newContent);
     throw blobErrors.containerNotFound(ctx.container);
   }
-  await discard(ctx, orphans);
+  await discard(ctx.deps, orphans);
 }
 
-export async function discard(ctx: BlobRequest, ids: string[]): Promise<void> {
-  for (const id of ids) ctx.deps.cache.delete(id);
-  await ctx.deps.content.remove(ids);
+/** Drops content files nothing refers to any more (from the cache now, from disk once no download streams them). */
+export async function discard(deps: BlobDeps, ids: string[]): Promise<void> {
+  for (const id of ids) deps.cache.delete(id);
+  await deps.pins.remove(ids);
 }
 
 function checkBlockBlobType(ctx: BlobRequest): void {
@@ -78,7 +56,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   requireContainer(ctx);
   // Fail fast on a condition that already fails, before reading a large body.
   checkConditions(ctx.req.headers, ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), false);
-  const written = await receiveBody(ctx, LIMITS.putBlob);
+  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob);
   const now = Date.now();
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   const blob: BlobRecord = {
@@ -161,25 +139,37 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
   } else if (blob.contentMd5) {
     headers['content-md5'] = blob.contentMd5;
   }
-  if (range && header(ctx.req.headers, 'x-ms-range-get-content-md5') === 'true') {
-    if (end - start + 1 > 4 * 1024 * 1024) {
-      throw new StorageError(400, 'OutOfRangeInput', 'x-ms-range-get-content-md5 needs a range of at most 4 MiB.');
-    }
-    const data = await readRange(ctx, blob.extents, { start, end });
-    headers['content-md5'] = createHash('md5').update(data).digest('base64');
-    writeHead(ctx, 206, headers);
-    ctx.res.end(data);
-    return;
+  const wantsRangeMd5 = range !== undefined && header(ctx.req.headers, 'x-ms-range-get-content-md5') === 'true';
+  if (wantsRangeMd5 && end - start + 1 > 4 * 1024 * 1024) {
+    throw new StorageError(400, 'OutOfRangeInput', 'x-ms-range-get-content-md5 needs a range of at most 4 MiB.');
   }
   const status = range ? 206 : 200;
-  if (blob.size <= LIMITS.smallContent && blob.extents.length <= 1) {
-    const data = blob.extents.length === 0 ? Buffer.alloc(0) : await smallContent(ctx, blob.extents[0]!);
+  const single = blob.extents.length === 1 ? blob.extents[0]! : undefined;
+  const cached = single && blob.size <= LIMITS.smallContent && !wantsRangeMd5 ? ctx.deps.cache.get(single.id) : undefined;
+  if (cached) {
     writeHead(ctx, status, headers);
-    ctx.res.end(data.subarray(start, end + 1));
+    ctx.res.end(cached.subarray(start, end + 1));
     return;
   }
-  writeHead(ctx, status, headers);
-  await pipeline(extentStream(ctx, blob.extents, { start, end }), ctx.res);
+  // Pinned before the first await, so an overwrite or delete cannot unlink what this response still has to read.
+  const release = ctx.deps.pins.pin(blob.extents.map((extent) => extent.id));
+  try {
+    if (wantsRangeMd5) {
+      const data = await readRange(ctx, blob.extents, { start, end });
+      headers['content-md5'] = createHash('md5').update(data).digest('base64');
+      writeHead(ctx, 206, headers);
+      ctx.res.end(data);
+    } else if (blob.size <= LIMITS.smallContent && blob.extents.length <= 1) {
+      const data = single ? await smallContent(ctx, single) : Buffer.alloc(0);
+      writeHead(ctx, status, headers);
+      ctx.res.end(data.subarray(start, end + 1));
+    } else {
+      writeHead(ctx, status, headers);
+      await pipeline(extentStream(ctx, blob.extents, { start, end }), ctx.res);
+    }
+  } finally {
+    await release();
+  }
 }
 
 async function smallContent(ctx: BlobRequest, extent: Extent): Promise<Buffer> {
@@ -220,7 +210,7 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);
   }
-  await discard(ctx, orphans);
+  await discard(ctx.deps, orphans);
   respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': 'true' });
 }
 

@@ -3,9 +3,10 @@ import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors, escapeXml } from '../http/errors.js';
 import { httpDate, newEtag, readContentHeaders, readMetadata } from '../http/headers.js';
 import { parseXml, readSmallBody } from '../http/body.js';
+import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, receiveBody } from './blobs.js';
+import { commitBlob, discard } from './blobs.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
@@ -27,7 +28,7 @@ function checkBlockId(id: string): void {
 export async function putBlock(ctx: BlobRequest): Promise<void> {
   const blockId = blockIdParam(ctx);
   requireContainer(ctx);
-  const written = await receiveBody(ctx, LIMITS.block);
+  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   const result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks);
   if (result === undefined || result === 'tooMany') {
@@ -35,7 +36,7 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
     if (result === undefined) throw blobErrors.containerNotFound(ctx.container);
     throw new StorageError(409, 'BlockCountExceedsLimit', `The blob has ${LIMITS.uncommittedBlocks} uncommitted blocks already; commit or discard them first.`);
   }
-  await discard(ctx, result);
+  await discard(ctx.deps, result);
   respondEmpty(ctx, 201, { 'content-md5': written.md5.toString('base64'), 'x-ms-request-server-encrypted': 'true' });
 }
 

@@ -1,10 +1,12 @@
-import type { ContainerRecord, SignedIdentifier } from '../../db/records.js';
+import type { ContainerRecord } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
-import { StorageError, errors, escapeXml } from '../http/errors.js';
+import { StorageError, errors } from '../http/errors.js';
 import { header, httpDate, newEtag, readMetadata, writeMetadata } from '../http/headers.js';
-import { parseXml, readSmallBody } from '../http/body.js';
+import { readSmallBody } from '../http/body.js';
+import { parseSignedIdentifiers, signedIdentifiersXml } from '../http/signed-identifiers.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
+import { discard } from './blobs.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
 export function requireContainer(ctx: BlobRequest): ContainerRecord {
@@ -56,8 +58,7 @@ export async function deleteContainer(ctx: BlobRequest): Promise<void> {
     if (current) checkConditions(ctx.req.headers, current, false);
   });
   if (orphans === undefined) throw blobErrors.containerNotFound(ctx.container);
-  await ctx.deps.content.remove(orphans);
-  for (const id of orphans) ctx.deps.cache.delete(id);
+  await discard(ctx.deps, orphans);
   respondEmpty(ctx, 202);
 }
 
@@ -85,25 +86,15 @@ export async function setContainerMetadata(ctx: BlobRequest): Promise<void> {
 
 export async function getContainerAcl(ctx: BlobRequest): Promise<void> {
   const container = requireContainer(ctx);
-  const body = container.signedIdentifiers
-    .map(
-      (identifier) =>
-        `<SignedIdentifier><Id>${escapeXml(identifier.id)}</Id><AccessPolicy>` +
-        optionalElement('Start', identifier.start) +
-        optionalElement('Expiry', identifier.expiry) +
-        optionalElement('Permission', identifier.permissions) +
-        '</AccessPolicy></SignedIdentifier>',
-    )
-    .join('');
   const headers: Record<string, string> = versionHeaders(container);
   if (container.publicAccess) headers['x-ms-blob-public-access'] = container.publicAccess;
-  respondXml(ctx, 200, `<?xml version="1.0" encoding="utf-8"?><SignedIdentifiers>${body}</SignedIdentifiers>`, headers);
+  respondXml(ctx, 200, signedIdentifiersXml(container.signedIdentifiers), headers);
 }
 
 export async function setContainerAcl(ctx: BlobRequest): Promise<void> {
   const publicAccess = publicAccessHeader(ctx);
   const body = await readSmallBody(ctx.req, LIMITS.xmlBody);
-  const signedIdentifiers = body.length === 0 ? [] : parseSignedIdentifiers(body);
+  const signedIdentifiers = parseSignedIdentifiers(body);
   const container = updateContainer(ctx, (current) => ({ ...current, publicAccess, signedIdentifiers }));
   respondEmpty(ctx, 200, versionHeaders(container));
 }
@@ -119,37 +110,4 @@ function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) =>
     checkConditions(ctx.req.headers, latest, false);
   });
   return next;
-}
-
-function parseSignedIdentifiers(body: Buffer): SignedIdentifier[] {
-  const doc = parseXml(body);
-  if (!doc || typeof doc !== 'object' || !('SignedIdentifiers' in doc)) {
-    throw errors.invalidXml('the root element must be <SignedIdentifiers>.');
-  }
-  const raw = doc.SignedIdentifiers?.SignedIdentifier ?? [];
-  const list = Array.isArray(raw) ? raw : [raw];
-  if (list.length > 5) {
-    throw new StorageError(400, 'InvalidXmlDocument', 'A container can have at most 5 signed identifiers (stored access policies).');
-  }
-  return list.map((entry: any) => {
-    const id = String(entry?.Id ?? '');
-    if (id === '' || id.length > 64) {
-      throw new StorageError(400, 'InvalidXmlDocument', 'Each <SignedIdentifier> needs an <Id> of 1-64 characters.');
-    }
-    const policy = entry.AccessPolicy ?? {};
-    return {
-      id,
-      start: textOrUndefined(policy.Start),
-      expiry: textOrUndefined(policy.Expiry),
-      permissions: textOrUndefined(policy.Permission),
-    };
-  });
-}
-
-function textOrUndefined(value: unknown): string | undefined {
-  return value === undefined || value === '' ? undefined : String(value);
-}
-
-function optionalElement(name: string, value: string | undefined): string {
-  return value === undefined ? '' : `<${name}>${escapeXml(value)}</${name}>`;
 }

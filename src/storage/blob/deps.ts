@@ -1,21 +1,24 @@
+import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { SmallContentCache } from '../../bytes/small-content-cache.js';
 import type { BlobRepo } from '../../db/blobs.js';
-import type { AuthOutcome } from '../auth/types.js';
-import type { StorageRequest } from '../http/context.js';
+import type { ServicePropertiesRepo } from '../../db/service-properties.js';
+import type { AuthorizedRequest } from '../http/listener.js';
 
 /** What the Blob service's handlers work with: metadata, bytes, and where they are served. */
 export interface BlobDeps {
   repo: BlobRepo;
+  serviceProperties: ServicePropertiesRepo;
   content: ContentStore;
+  /** Unlinks go through here, so a download in flight keeps its content files. */
+  pins: ContentPins;
   cache: SmallContentCache;
   /** Base URL of this Blob endpoint, e.g. `http://127.0.0.1:10000`. */
   endpoint: string;
 }
 
-export interface BlobRequest extends StorageRequest {
+export interface BlobRequest extends AuthorizedRequest {
   deps: BlobDeps;
-  auth: AuthOutcome;
 }
 
 export type BlobHandler = (ctx: BlobRequest) => Promise<void>;

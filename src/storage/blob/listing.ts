@@ -6,7 +6,7 @@ import { includes, maxResults } from '../http/listing-params.js';
 import { respondXml } from '../http/respond.js';
 import { requireContainer } from './containers.js';
 import type { BlobRequest } from './deps.js';
-import { metadataXml } from './xml.js';
+import { metadataXml } from '../http/metadata-xml.js';
 
 type Entry = { blob: BlobRecord; prefix?: undefined } | { prefix: string; blob?: undefined };
 

@@ -1,15 +1,10 @@
 import { StorageError } from '../http/errors.js';
+import { isContainerOrShareName } from '../http/resource-names.js';
 
-const CONTAINER_NAME = /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/;
 const SPECIAL_CONTAINERS = new Set(['$root', '$web', '$logs']);
 
-/** 3-63 lowercase letters, digits and single hyphens, starting and ending with a letter or digit. */
-export function isValidContainerName(name: string): boolean {
-  return CONTAINER_NAME.test(name);
-}
-
 export function checkContainerName(name: string): void {
-  if (!isValidContainerName(name) && !SPECIAL_CONTAINERS.has(name)) {
+  if (!isContainerOrShareName(name) && !SPECIAL_CONTAINERS.has(name)) {
     throw new StorageError(
       400,
       'InvalidResourceName',

@@ -1,11 +1,10 @@
-import { XMLBuilder } from 'fast-xml-parser';
-import { errors, escapeXml } from '../http/errors.js';
+import { escapeXml } from '../http/errors.js';
 import { httpDate } from '../http/headers.js';
-import { parseXml, readSmallBody } from '../http/body.js';
 import { includes, maxResults } from '../http/listing-params.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
-import { LIMITS, type BlobRequest } from './deps.js';
-import { metadataXml } from './xml.js';
+import { servicePropertiesHandlers } from '../http/service-properties.js';
+import type { BlobRequest } from './deps.js';
+import { metadataXml } from '../http/metadata-xml.js';
 
 export async function listContainers(ctx: BlobRequest): Promise<void> {
   const prefix = ctx.query.get('prefix') ?? '';
@@ -35,36 +34,24 @@ export async function listContainers(ctx: BlobRequest): Promise<void> {
   respondXml(ctx, 200, parts.join(''));
 }
 
-const ROOT = 'StorageServiceProperties';
-const DEFAULT_PROPERTIES: Record<string, unknown> = {
-  Logging: { Version: '1.0', Delete: 'false', Read: 'false', Write: 'false', RetentionPolicy: { Enabled: 'false' } },
-  HourMetrics: { Version: '1.0', Enabled: 'false', RetentionPolicy: { Enabled: 'false' } },
-  MinuteMetrics: { Version: '1.0', Enabled: 'false', RetentionPolicy: { Enabled: 'false' } },
-  Cors: '',
-  DeleteRetentionPolicy: { Enabled: 'false' },
-  StaticWebsite: { Enabled: 'false' },
-};
-const KNOWN_SECTIONS = new Set([...Object.keys(DEFAULT_PROPERTIES), 'DefaultServiceVersion', 'ProtocolSettings']);
-const builder = new XMLBuilder({ ignoreAttributes: true });
+const properties = servicePropertiesHandlers(
+  {
+    Logging: { Version: '1.0', Delete: 'false', Read: 'false', Write: 'false', RetentionPolicy: { Enabled: 'false' } },
+    HourMetrics: { Version: '1.0', Enabled: 'false', RetentionPolicy: { Enabled: 'false' } },
+    MinuteMetrics: { Version: '1.0', Enabled: 'false', RetentionPolicy: { Enabled: 'false' } },
+    Cors: '',
+    DeleteRetentionPolicy: { Enabled: 'false' },
+    StaticWebsite: { Enabled: 'false' },
+  },
+  ['DefaultServiceVersion', 'ProtocolSettings'],
+);
 
 export async function getServiceProperties(ctx: BlobRequest): Promise<void> {
-  const stored = ctx.deps.repo.getServiceProperties(ctx.account, ctx.service) ?? {};
-  const xml = builder.build({ [ROOT]: { ...DEFAULT_PROPERTIES, ...stored } });
-  respondXml(ctx, 200, `<?xml version="1.0" encoding="utf-8"?>${xml}`);
+  properties.get(ctx, ctx.deps.serviceProperties);
 }
 
-/** Sections the request leaves out keep their current values, as Azure documents. */
 export async function setServiceProperties(ctx: BlobRequest): Promise<void> {
-  const body = await readSmallBody(ctx.req, LIMITS.xmlBody);
-  const doc = body.length ? parseXml(body) : undefined;
-  if (!doc || typeof doc !== 'object' || !(ROOT in doc)) throw errors.invalidXml(`the root element must be <${ROOT}>.`);
-  const sections = doc[ROOT] === '' ? {} : doc[ROOT];
-  for (const name of Object.keys(sections)) {
-    if (!KNOWN_SECTIONS.has(name)) throw errors.invalidXml(`<${name}> is not a service property; use ${[...KNOWN_SECTIONS].join(', ')}.`);
-  }
-  const stored = ctx.deps.repo.getServiceProperties(ctx.account, ctx.service) ?? {};
-  ctx.deps.repo.setServiceProperties(ctx.account, ctx.service, { ...stored, ...sections });
-  respondEmpty(ctx, 202);
+  await properties.set(ctx, ctx.deps.serviceProperties);
 }
 
 export async function getAccountInfo(ctx: BlobRequest): Promise<void> {

@@ -19,8 +19,9 @@ export class StorageError extends Error {
 }
 
 const xmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
+/** Escapes markup; control characters, which XML 1.0 cannot carry at all, are written as `\uXXXX`. */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => xmlEscapes[c]!);
+  return text.replace(/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => xmlEscapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function sendStorageError(res: ServerResponse, error: StorageError, requestId: string): void {

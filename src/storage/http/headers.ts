@@ -38,10 +38,13 @@ export function writeMetadata(res: ServerResponse, metadata: Record<string, stri
   for (const key in metadata) res.setHeader(`x-ms-meta-${key}`, metadata[key]!);
 }
 
-/** Content headers as Put Blob reads them: `x-ms-blob-content-*`, falling back to the plain HTTP header. */
-export function readContentHeaders(headers: IncomingHttpHeaders, usePlainHeaders: boolean): ContentHeaders {
-  const pick = (name: string) => header(headers, `x-ms-blob-${name}`) ?? (usePlainHeaders ? header(headers, name) : undefined);
-  const md5 = header(headers, 'x-ms-blob-content-md5');
+/**
+ * Content headers as an upload reads them: `x-ms-blob-content-*` (Blob) or
+ * `x-ms-content-*` (File, prefix 'x-ms-'), falling back to the plain HTTP header.
+ */
+export function readContentHeaders(headers: IncomingHttpHeaders, usePlainHeaders: boolean, prefix = 'x-ms-blob-'): ContentHeaders {
+  const pick = (name: string) => header(headers, `${prefix}${name}`) ?? (usePlainHeaders ? header(headers, name) : undefined);
+  const md5 = header(headers, `${prefix}content-md5`);
   if (md5 !== undefined) checkMd5Format(md5);
   return {
     contentType: pick('content-type'),

@@ -1,4 +1,4 @@
-import { escapeXml } from '../http/errors.js';
+import { escapeXml } from './errors.js';
 
 export function metadataXml(metadata: Record<string, string>): string {
   let xml = '<Metadata>';

@@ -1,0 +1,47 @@
+import type { ContentStore } from './content-store.js';
+
+/**
+ * Defers unlinking content files that a response is still streaming. A read pins
+ * the ids it is about to stream synchronously after the metadata lookup that
+ * named them, so no commit can slip in between; removing a pinned id then waits
+ * until its last pin is released. A crash meanwhile leaves an unreferenced file,
+ * which the start-up sweep removes.
+ */
+export class ContentPins {
+  private readonly pins = new Map<string, number>();
+  private readonly deferred = new Set<string>();
+
+  constructor(private readonly store: ContentStore) {}
+
+  /** Pins `ids`; the returned function releases them (calling it again does nothing). */
+  pin(ids: Iterable<string>): () => Promise<void> {
+    const pinned = [...ids];
+    for (const id of pinned) this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+    let released = false;
+    return async () => {
+      if (released) return;
+      released = true;
+      const free: string[] = [];
+      for (const id of pinned) {
+        const left = this.pins.get(id)! - 1;
+        if (left > 0) {
+          this.pins.set(id, left);
+          continue;
+        }
+        this.pins.delete(id);
+        if (this.deferred.delete(id)) free.push(id);
+      }
+      if (free.length > 0) await this.store.remove(free);
+    };
+  }
+
+  /** Unlinks content files nothing refers to any more, now or once no read is streaming them. */
+  async remove(ids: Iterable<string>): Promise<void> {
+    const now: string[] = [];
+    for (const id of ids) {
+      if (this.pins.has(id)) this.deferred.add(id);
+      else now.push(id);
+    }
+    if (now.length > 0) await this.store.remove(now);
+  }
+}

@@ -1,0 +1,368 @@
+import { prefixEnd } from './blobs.js';
+import { ContentRefs } from './content-refs.js';
+import { cutOut } from './file-range-math.js';
+import type { FileNodeRecord, FileRangeRecord, ListPage, ShareRecord } from './records.js';
+import type { Db } from './sqlite.js';
+
+/** A node not yet stored: the store assigns its id. */
+export type NodeDraft = Omit<FileNodeRecord, 'id'>;
+
+/**
+ * What a file edit does besides replacing the node's properties: forget the
+ * bytes of a span (Clear Range, shrinking), and/or store one newly written
+ * range (Put Range), whose content file holds no reference yet.
+ */
+export interface NodeEdit {
+  node: FileNodeRecord;
+  clear?: { first: number; last: number };
+  write?: FileRangeRecord;
+}
+
+interface NodeRow {
+  id: number;
+  key: string;
+  parent: string | null;
+  name: string;
+  is_dir: number;
+  size: number;
+  doc: string;
+}
+
+interface RangeRow {
+  first: number;
+  last: number;
+  contentId: string;
+  contentOffset: number;
+}
+
+/**
+ * Shares, their directories and files, and the written ranges of each file.
+ * Every method is one transaction. Callbacks run inside it, see the current
+ * state and throw to refuse, so checks and writes cannot interleave with
+ * another request's. Methods that drop ranges return the content ids nothing
+ * refers to any more, for the caller to unlink after the commit.
+ */
+export class FileRepo {
+  private readonly refs: ContentRefs;
+  private readonly stmt;
+
+  constructor(private readonly db: Db) {
+    this.refs = new ContentRefs(db);
+    this.stmt = {
+      getShare: db.prepare('SELECT doc FROM shares WHERE account = ? AND name = ?').pluck(),
+      insertShare: db.prepare('INSERT INTO shares (account, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      updateShare: db.prepare('UPDATE shares SET doc = ? WHERE account = ? AND name = ?'),
+      deleteShare: db.prepare('DELETE FROM shares WHERE account = ? AND name = ?'),
+      listShares: db.prepare('SELECT name, doc FROM shares WHERE account = ? AND name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?'),
+      shareUsage: db.prepare('SELECT COALESCE(SUM(size), 0) FROM file_nodes WHERE account = ? AND share = ?').pluck(),
+      shareContent: db.prepare(
+        'SELECT r.content_id FROM file_ranges r JOIN file_nodes n ON n.id = r.file_id WHERE n.account = ? AND n.share = ?',
+      ).pluck(),
+      deleteShareRanges: db.prepare('DELETE FROM file_ranges WHERE file_id IN (SELECT id FROM file_nodes WHERE account = ? AND share = ?)'),
+      deleteShareNodes: db.prepare('DELETE FROM file_nodes WHERE account = ? AND share = ?'),
+      deleteSharePermissions: db.prepare('DELETE FROM file_permissions WHERE account = ? AND share = ?'),
+
+      getNode: db.prepare('SELECT id, key, parent, name, is_dir, size, doc FROM file_nodes WHERE account = ? AND share = ? AND key = ?'),
+      insertNode: db.prepare(
+        'INSERT INTO file_nodes (account, share, key, parent, name, is_dir, size, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id',
+      ).pluck(),
+      updateNode: db.prepare('UPDATE file_nodes SET name = ?, size = ?, doc = ? WHERE id = ?'),
+      deleteNode: db.prepare('DELETE FROM file_nodes WHERE id = ?'),
+      hasChildren: db.prepare('SELECT 1 FROM file_nodes WHERE account = ? AND share = ? AND parent = ? LIMIT 1').pluck(),
+      children: db.prepare(
+        `SELECT id, key, parent, name, is_dir, size, doc FROM file_nodes
+         WHERE account = ? AND share = ? AND parent = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
+      ),
+
+      // Ranges never overlap, so those touching [first, last] start at or after the last one starting at or before `first`.
+      ranges: db.prepare(
+        `SELECT first_byte AS first, last_byte AS last, content_id AS contentId, content_offset AS contentOffset FROM file_ranges
+         WHERE file_id = @fileId AND first_byte <= @last
+           AND first_byte >= (SELECT COALESCE(MAX(first_byte), 0) FROM file_ranges WHERE file_id = @fileId AND first_byte <= @first)
+         ORDER BY first_byte`,
+      ),
+      allRanges: db.prepare(
+        'SELECT first_byte AS first, last_byte AS last, content_id AS contentId, content_offset AS contentOffset FROM file_ranges WHERE file_id = ? ORDER BY first_byte',
+      ),
+      insertRange: db.prepare('INSERT INTO file_ranges (file_id, first_byte, last_byte, content_id, content_offset) VALUES (?, ?, ?, ?, ?)'),
+      deleteRange: db.prepare('DELETE FROM file_ranges WHERE file_id = ? AND first_byte = ?'),
+      rangeCount: db.prepare('SELECT COUNT(*) FROM file_ranges WHERE file_id = ?').pluck(),
+      fileContent: db.prepare('SELECT content_id FROM file_ranges WHERE file_id = ?').pluck(),
+      deleteFileRanges: db.prepare('DELETE FROM file_ranges WHERE file_id = ?'),
+
+      getPermission: db.prepare('SELECT permission FROM file_permissions WHERE account = ? AND share = ? AND key = ?').pluck(),
+      putPermission: db.prepare('INSERT INTO file_permissions (account, share, key, permission) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+    };
+  }
+
+  // ---- shares ----
+
+  getShare(account: string, name: string): ShareRecord | undefined {
+    const doc = this.stmt.getShare.get(account, name) as string | undefined;
+    return doc === undefined ? undefined : { ...JSON.parse(doc), account, name };
+  }
+
+  /** Creates the share with its root directory; false when the share already exists. */
+  createShare(share: ShareRecord, root: NodeDraft): boolean {
+    return this.db.transaction(() => {
+      if (this.stmt.insertShare.run(share.account, share.name, shareDoc(share)).changes === 0) return false;
+      this.insert(root);
+      return true;
+    })();
+  }
+
+  /** Changes a share's properties, metadata or ACL: `change` sees the current record (or undefined) and returns the new one, or throws. */
+  updateShare(account: string, name: string, change: (current: ShareRecord | undefined) => ShareRecord): ShareRecord {
+    return this.db.transaction(() => {
+      const share = change(this.getShare(account, name));
+      this.stmt.updateShare.run(shareDoc(share), account, name);
+      return share;
+    })();
+  }
+
+  /** Deletes the share and everything in it; undefined when it did not exist. */
+  deleteShare(account: string, name: string): string[] | undefined {
+    return this.db.transaction(() => {
+      if (this.stmt.getShare.get(account, name) === undefined) return undefined;
+      const orphans: string[] = [];
+      this.refs.release(this.stmt.shareContent.all(account, name) as string[], orphans);
+      this.stmt.deleteShareRanges.run(account, name);
+      this.stmt.deleteShareNodes.run(account, name);
+      this.stmt.deleteSharePermissions.run(account, name);
+      this.stmt.deleteShare.run(account, name);
+      return orphans;
+    })();
+  }
+
+  listShares(account: string, prefix: string, after: string, limit: number): ListPage<ShareRecord> {
+    const rows = this.stmt.listShares.all(account, after, prefix, prefixEnd(prefix), limit + 1) as { name: string; doc: string }[];
+    const items = rows.slice(0, limit).map((row) => ({ ...JSON.parse(row.doc), account, name: row.name }) as ShareRecord);
+    return { items, next: rows.length > limit ? items[items.length - 1]!.name : undefined };
+  }
+
+  /** Bytes used by the share: the sum of its files' lengths. */
+  shareUsage(account: string, name: string): number {
+    return this.stmt.shareUsage.get(account, name) as number;
+  }
+
+  // ---- directories and files ----
+
+  getNode(account: string, share: string, key: string): FileNodeRecord | undefined {
+    const row = this.stmt.getNode.get(account, share, key) as NodeRow | undefined;
+    return row && fromRow(account, share, row);
+  }
+
+  /**
+   * Creates a directory or file at `at`, or replaces the file there (its ranges
+   * dropped, its id kept). `build` sees the parent directory and what is at the
+   * path now, and returns the node to store or throws.
+   */
+  putNode(
+    at: { account: string; share: string; key: string; parent: string },
+    build: (parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
+  ): { node: FileNodeRecord; orphans: string[] } {
+    return this.db.transaction(() => {
+      const parent = this.getNode(at.account, at.share, at.parent);
+      const existing = this.getNode(at.account, at.share, at.key);
+      const orphans: string[] = [];
+      return { node: this.store(build(parent, existing), existing, orphans), orphans };
+    })();
+  }
+
+  /**
+   * Changes a node: `change` sees its current record (undefined when it does not
+   * exist) and returns the new record with the byte edits to make, or throws.
+   */
+  editNode(account: string, share: string, key: string, change: (current: FileNodeRecord | undefined) => NodeEdit): { node: FileNodeRecord; orphans: string[] } {
+    return this.db.transaction(() => {
+      const edit = change(this.getNode(account, share, key));
+      const { node } = edit;
+      const orphans: string[] = [];
+      if (edit.clear) this.clearSpan(node.id, edit.clear.first, edit.clear.last, orphans);
+      if (edit.write) {
+        this.clearSpan(node.id, edit.write.first, edit.write.last, orphans);
+        this.refs.add([edit.write.contentId]);
+        this.insertRange(node.id, edit.write);
+      }
+      this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
+      return { node, orphans };
+    })();
+  }
+
+  /** Deletes a node; `check` sees it (or undefined) and whether it has children, and throws to refuse. */
+  deleteNode(account: string, share: string, key: string, check: (current: FileNodeRecord | undefined, hasChildren: boolean) => void): string[] {
+    return this.db.transaction(() => {
+      const current = this.getNode(account, share, key);
+      check(current, current !== undefined && current.isDirectory && this.stmt.hasChildren.get(account, share, key) !== undefined);
+      const orphans: string[] = [];
+      if (!current) return orphans;
+      this.dropRanges(current.id, orphans);
+      this.stmt.deleteNode.run(current.id);
+      return orphans;
+    })();
+  }
+
+  /**
+   * The children of directory `parent` in key order: keys starting with
+   * `keyPrefix` (the parent's key, '/', and the lower-cased name prefix) and after `after`.
+   */
+  listChildren(account: string, share: string, parent: string, keyPrefix: string, after: string, limit: number): FileNodeRecord[] {
+    const rows = this.stmt.children.all(account, share, parent, after, keyPrefix, prefixEnd(keyPrefix), limit) as NodeRow[];
+    return rows.map((row) => fromRow(account, share, row));
+  }
+
+  /**
+   * Makes `draft` a copy of a file: the same ranges over the same content files,
+   * so no byte is copied. `build` sees the source (or undefined), the parent
+   * directory and what is at the destination now; it returns the destination
+   * record or throws.
+   */
+  copyFile(
+    source: { account: string; share: string; key: string },
+    destination: { account: string; share: string; key: string; parent: string },
+    build: (source: FileNodeRecord | undefined, parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
+  ): { node: FileNodeRecord; orphans: string[] } {
+    return this.db.transaction(() => {
+      const original = this.getNode(source.account, source.share, source.key);
+      const parent = this.getNode(destination.account, destination.share, destination.parent);
+      const existing = this.getNode(destination.account, destination.share, destination.key);
+      const draft = build(original, parent, existing);
+      const orphans: string[] = [];
+      if (existing && existing.id === original!.id) {
+        // A file copied onto itself keeps its ranges; only its properties change.
+        const node = { ...draft, id: existing.id };
+        this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
+        return { node, orphans };
+      }
+      const ranges = this.allRanges(original!.id);
+      const node = this.store(draft, existing, orphans);
+      for (const range of ranges) {
+        this.refs.add([range.contentId]);
+        this.insertRange(node.id, range);
+      }
+      return { node, orphans };
+    })();
+  }
+
+  /** The written ranges of a file that overlap bytes [first, last], in order. */
+  ranges(fileId: number, first: number, last: number): FileRangeRecord[] {
+    return (this.stmt.ranges.all({ fileId, first, last }) as RangeRow[]).filter((range) => range.last >= first);
+  }
+
+  /** Every written range of a file, in order. */
+  allRanges(fileId: number): FileRangeRecord[] {
+    return this.stmt.allRanges.all(fileId) as RangeRow[];
+  }
+
+  rangeCount(fileId: number): number {
+    return this.stmt.rangeCount.get(fileId) as number;
+  }
+
+  /**
+   * Replaces `expected`, touching ranges of one file exactly as they were read,
+   * by `merged` over the same bytes, whose content file holds no reference yet.
+   * Returns the content ids nothing uses any more, or undefined when a write
+   * changed any of those ranges meanwhile (the caller then discards `merged`).
+   */
+  mergeRanges(fileId: number, expected: readonly FileRangeRecord[], merged: FileRangeRecord): string[] | undefined {
+    return this.db.transaction(() => {
+      const current = this.ranges(fileId, merged.first, merged.last);
+      const unchanged =
+        current.length === expected.length &&
+        current.every(
+          (range, i) =>
+            range.first === expected[i]!.first &&
+            range.last === expected[i]!.last &&
+            range.contentId === expected[i]!.contentId &&
+            range.contentOffset === expected[i]!.contentOffset,
+        );
+      if (!unchanged) return undefined;
+      const orphans: string[] = [];
+      for (const range of current) this.stmt.deleteRange.run(fileId, range.first);
+      this.refs.add([merged.contentId]);
+      this.insertRange(fileId, merged);
+      this.refs.release(current.map((range) => range.contentId), orphans);
+      return orphans;
+    })();
+  }
+
+  // ---- permissions ----
+
+  getPermission(account: string, share: string, key: string): string | undefined {
+    return this.stmt.getPermission.get(account, share, key) as string | undefined;
+  }
+
+  /** Keys are derived from the descriptor, so storing one twice is harmless. */
+  putPermission(account: string, share: string, key: string, permission: string): void {
+    this.stmt.putPermission.run(account, share, key, permission);
+  }
+
+  // ---- inside transactions ----
+
+  private insert(draft: NodeDraft): FileNodeRecord {
+    const id = this.stmt.insertNode.get(
+      draft.account,
+      draft.share,
+      draft.key,
+      draft.parent,
+      draft.name,
+      draft.isDirectory ? 1 : 0,
+      draft.size,
+      nodeDoc(draft),
+    ) as number;
+    return { ...draft, id };
+  }
+
+  /** Inserts the node, or replaces `existing` keeping its id and dropping its ranges. */
+  private store(draft: NodeDraft, existing: FileNodeRecord | undefined, orphans: string[]): FileNodeRecord {
+    if (!existing) return this.insert(draft);
+    const node = { ...draft, id: existing.id };
+    this.dropRanges(existing.id, orphans);
+    this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
+    return node;
+  }
+
+  private insertRange(fileId: number, range: FileRangeRecord): void {
+    this.stmt.insertRange.run(fileId, range.first, range.last, range.contentId, range.contentOffset);
+  }
+
+  /** Forgets bytes [first, last]: ranges inside go, ranges across an end are trimmed or split. */
+  private clearSpan(fileId: number, first: number, last: number, orphans: string[]): void {
+    for (const range of this.ranges(fileId, first, last)) {
+      this.stmt.deleteRange.run(fileId, range.first);
+      const parts = cutOut(range, first, last);
+      for (const part of parts) this.insertRange(fileId, part);
+      // Add the parts' references before releasing the old one, so a split range's content never drops to zero.
+      this.refs.add(parts.map((part) => part.contentId));
+      this.refs.release([range.contentId], orphans);
+    }
+  }
+
+  private dropRanges(fileId: number, orphans: string[]): void {
+    this.refs.release(this.stmt.fileContent.all(fileId) as string[], orphans);
+    this.stmt.deleteFileRanges.run(fileId);
+  }
+}
+
+function fromRow(account: string, share: string, row: NodeRow): FileNodeRecord {
+  return {
+    ...JSON.parse(row.doc),
+    id: row.id,
+    account,
+    share,
+    key: row.key,
+    parent: row.parent,
+    name: row.name,
+    isDirectory: row.is_dir === 1,
+    size: row.size,
+  };
+}
+
+function nodeDoc(node: NodeDraft & { id?: number }): string {
+  const { id: _i, account: _a, share: _s, key: _k, parent: _p, name: _n, isDirectory: _d, size: _z, ...rest } = node;
+  return JSON.stringify(rest);
+}
+
+function shareDoc({ account: _a, name: _n, ...rest }: ShareRecord): string {
+  return JSON.stringify(rest);
+}

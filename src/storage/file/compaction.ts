@@ -1,0 +1,85 @@
+import type { ContentPins } from '../../bytes/content-pins.js';
+import type { ContentStore } from '../../bytes/content-store.js';
+import type { FileRepo } from '../../db/files.js';
+import type { FileRangeRecord } from '../../db/records.js';
+import type { Logger } from '../http/listener.js';
+import { stitch } from './file-content.js';
+
+/** A file with more written ranges than this is compacted after a write. */
+const COMPACT_ABOVE = 256;
+/** A merged range holds at most what one Put Range may write, so merging stays cheap. */
+const MERGE_LIMIT = 4 * 1024 * 1024;
+
+/**
+ * Runs of touching ranges that can become one: at least two ranges, at most
+ * MERGE_LIMIT bytes. Ranges with a gap between them are never joined, since the
+ * gap would then count as written.
+ */
+export function planMerges(ranges: readonly FileRangeRecord[]): FileRangeRecord[][] {
+  const runs: FileRangeRecord[][] = [];
+  let run: FileRangeRecord[] = [];
+  const flush = () => {
+    if (run.length > 1) runs.push(run);
+    run = [];
+  };
+  for (const range of ranges) {
+    const previous = run[run.length - 1];
+    if (previous && (range.first !== previous.last + 1 || range.last - run[0]!.first + 1 > MERGE_LIMIT)) flush();
+    if (range.last - range.first + 1 < MERGE_LIMIT) run.push(range);
+    else flush();
+  }
+  flush();
+  return runs;
+}
+
+/**
+ * Bounds fragmentation: every Put Range adds a content file, so a file written
+ * in many small pieces would be read from as many files. After a write leaves
+ * a file with too many ranges, touching ones are rewritten, in the background,
+ * as one content file each. A write that changes them meanwhile wins: the
+ * merge is checked against the ranges as read and dropped if they changed.
+ */
+export class FileCompactor {
+  private readonly running = new Set<number>();
+  /** Range count a file had after its last compaction; it is looked at again only once that count doubles. */
+  private readonly settled = new Map<number, number>();
+
+  constructor(
+    private readonly repo: FileRepo,
+    private readonly content: ContentStore,
+    private readonly pins: ContentPins,
+    private readonly logger: Logger,
+  ) {}
+
+  afterWrite(fileId: number): void {
+    if (this.running.has(fileId)) return;
+    const count = this.repo.rangeCount(fileId);
+    if (count <= Math.max(COMPACT_ABOVE, 2 * (this.settled.get(fileId) ?? 0))) return;
+    this.running.add(fileId);
+    this.compact(fileId)
+      .catch((error: unknown) => this.logger.error({ fileId, err: error }, 'file compaction failed; the file stays as written'))
+      .finally(() => {
+        this.running.delete(fileId);
+        this.settled.set(fileId, this.repo.rangeCount(fileId));
+      });
+  }
+
+  private async compact(fileId: number): Promise<void> {
+    for (const run of planMerges(this.repo.allRanges(fileId))) {
+      const first = run[0]!.first;
+      const last = run[run.length - 1]!.last;
+      const release = this.pins.pin(run.map((range) => range.contentId));
+      let merged;
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of stitch(this.content, run, first, last)) chunks.push(chunk);
+        merged = await this.content.writeBuffer(Buffer.concat(chunks));
+      } finally {
+        await release();
+      }
+      const orphans = this.repo.mergeRanges(fileId, run, { first, last, contentId: merged.id, contentOffset: 0 });
+      if (orphans === undefined) await this.content.remove([merged.id]);
+      else await this.pins.remove(orphans);
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import type { FileNodeRecord } from '../../db/records.js';
+import { StorageError } from '../http/errors.js';
+import { newEtag, readMetadata, writeMetadata } from '../http/headers.js';
+import { respondEmpty } from '../http/respond.js';
+import type { FileRequest } from './deps.js';
+import { fileErrors } from './file-errors.js';
+import { checkFound, newNodeLocation, requireDirectory } from './lookup.js';
+import { leafName, pathKey } from './names.js';
+import { versionHeaders } from './node-headers.js';
+import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';
+
+const rootIsPermanent = (what: string) =>
+  new StorageError(400, 'InvalidResourceName', `The root directory of a share cannot be ${what}; it exists as long as the share does.`);
+
+export async function createDirectory(ctx: FileRequest): Promise<void> {
+  if (ctx.path === '') throw fileErrors.resourceExists('/');
+  const metadata = readMetadata(ctx.req.headers);
+  const location = newNodeLocation(ctx, true);
+  const { node } = ctx.deps.repo.putNode(location.at, (parent, existing) => {
+    const parentNode = location.check(parent, existing);
+    const now = Date.now();
+    return {
+      account: ctx.account,
+      share: ctx.container,
+      key: location.at.key,
+      parent: location.at.parent,
+      parentId: parentNode.id,
+      name: leafName(ctx.path),
+      isDirectory: true,
+      size: 0,
+      lastModified: now,
+      etag: newEtag(now),
+      metadata,
+      smb: smbForCreate(ctx, true, now, parentNode),
+    };
+  });
+  respondEmpty(ctx, 201, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
+}
+
+export async function deleteDirectory(ctx: FileRequest): Promise<void> {
+  if (ctx.path === '') throw rootIsPermanent('deleted');
+  ctx.deps.repo.deleteNode(ctx.account, ctx.container, pathKey(ctx.path), (current, hasChildren) => {
+    checkFound(ctx, current, true);
+    if (hasChildren) throw fileErrors.directoryNotEmpty(ctx.path);
+  });
+  respondEmpty(ctx, 202);
+}
+
+export async function getDirectoryProperties(ctx: FileRequest): Promise<void> {
+  const node = requireDirectory(ctx);
+  writeMetadata(ctx.res, node.metadata);
+  respondEmpty(ctx, 200, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-server-encrypted': 'true' });
+}
+
+export async function setDirectoryMetadata(ctx: FileRequest): Promise<void> {
+  const metadata = readMetadata(ctx.req.headers);
+  const node = updateDirectory(ctx, (current) => ({ ...current, metadata }));
+  respondEmpty(ctx, 200, { ...versionHeaders(node), 'x-ms-request-server-encrypted': 'true' });
+}
+
+export async function setDirectoryProperties(ctx: FileRequest): Promise<void> {
+  const node = updateDirectory(ctx, (current, now) => ({ ...current, smb: smbForUpdate(ctx, current, now) }));
+  respondEmpty(ctx, 200, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
+}
+
+function updateDirectory(ctx: FileRequest, change: (current: FileNodeRecord, now: number) => FileNodeRecord): FileNodeRecord {
+  return ctx.deps.repo.editNode(ctx.account, ctx.container, pathKey(ctx.path), (current) => {
+    const directory = checkFound(ctx, current, true);
+    const now = Date.now();
+    return { node: { ...change(directory, now), lastModified: now, etag: newEtag(now) } };
+  }).node;
+}

@@ -1,0 +1,28 @@
+import type { KeyRing } from '../auth/keyring.js';
+import { storageRequestListener, type Logger } from '../http/listener.js';
+import type { FileDeps, FileRequest } from './deps.js';
+import { fileOperations, selectOperation, type FileOperation } from './dispatch.js';
+import { fileErrors } from './file-errors.js';
+import { checkFilePath, checkShareName } from './names.js';
+
+/** The File service's request listener: the shared pipeline with File's operations and names; no anonymous access. */
+export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Logger) {
+  const operations = fileOperations(keyring);
+  return storageRequestListener<FileRequest, FileOperation>(
+    {
+      service: 'file',
+      extras: { deps },
+      selectOperation: (ctx) => selectOperation(operations, ctx),
+      checkNames(ctx) {
+        if (ctx.container) checkShareName(ctx.container);
+        if (ctx.path) checkFilePath(ctx.path);
+      },
+      lookupPolicy: (account, share, id) => deps.repo.getShare(account, share)?.signedIdentifiers.find((identifier) => identifier.id === id),
+      checkAnonymous() {
+        throw fileErrors.noAuthentication();
+      },
+    },
+    keyring,
+    logger,
+  );
+}

@@ -1,0 +1,118 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { authenticate } from '../auth/authenticate.js';
+import type { KeyRing } from '../auth/keyring.js';
+import type { AccessPolicy, AuthOutcome, OperationAccess } from '../auth/types.js';
+import { NotModified } from './conditions.js';
+import type { StorageRequest, StorageService } from './context.js';
+import { StorageError, errors, sendStorageError } from './errors.js';
+import { parseStorageUrl } from './request-url.js';
+import { writeHead } from './respond.js';
+
+/** Unread request bodies up to this size are drained after an error answer; larger ones cut the connection. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
+export interface Logger {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+/** A request that went through the pipeline: its credential has been verified. */
+export interface AuthorizedRequest extends StorageRequest {
+  auth: AuthOutcome;
+}
+
+export interface StorageOperation<C extends AuthorizedRequest> {
+  name: string;
+  access: OperationAccess;
+  handler: (ctx: C) => Promise<void>;
+}
+
+/** What differs between the Blob and File services; everything else is the shared pipeline below. */
+export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends StorageOperation<C>> {
+  service: StorageService;
+  /** Fields the service's handlers need besides the request itself (their dependencies). */
+  extras: Omit<C, keyof AuthorizedRequest>;
+  /** Picks the operation from method, restype, comp and headers; throws when there is none. */
+  selectOperation(ctx: C): O;
+  /** Refuses container/share and path names the service does not allow. */
+  checkNames(ctx: C): void;
+  /** A stored access policy (`si` of a service SAS) of a container or share. */
+  lookupPolicy(account: string, container: string, id: string): AccessPolicy | undefined;
+  /** Decides whether an unsigned request may run; throws when it may not. */
+  checkAnonymous(ctx: C, operation: O): void;
+}
+
+/**
+ * A data-plane request listener: parse the path-style URL, find the account's
+ * keys, pick the operation, check names, authenticate, run the handler. Errors
+ * become Azure XML (or a bare 304 for reads the client has cached); anything
+ * that is not a StorageError is logged and answered with a generic 500.
+ */
+export function storageRequestListener<C extends AuthorizedRequest, O extends StorageOperation<C>>(
+  definition: StorageServiceDefinition<C, O>,
+  keyring: KeyRing,
+  logger: Logger,
+) {
+  async function handle(req: IncomingMessage, ctx: C): Promise<void> {
+    const url = parseStorageUrl(req.url ?? '/');
+    ctx.account = url.account;
+    ctx.container = url.container;
+    ctx.path = url.path;
+    ctx.rawPath = url.rawPath;
+    ctx.query = url.query;
+    if (!url.account) throw errors.invalidUri('the path must start with the storage account name, as in /devstoreaccount1/container/blob.');
+    const keys = keyring.get(url.account);
+    if (!keys) throw errors.accountNotFound(url.account);
+    const operation = definition.selectOperation(ctx);
+    definition.checkNames(ctx);
+    ctx.auth = await authenticate(ctx, keys, operation.access, async (container, id) => definition.lookupPolicy(url.account, container, id));
+    if (ctx.auth.kind === 'anonymous') definition.checkAnonymous(ctx, operation);
+    await operation.handler(ctx);
+  }
+
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const ctx = {
+      ...definition.extras,
+      req,
+      res,
+      requestId: randomUUID(),
+      service: definition.service,
+      protocol: 'http',
+      auth: { kind: 'anonymous' },
+    } as C;
+    handle(req, ctx).catch((error: unknown) => {
+      if (error instanceof NotModified) {
+        writeHead(ctx, 304, {});
+        res.end();
+        return;
+      }
+      if (!(error instanceof StorageError)) {
+        // Log the failure for operators; the client sees only a generic 500.
+        logger.error({ requestId: ctx.requestId, method: req.method, err: error }, `${definition.service} request failed`);
+        error = errors.internal();
+      }
+      if (!req.complete && !res.headersSent) discardUnreadBody(req, res);
+      sendStorageError(res, error as StorageError, ctx.requestId);
+    });
+  };
+}
+
+/**
+ * The client may still be sending a body the handler refused before reading.
+ * Closing at once would reset the connection with the answer possibly unread
+ * (the client sees EPIPE instead of the error), so a body of modest size is
+ * read and dropped after the answer and the connection stays usable. A larger
+ * one, or one that takes too long, is not worth draining: answer and close.
+ */
+function discardUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  const declared = Number(req.headers['content-length'] ?? Infinity);
+  if (!(declared <= DRAIN_LIMIT)) {
+    res.setHeader('connection', 'close');
+    return;
+  }
+  const timer = setTimeout(() => req.socket.destroy(), DRAIN_TIMEOUT_MS).unref();
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
+}
