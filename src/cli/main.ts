@@ -34,5 +34,6 @@ program.parseAsync(process.argv).catch((error: unknown) => {
   }
   const { message, exitCode } = describeError(error);
   process.stderr.write(`ERROR: ${message}\n`);
-  process.exitCode = exitCode;
+  // Exit now: a refused upload can leave a half-sent request whose socket would keep the process alive.
+  process.exit(exitCode);
 });

@@ -15,9 +15,9 @@ export interface RemoteFile {
  */
 export interface StorageTarget {
   exists(path: string): Promise<boolean>;
-  upload(localPath: string, path: string, onBytes: (loaded: number) => void): Promise<void>;
+  upload(localPath: string, path: string, onBytes: (loaded: number) => void, abortSignal: AbortSignal): Promise<void>;
   list(prefix: string): AsyncIterable<RemoteFile>;
-  download(path: string, localPath: string, onBytes: (loaded: number) => void): Promise<void>;
+  download(path: string, localPath: string, onBytes: (loaded: number) => void, abortSignal: AbortSignal): Promise<void>;
 }
 
 export interface TargetLocation {
@@ -39,14 +39,14 @@ function blobTarget(url: string, account: string, credential: HeldCredential): S
   const container = new ContainerClient(url, credential.type === 'AccountKey' ? new StorageSharedKeyCredential(account, credential.key) : new AnonymousCredential());
   return {
     exists: (path) => container.getBlobClient(path).exists(),
-    async upload(localPath, path, onBytes) {
-      await container.getBlockBlobClient(path).uploadFile(localPath, { onProgress: (event) => onBytes(event.loadedBytes) });
+    async upload(localPath, path, onBytes, abortSignal) {
+      await container.getBlockBlobClient(path).uploadFile(localPath, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
     },
     async *list(prefix) {
       for await (const blob of container.listBlobsFlat({ prefix })) yield { path: blob.name, size: blob.properties.contentLength ?? 0 };
     },
-    async download(path, localPath, onBytes) {
-      await container.getBlobClient(path).downloadToFile(localPath, 0, undefined, { onProgress: (event) => onBytes(event.loadedBytes) });
+    async download(path, localPath, onBytes, abortSignal) {
+      await container.getBlobClient(path).downloadToFile(localPath, 0, undefined, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
     },
   };
 }
@@ -74,9 +74,9 @@ function fileTarget(url: string, account: string, credential: HeldCredential): S
   }
   return {
     exists: (path) => share.rootDirectoryClient.getFileClient(path).exists(),
-    async upload(localPath, path, onBytes) {
+    async upload(localPath, path, onBytes, abortSignal) {
       await ensureDirectory(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
-      await share.rootDirectoryClient.getFileClient(path).uploadFile(localPath, { onProgress: (event) => onBytes(event.loadedBytes) });
+      await share.rootDirectoryClient.getFileClient(path).uploadFile(localPath, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
     },
     async *list(prefix) {
       // Only the directory the prefix ends in (and below) can hold matches.
@@ -87,8 +87,8 @@ function fileTarget(url: string, account: string, credential: HeldCredential): S
         if ((error as { statusCode?: number }).statusCode !== 404) throw error;
       }
     },
-    async download(path, localPath, onBytes) {
-      await share.rootDirectoryClient.getFileClient(path).downloadToFile(localPath, 0, undefined, { onProgress: (event) => onBytes(event.loadedBytes) });
+    async download(path, localPath, onBytes, abortSignal) {
+      await share.rootDirectoryClient.getFileClient(path).downloadToFile(localPath, 0, undefined, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
     },
   };
 }

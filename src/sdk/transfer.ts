@@ -66,10 +66,24 @@ class ProgressMeter {
   }
 }
 
-async function inPool<T>(items: T[], work: (item: T) => Promise<void>): Promise<void> {
+/**
+ * Runs `work` on the items, a few at a time. The first failure aborts the
+ * transfers in flight and starts no more: once one file is refused (a stale
+ * key), the others would be too, and each would otherwise hold its half-sent
+ * request open.
+ */
+async function inPool<T>(items: T[], work: (item: T, abortSignal: AbortSignal) => Promise<void>): Promise<void> {
+  const controller = new AbortController();
   let next = 0;
   const worker = async () => {
-    while (next < items.length) await work(items[next++]!);
+    while (next < items.length && !controller.signal.aborted) {
+      try {
+        await work(items[next++]!, controller.signal);
+      } catch (error) {
+        controller.abort();
+        throw error;
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
 }
@@ -82,11 +96,11 @@ export async function uploadPlanned(target: StorageTarget, files: PlannedFile[],
     options.onProgress,
   );
   const result: TransferResult = { files: [], skipped: [], bytes: 0 };
-  await inPool(files, async (file) => {
+  await inPool(files, async (file, abortSignal) => {
     if (!options.overwrite && (await target.exists(file.remotePath))) {
       result.skipped.push(file.remotePath);
     } else {
-      await target.upload(file.localPath, file.remotePath, (loaded) => meter.bytes(file.remotePath, loaded));
+      await target.upload(file.localPath, file.remotePath, (loaded) => meter.bytes(file.remotePath, loaded), abortSignal);
       result.files.push(file.remotePath);
       result.bytes += file.size;
     }
@@ -112,9 +126,9 @@ export async function downloadPlanned(target: StorageTarget, files: PlannedFile[
     options.onProgress,
   );
   const result: TransferResult = { files: [], skipped: [], bytes: 0 };
-  await inPool(files, async (file) => {
+  await inPool(files, async (file, abortSignal) => {
     fs.mkdirSync(path.dirname(file.localPath), { recursive: true });
-    await target.download(file.remotePath, file.localPath, (loaded) => meter.bytes(file.remotePath, loaded));
+    await target.download(file.remotePath, file.localPath, (loaded) => meter.bytes(file.remotePath, loaded), abortSignal);
     meter.done(file.remotePath, file.size);
     result.files.push(file.localPath);
     result.bytes += file.size;
