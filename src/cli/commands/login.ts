@@ -42,6 +42,29 @@ function managementEndpoint(login: StoredLogin): string {
   }
 }
 
+/** TLS failures that mean "this server's certificate is not signed by a CA you trust". */
+const UNTRUSTED = new Set(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY']);
+
+/**
+ * Connects to a remote endpoint before signing in, so an untrusted certificate
+ * is reported as such (the identity library reports only that its metadata
+ * could not be fetched).
+ */
+function checkTls(endpoint: string, ca: Buffer | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(endpoint, { method: 'HEAD', ca }, (res) => {
+      res.resume();
+      resolve();
+    });
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code && UNTRUSTED.has(error.code)) {
+        reject(new CliError(`The certificate of ${endpoint} is not trusted (${error.code}): give the server's CA certificate with --ca-file (the server's caFile).`));
+      } else reject(new CliError(`Cannot reach ${endpoint}: ${error.message}.`));
+    });
+    req.end();
+  });
+}
+
 /** GET /subscriptions with a token: the subscriptions this identity sees on a remote server. */
 function listSubscriptions(endpoint: string, token: string, ca: Buffer | undefined): Promise<string[]> {
   const url = new URL('/subscriptions?api-version=2022-12-01', endpoint);
@@ -82,6 +105,7 @@ async function login(options: LoginOptions): Promise<void> {
     arm = new URL(options.endpoint).origin;
     authority = options.authority ?? arm;
     caFile = options.caFile;
+    await checkTls(authority, caFile ? fs.readFileSync(caFile) : undefined);
     stored = { kind: 'remote', endpoint: arm, authority, tenantId: options.tenant, subscriptionId: '', clientId: options.username!, servicePrincipal: true };
     clientSecret = options.password!;
   } else {
