@@ -136,6 +136,7 @@ describe('the mlspace CLI: login, output formats, --query and bad input', { time
     expect(help).toContain('mlspace ml workspace sync-keys -w myworkspace -g myresourcegroup');
     expect(ok(await cli('storage', 'account', 'keys', 'renew', '--help')).stdout).toContain('--key primary');
     expect(ok(await cli('ml', 'datastore', 'create', '--help')).stdout).toContain('type: azure_blob');
+    for (const group of [[], ['ml'], ['storage', 'account', 'keys'], ['ml', 'model']]) expect(ok(await cli(...group, '--help')).stdout, group.join(' ')).toMatch(/\nExamples:\n  mlspace /);
   });
 
   describe('datastore YAML', () => {

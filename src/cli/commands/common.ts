@@ -16,6 +16,11 @@ export async function orUndefined<T>(lookup: Promise<T>): Promise<T | undefined>
   }
 }
 
+/** The "Examples:" section a command's --help ends with. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+}
+
 /** `--tags a=b c=d`, as az takes them. */
 export function parseTags(values: string[] | undefined): Record<string, string> | undefined {
   if (!values) return undefined;

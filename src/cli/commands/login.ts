@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import type { Command } from 'commander';
+import { examples } from './common.js';
 import { trustCa } from '../../client/trust-ca.js';
 import { defaultDataDir, mlspaceHome } from '../../server/config.js';
 import { readEndpoints } from '../../server/endpoints.js';
@@ -184,9 +185,9 @@ Examples:
       if (!clearLogin(mlspaceHome())) throw new CliError('There are no active accounts.');
     });
 
-  const account = program.command('account').description('The signed-in subscription.');
+  const account = program.command('account').description('The signed-in subscription.').addHelpText('after', examples('mlspace account show --query id -o tsv'));
   withOutput(account.command('show').description('Show the subscription and identity of the stored login (never its secret).'))
-    .addHelpText('after', '\nExamples:\n  mlspace account show\n  mlspace account show --query id -o tsv')
+    .addHelpText('after', examples('mlspace account show', 'mlspace account show --query id -o tsv'))
     .action((options: OutputOptions) => {
       const stored = loadLogin(mlspaceHome());
       if (!stored) throw new CliError("Please run 'mlspace login' to setup account.");

@@ -3,7 +3,7 @@ import type { AzureBlobDatastore, AzureFileDatastore, Datastore as ArmDatastore 
 import { datastoreResource } from '../../sdk/datastore-registration.js';
 import { readDatastoreYaml } from '../datastore-yaml.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
-import { groupOf, withGroup, session } from './common.js';
+import { groupOf, withGroup, session, examples } from './common.js';
 
 interface WorkspaceScoped extends OutputOptions {
   workspaceName: string;
@@ -45,7 +45,10 @@ function withWorkspace(command: Command): Command {
 }
 
 export function registerMlDatastore(ml: Command): void {
-  const datastore = ml.command('datastore').description('Manage datastores: registrations of blob containers and file shares, with their credentials.');
+  const datastore = ml
+    .command('datastore')
+    .description('Manage datastores: registrations of blob containers and file shares, with their credentials.')
+    .addHelpText('after', examples('mlspace ml datastore create --file datastore.yml -w myworkspace -g myresourcegroup', 'mlspace ml datastore list -w myworkspace -g myresourcegroup -o table'));
 
   withWorkspace(
     datastore
@@ -81,7 +84,7 @@ Examples:
     });
 
   withWorkspace(datastore.command('show').description('Show a datastore (without its secrets).').requiredOption('-n, --name <name>', 'datastore name'))
-    .addHelpText('after', '\nExamples:\n  mlspace ml datastore show -n workspaceblobstore -w myworkspace -g myresourcegroup')
+    .addHelpText('after', examples('mlspace ml datastore show -n workspaceblobstore -w myworkspace -g myresourcegroup'))
     .action(async (options: WorkspaceScoped & { name: string }) => {
       emit(datastoreView(await (await session()).arm.ml.datastores.get(options.resourceGroup, options.workspaceName, options.name)), options, datastoreRow);
     });
@@ -89,7 +92,10 @@ Examples:
   withWorkspace(datastore.command('list').description('List the datastores of a workspace.'))
     .addHelpText(
       'after',
-      "\nExamples:\n  mlspace ml datastore list -w myworkspace -g myresourcegroup -o table\n  mlspace ml datastore list -w myworkspace -g myresourcegroup --query \"[?account_name=='mystorageaccount'].name\" -o tsv",
+      examples(
+        'mlspace ml datastore list -w myworkspace -g myresourcegroup -o table',
+        `mlspace ml datastore list -w myworkspace -g myresourcegroup --query "[?account_name=='mystorageaccount'].name" -o tsv`,
+      ),
     )
     .action(async (options: WorkspaceScoped) => {
       const datastores = [];
@@ -98,7 +104,7 @@ Examples:
     });
 
   withWorkspace(datastore.command('delete').description('Remove a datastore registration (the data stays in the storage account).').requiredOption('-n, --name <name>', 'datastore name'))
-    .addHelpText('after', '\nExamples:\n  mlspace ml datastore delete -n trainingdata -w myworkspace -g myresourcegroup')
+    .addHelpText('after', examples('mlspace ml datastore delete -n trainingdata -w myworkspace -g myresourcegroup'))
     .action(async (options: WorkspaceScoped & { name: string }) => {
       await (await session()).arm.ml.datastores.delete(options.resourceGroup, options.workspaceName, options.name);
     });

@@ -3,7 +3,7 @@ import type { ModelContainer, ModelVersion } from '@azure/arm-machinelearning';
 import type { Workspace } from '../../sdk/workspace.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import { progressReporter } from '../progress.js';
-import { groupOf, parseTags, TAGS_HELP, withGroup, session } from './common.js';
+import { groupOf, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
 
 interface WorkspaceScoped extends OutputOptions {
   workspaceName: string;
@@ -62,7 +62,10 @@ async function withProgress<T>(label: string, transfer: (onProgress?: ReturnType
 }
 
 export function registerMlModel(ml: Command): void {
-  const model = ml.command('model').description('Manage models: files in the workspace\'s default datastore, registered by name and version.');
+  const model = ml
+    .command('model')
+    .description("Manage models: files in the workspace's default datastore, registered by name and version.")
+    .addHelpText('after', examples('mlspace ml model create --name classifier --version 1 --path ./model -w myworkspace -g myresourcegroup', 'mlspace ml model list -w myworkspace -g myresourcegroup -o table'));
 
   withWorkspace(
     model
@@ -103,7 +106,7 @@ Examples:
     });
 
   withWorkspace(model.command('list').description('List models, or with --name the versions of one.').option('--name <name>', 'list the versions of this model'))
-    .addHelpText('after', '\nExamples:\n  mlspace ml model list -w myworkspace -g myresourcegroup -o table\n  mlspace ml model list --name classifier -w myworkspace -g myresourcegroup --query [].version -o tsv')
+    .addHelpText('after', examples('mlspace ml model list -w myworkspace -g myresourcegroup -o table', 'mlspace ml model list --name classifier -w myworkspace -g myresourcegroup --query [].version -o tsv'))
     .action(async (options: WorkspaceScoped & { name?: string }) => {
       const { arm } = (await session());
       const items = [];
@@ -116,7 +119,7 @@ Examples:
     });
 
   withWorkspace(model.command('show').description('Show a model version (the latest without --version).').requiredOption('--name <name>', 'model name').option('--version <version>', 'version'))
-    .addHelpText('after', '\nExamples:\n  mlspace ml model show --name classifier --version 1 -w myworkspace -g myresourcegroup')
+    .addHelpText('after', examples('mlspace ml model show --name classifier --version 1 -w myworkspace -g myresourcegroup'))
     .action(async (options: WorkspaceScoped & { name: string; version?: string }) => {
       const Model = await loadModel();
       emit(versionView(options.name, (await Model.get(await workspaceOf(options), options.name, options.version)).resource), options, versionRow);
@@ -131,7 +134,7 @@ Examples:
       .option('-p, --download-path <dir>', 'where to put the files', '.')
       .option('--overwrite', 'replace local files that exist'),
   )
-    .addHelpText('after', '\nExamples:\n  mlspace ml model download --name classifier --version 1 --download-path ./downloaded -w myworkspace -g myresourcegroup')
+    .addHelpText('after', examples('mlspace ml model download --name classifier --version 1 --download-path ./downloaded -w myworkspace -g myresourcegroup'))
     .action(async (options: WorkspaceScoped & { name: string; version?: string; downloadPath: string; overwrite?: boolean }) => {
       const Model = await loadModel();
       const found = await Model.get(await workspaceOf(options), options.name, options.version);

@@ -5,7 +5,7 @@ import { CliError } from '../errors.js';
 import { confirm } from '../confirm.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import type { Session } from '../session.js';
-import { groupOf, orUndefined, parseTags, TAGS_HELP, withGroup, session } from './common.js';
+import { groupOf, orUndefined, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
 
 interface WorkspaceOptions extends OutputOptions {
   name?: string;
@@ -73,7 +73,10 @@ async function createStorageAccount(current: Session, group: string, workspace: 
 }
 
 export function registerMlWorkspace(ml: Command): void {
-  const workspace = ml.command('workspace').description('Manage Azure ML workspaces.');
+  const workspace = ml
+    .command('workspace')
+    .description('Manage Azure ML workspaces.')
+    .addHelpText('after', examples('mlspace ml workspace create -n myworkspace -g myresourcegroup --storage-account mystorageaccount', 'mlspace ml workspace sync-keys -w myworkspace -g myresourcegroup'));
 
   withOutput(
     withWorkspaceName(workspace.command('create').description('Create a workspace linked to a storage account.'))
@@ -83,7 +86,7 @@ export function registerMlWorkspace(ml: Command): void {
       .option('--description <text>', 'description')
       .option('--tags <tags...>', TAGS_HELP),
   )
-    .addHelpText('after', '\nExamples:\n  mlspace ml workspace create -n myworkspace -g myresourcegroup --storage-account mystorageaccount')
+    .addHelpText('after', examples('mlspace ml workspace create -n myworkspace -g myresourcegroup --storage-account mystorageaccount'))
     .action(async (options: WorkspaceOptions & { location?: string; storageAccount?: string; displayName?: string; description?: string; tags?: string[] }) => {
       const current = await session();
       const name = workspaceName(options);
@@ -102,13 +105,13 @@ export function registerMlWorkspace(ml: Command): void {
     });
 
   withOutput(withWorkspaceName(workspace.command('show').description('Show a workspace.')))
-    .addHelpText('after', '\nExamples:\n  mlspace ml workspace show -n myworkspace -g myresourcegroup --query storage_account -o tsv')
+    .addHelpText('after', examples('mlspace ml workspace show -n myworkspace -g myresourcegroup --query storage_account -o tsv'))
     .action(async (options: WorkspaceOptions) => {
       emit(workspaceView(await (await session()).arm.ml.workspaces.get(options.resourceGroup, workspaceName(options))), options, workspaceRow);
     });
 
   withOutput(workspace.command('list').description('List workspaces, in one resource group or all.').option('-g, --resource-group <name>', 'only this resource group'))
-    .addHelpText('after', '\nExamples:\n  mlspace ml workspace list -g myresourcegroup -o table')
+    .addHelpText('after', examples('mlspace ml workspace list -g myresourcegroup -o table'))
     .action(async (options: OutputOptions & { resourceGroup?: string }) => {
       const { arm } = (await session());
       const pages = options.resourceGroup ? arm.ml.workspaces.listByResourceGroup(options.resourceGroup) : arm.ml.workspaces.listBySubscription();
@@ -119,7 +122,7 @@ export function registerMlWorkspace(ml: Command): void {
 
   withWorkspaceName(workspace.command('delete').description('Delete a workspace with its datastores and models; the data in its storage account stays.'))
     .option('-y, --yes', 'do not prompt for confirmation')
-    .addHelpText('after', '\nExamples:\n  mlspace ml workspace delete -n myworkspace -g myresourcegroup --yes')
+    .addHelpText('after', examples('mlspace ml workspace delete -n myworkspace -g myresourcegroup --yes'))
     .action(async (options: WorkspaceOptions & { yes?: boolean }) => {
       const { arm } = (await session());
       const name = workspaceName(options);

@@ -5,7 +5,7 @@ import { CliError } from '../errors.js';
 import { confirm } from '../confirm.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import type { ArmClients } from '../../sdk/arm-clients.js';
-import { groupOf, parseTags, TAGS_HELP, withGroup, session } from './common.js';
+import { groupOf, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
 
 const SKUS = ['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS', 'Standard_ZRS', 'Premium_LRS', 'Premium_ZRS', 'Standard_GZRS', 'Standard_RAGZRS'];
 const KINDS = ['StorageV2', 'Storage', 'BlobStorage', 'FileStorage', 'BlockBlobStorage'];
@@ -50,7 +50,10 @@ async function connectionString(arm: ArmClients, group: string, name: string, ke
 }
 
 export function registerStorageAccount(storage: Command): void {
-  const account = storage.command('account').description('Manage storage accounts.');
+  const account = storage
+    .command('account')
+    .description('Manage storage accounts.')
+    .addHelpText('after', examples('mlspace storage account create -n mystorageaccount -g myresourcegroup', 'mlspace storage account keys renew -g myresourcegroup -n mystorageaccount --key primary'));
 
   withOutput(
     withGroup(account.command('create').description('Create a storage account.').requiredOption('-n, --name <name>', 'account name: 3-24 lowercase letters and digits'))
@@ -59,7 +62,7 @@ export function registerStorageAccount(storage: Command): void {
       .addOption(new Option('--kind <kind>', 'kind of account').choices(KINDS).default('StorageV2'))
       .option('--tags <tags...>', TAGS_HELP),
   )
-    .addHelpText('after', '\nExamples:\n  mlspace storage account create -n mystorageaccount -g myresourcegroup -l eastus --sku Standard_LRS')
+    .addHelpText('after', examples('mlspace storage account create -n mystorageaccount -g myresourcegroup -l eastus --sku Standard_LRS'))
     .action(async (options: AccountOptions & { location?: string; sku: string; kind: string; tags?: string[] }) => {
       const current = await session();
       const location = options.location ?? (await current.arm.resources.resourceGroups.get(options.resourceGroup)).location;
@@ -73,13 +76,13 @@ export function registerStorageAccount(storage: Command): void {
     });
 
   withOutput(withGroup(account.command('show').description('Show a storage account.').requiredOption('-n, --name <name>', 'account name')))
-    .addHelpText('after', '\nExamples:\n  mlspace storage account show -n mystorageaccount -g myresourcegroup --query primaryEndpoints')
+    .addHelpText('after', examples('mlspace storage account show -n mystorageaccount -g myresourcegroup --query primaryEndpoints'))
     .action(async (options: AccountOptions) => {
       emit(accountView(await (await session()).arm.storage.storageAccounts.getProperties(options.resourceGroup, options.name)), options, accountRow);
     });
 
   withOutput(account.command('list').description('List storage accounts, in one resource group or all.').option('-g, --resource-group <name>', 'only this resource group'))
-    .addHelpText('after', '\nExamples:\n  mlspace storage account list -o table\n  mlspace storage account list -g myresourcegroup --query [].name -o tsv')
+    .addHelpText('after', examples('mlspace storage account list -o table', 'mlspace storage account list -g myresourcegroup --query [].name -o tsv'))
     .action(async (options: OutputOptions & { resourceGroup?: string }) => {
       const { arm } = (await session());
       const accounts = [];
@@ -90,7 +93,7 @@ export function registerStorageAccount(storage: Command): void {
 
   withGroup(account.command('delete').description('Delete a storage account and all its data.').requiredOption('-n, --name <name>', 'account name'))
     .option('-y, --yes', 'do not prompt for confirmation')
-    .addHelpText('after', '\nExamples:\n  mlspace storage account delete -n mystorageaccount -g myresourcegroup --yes')
+    .addHelpText('after', examples('mlspace storage account delete -n mystorageaccount -g myresourcegroup --yes'))
     .action(async (options: AccountOptions & { yes?: boolean }) => {
       const { arm } = (await session());
       await confirm(`Are you sure you want to delete storage account '${options.name}' and all its data?`, options.yes);
@@ -102,14 +105,17 @@ export function registerStorageAccount(storage: Command): void {
       new Option('--key <key>', 'which key to put in it').choices(Object.keys(KEY_NAMES)).default('primary'),
     ),
   )
-    .addHelpText('after', '\nExamples:\n  mlspace storage account show-connection-string -n mystorageaccount -g myresourcegroup --query connectionString -o tsv')
+    .addHelpText('after', examples('mlspace storage account show-connection-string -n mystorageaccount -g myresourcegroup --query connectionString -o tsv'))
     .action(async (options: AccountOptions & { key: 'primary' | 'secondary' }) => {
       emit({ connectionString: await connectionString((await session()).arm, options.resourceGroup, options.name, options.key) }, options);
     });
 
-  const keys = account.command('keys').description("List or renew a storage account's access keys.");
+  const keys = account
+    .command('keys')
+    .description("List or renew a storage account's access keys.")
+    .addHelpText('after', examples('mlspace storage account keys list -g myresourcegroup -n mystorageaccount -o table'));
   withOutput(withGroup(keys.command('list').description("List the account's two keys (their values are secrets).").requiredOption('-n, --account-name <name>', 'account name')))
-    .addHelpText('after', "\nExamples:\n  mlspace storage account keys list -g myresourcegroup -n mystorageaccount\n  mlspace storage account keys list -g myresourcegroup -n mystorageaccount --query \"[?keyName=='key1'].value\" -o tsv")
+    .addHelpText('after', examples("mlspace storage account keys list -g myresourcegroup -n mystorageaccount", "mlspace storage account keys list -g myresourcegroup -n mystorageaccount --query \"[?keyName=='key1'].value\" -o tsv"))
     .action(async (options: OutputOptions & { accountName: string; resourceGroup: string }) => {
       emit(await listKeys((await session()).arm, options.resourceGroup, options.accountName), options);
     });

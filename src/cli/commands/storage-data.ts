@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { CliError } from '../errors.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
-import { groupOf, session } from './common.js';
+import { groupOf, session, examples } from './common.js';
 import { listKeys } from './storage-account.js';
 
 interface DataOptions extends OutputOptions {
@@ -39,9 +39,9 @@ function withDataOptions(command: Command): Command {
 }
 
 export function registerStorageData(storage: Command): void {
-  const container = storage.command('container').description('Manage blob containers.');
+  const container = storage.command('container').description('Manage blob containers.').addHelpText('after', examples('mlspace storage container create -n training --account-name mystorageaccount'));
   withDataOptions(container.command('create').description('Create a blob container in a storage account (if it does not exist).'))
-    .addHelpText('after', '\nExamples:\n  mlspace storage container create -n training --account-name mystorageaccount')
+    .addHelpText('after', examples('mlspace storage container create -n training --account-name mystorageaccount'))
     .action(async (options: DataOptions) => {
       // Loaded when the command runs, as the session is (see session()).
       const { BlobServiceClient, StorageSharedKeyCredential } = await import('@azure/storage-blob');
@@ -54,9 +54,9 @@ export function registerStorageData(storage: Command): void {
       emit({ created: (await service.getContainerClient(options.name).createIfNotExists()).succeeded }, options);
     });
 
-  const share = storage.command('share').description('Manage file shares.');
+  const share = storage.command('share').description('Manage file shares.').addHelpText('after', examples('mlspace storage share create -n shared --account-name mystorageaccount'));
   withDataOptions(share.command('create').description('Create a file share in a storage account (if it does not exist).'))
-    .addHelpText('after', '\nExamples:\n  mlspace storage share create -n shared --account-name mystorageaccount')
+    .addHelpText('after', examples('mlspace storage share create -n shared --account-name mystorageaccount'))
     .action(async (options: DataOptions) => {
       const { ShareServiceClient, StorageSharedKeyCredential } = await import('@azure/storage-file-share');
       let service;
