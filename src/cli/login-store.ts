@@ -20,8 +20,6 @@ export interface StoredLogin {
   tenantId: string;
   subscriptionId: string;
   clientId: string;
-  /** Whether the user gave a service principal (rather than the local admin client). */
-  servicePrincipal: boolean;
 }
 
 export function configDir(home: string): string {

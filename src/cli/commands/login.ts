@@ -107,7 +107,7 @@ async function login(options: LoginOptions): Promise<void> {
     authority = options.authority ?? arm;
     caFile = options.caFile;
     await checkTls(authority, caFile ? fs.readFileSync(caFile) : undefined);
-    stored = { kind: 'remote', endpoint: arm, authority, tenantId: options.tenant, subscriptionId: '', clientId: options.username!, servicePrincipal: true };
+    stored = { kind: 'remote', endpoint: arm, authority, tenantId: options.tenant, subscriptionId: '', clientId: options.username! };
     clientSecret = options.password!;
   } else {
     // The local server: its endpoints, its CA and, unless a service principal is given, its admin client.
@@ -123,7 +123,6 @@ async function login(options: LoginOptions): Promise<void> {
       tenantId: options.tenant ?? endpoints.tenantId,
       subscriptionId: endpoints.subscriptionId,
       clientId: admin?.clientId ?? options.username!,
-      servicePrincipal: Boolean(options.servicePrincipal),
     };
     clientSecret = admin?.clientSecret ?? options.password!;
   }
