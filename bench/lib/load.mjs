@@ -1,0 +1,48 @@
+// Load generators. Both run in this process: with 2 cores, one is the server's
+// and one the client's, and the bench process does nothing else meanwhile.
+import autocannon from 'autocannon';
+import { performance } from 'node:perf_hooks';
+
+/**
+ * GET `url` over `connections` keep-alive connections with autocannon's
+ * programmatic API (in-process, no workers), after an unmeasured warm-up.
+ * Any error or non-2xx answer fails the run: a fast 403 is not a result.
+ */
+export async function autocannonGet(url, { connections, seconds, warmupSeconds }) {
+  await autocannon({ url, connections, duration: warmupSeconds });
+  const result = await autocannon({ url, connections, duration: seconds });
+  const failed = result.errors + result.timeouts + result.non2xx;
+  if (failed > 0) throw new Error(`${failed} of ${result.requests.total} GETs of ${new URL(url).origin} failed (errors, timeouts or non-2xx)`);
+  return { perSecond: result.requests.average, p99Ms: result.latency.p99 };
+}
+
+/**
+ * Runs `op(loop)` in `concurrency` parallel async loops for `seconds`, after
+ * an unmeasured warm-up, and returns completed operations per second.
+ */
+export async function loopRate(op, { concurrency, seconds, warmupSeconds }) {
+  await loops(op, concurrency, warmupSeconds);
+  return loops(op, concurrency, seconds);
+}
+
+async function loops(op, concurrency, seconds) {
+  const start = performance.now();
+  const deadline = start + seconds * 1000;
+  let done = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, loop) => {
+      while (performance.now() < deadline) {
+        await op(loop);
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - start) / 1000);
+}
+
+/** Seconds `fn` takes. */
+export async function timed(fn) {
+  const start = performance.now();
+  const value = await fn();
+  return { seconds: (performance.now() - start) / 1000, value };
+}
