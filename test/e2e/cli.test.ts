@@ -210,6 +210,17 @@ describe('the mlspace CLI: login, output formats, --query and bad input', { time
     expect(oneLine(await cli('ml', 'model', 'download', '--name', 'm', '--download-path', path.join(work, 'dl'), '-w', 'ws-out', '-g', 'rg-out'), 1)).toContain('already exists; pass overwrite: true (--overwrite in the CLI)');
   });
 
+  test('workspace create without --storage-account creates one, as az does; deletes need --yes without a terminal', async () => {
+    ok(await cli('group', 'create', '-n', 'rg-doomed', '-l', 'eastus', '-o', 'none'));
+    const created = ok(await cli('ml', 'workspace', 'create', '-n', 'Doomed_WS', '-g', 'rg-doomed'));
+    const account = JSON.parse(created.stdout).storage_account.split('/').pop();
+    expect(account).toMatch(/^doomedws[0-9a-f]{8}$/);
+    expect(created.stderr).toBe(`Creating storage account '${account}' for workspace 'Doomed_WS'.\n`);
+    ok(await cli('ml', 'workspace', 'delete', '-n', 'Doomed_WS', '-g', 'rg-doomed', '--yes'));
+    ok(await cli('group', 'delete', '-n', 'rg-doomed', '--yes'));
+    expect(oneLine(await cli('storage', 'account', 'show', '-n', account, '-g', 'rg-doomed'), 3)).toContain('ResourceGroupNotFound');
+  });
+
   describe('another identity', () => {
     let reader: { clientId: string; clientSecret: string; tenantId: string };
 
