@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { defaultDataDir, parseDeclaredAccounts } from '../server/config.js';
-import { createLogger } from '../server/log.js';
-import { startServer } from '../server/server.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -35,6 +33,8 @@ Examples:
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
     )
     .action(async (options: { dataDir?: string; host: string; blobPort: number; filePort: number; armPort: number; devAccount: boolean }) => {
+      // The server's modules (SQLite, TLS, ...) load only for `up`, not for every other command.
+      const [{ createLogger }, { startServer }] = await Promise.all([import('../server/log.js'), import('../server/server.js')]);
       const logger = createLogger();
       const server = await startServer(
         {
