@@ -9,7 +9,14 @@ import { registerMlWorkspace } from './commands/ml-workspace.js';
 import { registerStorageAccount } from './commands/storage-account.js';
 import { registerStorageData } from './commands/storage-data.js';
 import { describeError, isCommanderError } from './errors.js';
+import { withOutput } from './output/options.js';
 import { registerUp } from './up.js';
+
+// `mlspace ... | head` closes stdout early; that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
 
 const program = new Command('mlspace')
   .description('Self-hosted, Azure-compatible ML workspace and storage service, and its az-style CLI.')
@@ -42,6 +49,15 @@ const ml = program
 registerMlWorkspace(ml);
 registerMlDatastore(ml);
 registerMlModel(ml);
+
+// az accepts its global arguments on every command, including those that print nothing.
+for (const command of leafCommands(program)) {
+  if (command.name() !== 'up' && !command.options.some((option) => option.long === '--output')) withOutput(command);
+}
+
+function leafCommands(command: Command): Command[] {
+  return command.commands.length === 0 ? [command] : command.commands.flatMap(leafCommands);
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isCommanderError(error)) {

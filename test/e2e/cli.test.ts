@@ -132,6 +132,9 @@ describe('the mlspace CLI: login, output formats, --query and bad input', { time
 
   test('--help shows each command with examples and exits 0', async () => {
     const help = ok(await cli('ml', 'workspace', 'sync-keys', '--help')).stdout;
+    // az takes its global arguments on every command, even those that print nothing.
+    expect(help).toContain('-o, --output <format>');
+    expect(ok(await cli('logout', '--help')).stdout).toContain('--query <jmespath>');
     expect(help).toContain('-w, --workspace-name <name>');
     expect(help).toContain('mlspace ml workspace sync-keys -w myworkspace -g myresourcegroup');
     expect(ok(await cli('storage', 'account', 'keys', 'renew', '--help')).stdout).toContain('--key primary');
