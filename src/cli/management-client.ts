@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import https from 'node:https';
-import path from 'node:path';
-import type { Endpoints } from '../server/endpoints.js';
+import { readEndpoints, type Endpoints } from '../server/endpoints.js';
 
 /** The management API version the CLI sends; the server accepts any. */
 const API_VERSION = '2023-05-01';
@@ -21,10 +20,7 @@ export class ManagementClient {
   ) {}
 
   static open(dataDir: string): ManagementClient {
-    const file = path.join(dataDir, 'endpoints.json');
-    if (!fs.existsSync(file)) throw new Error(`${file} does not exist: start the server first (mlspace up --data-dir ${dataDir}).`);
-    const endpoints = JSON.parse(fs.readFileSync(file, 'utf8')) as Endpoints;
-    if (!endpoints.arm) throw new Error(`${file} names no management endpoint (arm); restart the server with this version of mlspace.`);
+    const endpoints = readEndpoints(dataDir);
     return new ManagementClient(endpoints, fs.readFileSync(endpoints.caFile), JSON.parse(fs.readFileSync(endpoints.adminClientFile, 'utf8')));
   }
 

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
 import { defaultDataDir, parseDeclaredAccounts } from '../server/config.js';
-import { createLogger } from '../server/log.js';
-import { startServer } from '../server/server.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -35,8 +33,10 @@ Examples:
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
     )
     .action(async (options: { dataDir?: string; host: string; blobPort: number; filePort: number; armPort: number; devAccount: boolean }) => {
+      // The server's modules (SQLite, TLS, ...) load only for `up`, not for every other command.
+      const [{ createLogger }, { startServer }] = await Promise.all([import('../server/log.js'), import('../server/server.js')]);
       const logger = createLogger();
-      const server = await startServer(
+      const starting = startServer(
         {
           dataDir: options.dataDir ?? defaultDataDir(),
           host: options.host,
@@ -48,22 +48,26 @@ Examples:
         },
         logger,
       );
-      const { blob, file, arm, caFile, adminClientFile } = server.endpoints;
-      process.stdout.write(`mlspace is up\n  blob: ${blob}\n  file: ${file}\n  arm:  ${arm} (CA: ${caFile})\n  admin client: ${adminClientFile}\n`);
+      // Listen for signals before endpoints.json appears: a script that reads it and
+      // stops the server at once must get a clean shutdown, not a killed process.
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, 'shutting down');
-        server.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error({ err: error }, 'shutdown failed');
-            process.exit(1);
-          },
-        );
+        starting
+          .then((server) => server.close())
+          .then(
+            () => process.exit(0),
+            (error: unknown) => {
+              logger.error({ err: error }, 'shutdown failed');
+              process.exit(1);
+            },
+          );
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      const { blob, file, arm, caFile, adminClientFile } = (await starting).endpoints;
+      process.stdout.write(`mlspace is up\n  blob: ${blob}\n  file: ${file}\n  arm:  ${arm} (CA: ${caFile})\n  admin client: ${adminClientFile}\n`);
     });
 }

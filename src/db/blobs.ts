@@ -1,4 +1,5 @@
 import { ContentRefs } from './content-refs.js';
+import { RecordCache } from './record-cache.js';
 import type { BlobRecord, BlockRecord, ContainerRecord, ListPage } from './records.js';
 import type { Db } from './sqlite.js';
 
@@ -15,6 +16,7 @@ export type Precondition<T> = (current: T | undefined) => void;
  */
 export class BlobRepo {
   private readonly refs: ContentRefs;
+  private readonly blobCache = new RecordCache<BlobRecord>(20_000);
   private readonly stmt;
 
   constructor(private readonly db: Db) {
@@ -88,6 +90,8 @@ export class BlobRepo {
       }
       this.refs.release(this.stmt.containerBlockContent.all(account, name) as string[], orphans);
       this.stmt.deleteContainerBlobs.run(account, name);
+      // Rare enough that dropping every cached blob beats tracking them per container.
+      this.blobCache.clear();
       this.stmt.deleteContainerBlocks.run(account, name);
       this.stmt.deleteContainer.run(account, name);
       return orphans;
@@ -103,8 +107,11 @@ export class BlobRepo {
   // ---- blobs ----
 
   getBlob(account: string, container: string, name: string): BlobRecord | undefined {
+    const key = blobKey(account, container, name);
+    const cached = this.blobCache.get(key);
+    if (cached !== undefined) return cached;
     const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
-    return doc === undefined ? undefined : { ...JSON.parse(doc), account, container, name };
+    return doc === undefined ? undefined : this.blobCache.set(key, { ...JSON.parse(doc), account, container, name });
   }
 
   /**
@@ -128,6 +135,7 @@ export class BlobRepo {
       this.refs.release(this.stmt.blockContent.all(blob.account, blob.container, blob.name) as string[], orphans);
       this.stmt.deleteBlocks.run(blob.account, blob.container, blob.name);
       this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc(blob));
+      this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return orphans;
     })();
   }
@@ -139,6 +147,7 @@ export class BlobRepo {
       precondition?.(current);
       if (!current) return false;
       this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc({ ...blob, extents: current.extents }));
+      this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return true;
     })();
   }
@@ -154,6 +163,7 @@ export class BlobRepo {
       this.refs.release(this.stmt.blockContent.all(account, container, name) as string[], orphans);
       this.stmt.deleteBlocks.run(account, container, name);
       this.stmt.deleteBlob.run(account, container, name);
+      this.blobCache.delete(blobKey(account, container, name));
       return orphans;
     })();
   }
@@ -197,9 +207,14 @@ export class BlobRepo {
       for (const doc of this.stmt.accountBlobDocs.all(account) as string[]) this.refs.release(extentIds(JSON.parse(doc)), orphans);
       this.refs.release(this.stmt.accountBlockContent.all(account) as string[], orphans);
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
+      this.blobCache.clear();
       return orphans;
     })();
   }
+}
+
+function blobKey(account: string, container: string, name: string): string {
+  return `${account}/${container}/${name}`;
 }
 
 function extentIds(blob: Pick<BlobRecord, 'extents'>): string[] {

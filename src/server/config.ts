@@ -27,8 +27,13 @@ export const DEV_ACCOUNT: DeclaredAccount = {
   key1: 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==',
 };
 
+/** Where mlspace keeps its data directory and the CLI's login: `$MLSPACE_HOME`, or `~/.mlspace`. */
+export function mlspaceHome(env: NodeJS.ProcessEnv = process.env): string {
+  return env.MLSPACE_HOME ?? path.join(os.homedir(), '.mlspace');
+}
+
 export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env.MLSPACE_HOME ?? path.join(os.homedir(), '.mlspace'), 'data');
+  return path.join(mlspaceHome(env), 'data');
 }
 
 export const ACCOUNT_NAME = /^[a-z0-9]{3,24}$/;

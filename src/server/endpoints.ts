@@ -25,6 +25,15 @@ export function writeEndpoints(dataDir: string, endpoints: Endpoints): string {
   return file;
 }
 
+/** Reads a running server's endpoints.json, saying how to start one when there is none. */
+export function readEndpoints(dataDir: string): Endpoints {
+  const file = path.join(dataDir, 'endpoints.json');
+  if (!fs.existsSync(file)) throw new Error(`${file} does not exist: start the server first (mlspace up --data-dir ${dataDir}).`);
+  const endpoints = JSON.parse(fs.readFileSync(file, 'utf8')) as Endpoints;
+  if (!endpoints.arm) throw new Error(`${file} names no management endpoint (arm); restart the server with this version of mlspace.`);
+  return endpoints;
+}
+
 export function removeEndpoints(dataDir: string): void {
   fs.rmSync(path.join(dataDir, 'endpoints.json'), { force: true });
 }

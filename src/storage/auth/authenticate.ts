@@ -2,9 +2,11 @@ import type { StorageRequest } from '../http/context.js';
 import { errors } from '../http/errors.js';
 import { verifyAccountSas, verifyServiceSas } from './sas.js';
 import { verifySharedKey } from './shared-key.js';
+import { VerifiedSasCache } from './verified-sas-cache.js';
 import type { AccessPolicyLookup, AccountKeys, AuthOutcome, OperationAccess } from './types.js';
 
 const ANONYMOUS: AuthOutcome = Object.freeze({ kind: 'anonymous' });
+const verifiedSas = new VerifiedSasCache();
 
 /**
  * Who may perform `access` on this request: Shared Key / Shared Key Lite when an
@@ -13,12 +15,12 @@ const ANONYMOUS: AuthOutcome = Object.freeze({ kind: 'anonymous' });
  * checks against the container's public access level. Throws a StorageError
  * (403) when the credential is present but does not authorize the request.
  */
-export async function authenticate(
+export function authenticate(
   ctx: StorageRequest,
   keys: AccountKeys,
   access: OperationAccess,
   lookupPolicy: AccessPolicyLookup,
-): Promise<AuthOutcome> {
+): AuthOutcome {
   const authorization = ctx.req.headers.authorization;
   if (authorization !== undefined) {
     const space = authorization.indexOf(' ');
@@ -29,7 +31,12 @@ export async function authenticate(
   }
   if (!ctx.query.has('sig')) return ANONYMOUS;
   if (!keys.allowSharedKeyAccess) throw errors.keyBasedAuthNotPermitted();
-  return ctx.query.has('ss') ? verifyAccountSas(ctx, keys, access) : verifyServiceSas(ctx, keys, access, lookupPolicy);
+  const cacheKey = ctx.req.url === undefined ? undefined : `${ctx.service} ${ctx.protocol} ${ctx.req.url}`;
+  const verified = cacheKey === undefined ? undefined : verifiedSas.get(cacheKey, keys, access);
+  if (verified !== undefined) return verified;
+  const outcome = ctx.query.has('ss') ? verifyAccountSas(ctx, keys, access) : verifyServiceSas(ctx, keys, access, lookupPolicy);
+  if (cacheKey !== undefined) verifiedSas.remember(cacheKey, keys, access, ctx.query, outcome);
+  return outcome;
 }
 
 function unsupportedScheme(scheme: string): Error {

@@ -27,7 +27,7 @@ export function checkSasSignature(stringToSign: string, keys: AccountKeys, sig: 
   return keyIndex;
 }
 
-function parseSasTime(value: string, name: string): number {
+export function parseSasTime(value: string, name: string): number {
   // Date.parse also accepts forms such as '1' or 'March 7'; a SAS time is ISO 8601.
   const code = value.charCodeAt(0);
   const time = code >= 0x30 && code <= 0x39 && value.charCodeAt(4) === 0x2d ? Date.parse(value) : NaN;

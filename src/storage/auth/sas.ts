@@ -57,12 +57,12 @@ const SIGNED_RESOURCES = { blob: ['c', 'b', 'bs', 'bv', 'd'], file: ['s', 'f'] }
  * resource it names is rebuilt from the request and covered by the signature.
  * Missing sp/st/se come from the stored access policy `si`.
  */
-export async function verifyServiceSas(
+export function verifyServiceSas(
   ctx: StorageRequest,
   keys: AccountKeys,
   access: OperationAccess,
   lookupPolicy: AccessPolicyLookup,
-): Promise<SasOutcome> {
+): SasOutcome {
   const query = ctx.query;
   if (query.has('skoid')) {
     throw errors.authFailed('User delegation SAS (skoid) is not supported by this server; sign the SAS with an account key (key1 or key2) instead.');
@@ -89,7 +89,7 @@ export async function verifyServiceSas(
   let start = st;
   let expiry = se;
   if (si) {
-    const policy = await lookupPolicy(ctx.container, si);
+    const policy = lookupPolicy(ctx.container, si);
     if (!policy) {
       throw errors.authFailed(`The stored access policy '${si}' named by the SAS (si) does not exist on '${ctx.container}'; removing a policy revokes its SAS.`);
     }

@@ -29,7 +29,7 @@ export interface AccessPolicy {
 }
 
 /** Resolves a stored access policy (`si`) of a container or share; undefined when it does not exist. */
-export type AccessPolicyLookup = (container: string, id: string) => Promise<AccessPolicy | undefined>;
+export type AccessPolicyLookup = (container: string, id: string) => AccessPolicy | undefined;
 
 export type AuthOutcome =
   | { readonly kind: 'sharedKey'; readonly keyIndex: 0 | 1 }

@@ -64,7 +64,7 @@ async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string)
   };
   const sameAccountKey = parsed.account === ctx.account && ctx.auth.kind === 'sharedKey';
   if (!sameAccountKey) {
-    const auth = await authenticate(sourceCtx, keys, READ_BLOB, async (container, id) =>
+    const auth = authenticate(sourceCtx, keys, READ_BLOB, (container, id) =>
       ctx.deps.repo.getContainer(parsed.account, container)?.signedIdentifiers.find((identifier) => identifier.id === id),
     );
     const container = ctx.deps.repo.getContainer(parsed.account, parsed.container);

@@ -115,7 +115,7 @@ async function authorizeSource(ctx: FileRequest, keyring: KeyRing, sourceUrl: st
   const sameAccountKey = parsed.account === ctx.account && ctx.auth.kind === 'sharedKey';
   if (!sameAccountKey) {
     const sourceCtx: FileRequest = { ...ctx, ...parsed, req: { method: 'GET', headers: {}, socket: ctx.req.socket } as IncomingMessage };
-    const auth = await authenticate(sourceCtx, keys, READ_FILE, async (share, id) =>
+    const auth = authenticate(sourceCtx, keys, READ_FILE, (share, id) =>
       ctx.deps.repo.getShare(parsed.account, share)?.signedIdentifiers.find((identifier) => identifier.id === id),
     );
     if (auth.kind === 'anonymous') throw cannotVerify('the source is private: append a SAS with read permission to the source URL.');

@@ -74,8 +74,17 @@ export function contentLength(headers: IncomingHttpHeaders, max: number): number
   return length;
 }
 
+const formattedDates = new Map<number, string>();
+
+/** RFC 1123 date, memoized: every response formats a few, mostly the same ones (now, a blob's times). */
 export function httpDate(ms: number): string {
-  return new Date(ms).toUTCString();
+  let text = formattedDates.get(ms);
+  if (text === undefined) {
+    if (formattedDates.size >= 4096) formattedDates.clear();
+    text = new Date(ms).toUTCString();
+    formattedDates.set(ms, text);
+  }
+  return text;
 }
 
 let lastTicks = 0n;

@@ -67,7 +67,8 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     if (!keys) throw errors.accountNotFound(url.account);
     const operation = definition.selectOperation(ctx);
     definition.checkNames(ctx);
-    ctx.auth = await authenticate(ctx, keys, operation.access, async (container, id) => definition.lookupPolicy(url.account, container, id));
+    // Synchronous on purpose: the hot read path should not pay for promises it does not need.
+    ctx.auth = authenticate(ctx, keys, operation.access, (container, id) => definition.lookupPolicy(url.account, container, id));
     if (ctx.auth.kind === 'anonymous') definition.checkAnonymous(ctx, operation);
     await operation.handler(ctx);
   }

@@ -1,12 +1,13 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { StorageRequest } from './context.js';
 import { STORAGE_API_VERSION, errors, sendStorageError } from './errors.js';
+import { httpDate } from './headers.js';
 
 /** Writes the status line and the headers every data-plane response carries, plus the operation's own. */
 export function writeHead(ctx: StorageRequest, status: number, headers: OutgoingHttpHeaders): void {
   headers['x-ms-request-id'] = ctx.requestId;
   headers['x-ms-version'] = STORAGE_API_VERSION;
-  headers['date'] = new Date().toUTCString();
+  headers['date'] = httpDate(Math.floor(Date.now() / 1000) * 1000);
   const clientRequestId = ctx.req.headers['x-ms-client-request-id'];
   if (clientRequestId !== undefined) headers['x-ms-client-request-id'] = clientRequestId;
   ctx.res.writeHead(status, headers);

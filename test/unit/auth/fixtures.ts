@@ -22,7 +22,7 @@ export const WRITE_BLOB: OperationAccess = { permissions: 'cw', resourceType: 'o
 export const LIST_BLOBS: OperationAccess = { permissions: 'l', resourceType: 'c', scope: 'container' };
 export const LIST_CONTAINERS: OperationAccess = { permissions: 'l', resourceType: 's', scope: 'service' };
 
-export const noPolicies: AccessPolicyLookup = async () => undefined;
+export const noPolicies: AccessPolicyLookup = () => undefined;
 
 export interface CapturedRequest {
   method: string;
@@ -87,9 +87,11 @@ export async function captureRequest(send: (endpoint: string) => Promise<unknown
 
 export const minutesFromNow = (minutes: number): Date => new Date(Date.now() + minutes * 60_000);
 
-/** Awaits `promise` and returns the StorageError it rejects with, failing the test if it resolves. */
-export async function refusal(promise: Promise<unknown>): Promise<StorageError> {
-  const outcome = await promise.then(
+/** Runs `attempt` and returns the StorageError it throws (or rejects with), failing the test if it succeeds. */
+export async function refusal(attempt: () => unknown): Promise<StorageError> {
+  const outcome = await Promise.resolve()
+    .then(attempt)
+    .then(
     (value) => ({ value }),
     (error: unknown) => ({ error }),
   );

@@ -89,7 +89,7 @@ async function refused(
   lookup: AccessPolicyLookup = noPolicies,
   keys = accountKeys(),
 ): Promise<StorageError> {
-  const error = await refusal(check(url, access, options, lookup, keys));
+  const error = await refusal(() => check(url, access, options, lookup, keys));
   refusals.push({ error, url });
   return error;
 }
@@ -347,7 +347,7 @@ describe('SAS refusals', () => {
 describe('stored access policies (si)', () => {
   const policies = (policy: AccessPolicy | undefined) => {
     const asked: [string, string][] = [];
-    const lookup: AccessPolicyLookup = async (container, id) => {
+    const lookup: AccessPolicyLookup = (container, id) => {
       asked.push([container, id]);
       return policy;
     };

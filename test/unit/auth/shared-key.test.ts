@@ -65,7 +65,8 @@ describe('Shared Key from the official SDKs', () => {
     });
 
     it(`refuses ${name} signed with a key the account does not have`, async () => {
-      const error = await refusal(accept(await captureRequest(call(WRONG_KEY)), serviceOf(name)));
+      const captured = await captureRequest(call(WRONG_KEY));
+      const error = await refusal(() => accept(captured, serviceOf(name)));
       expect(error.status).toBe(403);
       expect(error.code).toBe('AuthenticationFailed');
       expect(error.details.AuthenticationErrorDetail).toContain('Server used following string to sign');
@@ -75,33 +76,33 @@ describe('Shared Key from the official SDKs', () => {
   it('refuses a request whose signed header was changed', async () => {
     const captured = await captureRequest(sdkCalls['BlockBlobClient.upload']!(KEY1));
     captured.headers['x-ms-meta-owner'] = 'someone else';
-    expect((await refusal(accept(captured))).code).toBe('AuthenticationFailed');
+    expect((await refusal(() => accept(captured))).code).toBe('AuthenticationFailed');
   });
 
   it('refuses a request whose query parameter was changed', async () => {
     const captured = await captureRequest(sdkCalls['ContainerClient.listBlobsFlat']!(KEY1));
     captured.url = captured.url.replace('prefix=runs', 'prefix=other');
     expect(captured.url).toContain('prefix=other');
-    expect((await refusal(accept(captured))).code).toBe('AuthenticationFailed');
+    expect((await refusal(() => accept(captured))).code).toBe('AuthenticationFailed');
   });
 
   it('refuses a request sent to another blob', async () => {
     const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
     captured.url = captured.url.replace('a.txt', 'b.txt');
-    expect((await refusal(accept(captured))).code).toBe('AuthenticationFailed');
+    expect((await refusal(() => accept(captured))).code).toBe('AuthenticationFailed');
   });
 
   it('refuses a request without x-ms-date or Date', async () => {
     const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
     delete captured.headers['x-ms-date'];
-    const error = await refusal(accept(captured));
+    const error = await refusal(() => accept(captured));
     expect(error.details.AuthenticationErrorDetail).toMatch(/date header not specified/i);
   });
 
   it('refuses an unparsable request date', async () => {
     const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
     captured.headers['x-ms-date'] = 'yesterday';
-    expect((await refusal(accept(captured))).details.AuthenticationErrorDetail).toMatch(/not a valid/);
+    expect((await refusal(() => accept(captured))).details.AuthenticationErrorDetail).toMatch(/not a valid/);
   });
 
   for (const [when, shiftMinutes] of [
@@ -113,7 +114,7 @@ describe('Shared Key from the official SDKs', () => {
       vi.useFakeTimers({ toFake: ['Date'] });
       try {
         vi.setSystemTime(Date.now() + shiftMinutes * 60_000);
-        const error = await refusal(accept(captured));
+        const error = await refusal(() => accept(captured));
         expect(error.code).toBe('AuthenticationFailed');
         expect(error.details.AuthenticationErrorDetail).toContain('outside the allowed 15-minute window');
       } finally {
@@ -125,19 +126,19 @@ describe('Shared Key from the official SDKs', () => {
   it('refuses a signature made for another account', async () => {
     const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
     captured.headers.authorization = captured.headers.authorization!.replace(ACCOUNT, 'otheraccount');
-    expect((await refusal(accept(captured))).details.AuthenticationErrorDetail).toContain("account 'otheraccount'");
+    expect((await refusal(() => accept(captured))).details.AuthenticationErrorDetail).toContain("account 'otheraccount'");
   });
 
   it('refuses Shared Key when the account disallows key-based access', async () => {
     const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
-    const error = await refusal(accept(captured, {}, accountKeys(false)));
+    const error = await refusal(() => accept(captured, {}, accountKeys(false)));
     expect(error.code).toBe('KeyBasedAuthenticationNotPermitted');
   });
 
   it('never tells the client a key or a signature', async () => {
     const captured = await captureRequest(sdkCalls['BlockBlobClient.upload']!(WRONG_KEY));
     const sent = captured.headers.authorization!.split(':')[1]!;
-    const error = await refusal(accept(captured));
+    const error = await refusal(() => accept(captured));
     const reported = /string to sign: '([\s\S]*)'\.$/.exec(error.details.AuthenticationErrorDetail!)![1]!;
     // The signatures the server computed are as secret as the one the client sent.
     const computed = [sign(KEY1, reported), sign(KEY2, reported)];
@@ -198,12 +199,12 @@ describe('Shared Key as documented and as other clients sign it', () => {
       expect(await accept(captured)).toEqual({ kind: 'sharedKey', keyIndex });
     }
     captured.headers.authorization = `SharedKeyLite ${ACCOUNT}:${sign(WRONG_KEY, stringToSign)}`;
-    expect((await refusal(accept(captured))).code).toBe('AuthenticationFailed');
+    expect((await refusal(() => accept(captured))).code).toBe('AuthenticationFailed');
   });
 
   it('refuses a signature of the wrong length without comparing it', async () => {
     const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
     captured.headers.authorization = `SharedKey ${ACCOUNT}:c2hvcnQ=`;
-    expect((await refusal(accept(captured))).details.AuthenticationErrorDetail).toContain('not a base64-encoded HMAC-SHA256');
+    expect((await refusal(() => accept(captured))).details.AuthenticationErrorDetail).toContain('not a base64-encoded HMAC-SHA256');
   });
 });

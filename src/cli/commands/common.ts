@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import type { Session } from '../session.js';
+
+/** `-g, --resource-group`, required: az's spelling. */
+export function withGroup(command: Command): Command {
+  return command.requiredOption('-g, --resource-group <name>', 'name of the resource group');
+}
+
+/** Runs a lookup and turns a 404 into `undefined` (for "does it exist" checks). */
+export async function orUndefined<T>(lookup: Promise<T>): Promise<T | undefined> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+/** The "Examples:" section a command's --help ends with. */
+export function examples(...lines: string[]): string {
+  return `\nExamples:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+}
+
+/** `--tags a=b c=d`, as az takes them. */
+export function parseTags(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values) return undefined;
+  return Object.fromEntries(
+    values.map((pair) => {
+      const at = pair.indexOf('=');
+      return at < 0 ? [pair, ''] : [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+export const TAGS_HELP = 'space-separated tags: key[=value] [key[=value] ...]';
+
+/** The resource group in an ARM id. */
+export function groupOf(id: string | undefined): string | undefined {
+  return id ? /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] : undefined;
+}
+
+/**
+ * The signed-in session, loaded when a command runs: the Azure clients take
+ * about half a second to load, which `mlspace up` and `--help` should not pay.
+ */
+export async function session(): Promise<Session> {
+  return (await import('../session.js')).openSession();
+}

@@ -1,0 +1,83 @@
+import fs from 'node:fs';
+import YAML from 'yaml';
+import type { DatastoreRegistration } from '../sdk/datastore-registration.js';
+import { CliError } from './errors.js';
+
+/** The az ml v2 datastore YAML fields this server understands, per type. */
+const TYPES = {
+  azure_blob: { type: 'AzureBlob', containerField: 'container_name' },
+  azure_file: { type: 'AzureFile', containerField: 'file_share_name' },
+} as const;
+const COMMON_FIELDS = ['$schema', 'name', 'type', 'description', 'account_name', 'endpoint', 'protocol', 'credentials', 'tags'];
+const CREDENTIAL_FIELDS = ['account_key', 'sas_token'];
+
+/**
+ * Reads an az ml v2 datastore YAML file (`type: azure_blob|azure_file`, `name`,
+ * `account_name`, `container_name` or `file_share_name`, `credentials` with
+ * `account_key` or `sas_token`, optional `description`, `endpoint`,
+ * `protocol`, `tags`) into a registration. Anything else is refused with the
+ * file, the field and what is allowed, as az ml's schema validation does.
+ */
+export function readDatastoreYaml(file: string, nameOverride?: string): DatastoreRegistration {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CliError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
+  }
+  let doc: unknown;
+  try {
+    doc = YAML.parse(text);
+  } catch (error) {
+    throw new CliError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}.`);
+  }
+  const fail = (why: string): never => {
+    throw new CliError(`${file}: ${why}`);
+  };
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('expected a mapping of datastore fields (type, name, account_name, ...).');
+  const fields = doc as Record<string, unknown>;
+  const text_ = (name: string, required: boolean): string | undefined => {
+    const value = fields[name];
+    if (value === undefined || value === null) return required ? fail(`'${name}' is required.`) : undefined;
+    if (typeof value !== 'string' || value === '') return fail(`'${name}' must be a non-empty string.`);
+    return value;
+  };
+
+  const typeName = text_('type', true)!;
+  const kind = TYPES[typeName as keyof typeof TYPES];
+  if (!kind) fail(`type '${typeName}' is not supported: use ${Object.keys(TYPES).join(' or ')}.`);
+  const allowed = [...COMMON_FIELDS, kind.containerField];
+  for (const key of Object.keys(fields)) {
+    if (!allowed.includes(key)) fail(`unknown field '${key}' for type ${typeName}; allowed: ${allowed.filter((f) => f !== '$schema').join(', ')}.`);
+  }
+
+  const registration: DatastoreRegistration = {
+    type: kind.type,
+    name: nameOverride ?? text_('name', true)!,
+    accountName: text_('account_name', true)!,
+    container: text_(kind.containerField, true)!,
+    endpoint: text_('endpoint', false),
+    protocol: text_('protocol', false),
+    description: text_('description', false),
+  };
+
+  const tags = fields.tags;
+  if (tags !== undefined && tags !== null) {
+    if (typeof tags !== 'object' || Array.isArray(tags) || Object.values(tags).some((value) => typeof value !== 'string')) fail("'tags' must map names to strings.");
+    registration.tags = tags as Record<string, string>;
+  }
+
+  const credentials = fields.credentials;
+  if (credentials !== undefined && credentials !== null) {
+    if (typeof credentials !== 'object' || Array.isArray(credentials)) fail("'credentials' must be a mapping with account_key or sas_token.");
+    const given = Object.keys(credentials as object);
+    const unknown = given.find((key) => !CREDENTIAL_FIELDS.includes(key));
+    if (unknown) fail(`unknown field 'credentials.${unknown}'; use account_key or sas_token.`);
+    if (given.length !== 1) fail("'credentials' must give exactly one of account_key and sas_token.");
+    const value = (credentials as Record<string, unknown>)[given[0]!];
+    if (typeof value !== 'string' || value === '') fail(`'credentials.${given[0]}' must be a non-empty string.`);
+    if (given[0] === 'account_key') registration.accountKey = value as string;
+    else registration.sasToken = value as string;
+  }
+  return registration;
+}

@@ -1,0 +1,26 @@
+/** The datastore kinds the SDK reads and writes, named as Azure ML names them. */
+export type DatastoreType = 'AzureBlob' | 'AzureFile';
+
+/** What a datastore (or a workspace, for its storage) signs its data-plane requests with. */
+export type HeldCredential = { type: 'AccountKey'; key: string } | { type: 'Sas'; sasToken: string } | { type: 'None' };
+
+/** Progress of an upload or download of many files, in bytes and files. */
+export interface TransferProgress {
+  loadedBytes: number;
+  totalBytes: number;
+  completedFiles: number;
+  totalFiles: number;
+}
+
+export interface TransferOptions {
+  /** Replace files that exist at the destination; by default they are skipped (uploads) or refused (downloads). */
+  overwrite?: boolean;
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** What a transfer did; `skipped` lists destination paths left as they were because they existed. */
+export interface TransferResult {
+  files: string[];
+  skipped: string[];
+  bytes: number;
+}
