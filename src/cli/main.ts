@@ -6,6 +6,7 @@ import { registerLogin } from './commands/login.js';
 import { registerMlDatastore } from './commands/ml-datastore.js';
 import { registerMlModel } from './commands/ml-model.js';
 import { registerMlWorkspace } from './commands/ml-workspace.js';
+import { registerMonitor } from './commands/monitor.js';
 import { registerStorageAccount } from './commands/storage-account.js';
 import { registerStorageData } from './commands/storage-data.js';
 import { describeError, isCommanderError } from './errors.js';
@@ -49,6 +50,7 @@ const ml = program
 registerMlWorkspace(ml);
 registerMlDatastore(ml);
 registerMlModel(ml);
+registerMonitor(program);
 
 // az accepts its global arguments on every command, including those that print nothing.
 for (const command of leafCommands(program)) {

@@ -13,6 +13,7 @@ export function connectionFor(login: StoredLogin, clientSecret: string): Connect
     credential: new ClientSecretCredential(login.tenantId, login.clientId, clientSecret, { authorityHost: authority, disableInstanceDiscovery: true, ...trust }),
     endpoint: arm,
     clientOptions: trust,
+    caFile,
   };
 }
 

@@ -1,6 +1,7 @@
 import { AzureMachineLearningWorkspaces } from '@azure/arm-machinelearning';
 import { ResourceManagementClient } from '@azure/arm-resources';
 import { StorageManagementClient } from '@azure/arm-storage';
+import { ArmActions } from './arm-actions.js';
 import type { Connection } from './connection.js';
 
 /** The official ARM clients for one subscription, as the SDK and the CLI use them. */
@@ -9,6 +10,8 @@ export interface ArmClients {
   resources: ResourceManagementClient;
   storage: StorageManagementClient;
   ml: AzureMachineLearningWorkspaces;
+  /** The operations those clients do not wrap: mlspace's key consumers and rotation, the activity log. */
+  actions: ArmActions;
 }
 
 export function armClients(connection: Connection, subscriptionId: string): ArmClients {
@@ -18,6 +21,7 @@ export function armClients(connection: Connection, subscriptionId: string): ArmC
     resources: new ResourceManagementClient(connection.credential, subscriptionId, options),
     storage: new StorageManagementClient(connection.credential, subscriptionId, options),
     ml: new AzureMachineLearningWorkspaces(connection.credential, subscriptionId, options),
+    actions: new ArmActions(connection.credential, connection.endpoint, connection.caFile),
   };
 }
 

@@ -35,6 +35,8 @@ export interface Connection {
   defaultSubscriptionId?: string;
   /** Options for the ARM clients (and the credential) to trust a private CA. */
   clientOptions: Partial<TrustCaOptions>;
+  /** That CA's certificate file, for requests made outside those clients (ArmActions). */
+  caFile?: string;
 }
 
 const AZURE_RESOURCE_MANAGER = 'https://management.azure.com';
@@ -45,6 +47,7 @@ export function resolveConnection(options: ConnectionOptions = {}): Connection {
       credential: options.credential,
       endpoint: options.endpoint ?? AZURE_RESOURCE_MANAGER,
       clientOptions: options.caFile ? trustCa(options.caFile) : {},
+      caFile: options.caFile,
     };
   }
   return localServerConnection(options.mlspaceHome ?? mlspaceHome());
@@ -76,5 +79,6 @@ export function localServerConnection(home: string): Connection {
     endpoint: endpoints.arm,
     defaultSubscriptionId: endpoints.subscriptionId,
     clientOptions: trust,
+    caFile: endpoints.caFile,
   };
 }

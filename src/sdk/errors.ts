@@ -31,4 +31,6 @@ export type MlspaceErrorCode =
   /** A credential a workspace or datastore holds was refused because it is no longer valid (regenerated key, expired SAS). */
   | 'StaleCredential'
   /** A held credential was refused and could not be shown stale, or is current and was refused for another reason. */
-  | 'CredentialRefused';
+  | 'CredentialRefused'
+  /** A key rotation ended Failed: nothing was regenerated and every consumer was restored. */
+  | 'RotationFailed';

@@ -18,3 +18,15 @@ export { type ConnectionOptions } from './connection.js';
 export { MlspaceError, type MlspaceErrorCode } from './errors.js';
 export { CredentialRefusedError, type CredentialHolder, type RefusalVerdict } from './credential-refusal.js';
 export { findWorkspaceConfig, readWorkspaceConfig, type WorkspaceConfig } from './workspace-config.js';
+export {
+  StorageAccountKeys,
+  rotateAccountKeys,
+  waitForRotation,
+  type KeyConsumer,
+  type KeyConsumers,
+  type RotateOptions,
+  type RotationStatus,
+  type AccountRotationOutcome,
+} from './key-rotation.js';
+export { activityLog, type ActivityEvent, type ActivityLogQuery } from './activity-log.js';
+export { ArmRequestError } from './arm-actions.js';

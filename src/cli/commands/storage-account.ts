@@ -5,6 +5,7 @@ import { CliError } from '../errors.js';
 import { confirm } from '../confirm.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import type { ArmClients } from '../../sdk/arm-clients.js';
+import { registerKeyRotation } from './storage-rotation.js';
 import { groupOf, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
 
 const SKUS = ['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS', 'Standard_ZRS', 'Premium_LRS', 'Premium_ZRS', 'Standard_GZRS', 'Standard_RAGZRS'];
@@ -112,7 +113,7 @@ export function registerStorageAccount(storage: Command): void {
 
   const keys = account
     .command('keys')
-    .description("List or renew a storage account's access keys.")
+    .description("List, renew or rotate a storage account's access keys, and see who holds them.")
     .addHelpText('after', examples('mlspace storage account keys list -g myresourcegroup -n mystorageaccount -o table'));
   withOutput(withGroup(keys.command('list').description("List the account's two keys (their values are secrets).").requiredOption('-n, --account-name <name>', 'account name')))
     .addHelpText('after', examples("mlspace storage account keys list -g myresourcegroup -n mystorageaccount", "mlspace storage account keys list -g myresourcegroup -n mystorageaccount --query \"[?keyName=='key1'].value\" -o tsv"))
@@ -144,4 +145,5 @@ Examples:
       process.stderr.write(`Renewed the ${options.key} key (${keyName}) of storage account '${options.accountName}'; the ${other} is unchanged.\n`);
       emit(result.keys ?? [], options);
     });
+  registerKeyRotation(keys);
 }
