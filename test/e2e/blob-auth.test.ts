@@ -6,7 +6,6 @@ import {
   BlobServiceClient,
   ContainerClient,
   ContainerSASPermissions,
-  RestError,
   StorageSharedKeyCredential,
   generateAccountSASQueryParameters,
   generateBlobSASQueryParameters,
@@ -14,6 +13,7 @@ import {
 import { createHmac, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { errorOf } from '../helpers/errors.js';
 
 const ACCOUNT = 'authtest';
 const KEY1 = randomBytes(64).toString('base64');
@@ -38,14 +38,6 @@ afterAll(async () => {
   for (const secret of [KEY1, KEY2, WRONG]) expect(server.output()).not.toContain(secret);
 });
 
-async function errorOf(promise: Promise<unknown>): Promise<RestError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as RestError;
-  }
-  throw new Error('expected the request to fail');
-}
 
 function blobSas(options: Partial<Parameters<typeof generateBlobSASQueryParameters>[0]>, key = KEY1): string {
   return generateBlobSASQueryParameters(

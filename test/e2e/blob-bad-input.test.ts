@@ -3,13 +3,13 @@ import {
   AccountSASResourceTypes,
   AccountSASServices,
   BlobServiceClient,
-  RestError,
   StorageSharedKeyCredential,
   generateAccountSASQueryParameters,
 } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { errorOf } from '../helpers/errors.js';
 
 let server: TestServer;
 let service: BlobServiceClient;
@@ -42,14 +42,6 @@ async function send(pathAndQuery: string, init: RequestInit = {}) {
   return { status: response.status, code: response.headers.get('x-ms-error-code'), body, requestId: response.headers.get('x-ms-request-id') };
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<RestError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as RestError;
-  }
-  throw new Error('expected the request to fail');
-}
 
 describe('names', () => {
   it.each(['ab', 'UPPER', 'double--hyphen', '-leading', 'trailing-', 'a'.repeat(64), 'under_score'])('refuses container name %s', async (name) => {

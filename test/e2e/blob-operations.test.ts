@@ -1,10 +1,11 @@
-import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { errorOf } from '../helpers/errors.js';
 
 let server: TestServer;
 let service: BlobServiceClient;
@@ -24,14 +25,6 @@ async function newContainer(): Promise<ContainerClient> {
   return container;
 }
 
-async function errorOf(promise: Promise<unknown>): Promise<RestError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as RestError;
-  }
-  throw new Error('expected the request to fail');
-}
 
 describe('containers', () => {
   it('creates, refuses a duplicate, keeps metadata, and deletes', async () => {

@@ -1,4 +1,4 @@
-import { BlobServiceClient, RestError, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { managementClients } from '../helpers/management.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer } from '../helpers/server.js';
+import { errorOf } from '../helpers/errors.js';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mlspace.js');
 
@@ -83,11 +84,3 @@ describe('declared accounts', () => {
   });
 });
 
-async function errorOf(promise: Promise<unknown>): Promise<RestError> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as RestError;
-  }
-  throw new Error('expected the request to fail');
-}

@@ -43,6 +43,12 @@ export async function discard(deps: BlobDeps, ids: string[]): Promise<void> {
   await deps.pins.remove(ids);
 }
 
+/** The identity and version of the blob a write commits: a new ETag and time, the creation time kept across overwrites. */
+export function newBlobVersion(ctx: BlobRequest, now = Date.now()) {
+  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  return { account: ctx.account, container: ctx.container, name: ctx.path, created: existing?.created ?? now, lastModified: now, etag: newEtag(now) };
+}
+
 function checkBlockBlobType(ctx: BlobRequest): void {
   const type = header(ctx.req.headers, 'x-ms-blob-type');
   if (type === undefined) throw errors.missingHeader('x-ms-blob-type', "Put Blob needs 'x-ms-blob-type: BlockBlob'.");
@@ -57,15 +63,8 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   // Fail fast on a condition that already fails, before reading a large body.
   checkConditions(ctx.req.headers, ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), false);
   const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob);
-  const now = Date.now();
-  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   const blob: BlobRecord = {
-    account: ctx.account,
-    container: ctx.container,
-    name: ctx.path,
-    created: existing?.created ?? now,
-    lastModified: now,
-    etag: newEtag(now),
+    ...newBlobVersion(ctx),
     size: written.size,
     ...contentHeaders,
     contentMd5: contentHeaders.contentMd5 ?? written.md5.toString('base64'),
@@ -75,7 +74,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   await commitBlob(ctx, blob, [written.id]);
   respondEmpty(ctx, 201, {
     etag: blob.etag,
-    'last-modified': httpDate(now),
+    'last-modified': httpDate(blob.lastModified),
     'content-md5': written.md5.toString('base64'),
     'x-ms-request-server-encrypted': 'true',
   });

@@ -1,12 +1,12 @@
 import type { BlobRecord, BlockRecord, Extent } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors, escapeXml } from '../http/errors.js';
-import { httpDate, newEtag, readContentHeaders, readMetadata } from '../http/headers.js';
+import { httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
 import { parseXml, readSmallBody } from '../http/body.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard } from './blobs.js';
+import { commitBlob, discard, newBlobVersion } from './blobs.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
@@ -89,21 +89,15 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
     extents.push({ id: block.contentId, size: block.size, blockId: id });
     size += block.size;
   }
-  const now = Date.now();
   const blob: BlobRecord = {
-    account: ctx.account,
-    container: ctx.container,
-    name: ctx.path,
-    created: existing?.created ?? now,
-    lastModified: now,
-    etag: newEtag(now),
+    ...newBlobVersion(ctx),
     size,
     ...contentHeaders,
     metadata,
     extents,
   };
   await commitBlob(ctx, blob, []);
-  respondEmpty(ctx, 201, { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-request-server-encrypted': 'true' });
+  respondEmpty(ctx, 201, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-request-server-encrypted': 'true' });
 }
 
 export async function getBlockList(ctx: BlobRequest): Promise<void> {

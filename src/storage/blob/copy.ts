@@ -4,10 +4,10 @@ import type { BlobRecord } from '../../db/records.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { StorageError, errors } from '../http/errors.js';
-import { header, httpDate, newEtag, readMetadata } from '../http/headers.js';
+import { header, httpDate, readMetadata } from '../http/headers.js';
 import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
-import { commitBlob, requireBlob } from './blobs.js';
+import { commitBlob, newBlobVersion, requireBlob } from './blobs.js';
 import { requireContainer } from './containers.js';
 import type { BlobRequest } from './deps.js';
 import { READ_BLOB } from './access.js';
@@ -25,17 +25,11 @@ export function makeCopyBlob(keyring: KeyRing) {
     const source = await readSource(ctx, keyring, sourceUrl);
     requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
-    const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
     const now = Date.now();
     const copyId = randomUUID();
     const blob: BlobRecord = {
       ...source,
-      account: ctx.account,
-      container: ctx.container,
-      name: ctx.path,
-      created: existing?.created ?? now,
-      lastModified: now,
-      etag: newEtag(now),
+      ...newBlobVersion(ctx, now),
       metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
       copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now },
     };

@@ -9,7 +9,7 @@ import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { READ_FILE } from './access.js';
 import type { FileRequest } from './deps.js';
-import { checkFilePath, checkShareName, leafName, pathKey } from './names.js';
+import { checkFilePath, checkShareName, pathKey } from './names.js';
 import { newNodeLocation } from './lookup.js';
 import { versionHeaders } from './node-headers.js';
 import { copyPermission } from './permissions.js';
@@ -44,12 +44,7 @@ export function makeCopyFile(keyring: KeyRing) {
         const now = Date.now();
         return {
           ...original,
-          account: ctx.account,
-          share: ctx.container,
-          key: location.at.key,
-          parent: location.at.parent,
-          parentId: parentNode.id,
-          name: leafName(ctx.path),
+          ...location.identity(parentNode),
           lastModified: now,
           etag: newEtag(now),
           metadata: Object.keys(metadata).length > 0 ? metadata : original.metadata,

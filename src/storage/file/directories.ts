@@ -5,7 +5,7 @@ import { respondEmpty } from '../http/respond.js';
 import type { FileRequest } from './deps.js';
 import { fileErrors } from './file-errors.js';
 import { checkFound, newNodeLocation, requireDirectory } from './lookup.js';
-import { leafName, pathKey } from './names.js';
+import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';
 
@@ -20,12 +20,7 @@ export async function createDirectory(ctx: FileRequest): Promise<void> {
     const parentNode = location.check(parent, existing);
     const now = Date.now();
     return {
-      account: ctx.account,
-      share: ctx.container,
-      key: location.at.key,
-      parent: location.at.parent,
-      parentId: parentNode.id,
-      name: leafName(ctx.path),
+      ...location.identity(parentNode),
       isDirectory: true,
       size: 0,
       lastModified: now,

@@ -9,7 +9,7 @@ import { respondEmpty, writeHead } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
 import { openFileBytes, readFileBytes } from './file-content.js';
 import { checkFound, newNodeLocation, requireFile } from './lookup.js';
-import { leafName, pathKey } from './names.js';
+import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';
 
@@ -43,12 +43,7 @@ export async function createFile(ctx: FileRequest): Promise<void> {
     const parentNode = location.check(parent, existing);
     const now = Date.now();
     return {
-      account: ctx.account,
-      share: ctx.container,
-      key: location.at.key,
-      parent: location.at.parent,
-      parentId: parentNode.id,
-      name: leafName(ctx.path),
+      ...location.identity(parentNode),
       isDirectory: false,
       size,
       lastModified: now,

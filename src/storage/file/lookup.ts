@@ -2,7 +2,7 @@ import type { FileNodeRecord, ShareRecord } from '../../db/records.js';
 import type { StorageError } from '../http/errors.js';
 import type { FileRequest } from './deps.js';
 import { fileErrors } from './file-errors.js';
-import { parentKey, pathKey } from './names.js';
+import { leafName, parentKey, pathKey } from './names.js';
 
 export function requireShare(ctx: FileRequest): ShareRecord {
   const share = ctx.deps.repo.getShare(ctx.account, ctx.container);
@@ -56,6 +56,10 @@ export function newNodeLocation(ctx: FileRequest, isDirectory: boolean) {
       if (existing && existing.isDirectory !== isDirectory) throw fileErrors.typeMismatch(ctx.path, existing.isDirectory ? 'directory' : 'file');
       if (existing && isDirectory) throw fileErrors.resourceExists(ctx.path);
       return parent;
+    },
+    /** The new node's place in the tree, under the parent `check` returned. */
+    identity(parent: FileNodeRecord) {
+      return { account: ctx.account, share: ctx.container, key, parent: parentKey(key)!, parentId: parent.id, name: leafName(ctx.path) };
     },
   };
 }
