@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkspaceRecord, WorkspaceSettings } from '../../db/workspaces.js';
+import { boundedIds } from '../activity/activity-log.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
@@ -162,7 +163,7 @@ function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
       .map((datastore) => `${id}/datastores/${datastore.name}`),
   ];
   deps.workspaces.resyncKey(workspace, key, Date.now());
-  ctx.activity = { properties: { keyName: 'key1', consumersChanged: changed } };
+  ctx.activity = { properties: { keyName: 'key1', consumersChanged: boundedIds(changed) } };
   deps.logger.info({ workspace: workspace.name, account: account.name }, 'workspace keys resynchronized');
   return { status: 200 };
 }
