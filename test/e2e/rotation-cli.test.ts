@@ -82,14 +82,16 @@ describe('the CLI for consumers, rotation and the activity log', { timeout: 120_
 
     const usage = await cli('storage', 'account', 'keys', 'rotate', '-n', ACCOUNT);
     expect([usage.code, usage.stderr]).toEqual([2, expect.stringContaining("'-g, --resource-group <name>' not specified")]);
-    const bulkWithKey = await cli('storage', 'account', 'keys', 'rotate', '--if-older-than-days', '0', '--key', 'primary');
+    const bulkWithKey = await cli('storage', 'account', 'keys', 'rotate', '--if-older-than', '0d', '--key', 'primary');
     expect(bulkWithKey.code).toBe(2);
+    const badAge = await cli('storage', 'account', 'keys', 'rotate', '--if-older-than', 'three months');
+    expect([badAge.code, badAge.stderr]).toEqual([2, expect.stringContaining('such as 90d')]);
   });
 
-  test('keys rotate --if-older-than-days: every old-enough account of the group, one row each', async () => {
-    const table = ok(await cli('storage', 'account', 'keys', 'rotate', '-g', GROUP, '--if-older-than-days', '0', '-o', 'table')).stdout;
+  test('keys rotate --if-older-than: every old-enough account of the group, one row each', async () => {
+    const table = ok(await cli('storage', 'account', 'keys', 'rotate', '-g', GROUP, '--if-older-than', '0d', '-o', 'table')).stdout;
     expect(table).toMatch(new RegExp(`${ACCOUNT}\\s+${GROUP}\\s+key1\\s+\\S+\\s+started\\s+Succeeded`));
-    const young = JSON.parse(ok(await cli('storage', 'account', 'keys', 'rotate', '-g', GROUP, '--if-older-than-days', '30')).stdout);
+    const young = JSON.parse(ok(await cli('storage', 'account', 'keys', 'rotate', '-g', GROUP, '--if-older-than', '30')).stdout);
     expect(young).toEqual([expect.objectContaining({ accountName: ACCOUNT, action: 'skipped' })]);
   });
 

@@ -30,10 +30,11 @@ const rotationRow = (status: RotationStatus) => ({
   Error: status.error?.code ?? '',
 });
 
+/** An age in whole days, written `90d` (or just `90`). */
 function days(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new CliError(`--if-older-than-days must be a whole number of days (0 or more); got '${value}'.`, 2);
-  return n;
+  const match = /^(\d+)d?$/.exec(value.trim());
+  if (!match) throw new CliError(`--if-older-than takes an age in whole days such as 90d; got '${value}'.`, 2);
+  return Number(match[1]);
 }
 
 interface RotateCliOptions extends OutputOptions {
@@ -42,7 +43,7 @@ interface RotateCliOptions extends OutputOptions {
   key?: 'primary' | 'secondary';
   reissueSas?: boolean;
   dryRun?: boolean;
-  ifOlderThanDays?: number;
+  ifOlderThan?: number;
   wait: boolean;
 }
 
@@ -77,12 +78,12 @@ export function registerKeyRotation(keys: Command): void {
         'Rotate without downtime: move every consumer to the other key, verify each against the data plane, then regenerate the retired key. ' +
           'Journaled on the server: a crash resumes or rolls back, and a consumer that fails verification rolls it back before any key changes.',
       )
-      .option('-n, --account-name <name>', 'account name (leave out, with --if-older-than-days, to rotate many accounts)')
+      .option('-n, --account-name <name>', 'account name (leave out, with --if-older-than, to rotate many accounts)')
       .option('-g, --resource-group <name>', 'name of the resource group (required with --account-name; limits a bulk rotation)')
       .addOption(new Option('--key <key>', 'the key to retire: primary (key1) or secondary (key2); default: the one the consumers use').choices(Object.keys(KEY_NAMES)))
       .option('--reissue-sas', 'give datastores whose SAS was signed with the retired key the same SAS signed with the kept key')
       .option('--dry-run', 'show the plan (which key, which consumers, what needs attention) and change nothing')
-      .option('--if-older-than-days <days>', "rotate only accounts whose active key is older than this (bulk)", days)
+      .option('--if-older-than <age>', 'rotate only accounts whose active key is older than this many days, e.g. 90d (bulk)', days)
       .option('--no-wait', 'start the rotation and print its status without waiting for it to finish'),
   )
     .addHelpText(
@@ -91,13 +92,13 @@ export function registerKeyRotation(keys: Command): void {
         'mlspace storage account keys rotate -g myresourcegroup -n mystorageaccount --dry-run',
         'mlspace storage account keys rotate -g myresourcegroup -n mystorageaccount --reissue-sas',
         'mlspace storage account keys rotate -g myresourcegroup -n mystorageaccount --key secondary',
-        'mlspace storage account keys rotate --if-older-than-days 90 -o table',
+        'mlspace storage account keys rotate --if-older-than 90d -o table',
       ),
     )
     .action(async (options: RotateCliOptions) => {
       if (options.accountName === undefined) return rotateMany(options);
       if (options.resourceGroup === undefined) throw new CliError("required option '-g, --resource-group <name>' not specified (it is needed with --account-name)", 2);
-      if (options.ifOlderThanDays !== undefined) throw new CliError('--if-older-than-days selects accounts: leave out --account-name, or leave out --if-older-than-days to rotate this account now.', 2);
+      if (options.ifOlderThan !== undefined) throw new CliError('--if-older-than selects accounts: leave out --account-name, or leave out --if-older-than to rotate this account now.', 2);
       const { StorageAccountKeys } = await import('../../sdk/key-rotation.js');
       const keys = StorageAccountKeys.fromClients((await session()).arm, options.resourceGroup, options.accountName);
       const request = { keyName: options.key && KEY_NAMES[options.key], reissueSas: options.reissueSas };
@@ -115,13 +116,13 @@ export function registerKeyRotation(keys: Command): void {
 
 /** `keys rotate` without an account: every account of the subscription (or group) whose active key is old enough. */
 async function rotateMany(options: RotateCliOptions): Promise<void> {
-  if (options.ifOlderThanDays === undefined) {
-    throw new CliError("required option '-n, --account-name <name>' not specified (or give --if-older-than-days to rotate every account whose active key is that old)", 2);
+  if (options.ifOlderThan === undefined) {
+    throw new CliError("required option '-n, --account-name <name>' not specified (or give --if-older-than to rotate every account whose active key is that old)", 2);
   }
   if (options.key) throw new CliError('--key applies to one account; a bulk rotation retires each account\'s active key.', 2);
   const { rotateAccountKeys, waitForRotation } = await import('../../sdk/key-rotation.js');
   const { arm } = await session();
-  const outcomes = await rotateAccountKeys(arm, { resourceGroup: options.resourceGroup, ifOlderThanDays: options.ifOlderThanDays, reissueSas: options.reissueSas, dryRun: options.dryRun });
+  const outcomes = await rotateAccountKeys(arm, { resourceGroup: options.resourceGroup, ifOlderThanDays: options.ifOlderThan, reissueSas: options.reissueSas, dryRun: options.dryRun });
   const results: (Omit<AccountRotationOutcome, 'action'> & { action: AccountRotationOutcome['action'] | 'failed' })[] = [];
   for (const outcome of outcomes) {
     if (outcome.action !== 'started' || !options.wait) {
