@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Sealer } from '../secrets/seal.js';
 import type { CredentialsType, DatastoreType } from './datastores.js';
 import type { Db } from './sqlite.js';
@@ -27,7 +26,6 @@ export interface CredentialHolder {
 }
 
 /** Fingerprints remembered at most; past this the memory starts over. */
-const MAX_FINGERPRINTS = 200_000;
 
 interface WorkspaceRow {
   id: string;
@@ -64,8 +62,6 @@ function datastoreRef(workspaceId: string, name: string): string {
  */
 export class ConsumerRepo {
   private readonly stmt;
-  /** SHA-256 of each sealed value opened so far, by its sealed text (which never changes for a value). */
-  private readonly fingerprints = new Map<string, Buffer>();
 
   constructor(
     private readonly db: Db,
@@ -128,19 +124,17 @@ export class ConsumerRepo {
   }
 
   /**
-   * The SHA-256 of a holder's secret, for comparing account keys without
-   * decrypting: the digest of a 512-bit random key reveals nothing of it, and
-   * a sealed text always holds the same value, so a listing of ten thousand
-   * holders decrypts each of them once per process, not once per call.
+   * The keyed fingerprint of a holder's secret, read from its sealed text (see
+   * Sealer), so listing ten thousand holders compares account keys without
+   * decrypting any of them.
    */
   fingerprint(holder: CredentialHolder): Buffer {
-    let digest = this.fingerprints.get(holder.sealed);
-    if (!digest) {
-      if (this.fingerprints.size >= MAX_FINGERPRINTS) this.fingerprints.clear();
-      digest = createHash('sha256').update(Buffer.from(holder.secret, 'base64')).digest();
-      this.fingerprints.set(holder.sealed, digest);
-    }
-    return digest;
+    return this.sealer.fingerprintOf(holder.sealed);
+  }
+
+  /** The fingerprint a secret would have sealed, to compare the account's own keys with. */
+  fingerprintOfSecret(secret: string): Buffer {
+    return this.sealer.fingerprint(secret);
   }
 
   /** The sealed credential a holder has now; undefined when it no longer exists (deleted meanwhile). */

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { ConsumerRepo, CredentialHolder } from '../db/consumers.js';
 import type { AccountRecord, StorageAccountRecord } from '../db/records.js';
 import { readHeldSas, type HeldSas, type SasScope } from './sas-token.js';
@@ -26,15 +26,15 @@ export function keyIndex(name: KeyName): 0 | 1 {
   return name === 'key1' ? 0 : 1;
 }
 
-/** The account's keys as the checks need them: decoded for SAS signatures, and their SHA-256 for account keys. */
+/** The account's keys as the checks need them: decoded for SAS signatures, and their sealing fingerprints for account keys. */
 interface AccountKeyViews {
   keys: readonly [Buffer, Buffer];
   digests: readonly [Buffer, Buffer];
 }
 
-function keyViews(account: AccountRecord): AccountKeyViews {
+function keyViews(repo: ConsumerRepo, account: AccountRecord): AccountKeyViews {
   const keys = [Buffer.from(account.keys[0], 'base64'), Buffer.from(account.keys[1], 'base64')] as const;
-  return { keys, digests: [createHash('sha256').update(keys[0]).digest(), createHash('sha256').update(keys[1]).digest()] };
+  return { keys, digests: [repo.fingerprintOfSecret(account.keys[0]), repo.fingerprintOfSecret(account.keys[1])] };
 }
 
 /** Compares with both keys' digests, always, in constant time: which one matched must not show in the timing. */
@@ -62,7 +62,7 @@ function classify(repo: ConsumerRepo, holder: CredentialHolder, account: Account
 
 /** Every consumer of the account's credentials, in every resource group. */
 export function discoverConsumers(repo: ConsumerRepo, account: AccountRecord, subscriptionId: string, now = Date.now()): Consumer[] {
-  const views = keyViews(account);
+  const views = keyViews(repo, account);
   return repo.byAccount(account.name).map((holder) => classify(repo, holder, account, views, subscriptionId, now));
 }
 

@@ -1,14 +1,21 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
 /**
  * AES-256-GCM sealing of secrets at rest (account keys, datastore credentials).
- * Sealed text is `v1:` + base64(iv ‖ tag ‖ ciphertext); the version prefix lets
- * the format change without guessing.
+ * Sealed text is `v2:` + base64url(fingerprint) + `:` + base64(iv ‖ tag ‖ ciphertext)
+ * (`v1:` texts, without the fingerprint, still open). The fingerprint is an
+ * HMAC-SHA256 of the secret under a key derived from the master key: without
+ * that key it reveals nothing of the secret, and with it two sealed texts can be
+ * compared (is this datastore's key the account's key1?) without decrypting either.
  */
 export class Sealer {
-  private constructor(private readonly masterKey: Buffer) {}
+  private readonly fingerprintKey: Buffer;
+
+  private constructor(private readonly masterKey: Buffer) {
+    this.fingerprintKey = createHmac('sha256', masterKey).update('mlspace/fingerprint/v1').digest();
+  }
 
   /**
    * The master key comes from `MLSPACE_MASTER_KEY` (base64 of 32 bytes) when set,
@@ -37,14 +44,29 @@ export class Sealer {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-    return 'v1:' + Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64');
+    const fingerprint = this.fingerprint(plain).toString('base64url');
+    return `v2:${fingerprint}:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
   }
 
   unseal(sealed: string): string {
-    if (!sealed.startsWith('v1:')) throw new Error('Sealed secret has an unknown format.');
-    const raw = Buffer.from(sealed.slice(3), 'base64');
+    let body: string;
+    if (sealed.startsWith('v2:')) body = sealed.slice(sealed.indexOf(':', 3) + 1);
+    else if (sealed.startsWith('v1:')) body = sealed.slice(3);
+    else throw new Error('Sealed secret has an unknown format.');
+    const raw = Buffer.from(body, 'base64');
     const decipher = createDecipheriv('aes-256-gcm', this.masterKey, raw.subarray(0, 12));
     decipher.setAuthTag(raw.subarray(12, 28));
     return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+  }
+
+  /** The keyed fingerprint of a secret: equal secrets, equal fingerprints. */
+  fingerprint(plain: string): Buffer {
+    return createHmac('sha256', this.fingerprintKey).update(plain, 'utf8').digest();
+  }
+
+  /** The fingerprint of what a sealed text holds, read from the text itself when it carries one. */
+  fingerprintOf(sealed: string): Buffer {
+    if (sealed.startsWith('v2:')) return Buffer.from(sealed.slice(3, sealed.indexOf(':', 3)), 'base64url');
+    return this.fingerprint(this.unseal(sealed));
   }
 }

@@ -51,8 +51,13 @@ export function parseDeclaredAccounts(spec: string | undefined): DeclaredAccount
           `MLSPACE_ACCOUNTS entry for '${name}' is invalid: use name:key1[:key2] with a name of 3-24 lowercase letters and digits and base64 keys.`,
         );
       }
-      return { name, key1, key2 };
+      // Canonical base64, as keys are compared by their sealing fingerprints (see Sealer).
+      return { name, key1: canonicalKey(key1), key2: key2 === undefined ? undefined : canonicalKey(key2) };
     });
+}
+
+function canonicalKey(value: string): string {
+  return Buffer.from(value, 'base64').toString('base64');
 }
 
 function isBase64Key(value: string): boolean {

@@ -65,7 +65,8 @@ function readCredentials(properties: Fields): { credentialsType: CredentialsType
   if (credentialsType === 'AccountKey') {
     const key = secrets.requiredString('key');
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key)) throw armErrors.invalidContent("'properties.credentials.secrets.key' is not a base64 account key.");
-    return { credentialsType, secret: key };
+    // Stored canonical, so its sealing fingerprint equals the account key's whatever padding the client sent.
+    return { credentialsType, secret: Buffer.from(key, 'base64').toString('base64') };
   }
   return { credentialsType, secret: secrets.requiredString('sasToken') };
 }
