@@ -97,6 +97,14 @@ describe('operations and headers', () => {
     expect(result.code).toBe('Md5Mismatch');
     expect(await service.getContainerClient('bad').getBlockBlobClient('md5').exists()).toBe(false);
     expect((await send('/bad/md5', { method: 'PUT', body: 'payload', headers: { 'x-ms-blob-type': 'BlockBlob', 'content-md5': 'nope' } })).code).toBe('InvalidMd5');
+    // Blocks too: checked when the client sends a digest, and answered with it.
+    const block = service.getContainerClient('bad').getBlockBlobClient('md5-blocks');
+    const id = Buffer.from('block-0').toString('base64');
+    const wrong = await errorOf(block.stageBlock(id, Buffer.from('payload'), 7, { transactionalContentMD5: createHash('md5').update('other').digest() }));
+    expect(wrong.code).toBe('Md5Mismatch');
+    const right = await block.stageBlock(id, Buffer.from('payload'), 7, { transactionalContentMD5: createHash('md5').update('payload').digest() });
+    expect(right.contentMD5).toEqual(createHash('md5').update('payload').digest());
+    expect((await block.getBlockList('uncommitted')).uncommittedBlocks!.map((b) => b.size)).toEqual([7]);
   });
 
   it('refuses oversize blocks and blobs before reading the body', async () => {

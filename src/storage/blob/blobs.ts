@@ -62,12 +62,14 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   requireContainer(ctx);
   // Fail fast on a condition that already fails, before reading a large body.
   checkConditions(ctx.req.headers, ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), false);
-  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob);
+  // Put Blob always records the blob's Content-MD5, as Azure does.
+  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob, true);
+  const md5 = written.md5!.toString('base64');
   const blob: BlobRecord = {
     ...newBlobVersion(ctx),
     size: written.size,
     ...contentHeaders,
-    contentMd5: contentHeaders.contentMd5 ?? written.md5.toString('base64'),
+    contentMd5: contentHeaders.contentMd5 ?? md5,
     metadata,
     extents: [{ id: written.id, size: written.size }],
   };
@@ -75,7 +77,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   respondEmpty(ctx, 201, {
     etag: blob.etag,
     'last-modified': httpDate(blob.lastModified),
-    'content-md5': written.md5.toString('base64'),
+    'content-md5': md5,
     'x-ms-request-server-encrypted': 'true',
   });
 }

@@ -28,7 +28,8 @@ function checkBlockId(id: string): void {
 export async function putBlock(ctx: BlobRequest): Promise<void> {
   const blockId = blockIdParam(ctx);
   requireContainer(ctx);
-  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block);
+  // As Azure does from version 2019-02-02 on, a block's MD5 is computed (and answered) only when the client sent one.
+  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block, false);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   const result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks);
   if (result === undefined || result === 'tooMany') {
@@ -37,7 +38,9 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
     throw new StorageError(409, 'BlockCountExceedsLimit', `The blob has ${LIMITS.uncommittedBlocks} uncommitted blocks already; commit or discard them first.`);
   }
   await discard(ctx.deps, result);
-  respondEmpty(ctx, 201, { 'content-md5': written.md5.toString('base64'), 'x-ms-request-server-encrypted': 'true' });
+  const headers: Record<string, string> = { 'x-ms-request-server-encrypted': 'true' };
+  if (written.md5) headers['content-md5'] = written.md5.toString('base64');
+  respondEmpty(ctx, 201, headers);
 }
 
 type BlockSource = 'Committed' | 'Uncommitted' | 'Latest';

@@ -80,7 +80,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
   if (contentLength(ctx.req.headers, LIMITS.range) !== length) {
     throw errors.invalidHeader('Content-Length', `it must equal the number of bytes x-ms-range names (${length}).`);
   }
-  const body = await receiveBody(ctx.req, ctx.deps.content, LIMITS.range);
+  const body = await receiveBody(ctx.req, ctx.deps.content, LIMITS.range, true);
   let result;
   try {
     result = ctx.deps.repo.editNode(ctx.account, ctx.container, key, (current) => {
@@ -96,7 +96,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
   ctx.deps.compactor.afterWrite(result.node.id);
   respondEmpty(ctx, 201, {
     ...versionHeaders(result.node),
-    'content-md5': body.md5.toString('base64'),
+    'content-md5': body.md5!.toString('base64'),
     'x-ms-request-server-encrypted': 'true',
     'x-ms-file-last-write-time': result.node.smb.lastWriteTime,
   });
