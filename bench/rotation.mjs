@@ -17,7 +17,7 @@
 //     one PUT at a time would measure the API, not the rotation). It prints the
 //     latency of listConsumers and the time of a full rotation.
 //
-// bench/run.mjs may import { runRotationBench } to include these numbers.
+// `npm run bench` runs both parts too, through lib/scenarios/rotation.mjs, with PASS/FAIL targets.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -402,8 +402,10 @@ function stepDurations(steps) {
 
 // ---------------------------------------------------------------- report
 
+/** Each part is true (the sizes above), false (skipped) or the options of loadBench or scaleBench (smaller sizes for a quick run, say). */
 export async function runRotationBench({ load = true, scale = true } = {}) {
-  return { load: load ? await loadBench() : undefined, scale: scale ? await scaleBench() : undefined };
+  const options = (part) => (part === true ? undefined : part);
+  return { load: load ? await loadBench(options(load)) : undefined, scale: scale ? await scaleBench(options(scale)) : undefined };
 }
 
 async function main() {

@@ -4,7 +4,7 @@
 //
 //   node bench/run.mjs [--strict] [--quick] [--only id,id] [--profile]
 //     --strict   exit 1 when a target fails (by default a FAIL is printed, exit 0)
-//     --quick    short runs and a 32 MiB transfer, to check the bench itself works
+//     --quick    short runs, a 32 MiB transfer and a tenth of the rotation scale, to check the bench itself works
 //     --only     run only these scenario ids
 //     --profile  write a V8 CPU profile of mlspace to bench/results/profiles/
 import { execFileSync } from 'node:child_process';
@@ -13,14 +13,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { evaluateTargets, markdown } from './lib/report.mjs';
+import { describeTarget, evaluateTargets, markdown } from './lib/report.mjs';
 import { scenarios } from './lib/scenarios/index.mjs';
 import { SERVER_LABELS, startServers, stopServers } from './lib/servers.mjs';
 
 const MiB = 1024 * 1024;
+// rotationScale: the accounts' consumers in the rotation scenario (scaleBench's options in rotation.mjs).
 const SETTINGS = {
-  full: { warmupSeconds: 2, seconds: 10, transferBytes: 256 * MiB },
-  quick: { warmupSeconds: 1, seconds: 2, transferBytes: 32 * MiB },
+  full: { warmupSeconds: 2, seconds: 10, transferBytes: 256 * MiB, rotationScale: { workspaces: 100, datastores: 10_000, containers: 100 } },
+  quick: { warmupSeconds: 1, seconds: 2, transferBytes: 32 * MiB, rotationScale: { workspaces: 10, datastores: 1_000, containers: 10 } },
 };
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
@@ -43,7 +44,7 @@ const started = new Date();
 const loadAverage = os.loadavg()[0];
 if (loadAverage > os.cpus().length / 2) log(`WARNING: load average ${loadAverage.toFixed(1)} before the start: the machine is busy, figures will be low and noisy.`);
 const needed = Object.keys(SERVER_LABELS).filter((name) => selected.some((s) => s.servers.includes(name)));
-log(`Starting ${needed.join(', ')} (data under ${workDir})`);
+if (needed.length > 0) log(`Starting ${needed.join(', ')} (data under ${workDir})`);
 const servers = await startServers(needed, workDir, { profileDir });
 const results = [];
 try {
@@ -57,7 +58,7 @@ try {
   await stopServers(servers);
 }
 
-const failed = results.flatMap((r) => r.targets).filter((t) => !t.pass);
+const failed = results.flatMap((r) => r.targets).filter((t) => t.pass === false);
 fs.mkdirSync(RESULTS_DIR, { recursive: true });
 fs.writeFileSync(
   path.join(RESULTS_DIR, 'latest.json'),
@@ -65,7 +66,7 @@ fs.writeFileSync(
 );
 
 process.stdout.write(`\n${markdown(results)}\n\n`);
-log(failed.length === 0 ? 'All targets PASS.' : `FAIL: ${failed.length} target(s) missed: ${failed.map((t) => `${t.label} (${t.of} vs ${t.vs})`).join('; ')}`);
+log(failed.length === 0 ? 'All targets PASS.' : `FAIL: ${failed.length} target(s) missed: ${failed.map(describeTarget).join('; ')}`);
 if (profileDir) log(`mlspace CPU profile written to ${profileDir}`);
 log(`Results written to ${path.relative(process.cwd(), path.join(RESULTS_DIR, 'latest.json'))}`);
 if (args.strict && failed.length > 0) process.exitCode = 1;
@@ -94,6 +95,6 @@ function environment(servers) {
     loadAverageAtStart: loadAverage,
     versions: Object.fromEntries(Object.values(servers).map((s) => [s.name, s.version])),
     azurite: 'blob service, disk persistence (--location under a temp dir), --loose --skipApiVersionCheck --silent',
-    loadGenerator: 'autocannon programmatic API and @azure/storage-blob, both in the bench process; each server in its own child process',
+    loadGenerator: 'autocannon programmatic API, @azure/storage-blob and @azure/storage-file-share, all in the bench process; each server in its own child process',
   };
 }

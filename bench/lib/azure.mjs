@@ -1,5 +1,6 @@
 // Official-client plumbing shared by the storage scenarios.
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { ShareServiceClient, StorageSharedKeyCredential as FileSharedKeyCredential } from '@azure/storage-file-share';
 
 /** Azurite's well-known development account, which mlspace also creates by default. */
 export const DEV_ACCOUNT = {
@@ -8,6 +9,8 @@ export const DEV_ACCOUNT = {
 };
 
 export const devCredential = new StorageSharedKeyCredential(DEV_ACCOUNT.name, DEV_ACCOUNT.key);
+/** The same key for the File client, whose package has its own credential class. */
+export const devFileCredential = new FileSharedKeyCredential(DEV_ACCOUNT.name, DEV_ACCOUNT.key);
 
 /** A container client on `server`'s Blob endpoint, creating the container if it does not exist yet. */
 export async function benchContainer(server, name) {
@@ -15,4 +18,11 @@ export async function benchContainer(server, name) {
   const container = service.getContainerClient(name);
   await container.createIfNotExists();
   return container;
+}
+
+/** A share client on `server`'s File endpoint, creating the share if it does not exist yet. */
+export async function benchShare(server, name) {
+  const share = new ShareServiceClient(`${server.endpoints.file}/${DEV_ACCOUNT.name}`, devFileCredential).getShareClient(name);
+  await share.createIfNotExists();
+  return share;
 }

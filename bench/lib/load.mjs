@@ -46,3 +46,14 @@ export async function timed(fn) {
   const value = await fn();
   return { seconds: (performance.now() - start) / 1000, value };
 }
+
+/** autocannon only counts status codes, so check once that `url` really returns `body`. */
+export async function expectBody(url, body) {
+  const response = await fetch(url);
+  const received = Buffer.from(await response.arrayBuffer());
+  if (response.status !== 200 || !received.equals(body)) throw new Error(`GET ${url} answered ${response.status} without the expected ${body.length} bytes`);
+}
+
+export function median(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}

@@ -24,7 +24,7 @@ process.on('exit', () => {
 /**
  * @typedef {object} Server
  * @property {'mlspace' | 'azurite' | 'bare'} name
- * @property {{ blob: string }} endpoints Service URLs without the account.
+ * @property {{ blob: string, file?: string }} endpoints Service URLs without the account (Azurite runs no File service).
  * @property {boolean} stores false for the bare server, which answers any upload but keeps nothing.
  * @property {string} version
  * @property {() => Promise<void>} stop
@@ -38,7 +38,9 @@ process.on('exit', () => {
 export async function startMlspace(workDir, { profileDir } = {}) {
   const dataDir = path.join(workDir, 'mlspace');
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = launch('mlspace', [...profile, path.join(ROOT, 'bin/mlspace.js'), 'up', '--data-dir', dataDir, '--blob-port', '0']);
+  // Every port free-picked: the defaults (10000, 10003, 10443) may be taken, by another mlspace say.
+  const ports = ['--blob-port', '0', '--file-port', '0', '--arm-port', '0'];
+  const child = launch('mlspace', [...profile, path.join(ROOT, 'bin/mlspace.js'), 'up', '--data-dir', dataDir, ...ports]);
   // endpoints.json is mlspace's documented signal that it accepts requests.
   const endpoints = await untilReady(child, () => readJson(path.join(dataDir, 'endpoints.json')));
   return server('mlspace', child, endpoints, readJson(path.join(ROOT, 'package.json')).version, true);
@@ -61,8 +63,8 @@ export async function startAzurite(workDir) {
 
 export async function startBare() {
   const child = launch('bare', [fileURLToPath(new URL('./bare-server.mjs', import.meta.url))]);
-  const url = await untilReady(child, () => child.output.match(/listening on (http:\/\/\S+)/)?.[1]);
-  return server('bare', child, { blob: url }, process.version, false);
+  const [, blob, file] = await untilReady(child, () => child.output.match(/blob on (http:\/\/\S+), file on (http:\/\/\S+)/));
+  return server('bare', child, { blob, file }, process.version, false);
 }
 
 function launch(name, args) {

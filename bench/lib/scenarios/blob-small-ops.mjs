@@ -34,8 +34,8 @@ export default {
       });
     }
     return [
-      { id: 'put', label: '1 KiB PUT (Shared Key, official client)', unit: 'ops/s', values: put },
-      { id: 'get', label: '1 KiB GET (Shared Key, official client)', unit: 'ops/s', values: get },
+      { id: 'put', label: '1 KiB blob PUT (Shared Key, official client)', unit: 'ops/s', values: put },
+      { id: 'get', label: '1 KiB blob GET (Shared Key, official client)', unit: 'ops/s', values: get },
     ];
   },
 };

@@ -2,7 +2,7 @@
 // way datasets and checkpoints move. Upload and download are timed end to end.
 import { randomBytes } from 'node:crypto';
 import { benchContainer } from '../azure.mjs';
-import { timed } from '../load.mjs';
+import { median, timed } from '../load.mjs';
 
 const MiB = 1024 * 1024;
 // blockSize 8 MiB, 4 requests in flight, both ways.
@@ -44,12 +44,8 @@ export default {
       download[server.name] = data.length / 1e6 / median(down);
     }
     return [
-      { id: 'upload', label: `${size} upload`, unit: 'MB/s', values: upload },
-      { id: 'download', label: `${size} download`, unit: 'MB/s', values: download },
+      { id: 'upload', label: `${size} blob upload`, unit: 'MB/s', values: upload },
+      { id: 'download', label: `${size} blob download`, unit: 'MB/s', values: download },
     ];
   },
 };
-
-function median(values) {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-}

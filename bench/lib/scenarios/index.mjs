@@ -2,10 +2,16 @@
 //   servers  names of the servers it measures (see SERVER_LABELS in ../servers.mjs);
 //            run receives them started, in this order.
 //   run(servers, settings, log) resolves to rows: [{ id, label, unit, values: { [server]: number } }].
-//   targets  [{ row, of, vs, atLeast }]: values[of] / values[vs] of that row must be ≥ atLeast.
-// Add a scenario (a File service one, say) by writing a module like these and listing it here.
+//   targets  [{ row, of, ... }] on values[of] of that row, one of:
+//              vs, atLeast   values[of] / values[vs] must be ≥ atLeast
+//              vs            that ratio is shown, not judged (informational)
+//              atMost        values[of] must be ≤ atMost
+//              below         values[of] must be < below
 import blobSasGet from './blob-sas-get.mjs';
 import blobSmallOps from './blob-small-ops.mjs';
 import blobTransfer from './blob-transfer.mjs';
+import fileSasGet from './file-sas-get.mjs';
+import fileTransfer from './file-transfer.mjs';
+import rotation from './rotation.mjs';
 
-export const scenarios = [blobSasGet, blobSmallOps, blobTransfer];
+export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobTransfer, fileTransfer, rotation];
