@@ -5,6 +5,12 @@ import type { Db } from './sqlite.js';
 
 type Key = { account: string; container: string; name: string };
 
+/** A small body committed with its blob's row (its id starts with INLINE_PREFIX). */
+export interface InlineContent {
+  id: string;
+  data: Buffer;
+}
+
 /** Thrown inside a transaction to abort it; the caller maps it to a protocol error. */
 export type Precondition<T> = (current: T | undefined) => void;
 
@@ -53,6 +59,8 @@ export class BlobRepo {
       containerBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ?').pluck(),
       deleteContainerBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ?'),
       blockCount: db.prepare('SELECT COUNT(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
+      insertInline: db.prepare('INSERT INTO inline_content (id, data) VALUES (?, ?)'),
+      inlineData: db.prepare('SELECT data FROM inline_content WHERE id = ?').pluck(),
       accountBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ?').pluck(),
       accountBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ?').pluck(),
       deleteAccountRows: ['blobs', 'blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
@@ -121,11 +129,15 @@ export class BlobRepo {
    * hold no reference yet. Returns orphaned content ids, or undefined if the
    * container is gone (the caller answers ContainerNotFound and unlinks newContent).
    */
-  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>): string[] | undefined {
+  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, inline?: InlineContent): string[] | undefined {
     return this.db.transaction(() => {
       if (this.stmt.getContainer.get(blob.account, blob.container) === undefined) return undefined;
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
+      if (inline) {
+        this.stmt.insertInline.run(inline.id, inline.data);
+        newContent = [...newContent, inline.id];
+      }
       const orphans: string[] = [];
       this.refs.add(newContent);
       // Extents reused from existing content (copies, committed blocks) gain a reference too.
@@ -138,6 +150,11 @@ export class BlobRepo {
       this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return orphans;
     })();
+  }
+
+  /** The bytes of inline content (a small blob's body), if it exists. */
+  inlineData(id: string): Buffer | undefined {
+    return this.stmt.inlineData.get(id) as Buffer | undefined;
   }
 
   /** Rewrites properties or metadata only; content and its references are unchanged. */

@@ -1,33 +1,44 @@
 import type { Db } from './sqlite.js';
 
+/** Content kept in the metadata store (small blob bodies) rather than as a file. */
+export const INLINE_PREFIX = 'inline:';
+
+export function isInline(id: string): boolean {
+  return id.startsWith(INLINE_PREFIX);
+}
+
 /**
- * Reference counts of content files. Blobs (through their extents) and uncommitted
+ * Reference counts of content. Blobs (through their extents) and uncommitted
  * blocks hold references; a file whose count drops to zero is returned to the
- * caller to unlink once the transaction has committed. Every method must run
- * inside the caller's transaction.
+ * caller to unlink once the transaction has committed, and inline content is
+ * deleted in the transaction itself. Every method must run inside the caller's
+ * transaction.
  */
 export class ContentRefs {
   private readonly insert;
   private readonly decrement;
   private readonly dropIfUnused;
+  private readonly dropInline;
 
   constructor(db: Db) {
     this.insert = db.prepare('INSERT INTO content (id, refs) VALUES (?, 1) ON CONFLICT (id) DO UPDATE SET refs = refs + 1');
     this.decrement = db.prepare('UPDATE content SET refs = refs - 1 WHERE id = ? RETURNING refs').pluck();
     this.dropIfUnused = db.prepare('DELETE FROM content WHERE id = ? AND refs <= 0');
+    this.dropInline = db.prepare('DELETE FROM inline_content WHERE id = ?');
   }
 
   add(ids: Iterable<string>): void {
     for (const id of ids) this.insert.run(id);
   }
 
-  /** Drops one reference from each id; returns the ids nothing refers to any more. */
+  /** Drops one reference from each id; returns the files nothing refers to any more. */
   release(ids: Iterable<string>, orphans: string[]): void {
     for (const id of ids) {
       const left = this.decrement.get(id) as number | undefined;
       if (left !== undefined && left <= 0) {
         this.dropIfUnused.run(id);
-        orphans.push(id);
+        if (isInline(id)) this.dropInline.run(id);
+        else orphans.push(id);
       }
     }
   }

@@ -251,4 +251,17 @@ export const migrations: readonly Migration[] = [
   CREATE INDEX activity_log_by_time ON activity_log (at);
   `,
   },
+  // ---- small blobs kept in the metadata store
+  {
+    name: '006-inline-content',
+    sql: `
+  -- Bodies of small blobs, committed (and fsynced by the group commit) with the
+  -- blob's row instead of as a file of their own; ids start with 'inline:' and
+  -- are reference-counted in the content table like files.
+  CREATE TABLE inline_content (
+    id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  },
 ];

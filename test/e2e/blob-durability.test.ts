@@ -87,3 +87,36 @@ describe('crash safety', () => {
     }
   });
 });
+
+describe('small blobs', () => {
+  it('are kept in the metadata store, shared by copies, and deleted with the last blob that refers to them', async () => {
+    const server = await startTestServer();
+    try {
+      const container = BlobServiceClient.fromConnectionString(devConnectionString(server)).getContainerClient('inline');
+      await container.create();
+      const inlineRows = () => {
+        const db = new Database(path.join(server.dataDir, 'metadata.sqlite'), { readonly: true });
+        try {
+          return db.prepare('SELECT COUNT(*) FROM inline_content').pluck().get() as number;
+        } finally {
+          db.close();
+        }
+      };
+      const files = () => fs.readdirSync(path.join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
+      const data = randomBytes(64 * 1024);
+      const source = container.getBlockBlobClient('small');
+      await source.upload(data, data.length);
+      expect([inlineRows(), files()]).toEqual([1, 0]);
+      const copy = container.getBlockBlobClient('copy');
+      await (await copy.beginCopyFromURL(source.url)).pollUntilDone();
+      await source.delete();
+      expect(inlineRows()).toBe(1);
+      expect((await copy.downloadToBuffer()).equals(data)).toBe(true);
+      expect((await copy.downloadToBuffer(100, 50)).equals(data.subarray(100, 150))).toBe(true);
+      await copy.upload(randomBytes(64 * 1024 + 1), 64 * 1024 + 1);
+      expect([inlineRows(), files()]).toEqual([0, 1]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
