@@ -92,11 +92,12 @@ export class ContentStore {
     return fs.createReadStream(this.pathOf(id), { start, end, highWaterMark: 256 * 1024 });
   }
 
-  async readSmall(id: string, size: number): Promise<Buffer> {
+  /** Reads `size` bytes from `position` into one buffer (small reads only). */
+  async readSmall(id: string, size: number, position = 0): Promise<Buffer> {
     const handle = await fsp.open(this.pathOf(id), 'r');
     try {
       const buffer = Buffer.allocUnsafe(size);
-      const { bytesRead } = await handle.read(buffer, 0, size, 0);
+      const { bytesRead } = await handle.read(buffer, 0, size, position);
       return bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
     } finally {
       await handle.close();

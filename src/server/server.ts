@@ -61,21 +61,22 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   const fileServer = createDataPlaneServer();
   await listen(blobServer, config.blobPort, host);
   await listen(fileServer, config.filePort, host);
-  // One set of pins for both services: they share the content store.
+  // One set of pins and one small-content cache for both services: they share the content store.
   const pins = new ContentPins(content);
+  const cache = new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent);
   const blobDeps = {
     repo: blobs,
     serviceProperties,
     content,
     pins,
     durable,
-    cache: new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent),
+    cache,
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
   };
   blobServer.on('request', blobRequestListener(blobDeps, keyring, logger));
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(files, content, pins, logger);
-  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, compactor, endpoint: fileEndpoint, durable }, keyring, logger));
+  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable }, keyring, logger));
 
   const management = await startManagement({
     dataDir: config.dataDir,

@@ -1,5 +1,6 @@
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
+import type { SmallContentCache } from '../../bytes/small-content-cache.js';
 import type { FileRepo } from '../../db/files.js';
 import type { ServicePropertiesRepo } from '../../db/service-properties.js';
 import type { AuthorizedRequest } from '../http/listener.js';
@@ -12,6 +13,8 @@ export interface FileDeps {
   content: ContentStore;
   /** Unlinks content files, waiting for reads still streaming them. */
   pins: ContentPins;
+  /** Small content files in memory, shared with the Blob service. */
+  cache: SmallContentCache;
   /** Merges a fragmented file's small ranges after writes. */
   compactor: FileCompactor;
   /** Base URL of this File endpoint, e.g. `http://127.0.0.1:10003`. */

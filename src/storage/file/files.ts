@@ -7,7 +7,7 @@ import { header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetad
 import { requestedRange } from '../http/range.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
-import { openFileBytes, readFileBytes } from './file-content.js';
+import { openFileBytes, readFileBytes, readSmallSpan } from './file-content.js';
 import { checkFound, newNodeLocation, requireFile } from './lookup.js';
 import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
@@ -97,6 +97,9 @@ export async function getFileProperties(ctx: FileRequest): Promise<void> {
   ctx.res.end();
 }
 
+/** Reads up to this size are answered from one buffer, through the small-content cache. */
+const SMALL_SPAN = 64 * 1024;
+
 export async function getFile(ctx: FileRequest): Promise<void> {
   const file = requireFile(ctx);
   const range = requestedRange(ctx.req.headers, file.size);
@@ -121,9 +124,10 @@ export async function getFile(ctx: FileRequest): Promise<void> {
     ctx.res.end(data);
     return;
   }
-  if (file.size === 0) {
+  if (last - first + 1 <= SMALL_SPAN) {
+    const data = file.size === 0 ? Buffer.alloc(0) : await readSmallSpan(ctx.deps, file, first, last);
     writeHead(ctx, status, headers);
-    ctx.res.end();
+    ctx.res.end(data);
     return;
   }
   const { chunks, release } = openFileBytes(ctx.deps, file, first, last);
