@@ -57,3 +57,24 @@ export async function expectBody(url, body) {
 export function median(values) {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
+
+/**
+ * The SAS GET scenarios' measurement, for blobs and files alike: per server, fetch
+ * the SAS URL once and check its bytes, then 32 connections of autocannon.
+ */
+export async function measureSasGets(servers, settings, log, { sasUrl, body, label }) {
+  const values = {};
+  const p99Ms = {};
+  for (const server of Object.values(servers)) {
+    const url = await sasUrl(server);
+    await expectBody(url, body);
+    log(`${server.name}: ${settings.seconds} s of GETs after ${settings.warmupSeconds} s warm-up`);
+    const result = await autocannonGet(url, { connections: 32, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
+    values[server.name] = result.perSecond;
+    p99Ms[server.name] = result.p99Ms;
+  }
+  return [
+    { id: 'get', label: `${label}, 32 connections`, unit: 'req/s', values },
+    { id: 'get-p99', label: `${label}, p99 latency`, unit: 'ms', values: p99Ms },
+  ];
+}

@@ -2,7 +2,7 @@
 // (auth by signature, metadata lookup, bytes), against the bare node:http ceiling.
 import { BlobSASPermissions, generateBlobSASQueryParameters } from '@azure/storage-blob';
 import { benchContainer, devCredential } from '../azure.mjs';
-import { autocannonGet, expectBody } from '../load.mjs';
+import { measureSasGets } from '../load.mjs';
 import { SMALL_BODY } from '../payload.mjs';
 
 const CONTAINER = 'bench-sas';
@@ -17,21 +17,8 @@ export default {
     { row: 'get', of: 'mlspace', vs: 'bare', atLeast: 0.3 },
   ],
 
-  async run(servers, settings, log) {
-    const values = {};
-    const p99Ms = {};
-    for (const server of Object.values(servers)) {
-      const url = await sasUrl(server);
-      await expectBody(url, SMALL_BODY);
-      log(`${server.name}: ${settings.seconds} s of GETs after ${settings.warmupSeconds} s warm-up`);
-      const result = await autocannonGet(url, { connections: 32, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
-      values[server.name] = result.perSecond;
-      p99Ms[server.name] = result.p99Ms;
-    }
-    return [
-      { id: 'get', label: '1 KiB blob GET via SAS, 32 connections', unit: 'req/s', values },
-      { id: 'get-p99', label: '1 KiB blob GET via SAS, p99 latency', unit: 'ms', values: p99Ms },
-    ];
+  run(servers, settings, log) {
+    return measureSasGets(servers, settings, log, { sasUrl, body: SMALL_BODY, label: '1 KiB blob GET via SAS' });
   },
 };
 
