@@ -48,7 +48,7 @@ export async function timed(fn) {
 }
 
 /** autocannon only counts status codes, so check once that `url` really returns `body`. */
-export async function expectBody(url, body) {
+async function expectBody(url, body) {
   const response = await fetch(url);
   const received = Buffer.from(await response.arrayBuffer());
   if (response.status !== 200 || !received.equals(body)) throw new Error(`GET ${url} answered ${response.status} without the expected ${body.length} bytes`);
