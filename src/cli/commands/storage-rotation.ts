@@ -106,11 +106,13 @@ export function registerKeyRotation(keys: Command): void {
       const { status, statusUrl } = await keys.beginRotate(request);
       if (!options.wait) return emit(status, options, rotationRow);
       const progress = rotationProgress(`Rotating ${status.properties.plan.retiredKey} of ${options.accountName}`);
+      let final: RotationStatus | undefined;
       try {
-        emit(await keys.wait(statusUrl, { onProgress: (current) => progress.update(current) }), options, rotationRow);
+        final = await keys.wait(statusUrl, { onProgress: (current) => progress.update(current) });
       } finally {
-        progress.stop();
+        progress.stop(final);
       }
+      emit(final, options, rotationRow);
     });
 }
 
