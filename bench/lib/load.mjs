@@ -1,6 +1,7 @@
 // Load generators. Both run in this process: with 2 cores, one is the server's
 // and one the client's, and the bench process does nothing else meanwhile.
 import autocannon from 'autocannon';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
 /**
@@ -76,5 +77,41 @@ export async function measureSasGets(servers, settings, log, { sasUrl, body, lab
   return [
     { id: 'get', label: `${label}, 32 connections`, unit: 'req/s', values },
     { id: 'get-p99', label: `${label}, p99 latency`, unit: 'ms', values: p99Ms },
+  ];
+}
+
+// One transfer lasts a second or two, so a burst of other activity would decide
+// a single sample: report the median of a few.
+const TRANSFER_ROUNDS = 3;
+
+/**
+ * The transfer scenarios' measurement, for blobs and files alike: per server,
+ * upload then download `settings.transferBytes` of random bytes (so no server
+ * profits from compressible content) through `target(server, bytes)`, median of
+ * a few rounds, checking what comes back.
+ */
+export async function measureTransfers(servers, settings, log, { target, label }) {
+  const data = randomBytes(settings.transferBytes);
+  const size = `${settings.transferBytes / (1024 * 1024)} MiB`;
+  const upload = {};
+  const download = {};
+  for (const server of Object.values(servers)) {
+    const { upload: send, download: fetch } = await target(server, data);
+    log(`${server.name}: upload and download ${size}, median of ${TRANSFER_ROUNDS}`);
+    const up = [];
+    const down = [];
+    for (let round = 0; round < TRANSFER_ROUNDS; round++) {
+      up.push((await timed(send)).seconds);
+      const { seconds, value } = await timed(fetch);
+      const intact = server.stores ? value.equals(data) : value.length === data.length;
+      if (!intact) throw new Error(`${server.name} returned different bytes than were uploaded`);
+      down.push(seconds);
+    }
+    upload[server.name] = data.length / 1e6 / median(up);
+    download[server.name] = data.length / 1e6 / median(down);
+  }
+  return [
+    { id: 'upload', label: `${size} ${label} upload`, unit: 'MB/s', values: upload },
+    { id: 'download', label: `${size} ${label} download`, unit: 'MB/s', values: download },
   ];
 }
