@@ -42,7 +42,7 @@ async function loops(op, concurrency, seconds) {
 }
 
 /** Seconds `fn` takes. */
-export async function timed(fn) {
+async function timed(fn) {
   const start = performance.now();
   const value = await fn();
   return { seconds: (performance.now() - start) / 1000, value };
@@ -55,7 +55,7 @@ async function expectBody(url, body) {
   if (response.status !== 200 || !received.equals(body)) throw new Error(`GET ${url} answered ${response.status} without the expected ${body.length} bytes`);
 }
 
-export function median(values) {
+function median(values) {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
 
