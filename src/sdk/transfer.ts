@@ -88,14 +88,15 @@ async function inPool<T>(items: T[], work: (item: T, abortSignal: AbortSignal) =
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
 }
 
+/** A transfer's progress meter over all `files`, and its empty result. */
+function startTransfer(files: PlannedFile[], options: TransferOptions): { meter: ProgressMeter; result: TransferResult } {
+  const total = files.reduce((sum, file) => sum + file.size, 0);
+  return { meter: new ProgressMeter(total, files.length, options.onProgress), result: { files: [], skipped: [], bytes: 0 } };
+}
+
 /** Uploads the planned files; without `overwrite`, files that exist remotely are skipped, as azureml does. */
 export async function uploadPlanned(target: StorageTarget, files: PlannedFile[], options: TransferOptions = {}): Promise<TransferResult> {
-  const meter = new ProgressMeter(
-    files.reduce((sum, file) => sum + file.size, 0),
-    files.length,
-    options.onProgress,
-  );
-  const result: TransferResult = { files: [], skipped: [], bytes: 0 };
+  const { meter, result } = startTransfer(files, options);
   await inPool(files, async (file, abortSignal) => {
     if (!options.overwrite && (await target.exists(file.remotePath))) {
       result.skipped.push(file.remotePath);
@@ -120,12 +121,7 @@ export async function downloadPlanned(target: StorageTarget, files: PlannedFile[
     const existing = files.find((file) => fs.existsSync(file.localPath));
     if (existing) throw new MlspaceError(`${existing.localPath} already exists; pass overwrite: true (--overwrite in the CLI) to replace it.`, 'FileExists');
   }
-  const meter = new ProgressMeter(
-    files.reduce((sum, file) => sum + file.size, 0),
-    files.length,
-    options.onProgress,
-  );
-  const result: TransferResult = { files: [], skipped: [], bytes: 0 };
+  const { meter, result } = startTransfer(files, options);
   await inPool(files, async (file, abortSignal) => {
     fs.mkdirSync(path.dirname(file.localPath), { recursive: true });
     await target.download(file.remotePath, file.localPath, (loaded) => meter.bytes(file.remotePath, loaded), abortSignal);
