@@ -84,7 +84,7 @@ export class ContentStore {
     } finally {
       await handle.close();
     }
-    return { id, size: data.length, md5: createHash('md5').update(data).digest() };
+    return { id, size: data.length };
   }
 
   /** Reads bytes [start, end] (inclusive) of a content file. */
