@@ -74,7 +74,7 @@ export class ContentStore {
     return { id, size, md5: md5?.digest() };
   }
 
-  /** Writes an in-memory buffer as a new content file (copies, small bodies already read). */
+  /** Writes an in-memory buffer as a new content file (a compacted run of file ranges). */
   async writeBuffer(data: Buffer): Promise<WrittenContent> {
     const id = randomBytes(16).toString('hex');
     const handle = await fsp.open(this.pathOf(id), 'wx');
