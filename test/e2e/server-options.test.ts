@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { managementClients } from '../helpers/management.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer } from '../helpers/server.js';
 import { errorOf } from '../helpers/errors.js';
@@ -19,7 +19,8 @@ describe('mlspace up', () => {
     const server = await startTestServer({ dataDir, defaultDataDir: true, env: { MLSPACE_HOME: home } });
     const endpoints = JSON.parse(fs.readFileSync(path.join(dataDir, 'endpoints.json'), 'utf8'));
     expect(endpoints.blob).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(server.output()).toContain(endpoints.blob);
+    // stdout and endpoints.json come from the same start-up but reach us separately: wait for the line.
+    await vi.waitFor(() => expect(server.output()).toContain(endpoints.blob), { timeout: 5000 });
     expect(fs.statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(fs.existsSync(path.join(dataDir, 'endpoints.json'))).toBe(false);
