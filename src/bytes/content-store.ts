@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -87,9 +86,9 @@ export class ContentStore {
     return { id, size: data.length };
   }
 
-  /** Reads bytes [start, end] (inclusive) of a content file. */
-  read(id: string, start: number, end: number): fs.ReadStream {
-    return fs.createReadStream(this.pathOf(id), { start, end, highWaterMark: 256 * 1024 });
+  /** Opens a content file for reading. */
+  open(id: string): Promise<fsp.FileHandle> {
+    return fsp.open(this.pathOf(id), 'r');
   }
 
   /** Reads `size` bytes from `position` into one buffer (small reads only). */

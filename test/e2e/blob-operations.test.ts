@@ -1,6 +1,7 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobSASPermissions, BlobServiceClient, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,6 +206,43 @@ describe('downloads in flight', () => {
     stream.resume();
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).equals(data)).toBe(true);
+  });
+});
+
+describe('downloads at once', () => {
+  it('each get their own bytes, while others are abandoned midway, and the server logs no error', async () => {
+    const MiB = 1024 * 1024;
+    const container = await newContainer();
+    const blobs = await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        const data = randomBytes(5 * MiB + i * 12_345);
+        const blob = container.getBlockBlobClient(`concurrent-${i}`);
+        await blob.uploadData(data, { blockSize: 2 * MiB, maxSingleShotSize: 2 * MiB });
+        return { blob, data };
+      }),
+    );
+    const abandon = async (blob: BlockBlobClient) => {
+      const url = await blob.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 60_000) });
+      await new Promise<void>((resolve, reject) => {
+        const request = http.get(url, (response) => {
+          response.once('data', () => {
+            request.destroy();
+            resolve();
+          });
+        });
+        request.on('error', (error) => (request.destroyed ? resolve() : reject(error)));
+      });
+    };
+    await Promise.all(
+      Array.from({ length: 12 }, async (_, n) => {
+        const { blob, data } = blobs[n % 3]!;
+        if (n % 4 === 3) return abandon(blob);
+        const offset = (n * 100_003) % MiB;
+        expect((await blob.downloadToBuffer(offset)).equals(data.subarray(offset))).toBe(true);
+      }),
+    );
+    for (const { blob, data } of blobs) expect((await blob.downloadToBuffer()).equals(data)).toBe(true);
+    expect(server.output()).not.toContain('request failed');
   });
 });
 

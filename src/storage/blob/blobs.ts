@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import { collectPieces, sendPieces, type BodyPiece } from '../../bytes/body-pieces.js';
 import type { WrittenContent } from '../../bytes/content-store.js';
 import type { InlineContent } from '../../db/blobs.js';
 import { INLINE_PREFIX, isInline } from '../../db/content-refs.js';
@@ -169,7 +169,7 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
   const release = ctx.deps.pins.pin(blob.extents.map((extent) => extent.id));
   try {
     if (wantsRangeMd5) {
-      const data = await readRange(ctx, blob.extents, { start, end });
+      const data = await collectPieces(ctx.deps.content, extentPieces(ctx, blob.extents, { start, end }));
       headers['content-md5'] = createHash('md5').update(data).digest('base64');
       writeHead(ctx, 206, headers);
       ctx.res.end(data);
@@ -179,7 +179,7 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
       ctx.res.end(data.subarray(start, end + 1));
     } else {
       writeHead(ctx, status, headers);
-      await pipeline(extentStream(ctx, blob.extents, { start, end }), ctx.res);
+      await sendPieces(ctx.deps.content, extentPieces(ctx, blob.extents, { start, end }), ctx.res);
     }
   } finally {
     await release();
@@ -202,8 +202,8 @@ function inlineData(ctx: BlobRequest, id: string): Buffer {
   return data;
 }
 
-/** The bytes [range.start, range.end] of a blob made of `extents`, read extent by extent. */
-async function* extentStream(ctx: BlobRequest, extents: Extent[], range: ByteRange): AsyncGenerator<Buffer> {
+/** The bytes [range.start, range.end] of a blob made of `extents`, extent by extent. */
+function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): Generator<BodyPiece> {
   let offset = 0;
   for (const extent of extents) {
     const extentEnd = offset + extent.size - 1;
@@ -211,17 +211,11 @@ async function* extentStream(ctx: BlobRequest, extents: Extent[], range: ByteRan
       const from = Math.max(range.start, offset) - offset;
       const to = Math.min(range.end, extentEnd) - offset;
       if (isInline(extent.id)) yield inlineData(ctx, extent.id).subarray(from, to + 1);
-      else yield* ctx.deps.content.read(extent.id, from, to);
+      else yield { id: extent.id, start: from, end: to };
     }
     offset += extent.size;
     if (offset > range.end) break;
   }
-}
-
-export async function readRange(ctx: BlobRequest, extents: Extent[], range: ByteRange): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of extentStream(ctx, extents, range)) chunks.push(chunk);
-  return Buffer.concat(chunks);
 }
 
 export async function deleteBlob(ctx: BlobRequest): Promise<void> {

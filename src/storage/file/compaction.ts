@@ -1,3 +1,4 @@
+import { collectPieces } from '../../bytes/body-pieces.js';
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { FileRepo } from '../../db/files.js';
@@ -71,9 +72,7 @@ export class FileCompactor {
       const release = this.pins.pin(run.map((range) => range.contentId));
       let merged;
       try {
-        const chunks: Buffer[] = [];
-        for await (const chunk of stitch(this.content, run, first, last)) chunks.push(chunk);
-        merged = await this.content.writeBuffer(Buffer.concat(chunks));
+        merged = await this.content.writeBuffer(await collectPieces(this.content, stitch(run, first, last)));
       } finally {
         await release();
       }

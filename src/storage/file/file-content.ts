@@ -1,4 +1,4 @@
-import type { ContentStore } from '../../bytes/content-store.js';
+import { collectPieces, type BodyPiece } from '../../bytes/body-pieces.js';
 import type { FileNodeRecord, FileRangeRecord } from '../../db/records.js';
 import type { FileDeps } from './deps.js';
 
@@ -6,7 +6,7 @@ import type { FileDeps } from './deps.js';
 const ZEROS = Buffer.alloc(256 * 1024);
 
 export interface FileBytes {
-  chunks: AsyncGenerator<Buffer>;
+  pieces: Iterable<BodyPiece>;
   /** Lets writes unlink the content files read here; call it once the bytes are sent or abandoned. */
   release: () => Promise<void>;
 }
@@ -19,17 +19,17 @@ export interface FileBytes {
 export function openFileBytes(deps: FileDeps, file: FileNodeRecord, first: number, last: number): FileBytes {
   const ranges = deps.repo.ranges(file.id, first, last);
   const release = deps.pins.pin(ranges.map((range) => range.contentId));
-  return { chunks: stitch(deps.content, ranges, first, last), release };
+  return { pieces: stitch(ranges, first, last), release };
 }
 
 /** Bytes [first, last] from `ranges` (in order, overlapping that span), gaps as zeros. The caller pins the content. */
-export async function* stitch(content: ContentStore, ranges: readonly FileRangeRecord[], first: number, last: number): AsyncGenerator<Buffer> {
+export function* stitch(ranges: readonly FileRangeRecord[], first: number, last: number): Generator<BodyPiece> {
   let position = first;
   for (const range of ranges) {
     const from = Math.max(range.first, first);
     const to = Math.min(range.last, last);
     if (from > position) yield* zeros(from - position);
-    yield* content.read(range.contentId, range.contentOffset + (from - range.first), range.contentOffset + (to - range.first));
+    yield { id: range.contentId, start: range.contentOffset + (from - range.first), end: range.contentOffset + (to - range.first) };
     position = to + 1;
   }
   if (position <= last) yield* zeros(last - position + 1);
@@ -75,11 +75,9 @@ export async function readSmallSpan(deps: FileDeps, file: FileNodeRecord, first:
 
 /** Bytes [first, last] in one buffer; only for small spans (a range's MD5, at most 4 MiB). */
 export async function readFileBytes(deps: FileDeps, file: FileNodeRecord, first: number, last: number): Promise<Buffer> {
-  const { chunks, release } = openFileBytes(deps, file, first, last);
+  const { pieces, release } = openFileBytes(deps, file, first, last);
   try {
-    const parts: Buffer[] = [];
-    for await (const chunk of chunks) parts.push(chunk);
-    return Buffer.concat(parts);
+    return await collectPieces(deps.content, pieces);
   } finally {
     await release();
   }

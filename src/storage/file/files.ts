@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import { sendPieces } from '../../bytes/body-pieces.js';
 import type { FileNodeRecord } from '../../db/records.js';
 import { StorageError, errors } from '../http/errors.js';
 import { header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
@@ -130,10 +130,10 @@ export async function getFile(ctx: FileRequest): Promise<void> {
     ctx.res.end(data);
     return;
   }
-  const { chunks, release } = openFileBytes(ctx.deps, file, first, last);
+  const { pieces, release } = openFileBytes(ctx.deps, file, first, last);
   try {
     writeHead(ctx, status, headers);
-    await pipeline(chunks, ctx.res);
+    await sendPieces(ctx.deps.content, pieces, ctx.res);
   } finally {
     await release();
   }
