@@ -163,7 +163,7 @@ export async function deleteStorageAccount(deps: ManagementDeps, name: string): 
   if (!deps.accounts.delete(name)) return false;
   deps.keyring.remove(name);
   const orphans = deps.blob.repo.deleteAccountData(name);
-  await discard(deps.blob, orphans);
+  discard(deps.blob, orphans);
   for (const id of orphans) deps.blob.cache.delete(id);
   await deps.file.deleteAccountData(name);
   return true;

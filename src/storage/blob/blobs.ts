@@ -38,13 +38,19 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
     await ctx.deps.content.remove(newContent);
     throw blobErrors.containerNotFound(ctx.container);
   }
-  await discard(ctx.deps, orphans);
+  discard(ctx.deps, orphans);
 }
 
-/** Drops content files nothing refers to any more (from the cache now, from disk once no download streams them). */
-export async function discard(deps: BlobDeps, ids: string[]): Promise<void> {
+/**
+ * Drops content files nothing refers to any more: from the cache now, from disk in
+ * the background once no download streams them. The write that orphaned them is
+ * committed already, so its answer does not wait for the unlinks (32 of them take
+ * longer than the commit of a 256 MiB block list); a failed or interrupted unlink
+ * leaves an unreferenced file, which start-up's sweep removes.
+ */
+export function discard(deps: BlobDeps, ids: string[]): void {
   for (const id of ids) deps.cache.delete(id);
-  await deps.pins.remove(ids);
+  deps.pins.remove(ids).catch(() => {});
 }
 
 /** The identity and version of the blob a write commits: a new ETag and time, the creation time kept across overwrites. */
@@ -226,7 +232,7 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);
   }
-  await discard(ctx.deps, orphans);
+  discard(ctx.deps, orphans);
   respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': 'true' });
 }
 

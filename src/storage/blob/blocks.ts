@@ -37,7 +37,7 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
     if (result === undefined) throw blobErrors.containerNotFound(ctx.container);
     throw new StorageError(409, 'BlockCountExceedsLimit', `The blob has ${LIMITS.uncommittedBlocks} uncommitted blocks already; commit or discard them first.`);
   }
-  await discard(ctx.deps, result);
+  discard(ctx.deps, result);
   const headers: Record<string, string> = { 'x-ms-request-server-encrypted': 'true' };
   if (written.md5) headers['content-md5'] = written.md5.toString('base64');
   respondEmpty(ctx, 201, headers);

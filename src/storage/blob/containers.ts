@@ -58,7 +58,7 @@ export async function deleteContainer(ctx: BlobRequest): Promise<void> {
     if (current) checkConditions(ctx.req.headers, current, false);
   });
   if (orphans === undefined) throw blobErrors.containerNotFound(ctx.container);
-  await discard(ctx.deps, orphans);
+  discard(ctx.deps, orphans);
   respondEmpty(ctx, 202);
 }
 
