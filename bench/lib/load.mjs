@@ -81,37 +81,52 @@ export async function measureSasGets(servers, settings, log, { sasUrl, body, lab
 }
 
 // One transfer lasts a second or two, so a burst of other activity would decide
-// a single sample: report the median of a few.
-const TRANSFER_ROUNDS = 3;
+// a single sample: report the median of a few, after one unmeasured round that
+// lets every server and the client warm up as the other scenarios' warm-ups do.
+const TRANSFER_ROUNDS = 5;
 
 /**
  * The transfer scenarios' measurement, for blobs and files alike: per server,
  * upload then download `settings.transferBytes` of random bytes (so no server
  * profits from compressible content) through `target(server, bytes)`, median of
- * a few rounds, checking what comes back.
+ * a few rounds, checking what comes back. Besides the rate, it reports how many
+ * bytes the server moves per second of its own CPU time (all its threads): with
+ * the client on one of two cores, the client can be what limits the rate, and
+ * then the CPU figure is what still tells the servers apart.
  */
 export async function measureTransfers(servers, settings, log, { target, label }) {
   const data = randomBytes(settings.transferBytes);
   const size = `${settings.transferBytes / (1024 * 1024)} MiB`;
-  const upload = {};
-  const download = {};
+  const rate = { upload: {}, download: {} };
+  const perCpu = { upload: {}, download: {} };
   for (const server of Object.values(servers)) {
-    const { upload: send, download: fetch } = await target(server, data);
-    log(`${server.name}: upload and download ${size}, median of ${TRANSFER_ROUNDS}`);
-    const up = [];
-    const down = [];
-    for (let round = 0; round < TRANSFER_ROUNDS; round++) {
-      up.push((await timed(send)).seconds);
-      const { seconds, value } = await timed(fetch);
-      const intact = server.stores ? value.equals(data) : value.length === data.length;
+    const transfers = await target(server, data);
+    const check = (received) => {
+      const intact = server.stores ? received.equals(data) : received.length === data.length;
       if (!intact) throw new Error(`${server.name} returned different bytes than were uploaded`);
-      down.push(seconds);
+    };
+    log(`${server.name}: upload and download ${size}, median of ${TRANSFER_ROUNDS} after a warm-up round`);
+    await transfers.upload();
+    check(await transfers.download());
+    const samples = { upload: [], download: [] };
+    for (let round = 0; round < TRANSFER_ROUNDS; round++) {
+      for (const direction of ['upload', 'download']) {
+        const cpuBefore = server.cpuMs();
+        const { seconds, value } = await timed(transfers[direction]);
+        const cpuMs = server.cpuMs() - cpuBefore;
+        if (direction === 'download') check(value);
+        samples[direction].push({ seconds, cpuMs });
+      }
     }
-    upload[server.name] = data.length / 1e6 / median(up);
-    download[server.name] = data.length / 1e6 / median(down);
+    for (const direction of ['upload', 'download']) {
+      rate[direction][server.name] = data.length / 1e6 / median(samples[direction].map((s) => s.seconds));
+      const cpuSeconds = median(samples[direction].map((s) => s.cpuMs)) / 1000;
+      // Where /proc is missing (NaN), or the server used less than a clock tick, there is no figure.
+      if (cpuSeconds > 0) perCpu[direction][server.name] = data.length / 1e6 / cpuSeconds;
+    }
   }
-  return [
-    { id: 'upload', label: `${size} ${label} upload`, unit: 'MB/s', values: upload },
-    { id: 'download', label: `${size} ${label} download`, unit: 'MB/s', values: download },
-  ];
+  return ['upload', 'download'].flatMap((direction) => [
+    { id: direction, label: `${size} ${label} ${direction}`, unit: 'MB/s', values: rate[direction] },
+    { id: `${direction}-cpu`, label: `${size} ${label} ${direction}, per second of server CPU`, unit: 'MB/CPU s', values: perCpu[direction] },
+  ]);
 }

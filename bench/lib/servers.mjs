@@ -27,6 +27,7 @@ process.on('exit', () => {
  * @property {{ blob: string, file?: string }} endpoints Service URLs without the account (Azurite runs no File service).
  * @property {boolean} stores false for the bare server, which answers any upload but keeps nothing.
  * @property {string} version
+ * @property {() => number | undefined} cpuMs CPU time the server process has used so far (all its threads), where /proc tells.
  * @property {() => Promise<void>} stop
  */
 
@@ -104,6 +105,7 @@ function server(name, child, endpoints, version, stores) {
     endpoints,
     stores,
     version,
+    cpuMs: () => processCpuMs(child.pid),
     async stop() {
       if (!running.has(child)) return;
       child.kill('SIGTERM');
@@ -112,6 +114,20 @@ function server(name, child, endpoints, version, stores) {
       clearTimeout(timer);
     },
   };
+}
+
+/** Clock ticks per second of /proc's CPU times: USER_HZ, 100 on every Linux Node runs on. */
+const USER_HZ = 100;
+
+/** utime + stime of a process from /proc/PID/stat, or undefined where there is no /proc. */
+function processCpuMs(pid) {
+  try {
+    // Fields after the parenthesised command name: state is field 3, utime 14 and stime 15.
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  } catch {
+    return undefined;
+  }
 }
 
 function readJson(file) {
