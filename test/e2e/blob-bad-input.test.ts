@@ -6,7 +6,10 @@ import {
   StorageSharedKeyCredential,
   generateAccountSASQueryParameters,
 } from '@azure/storage-blob';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 import { errorOf } from '../helpers/errors.js';
@@ -105,6 +108,37 @@ describe('operations and headers', () => {
     const right = await block.stageBlock(id, Buffer.from('payload'), 7, { transactionalContentMD5: createHash('md5').update('payload').digest() });
     expect(right.contentMD5).toEqual(createHash('md5').update('payload').digest());
     expect((await block.getBlockList('uncommitted')).uncommittedBlocks!.map((b) => b.size)).toEqual([7]);
+  });
+
+  it('keeps nothing of a body the client abandons midway, and goes on serving', async () => {
+    const contentFiles = () => fs.readdirSync(path.join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).length;
+    const before = contentFiles();
+    const MiB = 1024 * 1024;
+    // 3 of 8 promised MiB: enough that batches were written and flushed before the client vanishes.
+    let during = before;
+    await new Promise<void>((resolve) => {
+      const request = http.request(`${server.blob}/${DEV_ACCOUNT}/bad/abandoned?${sas}`, {
+        method: 'PUT',
+        headers: { 'x-ms-blob-type': 'BlockBlob', 'content-length': 8 * MiB },
+      });
+      request.on('error', () => resolve());
+      request.write(randomBytes(3 * MiB), () =>
+        setTimeout(() => {
+          during = contentFiles();
+          request.destroy();
+        }, 200),
+      );
+    });
+    expect(during).toBe(before + 1);
+    const deadline = Date.now() + 5000;
+    while (contentFiles() !== before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(contentFiles()).toBe(before);
+    const blob = service.getContainerClient('bad').getBlockBlobClient('abandoned');
+    expect(await blob.exists()).toBe(false);
+    await blob.uploadData(randomBytes(3 * MiB));
+    expect((await blob.getProperties()).contentLength).toBe(3 * MiB);
+    // The client left; nothing failed here.
+    expect(server.output()).not.toContain('request failed');
   });
 
   it('refuses oversize blocks and blobs before reading the body', async () => {

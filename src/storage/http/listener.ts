@@ -85,6 +85,8 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
       auth: { kind: 'anonymous' },
     } as C;
     handle(req, ctx).catch((error: unknown) => {
+      // The client closed the connection mid-request: there is nobody to answer, and its leaving is no failure here.
+      if (req.socket.destroyed) return;
       if (error instanceof NotModified) {
         writeHead(ctx, 304, {});
         res.end();
