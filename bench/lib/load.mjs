@@ -1,6 +1,7 @@
 // Load generators. Both run in this process: with 2 cores, one is the server's
 // and one the client's, and the bench process does nothing else meanwhile.
 import autocannon from 'autocannon';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 
@@ -86,38 +87,47 @@ export async function measureSasGets(servers, settings, log, { sasUrl, body, lab
 const TRANSFER_ROUNDS = 5;
 
 /**
- * The transfer scenarios' measurement, for blobs and files alike: per server,
- * upload then download `settings.transferBytes` of random bytes (so no server
- * profits from compressible content) through `target(server, bytes)`, median of
- * a few rounds, checking what comes back. Besides the rate, it reports how many
- * bytes the server moves per second of its own CPU time (all its threads): with
- * the client on one of two cores, the client can be what limits the rate, and
- * then the CPU figure is what still tells the servers apart.
+ * The transfer scenarios' measurement, for blobs and files alike: upload then
+ * download `settings.transferBytes` of random bytes (so no server profits from
+ * compressible content) through `target(server, bytes)`, checking what comes
+ * back, and report the median of a few rounds. Rounds go from server to server,
+ * so a slow spell of the machine hits them all rather than one, and each
+ * transfer starts with the disk flushed (`sync`, untimed): a server that does
+ * not fsync leaves its writes dirty in the page cache, and their write-back
+ * must not land in the next server's measurement.
+ * Besides the rate, it reports how many bytes the server moves per second of
+ * its own CPU time (all its threads): with the client on one of two cores, the
+ * client can be what limits the rate, and then the CPU figure is what still
+ * tells the servers apart.
  */
 export async function measureTransfers(servers, settings, log, { target, label }) {
   const data = randomBytes(settings.transferBytes);
   const size = `${settings.transferBytes / (1024 * 1024)} MiB`;
-  const rate = { upload: {}, download: {} };
-  const perCpu = { upload: {}, download: {} };
+  const runs = [];
   for (const server of Object.values(servers)) {
     const transfers = await target(server, data);
     const check = (received) => {
       const intact = server.stores ? received.equals(data) : received.length === data.length;
       if (!intact) throw new Error(`${server.name} returned different bytes than were uploaded`);
     };
-    log(`${server.name}: upload and download ${size}, median of ${TRANSFER_ROUNDS} after a warm-up round`);
-    await transfers.upload();
-    check(await transfers.download());
-    const samples = { upload: [], download: [] };
-    for (let round = 0; round < TRANSFER_ROUNDS; round++) {
+    runs.push({ server, transfers, check, samples: { upload: [], download: [] } });
+  }
+  log(`${runs.map((r) => r.server.name).join(', ')} in turn: upload and download ${size}, a warm-up round, then the median of ${TRANSFER_ROUNDS}`);
+  for (let round = -1; round < TRANSFER_ROUNDS; round++) {
+    for (const { server, transfers, check, samples } of runs) {
       for (const direction of ['upload', 'download']) {
+        execFileSync('sync');
         const cpuBefore = server.cpuMs();
         const { seconds, value } = await timed(transfers[direction]);
         const cpuMs = server.cpuMs() - cpuBefore;
         if (direction === 'download') check(value);
-        samples[direction].push({ seconds, cpuMs });
+        if (round >= 0) samples[direction].push({ seconds, cpuMs });
       }
     }
+  }
+  const rate = { upload: {}, download: {} };
+  const perCpu = { upload: {}, download: {} };
+  for (const { server, samples } of runs) {
     for (const direction of ['upload', 'download']) {
       rate[direction][server.name] = data.length / 1e6 / median(samples[direction].map((s) => s.seconds));
       const cpuSeconds = median(samples[direction].map((s) => s.cpuMs)) / 1000;
