@@ -1,6 +1,7 @@
 import { prefixEnd } from './blobs.js';
 import { ContentRefs } from './content-refs.js';
 import { cutOut } from './file-range-math.js';
+import { RecordCache } from './record-cache.js';
 import type { FileNodeRecord, FileRangeRecord, ListPage, ShareRecord } from './records.js';
 import type { Db } from './sqlite.js';
 
@@ -17,6 +18,11 @@ export interface NodeEdit {
   clear?: { first: number; last: number };
   write?: FileRangeRecord;
 }
+
+const NODE_CACHE_ENTRIES = 10_000;
+const RANGE_LIST_CACHE_ENTRIES = 10_000;
+/** Files written in more ranges than this are read span by span from SQLite, never cached whole. */
+const CACHED_RANGES_PER_FILE = 16;
 
 interface NodeRow {
   id: number;
@@ -41,10 +47,20 @@ interface RangeRow {
  * state and throw to refuse, so checks and writes cannot interleave with
  * another request's. Methods that drop ranges return the content ids nothing
  * refers to any more, for the caller to unlink after the commit.
+ *
+ * Nodes and the range lists of small files read outside a transaction are
+ * cached, so a hot small-file read skips SQLite and the JSON parse. Every write
+ * transaction drops both caches when it ends, committed or not, and reads inside
+ * one go to the database: a cached record is never older than what is committed.
  */
 export class FileRepo {
   private readonly refs: ContentRefs;
   private readonly stmt;
+  private readonly nodes = new RecordCache<FileNodeRecord>(NODE_CACHE_ENTRIES);
+  /** Every range of a file written in at most CACHED_RANGES_PER_FILE ranges, by file id. */
+  private readonly rangeLists = new RecordCache<readonly FileRangeRecord[]>(RANGE_LIST_CACHE_ENTRIES);
+  /** How many write transactions are open (better-sqlite3 nests them as savepoints). */
+  private writeDepth = 0;
 
   constructor(private readonly db: Db) {
     this.refs = new ContentRefs(db);
@@ -81,6 +97,9 @@ export class FileRepo {
            AND first_byte >= (SELECT COALESCE(MAX(first_byte), 0) FROM file_ranges WHERE file_id = @fileId AND first_byte <= @first)
          ORDER BY first_byte`,
       ),
+      firstRanges: db.prepare(
+        'SELECT first_byte AS first, last_byte AS last, content_id AS contentId, content_offset AS contentOffset FROM file_ranges WHERE file_id = ? ORDER BY first_byte LIMIT ?',
+      ),
       allRanges: db.prepare(
         'SELECT first_byte AS first, last_byte AS last, content_id AS contentId, content_offset AS contentOffset FROM file_ranges WHERE file_id = ? ORDER BY first_byte',
       ),
@@ -104,25 +123,25 @@ export class FileRepo {
 
   /** Creates the share with its root directory; false when the share already exists. */
   createShare(share: ShareRecord, root: NodeDraft): boolean {
-    return this.db.transaction(() => {
+    return this.write(() => {
       if (this.stmt.insertShare.run(share.account, share.name, shareDoc(share)).changes === 0) return false;
       this.insert(root);
       return true;
-    })();
+    });
   }
 
   /** Changes a share's properties, metadata or ACL: `change` sees the current record (or undefined) and returns the new one, or throws. */
   updateShare(account: string, name: string, change: (current: ShareRecord | undefined) => ShareRecord): ShareRecord {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const share = change(this.getShare(account, name));
       this.stmt.updateShare.run(shareDoc(share), account, name);
       return share;
-    })();
+    });
   }
 
   /** Deletes the share and everything in it; undefined when it did not exist. */
   deleteShare(account: string, name: string): string[] | undefined {
-    return this.db.transaction(() => {
+    return this.write(() => {
       if (this.stmt.getShare.get(account, name) === undefined) return undefined;
       const orphans: string[] = [];
       this.refs.release(this.stmt.shareContent.all(account, name) as string[], orphans);
@@ -131,7 +150,7 @@ export class FileRepo {
       this.stmt.deleteSharePermissions.run(account, name);
       this.stmt.deleteShare.run(account, name);
       return orphans;
-    })();
+    });
   }
 
   listShares(account: string, prefix: string, after: string, limit: number): ListPage<ShareRecord> {
@@ -148,6 +167,15 @@ export class FileRepo {
   // ---- directories and files ----
 
   getNode(account: string, share: string, key: string): FileNodeRecord | undefined {
+    if (this.writeDepth > 0) return this.readNode(account, share, key);
+    const cacheKey = `${account}\n${share}\n${key}`;
+    const cached = this.nodes.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const node = this.readNode(account, share, key);
+    return node && this.nodes.set(cacheKey, node);
+  }
+
+  private readNode(account: string, share: string, key: string): FileNodeRecord | undefined {
     const row = this.stmt.getNode.get(account, share, key) as NodeRow | undefined;
     return row && fromRow(account, share, row);
   }
@@ -161,12 +189,12 @@ export class FileRepo {
     at: { account: string; share: string; key: string; parent: string },
     build: (parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
   ): { node: FileNodeRecord; orphans: string[] } {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const parent = this.getNode(at.account, at.share, at.parent);
       const existing = this.getNode(at.account, at.share, at.key);
       const orphans: string[] = [];
       return { node: this.store(build(parent, existing), existing, orphans), orphans };
-    })();
+    });
   }
 
   /**
@@ -174,7 +202,7 @@ export class FileRepo {
    * exist) and returns the new record with the byte edits to make, or throws.
    */
   editNode(account: string, share: string, key: string, change: (current: FileNodeRecord | undefined) => NodeEdit): { node: FileNodeRecord; orphans: string[] } {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const edit = change(this.getNode(account, share, key));
       const { node } = edit;
       const orphans: string[] = [];
@@ -186,12 +214,12 @@ export class FileRepo {
       }
       this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
       return { node, orphans };
-    })();
+    });
   }
 
   /** Deletes a node; `check` sees it (or undefined) and whether it has children, and throws to refuse. */
   deleteNode(account: string, share: string, key: string, check: (current: FileNodeRecord | undefined, hasChildren: boolean) => void): string[] {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const current = this.getNode(account, share, key);
       check(current, current !== undefined && current.isDirectory && this.stmt.hasChildren.get(account, share, key) !== undefined);
       const orphans: string[] = [];
@@ -199,7 +227,7 @@ export class FileRepo {
       this.dropRanges(current.id, orphans);
       this.stmt.deleteNode.run(current.id);
       return orphans;
-    })();
+    });
   }
 
   /**
@@ -222,7 +250,7 @@ export class FileRepo {
     destination: { account: string; share: string; key: string; parent: string },
     build: (source: FileNodeRecord | undefined, parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
   ): { node: FileNodeRecord; orphans: string[] } {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const original = this.getNode(source.account, source.share, source.key);
       const parent = this.getNode(destination.account, destination.share, destination.parent);
       const existing = this.getNode(destination.account, destination.share, destination.key);
@@ -241,12 +269,36 @@ export class FileRepo {
         this.insertRange(node.id, range);
       }
       return { node, orphans };
-    })();
+    });
   }
 
   /** The written ranges of a file that overlap bytes [first, last], in order. */
-  ranges(fileId: number, first: number, last: number): FileRangeRecord[] {
+  ranges(fileId: number, first: number, last: number): readonly FileRangeRecord[] {
+    const all = this.writeDepth > 0 ? undefined : this.smallFileRanges(fileId);
+    if (all !== undefined) return all.filter((range) => range.last >= first && range.first <= last);
     return (this.stmt.ranges.all({ fileId, first, last }) as RangeRow[]).filter((range) => range.last >= first);
+  }
+
+  /** Every range of the file when it has few, from the cache once read; undefined for a file of many ranges. */
+  private smallFileRanges(fileId: number): readonly FileRangeRecord[] | undefined {
+    const cacheKey = String(fileId);
+    const cached = this.rangeLists.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const first = this.stmt.firstRanges.all(fileId, CACHED_RANGES_PER_FILE + 1) as RangeRow[];
+    if (first.length > CACHED_RANGES_PER_FILE) return undefined;
+    return this.rangeLists.set(cacheKey, first.map((range) => Object.freeze(range)));
+  }
+
+  /** Runs `body` as one transaction: reads inside it bypass the caches, which are dropped once it ends. */
+  private write<T>(body: () => T): T {
+    this.writeDepth++;
+    try {
+      return this.db.transaction(body)();
+    } finally {
+      this.writeDepth--;
+      this.nodes.clear();
+      this.rangeLists.clear();
+    }
   }
 
   /** Every written range of a file, in order. */
@@ -265,7 +317,7 @@ export class FileRepo {
    * changed any of those ranges meanwhile (the caller then discards `merged`).
    */
   mergeRanges(fileId: number, expected: readonly FileRangeRecord[], merged: FileRangeRecord): string[] | undefined {
-    return this.db.transaction(() => {
+    return this.write(() => {
       const current = this.ranges(fileId, merged.first, merged.last);
       const unchanged =
         current.length === expected.length &&
@@ -283,7 +335,7 @@ export class FileRepo {
       this.insertRange(fileId, merged);
       this.refs.release(current.map((range) => range.contentId), orphans);
       return orphans;
-    })();
+    });
   }
 
   // ---- permissions ----

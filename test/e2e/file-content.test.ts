@@ -176,6 +176,45 @@ describe('File service content: ranges, sizes and streaming', () => {
     expect(grown.subarray(5050).every((b) => b === 0)).toBe(true);
   });
 
+  it('reads what every kind of write just did, though reads of a small file are cached', async () => {
+    const directory = share.rootDirectoryClient;
+    const file = directory.getFileClient('cached.bin');
+    const read = () => file.downloadToBuffer();
+    const model = randomBytes(4096);
+    await file.uploadData(model);
+    expect((await read()).equals(model)).toBe(true);
+    expect((await read()).equals(model)).toBe(true); // now from the cache
+
+    const update = randomBytes(100);
+    await file.uploadRange(update, 1000, 100);
+    update.copy(model, 1000);
+    expect((await read()).equals(model)).toBe(true);
+
+    await file.clearRange(2000, 512);
+    model.fill(0, 2000, 2512);
+    expect((await read()).equals(model)).toBe(true);
+
+    await file.resize(1500);
+    expect((await read()).equals(model.subarray(0, 1500))).toBe(true);
+    await file.resize(3000);
+    const grown = Buffer.concat([model.subarray(0, 1500), Buffer.alloc(1500)]);
+    expect((await read()).equals(grown)).toBe(true);
+
+    await file.setMetadata({ stage: 'two' });
+    expect((await file.getProperties()).metadata).toEqual({ stage: 'two' });
+
+    const source = directory.getFileClient('cached-source.bin');
+    const copied = randomBytes(2048);
+    await source.uploadData(copied);
+    await file.startCopyFromURL(source.url);
+    expect((await read()).equals(copied)).toBe(true);
+
+    await file.delete();
+    await expectStorageError(read(), 404, 'ResourceNotFound');
+    await file.create(512);
+    expect((await read()).equals(Buffer.alloc(512))).toBe(true);
+  });
+
   it('compacts a file written in many small pieces without changing what it reads', async () => {
     const pieces = 320;
     const piece = 1024;
