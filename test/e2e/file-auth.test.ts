@@ -82,6 +82,24 @@ describe('File service authorization: Shared Key with either key, File SAS, acco
     expect(error.message).not.toContain('sig=');
   });
 
+  it('answers a file SAS read with the response headers the SAS overrides', async () => {
+    const url = await file.generateSasUrl({
+      permissions: FileSASPermissions.parse('r'),
+      expiresOn: inAnHour(),
+      contentType: 'text/x-override',
+      contentDisposition: 'attachment; filename=notes.txt',
+      cacheControl: 'max-age=60',
+    });
+    const response = await fetch(url);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe((await file.downloadToBuffer()).toString());
+    expect(response.headers.get('content-type')).toBe('text/x-override');
+    expect(response.headers.get('content-disposition')).toBe('attachment; filename=notes.txt');
+    expect(response.headers.get('cache-control')).toBe('max-age=60');
+    // The file's own headers are untouched.
+    expect((await file.getProperties()).contentDisposition).toBeUndefined();
+  });
+
   it('honours a share SAS (sr=s) within its share', async () => {
     const sasShare = new ShareClient(await share.generateSasUrl({ permissions: ShareSASPermissions.parse('rcwdl'), expiresOn: inAnHour() }));
     await sasShare.createDirectory('from-sas');

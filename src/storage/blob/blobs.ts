@@ -8,7 +8,7 @@ import type { BlobRecord, Extent } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { readSmallBody } from '../http/body.js';
-import { contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
+import { addContentHeaders, contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
 import { requestedRange, type ByteRange } from '../http/range.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
@@ -103,7 +103,6 @@ async function receiveInline(ctx: BlobRequest): Promise<WrittenContent & InlineC
 
 /** Headers Get Blob and Get Blob Properties share. */
 function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
-  const overrides = ctx.auth.kind === 'sas' ? ctx.auth.responseOverrides : {};
   const headers: OutgoingHttpHeaders = {
     'last-modified': httpDate(blob.lastModified),
     etag: blob.etag,
@@ -113,22 +112,8 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
     'x-ms-lease-state': 'available',
     'x-ms-server-encrypted': 'true',
     'accept-ranges': 'bytes',
-    'content-type': overrides.contentType ?? blob.contentType ?? 'application/octet-stream',
   };
-  const optional: [string, string | undefined][] = [
-    ['content-encoding', overrides.contentEncoding ?? blob.contentEncoding],
-    ['content-language', overrides.contentLanguage ?? blob.contentLanguage],
-    ['cache-control', overrides.cacheControl ?? blob.cacheControl],
-    ['content-disposition', overrides.contentDisposition ?? blob.contentDisposition],
-  ];
-  for (const [name, value] of optional) if (value !== undefined) headers[name] = value;
-  if (blob.copy) {
-    headers['x-ms-copy-id'] = blob.copy.id;
-    headers['x-ms-copy-source'] = blob.copy.source;
-    headers['x-ms-copy-status'] = blob.copy.status;
-    headers['x-ms-copy-progress'] = blob.copy.progress;
-    headers['x-ms-copy-completion-time'] = httpDate(blob.copy.completed);
-  }
+  addContentHeaders(headers, blob, ctx.auth);
   writeMetadata(ctx.res, blob.metadata);
   return headers;
 }

@@ -3,7 +3,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { sendPieces } from '../../bytes/body-pieces.js';
 import type { FileNodeRecord } from '../../db/records.js';
 import { StorageError, errors } from '../http/errors.js';
-import { header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
+import { addContentHeaders, header, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
 import { requestedRange } from '../http/range.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
@@ -59,31 +59,13 @@ export async function createFile(ctx: FileRequest): Promise<void> {
 
 /** Headers Get File and Get File Properties share. */
 function fileHeaders(ctx: FileRequest, file: FileNodeRecord): OutgoingHttpHeaders {
-  const overrides = ctx.auth.kind === 'sas' ? ctx.auth.responseOverrides : {};
-  const headers: OutgoingHttpHeaders = {
-    ...versionHeaders(file),
-    ...smbHeaders(file),
-    'x-ms-type': 'File',
-    'x-ms-server-encrypted': 'true',
-    'x-ms-lease-status': 'unlocked',
-    'x-ms-lease-state': 'available',
-    'accept-ranges': 'bytes',
-    'content-type': overrides.contentType ?? file.contentType ?? 'application/octet-stream',
-  };
-  const optional: [string, string | undefined][] = [
-    ['content-encoding', overrides.contentEncoding ?? file.contentEncoding],
-    ['content-language', overrides.contentLanguage ?? file.contentLanguage],
-    ['cache-control', overrides.cacheControl ?? file.cacheControl],
-    ['content-disposition', overrides.contentDisposition ?? file.contentDisposition],
-  ];
-  for (const [name, value] of optional) if (value !== undefined) headers[name] = value;
-  if (file.copy) {
-    headers['x-ms-copy-id'] = file.copy.id;
-    headers['x-ms-copy-source'] = file.copy.source;
-    headers['x-ms-copy-status'] = file.copy.status;
-    headers['x-ms-copy-progress'] = file.copy.progress;
-    headers['x-ms-copy-completion-time'] = httpDate(file.copy.completed);
-  }
+  const headers = smbHeaders(file, versionHeaders(file));
+  headers['x-ms-type'] = 'File';
+  headers['x-ms-server-encrypted'] = 'true';
+  headers['x-ms-lease-status'] = 'unlocked';
+  headers['x-ms-lease-state'] = 'available';
+  headers['accept-ranges'] = 'bytes';
+  addContentHeaders(headers, file, ctx.auth);
   writeMetadata(ctx.res, file.metadata);
   return headers;
 }

@@ -88,15 +88,14 @@ export function smbForUpdate(ctx: FileRequest, current: FileNodeRecord, now: num
   };
 }
 
-/** The x-ms-file-* response headers of a file or directory. */
-export function smbHeaders(node: FileNodeRecord): OutgoingHttpHeaders {
-  return {
-    'x-ms-file-attributes': node.smb.attributes,
-    'x-ms-file-creation-time': node.smb.creationTime,
-    'x-ms-file-last-write-time': node.smb.lastWriteTime,
-    'x-ms-file-change-time': node.smb.changeTime,
-    'x-ms-file-permission-key': node.smb.permissionKey,
-    'x-ms-file-id': String(node.id),
-    'x-ms-file-parent-id': String(node.parentId),
-  };
+/** The x-ms-file-* response headers of a file or directory, added to `headers` (a new object by default). */
+export function smbHeaders(node: FileNodeRecord, headers: OutgoingHttpHeaders = {}): OutgoingHttpHeaders {
+  headers['x-ms-file-attributes'] = node.smb.attributes;
+  headers['x-ms-file-creation-time'] = node.smb.creationTime;
+  headers['x-ms-file-last-write-time'] = node.smb.lastWriteTime;
+  headers['x-ms-file-change-time'] = node.smb.changeTime;
+  headers['x-ms-file-permission-key'] = node.smb.permissionKey;
+  headers['x-ms-file-id'] = String(node.id);
+  headers['x-ms-file-parent-id'] = String(node.parentId);
+  return headers;
 }

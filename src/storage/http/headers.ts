@@ -1,5 +1,6 @@
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { ContentHeaders } from '../../db/records.js';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { ContentHeaders, CopyInfo } from '../../db/records.js';
+import type { AuthOutcome, SasResponseOverrides } from '../auth/types.js';
 import { StorageError, errors } from './errors.js';
 
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -54,6 +55,35 @@ export function readContentHeaders(headers: IncomingHttpHeaders, usePlainHeaders
     contentDisposition: pick('content-disposition'),
     contentMd5: md5,
   };
+}
+
+const NO_OVERRIDES: SasResponseOverrides = Object.freeze({});
+
+/**
+ * Adds what a read of a blob or file answers about its content: the content
+ * headers (a SAS may override them with rsct, rsce, …) and its last copy's
+ * x-ms-copy-* headers. Assigned one by one into `headers`: the read path builds
+ * no intermediate objects.
+ */
+export function addContentHeaders(headers: OutgoingHttpHeaders, record: ContentHeaders & { copy?: CopyInfo }, auth: AuthOutcome): void {
+  const overrides = auth.kind === 'sas' ? auth.responseOverrides : NO_OVERRIDES;
+  headers['content-type'] = overrides.contentType ?? record.contentType ?? 'application/octet-stream';
+  const encoding = overrides.contentEncoding ?? record.contentEncoding;
+  if (encoding !== undefined) headers['content-encoding'] = encoding;
+  const language = overrides.contentLanguage ?? record.contentLanguage;
+  if (language !== undefined) headers['content-language'] = language;
+  const cacheControl = overrides.cacheControl ?? record.cacheControl;
+  if (cacheControl !== undefined) headers['cache-control'] = cacheControl;
+  const disposition = overrides.contentDisposition ?? record.contentDisposition;
+  if (disposition !== undefined) headers['content-disposition'] = disposition;
+  const copy = record.copy;
+  if (copy) {
+    headers['x-ms-copy-id'] = copy.id;
+    headers['x-ms-copy-source'] = copy.source;
+    headers['x-ms-copy-status'] = copy.status;
+    headers['x-ms-copy-progress'] = copy.progress;
+    headers['x-ms-copy-completion-time'] = httpDate(copy.completed);
+  }
 }
 
 export function checkMd5Format(value: string): Buffer {
