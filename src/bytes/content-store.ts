@@ -132,8 +132,8 @@ const EARLY_SYNC_BYTES = 2 * 1024 * 1024;
  * Writes a file in order while its body is still arriving: one batch is written
  * while the next is received, and every EARLY_SYNC_BYTES written are flushed
  * (fdatasync) in the background, so the fsync that must precede the answer finds
- * little left to do. On this machine that makes an 8 MiB block's upload a quarter
- * faster than writing, then syncing, in turn.
+ * little left to do. On this machine that makes a 256 MiB upload in 8 MiB blocks
+ * about a fifth faster than writing, then syncing, in turn.
  */
 class OverlappedWriter {
   private writing: Promise<void> = Promise.resolve();
