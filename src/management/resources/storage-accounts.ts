@@ -164,7 +164,6 @@ export async function deleteStorageAccount(deps: ManagementDeps, name: string): 
   deps.keyring.remove(name);
   const orphans = deps.blob.repo.deleteAccountData(name);
   discard(deps.blob, orphans);
-  for (const id of orphans) deps.blob.cache.delete(id);
   await deps.file.deleteAccountData(name);
   return true;
 }
