@@ -23,6 +23,8 @@ const NODE_CACHE_ENTRIES = 10_000;
 const RANGE_LIST_CACHE_ENTRIES = 10_000;
 /** Files written in more ranges than this are read span by span from SQLite, never cached whole. */
 const CACHED_RANGES_PER_FILE = 16;
+/** The cached range list of a file with more than CACHED_RANGES_PER_FILE ranges. */
+const MANY_RANGES: readonly FileRangeRecord[] = Object.freeze([]);
 
 interface NodeRow {
   id: number;
@@ -57,7 +59,7 @@ export class FileRepo {
   private readonly refs: ContentRefs;
   private readonly stmt;
   private readonly nodes = new RecordCache<FileNodeRecord>(NODE_CACHE_ENTRIES);
-  /** Every range of a file written in at most CACHED_RANGES_PER_FILE ranges, by file id. */
+  /** Every range of a file written in at most CACHED_RANGES_PER_FILE ranges (else MANY_RANGES), by file id. */
   private readonly rangeLists = new RecordCache<readonly FileRangeRecord[]>(RANGE_LIST_CACHE_ENTRIES);
   /** How many write transactions are open (better-sqlite3 nests them as savepoints). */
   private writeDepth = 0;
@@ -282,11 +284,13 @@ export class FileRepo {
   /** Every range of the file when it has few, from the cache once read; undefined for a file of many ranges. */
   private smallFileRanges(fileId: number): readonly FileRangeRecord[] | undefined {
     const cacheKey = String(fileId);
-    const cached = this.rangeLists.get(cacheKey);
-    if (cached !== undefined) return cached;
-    const first = this.stmt.firstRanges.all(fileId, CACHED_RANGES_PER_FILE + 1) as RangeRow[];
-    if (first.length > CACHED_RANGES_PER_FILE) return undefined;
-    return this.rangeLists.set(cacheKey, first.map((range) => Object.freeze(range)));
+    let all = this.rangeLists.get(cacheKey);
+    if (all === undefined) {
+      const first = this.stmt.firstRanges.all(fileId, CACHED_RANGES_PER_FILE + 1) as RangeRow[];
+      // A file of many ranges is remembered as such, so its reads do not count them again.
+      all = this.rangeLists.set(cacheKey, first.length > CACHED_RANGES_PER_FILE ? MANY_RANGES : first.map((range) => Object.freeze(range)));
+    }
+    return all === MANY_RANGES ? undefined : all;
   }
 
   /** Runs `body` as one transaction: reads inside it bypass the caches, which are dropped once it ends. */
