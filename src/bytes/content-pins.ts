@@ -35,13 +35,19 @@ export class ContentPins {
     };
   }
 
-  /** Unlinks content files nothing refers to any more, now or once no read is streaming them. */
-  async remove(ids: Iterable<string>): Promise<void> {
+  /**
+   * Unlinks content files nothing refers to any more, in the background: now, or
+   * once no read streams them. The commit that orphaned them is done, so no answer
+   * waits for the unlinks (the 32 old blocks of a 256 MiB blob take longer to unlink
+   * than its new block list takes to commit); a failed or interrupted unlink leaves
+   * an unreferenced file, which the start-up sweep removes.
+   */
+  remove(ids: Iterable<string>): void {
     const now: string[] = [];
     for (const id of ids) {
       if (this.pins.has(id)) this.deferred.add(id);
       else now.push(id);
     }
-    if (now.length > 0) await this.store.remove(now);
+    if (now.length > 0) this.store.remove(now).catch(() => {});
   }
 }

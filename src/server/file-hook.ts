@@ -14,7 +14,7 @@ export function fileServiceHook(repo: FileRepo, pins: ContentPins, endpoint: str
     },
     async deleteAccountData(account) {
       for (let page = repo.listShares(account, '', '', 100); page.items.length > 0; page = repo.listShares(account, '', '', 100)) {
-        for (const share of page.items) await pins.remove(repo.deleteShare(account, share.name) ?? []);
+        for (const share of page.items) pins.remove(repo.deleteShare(account, share.name) ?? []);
       }
     },
   };

@@ -41,16 +41,10 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
   discard(ctx.deps, orphans);
 }
 
-/**
- * Drops content files nothing refers to any more: from the cache now, from disk in
- * the background once no download streams them. The write that orphaned them is
- * committed already, so its answer does not wait for the unlinks (32 of them take
- * longer than the commit of a 256 MiB block list); a failed or interrupted unlink
- * leaves an unreferenced file, which start-up's sweep removes.
- */
+/** Drops content files nothing refers to any more: from the cache now, from disk in the background (ContentPins.remove). */
 export function discard(deps: BlobDeps, ids: string[]): void {
   for (const id of ids) deps.cache.delete(id);
-  deps.pins.remove(ids).catch(() => {});
+  deps.pins.remove(ids);
 }
 
 /** The identity and version of the blob a write commits: a new ETag and time, the creation time kept across overwrites. */

@@ -78,7 +78,7 @@ export class FileCompactor {
       }
       const orphans = this.repo.mergeRanges(fileId, run, { first, last, contentId: merged.id, contentOffset: 0 });
       if (orphans === undefined) await this.content.remove([merged.id]);
-      else await this.pins.remove(orphans);
+      else this.pins.remove(orphans);
     }
   }
 }

@@ -53,7 +53,7 @@ export function makeCopyFile(keyring: KeyRing) {
         };
       },
     );
-    await ctx.deps.pins.remove(orphans);
+    ctx.deps.pins.remove(orphans);
     respondEmpty(ctx, 202, { ...versionHeaders(node), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' });
   };
 }

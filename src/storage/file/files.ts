@@ -53,7 +53,7 @@ export async function createFile(ctx: FileRequest): Promise<void> {
       smb: smbForCreate(ctx, false, now, parentNode),
     };
   });
-  await ctx.deps.pins.remove(orphans);
+  ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 201, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
 }
 
@@ -123,7 +123,7 @@ export async function getFile(ctx: FileRequest): Promise<void> {
 
 export async function deleteFile(ctx: FileRequest): Promise<void> {
   const orphans = ctx.deps.repo.deleteNode(ctx.account, ctx.container, pathKey(ctx.path), (current) => checkFound(ctx, current, false));
-  await ctx.deps.pins.remove(orphans);
+  ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 202);
 }
 
@@ -147,7 +147,7 @@ export async function setFileProperties(ctx: FileRequest): Promise<void> {
     };
     return { node: next, clear: size !== undefined && size < file.size ? { first: size, last: file.size - 1 } : undefined };
   });
-  await ctx.deps.pins.remove(orphans);
+  ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 200, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
 }
 

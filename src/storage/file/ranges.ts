@@ -67,7 +67,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
       checkInside(span.first, span.last, file.size);
       return { node: afterWrite(ctx, file, Date.now()), clear: span };
     });
-    await ctx.deps.pins.remove(orphans);
+    ctx.deps.pins.remove(orphans);
     ctx.deps.compactor.afterWrite(node.id);
     respondEmpty(ctx, 201, { ...versionHeaders(node), 'x-ms-file-last-write-time': node.smb.lastWriteTime });
     return;
@@ -92,7 +92,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
     await ctx.deps.content.remove([body.id]);
     throw error;
   }
-  await ctx.deps.pins.remove(result.orphans);
+  ctx.deps.pins.remove(result.orphans);
   ctx.deps.compactor.afterWrite(result.node.id);
   respondEmpty(ctx, 201, {
     ...versionHeaders(result.node),

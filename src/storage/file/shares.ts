@@ -84,7 +84,7 @@ export async function createShare(ctx: FileRequest): Promise<void> {
 export async function deleteShare(ctx: FileRequest): Promise<void> {
   const orphans = ctx.deps.repo.deleteShare(ctx.account, ctx.container);
   if (orphans === undefined) throw fileErrors.shareNotFound(ctx.container);
-  await ctx.deps.pins.remove(orphans);
+  ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 202);
 }
 
