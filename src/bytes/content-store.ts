@@ -31,7 +31,7 @@ export class ContentStore {
   async init(): Promise<void> {
     const dirs = [];
     for (let i = 0; i < 256; i++) dirs.push(path.join(this.root, i.toString(16).padStart(2, '0')));
-    await Promise.all(dirs.map((dir) => fsp.mkdir(dir, { recursive: true })));
+    await Promise.all(dirs.map((dir) => fsp.mkdir(dir, { recursive: true, mode: 0o700 })));
   }
 
   pathOf(id: string): string {
@@ -42,7 +42,7 @@ export class ContentStore {
   async write(source: Readable, length: number, options: { md5: boolean }): Promise<WrittenContent> {
     const id = randomBytes(16).toString('hex');
     const file = this.pathOf(id);
-    const handle = await fsp.open(file, 'wx');
+    const handle = await fsp.open(file, 'wx', 0o600);
     // MD5 costs a core at ~600 MB/s: only bodies whose digest someone needs pay for it, off the event loop.
     const md5 = options.md5 ? new OffThreadMd5() : undefined;
     let size = 0;
@@ -84,7 +84,7 @@ export class ContentStore {
   /** Writes an in-memory buffer as a new content file (a compacted run of file ranges). */
   async writeBuffer(data: Buffer): Promise<WrittenContent> {
     const id = randomBytes(16).toString('hex');
-    const handle = await fsp.open(this.pathOf(id), 'wx');
+    const handle = await fsp.open(this.pathOf(id), 'wx', 0o600);
     try {
       await writeAll(handle, data);
       await handle.sync();

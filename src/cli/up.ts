@@ -1,10 +1,32 @@
 import type { Command } from 'commander';
 import { defaultDataDir, parseDeclaredAccounts } from '../server/config.js';
+import { DEFAULT_UPLOAD_LIMITS } from '../storage/http/upload-gate.js';
+
+interface UpOptions {
+  dataDir?: string;
+  host: string;
+  blobPort: number;
+  filePort: number;
+  armPort: number;
+  devAccount: boolean;
+  allowDevAccountOnNetwork?: boolean;
+  allowSharedDataDir?: boolean;
+  idleTimeout: number;
+  maxUploads: number;
+}
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`'${value}' is not a port number (0-65535; 0 picks a free port).`);
   return n;
+}
+
+function positiveInteger(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`'${value}' is not a valid ${what}: use a whole number of at least 1.`);
+    return n;
+  };
 }
 
 export function registerUp(program: Command): void {
@@ -17,9 +39,16 @@ export function registerUp(program: Command): void {
     .option('--arm-port <port>', 'HTTPS management (ARM) and token endpoint port (0 picks a free port)', port, 10443)
     .option('--file-port <port>', 'File service (Azure Files REST) port (0 picks a free port)', port, 10003)
     .option('--no-dev-account', 'do not create the well-known development account devstoreaccount1')
+    .option('--allow-dev-account-on-network', 'serve devstoreaccount1, whose key is public, on a --host other than loopback')
+    .option('--allow-shared-data-dir', 'start even if the data directory is open to other users (a shared volume you secure)')
+    .option('--idle-timeout <seconds>', 'close a connection whose headers or body stall this long; nothing is stored', positiveInteger('idle timeout'), DEFAULT_UPLOAD_LIMITS.idleTimeoutMs / 1000)
+    .option('--max-uploads <n>', 'uploads received at once before the server answers 503 ServerBusy', positiveInteger('upload bound'), DEFAULT_UPLOAD_LIMITS.maxConcurrent)
     .addHelpText(
       'after',
       `
+The data directory must be private (chmod 700): every file in it is created 0600.
+devstoreaccount1 is served on loopback only, unless --allow-dev-account-on-network.
+
 Accounts besides devstoreaccount1 can be declared with MLSPACE_ACCOUNTS=name:key1[:key2];...
 (Azurite's AZURITE_ACCOUNTS format); they appear in the resource group 'mlspace-builtin'.
 Once listening, the server writes DATA_DIR/endpoints.json. URLs are path-style: connection
@@ -32,7 +61,7 @@ Examples:
   mlspace up --data-dir /tmp/mlspace --blob-port 0 --file-port 0 --arm-port 0
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
     )
-    .action(async (options: { dataDir?: string; host: string; blobPort: number; filePort: number; armPort: number; devAccount: boolean }) => {
+    .action(async (options: UpOptions) => {
       // The server's modules (SQLite, TLS, ...) load only for `up`, not for every other command.
       const [{ createLogger }, { startServer }] = await Promise.all([import('../server/log.js'), import('../server/server.js')]);
       const logger = createLogger();
@@ -44,6 +73,9 @@ Examples:
           armPort: options.armPort,
           filePort: options.filePort,
           devAccount: options.devAccount,
+          allowDevAccountOnNetwork: options.allowDevAccountOnNetwork ?? false,
+          allowSharedDataDir: options.allowSharedDataDir ?? false,
+          uploads: { idleTimeoutMs: options.idleTimeout * 1000, maxConcurrent: options.maxUploads },
           declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
         },
         logger,

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import fs from 'node:fs';
 import { migrations } from './schema.js';
 
 export type Db = Database.Database;
@@ -10,6 +11,8 @@ export type Db = Database.Database;
  * log before any write is acknowledged, so they survive power loss too.
  */
 export function openSqlite(file: string): Db {
+  // Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

@@ -21,6 +21,7 @@ import { ensureAdminClient } from './identity/service-principals.js';
 import { TokenService } from './identity/tokens.js';
 import { managementRequestListener } from './management-service.js';
 import { ensureTlsMaterial } from './tls/local-ca.js';
+import { closeWhenIdle, headerTimeouts } from '../storage/http/upload-gate.js';
 
 export interface ManagementOptions {
   dataDir: string;
@@ -37,7 +38,12 @@ export interface ManagementOptions {
   file: ManagementDeps['file'];
   durable: ManagementDeps['durable'];
   logger: Logger;
+  /** Headers, and a body, that stall this long close the connection. */
+  idleTimeoutMs: number;
 }
+
+/** ARM bodies are at most a MiB: a request still arriving after this long is an attack or a dead client. */
+const REQUEST_TIMEOUT_MS = 120_000;
 
 export interface ManagementEndpoint {
   server: https.Server;
@@ -58,7 +64,13 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   const tokens = await TokenService.open(options.dataDir, tenantId);
   const adminClientFile = ensureAdminClient(options.dataDir, directory, tenantId);
 
-  const server = https.createServer({ cert: tls.certChain, key: tls.key, keepAliveTimeout: 65_000 });
+  const server = https.createServer({
+    cert: tls.certChain,
+    key: tls.key,
+    keepAliveTimeout: 65_000,
+    requestTimeout: Math.max(REQUEST_TIMEOUT_MS, options.idleTimeoutMs),
+    ...headerTimeouts(options.idleTimeoutMs),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -91,6 +103,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   // The engine runs the same operations as the API, so it needs the deps it is part of.
   deps.rotation = new RotationEngine(deps as ManagementDeps);
   const ready = deps as ManagementDeps;
+  server.on('request', (req) => closeWhenIdle(req, options.idleTimeoutMs, options.logger));
   server.on('request', managementRequestListener(ready));
   recoverRotations(ready);
   return {

@@ -6,7 +6,7 @@ import { datastoreResource, type DatastoreRegistration } from './datastore-regis
 import type { DatastoreType, HeldCredential, TransferOptions, TransferResult } from './datastore-types.js';
 import { MlspaceError } from './errors.js';
 import { storageTarget, type StorageTarget } from './storage-target.js';
-import { downloadPlanned, filesUnder, joinRemote, uploadPlanned } from './transfer.js';
+import { downloadPlanned, filesUnder, joinRemote, localPathUnder, uploadPlanned } from './transfer.js';
 import type { Workspace } from './workspace.js';
 
 /** The datastores Azure ML creates with a workspace, on its storage account; sync-keys renews their keys. */
@@ -175,7 +175,7 @@ export class Datastore {
     return this.withStorage(await this.ownAccess(), async (target) => {
       const planned = [];
       for await (const file of target.list(joinRemote(options.prefix))) {
-        planned.push({ localPath: path.join(targetPath, ...file.path.split('/')), remotePath: file.path, size: file.size });
+        planned.push({ localPath: localPathUnder(targetPath, file.path), remotePath: file.path, size: file.size });
       }
       return downloadPlanned(target, planned, options);
     });

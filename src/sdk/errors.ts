@@ -28,6 +28,8 @@ export type MlspaceErrorCode =
   | 'ModelVersionExists'
   /** A local file would be overwritten and `overwrite: true` was not given. */
   | 'FileExists'
+  /** A remote file's name would place it outside the download's target directory. */
+  | 'UnsafePath'
   /** A credential a workspace or datastore holds was refused because it is no longer valid (regenerated key, expired SAS). */
   | 'StaleCredential'
   /** A held credential was refused and could not be shown stale, or is current and was refused for another reason. */

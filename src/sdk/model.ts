@@ -4,7 +4,7 @@ import type { ModelVersion } from '@azure/arm-machinelearning';
 import { Datastore, type StorageAccess } from './datastore.js';
 import type { TransferOptions, TransferResult } from './datastore-types.js';
 import { MlspaceError } from './errors.js';
-import { filesUnder, joinRemote, uploadPlanned, downloadPlanned } from './transfer.js';
+import { downloadPlanned, filesUnder, joinRemote, localPathUnder, uploadPlanned } from './transfer.js';
 import type { Workspace } from './workspace.js';
 
 /** `azureml://[subscriptions/…/resourcegroups/…/workspaces/…/]datastores/{datastore}/paths/{path}` */
@@ -117,7 +117,7 @@ export class Model {
       const isDirectory = remotePath!.endsWith('/');
       const planned = [];
       for await (const file of target.list(remotePath!)) {
-        if (isDirectory) planned.push({ remotePath: file.path, size: file.size, localPath: path.join(directory, ...file.path.slice(remotePath!.length).split('/')) });
+        if (isDirectory) planned.push({ remotePath: file.path, size: file.size, localPath: localPathUnder(directory, file.path.slice(remotePath!.length)) });
         else if (file.path === remotePath) planned.push({ remotePath: file.path, size: file.size, localPath: path.join(directory, path.posix.basename(file.path)) });
       }
       if (planned.length === 0) throw new MlspaceError(`No files were found at ${this.path} for model '${this.name}' version ${this.version}.`, 'NotFound');

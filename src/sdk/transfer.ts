@@ -37,6 +37,28 @@ export function joinRemote(...parts: (string | undefined)[]): string {
     .join('/');
 }
 
+/**
+ * Where a remote file lands under `targetDir`. Blob names may hold `..` or
+ * absolute-looking segments (the service takes them as plain names, as Azure
+ * does), but joined into a local path they would reach outside the target, so
+ * such a name refuses the whole download before anything is written.
+ */
+export function localPathUnder(targetDir: string, remoteRelative: string): string {
+  const root = path.resolve(targetDir);
+  const segments = remoteRelative.split('/');
+  const unsafe = segments.find((segment) => segment === '..' || segment.includes(path.sep) || path.isAbsolute(segment));
+  const localPath = path.join(root, ...segments);
+  const relative = path.relative(root, localPath);
+  if (unsafe !== undefined || relative === '' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative)) {
+    throw new MlspaceError(
+      `'${remoteRelative}' would be written outside ${root}${unsafe === undefined ? '' : ` (it has the segment '${unsafe}')`}; ` +
+        'nothing was downloaded. Rename or delete that file on the service, or download a prefix that leaves it out.',
+      'UnsafePath',
+    );
+  }
+  return localPath;
+}
+
 class ProgressMeter {
   private readonly loaded = new Map<string, number>();
   private completedFiles = 0;

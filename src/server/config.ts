@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import type { UploadLimits } from '../storage/http/upload-gate.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -11,6 +12,12 @@ export interface ServerConfig {
   /** The HTTPS management and identity endpoint; 0 picks a free port. */
   armPort: number;
   devAccount: boolean;
+  /** Serve devstoreaccount1 (whose key is public) on a non-loopback address all the same. */
+  allowDevAccountOnNetwork: boolean;
+  /** Start even when the data directory is open to other users (a shared volume whose permissions the operator sets). */
+  allowSharedDataDir: boolean;
+  /** Stalled-body and concurrent-upload bounds of the Blob and File services; the idle time also bounds management request bodies. */
+  uploads: UploadLimits;
   /** Accounts declared by `MLSPACE_ACCOUNTS` (Azurite's `AZURITE_ACCOUNTS` format). */
   declaredAccounts: DeclaredAccount[];
 }

@@ -20,7 +20,7 @@ export interface Endpoints {
 export function writeEndpoints(dataDir: string, endpoints: Endpoints): string {
   const file = path.join(dataDir, 'endpoints.json');
   const temp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temp, JSON.stringify(endpoints, null, 2) + '\n');
+  fs.writeFileSync(temp, JSON.stringify(endpoints, null, 2) + '\n', { mode: 0o600 });
   fs.renameSync(temp, file);
   return file;
 }

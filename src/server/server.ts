@@ -19,11 +19,13 @@ import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { LIMITS } from '../storage/blob/deps.js';
 import { FileCompactor } from '../storage/file/compaction.js';
+import { UploadGate, headerTimeouts } from '../storage/http/upload-gate.js';
 import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
 import { fileServiceHook } from './file-hook.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
+import { checkDataDirPrivate, checkDevAccountExposure } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
 
 export interface RunningServer {
@@ -33,7 +35,9 @@ export interface RunningServer {
 
 /** Opens the data directory, starts every listener, and writes endpoints.json once they accept requests. */
 export async function startServer(config: ServerConfig, logger: Logger = createLogger()): Promise<RunningServer> {
+  checkDevAccountExposure(config);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  checkDataDirPrivate(config.dataDir, config.allowSharedDataDir);
   const sealer = Sealer.open(config.dataDir);
   const dbFile = path.join(config.dataDir, 'metadata.sqlite');
   const db = openSqlite(dbFile);
@@ -57,8 +61,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
-  const blobServer = createDataPlaneServer();
-  const fileServer = createDataPlaneServer();
+  const blobServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
+  const fileServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
+  // One bound for both services: their uploads share the process's descriptors and the content store.
+  const uploads = new UploadGate(config.uploads, logger);
   await listen(blobServer, config.blobPort, host);
   await listen(fileServer, config.filePort, host);
   // One set of pins and one small-content cache for both services: they share the content store.
@@ -73,10 +79,10 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     cache,
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
   };
-  blobServer.on('request', blobRequestListener(blobDeps, keyring, logger));
+  blobServer.on('request', blobRequestListener(blobDeps, keyring, logger, uploads));
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(files, content, pins, logger);
-  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable }, keyring, logger));
+  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable }, keyring, logger, uploads));
 
   const management = await startManagement({
     dataDir: config.dataDir,
@@ -91,6 +97,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     file: fileServiceHook(files, pins, fileEndpoint),
     durable,
     logger,
+    idleTimeoutMs: config.uploads.idleTimeoutMs,
   });
   const endpoints: Endpoints = { blob: blobDeps.endpoint, file: fileEndpoint, ...management.endpoints };
   writeEndpoints(config.dataDir, endpoints);
@@ -108,8 +115,13 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   };
 }
 
-function createDataPlaneServer(): http.Server {
-  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000 });
+/**
+ * A whole upload may take up to an hour (5000 MiB on a slow link), but headers
+ * must arrive within the idle time, and a body that stalls that long is cut by
+ * the UploadGate.
+ */
+function createDataPlaneServer(idleTimeoutMs: number): http.Server {
+  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000, ...headerTimeouts(idleTimeoutMs) });
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

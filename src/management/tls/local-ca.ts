@@ -105,7 +105,7 @@ async function save(cert: x509.X509Certificate, privateKey: CryptoKey, certFile:
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey('pkcs8', privateKey), 'PRIVATE KEY');
   // The key first: a certificate on disk without its key would be unusable on the next start.
   writePrivateFile(keyFile, keyPem + '\n');
-  fs.writeFileSync(certFile, cert.toString('pem') + '\n');
+  fs.writeFileSync(certFile, cert.toString('pem') + '\n', { mode: 0o600 });
   return { cert, keyPem, privateKey };
 }
 

@@ -2,6 +2,7 @@ import type { StorageRequest } from '../http/context.js';
 import { errors } from '../http/errors.js';
 import { verifyAccountSas, verifyServiceSas } from './sas.js';
 import { verifySharedKey } from './shared-key.js';
+import { sasSignatureText } from './signature.js';
 import { VerifiedSasCache } from './verified-sas-cache.js';
 import type { AccessPolicyLookup, AccountKeys, AuthOutcome, OperationAccess } from './types.js';
 
@@ -31,11 +32,12 @@ export function authenticate(
   }
   if (!ctx.query.has('sig')) return ANONYMOUS;
   if (!keys.allowSharedKeyAccess) throw errors.keyBasedAuthNotPermitted();
-  const cacheKey = ctx.req.url === undefined ? undefined : `${ctx.service} ${ctx.protocol} ${ctx.req.url}`;
-  const verified = cacheKey === undefined ? undefined : verifiedSas.get(cacheKey, keys, access);
+  const signature = sasSignatureText(ctx.query.get('sig')!);
+  const url = `${ctx.service} ${ctx.protocol} ${ctx.req.url}`;
+  const verified = verifiedSas.get(signature, url, keys, access);
   if (verified !== undefined) return verified;
   const outcome = ctx.query.has('ss') ? verifyAccountSas(ctx, keys, access) : verifyServiceSas(ctx, keys, access, lookupPolicy);
-  if (cacheKey !== undefined) verifiedSas.remember(cacheKey, keys, access, ctx.query, outcome);
+  verifiedSas.remember(signature, url, keys, access, ctx.query, outcome);
   return outcome;
 }
 

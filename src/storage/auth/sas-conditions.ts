@@ -1,6 +1,6 @@
 import type { StorageRequest } from '../http/context.js';
 import { errors } from '../http/errors.js';
-import { decodeSignature, matchKey } from './signature.js';
+import { decodeSignature, matchKey, sasSignatureText } from './signature.js';
 import type { AccountKeys, OperationAccess } from './types.js';
 
 /** The conditions every SAS, account or service, states and the server enforces. */
@@ -14,9 +14,8 @@ export function requiredParam(query: URLSearchParams, name: string, what: string
 
 /** The index of the key that signed the SAS; a mismatch reports the string-to-sign, never a signature. */
 export function checkSasSignature(stringToSign: string, keys: AccountKeys, sig: string): 0 | 1 {
-  // A '+' pasted into a URL unencoded reaches us as a space.
-  const expected = decodeSignature(sig.includes(' ') ? sig.replaceAll(' ', '+') : sig);
-  if (!expected) throw errors.authFailed('The SAS signature (sig) is not a base64-encoded HMAC-SHA256.');
+  const expected = decodeSignature(sasSignatureText(sig));
+  if (!expected) throw errors.authFailed('The SAS signature (sig) is not the canonical base64 of an HMAC-SHA256 (44 characters ending in =); send it exactly as it was signed, URL-encoded.');
   const keyIndex = matchKey(stringToSign, keys.keys, expected);
   if (keyIndex === -1) {
     throw errors.authFailed(

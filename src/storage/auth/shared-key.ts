@@ -29,7 +29,7 @@ export function verifySharedKey(ctx: StorageRequest, keys: AccountKeys, lite: bo
     throw errors.authFailed(`The Authorization header is signed for account '${account}', but the request is for account '${ctx.account}'.`);
   }
   const expected = decodeSignature(credential.slice(colon + 1));
-  if (!expected) throw errors.authFailed('The signature in the Authorization header is not a base64-encoded HMAC-SHA256.');
+  if (!expected) throw errors.authFailed('The signature in the Authorization header is not the canonical base64 of an HMAC-SHA256 (44 characters ending in =).');
   checkRequestDate(ctx.req.headers);
 
   let reported: string | undefined;

@@ -1,14 +1,22 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-const HMAC_SHA256_BYTES = 32;
+/** Canonical base64 of 32 bytes: 43 alphabet characters, the last carrying no stray bits, then one '='. */
+const CANONICAL_SIGNATURE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 
 /**
- * The bytes of a base64 HMAC-SHA256 signature as sent, or undefined when it cannot
- * be one. Comparing bytes, not strings, lets timingSafeEqual do the comparison.
+ * The bytes of a base64 HMAC-SHA256 signature as sent, or undefined when it is
+ * not exactly the canonical base64 of 32 bytes. Node's decoder skips characters
+ * outside the alphabet, so a lenient decode would let one signature be spelled
+ * in endless ways (`sig=...%21%21`), each a different URL. Comparing bytes, not
+ * strings, lets timingSafeEqual do the comparison.
  */
 export function decodeSignature(signature: string): Buffer | undefined {
-  const bytes = Buffer.from(signature, 'base64');
-  return bytes.length === HMAC_SHA256_BYTES ? bytes : undefined;
+  return CANONICAL_SIGNATURE.test(signature) ? Buffer.from(signature, 'base64') : undefined;
+}
+
+/** A SAS `sig` as signed: a '+' pasted into a URL unencoded reaches us as a space. */
+export function sasSignatureText(sig: string): string {
+  return sig.includes(' ') ? sig.replaceAll(' ', '+') : sig;
 }
 
 /**

@@ -1,12 +1,13 @@
 import type { KeyRing } from '../auth/keyring.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
+import type { UploadGate } from '../http/upload-gate.js';
 import { blobErrors } from './blob-errors.js';
 import { blobOperations, selectOperation, type BlobOperation } from './dispatch.js';
 import type { BlobDeps, BlobRequest } from './deps.js';
 import { checkBlobName, checkContainerName } from './names.js';
 
 /** The Blob service's request listener: the shared pipeline with Blob's operations, names and public access. */
-export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Logger) {
+export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Logger, uploads: UploadGate) {
   const operations = blobOperations(keyring);
   return storageRequestListener<BlobRequest, BlobOperation>(
     {
@@ -28,5 +29,6 @@ export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Lo
     keyring,
     logger,
     deps.durable,
+    uploads,
   );
 }

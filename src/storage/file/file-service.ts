@@ -1,12 +1,13 @@
 import type { KeyRing } from '../auth/keyring.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
+import type { UploadGate } from '../http/upload-gate.js';
 import type { FileDeps, FileRequest } from './deps.js';
 import { fileOperations, selectOperation, type FileOperation } from './dispatch.js';
 import { fileErrors } from './file-errors.js';
 import { checkFilePath, checkShareName } from './names.js';
 
 /** The File service's request listener: the shared pipeline with File's operations and names; no anonymous access. */
-export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Logger) {
+export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Logger, uploads: UploadGate) {
   const operations = fileOperations(keyring);
   return storageRequestListener<FileRequest, FileOperation>(
     {
@@ -25,5 +26,6 @@ export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Lo
     keyring,
     logger,
     deps.durable,
+    uploads,
   );
 }

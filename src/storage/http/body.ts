@@ -24,10 +24,24 @@ export async function readSmallBody(req: IncomingMessage, max: number): Promise<
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true });
 const orderedParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, preserveOrder: true });
 
-/** Parses an XML request body; a document that is not well-formed is 400 InvalidXmlDocument with the parser's reason. */
+/** No request body Azure takes declares a document type; a DOCTYPE or ENTITY could only expand or fetch what we never want. */
+const DECLARATION = /<!\s*(DOCTYPE|ENTITY)/i;
+
+/**
+ * Parses an XML request body. A document that is not well-formed, declares a
+ * DOCTYPE or entities, or that the parser gives up on (nesting too deep) is 400
+ * InvalidXmlDocument with the reason: a hostile body is the client's mistake,
+ * never a server failure.
+ */
 export function parseXml(body: Buffer, ordered = false): any {
   const text = body.toString('utf8');
+  const declaration = DECLARATION.exec(text);
+  if (declaration) throw errors.invalidXml(`the body declares a ${declaration[1]!.toUpperCase()}, which request bodies may not; send the document without it.`);
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw errors.invalidXml(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`);
-  return (ordered ? orderedParser : parser).parse(text);
+  try {
+    return (ordered ? orderedParser : parser).parse(text);
+  } catch (error) {
+    throw errors.invalidXml(`${(error as Error).message}.`);
+  }
 }

@@ -91,5 +91,7 @@ export const errors = {
     new StorageError(413, 'RequestBodyTooLarge', `The request body is too large and exceeds the maximum permissible limit of ${limit} bytes.`),
   invalidRange: () => new StorageError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.'),
   conditionNotMet: () => new StorageError(412, 'ConditionNotMet', 'The condition specified using HTTP conditional header(s) is not met.'),
+  serverBusy: () =>
+    new StorageError(503, 'ServerBusy', 'The server is currently unable to receive requests: too many uploads are in flight. Please retry your request.'),
   internal: () => new StorageError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.'),
 };

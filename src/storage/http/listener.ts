@@ -8,6 +8,7 @@ import type { StorageRequest, StorageService } from './context.js';
 import { StorageError, errors, sendStorageError } from './errors.js';
 import { parseStorageUrl } from './request-url.js';
 import { writeHead } from './respond.js';
+import type { UploadGate } from './upload-gate.js';
 
 /** Unread request bodies up to this size are drained after an error answer; larger ones cut the connection. */
 const DRAIN_LIMIT = 16 * 1024 * 1024;
@@ -15,6 +16,7 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface Logger {
   error(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
 }
 
 /** A request that went through the pipeline: its credential has been verified. */
@@ -45,7 +47,8 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
 
 /**
  * A data-plane request listener: parse the path-style URL, find the account's
- * keys, pick the operation, check names, authenticate, run the handler. Errors
+ * keys, pick the operation, check names, authenticate, run the handler (an
+ * upload only while the server is under its bound of concurrent uploads). Errors
  * become Azure XML (or a bare 304 for reads the client has cached); anything
  * that is not a StorageError is logged and answered with a generic 500.
  */
@@ -54,6 +57,7 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
   keyring: KeyRing,
   logger: Logger,
   durable: () => Promise<void>,
+  uploads: UploadGate,
 ) {
   async function handle(req: IncomingMessage, ctx: C): Promise<void> {
     const url = parseStorageUrl(req.url ?? '/');
@@ -84,7 +88,8 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
       durable,
       auth: { kind: 'anonymous' },
     } as C;
-    handle(req, ctx).catch((error: unknown) => {
+    const admitted = uploads.admit(req, res);
+    (admitted ? handle(req, ctx) : Promise.reject(errors.serverBusy())).catch((error: unknown) => {
       // The client closed the connection mid-request: there is nobody to answer, and its leaving is no failure here.
       if (req.socket.destroyed) return;
       if (error instanceof NotModified) {

@@ -205,6 +205,21 @@ describe('Shared Key as documented and as other clients sign it', () => {
   it('refuses a signature of the wrong length without comparing it', async () => {
     const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
     captured.headers.authorization = `SharedKey ${ACCOUNT}:c2hvcnQ=`;
-    expect((await refusal(() => accept(captured))).details.AuthenticationErrorDetail).toContain('not a base64-encoded HMAC-SHA256');
+    expect((await refusal(() => accept(captured))).details.AuthenticationErrorDetail).toContain('not the canonical base64 of an HMAC-SHA256');
+  });
+
+  it('refuses every other spelling of a valid signature', async () => {
+    const captured = await captureRequest(sdkCalls['BlobClient.getProperties']!(KEY1));
+    const valid = captured.headers.authorization as string;
+    const signature = valid.slice(valid.lastIndexOf(':') + 1);
+    expect(await accept(captured)).toEqual({ kind: 'sharedKey', keyIndex: 0 });
+    // The last character before '=' carries 4 bits of the digest and 2 unused ones: its next letter decodes to the same bytes.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const strayBits = `${signature.slice(0, 42)}${alphabet[alphabet.indexOf(signature[42]!) + 1]}=`;
+    expect(Buffer.from(strayBits, 'base64')).toEqual(Buffer.from(signature, 'base64'));
+    for (const spelling of [`${signature}!!`, `${signature.slice(0, 10)}*${signature.slice(10)}`, signature.slice(0, -1), strayBits, `${signature}==`]) {
+      captured.headers.authorization = `SharedKey ${ACCOUNT}:${spelling}`;
+      expect((await refusal(() => accept(captured))).code).toBe('AuthenticationFailed');
+    }
   });
 });
