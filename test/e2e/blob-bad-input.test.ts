@@ -13,6 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 import { errorOf } from '../helpers/errors.js';
+import { rawRequest } from '../helpers/raw-socket.js';
 
 let server: TestServer;
 let service: BlobServiceClient;
@@ -60,6 +61,7 @@ describe('names', () => {
     expect(tooLong.code).toBe('InvalidResourceName');
     // Clients normalize dot segments away, so send them on a raw socket.
     const put = await rawRequest(
+      server.blob,
       `PUT /${DEV_ACCOUNT}/bad/../../../../etc/passwd?${sas} HTTP/1.1\r\nHost: x\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 17\r\nConnection: close\r\n\r\nnot a system file`,
     );
     expect(put).toMatch(/^HTTP\/1.1 201/);
@@ -192,17 +194,3 @@ describe('operations and headers', () => {
     expect((await fetch(`${server.blob}/`)).status).toBe(400);
   });
 });
-
-function rawRequest(head: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(server.blob);
-    import('node:net').then(({ connect }) => {
-      const socket = connect(Number(url.port), url.hostname, () => socket.write(head));
-      let data = '';
-      socket.on('data', (chunk) => (data += chunk));
-      socket.on('end', () => resolve(data));
-      socket.on('close', () => resolve(data));
-      socket.on('error', reject);
-    });
-  });
-}

@@ -2,10 +2,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ClientSecretCredential } from '@azure/identity';
+import { BlobServiceClient, ContainerSASPermissions, StorageSharedKeyCredential as BlobSharedKeyCredential } from '@azure/storage-blob';
 import { ShareServiceClient, StorageSharedKeyCredential } from '@azure/storage-file-share';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { CredentialRefusedError, Datastore, MlspaceError, Workspace, trustCa } from '../../src/index.js';
 import { adminSecret, managementClients } from '../helpers/management.js';
+import { rawRequest } from '../helpers/raw-socket.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const RG = 'rg-sdk';
@@ -131,6 +133,25 @@ describe('the TypeScript SDK', { timeout: 90_000 }, () => {
       expect(progress.at(-1)).toBe(10);
       await expect(ds.download(target, { prefix: 'run1/' })).rejects.toMatchObject({ code: 'FileExists' });
       expect((await ds.download(target, { prefix: 'run1/', overwrite: true })).files).toHaveLength(2);
+    });
+
+    test('download refuses a blob whose name would land outside the target, before writing anything', async () => {
+      const ds = await ws.getDefaultDatastore();
+      const container = new BlobServiceClient(`${server.blob}/${ACCOUNT}`, new BlobSharedKeyCredential(ACCOUNT, key1)).getContainerClient(ds.containerName);
+      await container.getBlockBlobClient('escape/fine.txt').upload('fine', 4);
+      const sas = new URL(await container.generateSasUrl({ permissions: ContainerSASPermissions.parse('w'), expiresOn: new Date(Date.now() + 600_000) })).search.slice(1);
+      // Clients normalize dot segments away, so the name goes on a raw socket, as a hostile writer would send it.
+      const put = await rawRequest(
+        server.blob,
+        `PUT /${ACCOUNT}/${ds.containerName}/escape/../../../escaped.txt?${sas} HTTP/1.1\r\nHost: x\r\nx-ms-blob-type: BlockBlob\r\nContent-Length: 4\r\nConnection: close\r\n\r\nevil`,
+      );
+      expect(put).toMatch(/^HTTP\/1.1 201/);
+      const target = path.join(work, 'traversal', 'a', 'b');
+      const error = await ds.download(target, { prefix: 'escape/' }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MlspaceError);
+      expect(error).toMatchObject({ code: 'UnsafePath', message: expect.stringContaining("'escape/../../../escaped.txt' would be written outside") });
+      expect(fs.existsSync(path.join(work, 'traversal'))).toBe(false);
+      expect((await ds.download(target, { prefix: 'escape/fine' })).files).toEqual([path.join(target, 'escape', 'fine.txt')]);
     });
 
     test('a SAS datastore works until its token expires, then fails naming the expiry and the fix', async () => {
