@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { defaultDataDir, parseDeclaredAccounts } from '../server/config.js';
-import { DEFAULT_UPLOAD_LIMITS } from '../storage/http/upload-gate.js';
+import { DEFAULT_UPLOAD_LIMITS } from '../storage/http/body-limits.js';
 
 interface UpOptions {
   dataDir?: string;

@@ -21,7 +21,8 @@ import { ensureAdminClient } from './identity/service-principals.js';
 import { TokenService } from './identity/tokens.js';
 import { managementRequestListener } from './management-service.js';
 import { ensureTlsMaterial } from './tls/local-ca.js';
-import { closeWhenIdle, headerTimeouts } from '../storage/http/upload-gate.js';
+import { closeWhenIdle, headerTimeouts } from '../storage/http/body-limits.js';
+import { answerClientErrors } from '../server/client-errors.js';
 
 export interface ManagementOptions {
   dataDir: string;
@@ -103,6 +104,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   // The engine runs the same operations as the API, so it needs the deps it is part of.
   deps.rotation = new RotationEngine(deps as ManagementDeps);
   const ready = deps as ManagementDeps;
+  answerClientErrors(server, 'arm');
   server.on('request', (req) => closeWhenIdle(req, options.idleTimeoutMs, options.logger));
   server.on('request', managementRequestListener(ready));
   recoverRotations(ready);

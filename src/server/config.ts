@@ -1,6 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { UploadLimits } from '../storage/http/upload-gate.js';
+import type { UploadLimits } from '../storage/http/body-limits.js';
 
 export interface ServerConfig {
   dataDir: string;

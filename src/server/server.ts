@@ -19,12 +19,13 @@ import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { LIMITS } from '../storage/blob/deps.js';
 import { FileCompactor } from '../storage/file/compaction.js';
-import { UploadGate, headerTimeouts } from '../storage/http/upload-gate.js';
+import { UploadGate, headerTimeouts } from '../storage/http/body-limits.js';
 import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
 import { fileServiceHook } from './file-hook.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
+import { answerClientErrors } from './client-errors.js';
 import { checkDataDirPrivate, checkDevAccountExposure } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
 
@@ -121,7 +122,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
  * the UploadGate.
  */
 function createDataPlaneServer(idleTimeoutMs: number): http.Server {
-  return http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000, ...headerTimeouts(idleTimeoutMs) });
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000, ...headerTimeouts(idleTimeoutMs) });
+  answerClientErrors(server, 'storage');
+  return server;
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

@@ -1,6 +1,6 @@
 import type { KeyRing } from '../auth/keyring.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
-import type { UploadGate } from '../http/upload-gate.js';
+import type { UploadGate } from '../http/body-limits.js';
 import { blobErrors } from './blob-errors.js';
 import { blobOperations, selectOperation, type BlobOperation } from './dispatch.js';
 import type { BlobDeps, BlobRequest } from './deps.js';

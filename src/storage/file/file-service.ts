@@ -1,6 +1,6 @@
 import type { KeyRing } from '../auth/keyring.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
-import type { UploadGate } from '../http/upload-gate.js';
+import type { UploadGate } from '../http/body-limits.js';
 import type { FileDeps, FileRequest } from './deps.js';
 import { fileOperations, selectOperation, type FileOperation } from './dispatch.js';
 import { fileErrors } from './file-errors.js';

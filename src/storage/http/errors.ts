@@ -24,12 +24,18 @@ export function escapeXml(text: string): string {
   return text.replace(/[&<>"'\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, (c) => xmlEscapes[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function sendStorageError(res: ServerResponse, error: StorageError, requestId: string): void {
+/** Azure's XML error document for `error`. */
+export function storageErrorBody(error: StorageError, requestId: string): string {
   let extra = '';
   for (const [name, value] of Object.entries(error.details)) extra += `<${name}>${escapeXml(value)}</${name}>`;
-  const body =
+  return (
     `<?xml version="1.0" encoding="utf-8"?><Error><Code>${error.code}</Code>` +
-    `<Message>${escapeXml(`${error.message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}`)}</Message>${extra}</Error>`;
+    `<Message>${escapeXml(`${error.message}\nRequestId:${requestId}\nTime:${new Date().toISOString()}`)}</Message>${extra}</Error>`
+  );
+}
+
+export function sendStorageError(res: ServerResponse, error: StorageError, requestId: string): void {
+  const body = storageErrorBody(error, requestId);
   if (res.headersSent) {
     res.destroy();
     return;

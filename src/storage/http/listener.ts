@@ -8,11 +8,7 @@ import type { StorageRequest, StorageService } from './context.js';
 import { StorageError, errors, sendStorageError } from './errors.js';
 import { parseStorageUrl } from './request-url.js';
 import { writeHead } from './respond.js';
-import type { UploadGate } from './upload-gate.js';
-
-/** Unread request bodies up to this size are drained after an error answer; larger ones cut the connection. */
-const DRAIN_LIMIT = 16 * 1024 * 1024;
-const DRAIN_TIMEOUT_MS = 10_000;
+import { discardUnreadBody, type UploadGate } from './body-limits.js';
 
 export interface Logger {
   error(fields: Record<string, unknown>, message: string): void;
@@ -106,23 +102,4 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
       sendStorageError(res, error as StorageError, ctx.requestId);
     });
   };
-}
-
-/**
- * The client may still be sending a body the handler refused before reading.
- * Closing at once would reset the connection with the answer possibly unread
- * (the client sees EPIPE instead of the error), so a body of modest size is
- * read and dropped after the answer and the connection stays usable. A larger
- * one, or one that takes too long, is not worth draining: answer and close.
- */
-function discardUnreadBody(req: IncomingMessage, res: ServerResponse): void {
-  const declared = Number(req.headers['content-length'] ?? Infinity);
-  if (!(declared <= DRAIN_LIMIT)) {
-    res.setHeader('connection', 'close');
-    return;
-  }
-  const timer = setTimeout(() => req.socket.destroy(), DRAIN_TIMEOUT_MS).unref();
-  req.once('end', () => clearTimeout(timer));
-  req.once('close', () => clearTimeout(timer));
-  req.resume();
 }

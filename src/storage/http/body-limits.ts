@@ -1,5 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+/** Unread request bodies up to this size are drained after an error answer; larger ones cut the connection. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+const DRAIN_TIMEOUT_MS = 10_000;
+
 export interface UploadLimits {
   /** A body that delivers no bytes for this long is abandoned: the connection is closed and nothing is stored. */
   idleTimeoutMs: number;
@@ -71,4 +75,23 @@ export class UploadGate {
     closeWhenIdle(req, this.limits.idleTimeoutMs, this.logger);
     return true;
   }
+}
+
+/**
+ * The client may still be sending a body the handler refused before reading.
+ * Closing at once would reset the connection with the answer possibly unread
+ * (the client sees EPIPE instead of the error), so a body of modest size is
+ * read and dropped after the answer and the connection stays usable. A larger
+ * one, or one that takes too long, is not worth draining: answer and close.
+ */
+export function discardUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+  const declared = Number(req.headers['content-length'] ?? Infinity);
+  if (!(declared <= DRAIN_LIMIT)) {
+    res.setHeader('connection', 'close');
+    return;
+  }
+  const timer = setTimeout(() => req.socket.destroy(), DRAIN_TIMEOUT_MS).unref();
+  req.once('end', () => clearTimeout(timer));
+  req.once('close', () => clearTimeout(timer));
+  req.resume();
 }
