@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { discardUnreadBody } from '../storage/http/body-limits.js';
+import { answerAfterUnreadBody } from '../storage/http/body-limits.js';
 import { activityLogRoutes } from './activity/routes.js';
 import type { ManagementDeps } from './deps.js';
 import type { ArmRequest, ArmResult } from './http/context.js';
@@ -112,8 +112,8 @@ export function managementRequestListener(deps: ManagementDeps) {
       if (armError.status >= 400 && armError.status < 500) {
         deps.logger.debug({ requestId: ctx.requestId, method: req.method, status: armError.status, code: armError.code }, 'management request refused');
       }
-      if (!req.complete && !res.headersSent) discardUnreadBody(req, res);
-      sendArmError(req, res, ctx.requestId, armError);
+      if (res.headersSent) sendArmError(req, res, ctx.requestId, armError);
+      else answerAfterUnreadBody(req, res, () => sendArmError(req, res, ctx.requestId, armError));
     });
   };
 }

@@ -152,7 +152,7 @@ describe('operations and headers', () => {
     }).catch((error) => ({ status: 0, code: String(error), body: '', requestId: null }));
     // fetch refuses a mismatched content-length itself; the server-side check is exercised with a raw socket below.
     expect([0, 413]).toContain(hugeBlock.status);
-    const raw = await rawRequest(`PUT /${DEV_ACCOUNT}/bad/huge?comp=block&blockid=${encodeURIComponent(block)}&${sas} HTTP/1.1\r\nHost: x\r\nContent-Length: ${4001 * 1024 * 1024}\r\n\r\n`);
+    const raw = await rawRequest(server.blob, `PUT /${DEV_ACCOUNT}/bad/huge?comp=block&blockid=${encodeURIComponent(block)}&${sas} HTTP/1.1\r\nHost: x\r\nContent-Length: ${4001 * 1024 * 1024}\r\n\r\n`);
     expect(raw).toMatch(/^HTTP\/1.1 413/);
     expect(raw).toContain('RequestBodyTooLarge');
   });

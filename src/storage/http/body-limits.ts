@@ -78,20 +78,30 @@ export class UploadGate {
 }
 
 /**
- * The client may still be sending a body the handler refused before reading.
- * Closing at once would reset the connection with the answer possibly unread
- * (the client sees EPIPE instead of the error), so a body of modest size is
- * read and dropped after the answer and the connection stays usable. A larger
- * one, or one that takes too long, is not worth draining: answer and close.
+ * Answers a request whose body the handler refused before reading it. Closing
+ * at once would reset the connection while the client is still sending, and a
+ * client whose connection is reset may never read the answer (it sees EPIPE or
+ * ECONNRESET instead of the error). So a body of modest size is read and
+ * dropped first, and the connection stays usable; a larger one, or one that
+ * takes too long, is not worth it: answer and close.
  */
-export function discardUnreadBody(req: IncomingMessage, res: ServerResponse): void {
+export function answerAfterUnreadBody(req: IncomingMessage, res: ServerResponse, answer: () => void): void {
   const declared = Number(req.headers['content-length'] ?? Infinity);
-  if (!(declared <= DRAIN_LIMIT)) {
-    res.setHeader('connection', 'close');
+  if (req.complete || !(declared <= DRAIN_LIMIT)) {
+    if (!req.complete) res.setHeader('connection', 'close');
+    answer();
     return;
   }
-  const timer = setTimeout(() => req.socket.destroy(), DRAIN_TIMEOUT_MS).unref();
-  req.once('end', () => clearTimeout(timer));
-  req.once('close', () => clearTimeout(timer));
+  let answered = false;
+  const once = () => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(timer);
+    if (!req.complete) res.setHeader('connection', 'close');
+    if (!req.socket.destroyed) answer();
+  };
+  const timer = setTimeout(once, DRAIN_TIMEOUT_MS).unref();
+  req.once('end', once);
+  req.once('close', once);
   req.resume();
 }

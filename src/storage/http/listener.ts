@@ -8,7 +8,7 @@ import type { StorageRequest, StorageService } from './context.js';
 import { StorageError, errors, sendStorageError } from './errors.js';
 import { parseStorageUrl } from './request-url.js';
 import { writeHead } from './respond.js';
-import { discardUnreadBody, type UploadGate } from './body-limits.js';
+import { answerAfterUnreadBody, type UploadGate } from './body-limits.js';
 
 export interface Logger {
   error(fields: Record<string, unknown>, message: string): void;
@@ -98,8 +98,8 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
         logger.error({ requestId: ctx.requestId, method: req.method, err: error }, `${definition.service} request failed`);
         error = errors.internal();
       }
-      if (!req.complete && !res.headersSent) discardUnreadBody(req, res);
-      sendStorageError(res, error as StorageError, ctx.requestId);
+      if (res.headersSent) sendStorageError(res, error as StorageError, ctx.requestId);
+      else answerAfterUnreadBody(req, res, () => sendStorageError(res, error as StorageError, ctx.requestId));
     });
   };
 }
