@@ -59,7 +59,9 @@ DATA_DIR on first start; trust the CA with NODE_EXTRA_CA_CERTS=<caFile>.
 Examples:
   mlspace up
   mlspace up --data-dir /tmp/mlspace --blob-port 0 --file-port 0 --arm-port 0
-  MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up`,
+  MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up
+  MLSPACE_MASTER_KEY="$(cat /run/secrets/mlspace-master-key)" mlspace up --host 0.0.0.0 --no-dev-account
+See docs/security.md for what the server promises about secrets, timeouts and limits.`,
     )
     .action(async (options: UpOptions) => {
       // The server's modules (SQLite, TLS, ...) load only for `up`, not for every other command.
