@@ -118,7 +118,7 @@ export class Model {
       const planned = [];
       for await (const file of target.list(remotePath!)) {
         if (isDirectory) planned.push({ remotePath: file.path, size: file.size, localPath: localPathUnder(directory, file.path.slice(remotePath!.length)) });
-        else if (file.path === remotePath) planned.push({ remotePath: file.path, size: file.size, localPath: path.join(directory, path.posix.basename(file.path)) });
+        else if (file.path === remotePath) planned.push({ remotePath: file.path, size: file.size, localPath: localPathUnder(directory, path.posix.basename(file.path)) });
       }
       if (planned.length === 0) throw new MlspaceError(`No files were found at ${this.path} for model '${this.name}' version ${this.version}.`, 'NotFound');
       return downloadPlanned(target, planned, options);

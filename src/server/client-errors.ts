@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
+import { STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { STORAGE_API_VERSION, StorageError, storageErrorBody } from '../storage/http/errors.js';
 
@@ -54,7 +54,7 @@ export function answerClientErrors(server: Server, plane: 'storage' | 'arm'): vo
     const requestId = randomUUID();
     const { contentType, body, headers = '' } = render(refusal, requestId);
     socket.end(
-      `HTTP/1.1 ${refusal.status} ${refusal.code}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+      `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `x-ms-request-id: ${requestId}\r\n${headers}Connection: close\r\n\r\n${body}`,
     );
   });

@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 
-/** Raised when a configuration is refused at start-up; the message says why and what to do instead. */
-export class StartRefused extends Error {}
-
 /**
  * The data directory holds small blob bodies in the metadata file, every blob's
  * bytes, the sealed keys and (by default) the master key that unseals them: no
@@ -13,7 +10,7 @@ export class StartRefused extends Error {}
 export function checkDataDirPrivate(dataDir: string, allowShared: boolean): void {
   const mode = fs.statSync(dataDir).mode & 0o777;
   if ((mode & 0o077) === 0 || allowShared) return;
-  throw new StartRefused(
+  throw new Error(
     `The data directory ${dataDir} is open to other users (mode ${mode.toString(8).padStart(4, '0')}), and it holds blob data, ` +
       `sealed keys and the master key. Run 'chmod 700 ${dataDir}', or start with --allow-shared-data-dir ` +
       'if it is a shared volume whose permissions you manage.',
@@ -26,7 +23,7 @@ export function checkDataDirPrivate(dataDir: string, allowShared: boolean): void
  */
 export function checkDevAccountExposure(config: Pick<ServerConfig, 'devAccount' | 'host' | 'allowDevAccountOnNetwork'>): void {
   if (!config.devAccount || config.allowDevAccountOnNetwork || isLoopback(config.host)) return;
-  throw new StartRefused(
+  throw new Error(
     `Refusing to serve ${DEV_ACCOUNT.name} on ${config.host}: its key is public (Azurite's well-known key), so anyone who can ` +
       `reach this address could read and write its data. Start with --no-dev-account and declare your own accounts ` +
       '(MLSPACE_ACCOUNTS), or with --allow-dev-account-on-network if the network is yours alone.',

@@ -1,12 +1,6 @@
-import {
-  AccountSASPermissions,
-  AccountSASResourceTypes,
-  AccountSASServices,
-  StorageSharedKeyCredential,
-  generateAccountSASQueryParameters,
-} from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzServer, seedFuzzTargets } from '../fuzz/session.js';
+import { fileAccountSas } from '../helpers/file.js';
 import { DEV_ACCOUNT, DEV_KEY, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** CI runs a bounded fuzz; `npm run fuzz` sets MLSPACE_FUZZ_SECONDS=600. FUZZ_SEED replays a reported failure. */
@@ -24,15 +18,7 @@ describe('fuzzing a started server with hostile requests', () => {
   afterAll(() => server.stop());
 
   it(`answers every request without a 5xx, in Azure's error shapes, stays up and changes nothing it refused (seed ${SEED})`, { timeout: (SECONDS + 60) * 1000 }, async () => {
-    const sas = generateAccountSASQueryParameters(
-      {
-        services: AccountSASServices.parse('bf').toString(),
-        resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-        permissions: AccountSASPermissions.parse('rwdlacup'),
-        expiresOn: new Date(Date.now() + 24 * 3600_000),
-      },
-      new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY),
-    ).toString();
+    const sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rwdlacup', 'bf');
     const report = await fuzzServer(server, { seconds: SECONDS, seed: SEED, sas, log: (line) => console.log(line) });
     console.log(
       `fuzz: ${report.requests} requests in ${report.runs} runs from seed ${SEED}, ${report.failures.length} failures; ` +

@@ -1,11 +1,4 @@
-import {
-  AccountSASPermissions,
-  AccountSASResourceTypes,
-  AccountSASServices,
-  BlobServiceClient,
-  StorageSharedKeyCredential,
-  generateAccountSASQueryParameters,
-} from '@azure/storage-blob';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { ShareServiceClient } from '@azure/storage-file-share';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -15,23 +8,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf } from '../helpers/errors.js';
+import { fileAccountSas } from '../helpers/file.js';
 import { rawConnection } from '../helpers/raw-socket.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, fileConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mlspace.js');
 
 /** An account SAS for both services that allows everything, for requests signed but hand-made. */
-function allPowerfulSas(): string {
-  return generateAccountSASQueryParameters(
-    {
-      services: AccountSASServices.parse('bf').toString(),
-      resourceTypes: AccountSASResourceTypes.parse('sco').toString(),
-      permissions: AccountSASPermissions.parse('rwdlacup'),
-      expiresOn: new Date(Date.now() + 3600_000),
-    },
-    new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY),
-  ).toString();
-}
+const allPowerfulSas = () => fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rwdlacup', 'bf');
 
 async function until(condition: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -252,7 +236,7 @@ describe('the well-known development account', () => {
       const server = await startTestServer({ args: ['--host', '0.0.0.0', ...args] });
       try {
         const served = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getProperties();
-        if (args[0] === '--no-dev-account') expect((await errorOf(served)).details?.errorCode).toBe('InvalidUri');
+        if (args[0] === '--no-dev-account') expect(((await errorOf(served)).details as { errorCode?: string }).errorCode).toBe('InvalidUri');
         else await served;
       } finally {
         await server.stop();

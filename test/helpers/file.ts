@@ -40,7 +40,7 @@ export async function expectStorageError(call: Promise<unknown>, status: number,
   return error as Error & { message: string };
 }
 
-/** An account SAS for the File service, for raw requests the SDK would refuse to send. */
+/** An account SAS for the File service (or the services given), valid for an hour, for raw requests the SDK would refuse to send. */
 export function fileAccountSas(account = DEV_ACCOUNT, key = DEV_KEY, permissions = 'rwdlc', services = 'f'): string {
   return generateAccountSASQueryParameters(
     {
