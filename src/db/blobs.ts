@@ -86,6 +86,18 @@ export class BlobRepo {
     })();
   }
 
+  /**
+   * Reads, changes and writes a container in one transaction, so a change computed
+   * from its current state (a lease action) cannot interleave with another.
+   */
+  changeContainer(account: string, name: string, change: (current: ContainerRecord | undefined) => ContainerRecord): ContainerRecord {
+    return this.db.transaction(() => {
+      const next = change(this.getContainer(account, name));
+      this.stmt.updateContainer.run(containerDoc(next), account, name);
+      return next;
+    })();
+  }
+
   /** Deletes the container with its blobs and blocks; undefined when it did not exist. */
   deleteContainer(account: string, name: string, precondition?: Precondition<ContainerRecord>): string[] | undefined {
     return this.db.transaction(() => {
@@ -128,6 +140,8 @@ export class BlobRepo {
    * blob's uncommitted blocks. `newContent` are ids written for this commit that
    * hold no reference yet. Returns orphaned content ids, or undefined if the
    * container is gone (the caller answers ContainerNotFound and unlinks newContent).
+   * The precondition sees the blob it replaces and may set `blob.lease`, the lease
+   * the new version keeps.
    */
   commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, inline?: InlineContent): string[] | undefined {
     return this.db.transaction(() => {
@@ -169,6 +183,21 @@ export class BlobRepo {
     })();
   }
 
+  /**
+   * Reads, changes and writes a blob's properties in one transaction, so a change
+   * computed from its current state (a lease action) cannot interleave with another.
+   * Content is unchanged.
+   */
+  changeBlob(account: string, container: string, name: string, change: (current: BlobRecord | undefined) => BlobRecord): BlobRecord {
+    return this.db.transaction(() => {
+      const current = this.getBlob(account, container, name);
+      const next = change(current);
+      this.stmt.upsertBlob.run(account, container, name, blobDoc({ ...next, extents: current!.extents }));
+      this.blobCache.delete(blobKey(account, container, name));
+      return next;
+    })();
+  }
+
   /** Deletes a blob (and its uncommitted blocks); undefined when it did not exist. */
   deleteBlob(account: string, container: string, name: string, precondition?: Precondition<BlobRecord>): string[] | undefined {
     return this.db.transaction(() => {
@@ -195,9 +224,10 @@ export class BlobRepo {
   // ---- blocks ----
 
   /** Stages a block; a block with the same id is replaced. Undefined if the container is gone. */
-  putBlock(key: Key, block: BlockRecord, maxUncommitted: number): string[] | 'tooMany' | undefined {
+  putBlock(key: Key, block: BlockRecord, maxUncommitted: number, precondition?: Precondition<BlobRecord>): string[] | 'tooMany' | undefined {
     return this.db.transaction(() => {
       if (this.stmt.getContainer.get(key.account, key.container) === undefined) return undefined;
+      precondition?.(this.getBlob(key.account, key.container, key.name));
       const replaced = this.stmt.getBlock.get(key.account, key.container, key.name, block.blockId) as string | undefined;
       if (replaced === undefined && (this.stmt.blockCount.get(key.account, key.container, key.name) as number) >= maxUncommitted) {
         return 'tooMany';

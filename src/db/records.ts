@@ -34,6 +34,18 @@ export interface SignedIdentifier {
   permissions?: string;
 }
 
+/** A lease on a blob or container. Its state follows from these times and the clock (storage/blob/leases.ts). */
+export interface LeaseRecord {
+  /** Lower-case hyphenated GUID. */
+  id: string;
+  /** Seconds, or -1 for an infinite lease. */
+  duration: number;
+  /** When a fixed lease expires (ms since epoch); absent for an infinite one. */
+  expiresAt?: number;
+  /** When a broken lease's break period ends (ms since epoch); set by Break. */
+  brokenAt?: number;
+}
+
 export interface ContainerRecord {
   account: string;
   name: string;
@@ -43,6 +55,7 @@ export interface ContainerRecord {
   metadata: Record<string, string>;
   publicAccess?: 'container' | 'blob';
   signedIdentifiers: SignedIdentifier[];
+  lease?: LeaseRecord;
 }
 
 /** A run of bytes of a blob: a whole content file, in blob order. */
@@ -82,6 +95,7 @@ export interface BlobRecord extends ContentHeaders {
   metadata: Record<string, string>;
   extents: Extent[];
   copy?: CopyInfo;
+  lease?: LeaseRecord;
 }
 
 export interface BlockRecord {

@@ -13,8 +13,16 @@ import { requestedRange, type ByteRange } from '../http/range.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
+import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobDeps, type BlobRequest } from './deps.js';
+
+/** The blob a read serves: it must exist, and a lease id the read names must be its lease's. */
+export function requireReadableBlob(ctx: BlobRequest): BlobRecord {
+  const blob = requireBlob(ctx);
+  checkLeaseIdIfGiven(blob.lease, ctx.req.headers, Date.now(), 'blob');
+  return blob;
+}
 
 export function requireBlob(ctx: BlobRequest): BlobRecord {
   const blob = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
@@ -29,7 +37,16 @@ export function requireBlob(ctx: BlobRequest): BlobRecord {
 export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent: string[], inline?: InlineContent): Promise<void> {
   let orphans: string[] | undefined;
   try {
-    orphans = ctx.deps.repo.commitBlob(blob, newContent, (current) => checkConditions(ctx.req.headers, current, false), inline);
+    orphans = ctx.deps.repo.commitBlob(
+      blob,
+      newContent,
+      (current) => {
+        // The lease comes first, as in Azure: a leased blob refuses even an If-None-Match: * write with LeaseIdMissing.
+        blob.lease = leaseAfterWrite(current?.lease, ctx.req.headers, Date.now(), 'blob');
+        checkConditions(ctx.req.headers, current, false);
+      },
+      inline,
+    );
   } catch (error) {
     await ctx.deps.content.remove(newContent);
     throw error;
@@ -64,8 +81,10 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   const contentHeaders = readContentHeaders(ctx.req.headers, true);
   const metadata = readMetadata(ctx.req.headers);
   requireContainer(ctx);
-  // Fail fast on a condition that already fails, before reading a large body.
-  checkConditions(ctx.req.headers, ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), false);
+  // Fail fast on a lease or condition that already fails, before reading a large body.
+  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
+  checkConditions(ctx.req.headers, existing, false);
   // Small bodies are committed inside the blob's own row: one group-committed fsync
   // covers many of them, where a file each would cost an fsync each.
   const small = contentLength(ctx.req.headers, LIMITS.putBlob) <= LIMITS.smallContent;
@@ -102,18 +121,17 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
     etag: blob.etag,
     'x-ms-creation-time': httpDate(blob.created),
     'x-ms-blob-type': 'BlockBlob',
-    'x-ms-lease-status': 'unlocked',
-    'x-ms-lease-state': 'available',
     'x-ms-server-encrypted': 'true',
     'accept-ranges': 'bytes',
   };
+  addLeaseHeaders(headers, blob.lease, Date.now());
   addContentHeaders(headers, blob, ctx.auth);
   writeMetadata(ctx.res, blob.metadata);
   return headers;
 }
 
 export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
-  const blob = requireBlob(ctx);
+  const blob = requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, true);
   const headers = blobHeaders(blob, ctx);
   headers['content-length'] = blob.size;
@@ -125,7 +143,7 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
 }
 
 export async function getBlob(ctx: BlobRequest): Promise<void> {
-  const blob = requireBlob(ctx);
+  const blob = requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, true);
   const range = requestedRange(ctx.req.headers, blob.size);
   const headers = blobHeaders(blob, ctx);
@@ -205,7 +223,9 @@ function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): G
 
 export async function deleteBlob(ctx: BlobRequest): Promise<void> {
   const orphans = ctx.deps.repo.deleteBlob(ctx.account, ctx.container, ctx.path, (current) => {
-    if (current) checkConditions(ctx.req.headers, current, false);
+    if (!current) return;
+    leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'blob');
+    checkConditions(ctx.req.headers, current, false);
   });
   if (orphans === undefined) {
     requireContainer(ctx);
@@ -223,7 +243,7 @@ export async function setBlobProperties(ctx: BlobRequest): Promise<void> {
 }
 
 export async function getBlobMetadata(ctx: BlobRequest): Promise<void> {
-  const blob = requireBlob(ctx);
+  const blob = requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, true);
   writeMetadata(ctx.res, blob.metadata);
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified) });
@@ -240,9 +260,27 @@ function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecor
   const now = Date.now();
   const next = { ...change(current), lastModified: now, etag: newEtag(now) };
   const updated = ctx.deps.repo.updateBlob(next, (latest) => {
-    if (latest && latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
-    if (latest) checkConditions(ctx.req.headers, latest, false);
+    if (!latest) return;
+    if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
+    next.lease = leaseAfterWrite(latest.lease, ctx.req.headers, now, 'blob');
+    checkConditions(ctx.req.headers, latest, false);
   });
   if (!updated) throw blobErrors.blobNotFound(ctx.path);
   return next;
+}
+
+/** Lease Blob: acquire, renew, change, release or break, applied to the blob's current lease in one transaction. */
+export async function leaseBlob(ctx: BlobRequest): Promise<void> {
+  let outcome: LeaseOutcome | undefined;
+  const blob = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+    if (!current) {
+      requireContainer(ctx);
+      throw blobErrors.blobNotFound(ctx.path);
+    }
+    checkConditions(ctx.req.headers, current, false);
+    outcome = applyLeaseAction(ctx.req.headers, current.lease, Date.now(), 'blob');
+    return { ...current, lease: outcome.lease };
+  });
+  // A lease changes neither the blob's ETag nor its Last-Modified time.
+  respondEmpty(ctx, outcome!.status, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), ...outcome!.headers });
 }

@@ -8,6 +8,7 @@ import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { commitBlob, discard, newBlobVersion } from './blobs.js';
 import { requireContainer } from './containers.js';
+import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
 /** The `blockid` query parameter: base64 of at most 64 bytes, as Azure requires. */
@@ -28,10 +29,19 @@ function checkBlockId(id: string): void {
 export async function putBlock(ctx: BlobRequest): Promise<void> {
   const blockId = blockIdParam(ctx);
   requireContainer(ctx);
+  const mayStage = (blob: BlobRecord | undefined) => void leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
+  // A leased blob refuses before its body is read, and again at commit, should a lease have been taken meanwhile.
+  mayStage(ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path));
   // As Azure does from version 2019-02-02 on, a block's MD5 is computed (and answered) only when the client sent one.
   const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block, false);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
-  const result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks);
+  let result: ReturnType<typeof ctx.deps.repo.putBlock>;
+  try {
+    result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks, mayStage);
+  } catch (error) {
+    await ctx.deps.content.remove([written.id]);
+    throw error;
+  }
   if (result === undefined || result === 'tooMany') {
     await ctx.deps.content.remove([written.id]);
     if (result === undefined) throw blobErrors.containerNotFound(ctx.container);
@@ -74,6 +84,7 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   requireContainer(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
   checkConditions(ctx.req.headers, existing, false);
 
   const uncommitted = new Map(ctx.deps.repo.uncommittedBlocks(key).map((block) => [block.blockId, block]));
@@ -115,7 +126,10 @@ export async function getBlockList(ctx: BlobRequest): Promise<void> {
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);
   }
-  if (blob) checkConditions(ctx.req.headers, blob, true);
+  if (blob) {
+    checkLeaseIdIfGiven(blob.lease, ctx.req.headers, Date.now(), 'blob');
+    checkConditions(ctx.req.headers, blob, true);
+  }
   const blockXml = (id: string, size: number) => `<Block><Name>${escapeXml(id)}</Name><Size>${size}</Size></Block>`;
   const committedXml =
     type === 'uncommitted' ? '' : `<CommittedBlocks>${(blob?.extents ?? []).filter((e) => e.blockId !== undefined).map((e) => blockXml(e.blockId!, e.size)).join('')}</CommittedBlocks>`;

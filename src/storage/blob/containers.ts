@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { ContainerRecord } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
@@ -8,10 +9,18 @@ import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { discard } from './blobs.js';
 import { LIMITS, type BlobRequest } from './deps.js';
+import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
 
 export function requireContainer(ctx: BlobRequest): ContainerRecord {
   const container = ctx.deps.repo.getContainer(ctx.account, ctx.container);
   if (!container) throw blobErrors.containerNotFound(ctx.container);
+  return container;
+}
+
+/** The container an operation other than delete acts on: a lease id it names, which it need not, must be the container's. */
+function requireNamedLeaseHolder(ctx: BlobRequest): ContainerRecord {
+  const container = requireContainer(ctx);
+  checkLeaseIdIfGiven(container.lease, ctx.req.headers, Date.now(), 'container');
   return container;
 }
 
@@ -55,7 +64,10 @@ export async function createContainer(ctx: BlobRequest): Promise<void> {
 
 export async function deleteContainer(ctx: BlobRequest): Promise<void> {
   const orphans = ctx.deps.repo.deleteContainer(ctx.account, ctx.container, (current) => {
-    if (current) checkConditions(ctx.req.headers, current, false);
+    if (!current) return;
+    // A container's lease guards its deletion only; the leases of blobs inside it do not stop it.
+    leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'container');
+    checkConditions(ctx.req.headers, current, false);
   });
   if (orphans === undefined) throw blobErrors.containerNotFound(ctx.container);
   discard(ctx.deps, orphans);
@@ -63,17 +75,16 @@ export async function deleteContainer(ctx: BlobRequest): Promise<void> {
 }
 
 export async function getContainerProperties(ctx: BlobRequest): Promise<void> {
-  const container = requireContainer(ctx);
+  const container = requireNamedLeaseHolder(ctx);
   writeMetadata(ctx.res, container.metadata);
-  const headers: Record<string, string> = {
+  const headers: OutgoingHttpHeaders = {
     ...versionHeaders(container),
-    'x-ms-lease-status': 'unlocked',
-    'x-ms-lease-state': 'available',
     'x-ms-has-immutability-policy': 'false',
     'x-ms-has-legal-hold': 'false',
     'x-ms-default-encryption-scope': '$account-encryption-key',
     'x-ms-deny-encryption-scope-override': 'false',
   };
+  addLeaseHeaders(headers, container.lease, Date.now());
   if (container.publicAccess) headers['x-ms-blob-public-access'] = container.publicAccess;
   respondEmpty(ctx, 200, headers);
 }
@@ -85,7 +96,7 @@ export async function setContainerMetadata(ctx: BlobRequest): Promise<void> {
 }
 
 export async function getContainerAcl(ctx: BlobRequest): Promise<void> {
-  const container = requireContainer(ctx);
+  const container = requireNamedLeaseHolder(ctx);
   const headers: Record<string, string> = versionHeaders(container);
   if (container.publicAccess) headers['x-ms-blob-public-access'] = container.publicAccess;
   respondXml(ctx, 200, signedIdentifiersXml(container.signedIdentifiers), headers);
@@ -107,7 +118,22 @@ function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) =>
   ctx.deps.repo.updateContainer(next, (latest) => {
     if (!latest) throw blobErrors.containerNotFound(ctx.container);
     if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The container changed while this request ran; retry it.');
+    checkLeaseIdIfGiven(latest.lease, ctx.req.headers, now, 'container');
+    // Lease actions leave the ETag alone, so the lease is taken from the latest record, not from `current`.
+    next.lease = latest.lease;
     checkConditions(ctx.req.headers, latest, false);
   });
   return next;
+}
+
+/** Lease Container: acquire, renew, change, release or break, applied to the container's current lease in one transaction. */
+export async function leaseContainer(ctx: BlobRequest): Promise<void> {
+  let outcome: LeaseOutcome | undefined;
+  const container = ctx.deps.repo.changeContainer(ctx.account, ctx.container, (current) => {
+    if (!current) throw blobErrors.containerNotFound(ctx.container);
+    checkConditions(ctx.req.headers, current, false);
+    outcome = applyLeaseAction(ctx.req.headers, current.lease, Date.now(), 'container');
+    return { ...current, lease: outcome.lease };
+  });
+  respondEmpty(ctx, outcome!.status, { ...versionHeaders(container), ...outcome!.headers });
 }

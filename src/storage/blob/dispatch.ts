@@ -2,9 +2,9 @@ import type { OperationAccess } from '../auth/types.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { StorageError } from '../http/errors.js';
 import * as A from './access.js';
-import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
+import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, leaseBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
 import { getBlockList, putBlock, putBlockList } from './blocks.js';
-import { createContainer, deleteContainer, getContainerAcl, getContainerProperties, setContainerAcl, setContainerMetadata } from './containers.js';
+import { createContainer, deleteContainer, getContainerAcl, getContainerProperties, leaseContainer, setContainerAcl, setContainerMetadata } from './containers.js';
 import { makeCopyBlob } from './copy.js';
 import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
@@ -43,6 +43,7 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['container GET container acl', op('GetContainerACL', A.WRITE_CONTAINER, getContainerAcl)],
     ['container PUT container acl', op('SetContainerACL', A.WRITE_CONTAINER, setContainerAcl)],
     ['container GET container list', op('ListBlobs', A.LIST_BLOBS, listBlobs, 'container')],
+    ['container PUT container lease', op('LeaseContainer', A.WRITE_CONTAINER, leaseContainer)],
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
     ['blob PUT  block', op('PutBlock', A.CREATE_BLOB, putBlock)],
@@ -54,6 +55,7 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['blob GET  metadata', op('GetBlobMetadata', A.READ_BLOB, getBlobMetadata, 'blob')],
     ['blob PUT  metadata', op('SetBlobMetadata', A.WRITE_BLOB, setBlobMetadata)],
     ['blob DELETE  ', op('DeleteBlob', A.DELETE_BLOB, deleteBlob)],
+    ['blob PUT  lease', op('LeaseBlob', A.WRITE_BLOB, leaseBlob)],
   ]);
 }
 

@@ -5,6 +5,7 @@ import { httpDate } from '../http/headers.js';
 import { includes, maxResults } from '../http/listing-params.js';
 import { respondXml } from '../http/respond.js';
 import { requireContainer } from './containers.js';
+import { leaseXml } from './leases.js';
 import type { BlobRequest } from './deps.js';
 import { metadataXml } from '../http/metadata-xml.js';
 
@@ -79,14 +80,15 @@ export async function listBlobs(ctx: BlobRequest): Promise<void> {
     delimiter ? `<Delimiter>${escapeXml(delimiter)}</Delimiter>` : '',
     '<Blobs>',
   ];
+  const now = Date.now();
   for (const entry of page) {
-    parts.push(entry.prefix !== undefined ? `<BlobPrefix><Name>${escapeXml(entry.prefix)}</Name></BlobPrefix>` : blobXml(entry.blob, include));
+    parts.push(entry.prefix !== undefined ? `<BlobPrefix><Name>${escapeXml(entry.prefix)}</Name></BlobPrefix>` : blobXml(entry.blob, include, now));
   }
   parts.push('</Blobs>', `<NextMarker>${next ?? ''}</NextMarker></EnumerationResults>`);
   respondXml(ctx, 200, parts.join(''));
 }
 
-function blobXml(blob: BlobRecord, include: Set<string>): string {
+function blobXml(blob: BlobRecord, include: Set<string>, now: number): string {
   const optional = (name: string, value: string | undefined) => (value === undefined ? `<${name} />` : `<${name}>${escapeXml(value)}</${name}>`);
   const copy =
     blob.copy && include.has('copy')
@@ -104,7 +106,7 @@ function blobXml(blob: BlobRecord, include: Set<string>): string {
     optional('Cache-Control', blob.cacheControl) +
     optional('Content-Disposition', blob.contentDisposition) +
     '<BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>' +
-    `<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState><ServerEncrypted>true</ServerEncrypted>${copy}</Properties>` +
+    `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}</Properties>` +
     (include.has('metadata') ? metadataXml(blob.metadata) : '') +
     '</Blob>'
   );

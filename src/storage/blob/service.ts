@@ -4,6 +4,7 @@ import { includes, maxResults } from '../http/listing-params.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { servicePropertiesHandlers } from '../http/service-properties.js';
 import type { BlobRequest } from './deps.js';
+import { leaseXml } from './leases.js';
 import { metadataXml } from '../http/metadata-xml.js';
 
 export async function listContainers(ctx: BlobRequest): Promise<void> {
@@ -19,11 +20,12 @@ export async function listContainers(ctx: BlobRequest): Promise<void> {
     ctx.query.has('maxresults') ? `<MaxResults>${limit}</MaxResults>` : '',
     '<Containers>',
   ];
+  const now = Date.now();
   for (const container of page.items) {
     parts.push(
       `<Container><Name>${escapeXml(container.name)}</Name><Properties>`,
       `<Last-Modified>${httpDate(container.lastModified)}</Last-Modified><Etag>${container.etag}</Etag>`,
-      '<LeaseStatus>unlocked</LeaseStatus><LeaseState>available</LeaseState>',
+      leaseXml(container.lease, now),
       container.publicAccess ? `<PublicAccess>${container.publicAccess}</PublicAccess>` : '',
       '<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold></Properties>',
       withMetadata ? metadataXml(container.metadata) : '',
