@@ -1,0 +1,41 @@
+// Lease acquire + release pairs through the official client, 16 loops, each on
+// its own blob: the way a lock (Terraform's state lock, a leader election)
+// uses leases. The bare server stores nothing, so it cannot answer a release
+// and is not measured here.
+import { randomUUID } from 'node:crypto';
+import { benchContainer } from '../azure.mjs';
+import { loopRate } from '../load.mjs';
+import { SMALL_BODY } from '../payload.mjs';
+
+const CONCURRENCY = 16;
+
+export default {
+  id: 'blob-lease',
+  title: `Lease acquire + release pairs with @azure/storage-blob (${CONCURRENCY} parallel loops)`,
+  servers: ['mlspace', 'azurite'],
+  targets: [{ row: 'pairs', of: 'mlspace', vs: 'azurite', atLeast: 3 }],
+
+  async run(servers, settings, log) {
+    const pairs = {};
+    for (const server of Object.values(servers)) {
+      const container = await benchContainer(server, 'bench-lease');
+      const blobs = await Promise.all(
+        Array.from({ length: CONCURRENCY }, async (_, loop) => {
+          const blob = container.getBlockBlobClient(`lease-${loop}`);
+          await blob.upload(SMALL_BODY, SMALL_BODY.length);
+          return blob;
+        }),
+      );
+      log(`${server.name}: ${settings.seconds} s of acquire + release pairs after ${settings.warmupSeconds} s warm-up`);
+      pairs[server.name] = await loopRate(
+        async (loop) => {
+          const lease = blobs[loop].getBlobLeaseClient(randomUUID());
+          await lease.acquireLease(-1);
+          await lease.releaseLease();
+        },
+        { concurrency: CONCURRENCY, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds },
+      );
+    }
+    return [{ id: 'pairs', label: 'Lease acquire + release pairs, official client, concurrency 16', unit: 'pairs/s', values: pairs }];
+  },
+};
