@@ -48,6 +48,7 @@ export class BlobRepo {
       getBlocks: db.prepare(
         'SELECT block_id AS blockId, content_id AS contentId, size FROM blocks WHERE account = ? AND container = ? AND blob = ? ORDER BY seq',
       ),
+      someBlockId: db.prepare('SELECT block_id FROM blocks WHERE account = ? AND container = ? AND blob = ? LIMIT 1').pluck(),
       getBlock: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ? AND blob = ? AND block_id = ?').pluck(),
       putBlock: db.prepare(
         `INSERT INTO blocks (account, container, blob, block_id, content_id, size, seq)
@@ -238,6 +239,11 @@ export class BlobRepo {
       this.stmt.putBlock.run(key.account, key.container, key.name, block.blockId, block.contentId, block.size);
       return orphans;
     })();
+  }
+
+  /** The id of one of the blob's uncommitted blocks, if it has any (all of a blob's block ids have one length). */
+  someUncommittedBlockId(key: Key): string | undefined {
+    return this.stmt.someBlockId.get(key.account, key.container, key.name) as string | undefined;
   }
 
   uncommittedBlocks(key: Key): BlockRecord[] {

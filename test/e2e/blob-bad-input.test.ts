@@ -48,12 +48,21 @@ async function send(pathAndQuery: string, init: RequestInit = {}) {
 
 
 describe('names', () => {
-  it.each(['ab', 'UPPER', 'double--hyphen', '-leading', 'trailing-', 'a'.repeat(64), 'under_score'])('refuses container name %s', async (name) => {
+  it.each(['UPPER', 'double--hyphen', '-leading', 'trailing-', 'under_score'])('refuses container name %s as InvalidResourceName', async (name) => {
     const result = await send(`/${name}?restype=container`, { method: 'PUT' });
     expect(result.status).toBe(400);
     expect(result.code).toBe('InvalidResourceName');
+    expect(result.body).toContain('The specifed resource name contains invalid characters');
     expect(result.body).toContain('3-63 characters');
     expect(result.requestId).toBeTruthy();
+  });
+
+  it.each(['ab', 'a'.repeat(64)])('refuses container name %s, of the wrong length, as OutOfRangeInput', async (name) => {
+    const result = await send(`/${name}?restype=container`, { method: 'PUT' });
+    expect(result.status).toBe(400);
+    expect(result.code).toBe('OutOfRangeInput');
+    expect(result.body).toContain('The specified resource name length is not within the permissible limits');
+    expect(result.body).toContain('3-63 characters');
   });
 
   it('refuses blob names that are too long, and keeps traversal-looking names as plain names', async () => {

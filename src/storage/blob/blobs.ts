@@ -43,7 +43,7 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
       (current) => {
         // The lease comes first, as in Azure: a leased blob refuses even an If-None-Match: * write with LeaseIdMissing.
         blob.lease = leaseAfterWrite(current?.lease, ctx.req.headers, Date.now(), 'blob');
-        checkConditions(ctx.req.headers, current, false);
+        checkConditions(ctx.req.headers, current, 'create');
       },
       inline,
     );
@@ -84,7 +84,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   // Fail fast on a lease or condition that already fails, before reading a large body.
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
-  checkConditions(ctx.req.headers, existing, false);
+  checkConditions(ctx.req.headers, existing, 'create');
   // Small bodies are committed inside the blob's own row: one group-committed fsync
   // covers many of them, where a file each would cost an fsync each.
   const small = contentLength(ctx.req.headers, LIMITS.putBlob) <= LIMITS.smallContent;
@@ -132,7 +132,7 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
 
 export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
   const blob = requireReadableBlob(ctx);
-  checkConditions(ctx.req.headers, blob, true);
+  checkConditions(ctx.req.headers, blob, 'read');
   const headers = blobHeaders(blob, ctx);
   headers['content-length'] = blob.size;
   headers['x-ms-access-tier'] = 'Hot';
@@ -144,7 +144,7 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
 
 export async function getBlob(ctx: BlobRequest): Promise<void> {
   const blob = requireReadableBlob(ctx);
-  checkConditions(ctx.req.headers, blob, true);
+  checkConditions(ctx.req.headers, blob, 'read');
   const range = requestedRange(ctx.req.headers, blob.size);
   const headers = blobHeaders(blob, ctx);
   const start = range?.start ?? 0;
@@ -225,7 +225,7 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
   const orphans = ctx.deps.repo.deleteBlob(ctx.account, ctx.container, ctx.path, (current) => {
     if (!current) return;
     leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'blob');
-    checkConditions(ctx.req.headers, current, false);
+    checkConditions(ctx.req.headers, current, 'write');
   });
   if (orphans === undefined) {
     requireContainer(ctx);
@@ -244,7 +244,7 @@ export async function setBlobProperties(ctx: BlobRequest): Promise<void> {
 
 export async function getBlobMetadata(ctx: BlobRequest): Promise<void> {
   const blob = requireReadableBlob(ctx);
-  checkConditions(ctx.req.headers, blob, true);
+  checkConditions(ctx.req.headers, blob, 'read');
   writeMetadata(ctx.res, blob.metadata);
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified) });
 }
@@ -263,7 +263,7 @@ function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecor
     if (!latest) return;
     if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
     next.lease = leaseAfterWrite(latest.lease, ctx.req.headers, now, 'blob');
-    checkConditions(ctx.req.headers, latest, false);
+    checkConditions(ctx.req.headers, latest, 'write');
   });
   if (!updated) throw blobErrors.blobNotFound(ctx.path);
   return next;
@@ -277,7 +277,7 @@ export async function leaseBlob(ctx: BlobRequest): Promise<void> {
       requireContainer(ctx);
       throw blobErrors.blobNotFound(ctx.path);
     }
-    checkConditions(ctx.req.headers, current, false);
+    checkConditions(ctx.req.headers, current, 'write');
     outcome = applyLeaseAction(ctx.req.headers, current.lease, Date.now(), 'blob');
     return { ...current, lease: outcome.lease };
   });

@@ -29,12 +29,20 @@ function checkBlockId(id: string): void {
 export async function putBlock(ctx: BlobRequest): Promise<void> {
   const blockId = blockIdParam(ctx);
   requireContainer(ctx);
+  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
+  const sibling = ctx.deps.repo.someUncommittedBlockId(key);
+  if (sibling !== undefined && Buffer.from(sibling, 'base64').length !== Buffer.from(blockId, 'base64').length) {
+    throw new StorageError(
+      400,
+      'InvalidBlobOrBlock',
+      `The specified blob or block content is invalid: block id '${blockId}' is not as long as the blob's other uncommitted block ids (like '${sibling}'). Use ids of one length per blob.`,
+    );
+  }
   const mayStage = (blob: BlobRecord | undefined) => void leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
   // A leased blob refuses before its body is read, and again at commit, should a lease have been taken meanwhile.
   mayStage(ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path));
   // As Azure does from version 2019-02-02 on, a block's MD5 is computed (and answered) only when the client sent one.
   const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block, false);
-  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   let result: ReturnType<typeof ctx.deps.repo.putBlock>;
   try {
     result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks, mayStage);
@@ -85,7 +93,7 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
-  checkConditions(ctx.req.headers, existing, false);
+  checkConditions(ctx.req.headers, existing, 'create');
 
   const uncommitted = new Map(ctx.deps.repo.uncommittedBlocks(key).map((block) => [block.blockId, block]));
   const committed = new Map<string, BlockRecord>();
@@ -128,7 +136,7 @@ export async function getBlockList(ctx: BlobRequest): Promise<void> {
   }
   if (blob) {
     checkLeaseIdIfGiven(blob.lease, ctx.req.headers, Date.now(), 'blob');
-    checkConditions(ctx.req.headers, blob, true);
+    checkConditions(ctx.req.headers, blob, 'read');
   }
   const blockXml = (id: string, size: number) => `<Block><Name>${escapeXml(id)}</Name><Size>${size}</Size></Block>`;
   const committedXml =

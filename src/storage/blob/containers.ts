@@ -67,7 +67,7 @@ export async function deleteContainer(ctx: BlobRequest): Promise<void> {
     if (!current) return;
     // A container's lease guards its deletion only; the leases of blobs inside it do not stop it.
     leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'container');
-    checkConditions(ctx.req.headers, current, false);
+    checkConditions(ctx.req.headers, current, 'write');
   });
   if (orphans === undefined) throw blobErrors.containerNotFound(ctx.container);
   discard(ctx.deps, orphans);
@@ -121,7 +121,7 @@ function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) =>
     checkLeaseIdIfGiven(latest.lease, ctx.req.headers, now, 'container');
     // Lease actions leave the ETag alone, so the lease is taken from the latest record, not from `current`.
     next.lease = latest.lease;
-    checkConditions(ctx.req.headers, latest, false);
+    checkConditions(ctx.req.headers, latest, 'write');
   });
   return next;
 }
@@ -131,7 +131,7 @@ export async function leaseContainer(ctx: BlobRequest): Promise<void> {
   let outcome: LeaseOutcome | undefined;
   const container = ctx.deps.repo.changeContainer(ctx.account, ctx.container, (current) => {
     if (!current) throw blobErrors.containerNotFound(ctx.container);
-    checkConditions(ctx.req.headers, current, false);
+    checkConditions(ctx.req.headers, current, 'write');
     outcome = applyLeaseAction(ctx.req.headers, current.lease, Date.now(), 'container');
     return { ...current, lease: outcome.lease };
   });

@@ -4,7 +4,7 @@ import type { BlobRecord } from '../../db/records.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { StorageError, errors } from '../http/errors.js';
-import { header, httpDate, readMetadata } from '../http/headers.js';
+import { checkMd5Format, header, httpDate, readMetadata } from '../http/headers.js';
 import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { commitBlob, newBlobVersion, requireBlob } from './blobs.js';
@@ -23,6 +23,7 @@ export function makeCopyBlob(keyring: KeyRing) {
   return async function copyBlob(ctx: BlobRequest): Promise<void> {
     const sourceUrl = header(ctx.req.headers, 'x-ms-copy-source')!;
     const source = await readSource(ctx, keyring, sourceUrl);
+    const sourceMd5 = checkSourceMd5(ctx, source);
     requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
     const now = Date.now();
@@ -34,7 +35,9 @@ export function makeCopyBlob(keyring: KeyRing) {
       copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now },
     };
     await commitBlob(ctx, blob, []);
-    respondEmpty(ctx, 202, { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' });
+    const headers: Record<string, string> = { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' };
+    if (sourceMd5 !== undefined) headers['content-md5'] = sourceMd5;
+    respondEmpty(ctx, 202, headers);
   };
 }
 
@@ -74,4 +77,17 @@ async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string)
     }
     throw error;
   }
+}
+
+/**
+ * Copy Blob From URL's x-ms-source-content-md5: checked against the source's
+ * recorded MD5 and echoed as Content-MD5. A source whose MD5 was never recorded
+ * (a blob built from blocks without one) is taken as it is.
+ */
+function checkSourceMd5(ctx: BlobRequest, source: BlobRecord): string | undefined {
+  const given = header(ctx.req.headers, 'x-ms-source-content-md5');
+  if (given === undefined) return undefined;
+  const digest = checkMd5Format(given);
+  if (source.contentMd5 !== undefined && !digest.equals(Buffer.from(source.contentMd5, 'base64'))) throw errors.md5Mismatch();
+  return given;
 }

@@ -3,14 +3,16 @@ import { isContainerOrShareName } from '../http/resource-names.js';
 
 const SPECIAL_CONTAINERS = new Set(['$root', '$web', '$logs']);
 
+const RULE = 'a container name is 3-63 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit.';
+
+/** Azure answers a container name of the wrong length with OutOfRangeInput, and one of the wrong characters with InvalidResourceName. */
 export function checkContainerName(name: string): void {
-  if (!isContainerOrShareName(name) && !SPECIAL_CONTAINERS.has(name)) {
-    throw new StorageError(
-      400,
-      'InvalidResourceName',
-      `The specified resource name contains invalid characters: container name '${name}' must be 3-63 characters of lowercase letters, digits and single hyphens, starting and ending with a letter or digit.`,
-    );
+  if (isContainerOrShareName(name) || SPECIAL_CONTAINERS.has(name)) return;
+  if (name.length < 3 || name.length > 63) {
+    throw new StorageError(400, 'OutOfRangeInput', `The specified resource name length is not within the permissible limits: '${name.slice(0, 70)}' has ${name.length} characters; ${RULE}`);
   }
+  // "specifed" is Azure's own spelling of this message.
+  throw new StorageError(400, 'InvalidResourceName', `The specifed resource name contains invalid characters: '${name}'; ${RULE}`);
 }
 
 export function checkBlobName(name: string): void {

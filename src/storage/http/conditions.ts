@@ -13,17 +13,25 @@ export class NotModified extends StorageError {
   }
 }
 
+/** What a request does with the resource its conditions are about: a write that creates it treats If-None-Match: * as "only if absent". */
+export type ConditionalUse = 'read' | 'write' | 'create';
+
 /**
  * Evaluates If-Match, If-None-Match, If-Modified-Since and If-Unmodified-Since
  * against the resource's current version (undefined when it does not exist), as
- * Azure does: reads answer 304 where the client's copy is current, writes 412.
+ * Azure does: reads answer 304 where the client's copy is current, writes 412,
+ * and a creating write whose If-None-Match: * finds the resource 409.
  */
-export function checkConditions(headers: IncomingHttpHeaders, current: Versioned | undefined, read: boolean): void {
+export function checkConditions(headers: IncomingHttpHeaders, current: Versioned | undefined, use: ConditionalUse): void {
   const ifMatch = headers['if-match'];
   const ifNoneMatch = headers['if-none-match'];
   const ifModifiedSince = headers['if-modified-since'];
   const ifUnmodifiedSince = headers['if-unmodified-since'];
   if (ifMatch === undefined && ifNoneMatch === undefined && ifModifiedSince === undefined && ifUnmodifiedSince === undefined) return;
+  const read = use === 'read';
+  if (read && ifNoneMatch?.trim() === '*') {
+    throw errors.invalidHeader('If-None-Match', "'*' means \"only if it does not exist\", which applies to writes; on a read, send the ETag you hold.");
+  }
 
   if (ifMatch !== undefined && !(current && etagListMatches(ifMatch, current.etag))) throw errors.conditionNotMet();
   if (ifUnmodifiedSince !== undefined && current && seconds(current.lastModified) > parseDate(ifUnmodifiedSince, 'If-Unmodified-Since')) {
@@ -31,7 +39,7 @@ export function checkConditions(headers: IncomingHttpHeaders, current: Versioned
   }
   if (ifNoneMatch !== undefined && current && etagListMatches(ifNoneMatch, current.etag)) {
     if (read) throw new NotModified();
-    throw ifNoneMatch.trim() === '*'
+    throw use === 'create' && ifNoneMatch.trim() === '*'
       ? new StorageError(409, 'BlobAlreadyExists', 'The specified blob already exists (If-None-Match: * forbids overwriting it).')
       : errors.conditionNotMet();
   }

@@ -13,6 +13,8 @@ export class StorageError extends Error {
     message: string,
     /** Extra XML elements Azure adds for some codes (e.g. AuthenticationErrorDetail). */
     readonly details: Record<string, string> = {},
+    /** Extra response headers some codes carry (Content-Range on 416). */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -40,14 +42,17 @@ export function sendStorageError(res: ServerResponse, error: StorageError, reque
     res.destroy();
     return;
   }
+  // An answer to HEAD has no body, so it names no content type either (Azure's have none).
+  const head = res.req?.method === 'HEAD';
   res.writeHead(error.status, {
-    'content-type': 'application/xml',
-    'content-length': Buffer.byteLength(body),
+    ...(head ? {} : { 'content-type': 'application/xml' }),
+    'content-length': head ? 0 : Buffer.byteLength(body),
     'x-ms-error-code': error.code,
     'x-ms-request-id': requestId,
     'x-ms-version': STORAGE_API_VERSION,
+    ...error.headers,
   });
-  res.end(body);
+  res.end(head ? undefined : body);
 }
 
 /** The newest service version we answer as; we accept every version the SDKs send. */
@@ -95,7 +100,8 @@ export const errors = {
   invalidMd5: () => new StorageError(400, 'InvalidMd5', 'The MD5 value specified in the request is invalid. It must be the Base64 encoding of a 16-byte MD5 digest.'),
   requestBodyTooLarge: (limit: number) =>
     new StorageError(413, 'RequestBodyTooLarge', `The request body is too large and exceeds the maximum permissible limit of ${limit} bytes.`),
-  invalidRange: () => new StorageError(416, 'InvalidRange', 'The range specified is invalid for the current size of the resource.'),
+  invalidRange: (size: number) =>
+    new StorageError(416, 'InvalidRange', `The range specified is invalid for the current size of the resource (${size} bytes).`, {}, { 'content-range': `bytes */${size}` }),
   conditionNotMet: () => new StorageError(412, 'ConditionNotMet', 'The condition specified using HTTP conditional header(s) is not met.'),
   serverBusy: () =>
     new StorageError(503, 'ServerBusy', 'The server is currently unable to receive requests: too many uploads are in flight. Please retry your request.'),

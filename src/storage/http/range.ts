@@ -12,13 +12,17 @@ const RANGE = /^bytes=(\d+)-(\d*)$/;
 /**
  * The requested byte range, `x-ms-range` taking precedence over `Range`, clipped
  * to the resource size; undefined means the whole resource. A range starting at
- * or past the end is 416 InvalidRange, as Azure answers.
+ * or past the end is 416 InvalidRange, as Azure answers. A `Range` that does not
+ * parse is ignored, as HTTP lets a server do and as Azure does (the whole
+ * resource, 200); a malformed `x-ms-range`, Azure's own header, is refused.
  */
 export function requestedRange(headers: IncomingHttpHeaders, size: number): ByteRange | undefined {
   const name = headers['x-ms-range'] !== undefined ? 'x-ms-range' : 'range';
   const value = headers[name] as string | undefined;
   if (value === undefined) return undefined;
   const match = RANGE.exec(value.trim());
+  const lenient = name === 'range';
+  if (!match && lenient) return undefined;
   if (!match) {
     throw new StorageError(
       400,
@@ -29,7 +33,10 @@ export function requestedRange(headers: IncomingHttpHeaders, size: number): Byte
   }
   const start = Number(match[1]);
   const end = match[2] === '' ? Infinity : Number(match[2]);
-  if (end < start) throw errors.invalidHeader(name, 'the end offset is before the start offset.');
-  if (start >= size) throw errors.invalidRange();
+  if (end < start) {
+    if (lenient) return undefined;
+    throw errors.invalidHeader(name, 'the end offset is before the start offset.');
+  }
+  if (start >= size) throw errors.invalidRange(size);
   return { start, end: Math.min(end, size - 1) };
 }
