@@ -60,11 +60,20 @@ export class BlobRepo {
       containerBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ?').pluck(),
       deleteContainerBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ?'),
       blockCount: db.prepare('SELECT COUNT(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
+      insertSnapshot: db.prepare('INSERT INTO blob_snapshots (account, container, name, snapshot, doc) VALUES (?, ?, ?, ?, ?)'),
+      getSnapshot: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? AND snapshot = ?').pluck(),
+      snapshotsOf: db.prepare('SELECT snapshot, doc FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? ORDER BY snapshot'),
+      countSnapshots: db.prepare('SELECT COUNT(*) FROM blob_snapshots WHERE account = ? AND container = ? AND name = ?').pluck(),
+      deleteSnapshot: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? AND snapshot = ?'),
+      deleteSnapshotsOf: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ? AND name = ?'),
+      containerSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ? AND container = ?').pluck(),
+      deleteContainerSnapshots: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ?'),
+      accountSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ?').pluck(),
       insertInline: db.prepare('INSERT INTO inline_content (id, data) VALUES (?, ?)'),
       inlineData: db.prepare('SELECT data FROM inline_content WHERE id = ?').pluck(),
       accountBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ?').pluck(),
       accountBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ?').pluck(),
-      deleteAccountRows: ['blobs', 'blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
+      deleteAccountRows: ['blobs', 'blob_snapshots', 'blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
     };
   }
 
@@ -106,9 +115,10 @@ export class BlobRepo {
       precondition?.(current);
       if (!current) return undefined;
       const orphans: string[] = [];
-      for (const doc of this.stmt.containerBlobDocs.all(account, name) as string[]) {
+      for (const doc of [...(this.stmt.containerBlobDocs.all(account, name) as string[]), ...(this.stmt.containerSnapshotDocs.all(account, name) as string[])]) {
         this.refs.release(extentIds(JSON.parse(doc)), orphans);
       }
+      this.stmt.deleteContainerSnapshots.run(account, name);
       this.refs.release(this.stmt.containerBlockContent.all(account, name) as string[], orphans);
       this.stmt.deleteContainerBlobs.run(account, name);
       // Rare enough that dropping every cached blob beats tracking them per container.
@@ -199,18 +209,87 @@ export class BlobRepo {
     })();
   }
 
-  /** Deletes a blob (and its uncommitted blocks); undefined when it did not exist. */
-  deleteBlob(account: string, container: string, name: string, precondition?: Precondition<BlobRecord>): string[] | undefined {
+  /**
+   * Deletes a blob (and its uncommitted blocks), with its snapshots ('include'),
+   * or only its snapshots ('only'); undefined when it did not exist.
+   */
+  deleteBlob(
+    account: string,
+    container: string,
+    name: string,
+    precondition?: Precondition<BlobRecord>,
+    snapshots?: 'include' | 'only',
+  ): string[] | undefined {
     return this.db.transaction(() => {
       const current = this.getBlob(account, container, name);
       precondition?.(current);
       if (!current) return undefined;
       const orphans: string[] = [];
+      if (snapshots !== undefined) {
+        for (const row of this.stmt.snapshotsOf.all(account, container, name) as { doc: string }[]) this.refs.release(extentIds(JSON.parse(row.doc)), orphans);
+        this.stmt.deleteSnapshotsOf.run(account, container, name);
+        if (snapshots === 'only') return orphans;
+      }
       this.refs.release(extentIds(current), orphans);
       this.refs.release(this.stmt.blockContent.all(account, container, name) as string[], orphans);
       this.stmt.deleteBlocks.run(account, container, name);
       this.stmt.deleteBlob.run(account, container, name);
       this.blobCache.delete(blobKey(account, container, name));
+      return orphans;
+    })();
+  }
+
+  // ---- snapshots ----
+
+  /**
+   * Takes a snapshot of the blob as it is now: a read-only record sharing its
+   * content (one more reference to each file), with `metadata` when given.
+   * `snapshotTime` picks the time, given the times already taken. Undefined when
+   * the blob does not exist.
+   */
+  snapshotBlob(
+    account: string,
+    container: string,
+    name: string,
+    snapshotTime: (taken: (time: string) => boolean) => string,
+    metadata: Record<string, string> | undefined,
+    precondition?: Precondition<BlobRecord>,
+  ): BlobRecord | undefined {
+    return this.db.transaction(() => {
+      const current = this.getBlob(account, container, name);
+      precondition?.(current);
+      if (!current) return undefined;
+      const snapshot = snapshotTime((time) => this.stmt.getSnapshot.get(account, container, name, time) !== undefined);
+      const record: BlobRecord = { ...current, metadata: metadata ?? current.metadata, lease: undefined, snapshot };
+      this.refs.add(extentIds(record));
+      this.stmt.insertSnapshot.run(account, container, name, snapshot, blobDoc(record));
+      return record;
+    })();
+  }
+
+  getSnapshot(account: string, container: string, name: string, snapshot: string): BlobRecord | undefined {
+    const doc = this.stmt.getSnapshot.get(account, container, name, snapshot) as string | undefined;
+    return doc === undefined ? undefined : { ...JSON.parse(doc), account, container, name, snapshot };
+  }
+
+  /** The blob's snapshots, oldest first. */
+  snapshotsOf(account: string, container: string, name: string): BlobRecord[] {
+    const rows = this.stmt.snapshotsOf.all(account, container, name) as { snapshot: string; doc: string }[];
+    return rows.map((row) => ({ ...JSON.parse(row.doc), account, container, name, snapshot: row.snapshot }));
+  }
+
+  hasSnapshots(account: string, container: string, name: string): boolean {
+    return (this.stmt.countSnapshots.get(account, container, name) as number) > 0;
+  }
+
+  /** Deletes one snapshot; undefined when it did not exist. */
+  deleteSnapshot(account: string, container: string, name: string, snapshot: string): string[] | undefined {
+    return this.db.transaction(() => {
+      const record = this.getSnapshot(account, container, name, snapshot);
+      if (!record) return undefined;
+      const orphans: string[] = [];
+      this.refs.release(extentIds(record), orphans);
+      this.stmt.deleteSnapshot.run(account, container, name, snapshot);
       return orphans;
     })();
   }
@@ -257,7 +336,9 @@ export class BlobRepo {
   deleteAccountData(account: string): string[] {
     return this.db.transaction(() => {
       const orphans: string[] = [];
-      for (const doc of this.stmt.accountBlobDocs.all(account) as string[]) this.refs.release(extentIds(JSON.parse(doc)), orphans);
+      for (const doc of [...(this.stmt.accountBlobDocs.all(account) as string[]), ...(this.stmt.accountSnapshotDocs.all(account) as string[])]) {
+        this.refs.release(extentIds(JSON.parse(doc)), orphans);
+      }
       this.refs.release(this.stmt.accountBlockContent.all(account) as string[], orphans);
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
       this.blobCache.clear();

@@ -96,6 +96,8 @@ export interface BlobRecord extends ContentHeaders {
   extents: Extent[];
   copy?: CopyInfo;
   lease?: LeaseRecord;
+  /** Set on a snapshot: its x-ms-snapshot time. */
+  snapshot?: string;
 }
 
 export interface BlockRecord {

@@ -264,4 +264,20 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  // ---- blob snapshots
+  {
+    name: '007-blob-snapshots',
+    sql: `
+  -- Read-only copies of a blob at a point in time. A snapshot shares its blob's
+  -- content files, holding a reference to each like the blob does.
+  CREATE TABLE blob_snapshots (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    snapshot TEXT NOT NULL,        -- the x-ms-snapshot time, as answered (ISO 8601, 7 fractional digits)
+    doc TEXT NOT NULL,             -- JSON BlobRecord fields other than the key
+    PRIMARY KEY (account, container, name, snapshot)
+  ) WITHOUT ROWID;
+  `,
+  },
 ];

@@ -13,6 +13,7 @@ import { requestedRange, type ByteRange } from '../http/range.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
+import { snapshotErrors, snapshotParam } from './snapshots.js';
 import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobDeps, type BlobRequest } from './deps.js';
@@ -24,8 +25,14 @@ export function requireReadableBlob(ctx: BlobRequest): BlobRecord {
   return blob;
 }
 
+/** The blob, or the snapshot of it that the request names (`?snapshot=`), if it exists. */
+export function findBlob(ctx: BlobRequest): BlobRecord | undefined {
+  const snapshot = snapshotParam(ctx);
+  return snapshot === undefined ? ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path) : ctx.deps.repo.getSnapshot(ctx.account, ctx.container, ctx.path, snapshot);
+}
+
 export function requireBlob(ctx: BlobRequest): BlobRecord {
-  const blob = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const blob = findBlob(ctx);
   if (!blob) {
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);
@@ -221,12 +228,33 @@ function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): G
   }
 }
 
+const DELETE_SNAPSHOTS = new Set(['include', 'only']);
+
+/** Delete Blob: the blob (with its snapshots, or only them, as x-ms-delete-snapshots says), or one snapshot. */
 export async function deleteBlob(ctx: BlobRequest): Promise<void> {
-  const orphans = ctx.deps.repo.deleteBlob(ctx.account, ctx.container, ctx.path, (current) => {
-    if (!current) return;
-    leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'blob');
-    checkConditions(ctx.req.headers, current, 'write');
-  });
+  const withSnapshots = header(ctx.req.headers, 'x-ms-delete-snapshots');
+  if (withSnapshots !== undefined && !DELETE_SNAPSHOTS.has(withSnapshots)) {
+    throw errors.invalidHeader('x-ms-delete-snapshots', "use 'include' (the blob and its snapshots) or 'only' (just the snapshots).");
+  }
+  const snapshot = snapshotParam(ctx);
+  if (snapshot !== undefined && withSnapshots !== undefined) {
+    throw errors.invalidHeader('x-ms-delete-snapshots', 'a request that deletes one snapshot (?snapshot=) cannot also name the snapshots to delete.');
+  }
+  const orphans =
+    snapshot !== undefined
+      ? ctx.deps.repo.deleteSnapshot(ctx.account, ctx.container, ctx.path, snapshot)
+      : ctx.deps.repo.deleteBlob(
+          ctx.account,
+          ctx.container,
+          ctx.path,
+          (current) => {
+            if (!current) return;
+            leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'blob');
+            checkConditions(ctx.req.headers, current, 'write');
+            if (withSnapshots === undefined && ctx.deps.repo.hasSnapshots(ctx.account, ctx.container, ctx.path)) throw snapshotErrors.snapshotsPresent();
+          },
+          withSnapshots as 'include' | 'only' | undefined,
+        );
   if (orphans === undefined) {
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);

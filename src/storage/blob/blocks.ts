@@ -6,7 +6,7 @@ import { parseXml, readSmallBody } from '../http/body.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, newBlobVersion } from './blobs.js';
+import { commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
 import { requireContainer } from './containers.js';
 import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
 import { LIMITS, type BlobRequest } from './deps.js';
@@ -127,9 +127,10 @@ export async function getBlockList(ctx: BlobRequest): Promise<void> {
   if (type !== 'committed' && type !== 'uncommitted' && type !== 'all') {
     throw errors.invalidQuery('blocklisttype', "use 'committed', 'uncommitted' or 'all'.");
   }
-  const blob = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const blob = findBlob(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
-  const uncommitted = type === 'committed' ? [] : ctx.deps.repo.uncommittedBlocks(key);
+  // A snapshot has committed blocks only.
+  const uncommitted = type === 'committed' || blob?.snapshot !== undefined ? [] : ctx.deps.repo.uncommittedBlocks(key);
   if (!blob && (type === 'committed' || uncommitted.length === 0)) {
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);

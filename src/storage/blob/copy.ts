@@ -30,6 +30,8 @@ export function makeCopyBlob(keyring: KeyRing) {
     const copyId = randomUUID();
     const blob: BlobRecord = {
       ...source,
+      // Copying a snapshot promotes it: the destination is a blob like any other.
+      snapshot: undefined,
       ...newBlobVersion(ctx, now),
       metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
       copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now },

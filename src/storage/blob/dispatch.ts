@@ -8,6 +8,7 @@ import { createContainer, deleteContainer, getContainerAcl, getContainerProperti
 import { makeCopyBlob } from './copy.js';
 import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
+import { snapshotBlob, snapshotErrors } from './snapshots.js';
 import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './service.js';
 
 export interface BlobOperation {
@@ -16,14 +17,16 @@ export interface BlobOperation {
   handler: BlobHandler;
   /** Anonymous callers may run it when the container's public access level is at least this. */
   publicRead?: 'blob' | 'container';
+  /** It may name a snapshot (`?snapshot=`); every other blob operation refuses to. */
+  onSnapshot?: boolean;
 }
 
 type Level = 'service' | 'container' | 'blob';
-const op = (name: string, access: OperationAccess, handler: BlobHandler, publicRead?: 'blob' | 'container'): BlobOperation => ({
+const op = (name: string, access: OperationAccess, handler: BlobHandler, options: Pick<BlobOperation, 'publicRead' | 'onSnapshot'> = {}): BlobOperation => ({
   name,
   access,
   handler,
-  publicRead,
+  ...options,
 });
 
 /**
@@ -37,24 +40,25 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['service PUT service properties', op('SetServiceProperties', A.WRITE_SERVICE, setServiceProperties)],
     ['container PUT container ', op('CreateContainer', A.CREATE_CONTAINER, createContainer)],
     ['container DELETE container ', op('DeleteContainer', A.DELETE_CONTAINER, deleteContainer)],
-    ['container GET container ', op('GetContainerProperties', A.READ_CONTAINER, getContainerProperties, 'container')],
-    ['container GET container metadata', op('GetContainerMetadata', A.READ_CONTAINER, getContainerProperties, 'container')],
+    ['container GET container ', op('GetContainerProperties', A.READ_CONTAINER, getContainerProperties, { publicRead: 'container' })],
+    ['container GET container metadata', op('GetContainerMetadata', A.READ_CONTAINER, getContainerProperties, { publicRead: 'container' })],
     ['container PUT container metadata', op('SetContainerMetadata', A.WRITE_CONTAINER, setContainerMetadata)],
     ['container GET container acl', op('GetContainerACL', A.WRITE_CONTAINER, getContainerAcl)],
     ['container PUT container acl', op('SetContainerACL', A.WRITE_CONTAINER, setContainerAcl)],
-    ['container GET container list', op('ListBlobs', A.LIST_BLOBS, listBlobs, 'container')],
+    ['container GET container list', op('ListBlobs', A.LIST_BLOBS, listBlobs, { publicRead: 'container' })],
     ['container PUT container lease', op('LeaseContainer', A.WRITE_CONTAINER, leaseContainer)],
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
     ['blob PUT  block', op('PutBlock', A.CREATE_BLOB, putBlock)],
     ['blob PUT  blocklist', op('PutBlockList', A.CREATE_BLOB, putBlockList)],
-    ['blob GET  blocklist', op('GetBlockList', A.READ_BLOB, getBlockList, 'blob')],
-    ['blob GET  ', op('GetBlob', A.READ_BLOB, getBlob, 'blob')],
-    ['blob HEAD  ', op('GetBlobProperties', A.READ_BLOB, getBlobProperties, 'blob')],
+    ['blob GET  blocklist', op('GetBlockList', A.READ_BLOB, getBlockList, { publicRead: 'blob', onSnapshot: true })],
+    ['blob GET  ', op('GetBlob', A.READ_BLOB, getBlob, { publicRead: 'blob', onSnapshot: true })],
+    ['blob HEAD  ', op('GetBlobProperties', A.READ_BLOB, getBlobProperties, { publicRead: 'blob', onSnapshot: true })],
     ['blob PUT  properties', op('SetBlobProperties', A.WRITE_BLOB, setBlobProperties)],
-    ['blob GET  metadata', op('GetBlobMetadata', A.READ_BLOB, getBlobMetadata, 'blob')],
+    ['blob GET  metadata', op('GetBlobMetadata', A.READ_BLOB, getBlobMetadata, { publicRead: 'blob', onSnapshot: true })],
     ['blob PUT  metadata', op('SetBlobMetadata', A.WRITE_BLOB, setBlobMetadata)],
-    ['blob DELETE  ', op('DeleteBlob', A.DELETE_BLOB, deleteBlob)],
+    ['blob DELETE  ', op('DeleteBlob', A.DELETE_BLOB, deleteBlob, { onSnapshot: true })],
+    ['blob PUT  snapshot', op('SnapshotBlob', A.CREATE_BLOB, snapshotBlob)],
     ['blob PUT  lease', op('LeaseBlob', A.WRITE_BLOB, leaseBlob)],
   ]);
 }
@@ -72,7 +76,10 @@ export function selectOperation(operations: Map<string, BlobOperation>, ctx: Blo
   const found =
     operations.get(`${level} ${method} ${restype} ${selector}`) ??
     (method === 'HEAD' ? operations.get(`${level} GET ${restype} ${selector}`) : undefined);
-  if (found) return found;
+  if (found) {
+    if (level === 'blob' && !found.onSnapshot && ctx.query.has('snapshot')) throw snapshotErrors.notOnSnapshot();
+    return found;
+  }
   throw new StorageError(
     400,
     'UnsupportedOperation',

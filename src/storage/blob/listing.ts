@@ -13,30 +13,59 @@ type Entry = { blob: BlobRecord; prefix?: undefined } | { prefix: string; blob?:
 
 const INCLUDE_VALUES = ['metadata', 'snapshots', 'uncommittedblobs', 'copy', 'deleted', 'tags', 'versions', 'deletedwithversions', 'immutabilitypolicy', 'legalhold', 'permissions'];
 
-/**
- * Markers are opaque to clients: `b:` + the last blob name returned, or `p:` + the
- * last prefix, since resuming after a prefix must skip every name under it.
- */
-function encodeMarker(entry: Entry): string {
-  return Buffer.from(entry.prefix !== undefined ? `p:${entry.prefix}` : `b:${entry.blob.name}`).toString('base64url');
+/** Where a page starts: after a blob name, at a name (from), and, within that name's snapshots, after one. */
+interface Start {
+  after: string;
+  from: string;
+  afterSnapshot?: string;
 }
 
-function decodeMarker(marker: string): { after: string; from: string } {
+/**
+ * Markers are opaque to clients: `b:` + the last blob name returned, `s:` + the
+ * name and time of the last snapshot returned (its blob comes next), or `p:` +
+ * the last prefix, since resuming after a prefix must skip every name under it.
+ */
+function encodeMarker(entry: Entry): string {
+  const text = entry.prefix !== undefined ? `p:${entry.prefix}` : entry.blob.snapshot !== undefined ? `s:${JSON.stringify([entry.blob.name, entry.blob.snapshot])}` : `b:${entry.blob.name}`;
+  return Buffer.from(text).toString('base64url');
+}
+
+function decodeMarker(marker: string): Start {
   const text = Buffer.from(marker, 'base64url').toString('utf8');
   if (text.startsWith('b:')) return { after: text.slice(2), from: '' };
   if (text.startsWith('p:') && text.length > 2) return { after: '', from: prefixEnd(text.slice(2)) };
+  if (text.startsWith('s:')) {
+    const position = parseSnapshotMarker(text.slice(2));
+    if (position) return { after: '', from: position[0], afterSnapshot: position[1] };
+  }
   throw errors.invalidQuery('marker', 'pass back the NextMarker of the previous page unchanged.');
 }
 
-/** Blobs and, with a delimiter, the prefixes that roll them up, in name order. */
-function* entries(ctx: BlobRequest, prefix: string, delimiter: string, start: { after: string; from: string }, batch: number): Generator<Entry> {
+function parseSnapshotMarker(text: string): [string, string] | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string') ? (value as [string, string]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Blobs (each after its snapshots, oldest first, when asked for) and, with a delimiter, the prefixes that roll them up, in name order. */
+function* entries(ctx: BlobRequest, prefix: string, delimiter: string, start: Start, batch: number, snapshots: boolean): Generator<Entry> {
   let { after, from } = start;
+  let afterSnapshot = start.afterSnapshot;
   for (;;) {
     const rows = ctx.deps.repo.scanBlobs(ctx.account, ctx.container, prefix, after, from, batch);
     let restart = false;
     for (const blob of rows) {
       const cut = delimiter ? blob.name.indexOf(delimiter, prefix.length) : -1;
       if (cut === -1) {
+        if (snapshots) {
+          for (const snapshot of ctx.deps.repo.snapshotsOf(ctx.account, ctx.container, blob.name)) {
+            if (afterSnapshot === undefined || snapshot.snapshot! > afterSnapshot) yield { blob: snapshot };
+          }
+        }
+        afterSnapshot = undefined;
         yield { blob };
         after = blob.name;
         continue;
@@ -64,7 +93,7 @@ export async function listBlobs(ctx: BlobRequest): Promise<void> {
 
   const page: Entry[] = [];
   let next: string | undefined;
-  for (const entry of entries(ctx, prefix, delimiter, start, Math.min(limit + 1, 1000))) {
+  for (const entry of entries(ctx, prefix, delimiter, start, Math.min(limit + 1, 1000), include.has('snapshots'))) {
     if (page.length === limit) {
       next = encodeMarker(page[page.length - 1]!);
       break;
@@ -96,7 +125,7 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number): string {
         `<CopyProgress>${blob.copy.progress}</CopyProgress><CopyCompletionTime>${httpDate(blob.copy.completed)}</CopyCompletionTime>`
       : '';
   return (
-    `<Blob><Name>${escapeXml(blob.name)}</Name><Properties>` +
+    `<Blob><Name>${escapeXml(blob.name)}</Name>${blob.snapshot === undefined ? '' : `<Snapshot>${blob.snapshot}</Snapshot>`}<Properties>` +
     `<Creation-Time>${httpDate(blob.created)}</Creation-Time><Last-Modified>${httpDate(blob.lastModified)}</Last-Modified>` +
     `<Etag>${blob.etag}</Etag><Content-Length>${blob.size}</Content-Length>` +
     optional('Content-Type', blob.contentType ?? 'application/octet-stream') +

@@ -1,0 +1,73 @@
+import { checkConditions } from '../http/conditions.js';
+import { StorageError, errors } from '../http/errors.js';
+import { httpDate, readMetadata } from '../http/headers.js';
+import { respondEmpty } from '../http/respond.js';
+import { blobErrors } from './blob-errors.js';
+import { requireContainer } from './containers.js';
+import type { BlobRequest } from './deps.js';
+import { checkLeaseIdIfGiven } from './leases.js';
+
+/**
+ * The `snapshot` a request names, or undefined for the blob itself. It must be
+ * a time; it is matched exactly as Snapshot Blob answered it.
+ */
+export function snapshotParam(ctx: BlobRequest): string | undefined {
+  const snapshot = ctx.query.get('snapshot');
+  if (snapshot === null) return undefined;
+  if (Number.isNaN(Date.parse(snapshot))) {
+    throw errors.invalidQuery('snapshot', 'it must be the x-ms-snapshot time Snapshot Blob answered, such as 2026-12-02T10:00:00.1234567Z.');
+  }
+  return snapshot;
+}
+
+export const snapshotErrors = {
+  snapshotsPresent: () =>
+    new StorageError(409, 'SnapshotsPresent', 'This operation is not permitted because the blob has snapshots. Send x-ms-delete-snapshots: include to delete them with it, or only to delete just them.'),
+  notOnSnapshot: () =>
+    new StorageError(400, 'InvalidQueryParameterValue', 'This operation cannot target a snapshot: snapshots are read-only. Leave out the snapshot query parameter.', {
+      QueryParameterName: 'snapshot',
+    }),
+};
+
+/**
+ * A snapshot time as Azure writes it, 100 ns precision: the millisecond, then
+ * four more digits that keep two snapshots of one blob in the same millisecond
+ * apart.
+ */
+function snapshotTime(now: number, taken: (time: string) => boolean): string {
+  const iso = new Date(now).toISOString().slice(0, -1);
+  for (let tick = 0; tick < 10_000; tick++) {
+    const time = `${iso}${String(tick).padStart(4, '0')}Z`;
+    if (!taken(time)) return time;
+  }
+  throw new StorageError(503, 'ServerBusy', 'Too many snapshots of this blob in one millisecond; retry.');
+}
+
+/** Snapshot Blob: a read-only copy of the blob as it is now, sharing its content. */
+export async function snapshotBlob(ctx: BlobRequest): Promise<void> {
+  const metadata = readMetadata(ctx.req.headers);
+  const now = Date.now();
+  const snapshot = ctx.deps.repo.snapshotBlob(
+    ctx.account,
+    ctx.container,
+    ctx.path,
+    (taken) => snapshotTime(now, taken),
+    Object.keys(metadata).length > 0 ? metadata : undefined,
+    (current) => {
+      if (!current) return;
+      // A snapshot needs no lease id, but one it names must be the blob's.
+      checkLeaseIdIfGiven(current.lease, ctx.req.headers, now, 'blob');
+      checkConditions(ctx.req.headers, current, 'write');
+    },
+  );
+  if (!snapshot) {
+    requireContainer(ctx);
+    throw blobErrors.blobNotFound(ctx.path);
+  }
+  respondEmpty(ctx, 201, {
+    'x-ms-snapshot': snapshot.snapshot!,
+    etag: snapshot.etag,
+    'last-modified': httpDate(snapshot.lastModified),
+    'x-ms-request-server-encrypted': 'true',
+  });
+}
