@@ -13,6 +13,7 @@ interface UpOptions {
   allowSharedDataDir?: boolean;
   idleTimeout: number;
   maxUploads: number;
+  rehydrateDelay: number;
 }
 
 function port(value: string): number {
@@ -43,6 +44,7 @@ export function registerUp(program: Command): void {
     .option('--allow-shared-data-dir', 'start even if the data directory is open to other users (a shared volume you secure)')
     .option('--idle-timeout <seconds>', 'close a connection whose headers or body stall this long; nothing is stored', positiveInteger('idle timeout'), DEFAULT_UPLOAD_LIMITS.idleTimeoutMs / 1000)
     .option('--max-uploads <n>', 'uploads received at once before the server answers 503 ServerBusy', positiveInteger('upload bound'), DEFAULT_UPLOAD_LIMITS.maxConcurrent)
+    .option('--rehydrate-delay <seconds>', 'how long a blob takes to leave the Archive tier (High priority: a tenth)', positiveInteger('rehydrate delay'), 60)
     .addHelpText(
       'after',
       `
@@ -78,6 +80,7 @@ See docs/security.md for what the server promises about secrets, timeouts and li
           allowDevAccountOnNetwork: options.allowDevAccountOnNetwork ?? false,
           allowSharedDataDir: options.allowSharedDataDir ?? false,
           uploads: { idleTimeoutMs: options.idleTimeout * 1000, maxConcurrent: options.maxUploads },
+          rehydrateDelayMs: options.rehydrateDelay * 1000,
           declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
         },
         logger,

@@ -84,6 +84,15 @@ export interface CopyInfo {
   completed: number;
 }
 
+export type AccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
+
+/** A rehydration out of Archive: the tier it leads to, and when it gets there (ms since epoch). */
+export interface Rehydration {
+  tier: Exclude<AccessTier, 'Archive'>;
+  at: number;
+  priority: 'High' | 'Standard';
+}
+
 export interface BlobRecord extends ContentHeaders {
   account: string;
   container: string;
@@ -98,6 +107,11 @@ export interface BlobRecord extends ContentHeaders {
   lease?: LeaseRecord;
   /** Set on a snapshot: its x-ms-snapshot time. */
   snapshot?: string;
+  /** The blob's own tier; absent, it has the account's default ("inferred"). */
+  accessTier?: AccessTier;
+  accessTierChangeTime?: number;
+  /** While (or since) the blob left Archive; its tier is Archive until `at`. */
+  rehydrate?: Rehydration;
 }
 
 export interface BlockRecord {

@@ -18,6 +18,8 @@ export interface ServerConfig {
   allowSharedDataDir: boolean;
   /** Stalled-body and concurrent-upload bounds of the Blob and File services; the idle time also bounds management request bodies. */
   uploads: UploadLimits;
+  /** How long a Standard-priority rehydration out of Archive takes (High: a tenth). */
+  rehydrateDelayMs: number;
   /** Accounts declared by `MLSPACE_ACCOUNTS` (Azurite's `AZURITE_ACCOUNTS` format). */
   declaredAccounts: DeclaredAccount[];
 }

@@ -79,6 +79,8 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     durable,
     cache,
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
+    defaultAccessTier: (account: string) => keyring.get(account)?.defaultAccessTier ?? 'Hot',
+    rehydrateDelayMs: config.rehydrateDelayMs,
   };
   blobServer.on('request', blobRequestListener(blobDeps, keyring, logger, uploads));
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;

@@ -1,4 +1,4 @@
-import type { AccountRecord } from '../../db/records.js';
+import type { StorageAccountRecord } from '../../db/records.js';
 import type { AccountKeys } from './types.js';
 
 /**
@@ -14,11 +14,13 @@ export class KeyRing {
     return this.accounts.get(account);
   }
 
-  load(record: AccountRecord): void {
+  load(record: StorageAccountRecord): void {
+    const tier = record.settings.properties.accessTier;
     this.accounts.set(record.name, {
       account: record.name,
       keys: [Buffer.from(record.keys[0], 'base64'), Buffer.from(record.keys[1], 'base64')],
       allowSharedKeyAccess: record.allowSharedKeyAccess,
+      defaultAccessTier: tier === 'Cool' || tier === 'Cold' ? tier : 'Hot',
     });
   }
 

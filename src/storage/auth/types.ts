@@ -1,10 +1,12 @@
-/** The two keys of one storage account, as the key ring holds them. */
+/** The two keys of one storage account, as the key ring holds them, with the account settings the data plane applies. */
 export interface AccountKeys {
   readonly account: string;
   /** key1 and key2, base64-decoded. Either authorizes. */
   readonly keys: readonly [Buffer, Buffer];
   /** `allowSharedKeyAccess: false` refuses Shared Key and SAS alike. */
   readonly allowSharedKeyAccess: boolean;
+  /** The account's `accessTier`: the tier of every blob not given one of its own. */
+  readonly defaultAccessTier: 'Hot' | 'Cool' | 'Cold';
 }
 
 /**

@@ -14,6 +14,7 @@ import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { snapshotErrors, snapshotParam } from './snapshots.js';
+import { addTierHeaders, checkOnline, tierOf, uploadTier } from './tiers.js';
 import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobDeps, type BlobRequest } from './deps.js';
@@ -87,6 +88,8 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   checkBlockBlobType(ctx);
   const contentHeaders = readContentHeaders(ctx.req.headers, true);
   const metadata = readMetadata(ctx.req.headers);
+  // Validated before the body is read: a refused header must not leave a content file behind.
+  const tier = uploadTier(ctx.req.headers, Date.now());
   requireContainer(ctx);
   // Fail fast on a lease or condition that already fails, before reading a large body.
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
@@ -99,8 +102,10 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   const inline = small ? await receiveInline(ctx) : undefined;
   const written = inline ?? (await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob, true));
   const md5 = written.md5!.toString('base64');
+  const now = Date.now();
   const blob: BlobRecord = {
-    ...newBlobVersion(ctx),
+    ...newBlobVersion(ctx, now),
+    ...tier,
     size: written.size,
     ...contentHeaders,
     contentMd5: contentHeaders.contentMd5 ?? md5,
@@ -142,8 +147,7 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
   checkConditions(ctx.req.headers, blob, 'read');
   const headers = blobHeaders(blob, ctx);
   headers['content-length'] = blob.size;
-  headers['x-ms-access-tier'] = 'Hot';
-  headers['x-ms-access-tier-inferred'] = 'true';
+  addTierHeaders(headers, tierOf(blob, Date.now(), ctx.deps.defaultAccessTier(ctx.account)));
   if (blob.contentMd5) headers['content-md5'] = blob.contentMd5;
   writeHead(ctx, 200, headers);
   ctx.res.end();
@@ -152,6 +156,7 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
 export async function getBlob(ctx: BlobRequest): Promise<void> {
   const blob = requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, 'read');
+  checkOnline(blob, Date.now());
   const range = requestedRange(ctx.req.headers, blob.size);
   const headers = blobHeaders(blob, ctx);
   const start = range?.start ?? 0;
@@ -286,6 +291,7 @@ export async function setBlobMetadata(ctx: BlobRequest): Promise<void> {
 function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecord): BlobRecord {
   const current = requireBlob(ctx);
   const now = Date.now();
+  checkOnline(current, now);
   const next = { ...change(current), lastModified: now, etag: newEtag(now) };
   const updated = ctx.deps.repo.updateBlob(next, (latest) => {
     if (!latest) return;

@@ -9,6 +9,7 @@ import { blobErrors } from './blob-errors.js';
 import { commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
 import { requireContainer } from './containers.js';
 import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
+import { uploadTier } from './tiers.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
 /** The `blockid` query parameter: base64 of at most 64 bytes, as Azure requires. */
@@ -111,8 +112,10 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
     extents.push({ id: block.contentId, size: block.size, blockId: id });
     size += block.size;
   }
+  const now = Date.now();
   const blob: BlobRecord = {
-    ...newBlobVersion(ctx),
+    ...newBlobVersion(ctx, now),
+    ...uploadTier(ctx.req.headers, now),
     size,
     ...contentHeaders,
     metadata,

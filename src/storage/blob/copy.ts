@@ -9,6 +9,7 @@ import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { commitBlob, newBlobVersion, requireBlob } from './blobs.js';
 import { requireContainer } from './containers.js';
+import { checkOnline, uploadTier } from './tiers.js';
 import type { BlobRequest } from './deps.js';
 import { READ_BLOB } from './access.js';
 
@@ -23,15 +24,20 @@ export function makeCopyBlob(keyring: KeyRing) {
   return async function copyBlob(ctx: BlobRequest): Promise<void> {
     const sourceUrl = header(ctx.req.headers, 'x-ms-copy-source')!;
     const source = await readSource(ctx, keyring, sourceUrl);
+    const now = Date.now();
+    checkOnline(source, now);
     const sourceMd5 = checkSourceMd5(ctx, source);
     requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
-    const now = Date.now();
     const copyId = randomUUID();
     const blob: BlobRecord = {
       ...source,
-      // Copying a snapshot promotes it: the destination is a blob like any other.
+      // Copying a snapshot promotes it: the destination is a blob like any other, in the tier the copy asks for.
       snapshot: undefined,
+      accessTier: undefined,
+      accessTierChangeTime: undefined,
+      rehydrate: undefined,
+      ...uploadTier(ctx.req.headers, now),
       ...newBlobVersion(ctx, now),
       metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
       copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now },

@@ -3,6 +3,7 @@ import type { ContentStore } from '../../bytes/content-store.js';
 import type { SmallContentCache } from '../../bytes/small-content-cache.js';
 import type { BlobRepo } from '../../db/blobs.js';
 import type { ServicePropertiesRepo } from '../../db/service-properties.js';
+import type { AccessTier } from '../../db/records.js';
 import type { AuthorizedRequest } from '../http/listener.js';
 
 /** What the Blob service's handlers work with: metadata, bytes, and where they are served. */
@@ -17,6 +18,10 @@ export interface BlobDeps {
   endpoint: string;
   /** Resolves once the metadata commits made so far are on disk (WalSync). */
   durable: () => Promise<void>;
+  /** The account's default access tier (its ARM `accessTier`), for blobs without one of their own. */
+  defaultAccessTier: (account: string) => Exclude<AccessTier, 'Archive'>;
+  /** How long a Standard-priority rehydration out of Archive takes. */
+  rehydrateDelayMs: number;
 }
 
 export interface BlobRequest extends AuthorizedRequest {

@@ -9,6 +9,7 @@ import { makeCopyBlob } from './copy.js';
 import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
 import { snapshotBlob, snapshotErrors } from './snapshots.js';
+import { setBlobTier } from './tiers.js';
 import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './service.js';
 
 export interface BlobOperation {
@@ -60,6 +61,7 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['blob DELETE  ', op('DeleteBlob', A.DELETE_BLOB, deleteBlob, { onSnapshot: true })],
     ['blob PUT  snapshot', op('SnapshotBlob', A.CREATE_BLOB, snapshotBlob)],
     ['blob PUT  lease', op('LeaseBlob', A.WRITE_BLOB, leaseBlob)],
+    ['blob PUT  tier', op('SetBlobTier', A.WRITE_BLOB, setBlobTier)],
   ]);
 }
 

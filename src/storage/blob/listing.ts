@@ -1,11 +1,12 @@
 import { prefixEnd } from '../../db/blobs.js';
-import type { BlobRecord } from '../../db/records.js';
+import type { AccessTier, BlobRecord } from '../../db/records.js';
 import { errors, escapeXml } from '../http/errors.js';
 import { httpDate } from '../http/headers.js';
 import { includes, maxResults } from '../http/listing-params.js';
 import { respondXml } from '../http/respond.js';
 import { requireContainer } from './containers.js';
 import { leaseXml } from './leases.js';
+import { tierOf, tierXml } from './tiers.js';
 import type { BlobRequest } from './deps.js';
 import { metadataXml } from '../http/metadata-xml.js';
 
@@ -110,14 +111,15 @@ export async function listBlobs(ctx: BlobRequest): Promise<void> {
     '<Blobs>',
   ];
   const now = Date.now();
+  const defaultTier = ctx.deps.defaultAccessTier(ctx.account);
   for (const entry of page) {
-    parts.push(entry.prefix !== undefined ? `<BlobPrefix><Name>${escapeXml(entry.prefix)}</Name></BlobPrefix>` : blobXml(entry.blob, include, now));
+    parts.push(entry.prefix !== undefined ? `<BlobPrefix><Name>${escapeXml(entry.prefix)}</Name></BlobPrefix>` : blobXml(entry.blob, include, now, defaultTier));
   }
   parts.push('</Blobs>', `<NextMarker>${next ?? ''}</NextMarker></EnumerationResults>`);
   respondXml(ctx, 200, parts.join(''));
 }
 
-function blobXml(blob: BlobRecord, include: Set<string>, now: number): string {
+function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTier: AccessTier): string {
   const optional = (name: string, value: string | undefined) => (value === undefined ? `<${name} />` : `<${name}>${escapeXml(value)}</${name}>`);
   const copy =
     blob.copy && include.has('copy')
@@ -134,7 +136,7 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number): string {
     optional('Content-MD5', blob.contentMd5) +
     optional('Cache-Control', blob.cacheControl) +
     optional('Content-Disposition', blob.contentDisposition) +
-    '<BlobType>BlockBlob</BlobType><AccessTier>Hot</AccessTier><AccessTierInferred>true</AccessTierInferred>' +
+    `<BlobType>BlockBlob</BlobType>${tierXml(tierOf(blob, now, defaultTier))}` +
     `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}</Properties>` +
     (include.has('metadata') ? metadataXml(blob.metadata) : '') +
     '</Blob>'

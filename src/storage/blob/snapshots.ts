@@ -6,6 +6,7 @@ import { blobErrors } from './blob-errors.js';
 import { requireContainer } from './containers.js';
 import type { BlobRequest } from './deps.js';
 import { checkLeaseIdIfGiven } from './leases.js';
+import { checkOnline } from './tiers.js';
 
 /**
  * The `snapshot` a request names, or undefined for the blob itself. It must be
@@ -55,6 +56,7 @@ export async function snapshotBlob(ctx: BlobRequest): Promise<void> {
     Object.keys(metadata).length > 0 ? metadata : undefined,
     (current) => {
       if (!current) return;
+      checkOnline(current, now);
       // A snapshot needs no lease id, but one it names must be the blob's.
       checkLeaseIdIfGiven(current.lease, ctx.req.headers, now, 'blob');
       checkConditions(ctx.req.headers, current, 'write');

@@ -15,6 +15,7 @@ export const accountKeys = (allowSharedKeyAccess = true): AccountKeys => ({
   account: ACCOUNT,
   keys: [Buffer.from(KEY1, 'base64'), Buffer.from(KEY2, 'base64')],
   allowSharedKeyAccess,
+  defaultAccessTier: 'Hot',
 });
 
 export const READ_BLOB: OperationAccess = { permissions: 'r', resourceType: 'o', scope: 'object' };

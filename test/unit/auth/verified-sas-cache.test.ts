@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { VerifiedSasCache } from '../../../src/storage/auth/verified-sas-cache.js';
 import type { AccountKeys, OperationAccess } from '../../../src/storage/auth/types.js';
 
-const keys = (account = 'acct'): AccountKeys => ({ account, keys: [Buffer.alloc(64, 1), Buffer.alloc(64, 2)], allowSharedKeyAccess: true });
+const keys = (account = 'acct'): AccountKeys => ({ account, keys: [Buffer.alloc(64, 1), Buffer.alloc(64, 2)], allowSharedKeyAccess: true, defaultAccessTier: 'Hot' });
 const READ: OperationAccess = { permissions: 'r', resourceType: 'o', scope: 'object' };
 const WRITE: OperationAccess = { permissions: 'w', resourceType: 'o', scope: 'object' };
 const outcome = { kind: 'sas' as const, keyIndex: 0 as const, responseOverrides: {} };
