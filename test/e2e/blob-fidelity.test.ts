@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
+import { armRequest, managementClients } from '../helpers/management.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Answers of operations mlspace already had, set right where they differed from Azure's. */
@@ -94,5 +95,25 @@ describe('Put Block', () => {
     expect([error.statusCode, (error.details as { errorCode?: string }).errorCode]).toEqual([400, 'InvalidBlobOrBlock']);
     await blob.stageBlock(Buffer.from('id-2').toString('base64'), 'b', 1);
     expect((await blob.getBlockList('uncommitted')).uncommittedBlocks).toHaveLength(2);
+  });
+});
+
+describe('features left out on purpose', () => {
+  it('answer with an error that names them: immutability policies, legal holds, object replication', async () => {
+    await container.getBlockBlobClient('held').upload('x', 1);
+    const immutability = await raw('/held?comp=immutabilityPolicies', { method: 'PUT', headers: { 'x-ms-immutability-policy-until-date': new Date(Date.now() + 86_400_000).toUTCString() } });
+    expect([immutability.status, immutability.headers.get('x-ms-error-code')]).toEqual([400, 'UnsupportedOperation']);
+    expect(immutability.body).toContain('Immutability policies (WORM retention) are not supported by mlspace');
+    const legalHold = await raw('/held?comp=legalhold', { method: 'PUT', headers: { 'x-ms-legal-hold': 'true' } });
+    expect(legalHold.body).toContain('Legal holds are not supported by mlspace');
+    const token = (await managementClients(server).credential.getToken('https://management.azure.com/.default'))!.token;
+    const replication = await armRequest(
+      server,
+      'GET',
+      `/subscriptions/${server.subscriptionId}/resourceGroups/mlspace-builtin/providers/Microsoft.Storage/storageAccounts/${DEV_ACCOUNT}/objectReplicationPolicies`,
+      { token },
+    );
+    expect([replication.status, replication.json.error.code]).toEqual([400, 'FeatureNotSupported']);
+    expect(replication.json.error.message).toContain('Object replication is not supported by mlspace');
   });
 });

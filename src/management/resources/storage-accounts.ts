@@ -216,5 +216,15 @@ export function storageAccountRoutes(deps: ManagementDeps): ArmRoute[] {
       action: 'Microsoft.Storage/checknameavailability/read',
       handler: (ctx) => checkNameAvailability(deps, ctx),
     },
+    ...(['GET', 'PUT', 'DELETE'] as const).flatMap((method) =>
+      [`${ACCOUNT_PATH}/objectReplicationPolicies`, `${ACCOUNT_PATH}/objectReplicationPolicies/{policyId}`].map((pattern) => ({
+        method,
+        pattern,
+        action: `${TYPE}/objectReplicationPolicies/${method === 'GET' ? 'read' : method === 'PUT' ? 'write' : 'delete'}`,
+        handler: (): ArmResult => {
+          throw new ArmError(400, 'FeatureNotSupported', 'Object replication is not supported by mlspace: a server has no second region to replicate to. Copy blobs with Copy Blob instead.');
+        },
+      })),
+    ),
   ];
 }

@@ -67,10 +67,18 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
 
 const accountInfo = op('GetAccountInfo', A.ACCOUNT_INFO, getAccountInfo);
 
+/** Features mlspace leaves out on purpose, each refused with a message that names it rather than as an unknown operation. */
+const OMITTED_FEATURES: Record<string, string> = {
+  immutabilitypolicies: 'Immutability policies (WORM retention) are not supported by mlspace',
+  legalhold: 'Legal holds are not supported by mlspace',
+};
+
 export function selectOperation(operations: Map<string, BlobOperation>, ctx: BlobRequest): BlobOperation {
   const restype = ctx.query.get('restype') ?? '';
   const comp = ctx.query.get('comp') ?? '';
   if (restype === 'account' && comp === 'properties') return accountInfo;
+  const omitted = OMITTED_FEATURES[comp.toLowerCase()];
+  if (omitted) throw new StorageError(400, 'UnsupportedOperation', `${omitted}; this server keeps no ${comp} state, so nothing was changed.`);
   const level: Level = ctx.container === '' ? 'service' : ctx.path === '' ? 'container' : 'blob';
   const method = ctx.req.method ?? 'GET';
   // Copy Blob is a Put Blob distinguished only by its header.
