@@ -60,6 +60,14 @@ export class BlobRepo {
       containerBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ?').pluck(),
       deleteContainerBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ?'),
       blockCount: db.prepare('SELECT COUNT(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
+      scanTaggedInAccount: db.prepare(
+        `SELECT container, name, doc FROM blobs WHERE account = ? AND (container, name) > (?, ?)
+         AND json_extract(doc, '$.tags') IS NOT NULL ORDER BY container, name LIMIT ?`,
+      ),
+      scanTaggedInContainer: db.prepare(
+        `SELECT container, name, doc FROM blobs WHERE account = ? AND container = ? AND name > ?
+         AND json_extract(doc, '$.tags') IS NOT NULL ORDER BY name LIMIT ?`,
+      ),
       insertSnapshot: db.prepare('INSERT INTO blob_snapshots (account, container, name, snapshot, doc) VALUES (?, ?, ?, ?, ?)'),
       getSnapshot: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? AND snapshot = ?').pluck(),
       snapshotsOf: db.prepare('SELECT snapshot, doc FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? ORDER BY snapshot'),
@@ -299,6 +307,16 @@ export class BlobRepo {
     const start = from > prefix ? from : prefix;
     const rows = this.stmt.scanBlobs.all(account, container, after, start, prefixEnd(prefix), limit) as { name: string; doc: string }[];
     return rows.map((row) => ({ ...JSON.parse(row.doc), account, container, name: row.name }) as BlobRecord);
+  }
+
+  /** Blobs that have tags, in container and name order, after `after` ([container, name]); in one container if given. */
+  scanTaggedBlobs(account: string, container: string | undefined, after: [string, string], limit: number): BlobRecord[] {
+    const rows = (
+      container === undefined
+        ? this.stmt.scanTaggedInAccount.all(account, after[0], after[1], limit)
+        : this.stmt.scanTaggedInContainer.all(account, container, after[0] === container ? after[1] : '', limit)
+    ) as { container: string; name: string; doc: string }[];
+    return rows.map((row) => ({ ...JSON.parse(row.doc), account, container: row.container, name: row.name }) as BlobRecord);
   }
 
   // ---- blocks ----

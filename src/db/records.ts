@@ -112,6 +112,8 @@ export interface BlobRecord extends ContentHeaders {
   accessTierChangeTime?: number;
   /** While (or since) the blob left Archive; its tier is Archive until `at`. */
   rehydrate?: Rehydration;
+  /** Blob index tags; absent when it has none. */
+  tags?: Record<string, string>;
 }
 
 export interface BlockRecord {

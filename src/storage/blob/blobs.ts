@@ -15,6 +15,7 @@ import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { snapshotErrors, snapshotParam } from './snapshots.js';
 import { addTierHeaders, checkOnline, tierOf, uploadTier } from './tiers.js';
+import { addTagCount, tagsHeader } from './tag-set.js';
 import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobDeps, type BlobRequest } from './deps.js';
@@ -90,6 +91,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
   // Validated before the body is read: a refused header must not leave a content file behind.
   const tier = uploadTier(ctx.req.headers, Date.now());
+  const tags = tagsHeader(ctx.req.headers);
   requireContainer(ctx);
   // Fail fast on a lease or condition that already fails, before reading a large body.
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
@@ -106,6 +108,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   const blob: BlobRecord = {
     ...newBlobVersion(ctx, now),
     ...tier,
+    tags,
     size: written.size,
     ...contentHeaders,
     contentMd5: contentHeaders.contentMd5 ?? md5,
@@ -147,6 +150,7 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
   checkConditions(ctx.req.headers, blob, 'read');
   const headers = blobHeaders(blob, ctx);
   headers['content-length'] = blob.size;
+  addTagCount(headers, blob);
   addTierHeaders(headers, tierOf(blob, Date.now(), ctx.deps.defaultAccessTier(ctx.account)));
   if (blob.contentMd5) headers['content-md5'] = blob.contentMd5;
   writeHead(ctx, 200, headers);
@@ -159,6 +163,7 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
   checkOnline(blob, Date.now());
   const range = requestedRange(ctx.req.headers, blob.size);
   const headers = blobHeaders(blob, ctx);
+  addTagCount(headers, blob);
   const start = range?.start ?? 0;
   const end = range?.end ?? blob.size - 1;
   headers['content-length'] = end - start + 1;

@@ -10,6 +10,7 @@ import { commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
 import { requireContainer } from './containers.js';
 import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
 import { uploadTier } from './tiers.js';
+import { tagsHeader } from './tag-set.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
 /** The `blockid` query parameter: base64 of at most 64 bytes, as Azure requires. */
@@ -116,6 +117,7 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   const blob: BlobRecord = {
     ...newBlobVersion(ctx, now),
     ...uploadTier(ctx.req.headers, now),
+    tags: tagsHeader(ctx.req.headers),
     size,
     ...contentHeaders,
     metadata,

@@ -10,6 +10,7 @@ import { respondEmpty } from '../http/respond.js';
 import { commitBlob, newBlobVersion, requireBlob } from './blobs.js';
 import { requireContainer } from './containers.js';
 import { checkOnline, uploadTier } from './tiers.js';
+import { tagsHeader } from './tag-set.js';
 import type { BlobRequest } from './deps.js';
 import { READ_BLOB } from './access.js';
 
@@ -38,6 +39,7 @@ export function makeCopyBlob(keyring: KeyRing) {
       accessTierChangeTime: undefined,
       rehydrate: undefined,
       ...uploadTier(ctx.req.headers, now),
+      tags: tagsHeader(ctx.req.headers),
       ...newBlobVersion(ctx, now),
       metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
       copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now },

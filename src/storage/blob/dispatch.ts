@@ -10,6 +10,7 @@ import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
 import { snapshotBlob, snapshotErrors } from './snapshots.js';
 import { setBlobTier } from './tiers.js';
+import { findBlobsByTags, getBlobTags, setBlobTags } from './tags.js';
 import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './service.js';
 
 export interface BlobOperation {
@@ -39,6 +40,7 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['service GET  list', op('ListContainers', A.LIST_CONTAINERS, listContainers)],
     ['service GET service properties', op('GetServiceProperties', A.READ_SERVICE, getServiceProperties)],
     ['service PUT service properties', op('SetServiceProperties', A.WRITE_SERVICE, setServiceProperties)],
+    ['service GET  blobs', op('FindBlobsByTags', A.FIND_IN_ACCOUNT, findBlobsByTags)],
     ['container PUT container ', op('CreateContainer', A.CREATE_CONTAINER, createContainer)],
     ['container DELETE container ', op('DeleteContainer', A.DELETE_CONTAINER, deleteContainer)],
     ['container GET container ', op('GetContainerProperties', A.READ_CONTAINER, getContainerProperties, { publicRead: 'container' })],
@@ -48,6 +50,7 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['container PUT container acl', op('SetContainerACL', A.WRITE_CONTAINER, setContainerAcl)],
     ['container GET container list', op('ListBlobs', A.LIST_BLOBS, listBlobs, { publicRead: 'container' })],
     ['container PUT container lease', op('LeaseContainer', A.WRITE_CONTAINER, leaseContainer)],
+    ['container GET container blobs', op('FindBlobsByTagsInContainer', A.FIND_IN_CONTAINER, findBlobsByTags)],
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
     ['blob PUT  block', op('PutBlock', A.CREATE_BLOB, putBlock)],
@@ -62,6 +65,8 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['blob PUT  snapshot', op('SnapshotBlob', A.CREATE_BLOB, snapshotBlob)],
     ['blob PUT  lease', op('LeaseBlob', A.WRITE_BLOB, leaseBlob)],
     ['blob PUT  tier', op('SetBlobTier', A.WRITE_BLOB, setBlobTier)],
+    ['blob PUT  tags', op('SetBlobTags', A.TAGS, setBlobTags)],
+    ['blob GET  tags', op('GetBlobTags', A.TAGS, getBlobTags, { onSnapshot: true })],
   ]);
 }
 

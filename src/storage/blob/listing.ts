@@ -7,6 +7,7 @@ import { respondXml } from '../http/respond.js';
 import { requireContainer } from './containers.js';
 import { leaseXml } from './leases.js';
 import { tierOf, tierXml } from './tiers.js';
+import { tagSetXml } from './tag-set.js';
 import type { BlobRequest } from './deps.js';
 import { metadataXml } from '../http/metadata-xml.js';
 
@@ -120,6 +121,7 @@ export async function listBlobs(ctx: BlobRequest): Promise<void> {
 }
 
 function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTier: AccessTier): string {
+  const tagCount = blob.tags ? Object.keys(blob.tags).length : 0;
   const optional = (name: string, value: string | undefined) => (value === undefined ? `<${name} />` : `<${name}>${escapeXml(value)}</${name}>`);
   const copy =
     blob.copy && include.has('copy')
@@ -137,8 +139,9 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTie
     optional('Cache-Control', blob.cacheControl) +
     optional('Content-Disposition', blob.contentDisposition) +
     `<BlobType>BlockBlob</BlobType>${tierXml(tierOf(blob, now, defaultTier))}` +
-    `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}</Properties>` +
+    `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}${tagCount ? `<TagCount>${tagCount}</TagCount>` : ''}</Properties>` +
     (include.has('metadata') ? metadataXml(blob.metadata) : '') +
+    (include.has('tags') && blob.tags ? tagSetXml(blob.tags) : '') +
     '</Blob>'
   );
 }

@@ -1,9 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { StorageError, errors } from './errors.js';
+import { TagExpressionError, matchesTags, parseTagExpression } from './tag-expressions.js';
 
 export interface Versioned {
   etag: string;
   lastModified: number;
+  /** Blob index tags, which x-ms-if-tags tests. */
+  tags?: Record<string, string>;
 }
 
 /** A 304 for reads whose If-None-Match / If-Modified-Since says the client's copy is current. */
@@ -27,7 +30,9 @@ export function checkConditions(headers: IncomingHttpHeaders, current: Versioned
   const ifNoneMatch = headers['if-none-match'];
   const ifModifiedSince = headers['if-modified-since'];
   const ifUnmodifiedSince = headers['if-unmodified-since'];
-  if (ifMatch === undefined && ifNoneMatch === undefined && ifModifiedSince === undefined && ifUnmodifiedSince === undefined) return;
+  const ifTags = headers['x-ms-if-tags'] as string | undefined;
+  if (ifMatch === undefined && ifNoneMatch === undefined && ifModifiedSince === undefined && ifUnmodifiedSince === undefined && ifTags === undefined) return;
+  if (ifTags !== undefined && !(current && tagsMatch(ifTags, current.tags ?? {}))) throw errors.conditionNotMet();
   const read = use === 'read';
   if (read && ifNoneMatch?.trim() === '*') {
     throw errors.invalidHeader('If-None-Match', "'*' means \"only if it does not exist\", which applies to writes; on a read, send the ETag you hold.");
@@ -65,4 +70,13 @@ function parseDate(value: string, name: string): number {
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw errors.invalidHeader(name, 'it must be an HTTP date such as "Sun, 06 Nov 1994 08:49:37 GMT".');
   return seconds(ms);
+}
+
+function tagsMatch(condition: string, tags: Record<string, string>): boolean {
+  try {
+    return matchesTags(parseTagExpression(condition, { conditions: true, container: false }), tags, '');
+  } catch (error) {
+    if (error instanceof TagExpressionError) throw errors.invalidHeader('x-ms-if-tags', error.message);
+    throw error;
+  }
 }
