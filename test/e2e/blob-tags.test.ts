@@ -73,22 +73,31 @@ describe('blob index tags', () => {
     const blob = container.getBlockBlobClient('rules');
     await blob.upload('x', 1);
     const tooMany = Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v']));
-    for (const tags of [tooMany, { 'bad!key': 'v' }, { k: 'bad#value' }, { ['k'.repeat(129)]: 'v' }, { k: 'v'.repeat(257) }, { '': 'v' }]) {
-      expect(code(await errorOf(blob.setTags(tags)))).toEqual([400, 'InvalidTag']);
-    }
-    expect(code(await errorOf(container.getBlockBlobClient('rules2').upload('x', 1, { tags: { 'bad!': 'v' } })))).toEqual([400, 'InvalidHeaderValue']);
+    const cases: [Record<string, string>, string][] = [
+      [tooMany, 'TagsTooLarge'],
+      [{ 'bad!key': 'v' }, 'InvalidTag'],
+      [{ k: 'bad#value' }, 'InvalidTag'],
+      [{ ['k'.repeat(129)]: 'v' }, 'TagsTooLarge'],
+      [{ k: 'v'.repeat(257) }, 'TagsTooLarge'],
+      [{ '': 'v' }, 'EmptyTagName'],
+    ];
+    for (const [tags, errorCode] of cases) expect(code(await errorOf(blob.setTags(tags)))).toEqual([400, errorCode]);
+    expect(code(await errorOf(container.getBlockBlobClient('rules2').upload('x', 1, { tags: { 'bad!': 'v' } })))).toEqual([400, 'InvalidTag']);
     expect(code(await errorOf(container.getBlobClient('rules2').getProperties()))).toEqual([404, 'BlobNotFound']);
     // The File package's permission parser has no 'f' (filter), so this one is signed with the Blob package's.
     const sas = generateAccountSASQueryParameters(
       { permissions: AccountSASPermissions.parse('rwdlacf'), resourceTypes: 'sco', services: 'b', expiresOn: new Date(Date.now() + 3600_000) },
       new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY),
     ).toString();
-    for (const where of [`"a" = 'b' OR "c" = 'd'`, `"a" = b`, `"a" 'b'`, `("a" = 'b')`, `"a" <> 'b'`, '', `"a" = 'b`]) {
+    for (const where of [`"a" = 'b' OR "c" = 'd'`, `"a" = b`, `"a" 'b'`, `("a" = 'b')`, `"a" <> 'b'`, '', `"a" = 'b`, `"a" > '1' AND "a" >= '2'`, `@owner = 'me'`]) {
       const response = await fetch(`${server.blob}/${DEV_ACCOUNT}/?comp=blobs&where=${encodeURIComponent(where)}&${sas}`);
       const text = await response.text();
       expect([where, response.status, response.headers.get('x-ms-error-code')]).toEqual([where, 400, where === '' ? 'MissingRequiredQueryParameter' : 'InvalidQueryParameterValue']);
-      expect(text).toContain('where');
+      expect(text).toContain(where === '' ? 'where' : 'Error parsing query at or near character position');
     }
+    // A range bounds one tag from both sides.
+    const ranged = await fetch(`${server.blob}/${DEV_ACCOUNT}/?comp=blobs&where=${encodeURIComponent(`"score" >= '10' AND "score" < '20'`)}&${sas}`);
+    expect(ranged.status).toBe(200);
     expect(code(await errorOf(blob.getProperties({ conditions: { tagConditions: `"a" = ` } })))).toEqual([400, 'InvalidHeaderValue']);
   });
 });

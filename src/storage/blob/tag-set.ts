@@ -12,16 +12,19 @@ const RULES = 'at most 10 tags; keys of 1-128 and values of 0-256 characters, ea
 
 export type Tags = Record<string, string>;
 
-const invalidTag = (why: string) => new StorageError(400, 'InvalidTag', `The tags specified are invalid: ${why} (${RULES}).`);
+const tagsTooLarge = (why: string) => new StorageError(400, 'TagsTooLarge', `The tags specified exceed the maximum permissible limit: ${why} (${RULES}).`);
 
 function checkTags(pairs: [string, string][]): Tags {
-  if (pairs.length > MAX_TAGS) throw invalidTag(`${pairs.length} tags were given`);
+  if (pairs.length > MAX_TAGS) throw tagsTooLarge(`${pairs.length} tags were given`);
   const tags: Tags = {};
   for (const [key, value] of pairs) {
-    if (key.length < 1 || key.length > 128) throw invalidTag(`the key '${key.slice(0, 140)}' has ${key.length} characters`);
-    if (value.length > 256) throw invalidTag(`the value of '${key}' has ${value.length} characters`);
-    if (!TAG_TEXT.test(key) || !TAG_TEXT.test(value)) throw invalidTag(`'${key}' or its value has a character that is not permitted`);
-    if (key in tags) throw invalidTag(`the key '${key}' is given twice`);
+    if (key.length === 0) throw new StorageError(400, 'EmptyTagName', 'The name of one of the tag key-value pairs is empty.');
+    if (key.length > 128) throw tagsTooLarge(`the key '${key.slice(0, 40)}…' has ${key.length} characters`);
+    if (value.length > 256) throw tagsTooLarge(`the value of '${key}' has ${value.length} characters`);
+    if (!TAG_TEXT.test(key) || !TAG_TEXT.test(value)) {
+      throw new StorageError(400, 'InvalidTag', `The tags specified are invalid. It contains characters that are not permitted: '${key}' or its value (${RULES}).`);
+    }
+    if (key in tags) throw new StorageError(400, 'DuplicateTagNames', `The tags specified contain duplicate names: '${key}'.`);
     tags[key] = value;
   }
   return tags;
@@ -30,13 +33,7 @@ function checkTags(pairs: [string, string][]): Tags {
 /** x-ms-tags on Put Blob, Put Block List and Copy Blob: a URL-encoded query string. Undefined when absent. */
 export function tagsHeader(headers: IncomingHttpHeaders): Tags | undefined {
   const value = header(headers, 'x-ms-tags');
-  if (value === undefined) return undefined;
-  try {
-    return checkTags([...new URLSearchParams(value)]);
-  } catch (error) {
-    if (error instanceof StorageError) throw errors.invalidHeader('x-ms-tags', error.message);
-    throw error;
-  }
+  return value === undefined ? undefined : checkTags([...new URLSearchParams(value)]);
 }
 
 export function parseTagsBody(body: Buffer): Tags {

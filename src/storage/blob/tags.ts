@@ -46,7 +46,7 @@ export async function findBlobsByTags(ctx: BlobRequest): Promise<void> {
   try {
     expression = parseTagExpression(source, { conditions: false, container: ctx.container === '' });
   } catch (error) {
-    if (error instanceof TagExpressionError) throw errors.invalidQuery('where', error.message);
+    if (error instanceof TagExpressionError) throw errors.invalidQuery('where', `${error.message}.`);
     throw error;
   }
   if (ctx.container) requireContainer(ctx);

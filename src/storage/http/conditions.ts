@@ -76,7 +76,7 @@ function tagsMatch(condition: string, tags: Record<string, string>): boolean {
   try {
     return matchesTags(parseTagExpression(condition, { conditions: true, container: false }), tags, '');
   } catch (error) {
-    if (error instanceof TagExpressionError) throw errors.invalidHeader('x-ms-if-tags', error.message);
+    if (error instanceof TagExpressionError) throw errors.invalidHeader('x-ms-if-tags', `${error.message}.`);
     throw error;
   }
 }
