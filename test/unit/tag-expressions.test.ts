@@ -25,7 +25,8 @@ describe('tag expressions', () => {
       [`("a" = '1')`, 'unexpected ('],
       [`"a" > '1' AND "a" > '2'`, 'unless they define a range'],
       [`@owner = 'x'`, "unsupported parameter '@owner'"],
-      [`"a" = 1`, 'expecting tag value'],
+      [`"a" = 1`, "unexpected '1'"],
+      [`"a" = b`, 'expecting tag value'],
     ]) {
       const error = (() => {
         try {
