@@ -33,11 +33,12 @@ const comp = fc.constantFrom(
   'batch', 'copy', 'appendblock', 'page', 'filepermission', 'listhandles', 'bogus', 'LIST',
 );
 const queryValue = fc.oneof(
-  fc.constantFrom('', '0', '-1', '5000', '99999999999999999999', 'abc', 'MA==', 'YmxvY2sx', '%ZZ', 'x'.repeat(2000), 'snapshots,metadata', 'copy,bogus'),
+  fc.constantFrom('', '0', '-1', '5000', '99999999999999999999', 'abc', 'MA==', 'YmxvY2sx', '%ZZ', 'x'.repeat(2000), 'snapshots,metadata', 'copy,bogus', 'tags,snapshots', '2026-01-01T00:00:00.0000000Z'),
+  fc.constantFrom(`%22a%22%20%3D%20'b'`, `%22a%22%20OR`, `%40container%20%3D%20'fuzz'`),
   fc.string({ maxLength: 30 }).map(encodeURIComponent),
 );
 const extraQuery = fc.array(
-  fc.tuple(fc.constantFrom('blockid', 'maxresults', 'marker', 'prefix', 'delimiter', 'include', 'timeout', 'snapshot', 'blocklisttype', 'sharesnapshot', 'bogus'), queryValue),
+  fc.tuple(fc.constantFrom('blockid', 'maxresults', 'marker', 'prefix', 'delimiter', 'include', 'timeout', 'snapshot', 'blocklisttype', 'sharesnapshot', 'where', 'bogus'), queryValue),
   { maxLength: 3 },
 );
 
@@ -67,13 +68,17 @@ const header: fc.Arbitrary<[string, string]> = fc.oneof(
       'x-ms-share-quota', 'x-ms-content-length', 'x-ms-blob-content-length', 'x-ms-write', 'x-ms-type', 'content-type', 'x-ms-file-attributes',
       'x-ms-file-creation-time', 'x-ms-file-permission', 'x-ms-file-permission-key', 'x-ms-lease-id', 'x-ms-lease-action', 'x-ms-access-tier',
       'x-ms-range-get-content-md5', 'x-ms-delete-snapshots', 'x-ms-blob-cache-control', 'x-ms-blob-content-type', 'x-ms-tags', 'x-ms-if-tags',
-      'x-ms-blob-sequence-number', 'x-ms-client-request-id', 'transfer-encoding', 'expect',
+      'x-ms-blob-sequence-number', 'x-ms-client-request-id', 'transfer-encoding', 'expect', 'x-ms-rehydrate-priority', 'x-ms-delete-snapshots',
+      'x-ms-lease-duration', 'x-ms-lease-break-period', 'x-ms-proposed-lease-id', 'x-ms-if-tags',
     ),
     headerValue,
   ),
   // Header bytes no client sends: control characters and non-ASCII in a value, odd names.
   fc.tuple(fc.constantFrom('x-ms-meta-bin', 'x-ms-version', 'If-Match'), fc.constantFrom('\x01', '\x7f', 'ÿÿ', 'a\tb')),
   fc.tuple(fc.constantFrom('bad header', 'x-ms-meta-', ':', 'x(ms)'), fc.constant('v')),
+  fc.tuple(fc.constant('content-type'), fc.constantFrom('multipart/mixed; boundary=batch_f', 'multipart/mixed', 'multipart/mixed; boundary=')),
+  fc.tuple(fc.constant('x-ms-if-tags'), fc.constantFrom(`"a" = 'b'`, `("a" = 'b' OR "c" <> 'd')`, `"a" =`, `'a' = "b"`, `(((`, `"a" = 'b' AND`)),
+  fc.tuple(fc.constant('x-ms-lease-action'), fc.constantFrom('acquire', 'renew', 'change', 'release', 'break', 'grab')),
 );
 
 /** XML bodies shaped like the documents the service takes, and hostile ones: DOCTYPEs, depth, huge attributes, junk. */
@@ -92,6 +97,15 @@ export const xmlBody: fc.Arbitrary<string> = fc.oneof(
     .map(
       ([enabled, version, days]) =>
         `<StorageServiceProperties><Logging><Version>${version}</Version><Delete>${enabled}</Delete><Read>${enabled}</Read><Write>${enabled}</Write><RetentionPolicy><Enabled>${enabled}</Enabled><Days>${days}</Days></RetentionPolicy></Logging><HourMetrics><Enabled>${enabled}</Enabled></HourMetrics><Cors><CorsRule><AllowedOrigins>*</AllowedOrigins><AllowedMethods>GET,BOGUS</AllowedMethods><MaxAgeInSeconds>${days}</MaxAgeInSeconds></CorsRule></Cors></StorageServiceProperties>`,
+    ),
+  fc
+    .array(fc.tuple(fc.string({ maxLength: 140 }), fc.string({ maxLength: 300 })), { maxLength: 12 })
+    .map((tags) => `<Tags><TagSet>${tags.map(([key, value]) => `<Tag><Key>${escape(key)}</Key><Value>${escape(value)}</Value></Tag>`).join('')}</TagSet></Tags>`),
+  fc
+    .array(fc.tuple(fc.constantFrom('DELETE', 'PUT', 'GET', 'BOGUS'), fc.constantFrom('/devstoreaccount1/fuzz/seed/blob.bin', '/devstoreaccount1/fuzz/x?comp=tier', '/other/x', 'nonsense'), fc.constantFrom('', 'x-ms-access-tier: Cool', 'Content-Length: 5')), { maxLength: 4 })
+    .map(
+      (parts) =>
+        parts.map(([method, path, extra], i) => `--batch_f\r\nContent-Type: application/http\r\nContent-ID: ${i}\r\n\r\n${method} ${path} HTTP/1.1\r\n${extra}\r\n\r\n`).join('') + '--batch_f--\r\n',
     ),
   fc.constantFrom(
     '<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><BlockList><Latest>&x;</Latest></BlockList>',

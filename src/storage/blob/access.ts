@@ -23,3 +23,6 @@ export const DELETE_BLOB = access('d', 'o', 'object');
 export const TAGS = access('t', 'o', 'object');
 export const FIND_IN_ACCOUNT = access('f', 's', 'service');
 export const FIND_IN_CONTAINER = access('f', 'c', 'container');
+/** A batch itself; each of its sub-requests is authorized on its own. */
+export const BATCH_IN_ACCOUNT = access('dw', 's', 'service');
+export const BATCH_IN_CONTAINER = access('dw', 'c', 'container');

@@ -8,8 +8,9 @@ import { checkBlobName, checkContainerName } from './names.js';
 
 /** The Blob service's request listener: the shared pipeline with Blob's operations, names and public access. */
 export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Logger, uploads: UploadGate) {
-  const operations = blobOperations(keyring);
-  return storageRequestListener<BlobRequest, BlobOperation>(
+  // Batches run their sub-requests through this very listener, which exists only once the operations do.
+  const operations = blobOperations(keyring, () => listener);
+  const listener = storageRequestListener<BlobRequest, BlobOperation>(
     {
       service: 'blob',
       extras: { deps },
@@ -31,4 +32,5 @@ export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Lo
     deps.durable,
     uploads,
   );
+  return listener;
 }

@@ -1,7 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationAccess } from '../auth/types.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { StorageError } from '../http/errors.js';
 import * as A from './access.js';
+import { makeBlobBatch } from './batch.js';
 import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, leaseBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
 import { getBlockList, putBlock, putBlockList } from './blocks.js';
 import { createContainer, deleteContainer, getContainerAcl, getContainerProperties, leaseContainer, setContainerAcl, setContainerMetadata } from './containers.js';
@@ -33,14 +35,19 @@ const op = (name: string, access: OperationAccess, handler: BlobHandler, options
 
 /**
  * The Blob service's operations, keyed by `level method restype comp` as Azure
- * selects them. HEAD is looked up as itself first, then as GET.
+ * selects them. HEAD is looked up as itself first, then as GET. A batch runs its
+ * sub-requests through `serviceListener`, the service's whole pipeline.
  */
-export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
+export function blobOperations(keyring: KeyRing, serviceListener: () => (req: IncomingMessage, res: ServerResponse) => void): Map<string, BlobOperation> {
+  const batch = makeBlobBatch(serviceListener);
   return new Map<string, BlobOperation>([
     ['service GET  list', op('ListContainers', A.LIST_CONTAINERS, listContainers)],
     ['service GET service properties', op('GetServiceProperties', A.READ_SERVICE, getServiceProperties)],
     ['service PUT service properties', op('SetServiceProperties', A.WRITE_SERVICE, setServiceProperties)],
     ['service GET  blobs', op('FindBlobsByTags', A.FIND_IN_ACCOUNT, findBlobsByTags)],
+    ['service POST  batch', op('BlobBatch', A.BATCH_IN_ACCOUNT, batch)],
+    // The SDK takes a path-style service URL (/account) for a container's and sends restype=container.
+    ['service POST container batch', op('BlobBatch', A.BATCH_IN_ACCOUNT, batch)],
     ['container PUT container ', op('CreateContainer', A.CREATE_CONTAINER, createContainer)],
     ['container DELETE container ', op('DeleteContainer', A.DELETE_CONTAINER, deleteContainer)],
     ['container GET container ', op('GetContainerProperties', A.READ_CONTAINER, getContainerProperties, { publicRead: 'container' })],
@@ -51,6 +58,7 @@ export function blobOperations(keyring: KeyRing): Map<string, BlobOperation> {
     ['container GET container list', op('ListBlobs', A.LIST_BLOBS, listBlobs, { publicRead: 'container' })],
     ['container PUT container lease', op('LeaseContainer', A.WRITE_CONTAINER, leaseContainer)],
     ['container GET container blobs', op('FindBlobsByTagsInContainer', A.FIND_IN_CONTAINER, findBlobsByTags)],
+    ['container POST container batch', op('ContainerBatch', A.BATCH_IN_CONTAINER, batch)],
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
     ['blob PUT  block', op('PutBlock', A.CREATE_BLOB, putBlock)],
