@@ -94,10 +94,10 @@ describe('names', () => {
 
 describe('operations and headers', () => {
   it('names unknown operations', async () => {
-    const result = await send('/bad/small?comp=tags', { method: 'PUT' });
+    const result = await send('/bad/small?comp=appendblock', { method: 'PUT' });
     expect(result.status).toBe(400);
     expect(result.code).toBe('UnsupportedOperation');
-    expect(result.body).toContain('comp=tags');
+    expect(result.body).toContain('comp=appendblock');
   });
 
   it('requires x-ms-blob-type and supports only block blobs', async () => {
