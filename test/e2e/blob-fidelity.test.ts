@@ -117,3 +117,15 @@ describe('features left out on purpose', () => {
     expect(replication.json.error.message).toContain('Object replication is not supported by mlspace');
   });
 });
+
+describe('listings', () => {
+  it('write ETags without the quotes the ETag header carries, as Azure does', async () => {
+    const blob = container.getBlockBlobClient('listed-etag');
+    const { etag } = await blob.upload('x', 1);
+    const sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rl', 'b');
+    const blobs = await (await fetch(`${server.blob}/${DEV_ACCOUNT}/fidelity?restype=container&comp=list&prefix=listed-etag&${sas}`)).text();
+    expect(blobs).toContain(`<Etag>${etag!.replaceAll('"', '')}</Etag>`);
+    const containers = await (await fetch(`${server.blob}/${DEV_ACCOUNT}/?comp=list&prefix=fidelity&${sas}`)).text();
+    expect(containers).toMatch(/<Etag>0x[0-9A-F]+<\/Etag>/);
+  });
+});

@@ -1,7 +1,7 @@
 import { prefixEnd } from '../../db/blobs.js';
 import type { AccessTier, BlobRecord } from '../../db/records.js';
 import { errors, escapeXml } from '../http/errors.js';
-import { httpDate } from '../http/headers.js';
+import { httpDate, listedEtag } from '../http/headers.js';
 import { includes, maxResults } from '../http/listing-params.js';
 import { respondXml } from '../http/respond.js';
 import { requireContainer } from './containers.js';
@@ -131,7 +131,7 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTie
   return (
     `<Blob><Name>${escapeXml(blob.name)}</Name>${blob.snapshot === undefined ? '' : `<Snapshot>${blob.snapshot}</Snapshot>`}<Properties>` +
     `<Creation-Time>${httpDate(blob.created)}</Creation-Time><Last-Modified>${httpDate(blob.lastModified)}</Last-Modified>` +
-    `<Etag>${blob.etag}</Etag><Content-Length>${blob.size}</Content-Length>` +
+    `<Etag>${listedEtag(blob.etag)}</Etag><Content-Length>${blob.size}</Content-Length>` +
     optional('Content-Type', blob.contentType ?? 'application/octet-stream') +
     optional('Content-Encoding', blob.contentEncoding) +
     optional('Content-Language', blob.contentLanguage) +

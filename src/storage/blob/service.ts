@@ -1,5 +1,5 @@
 import { escapeXml } from '../http/errors.js';
-import { httpDate } from '../http/headers.js';
+import { httpDate, listedEtag } from '../http/headers.js';
 import { includes, maxResults } from '../http/listing-params.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { servicePropertiesHandlers } from '../http/service-properties.js';
@@ -24,7 +24,7 @@ export async function listContainers(ctx: BlobRequest): Promise<void> {
   for (const container of page.items) {
     parts.push(
       `<Container><Name>${escapeXml(container.name)}</Name><Properties>`,
-      `<Last-Modified>${httpDate(container.lastModified)}</Last-Modified><Etag>${container.etag}</Etag>`,
+      `<Last-Modified>${httpDate(container.lastModified)}</Last-Modified><Etag>${listedEtag(container.etag)}</Etag>`,
       leaseXml(container.lease, now),
       container.publicAccess ? `<PublicAccess>${container.publicAccess}</PublicAccess>` : '',
       '<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold></Properties>',

@@ -119,6 +119,11 @@ export function httpDate(ms: number): string {
 
 let lastTicks = 0n;
 /** Azure-style quoted ETag, strictly increasing within this process. */
+/** An ETag as listings write it: Azure leaves out the quotes its ETag headers carry. */
+export function listedEtag(etag: string): string {
+  return etag.startsWith('"') && etag.endsWith('"') ? etag.slice(1, -1) : etag;
+}
+
 export function newEtag(now = Date.now()): string {
   // 100 ns ticks since 0001-01-01, like .NET DateTime, which Azure's ETags encode.
   let ticks = BigInt(now) * 10000n + 621355968000000000n;
