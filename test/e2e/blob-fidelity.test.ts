@@ -129,3 +129,36 @@ describe('listings', () => {
     expect(containers).toMatch(/<Etag>0x[0-9A-F]+<\/Etag>/);
   });
 });
+
+describe('copy sources', () => {
+  it('are authorized on their own: a source SAS that cannot read is 403 CannotVerifyCopySource, even under Shared Key', async () => {
+    const source = container.getBlockBlobClient('copy-source');
+    await source.upload('source', 6);
+    const writeOnly = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'w', 'b');
+    const copy = container.getBlockBlobClient('copy-dest');
+    const error = await errorOf(copy.syncCopyFromURL(`${source.url}?${writeOnly}`));
+    expect([error.statusCode, (error.details as { errorCode?: string }).errorCode]).toEqual([403, 'CannotVerifyCopySource']);
+    expect((await errorOf(copy.getProperties())).statusCode).toBe(404);
+    // A blob SAS names one blob: used on another source it verifies nothing, the second time too.
+    const other = container.getBlockBlobClient('copy-other');
+    await other.upload('other', 5);
+    const blobSas = new URL(await source.generateSasUrl({ permissions: (await import('@azure/storage-blob')).BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 600_000) })).search;
+    await copy.syncCopyFromURL(`${source.url}${blobSas}`);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const misused = await errorOf(copy.syncCopyFromURL(`${other.url}${blobSas}`));
+      expect([misused.statusCode, (misused.details as { errorCode?: string }).errorCode]).toEqual([403, 'CannotVerifyCopySource']);
+    }
+    expect((await copy.downloadToBuffer()).toString()).toBe('source');
+  });
+
+  it('evaluate x-ms-source-if-* against the source', async () => {
+    const source = container.getBlockBlobClient('conditional-source');
+    const { etag } = await source.upload('v1', 2);
+    const sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'r', 'b');
+    const copy = container.getBlockBlobClient('conditional-dest');
+    const refused = await errorOf(copy.syncCopyFromURL(`${source.url}?${sas}`, { sourceConditions: { ifMatch: '"0x1"' } }));
+    expect([refused.statusCode, (refused.details as { errorCode?: string }).errorCode]).toEqual([412, 'SourceConditionNotMet']);
+    await copy.syncCopyFromURL(`${source.url}?${sas}`, { sourceConditions: { ifMatch: etag } });
+    expect((await copy.downloadToBuffer()).toString()).toBe('v1');
+  });
+});

@@ -32,12 +32,13 @@ export function authenticate(
   }
   if (!ctx.query.has('sig')) return ANONYMOUS;
   if (!keys.allowSharedKeyAccess) throw errors.keyBasedAuthNotPermitted();
+  // A request without a URL of its own (none today) is never cached: the URL is what an entry vouches for.
   const signature = sasSignatureText(ctx.query.get('sig')!);
-  const url = `${ctx.service} ${ctx.protocol} ${ctx.req.url}`;
-  const verified = verifiedSas.get(signature, url, keys, access);
+  const url = ctx.req.url === undefined ? undefined : `${ctx.service} ${ctx.protocol} ${ctx.req.url}`;
+  const verified = url === undefined ? undefined : verifiedSas.get(signature, url, keys, access);
   if (verified !== undefined) return verified;
   const outcome = ctx.query.has('ss') ? verifyAccountSas(ctx, keys, access) : verifyServiceSas(ctx, keys, access, lookupPolicy);
-  verifiedSas.remember(signature, url, keys, access, ctx.query, outcome);
+  if (url !== undefined) verifiedSas.remember(signature, url, keys, access, ctx.query, outcome);
   return outcome;
 }
 

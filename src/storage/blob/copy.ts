@@ -3,6 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { BlobRecord } from '../../db/records.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { KeyRing } from '../auth/keyring.js';
+import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { checkMd5Format, header, httpDate, readMetadata } from '../http/headers.js';
 import { parseStorageUrl } from '../http/request-url.js';
@@ -14,7 +15,7 @@ import { tagsHeader } from './tag-set.js';
 import type { BlobRequest } from './deps.js';
 import { READ_BLOB } from './access.js';
 
-const cannotVerify = (why: string) => new StorageError(404, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
+const cannotVerify = (status: 403 | 404, why: string) => new StorageError(status, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
 
 /**
  * Copy Blob and Copy Blob From URL within this server. Both complete before the
@@ -51,6 +52,13 @@ export function makeCopyBlob(keyring: KeyRing) {
   };
 }
 
+/**
+ * The copy source, authorized on its own: by the SAS its URL carries, or, with
+ * none, by the destination's Shared Key when both are in one account, or by a
+ * public container. A SAS that does not let its holder read the source is 403
+ * CannotVerifyCopySource, whatever signed the destination request. The
+ * x-ms-source-if-* conditions are evaluated against the source.
+ */
 async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string): Promise<BlobRecord> {
   let url: URL;
   try {
@@ -59,31 +67,65 @@ async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string)
     throw errors.invalidHeader('x-ms-copy-source', 'it must be an absolute URL of a blob.');
   }
   if (url.host !== ctx.req.headers.host) {
-    throw cannotVerify(`only blobs on this server (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
+    throw cannotVerify(404, `only blobs on this server (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
   }
   const parsed = parseStorageUrl(url.pathname + url.search);
   const keys = keyring.get(parsed.account);
-  if (!keys || !parsed.container || !parsed.path) throw cannotVerify('the URL does not name a blob of an account on this server.');
+  if (!keys || !parsed.container || !parsed.path) throw cannotVerify(404, 'the URL does not name a blob of an account on this server.');
   const sourceCtx: BlobRequest = {
     ...ctx,
     ...parsed,
-    req: { method: 'GET', headers: {}, socket: ctx.req.socket } as IncomingMessage,
+    req: { method: 'GET', url: url.pathname + url.search, headers: {}, socket: ctx.req.socket } as IncomingMessage,
   };
   const sameAccountKey = parsed.account === ctx.account && ctx.auth.kind === 'sharedKey';
-  if (!sameAccountKey) {
-    const auth = authenticate(sourceCtx, keys, READ_BLOB, (container, id) =>
-      ctx.deps.repo.getContainer(parsed.account, container)?.signedIdentifiers.find((identifier) => identifier.id === id),
-    );
+  if (parsed.query.has('sig') || !sameAccountKey) {
+    let auth;
+    try {
+      auth = authenticate(sourceCtx, keys, READ_BLOB, (container, id) =>
+        ctx.deps.repo.getContainer(parsed.account, container)?.signedIdentifiers.find((identifier) => identifier.id === id),
+      );
+    } catch (error) {
+      if (error instanceof StorageError && error.status === 403) throw cannotVerify(403, `the source URL's SAS does not allow reading it (${error.code}: ${error.message})`);
+      throw error;
+    }
     const container = ctx.deps.repo.getContainer(parsed.account, parsed.container);
     if (auth.kind === 'anonymous' && !container?.publicAccess) {
-      throw cannotVerify('the source is private: append a SAS with read permission to the source URL.');
+      throw cannotVerify(404, 'the source is private: append a SAS with read permission to the source URL.');
     }
   }
+  let source: BlobRecord;
   try {
-    return requireBlob(sourceCtx);
+    source = requireBlob(sourceCtx);
   } catch (error) {
     if (error instanceof StorageError && error.status === 404) {
       throw new StorageError(404, 'CannotVerifyCopySource', `The copy source '${parsed.container}/${parsed.path}' does not exist.`);
+    }
+    throw error;
+  }
+  checkSourceConditions(ctx, source);
+  return source;
+}
+
+const SOURCE_CONDITIONS = [
+  ['x-ms-source-if-match', 'if-match'],
+  ['x-ms-source-if-none-match', 'if-none-match'],
+  ['x-ms-source-if-modified-since', 'if-modified-since'],
+  ['x-ms-source-if-unmodified-since', 'if-unmodified-since'],
+  ['x-ms-source-if-tags', 'x-ms-if-tags'],
+] as const;
+
+/** x-ms-source-if-*: the usual conditions, read against the source; one not met is 412 SourceConditionNotMet. */
+function checkSourceConditions(ctx: BlobRequest, source: BlobRecord): void {
+  const conditions: Record<string, string> = {};
+  for (const [sourceName, name] of SOURCE_CONDITIONS) {
+    const value = header(ctx.req.headers, sourceName);
+    if (value !== undefined) conditions[name] = value;
+  }
+  try {
+    checkConditions(conditions, source, 'write');
+  } catch (error) {
+    if (error instanceof StorageError && error.status === 412) {
+      throw new StorageError(412, 'SourceConditionNotMet', 'The source condition specified using HTTP conditional header(s) is not met.');
     }
     throw error;
   }
