@@ -1,6 +1,6 @@
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorOf } from '../helpers/errors.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -8,7 +8,6 @@ let server: TestServer;
 let service: BlobServiceClient;
 let container: ContainerClient;
 
-const code = (error: { details?: unknown; statusCode?: number }) => [error.statusCode, (error.details as { errorCode?: string } | undefined)?.errorCode];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -64,7 +63,7 @@ describe('Blob Batch', () => {
       [202, undefined],
     ]);
     expect((await container.getBlobClient('kept').getProperties()).contentLength).toBe(1);
-    expect(code(await errorOf(container.getBlobClient('gone').getProperties()))).toEqual([404, 'BlobNotFound']);
+    expect(statusAndCode(await errorOf(container.getBlobClient('gone').getProperties()))).toEqual([404, 'BlobNotFound']);
   });
 
   it('refuses malformed batches as a whole, saying what is wrong, and changes nothing', async () => {

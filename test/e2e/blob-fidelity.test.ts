@@ -1,7 +1,7 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorOf } from '../helpers/errors.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { armRequest, managementClients } from '../helpers/management.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
@@ -92,7 +92,7 @@ describe('Put Block', () => {
     const blob = container.getBlockBlobClient('blocks');
     await blob.stageBlock(Buffer.from('id-1').toString('base64'), 'a', 1);
     const error = await errorOf(blob.stageBlock(Buffer.from('longer-id-2').toString('base64'), 'b', 1));
-    expect([error.statusCode, (error.details as { errorCode?: string }).errorCode]).toEqual([400, 'InvalidBlobOrBlock']);
+    expect(statusAndCode(error)).toEqual([400, 'InvalidBlobOrBlock']);
     await blob.stageBlock(Buffer.from('id-2').toString('base64'), 'b', 1);
     expect((await blob.getBlockList('uncommitted')).uncommittedBlocks).toHaveLength(2);
   });
@@ -137,7 +137,7 @@ describe('copy sources', () => {
     const writeOnly = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'w', 'b');
     const copy = container.getBlockBlobClient('copy-dest');
     const error = await errorOf(copy.syncCopyFromURL(`${source.url}?${writeOnly}`));
-    expect([error.statusCode, (error.details as { errorCode?: string }).errorCode]).toEqual([403, 'CannotVerifyCopySource']);
+    expect(statusAndCode(error)).toEqual([403, 'CannotVerifyCopySource']);
     expect((await errorOf(copy.getProperties())).statusCode).toBe(404);
     // A blob SAS names one blob: used on another source it verifies nothing, the second time too.
     const other = container.getBlockBlobClient('copy-other');
@@ -146,7 +146,7 @@ describe('copy sources', () => {
     await copy.syncCopyFromURL(`${source.url}${blobSas}`);
     for (let attempt = 0; attempt < 2; attempt++) {
       const misused = await errorOf(copy.syncCopyFromURL(`${other.url}${blobSas}`));
-      expect([misused.statusCode, (misused.details as { errorCode?: string }).errorCode]).toEqual([403, 'CannotVerifyCopySource']);
+      expect(statusAndCode(misused)).toEqual([403, 'CannotVerifyCopySource']);
     }
     expect((await copy.downloadToBuffer()).toString()).toBe('source');
   });
@@ -157,7 +157,7 @@ describe('copy sources', () => {
     const sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'r', 'b');
     const copy = container.getBlockBlobClient('conditional-dest');
     const refused = await errorOf(copy.syncCopyFromURL(`${source.url}?${sas}`, { sourceConditions: { ifMatch: '"0x1"' } }));
-    expect([refused.statusCode, (refused.details as { errorCode?: string }).errorCode]).toEqual([412, 'SourceConditionNotMet']);
+    expect(statusAndCode(refused)).toEqual([412, 'SourceConditionNotMet']);
     await copy.syncCopyFromURL(`${source.url}?${sas}`, { sourceConditions: { ifMatch: etag } });
     expect((await copy.downloadToBuffer()).toString()).toBe('v1');
   });

@@ -1,14 +1,13 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorOf } from '../helpers/errors.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let container: ContainerClient;
 
-const code = (error: { details?: unknown; statusCode?: number }) => [error.statusCode, (error.details as { errorCode?: string } | undefined)?.errorCode];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -65,12 +64,12 @@ describe('Lease Blob', () => {
       delete: (id?: string) => blob.delete({ conditions: { leaseId: id } }),
     };
     for (const [name, write] of Object.entries(writes)) {
-      expect([name, ...code(await errorOf(write()))]).toEqual([name, 412, 'LeaseIdMissing']);
-      expect([name, ...code(await errorOf(write(wrongId)))]).toEqual([name, 412, 'LeaseIdMismatchWithBlobOperation']);
+      expect([name, ...statusAndCode(await errorOf(write()))]).toEqual([name, 412, 'LeaseIdMissing']);
+      expect([name, ...statusAndCode(await errorOf(write(wrongId)))]).toEqual([name, 412, 'LeaseIdMismatchWithBlobOperation']);
     }
     // Reads need no id; one that names another lease is refused.
     expect((await blob.downloadToBuffer()).toString()).toBe('first');
-    expect(code(await errorOf(blob.getProperties({ conditions: { leaseId: wrongId } })))).toEqual([412, 'LeaseIdMismatchWithBlobOperation']);
+    expect(statusAndCode(await errorOf(blob.getProperties({ conditions: { leaseId: wrongId } })))).toEqual([412, 'LeaseIdMismatchWithBlobOperation']);
     await writes.upload(leaseId);
     await writes.setMetadata(leaseId);
     const properties = await blob.getProperties({ conditions: { leaseId } });
@@ -78,19 +77,19 @@ describe('Lease Blob', () => {
     await writes.delete(leaseId);
     await newBlob('guarded');
     expect((await blob.getProperties()).leaseState).toBe('available');
-    expect(code(await errorOf(blob.setMetadata({}, { conditions: { leaseId } })))).toEqual([412, 'LeaseNotPresentWithBlobOperation']);
+    expect(statusAndCode(await errorOf(blob.setMetadata({}, { conditions: { leaseId } })))).toEqual([412, 'LeaseNotPresentWithBlobOperation']);
   });
 
   it('answers each action in each state as Azure does', async () => {
     const blob = await newBlob('states');
     const holder = blob.getBlobLeaseClient(randomUUID());
     const other = blob.getBlobLeaseClient(randomUUID());
-    expect(code(await errorOf(holder.renewLease()))).toEqual([409, 'LeaseIdMismatchWithLeaseOperation']);
-    expect(code(await errorOf(holder.breakLease(0)))).toEqual([409, 'LeaseNotPresentWithLeaseOperation']);
-    expect(code(await errorOf(holder.changeLease(randomUUID())))).toEqual([409, 'LeaseNotPresentWithLeaseOperation']);
+    expect(statusAndCode(await errorOf(holder.renewLease()))).toEqual([409, 'LeaseIdMismatchWithLeaseOperation']);
+    expect(statusAndCode(await errorOf(holder.breakLease(0)))).toEqual([409, 'LeaseNotPresentWithLeaseOperation']);
+    expect(statusAndCode(await errorOf(holder.changeLease(randomUUID())))).toEqual([409, 'LeaseNotPresentWithLeaseOperation']);
     await holder.acquireLease(60);
-    expect(code(await errorOf(other.acquireLease(60)))).toEqual([409, 'LeaseAlreadyPresent']);
-    expect(code(await errorOf(other.releaseLease()))).toEqual([409, 'LeaseIdMismatchWithLeaseOperation']);
+    expect(statusAndCode(await errorOf(other.acquireLease(60)))).toEqual([409, 'LeaseAlreadyPresent']);
+    expect(statusAndCode(await errorOf(other.releaseLease()))).toEqual([409, 'LeaseIdMismatchWithLeaseOperation']);
     // Re-acquiring with the same id changes the duration.
     await holder.acquireLease(-1);
     expect((await blob.getProperties()).leaseDuration).toBe('infinite');
@@ -99,10 +98,10 @@ describe('Lease Blob', () => {
     expect(broken.leaseTime).toBe(1);
     let properties = await blob.getProperties();
     expect([properties.leaseStatus, properties.leaseState]).toEqual(['locked', 'breaking']);
-    expect(code(await errorOf(holder.renewLease()))).toEqual([409, 'LeaseIsBrokenAndCannotBeRenewed']);
-    expect(code(await errorOf(holder.acquireLease(15)))).toEqual([409, 'LeaseIsBreakingAndCannotBeAcquired']);
-    expect(code(await errorOf(other.acquireLease(15)))).toEqual([409, 'LeaseAlreadyPresent']);
-    expect(code(await errorOf(holder.changeLease(randomUUID())))).toEqual([409, 'LeaseIsBreakingAndCannotBeChanged']);
+    expect(statusAndCode(await errorOf(holder.renewLease()))).toEqual([409, 'LeaseIsBrokenAndCannotBeRenewed']);
+    expect(statusAndCode(await errorOf(holder.acquireLease(15)))).toEqual([409, 'LeaseIsBreakingAndCannotBeAcquired']);
+    expect(statusAndCode(await errorOf(other.acquireLease(15)))).toEqual([409, 'LeaseAlreadyPresent']);
+    expect(statusAndCode(await errorOf(holder.changeLease(randomUUID())))).toEqual([409, 'LeaseIsBreakingAndCannotBeChanged']);
     await new Promise((resolve) => setTimeout(resolve, 1100));
     properties = await blob.getProperties();
     expect([properties.leaseStatus, properties.leaseState]).toEqual(['unlocked', 'broken']);
@@ -142,7 +141,7 @@ describe('Lease Blob', () => {
     const results = await Promise.allSettled(Array.from({ length: 16 }, () => blob.getBlobLeaseClient(randomUUID()).acquireLease(60)));
     const won = results.filter((result) => result.status === 'fulfilled');
     expect(won).toHaveLength(1);
-    for (const result of results) if (result.status === 'rejected') expect(code(result.reason)).toEqual([409, 'LeaseAlreadyPresent']);
+    for (const result of results) if (result.status === 'rejected') expect(statusAndCode(result.reason)).toEqual([409, 'LeaseAlreadyPresent']);
     expect((await blob.getProperties()).leaseState).toBe('leased');
   });
 
@@ -195,12 +194,12 @@ describe('Lease Container', () => {
     // Blobs inside and other container operations need no id.
     await leased.getBlockBlobClient('inside').upload('y', 1);
     await leased.setMetadata({ owner: 'terraform' });
-    expect(code(await errorOf(leased.setMetadata({}, { conditions: { leaseId: randomUUID() } })))).toEqual([412, 'LeaseIdMismatchWithContainerOperation']);
-    expect(code(await errorOf(leased.delete()))).toEqual([412, 'LeaseIdMissing']);
-    expect(code(await errorOf(leased.delete({ conditions: { leaseId: randomUUID() } })))).toEqual([412, 'LeaseIdMismatchWithContainerOperation']);
+    expect(statusAndCode(await errorOf(leased.setMetadata({}, { conditions: { leaseId: randomUUID() } })))).toEqual([412, 'LeaseIdMismatchWithContainerOperation']);
+    expect(statusAndCode(await errorOf(leased.delete()))).toEqual([412, 'LeaseIdMissing']);
+    expect(statusAndCode(await errorOf(leased.delete({ conditions: { leaseId: randomUUID() } })))).toEqual([412, 'LeaseIdMismatchWithContainerOperation']);
     await leased.delete({ conditions: { leaseId } });
     await leased.create();
-    expect(code(await errorOf(leased.setMetadata({}, { conditions: { leaseId } })))).toEqual([412, 'LeaseNotPresentWithContainerOperation']);
+    expect(statusAndCode(await errorOf(leased.setMetadata({}, { conditions: { leaseId } })))).toEqual([412, 'LeaseNotPresentWithContainerOperation']);
   });
 });
 
@@ -217,7 +216,7 @@ describe('durability', () => {
     try {
       const again = BlobServiceClient.fromConnectionString(devConnectionString(second), { retryOptions: { maxTries: 1 } }).getContainerClient('durable').getBlockBlobClient('held');
       expect((await again.getProperties()).leaseState).toBe('leased');
-      expect(code(await errorOf(again.delete()))).toEqual([412, 'LeaseIdMissing']);
+      expect(statusAndCode(await errorOf(again.delete()))).toEqual([412, 'LeaseIdMissing']);
       await again.delete({ conditions: { leaseId } });
     } finally {
       await second.stop();

@@ -2,20 +2,16 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorOf } from '../helpers/errors.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
+import { until } from '../helpers/wait.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let container: ContainerClient;
 
-const code = (error: { details?: unknown; statusCode?: number }) => [error.statusCode, (error.details as { errorCode?: string } | undefined)?.errorCode];
 const contentFiles = () => fs.readdirSync(path.join(server.dataDir, 'blobs')).flatMap((dir) => fs.readdirSync(path.join(server.dataDir, 'blobs', dir)));
 
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -48,8 +44,8 @@ describe('Snapshot Blob', () => {
     await blob.upload('x', 1);
     const { snapshot } = await blob.createSnapshot();
     const old = blob.withSnapshot(snapshot!);
-    expect(code(await errorOf(old.setMetadata({ a: 'b' })))).toEqual([400, 'InvalidQueryParameterValue']);
-    expect(code(await errorOf(blob.withSnapshot('2000-01-01T00:00:00.0000000Z').getProperties()))).toEqual([404, 'BlobNotFound']);
+    expect(statusAndCode(await errorOf(old.setMetadata({ a: 'b' })))).toEqual([400, 'InvalidQueryParameterValue']);
+    expect(statusAndCode(await errorOf(blob.withSnapshot('2000-01-01T00:00:00.0000000Z').getProperties()))).toEqual([404, 'BlobNotFound']);
     const sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rwdlac', 'b');
     const bad = await fetch(`${server.blob}/${DEV_ACCOUNT}/snapshots/readonly?snapshot=yesterday&${sas}`);
     expect([bad.status, bad.headers.get('x-ms-error-code')]).toEqual([400, 'InvalidQueryParameterValue']);
@@ -79,15 +75,15 @@ describe('Snapshot Blob', () => {
     const blob = container.getBlockBlobClient('deleting');
     await blob.upload('x', 1);
     const [one, two] = [(await blob.createSnapshot()).snapshot!, (await blob.createSnapshot()).snapshot!];
-    expect(code(await errorOf(blob.delete()))).toEqual([409, 'SnapshotsPresent']);
+    expect(statusAndCode(await errorOf(blob.delete()))).toEqual([409, 'SnapshotsPresent']);
     await blob.withSnapshot(one).delete();
-    expect(code(await errorOf(blob.withSnapshot(one).getProperties()))).toEqual([404, 'BlobNotFound']);
+    expect(statusAndCode(await errorOf(blob.withSnapshot(one).getProperties()))).toEqual([404, 'BlobNotFound']);
     await blob.delete({ deleteSnapshots: 'only' });
-    expect(code(await errorOf(blob.withSnapshot(two).getProperties()))).toEqual([404, 'BlobNotFound']);
+    expect(statusAndCode(await errorOf(blob.withSnapshot(two).getProperties()))).toEqual([404, 'BlobNotFound']);
     expect((await blob.getProperties()).contentLength).toBe(1);
     await blob.createSnapshot();
     await blob.delete({ deleteSnapshots: 'include' });
-    expect(code(await errorOf(blob.getProperties()))).toEqual([404, 'BlobNotFound']);
+    expect(statusAndCode(await errorOf(blob.getProperties()))).toEqual([404, 'BlobNotFound']);
   });
 
   it('shares content with its blob, and frees it only when the last holder goes', async () => {

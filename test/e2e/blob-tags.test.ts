@@ -1,13 +1,12 @@
 import { AccountSASPermissions, BlobServiceClient, StorageSharedKeyCredential, generateAccountSASQueryParameters, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorOf } from '../helpers/errors.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let service: BlobServiceClient;
 let container: ContainerClient;
 
-const code = (error: { details?: unknown; statusCode?: number }) => [error.statusCode, (error.details as { errorCode?: string } | undefined)?.errorCode];
 
 beforeAll(async () => {
   server = await startTestServer();
@@ -63,9 +62,9 @@ describe('blob index tags', () => {
     const blob = container.getBlockBlobClient('gated');
     await blob.upload('x', 1, { tags: { state: 'ready', version: '3' } });
     await blob.setMetadata({ ok: 'yes' }, { conditions: { tagConditions: `"state" = 'ready' AND ("version" > '2' OR "version" = '1')` } });
-    expect(code(await errorOf(blob.setMetadata({}, { conditions: { tagConditions: `"state" <> 'ready'` } })))).toEqual([412, 'ConditionNotMet']);
-    expect(code(await errorOf(blob.download(0, undefined, { conditions: { tagConditions: `"missing" = 'x'` } })))).toEqual([412, 'ConditionNotMet']);
-    expect(code(await errorOf(blob.delete({ conditions: { tagConditions: `"state" = 'busy'` } })))).toEqual([412, 'ConditionNotMet']);
+    expect(statusAndCode(await errorOf(blob.setMetadata({}, { conditions: { tagConditions: `"state" <> 'ready'` } })))).toEqual([412, 'ConditionNotMet']);
+    expect(statusAndCode(await errorOf(blob.download(0, undefined, { conditions: { tagConditions: `"missing" = 'x'` } })))).toEqual([412, 'ConditionNotMet']);
+    expect(statusAndCode(await errorOf(blob.delete({ conditions: { tagConditions: `"state" = 'busy'` } })))).toEqual([412, 'ConditionNotMet']);
     expect((await blob.getProperties({ conditions: { tagConditions: `"state" = 'ready'` } })).metadata).toEqual({ ok: 'yes' });
   });
 
@@ -81,9 +80,9 @@ describe('blob index tags', () => {
       [{ k: 'v'.repeat(257) }, 'TagsTooLarge'],
       [{ '': 'v' }, 'EmptyTagName'],
     ];
-    for (const [tags, errorCode] of cases) expect(code(await errorOf(blob.setTags(tags)))).toEqual([400, errorCode]);
-    expect(code(await errorOf(container.getBlockBlobClient('rules2').upload('x', 1, { tags: { 'bad!': 'v' } })))).toEqual([400, 'InvalidTag']);
-    expect(code(await errorOf(container.getBlobClient('rules2').getProperties()))).toEqual([404, 'BlobNotFound']);
+    for (const [tags, errorCode] of cases) expect(statusAndCode(await errorOf(blob.setTags(tags)))).toEqual([400, errorCode]);
+    expect(statusAndCode(await errorOf(container.getBlockBlobClient('rules2').upload('x', 1, { tags: { 'bad!': 'v' } })))).toEqual([400, 'InvalidTag']);
+    expect(statusAndCode(await errorOf(container.getBlobClient('rules2').getProperties()))).toEqual([404, 'BlobNotFound']);
     // The File package's permission parser has no 'f' (filter), so this one is signed with the Blob package's.
     const sas = generateAccountSASQueryParameters(
       { permissions: AccountSASPermissions.parse('rwdlacf'), resourceTypes: 'sco', services: 'b', expiresOn: new Date(Date.now() + 3600_000) },
@@ -98,6 +97,6 @@ describe('blob index tags', () => {
     // A range bounds one tag from both sides.
     const ranged = await fetch(`${server.blob}/${DEV_ACCOUNT}/?comp=blobs&where=${encodeURIComponent(`"score" >= '10' AND "score" < '20'`)}&${sas}`);
     expect(ranged.status).toBe(200);
-    expect(code(await errorOf(blob.getProperties({ conditions: { tagConditions: `"a" = ` } })))).toEqual([400, 'InvalidHeaderValue']);
+    expect(statusAndCode(await errorOf(blob.getProperties({ conditions: { tagConditions: `"a" = ` } })))).toEqual([400, 'InvalidHeaderValue']);
   });
 });

@@ -1,6 +1,6 @@
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorOf } from '../helpers/errors.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { managementClients } from '../helpers/management.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
@@ -8,7 +8,6 @@ import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestSe
 let server: TestServer;
 let container: ContainerClient;
 
-const code = (error: { details?: unknown; statusCode?: number }) => [error.statusCode, (error.details as { errorCode?: string } | undefined)?.errorCode];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
@@ -45,11 +44,11 @@ describe('access tiers', () => {
     const blob = container.getBlockBlobClient('archived');
     await blob.upload('cold storage', 12, { tier: 'Archive' });
     expect((await blob.getProperties()).accessTier).toBe('Archive');
-    expect(code(await errorOf(blob.download()))).toEqual([409, 'BlobArchived']);
-    expect(code(await errorOf(blob.setMetadata({ a: 'b' })))).toEqual([409, 'BlobArchived']);
-    expect(code(await errorOf(blob.createSnapshot()))).toEqual([409, 'BlobArchived']);
+    expect(statusAndCode(await errorOf(blob.download()))).toEqual([409, 'BlobArchived']);
+    expect(statusAndCode(await errorOf(blob.setMetadata({ a: 'b' })))).toEqual([409, 'BlobArchived']);
+    expect(statusAndCode(await errorOf(blob.createSnapshot()))).toEqual([409, 'BlobArchived']);
     const sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'r', 'b');
-    expect(code(await errorOf(container.getBlockBlobClient('copy').syncCopyFromURL(`${blob.url}?${sas}`)))).toEqual([409, 'BlobArchived']);
+    expect(statusAndCode(await errorOf(container.getBlockBlobClient('copy').syncCopyFromURL(`${blob.url}?${sas}`)))).toEqual([409, 'BlobArchived']);
   });
 
   it('rehydrates out of Archive after the delay, showing the pending status meanwhile', async () => {
@@ -59,8 +58,8 @@ describe('access tiers', () => {
     expect((await blob.setAccessTier('Hot'))._response.status).toBe(202);
     let properties = await blob.getProperties();
     expect([properties.accessTier, properties.archiveStatus, properties.rehydratePriority]).toEqual(['Archive', 'rehydrate-pending-to-hot', 'Standard']);
-    expect(code(await errorOf(blob.download()))).toEqual([409, 'BlobArchived']);
-    expect(code(await errorOf(blob.setAccessTier('Cool')))).toEqual([409, 'BlobBeingRehydrated']);
+    expect(statusAndCode(await errorOf(blob.download()))).toEqual([409, 'BlobArchived']);
+    expect(statusAndCode(await errorOf(blob.setAccessTier('Cool')))).toEqual([409, 'BlobBeingRehydrated']);
     const listed = [];
     for await (const item of container.listBlobsFlat({ prefix: 'rehydrating' })) listed.push(item.properties.archiveStatus);
     expect(listed).toEqual(['rehydrate-pending-to-hot']);
@@ -106,6 +105,6 @@ describe('access tiers', () => {
     expect((await setTier({ 'x-ms-access-tier': 'Hot', 'x-ms-rehydrate-priority': 'Urgent' })).slice(0, 2)).toEqual([400, 'InvalidHeaderValue']);
     const upload = await fetch(`${server.blob}/${DEV_ACCOUNT}/tiers/bad-upload?${sas}`, { method: 'PUT', body: 'x', headers: { 'x-ms-blob-type': 'BlockBlob', 'x-ms-access-tier': 'Frozen' } });
     expect([upload.status, upload.headers.get('x-ms-error-code')]).toEqual([400, 'InvalidHeaderValue']);
-    expect(code(await errorOf(container.getBlobClient('bad-upload').getProperties()))).toEqual([404, 'BlobNotFound']);
+    expect(statusAndCode(await errorOf(container.getBlobClient('bad-upload').getProperties()))).toEqual([404, 'BlobNotFound']);
   });
 });

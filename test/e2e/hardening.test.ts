@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { rawConnection } from '../helpers/raw-socket.js';
+import { until } from '../helpers/wait.js';
 import { DEV_ACCOUNT, DEV_KEY, devConnectionString, fileConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/mlspace.js');
@@ -17,10 +18,6 @@ const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../bin/m
 /** An account SAS for both services that allows everything, for requests signed but hand-made. */
 const allPowerfulSas = () => fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rwdlacup', 'bf');
 
-async function until(condition: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-}
 
 /** pino's error level: a client's bad input must never produce one. */
 const errorLines = (server: TestServer) => server.output().split('\n').filter((line) => line.includes('"level":50'));

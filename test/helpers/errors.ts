@@ -9,3 +9,8 @@ export async function errorOf(promise: Promise<unknown>): Promise<RestError> {
   }
   throw new Error('expected the request to fail');
 }
+
+/** A storage error's status and x-ms-error-code, side by side, for one readable assertion. */
+export function statusAndCode(error: { details?: unknown; statusCode?: number }): [number | undefined, string | undefined] {
+  return [error.statusCode, (error.details as { errorCode?: string } | undefined)?.errorCode];
+}
