@@ -14,6 +14,7 @@ interface UpOptions {
   idleTimeout: number;
   maxUploads: number;
   rehydrateDelay: number;
+  asyncCopyDelay: number;
 }
 
 function port(value: string): number {
@@ -45,6 +46,7 @@ export function registerUp(program: Command): void {
     .option('--idle-timeout <seconds>', 'close a connection whose headers or body stall this long; nothing is stored', positiveInteger('idle timeout'), DEFAULT_UPLOAD_LIMITS.idleTimeoutMs / 1000)
     .option('--max-uploads <n>', 'uploads received at once before the server answers 503 ServerBusy', positiveInteger('upload bound'), DEFAULT_UPLOAD_LIMITS.maxConcurrent)
     .option('--rehydrate-delay <seconds>', 'how long a blob takes to leave the Archive tier (High priority: a tenth)', positiveInteger('rehydrate delay'), 60)
+    .option('--async-copy-delay <seconds>', 'how long a Copy Blob between two accounts stays pending', positiveInteger('copy delay'), 2)
     .addHelpText(
       'after',
       `
@@ -81,6 +83,7 @@ See docs/security.md for what the server promises about secrets, timeouts and li
           allowSharedDataDir: options.allowSharedDataDir ?? false,
           uploads: { idleTimeoutMs: options.idleTimeout * 1000, maxConcurrent: options.maxUploads },
           rehydrateDelayMs: options.rehydrateDelay * 1000,
+          asyncCopyDelayMs: options.asyncCopyDelay * 1000,
           declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
         },
         logger,

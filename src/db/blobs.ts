@@ -148,9 +148,9 @@ export class BlobRepo {
   getBlob(account: string, container: string, name: string): BlobRecord | undefined {
     const key = blobKey(account, container, name);
     const cached = this.blobCache.get(key);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return asOfNow(cached);
     const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
-    return doc === undefined ? undefined : this.blobCache.set(key, { ...JSON.parse(doc), account, container, name });
+    return doc === undefined ? undefined : asOfNow(this.blobCache.set(key, { ...JSON.parse(doc), account, container, name }));
   }
 
   /**
@@ -205,15 +205,18 @@ export class BlobRepo {
   /**
    * Reads, changes and writes a blob's properties in one transaction, so a change
    * computed from its current state (a lease action) cannot interleave with another.
-   * Content is unchanged.
+   * Its extents stay; content only a dropped pending copy held is returned orphaned.
    */
-  changeBlob(account: string, container: string, name: string, change: (current: BlobRecord | undefined) => BlobRecord): BlobRecord {
+  changeBlob(account: string, container: string, name: string, change: (current: BlobRecord | undefined) => BlobRecord): { blob: BlobRecord; orphans: string[] } {
     return this.db.transaction(() => {
       const current = this.getBlob(account, container, name);
-      const next = change(current);
-      this.stmt.upsertBlob.run(account, container, name, blobDoc({ ...next, extents: current!.extents }));
+      const next = { ...change(current), extents: current!.extents };
+      const kept = new Set(extentIds(next));
+      const orphans: string[] = [];
+      this.refs.release(extentIds(current!).filter((id) => !kept.has(id)), orphans);
+      this.stmt.upsertBlob.run(account, container, name, blobDoc(next));
       this.blobCache.delete(blobKey(account, container, name));
-      return next;
+      return { blob: next, orphans };
     })();
   }
 
@@ -277,13 +280,13 @@ export class BlobRepo {
 
   getSnapshot(account: string, container: string, name: string, snapshot: string): BlobRecord | undefined {
     const doc = this.stmt.getSnapshot.get(account, container, name, snapshot) as string | undefined;
-    return doc === undefined ? undefined : { ...JSON.parse(doc), account, container, name, snapshot };
+    return doc === undefined ? undefined : asOfNow({ ...JSON.parse(doc), account, container, name, snapshot });
   }
 
   /** The blob's snapshots, oldest first. */
   snapshotsOf(account: string, container: string, name: string): BlobRecord[] {
     const rows = this.stmt.snapshotsOf.all(account, container, name) as { snapshot: string; doc: string }[];
-    return rows.map((row) => ({ ...JSON.parse(row.doc), account, container, name, snapshot: row.snapshot }));
+    return rows.map((row) => asOfNow({ ...JSON.parse(row.doc), account, container, name, snapshot: row.snapshot }));
   }
 
   hasSnapshots(account: string, container: string, name: string): boolean {
@@ -306,7 +309,7 @@ export class BlobRepo {
   scanBlobs(account: string, container: string, prefix: string, after: string, from: string, limit: number): BlobRecord[] {
     const start = from > prefix ? from : prefix;
     const rows = this.stmt.scanBlobs.all(account, container, after, start, prefixEnd(prefix), limit) as { name: string; doc: string }[];
-    return rows.map((row) => ({ ...JSON.parse(row.doc), account, container, name: row.name }) as BlobRecord);
+    return rows.map((row) => asOfNow({ ...JSON.parse(row.doc), account, container, name: row.name }));
   }
 
   /** Blobs that have tags, in container and name order, after `after` ([container, name]); in one container if given. */
@@ -316,7 +319,7 @@ export class BlobRepo {
         ? this.stmt.scanTaggedInAccount.all(account, after[0], after[1], limit)
         : this.stmt.scanTaggedInContainer.all(account, container, after[0] === container ? after[1] : '', limit)
     ) as { container: string; name: string; doc: string }[];
-    return rows.map((row) => ({ ...JSON.parse(row.doc), account, container: row.container, name: row.name }) as BlobRecord);
+    return rows.map((row) => asOfNow({ ...JSON.parse(row.doc), account, container: row.container, name: row.name }));
   }
 
   // ---- blocks ----
@@ -369,8 +372,29 @@ function blobKey(account: string, container: string, name: string): string {
   return `${account}/${container}/${name}`;
 }
 
-function extentIds(blob: Pick<BlobRecord, 'extents'>): string[] {
-  return blob.extents.map((extent) => extent.id);
+/** The content a record holds references to: its extents, and those a pending copy will bring. */
+function extentIds(blob: Pick<BlobRecord, 'extents' | 'pendingCopy'>): string[] {
+  const ids = blob.extents.map((extent) => extent.id);
+  if (blob.pendingCopy) for (const extent of blob.pendingCopy.extents) ids.push(extent.id);
+  return ids;
+}
+
+/**
+ * A blob as of now: an asynchronous copy whose time has come reads as
+ * completed. Like a lease, its progress follows from the clock, so nothing runs
+ * when it completes and a restart changes nothing.
+ */
+function asOfNow(blob: BlobRecord): BlobRecord {
+  const pending = blob.pendingCopy;
+  if (pending === undefined || Date.now() < pending.completesAt) return blob;
+  const { pendingCopy: _done, ...rest } = blob;
+  return {
+    ...rest,
+    ...pending.content,
+    size: pending.size,
+    extents: pending.extents,
+    copy: { ...blob.copy!, status: 'success', progress: `${pending.size}/${pending.size}`, completed: pending.completesAt },
+  };
 }
 
 function containerDoc({ account: _a, name: _n, ...rest }: ContainerRecord): string {

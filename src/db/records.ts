@@ -79,9 +79,22 @@ export interface ContentHeaders {
 export interface CopyInfo {
   id: string;
   source: string;
-  status: 'success';
+  status: 'pending' | 'success' | 'aborted';
   progress: string;
-  completed: number;
+  /** When it succeeded or was aborted; absent while pending. */
+  completed?: number;
+  statusDescription?: string;
+}
+
+/**
+ * An asynchronous copy in flight: the source's content, captured (and
+ * referenced) when the copy started, becomes the blob's at `completesAt`.
+ */
+export interface PendingCopy {
+  completesAt: number;
+  size: number;
+  extents: Extent[];
+  content: ContentHeaders;
 }
 
 export type AccessTier = 'Hot' | 'Cool' | 'Cold' | 'Archive';
@@ -114,6 +127,8 @@ export interface BlobRecord extends ContentHeaders {
   rehydrate?: Rehydration;
   /** Blob index tags; absent when it has none. */
   tags?: Record<string, string>;
+  /** Set while an asynchronous Copy Blob into this blob has not completed. */
+  pendingCopy?: PendingCopy;
 }
 
 export interface BlockRecord {

@@ -20,6 +20,8 @@ export interface ServerConfig {
   uploads: UploadLimits;
   /** How long a Standard-priority rehydration out of Archive takes (High: a tenth). */
   rehydrateDelayMs: number;
+  /** How long a Copy Blob across accounts stays pending before its content arrives. */
+  asyncCopyDelayMs: number;
   /** Accounts declared by `MLSPACE_ACCOUNTS` (Azurite's `AZURITE_ACCOUNTS` format). */
   declaredAccounts: DeclaredAccount[];
 }

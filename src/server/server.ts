@@ -81,6 +81,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
     defaultAccessTier: (account: string) => keyring.get(account)?.defaultAccessTier ?? 'Hot',
     rehydrateDelayMs: config.rehydrateDelayMs,
+    asyncCopyDelayMs: config.asyncCopyDelayMs,
   };
   blobServer.on('request', blobRequestListener(blobDeps, keyring, logger, uploads));
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;

@@ -311,7 +311,7 @@ function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecor
 /** Lease Blob: acquire, renew, change, release or break, applied to the blob's current lease in one transaction. */
 export async function leaseBlob(ctx: BlobRequest): Promise<void> {
   let outcome: LeaseOutcome | undefined;
-  const blob = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+  const { blob } = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
     if (!current) {
       requireContainer(ctx);
       throw blobErrors.blobNotFound(ctx.path);

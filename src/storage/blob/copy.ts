@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { BlobRecord } from '../../db/records.js';
+import type { BlobRecord, ContentHeaders } from '../../db/records.js';
 import { authenticate } from '../auth/authenticate.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
@@ -8,7 +8,9 @@ import { StorageError, errors } from '../http/errors.js';
 import { checkMd5Format, header, httpDate, readMetadata } from '../http/headers.js';
 import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
-import { commitBlob, newBlobVersion, requireBlob } from './blobs.js';
+import { blobErrors } from './blob-errors.js';
+import { commitBlob, discard, newBlobVersion, requireBlob } from './blobs.js';
+import { leaseAfterWrite } from './leases.js';
 import { requireContainer } from './containers.js';
 import { checkOnline, uploadTier } from './tiers.js';
 import { tagsHeader } from './tag-set.js';
@@ -18,38 +20,89 @@ import { READ_BLOB } from './access.js';
 const cannotVerify = (status: 403 | 404, why: string) => new StorageError(status, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
 
 /**
- * Copy Blob and Copy Blob From URL within this server. Both complete before the
- * response: the destination shares the source's content files, so a copy costs
- * one metadata commit whatever the size.
+ * Copy Blob and Copy Blob From URL within this server. The destination shares
+ * the source's content files, so a copy costs one metadata commit whatever the
+ * size. Within an account, and for Copy Blob From URL, it completes before the
+ * answer. Across accounts Copy Blob is asynchronous, as Azure's is: it answers
+ * `pending`, its content arrives after the server's --async-copy-delay, and
+ * Abort Copy Blob can stop it until then. The content is captured when the copy
+ * starts, so what arrives is the source as it was.
  */
 export function makeCopyBlob(keyring: KeyRing) {
   return async function copyBlob(ctx: BlobRequest): Promise<void> {
     const sourceUrl = header(ctx.req.headers, 'x-ms-copy-source')!;
-    const source = await readSource(ctx, keyring, sourceUrl);
+    const { source, account } = await readSource(ctx, keyring, sourceUrl);
     const now = Date.now();
     checkOnline(source, now);
     const sourceMd5 = checkSourceMd5(ctx, source);
     requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
     const copyId = randomUUID();
-    const blob: BlobRecord = {
+    const asynchronous = account !== ctx.account && header(ctx.req.headers, 'x-ms-requires-sync')?.toLowerCase() !== 'true';
+    const base: BlobRecord = {
       ...source,
       // Copying a snapshot promotes it: the destination is a blob like any other, in the tier the copy asks for.
       snapshot: undefined,
       accessTier: undefined,
       accessTierChangeTime: undefined,
       rehydrate: undefined,
+      pendingCopy: undefined,
       ...uploadTier(ctx.req.headers, now),
       tags: tagsHeader(ctx.req.headers),
       ...newBlobVersion(ctx, now),
       metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
-      copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now },
     };
+    const blob: BlobRecord = asynchronous
+      ? {
+          ...base,
+          ...NO_CONTENT,
+          size: 0,
+          extents: [],
+          pendingCopy: { completesAt: now + ctx.deps.asyncCopyDelayMs, size: source.size, extents: source.extents, content: contentOf(source) },
+          copy: { id: copyId, source: sourceUrl, status: 'pending', progress: `0/${source.size}` },
+        }
+      : { ...base, copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now } };
     await commitBlob(ctx, blob, []);
-    const headers: Record<string, string> = { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' };
+    const headers: Record<string, string> = { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-copy-id': copyId, 'x-ms-copy-status': blob.copy!.status };
     if (sourceMd5 !== undefined) headers['content-md5'] = sourceMd5;
     respondEmpty(ctx, 202, headers);
   };
+}
+
+const NO_CONTENT: ContentHeaders = {
+  contentType: undefined,
+  contentEncoding: undefined,
+  contentLanguage: undefined,
+  contentMd5: undefined,
+  cacheControl: undefined,
+  contentDisposition: undefined,
+};
+
+function contentOf(blob: BlobRecord): ContentHeaders {
+  const { contentType, contentEncoding, contentLanguage, contentMd5, cacheControl, contentDisposition } = blob;
+  return { contentType, contentEncoding, contentLanguage, contentMd5, cacheControl, contentDisposition };
+}
+
+/** Abort Copy Blob: a pending copy ends with the destination empty; one already done cannot be undone. */
+export async function abortCopyBlob(ctx: BlobRequest): Promise<void> {
+  const copyId = ctx.query.get('copyid');
+  if (!copyId) throw errors.missingQuery('copyid', 'Name the copy to abort by the x-ms-copy-id Copy Blob answered.');
+  const action = header(ctx.req.headers, 'x-ms-copy-action');
+  if (action === undefined) throw errors.missingHeader('x-ms-copy-action', "Abort Copy Blob needs 'x-ms-copy-action: abort'.");
+  if (action.toLowerCase() !== 'abort') throw errors.invalidHeader('x-ms-copy-action', "the only action is 'abort'.");
+  const now = Date.now();
+  const { orphans } = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+    if (!current) {
+      requireContainer(ctx);
+      throw blobErrors.blobNotFound(ctx.path);
+    }
+    const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
+    if (!current.pendingCopy) throw new StorageError(409, 'NoPendingCopyOperation', 'There is currently no pending copy operation.');
+    if (current.copy?.id !== copyId) throw new StorageError(409, 'CopyIdMismatch', 'The specified copy ID did not match the copy ID for the pending copy operation.');
+    return { ...current, lease, pendingCopy: undefined, copy: { ...current.copy, status: 'aborted', completed: now, statusDescription: 'Aborted by Abort Copy Blob.' } };
+  });
+  discard(ctx.deps, orphans);
+  respondEmpty(ctx, 204);
 }
 
 /**
@@ -59,7 +112,7 @@ export function makeCopyBlob(keyring: KeyRing) {
  * CannotVerifyCopySource, whatever signed the destination request. The
  * x-ms-source-if-* conditions are evaluated against the source.
  */
-async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string): Promise<BlobRecord> {
+async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string): Promise<{ source: BlobRecord; account: string }> {
   let url: URL;
   try {
     url = new URL(sourceUrl);
@@ -103,7 +156,7 @@ async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string)
     throw error;
   }
   checkSourceConditions(ctx, source);
-  return source;
+  return { source, account: parsed.account };
 }
 
 const SOURCE_CONDITIONS = [

@@ -22,6 +22,8 @@ export interface BlobDeps {
   defaultAccessTier: (account: string) => Exclude<AccessTier, 'Archive'>;
   /** How long a Standard-priority rehydration out of Archive takes. */
   rehydrateDelayMs: number;
+  /** How long a Copy Blob across accounts stays pending. */
+  asyncCopyDelayMs: number;
 }
 
 export interface BlobRequest extends AuthorizedRequest {

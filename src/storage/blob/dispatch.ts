@@ -7,7 +7,7 @@ import { makeBlobBatch } from './batch.js';
 import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, leaseBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
 import { getBlockList, putBlock, putBlockList } from './blocks.js';
 import { createContainer, deleteContainer, getContainerAcl, getContainerProperties, leaseContainer, setContainerAcl, setContainerMetadata } from './containers.js';
-import { makeCopyBlob } from './copy.js';
+import { abortCopyBlob, makeCopyBlob } from './copy.js';
 import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
 import { snapshotBlob, snapshotErrors } from './snapshots.js';
@@ -61,6 +61,7 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['container POST container batch', op('ContainerBatch', A.BATCH_IN_CONTAINER, batch)],
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
+    ['blob PUT  copy', op('AbortCopyBlob', A.WRITE_BLOB, abortCopyBlob)],
     ['blob PUT  block', op('PutBlock', A.CREATE_BLOB, putBlock)],
     ['blob PUT  blocklist', op('PutBlockList', A.CREATE_BLOB, putBlockList)],
     ['blob GET  blocklist', op('GetBlockList', A.READ_BLOB, getBlockList, { publicRead: 'blob', onSnapshot: true })],

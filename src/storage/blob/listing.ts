@@ -126,7 +126,9 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTie
   const copy =
     blob.copy && include.has('copy')
       ? `<CopyId>${blob.copy.id}</CopyId><CopySource>${escapeXml(blob.copy.source)}</CopySource><CopyStatus>${blob.copy.status}</CopyStatus>` +
-        `<CopyProgress>${blob.copy.progress}</CopyProgress><CopyCompletionTime>${httpDate(blob.copy.completed)}</CopyCompletionTime>`
+        `<CopyProgress>${blob.copy.progress}</CopyProgress>` +
+        (blob.copy.completed === undefined ? '' : `<CopyCompletionTime>${httpDate(blob.copy.completed)}</CopyCompletionTime>`) +
+        (blob.copy.statusDescription === undefined ? '' : `<CopyStatusDescription>${escapeXml(blob.copy.statusDescription)}</CopyStatusDescription>`)
       : '';
   return (
     `<Blob><Name>${escapeXml(blob.name)}</Name>${blob.snapshot === undefined ? '' : `<Snapshot>${blob.snapshot}</Snapshot>`}<Properties>` +

@@ -82,7 +82,8 @@ export function addContentHeaders(headers: OutgoingHttpHeaders, record: ContentH
     headers['x-ms-copy-source'] = copy.source;
     headers['x-ms-copy-status'] = copy.status;
     headers['x-ms-copy-progress'] = copy.progress;
-    headers['x-ms-copy-completion-time'] = httpDate(copy.completed);
+    if (copy.completed !== undefined) headers['x-ms-copy-completion-time'] = httpDate(copy.completed);
+    if (copy.statusDescription !== undefined) headers['x-ms-copy-status-description'] = copy.statusDescription;
   }
 }
 
