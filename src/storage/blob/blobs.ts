@@ -223,7 +223,7 @@ function inlineData(ctx: BlobRequest, id: string): Buffer {
 }
 
 /** The bytes [range.start, range.end] of a blob made of `extents`, extent by extent. */
-function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): Generator<BodyPiece> {
+export function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): Generator<BodyPiece> {
   let offset = 0;
   for (const extent of extents) {
     const extentEnd = offset + extent.size - 1;

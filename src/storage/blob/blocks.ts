@@ -1,15 +1,21 @@
+import { Transform } from 'node:stream';
+import { sendPieces } from '../../bytes/body-pieces.js';
+import type { WrittenContent } from '../../bytes/content-store.js';
 import type { BlobRecord, BlockRecord, Extent } from '../../db/records.js';
+import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors, escapeXml } from '../http/errors.js';
-import { httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
+import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
+import type { ByteRange } from '../http/range.js';
 import { parseXml, readSmallBody } from '../http/body.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
+import { commitBlob, discard, extentPieces, findBlob, newBlobVersion } from './blobs.js';
+import { checkNoBody, readSource } from './copy.js';
 import { requireContainer } from './containers.js';
 import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
-import { uploadTier } from './tiers.js';
+import { checkOnline, uploadTier } from './tiers.js';
 import { tagsHeader } from './tag-set.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
@@ -29,6 +35,66 @@ function checkBlockId(id: string): void {
 }
 
 export async function putBlock(ctx: BlobRequest): Promise<void> {
+  const staging = prepareStaging(ctx);
+  // As Azure does from version 2019-02-02 on, a block's MD5 is computed (and answered) only when the client sent one.
+  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block, false);
+  await stageBlock(ctx, staging, written);
+}
+
+/**
+ * Put Block From URL: a block made of bytes of a source blob (x-ms-source-range,
+ * or all of it), copied into a content file of its own, since a block is one
+ * whole file. The copy streams through a buffer that is copied as it passes:
+ * the reader's pooled buffers are reused as soon as they are taken.
+ */
+export function makePutBlockFromUrl(keyring: KeyRing) {
+  return async function putBlockFromUrl(ctx: BlobRequest): Promise<void> {
+    checkNoBody(ctx, 'Put Block From URL');
+    const staging = prepareStaging(ctx);
+    const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
+    checkOnline(source, Date.now());
+    const range = sourceRange(ctx, source.size);
+    if (range.end - range.start + 1 > LIMITS.block) throw errors.requestBodyTooLarge(LIMITS.block);
+    const length = source.size === 0 ? 0 : range.end - range.start + 1;
+    const bytes = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk)) });
+    const writing = ctx.deps.content.write(bytes, length, { md5: header(ctx.req.headers, 'x-ms-source-content-md5') !== undefined });
+    // A write that fails stops the reading too; the source's files are pinned, so an overwrite cannot unlink them midway.
+    writing.catch(() => bytes.destroy());
+    const release = ctx.deps.pins.pin(source.extents.map((extent) => extent.id));
+    let written: WrittenContent;
+    try {
+      [written] = await Promise.all([writing, sendPieces(ctx.deps.content, length === 0 ? [] : extentPieces(ctx, source.extents, range), bytes)]);
+    } finally {
+      await release();
+    }
+    const expected = header(ctx.req.headers, 'x-ms-source-content-md5');
+    if (expected !== undefined && !checkMd5Format(expected).equals(written.md5!)) {
+      await ctx.deps.content.remove([written.id]);
+      throw errors.md5Mismatch();
+    }
+    await stageBlock(ctx, staging, written);
+  };
+}
+
+/** x-ms-source-range: `bytes=start-end` within the source; absent, the whole source. */
+function sourceRange(ctx: BlobRequest, size: number): ByteRange {
+  const value = header(ctx.req.headers, 'x-ms-source-range');
+  if (value === undefined) return { start: 0, end: Math.max(0, size - 1) };
+  const match = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
+  if (!match || Number(match[2]) < Number(match[1])) throw errors.invalidHeader('x-ms-source-range', "use 'bytes=START-END' with START <= END.");
+  const range = { start: Number(match[1]), end: Number(match[2]) };
+  if (range.end >= size) throw new StorageError(416, 'InvalidSourceBlobRange', `The range specified is invalid for the source blob's size of ${size} bytes.`);
+  return range;
+}
+
+interface Staging {
+  blockId: string;
+  key: { account: string; container: string; name: string };
+  mayStage: (blob: BlobRecord | undefined) => void;
+}
+
+/** What Put Block checks before reading any bytes: the block id, its length among the blob's others, and the lease. */
+function prepareStaging(ctx: BlobRequest): Staging {
   const blockId = blockIdParam(ctx);
   requireContainer(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
@@ -41,10 +107,13 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
     );
   }
   const mayStage = (blob: BlobRecord | undefined) => void leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
-  // A leased blob refuses before its body is read, and again at commit, should a lease have been taken meanwhile.
+  // A leased blob refuses before its bytes are read, and again at commit, should a lease have been taken meanwhile.
   mayStage(ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path));
-  // As Azure does from version 2019-02-02 on, a block's MD5 is computed (and answered) only when the client sent one.
-  const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block, false);
+  return { blockId, key, mayStage };
+}
+
+/** Records a written block as uncommitted; unlinks it if the commit fails. */
+async function stageBlock(ctx: BlobRequest, { blockId, key, mayStage }: Staging, written: WrittenContent): Promise<void> {
   let result: ReturnType<typeof ctx.deps.repo.putBlock>;
   try {
     result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks, mayStage);

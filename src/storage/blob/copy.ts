@@ -5,7 +5,7 @@ import { authenticate } from '../auth/authenticate.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
-import { checkMd5Format, header, httpDate, readMetadata } from '../http/headers.js';
+import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
 import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
@@ -83,6 +83,42 @@ function contentOf(blob: BlobRecord): ContentHeaders {
   return { contentType, contentEncoding, contentLanguage, contentMd5, cacheControl, contentDisposition };
 }
 
+/**
+ * Put Blob From URL: a new block blob made of the source's content, at once.
+ * The source's content headers come along unless x-ms-copy-source-blob-properties
+ * is false; headers the request gives win, and metadata is the request's own.
+ */
+export function makePutBlobFromUrl(keyring: KeyRing) {
+  return async function putBlobFromUrl(ctx: BlobRequest): Promise<void> {
+    if (header(ctx.req.headers, 'x-ms-blob-type') !== 'BlockBlob') throw errors.invalidHeader('x-ms-blob-type', 'Put Blob From URL creates block blobs: send BlockBlob.');
+    checkNoBody(ctx, 'Put Blob From URL');
+    const given = readContentHeaders(ctx.req.headers, false);
+    const metadata = readMetadata(ctx.req.headers);
+    const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
+    const now = Date.now();
+    checkOnline(source, now);
+    const sourceMd5 = checkSourceMd5(ctx, source);
+    requireContainer(ctx);
+    const inherited = header(ctx.req.headers, 'x-ms-copy-source-blob-properties')?.toLowerCase() === 'false' ? NO_CONTENT : contentOf(source);
+    const content: ContentHeaders = { ...inherited };
+    for (const [name, value] of Object.entries(given) as [keyof ContentHeaders, string | undefined][]) if (value !== undefined) content[name] = value;
+    const blob: BlobRecord = {
+      ...newBlobVersion(ctx, now),
+      ...uploadTier(ctx.req.headers, now),
+      ...content,
+      tags: tagsHeader(ctx.req.headers),
+      size: source.size,
+      metadata,
+      extents: source.extents,
+    };
+    await commitBlob(ctx, blob, []);
+    const headers: Record<string, string> = { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-request-server-encrypted': 'true' };
+    const md5 = sourceMd5 ?? blob.contentMd5;
+    if (md5 !== undefined) headers['content-md5'] = md5;
+    respondEmpty(ctx, 201, headers);
+  };
+}
+
 /** Abort Copy Blob: a pending copy ends with the destination empty; one already done cannot be undone. */
 export async function abortCopyBlob(ctx: BlobRequest): Promise<void> {
   const copyId = ctx.query.get('copyid');
@@ -112,7 +148,7 @@ export async function abortCopyBlob(ctx: BlobRequest): Promise<void> {
  * CannotVerifyCopySource, whatever signed the destination request. The
  * x-ms-source-if-* conditions are evaluated against the source.
  */
-async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string): Promise<{ source: BlobRecord; account: string }> {
+export async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string): Promise<{ source: BlobRecord; account: string }> {
   let url: URL;
   try {
     url = new URL(sourceUrl);
@@ -195,4 +231,12 @@ function checkSourceMd5(ctx: BlobRequest, source: BlobRecord): string | undefine
   const digest = checkMd5Format(given);
   if (source.contentMd5 !== undefined && !digest.equals(Buffer.from(source.contentMd5, 'base64'))) throw errors.md5Mismatch();
   return given;
+}
+
+/** The From-URL operations take their bytes from the source, never from the request. */
+export function checkNoBody(ctx: BlobRequest, operation: string): void {
+  const declared = ctx.req.headers['content-length'];
+  if ((declared !== undefined && declared !== '0') || ctx.req.headers['transfer-encoding'] !== undefined) {
+    throw errors.invalidHeader('Content-Length', `${operation} takes its content from x-ms-copy-source; send no body (Content-Length: 0).`);
+  }
 }

@@ -5,9 +5,9 @@ import { StorageError } from '../http/errors.js';
 import * as A from './access.js';
 import { makeBlobBatch } from './batch.js';
 import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, leaseBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
-import { getBlockList, putBlock, putBlockList } from './blocks.js';
+import { getBlockList, makePutBlockFromUrl, putBlock, putBlockList } from './blocks.js';
 import { createContainer, deleteContainer, getContainerAcl, getContainerProperties, leaseContainer, setContainerAcl, setContainerMetadata } from './containers.js';
-import { abortCopyBlob, makeCopyBlob } from './copy.js';
+import { abortCopyBlob, makeCopyBlob, makePutBlobFromUrl } from './copy.js';
 import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
 import { snapshotBlob, snapshotErrors } from './snapshots.js';
@@ -62,6 +62,8 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
     ['blob PUT  copy', op('AbortCopyBlob', A.WRITE_BLOB, abortCopyBlob)],
+    ['blob PUT  put-from-url', op('PutBlobFromUrl', A.CREATE_BLOB, makePutBlobFromUrl(keyring))],
+    ['blob PUT  block-from-url', op('PutBlockFromUrl', A.CREATE_BLOB, makePutBlockFromUrl(keyring))],
     ['blob PUT  block', op('PutBlock', A.CREATE_BLOB, putBlock)],
     ['blob PUT  blocklist', op('PutBlockList', A.CREATE_BLOB, putBlockList)],
     ['blob GET  blocklist', op('GetBlockList', A.READ_BLOB, getBlockList, { publicRead: 'blob', onSnapshot: true })],
@@ -95,8 +97,9 @@ export function selectOperation(operations: Map<string, BlobOperation>, ctx: Blo
   if (omitted) throw new StorageError(400, 'UnsupportedOperation', `${omitted}; this server keeps no ${comp} state, so nothing was changed.`);
   const level: Level = ctx.container === '' ? 'service' : ctx.path === '' ? 'container' : 'blob';
   const method = ctx.req.method ?? 'GET';
-  // Copy Blob is a Put Blob distinguished only by its header.
-  const selector = level === 'blob' && method === 'PUT' && comp === '' && ctx.req.headers['x-ms-copy-source'] !== undefined ? 'copy-source' : comp;
+  // Copy Blob, Put Blob From URL and Put Block From URL are told from Put Blob and Put Block by their headers.
+  const fromUrl = level === 'blob' && method === 'PUT' && ctx.req.headers['x-ms-copy-source'] !== undefined;
+  const selector = !fromUrl ? comp : comp === '' ? (ctx.req.headers['x-ms-blob-type'] !== undefined ? 'put-from-url' : 'copy-source') : comp === 'block' ? 'block-from-url' : comp;
   const found =
     operations.get(`${level} ${method} ${restype} ${selector}`) ??
     (method === 'HEAD' ? operations.get(`${level} GET ${restype} ${selector}`) : undefined);
