@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
+import { Crc64 } from './crc64.js';
 import { OffThreadMd5 } from './md5-off-thread.js';
 
 export interface WrittenContent {
@@ -9,6 +10,8 @@ export interface WrittenContent {
   size: number;
   /** The body's MD5, when the writer asked for it. */
   md5?: Buffer;
+  /** The body's CRC-64 (Azure's), when the writer asked for it. */
+  crc64?: Buffer;
 }
 
 /** Raised when a body is longer or shorter than it said, or longer than allowed. */
@@ -39,12 +42,14 @@ export class ContentStore {
   }
 
   /** Streams exactly `length` bytes from `source` into a new content file, hashing as it goes. */
-  async write(source: Readable, length: number, options: { md5: boolean }): Promise<WrittenContent> {
+  async write(source: Readable, length: number, options: { md5: boolean; crc64?: boolean }): Promise<WrittenContent> {
     const id = randomBytes(16).toString('hex');
     const file = this.pathOf(id);
     const handle = await fsp.open(file, 'wx', 0o600);
     // MD5 costs a core at ~600 MB/s: only bodies whose digest someone needs pay for it, off the event loop.
     const md5 = options.md5 ? new OffThreadMd5() : undefined;
+    // CRC-64 only for clients that send x-ms-content-crc64; computed here, on the event loop, at ~380 MB/s.
+    const crc = options.crc64 ? new Crc64() : undefined;
     let size = 0;
     // Socket chunks are ~64 KiB; gathering them into one writev per MiB saves most of the syscalls and awaits.
     let batch: Buffer[] = [];
@@ -56,6 +61,7 @@ export class ContentStore {
         size += chunk.length;
         if (size > length) throw new BodyLengthError('tooLong');
         md5?.update(chunk);
+        crc?.update(chunk);
         batch.push(chunk);
         batched += chunk.length;
         if (batched >= WRITE_BATCH_BYTES) {
@@ -78,7 +84,7 @@ export class ContentStore {
       throw error;
     }
     await handle.close();
-    return { id, size, md5: await digest };
+    return { id, size, md5: await digest, crc64: crc?.digest() };
   }
 
   /** Writes an in-memory buffer as a new content file (a compacted run of file ranges). */

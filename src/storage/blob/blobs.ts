@@ -10,7 +10,8 @@ import { StorageError, errors } from '../http/errors.js';
 import { readSmallBody } from '../http/body.js';
 import { addContentHeaders, contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, writeMetadata } from '../http/headers.js';
 import { requestedRange, type ByteRange } from '../http/range.js';
-import { receiveBody } from '../http/receive-body.js';
+import { expectedCrc64, receiveBody } from '../http/receive-body.js';
+import { crc64 } from '../../bytes/crc64.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { snapshotErrors, snapshotParam } from './snapshots.js';
@@ -92,6 +93,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   // Validated before the body is read: a refused header must not leave a content file behind.
   const tier = uploadTier(ctx.req.headers, Date.now());
   const tags = tagsHeader(ctx.req.headers);
+  const expectedCrc = expectedCrc64(ctx.req.headers);
   requireContainer(ctx);
   // Fail fast on a lease or condition that already fails, before reading a large body.
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
@@ -101,7 +103,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   // covers many of them, where a file each would cost an fsync each.
   const small = contentLength(ctx.req.headers, LIMITS.putBlob) <= LIMITS.smallContent;
   // Put Blob always records the blob's Content-MD5, as Azure does.
-  const inline = small ? await receiveInline(ctx) : undefined;
+  const inline = small ? await receiveInline(ctx, expectedCrc) : undefined;
   const written = inline ?? (await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob, true));
   const md5 = written.md5!.toString('base64');
   const now = Date.now();
@@ -120,13 +122,16 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
     etag: blob.etag,
     'last-modified': httpDate(blob.lastModified),
     'content-md5': md5,
+    ...(written.crc64 ? { 'x-ms-content-crc64': written.crc64.toString('base64') } : {}),
     'x-ms-request-server-encrypted': 'true',
   });
 }
 
-async function receiveInline(ctx: BlobRequest): Promise<WrittenContent & InlineContent> {
+async function receiveInline(ctx: BlobRequest, expectedCrc: Buffer | undefined): Promise<WrittenContent & InlineContent> {
   const data = await readSmallBody(ctx.req, LIMITS.smallContent);
-  return { id: INLINE_PREFIX + randomBytes(16).toString('hex'), size: data.length, md5: createHash('md5').update(data).digest(), data };
+  const crc = expectedCrc && crc64(data);
+  if (crc && !crc.equals(expectedCrc!)) throw errors.crc64Mismatch();
+  return { id: INLINE_PREFIX + randomBytes(16).toString('hex'), size: data.length, md5: createHash('md5').update(data).digest(), crc64: crc, data };
 }
 
 /** Headers Get Blob and Get Blob Properties share. */

@@ -129,6 +129,7 @@ async function stageBlock(ctx: BlobRequest, { blockId, key, mayStage }: Staging,
   discard(ctx.deps, result);
   const headers: Record<string, string> = { 'x-ms-request-server-encrypted': 'true' };
   if (written.md5) headers['content-md5'] = written.md5.toString('base64');
+  if (written.crc64) headers['x-ms-content-crc64'] = written.crc64.toString('base64');
   respondEmpty(ctx, 201, headers);
 }
 

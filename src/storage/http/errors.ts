@@ -97,6 +97,8 @@ export const errors = {
   invalidUri: (why: string) => new StorageError(400, 'InvalidUri', `The requested URI does not represent any resource on the server: ${why}`),
   md5Mismatch: () =>
     new StorageError(400, 'Md5Mismatch', 'The MD5 value specified in the request did not match with the MD5 value calculated by the server. The body was not stored; resend it.'),
+  crc64Mismatch: () =>
+    new StorageError(400, 'Crc64Mismatch', 'The CRC64 value specified in the request did not match with the CRC64 value calculated by the server. The body was not stored; resend it.'),
   invalidMd5: () => new StorageError(400, 'InvalidMd5', 'The MD5 value specified in the request is invalid. It must be the Base64 encoding of a 16-byte MD5 digest.'),
   requestBodyTooLarge: (limit: number) =>
     new StorageError(413, 'RequestBodyTooLarge', `The request body is too large and exceeds the maximum permissible limit of ${limit} bytes.`),
