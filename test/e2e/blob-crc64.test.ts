@@ -56,3 +56,26 @@ describe('x-ms-content-crc64', () => {
     expect(both.text).toContain('not both');
   });
 });
+
+describe('x-ms-content-crc64 on the File service', () => {
+  it('is checked on Put Range and answered back', async () => {
+    const { ShareServiceClient } = await import('@azure/storage-file-share');
+    const { fileConnectionString } = await import('../helpers/server.js');
+    const share = ShareServiceClient.fromConnectionString(fileConnectionString(server)).getShareClient('crc');
+    await share.create();
+    const file = share.getDirectoryClient('').getFileClient('f.bin');
+    await file.create(100);
+    const data = randomBytes(100);
+    const fileSas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rwdlc', 'f');
+    const putRange = (crc: Buffer) =>
+      fetch(`${server.file}/${DEV_ACCOUNT}/crc/f.bin?comp=range&${fileSas}`, {
+        method: 'PUT',
+        body: data,
+        headers: { 'x-ms-range': 'bytes=0-99', 'x-ms-write': 'update', 'x-ms-content-crc64': crc.toString('base64') },
+      });
+    const accepted = await putRange(crc64(data));
+    expect([accepted.status, accepted.headers.get('x-ms-content-crc64')]).toEqual([201, crc64(data).toString('base64')]);
+    const refused = await putRange(crc64(Buffer.from('x')));
+    expect([refused.status, refused.headers.get('x-ms-error-code')]).toEqual([400, 'Crc64Mismatch']);
+  });
+});

@@ -97,6 +97,7 @@ export async function putRange(ctx: FileRequest): Promise<void> {
   respondEmpty(ctx, 201, {
     ...versionHeaders(result.node),
     'content-md5': body.md5!.toString('base64'),
+    ...(body.crc64 ? { 'x-ms-content-crc64': body.crc64.toString('base64') } : {}),
     'x-ms-request-server-encrypted': 'true',
     'x-ms-file-last-write-time': result.node.smb.lastWriteTime,
   });
