@@ -162,3 +162,16 @@ describe('copy sources', () => {
     expect((await copy.downloadToBuffer()).toString()).toBe('v1');
   });
 });
+
+describe('Put Blob with both MD5 headers', () => {
+  it('validates Content-MD5 (the transport checksum) and stores x-ms-blob-content-md5 as given, unvalidated', async () => {
+    const body = Buffer.from('the content');
+    const right = createHash('md5').update(body).digest('base64');
+    const other = createHash('md5').update('something else').digest('base64');
+    const refused = await raw('/md5-both', { method: 'PUT', body, headers: { 'x-ms-blob-type': 'BlockBlob', 'content-md5': other, 'x-ms-blob-content-md5': right } });
+    expect([refused.status, refused.headers.get('x-ms-error-code')]).toEqual([400, 'Md5Mismatch']);
+    const stored = await raw('/md5-both', { method: 'PUT', body, headers: { 'x-ms-blob-type': 'BlockBlob', 'content-md5': right, 'x-ms-blob-content-md5': other } });
+    expect(stored.status).toBe(201);
+    expect(Buffer.from((await container.getBlobClient('md5-both').getProperties()).contentMD5!).toString('base64')).toBe(other);
+  });
+});
