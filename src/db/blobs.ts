@@ -1,6 +1,6 @@
 import { ContentRefs } from './content-refs.js';
 import { RecordCache } from './record-cache.js';
-import type { BlobRecord, BlockRecord, ContainerRecord, ListPage } from './records.js';
+import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage } from './records.js';
 import type { Db } from './sqlite.js';
 
 type Key = { account: string; container: string; name: string };
@@ -77,11 +77,17 @@ export class BlobRepo {
       containerSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ? AND container = ?').pluck(),
       deleteContainerSnapshots: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ?'),
       accountSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ?').pluck(),
+      appendExtents: db.prepare('SELECT content_id AS id, size FROM append_blocks WHERE account = ? AND container = ? AND blob = ? ORDER BY seq'),
+      insertAppendBlock: db.prepare('INSERT INTO append_blocks (account, container, blob, seq, content_id, size) VALUES (?, ?, ?, ?, ?, ?)'),
+      deleteAppendBlocks: db.prepare('DELETE FROM append_blocks WHERE account = ? AND container = ? AND blob = ?'),
+      containerAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ? AND container = ?').pluck(),
+      deleteContainerAppendBlocks: db.prepare('DELETE FROM append_blocks WHERE account = ? AND container = ?'),
+      accountAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ?').pluck(),
       insertInline: db.prepare('INSERT INTO inline_content (id, data) VALUES (?, ?)'),
       inlineData: db.prepare('SELECT data FROM inline_content WHERE id = ?').pluck(),
       accountBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ?').pluck(),
       accountBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ?').pluck(),
-      deleteAccountRows: ['blobs', 'blob_snapshots', 'blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
+      deleteAccountRows: ['blobs', 'blob_snapshots', 'blocks', 'append_blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
     };
   }
 
@@ -128,6 +134,8 @@ export class BlobRepo {
       }
       this.stmt.deleteContainerSnapshots.run(account, name);
       this.refs.release(this.stmt.containerBlockContent.all(account, name) as string[], orphans);
+      this.refs.release(this.stmt.containerAppendContent.all(account, name) as string[], orphans);
+      this.stmt.deleteContainerAppendBlocks.run(account, name);
       this.stmt.deleteContainerBlobs.run(account, name);
       // Rare enough that dropping every cached blob beats tracking them per container.
       this.blobCache.clear();
@@ -150,7 +158,40 @@ export class BlobRepo {
     const cached = this.blobCache.get(key);
     if (cached !== undefined) return asOfNow(cached);
     const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
-    return doc === undefined ? undefined : asOfNow(this.blobCache.set(key, { ...JSON.parse(doc), account, container, name }));
+    if (doc === undefined) return undefined;
+    const blob: BlobRecord = { ...JSON.parse(doc), account, container, name };
+    if (blob.blobType === 'AppendBlob') blob.extents = this.stmt.appendExtents.all(account, container, name) as Extent[];
+    return asOfNow(this.blobCache.set(key, blob));
+  }
+
+  /**
+   * The blob's record without an append blob's extents (left empty): for checks
+   * that need only its properties, which should not load thousands of blocks.
+   */
+  getBlobProperties(account: string, container: string, name: string): BlobRecord | undefined {
+    const cached = this.blobCache.get(blobKey(account, container, name));
+    if (cached !== undefined) return asOfNow(cached);
+    const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
+    return doc === undefined ? undefined : asOfNow({ ...JSON.parse(doc), account, container, name });
+  }
+
+  /**
+   * Appends a block to an append blob in one transaction: `change` sees the blob
+   * as it is (its extents left out: an append needs none of them) and returns its
+   * next version, or throws. Concurrent appends are serialized here, so each
+   * lands whole at the offset its `change` saw.
+   */
+  appendBlock(key: Key, block: { id: string; size: number }, change: (current: BlobRecord | undefined) => BlobRecord, inline?: InlineContent): BlobRecord {
+    return this.db.transaction(() => {
+      const current = this.getBlobProperties(key.account, key.container, key.name);
+      const next = change(current);
+      if (inline) this.stmt.insertInline.run(inline.id, inline.data);
+      this.refs.add([block.id]);
+      this.stmt.insertAppendBlock.run(key.account, key.container, key.name, current!.committedBlockCount ?? 0, block.id, block.size);
+      this.stmt.upsertBlob.run(key.account, key.container, key.name, blobDoc(next));
+      this.blobCache.delete(blobKey(key.account, key.container, key.name));
+      return next;
+    })();
   }
 
   /**
@@ -179,6 +220,10 @@ export class BlobRepo {
       if (current) this.refs.release(extentIds(current), orphans);
       this.refs.release(this.stmt.blockContent.all(blob.account, blob.container, blob.name) as string[], orphans);
       this.stmt.deleteBlocks.run(blob.account, blob.container, blob.name);
+      this.stmt.deleteAppendBlocks.run(blob.account, blob.container, blob.name);
+      if (blob.blobType === 'AppendBlob') {
+        blob.extents.forEach((extent, seq) => this.stmt.insertAppendBlock.run(blob.account, blob.container, blob.name, seq, extent.id, extent.size));
+      }
       this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc(blob));
       this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return orphans;
@@ -244,6 +289,7 @@ export class BlobRepo {
       this.refs.release(extentIds(current), orphans);
       this.refs.release(this.stmt.blockContent.all(account, container, name) as string[], orphans);
       this.stmt.deleteBlocks.run(account, container, name);
+      this.stmt.deleteAppendBlocks.run(account, container, name);
       this.stmt.deleteBlob.run(account, container, name);
       this.blobCache.delete(blobKey(account, container, name));
       return orphans;
@@ -273,7 +319,8 @@ export class BlobRepo {
       const snapshot = snapshotTime((time) => this.stmt.getSnapshot.get(account, container, name, time) !== undefined);
       const record: BlobRecord = { ...current, metadata: metadata ?? current.metadata, lease: undefined, snapshot };
       this.refs.add(extentIds(record));
-      this.stmt.insertSnapshot.run(account, container, name, snapshot, blobDoc(record));
+      // A snapshot keeps its extents in its row, whatever the blob's type: it never changes.
+      this.stmt.insertSnapshot.run(account, container, name, snapshot, recordDoc(record));
       return record;
     })();
   }
@@ -361,6 +408,7 @@ export class BlobRepo {
         this.refs.release(extentIds(JSON.parse(doc)), orphans);
       }
       this.refs.release(this.stmt.accountBlockContent.all(account) as string[], orphans);
+      this.refs.release(this.stmt.accountAppendContent.all(account) as string[], orphans);
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
       this.blobCache.clear();
       return orphans;
@@ -401,7 +449,12 @@ function containerDoc({ account: _a, name: _n, ...rest }: ContainerRecord): stri
   return JSON.stringify(rest);
 }
 
-function blobDoc({ account: _a, container: _c, name: _n, ...rest }: BlobRecord): string {
+/** A blob's row: an append blob's extents live in append_blocks, not in it. */
+function blobDoc(blob: BlobRecord): string {
+  return recordDoc(blob.blobType === 'AppendBlob' ? { ...blob, extents: [] } : blob);
+}
+
+function recordDoc({ account: _a, container: _c, name: _n, ...rest }: BlobRecord): string {
   return JSON.stringify(rest);
 }
 

@@ -129,6 +129,11 @@ export interface BlobRecord extends ContentHeaders {
   tags?: Record<string, string>;
   /** Set while an asynchronous Copy Blob into this blob has not completed. */
   pendingCopy?: PendingCopy;
+  /** Absent for block blobs. An append blob's extents are its appended blocks, kept in a table of their own. */
+  blobType?: 'AppendBlob';
+  /** Append blobs: how many blocks were appended, and whether the blob is sealed against more. */
+  committedBlockCount?: number;
+  sealed?: boolean;
 }
 
 export interface BlockRecord {

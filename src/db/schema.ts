@@ -280,4 +280,21 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  // ---- append blobs
+  {
+    name: '008-append-blocks',
+    sql: `
+  -- The blocks of append blobs, in order: an append adds a row rather than
+  -- rewriting the blob's row with an ever longer extent list.
+  CREATE TABLE append_blocks (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    content_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    PRIMARY KEY (account, container, blob, seq)
+  ) WITHOUT ROWID;
+  `,
+  },
 ];

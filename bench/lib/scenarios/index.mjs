@@ -7,6 +7,7 @@
 //              vs            that ratio is shown, not judged (informational)
 //              atMost        values[of] must be ≤ atMost
 //              below         values[of] must be < below
+import blobAppend from './blob-append.mjs';
 import blobLease from './blob-lease.mjs';
 import blobSasGet from './blob-sas-get.mjs';
 import blobSmallOps from './blob-small-ops.mjs';
@@ -15,4 +16,4 @@ import fileSasGet from './file-sas-get.mjs';
 import fileTransfer from './file-transfer.mjs';
 import rotation from './rotation.mjs';
 
-export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobTransfer, fileTransfer, rotation];
+export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobTransfer, fileTransfer, rotation];

@@ -82,8 +82,9 @@ export function newBlobVersion(ctx: BlobRequest, now = Date.now()) {
 
 function checkBlockBlobType(ctx: BlobRequest): void {
   const type = header(ctx.req.headers, 'x-ms-blob-type');
-  if (type === undefined) throw errors.missingHeader('x-ms-blob-type', "Put Blob needs 'x-ms-blob-type: BlockBlob'.");
-  if (type !== 'BlockBlob') throw errors.invalidHeader('x-ms-blob-type', `only BlockBlob is supported, not '${type}'.`);
+  if (type === undefined) throw errors.missingHeader('x-ms-blob-type', "Put Blob needs 'x-ms-blob-type: BlockBlob' (or AppendBlob).");
+  if (type === 'PageBlob') throw new StorageError(400, 'UnsupportedOperation', 'Page blobs are not supported by mlspace yet; use a block or append blob.');
+  if (type !== 'BlockBlob') throw errors.invalidHeader('x-ms-blob-type', `use BlockBlob or AppendBlob, not '${type}'.`);
 }
 
 export async function putBlob(ctx: BlobRequest): Promise<void> {
@@ -140,10 +141,14 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
     'last-modified': httpDate(blob.lastModified),
     etag: blob.etag,
     'x-ms-creation-time': httpDate(blob.created),
-    'x-ms-blob-type': 'BlockBlob',
+    'x-ms-blob-type': blob.blobType ?? 'BlockBlob',
     'x-ms-server-encrypted': 'true',
     'accept-ranges': 'bytes',
   };
+  if (blob.blobType === 'AppendBlob') {
+    headers['x-ms-blob-committed-block-count'] = blob.committedBlockCount ?? 0;
+    if (blob.sealed) headers['x-ms-blob-sealed'] = 'true';
+  }
   addLeaseHeaders(headers, blob.lease, Date.now());
   addContentHeaders(headers, blob, ctx.auth);
   writeMetadata(ctx.res, blob.metadata);
@@ -156,7 +161,7 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
   const headers = blobHeaders(blob, ctx);
   headers['content-length'] = blob.size;
   addTagCount(headers, blob);
-  addTierHeaders(headers, tierOf(blob, Date.now(), ctx.deps.defaultAccessTier(ctx.account)));
+  if (blob.blobType !== 'AppendBlob') addTierHeaders(headers, tierOf(blob, Date.now(), ctx.deps.defaultAccessTier(ctx.account)));
   if (blob.contentMd5) headers['content-md5'] = blob.contentMd5;
   writeHead(ctx, 200, headers);
   ctx.res.end();

@@ -1,21 +1,19 @@
-import { Transform } from 'node:stream';
-import { sendPieces } from '../../bytes/body-pieces.js';
 import type { WrittenContent } from '../../bytes/content-store.js';
 import type { BlobRecord, BlockRecord, Extent } from '../../db/records.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors, escapeXml } from '../http/errors.js';
-import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
-import type { ByteRange } from '../http/range.js';
+import { httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
 import { parseXml, readSmallBody } from '../http/body.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, extentPieces, findBlob, newBlobVersion } from './blobs.js';
-import { checkNoBody, readSource } from './copy.js';
+import { commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
+import { appendErrors } from './append.js';
+import { checkNoBody, copySourceRange } from './copy.js';
 import { requireContainer } from './containers.js';
 import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
-import { checkOnline, uploadTier } from './tiers.js';
+import { uploadTier } from './tiers.js';
 import { tagsHeader } from './tag-set.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 
@@ -41,50 +39,13 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
   await stageBlock(ctx, staging, written);
 }
 
-/**
- * Put Block From URL: a block made of bytes of a source blob (x-ms-source-range,
- * or all of it), copied into a content file of its own, since a block is one
- * whole file. The copy streams through a buffer that is copied as it passes:
- * the reader's pooled buffers are reused as soon as they are taken.
- */
+/** Put Block From URL: a block made of bytes of a source blob (x-ms-source-range, or all of it). */
 export function makePutBlockFromUrl(keyring: KeyRing) {
   return async function putBlockFromUrl(ctx: BlobRequest): Promise<void> {
     checkNoBody(ctx, 'Put Block From URL');
     const staging = prepareStaging(ctx);
-    const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
-    checkOnline(source, Date.now());
-    const range = sourceRange(ctx, source.size);
-    if (range.end - range.start + 1 > LIMITS.block) throw errors.requestBodyTooLarge(LIMITS.block);
-    const length = source.size === 0 ? 0 : range.end - range.start + 1;
-    const bytes = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk)) });
-    const writing = ctx.deps.content.write(bytes, length, { md5: header(ctx.req.headers, 'x-ms-source-content-md5') !== undefined });
-    // A write that fails stops the reading too; the source's files are pinned, so an overwrite cannot unlink them midway.
-    writing.catch(() => bytes.destroy());
-    const release = ctx.deps.pins.pin(source.extents.map((extent) => extent.id));
-    let written: WrittenContent;
-    try {
-      [written] = await Promise.all([writing, sendPieces(ctx.deps.content, length === 0 ? [] : extentPieces(ctx, source.extents, range), bytes)]);
-    } finally {
-      await release();
-    }
-    const expected = header(ctx.req.headers, 'x-ms-source-content-md5');
-    if (expected !== undefined && !checkMd5Format(expected).equals(written.md5!)) {
-      await ctx.deps.content.remove([written.id]);
-      throw errors.md5Mismatch();
-    }
-    await stageBlock(ctx, staging, written);
+    await stageBlock(ctx, staging, await copySourceRange(ctx, keyring, LIMITS.block));
   };
-}
-
-/** x-ms-source-range: `bytes=start-end` within the source; absent, the whole source. */
-function sourceRange(ctx: BlobRequest, size: number): ByteRange {
-  const value = header(ctx.req.headers, 'x-ms-source-range');
-  if (value === undefined) return { start: 0, end: Math.max(0, size - 1) };
-  const match = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
-  if (!match || Number(match[2]) < Number(match[1])) throw errors.invalidHeader('x-ms-source-range', "use 'bytes=START-END' with START <= END.");
-  const range = { start: Number(match[1]), end: Number(match[2]) };
-  if (range.end >= size) throw new StorageError(416, 'InvalidSourceBlobRange', `The range specified is invalid for the source blob's size of ${size} bytes.`);
-  return range;
 }
 
 interface Staging {
@@ -106,7 +67,10 @@ function prepareStaging(ctx: BlobRequest): Staging {
       `The specified blob or block content is invalid: block id '${blockId}' is not as long as the blob's other uncommitted block ids (like '${sibling}'). Use ids of one length per blob.`,
     );
   }
-  const mayStage = (blob: BlobRecord | undefined) => void leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
+  const mayStage = (blob: BlobRecord | undefined) => {
+    if (blob?.blobType === 'AppendBlob') throw appendErrors.onlyBlockBlobs();
+    leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
+  };
   // A leased blob refuses before its bytes are read, and again at commit, should a lease have been taken meanwhile.
   mayStage(ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path));
   return { blockId, key, mayStage };
@@ -164,6 +128,7 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   requireContainer(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  if (existing?.blobType === 'AppendBlob') throw appendErrors.onlyBlockBlobs();
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
   checkConditions(ctx.req.headers, existing, 'create');
 

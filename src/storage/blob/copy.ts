@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Transform } from 'node:stream';
+import { sendPieces } from '../../bytes/body-pieces.js';
+import type { WrittenContent } from '../../bytes/content-store.js';
 import type { IncomingMessage } from 'node:http';
 import type { BlobRecord, ContentHeaders } from '../../db/records.js';
 import { authenticate } from '../auth/authenticate.js';
@@ -6,10 +9,11 @@ import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
+import type { ByteRange } from '../http/range.js';
 import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, newBlobVersion, requireBlob } from './blobs.js';
+import { commitBlob, discard, extentPieces, newBlobVersion, requireBlob } from './blobs.js';
 import { leaseAfterWrite } from './leases.js';
 import { requireContainer } from './containers.js';
 import { checkOnline, uploadTier } from './tiers.js';
@@ -38,7 +42,8 @@ export function makeCopyBlob(keyring: KeyRing) {
     requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
     const copyId = randomUUID();
-    const asynchronous = account !== ctx.account && header(ctx.req.headers, 'x-ms-requires-sync')?.toLowerCase() !== 'true';
+    // An append blob's blocks live in a table of their own, which a pending copy has no place in: its copies complete at once.
+    const asynchronous = account !== ctx.account && header(ctx.req.headers, 'x-ms-requires-sync')?.toLowerCase() !== 'true' && source.blobType !== 'AppendBlob';
     const base: BlobRecord = {
       ...source,
       // Copying a snapshot promotes it: the destination is a blob like any other, in the tier the copy asks for.
@@ -239,4 +244,47 @@ export function checkNoBody(ctx: BlobRequest, operation: string): void {
   if ((declared !== undefined && declared !== '0') || ctx.req.headers['transfer-encoding'] !== undefined) {
     throw errors.invalidHeader('Content-Length', `${operation} takes its content from x-ms-copy-source; send no body (Content-Length: 0).`);
   }
+}
+
+/**
+ * The bytes of a source blob that a From-URL block operation takes
+ * (x-ms-source-range, or all of it), copied into a content file of its own,
+ * since a block is one whole file, and checked against x-ms-source-content-md5.
+ * They stream through a buffer copied as it passes: the reader's pooled buffers
+ * are reused as soon as they are taken.
+ */
+export async function copySourceRange(ctx: BlobRequest, keyring: KeyRing, maxLength: number): Promise<WrittenContent> {
+  const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
+  checkOnline(source, Date.now());
+  const range = sourceRange(ctx, source.size);
+  const length = source.size === 0 ? 0 : range.end - range.start + 1;
+  if (length > maxLength) throw errors.requestBodyTooLarge(maxLength);
+  const expected = header(ctx.req.headers, 'x-ms-source-content-md5');
+  const bytes = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk)) });
+  const writing = ctx.deps.content.write(bytes, length, { md5: expected !== undefined });
+  // A write that fails stops the reading too; the source's files are pinned, so an overwrite cannot unlink them midway.
+  writing.catch(() => bytes.destroy());
+  const release = ctx.deps.pins.pin(source.extents.map((extent) => extent.id));
+  let written: WrittenContent;
+  try {
+    [written] = await Promise.all([writing, sendPieces(ctx.deps.content, length === 0 ? [] : extentPieces(ctx, source.extents, range), bytes)]);
+  } finally {
+    await release();
+  }
+  if (expected !== undefined && !checkMd5Format(expected).equals(written.md5!)) {
+    await ctx.deps.content.remove([written.id]);
+    throw errors.md5Mismatch();
+  }
+  return written;
+}
+
+/** x-ms-source-range: `bytes=start-end` within the source; absent, the whole source. */
+function sourceRange(ctx: BlobRequest, size: number): ByteRange {
+  const value = header(ctx.req.headers, 'x-ms-source-range');
+  if (value === undefined) return { start: 0, end: Math.max(0, size - 1) };
+  const match = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
+  if (!match || Number(match[2]) < Number(match[1])) throw errors.invalidHeader('x-ms-source-range', "use 'bytes=START-END' with START <= END.");
+  const range = { start: Number(match[1]), end: Number(match[2]) };
+  if (range.end >= size) throw new StorageError(416, 'InvalidSourceBlobRange', `The range specified is invalid for the source blob's size of ${size} bytes.`);
+  return range;
 }

@@ -3,6 +3,7 @@ import type { OperationAccess } from '../auth/types.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { StorageError } from '../http/errors.js';
 import * as A from './access.js';
+import { appendBlock, createAppendBlob, makeAppendBlockFromUrl, sealBlob } from './append.js';
 import { makeBlobBatch } from './batch.js';
 import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, leaseBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
 import { getBlockList, makePutBlockFromUrl, putBlock, putBlockList } from './blocks.js';
@@ -60,6 +61,10 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['container GET container blobs', op('FindBlobsByTagsInContainer', A.FIND_IN_CONTAINER, findBlobsByTags)],
     ['container POST container batch', op('ContainerBatch', A.BATCH_IN_CONTAINER, batch)],
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],
+    ['blob PUT  append-blob', op('CreateAppendBlob', A.CREATE_BLOB, createAppendBlob)],
+    ['blob PUT  appendblock', op('AppendBlock', A.APPEND, appendBlock)],
+    ['blob PUT  appendblock-from-url', op('AppendBlockFromUrl', A.APPEND, makeAppendBlockFromUrl(keyring))],
+    ['blob PUT  seal', op('SealBlob', A.WRITE_BLOB, sealBlob)],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
     ['blob PUT  copy', op('AbortCopyBlob', A.WRITE_BLOB, abortCopyBlob)],
     ['blob PUT  put-from-url', op('PutBlobFromUrl', A.CREATE_BLOB, makePutBlobFromUrl(keyring))],
@@ -99,7 +104,20 @@ export function selectOperation(operations: Map<string, BlobOperation>, ctx: Blo
   const method = ctx.req.method ?? 'GET';
   // Copy Blob, Put Blob From URL and Put Block From URL are told from Put Blob and Put Block by their headers.
   const fromUrl = level === 'blob' && method === 'PUT' && ctx.req.headers['x-ms-copy-source'] !== undefined;
-  const selector = !fromUrl ? comp : comp === '' ? (ctx.req.headers['x-ms-blob-type'] !== undefined ? 'put-from-url' : 'copy-source') : comp === 'block' ? 'block-from-url' : comp;
+  const createsAppendBlob = level === 'blob' && method === 'PUT' && comp === '' && ctx.req.headers['x-ms-blob-type'] === 'AppendBlob';
+  const selector = createsAppendBlob
+    ? 'append-blob'
+    : !fromUrl
+      ? comp
+      : comp === ''
+        ? ctx.req.headers['x-ms-blob-type'] !== undefined
+          ? 'put-from-url'
+          : 'copy-source'
+        : comp === 'block'
+          ? 'block-from-url'
+          : comp === 'appendblock'
+            ? 'appendblock-from-url'
+            : comp;
   const found =
     operations.get(`${level} ${method} ${restype} ${selector}`) ??
     (method === 'HEAD' ? operations.get(`${level} GET ${restype} ${selector}`) : undefined);

@@ -140,8 +140,8 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTie
     optional('Content-MD5', blob.contentMd5) +
     optional('Cache-Control', blob.cacheControl) +
     optional('Content-Disposition', blob.contentDisposition) +
-    `<BlobType>BlockBlob</BlobType>${tierXml(tierOf(blob, now, defaultTier))}` +
-    `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}${tagCount ? `<TagCount>${tagCount}</TagCount>` : ''}</Properties>` +
+    (blob.blobType === 'AppendBlob' ? '<BlobType>AppendBlob</BlobType>' : `<BlobType>BlockBlob</BlobType>${tierXml(tierOf(blob, now, defaultTier))}`) +
+    `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}${tagCount ? `<TagCount>${tagCount}</TagCount>` : ''}${blob.sealed ? '<Sealed>true</Sealed>' : ''}</Properties>` +
     (include.has('metadata') ? metadataXml(blob.metadata) : '') +
     (include.has('tags') && blob.tags ? tagSetXml(blob.tags) : '') +
     '</Blob>'

@@ -1,0 +1,35 @@
+// 4 KiB Append Block to one append blob through the official client, 16 in
+// flight: a log many writers share. Every append lands whole at one offset, so
+// the server serializes them; the bare server stores nothing and is not measured.
+import { benchContainer } from '../azure.mjs';
+import { loopRate } from '../load.mjs';
+
+const CONCURRENCY = 16;
+const BLOCK = Buffer.alloc(4 * 1024, 'a');
+
+export default {
+  id: 'blob-append',
+  title: `4 KiB Append Block to one blob with @azure/storage-blob (${CONCURRENCY} parallel loops)`,
+  servers: ['mlspace', 'azurite'],
+  targets: [{ row: 'appends', of: 'mlspace', vs: 'azurite', atLeast: 3 }],
+
+  async run(servers, settings, log) {
+    const appends = {};
+    for (const server of Object.values(servers)) {
+      const container = await benchContainer(server, 'bench-append');
+      const blob = container.getAppendBlobClient('shared.log');
+      await blob.create();
+      log(`${server.name}: ${settings.seconds} s of appends after ${settings.warmupSeconds} s warm-up`);
+      appends[server.name] = await loopRate(() => blob.appendBlock(BLOCK, BLOCK.length), {
+        concurrency: CONCURRENCY,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+      });
+      const properties = await blob.getProperties();
+      if (properties.contentLength !== properties.blobCommittedBlockCount * BLOCK.length) {
+        throw new Error(`${server.name}: ${properties.blobCommittedBlockCount} appends of 4 KiB but ${properties.contentLength} bytes`);
+      }
+    }
+    return [{ id: 'appends', label: '4 KiB Append Block to one blob, official client, concurrency 16', unit: 'ops/s', values: appends }];
+  },
+};

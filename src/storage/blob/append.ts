@@ -1,0 +1,178 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { crc64 } from '../../bytes/crc64.js';
+import type { WrittenContent } from '../../bytes/content-store.js';
+import type { InlineContent } from '../../db/blobs.js';
+import { INLINE_PREFIX } from '../../db/content-refs.js';
+import type { BlobRecord } from '../../db/records.js';
+import type { KeyRing } from '../auth/keyring.js';
+import { readSmallBody } from '../http/body.js';
+import { checkConditions } from '../http/conditions.js';
+import { StorageError, errors } from '../http/errors.js';
+import { checkMd5Format, contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata } from '../http/headers.js';
+import { expectedCrc64, receiveBody } from '../http/receive-body.js';
+import { respondEmpty } from '../http/respond.js';
+import { blobErrors } from './blob-errors.js';
+import { commitBlob, newBlobVersion } from './blobs.js';
+import { checkNoBody, copySourceRange } from './copy.js';
+import { requireContainer } from './containers.js';
+import { LIMITS, type BlobRequest } from './deps.js';
+import { leaseAfterWrite } from './leases.js';
+import { tagsHeader } from './tag-set.js';
+
+/**
+ * Append blobs: created empty by Put Blob, grown by Append Block, each block
+ * landing whole at the end, and sealed against more. Blocks of up to 64 KiB
+ * are committed in the metadata store with the append itself (one
+ * group-committed fsync for many appenders), larger ones as content files.
+ */
+
+const MAX_BLOCKS = 50_000;
+/** Service versions from 2022-11-02 take blocks of up to 100 MiB; older ones 4 MiB. */
+const LARGE_BLOCKS_SINCE = '2022-11-02';
+
+export const appendErrors = {
+  notAppendBlob: () => new StorageError(409, 'InvalidBlobType', 'The blob type is invalid for this operation: this operation applies to append blobs only.'),
+  onlyBlockBlobs: () => new StorageError(409, 'InvalidBlobType', 'The blob type is invalid for this operation: it is an append blob, which takes Append Block, not blocks or tiers.'),
+  sealed: () => new StorageError(409, 'BlobIsSealed', 'The blob is sealed and its content cannot be modified; write a new blob instead.'),
+};
+
+/** Put Blob with x-ms-blob-type: AppendBlob: a new, empty append blob (replacing whatever had the name). */
+export async function createAppendBlob(ctx: BlobRequest): Promise<void> {
+  const declared = ctx.req.headers['content-length'];
+  if (declared !== undefined && declared !== '0') throw errors.invalidHeader('Content-Length', 'an append blob is created empty (Content-Length: 0); add content with Append Block.');
+  const now = Date.now();
+  const blob: BlobRecord = {
+    ...newBlobVersion(ctx, now),
+    ...readContentHeaders(ctx.req.headers, true),
+    blobType: 'AppendBlob',
+    committedBlockCount: 0,
+    tags: tagsHeader(ctx.req.headers),
+    size: 0,
+    metadata: readMetadata(ctx.req.headers),
+    extents: [],
+  };
+  requireContainer(ctx);
+  await commitBlob(ctx, blob, []);
+  respondEmpty(ctx, 201, { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-request-server-encrypted': 'true' });
+}
+
+/** What an append may do to the blob as it is: its type, seal, lease, conditions, and the append conditions. */
+function checkAppend(ctx: BlobRequest, current: BlobRecord | undefined, length: number, now: number): BlobRecord {
+  if (!current) {
+    requireContainer(ctx);
+    throw blobErrors.blobNotFound(ctx.path);
+  }
+  if (current.blobType !== 'AppendBlob') throw appendErrors.notAppendBlob();
+  if (current.sealed) throw appendErrors.sealed();
+  leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
+  checkConditions(ctx.req.headers, current, 'write');
+  const maxSize = numberHeader(ctx.req.headers, 'x-ms-blob-condition-maxsize');
+  if (maxSize !== undefined && current.size + length > maxSize) {
+    throw new StorageError(412, 'MaxBlobSizeConditionNotMet', `The max blob size condition specified was not met: the blob would grow to ${current.size + length} bytes, past ${maxSize}.`);
+  }
+  const position = numberHeader(ctx.req.headers, 'x-ms-blob-condition-appendpos');
+  if (position !== undefined && current.size !== position) {
+    throw new StorageError(412, 'AppendPositionConditionNotMet', `The append position condition specified was not met: the blob ends at ${current.size}, not ${position}.`);
+  }
+  if ((current.committedBlockCount ?? 0) >= MAX_BLOCKS) {
+    throw new StorageError(409, 'BlockCountExceedsLimit', `The committed block count cannot exceed the maximum limit of ${MAX_BLOCKS} blocks.`);
+  }
+  return current;
+}
+
+function numberHeader(headers: IncomingHttpHeaders, name: string): number | undefined {
+  const value = header(headers, name);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isSafeInteger(n) || n < 0) throw errors.invalidHeader(name, 'it must be a non-negative whole number of bytes.');
+  return n;
+}
+
+function maxAppendBlock(ctx: BlobRequest): number {
+  const version = header(ctx.req.headers, 'x-ms-version') ?? LARGE_BLOCKS_SINCE;
+  return version >= LARGE_BLOCKS_SINCE ? 100 * 1024 * 1024 : 4 * 1024 * 1024;
+}
+
+/** Append Block: the body lands whole at the blob's end, at the offset answered in x-ms-blob-append-offset. */
+export async function appendBlock(ctx: BlobRequest): Promise<void> {
+  const maxBlock = maxAppendBlock(ctx);
+  const length = contentLength(ctx.req.headers, maxBlock);
+  const expectedCrc = expectedCrc64(ctx.req.headers);
+  // Refuse before reading the body what would be refused after it.
+  checkAppend(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path), length, Date.now());
+  const inline = length <= LIMITS.smallContent ? await receiveSmallBlock(ctx, expectedCrc) : undefined;
+  await commitAppend(ctx, inline ?? (await receiveBody(ctx.req, ctx.deps.content, maxBlock, false)), inline);
+}
+
+/** Append Block From URL: bytes of a source blob (x-ms-source-range, or all of it) appended as one block. */
+export function makeAppendBlockFromUrl(keyring: KeyRing) {
+  return async function appendBlockFromUrl(ctx: BlobRequest): Promise<void> {
+    checkNoBody(ctx, 'Append Block From URL');
+    checkAppend(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path), 0, Date.now());
+    await commitAppend(ctx, await copySourceRange(ctx, keyring, maxAppendBlock(ctx)));
+  };
+}
+
+/** Appends written content as the blob's next block, checking everything again inside the transaction. */
+async function commitAppend(ctx: BlobRequest, written: WrittenContent, inline?: InlineContent): Promise<void> {
+  let blob: BlobRecord;
+  let offset = 0;
+  try {
+    blob = ctx.deps.repo.appendBlock(
+      { account: ctx.account, container: ctx.container, name: ctx.path },
+      { id: written.id, size: written.size },
+      (current) => {
+        const now = Date.now();
+        const checked = checkAppend(ctx, current, written.size, now);
+        offset = checked.size;
+        return { ...checked, size: checked.size + written.size, committedBlockCount: (checked.committedBlockCount ?? 0) + 1, lastModified: now, etag: newEtag(now) };
+      },
+      inline,
+    );
+  } catch (error) {
+    if (!inline) await ctx.deps.content.remove([written.id]);
+    throw error;
+  }
+  const headers: Record<string, string | number> = {
+    etag: blob.etag,
+    'last-modified': httpDate(blob.lastModified),
+    'x-ms-blob-append-offset': offset,
+    'x-ms-blob-committed-block-count': blob.committedBlockCount!,
+    'x-ms-request-server-encrypted': 'true',
+  };
+  if (written.md5) headers['content-md5'] = written.md5.toString('base64');
+  if (written.crc64) headers['x-ms-content-crc64'] = written.crc64.toString('base64');
+  respondEmpty(ctx, 201, headers);
+}
+
+/** A block small enough to commit inside the metadata store, with its checksums checked. */
+async function receiveSmallBlock(ctx: BlobRequest, expectedCrc: Buffer | undefined): Promise<WrittenContent & InlineContent> {
+  const data = await readSmallBody(ctx.req, LIMITS.smallContent);
+  const md5Header = header(ctx.req.headers, 'content-md5');
+  const md5 = md5Header === undefined ? undefined : createHash('md5').update(data).digest();
+  if (md5Header !== undefined && !checkMd5Format(md5Header).equals(md5!)) throw errors.md5Mismatch();
+  const crc = expectedCrc && crc64(data);
+  if (crc && !crc.equals(expectedCrc!)) throw errors.crc64Mismatch();
+  return { id: INLINE_PREFIX + randomBytes(16).toString('hex'), size: data.length, md5, crc64: crc, data };
+}
+
+/** Append Blob Seal: no more appends, ever. */
+export async function sealBlob(ctx: BlobRequest): Promise<void> {
+  const now = Date.now();
+  const { blob } = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+    if (!current) {
+      requireContainer(ctx);
+      throw blobErrors.blobNotFound(ctx.path);
+    }
+    if (current.blobType !== 'AppendBlob') throw appendErrors.notAppendBlob();
+    const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
+    checkConditions(ctx.req.headers, current, 'write');
+    const position = numberHeader(ctx.req.headers, 'x-ms-blob-condition-appendpos');
+    if (position !== undefined && current.size !== position) {
+      throw new StorageError(412, 'AppendPositionConditionNotMet', `The append position condition specified was not met: the blob ends at ${current.size}, not ${position}.`);
+    }
+    return { ...current, lease, sealed: true, lastModified: now, etag: newEtag(now) };
+  });
+  respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-blob-sealed': 'true' });
+}
