@@ -47,7 +47,8 @@ describe('Copy Blob across accounts', () => {
   it('can be aborted while pending, leaving the destination empty; not twice, not with another id, not once done', async () => {
     await source.getBlockBlobClient('big.bin').upload('x'.repeat(1000), 1000);
     const target = destination.getBlockBlobClient('aborted.bin');
-    const started = await target.startCopyFromURL(`${source.getBlobClient('big.bin').url}?${sas}`);
+    await target.beginCopyFromURL(`${source.getBlobClient('big.bin').url}?${sas}`);
+    const started = await target.getProperties();
     expect(started.copyStatus).toBe('pending');
     expect(statusAndCode(await errorOf(target.abortCopyFromURL('00000000-0000-0000-0000-000000000000')))).toEqual([409, 'CopyIdMismatch']);
     expect((await target.abortCopyFromURL(started.copyId!))._response.status).toBe(204);
@@ -68,7 +69,7 @@ describe('Copy Blob across accounts', () => {
     await from.create();
     await to.create();
     await from.getBlockBlobClient('kept').upload('survives', 8);
-    await to.getBlockBlobClient('kept').startCopyFromURL(`${from.getBlobClient('kept').url}?${fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'r', 'b')}`);
+    await to.getBlockBlobClient('kept').beginCopyFromURL(`${from.getBlobClient('kept').url}?${fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'r', 'b')}`);
     await first.stop('SIGKILL');
     const second = await startTestServer({ dataDir: first.dataDir, args: ['--async-copy-delay', '1'], env: { MLSPACE_ACCOUNTS: `${SECOND}:${SECOND_KEY}` } });
     try {

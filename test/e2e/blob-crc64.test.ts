@@ -1,10 +1,10 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc64 } from '../../src/bytes/crc64.js';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
-import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { DEV_ACCOUNT, DEV_KEY, newDevContainer, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let container: ContainerClient;
@@ -12,14 +12,13 @@ let sas: string;
 
 beforeAll(async () => {
   server = await startTestServer();
-  container = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getContainerClient('crc');
-  await container.create();
+  container = await newDevContainer(server, 'crc');
   sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rwdlac', 'b');
 });
 afterAll(() => server.stop());
 
 const putBlob = (name: string, body: Buffer, headers: Record<string, string>) =>
-  fetch(`${server.blob}/${DEV_ACCOUNT}/crc/${name}?${sas}`, { method: 'PUT', body, headers: { 'x-ms-blob-type': 'BlockBlob', ...headers } }).then(async (response) => ({
+  fetch(`${server.blob}/${DEV_ACCOUNT}/crc/${name}?${sas}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'x-ms-blob-type': 'BlockBlob', ...headers } }).then(async (response) => ({
     status: response.status,
     code: response.headers.get('x-ms-error-code'),
     crc: response.headers.get('x-ms-content-crc64'),
@@ -70,7 +69,7 @@ describe('x-ms-content-crc64 on the File service', () => {
     const putRange = (crc: Buffer) =>
       fetch(`${server.file}/${DEV_ACCOUNT}/crc/f.bin?comp=range&${fileSas}`, {
         method: 'PUT',
-        body: data,
+        body: new Uint8Array(data),
         headers: { 'x-ms-range': 'bytes=0-99', 'x-ms-write': 'update', 'x-ms-content-crc64': crc.toString('base64') },
       });
     const accepted = await putRange(crc64(data));

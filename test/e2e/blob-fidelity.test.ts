@@ -1,10 +1,10 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { armRequest, managementClients } from '../helpers/management.js';
-import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { DEV_ACCOUNT, DEV_KEY, newDevContainer, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Answers of operations mlspace already had, set right where they differed from Azure's. */
 let server: TestServer;
@@ -18,8 +18,7 @@ const raw = async (path: string, init: RequestInit = {}) => {
 
 beforeAll(async () => {
   server = await startTestServer();
-  container = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getContainerClient('fidelity');
-  await container.create();
+  container = await newDevContainer(server, 'fidelity');
   await container.getBlockBlobClient('ten').upload('0123456789', 10);
   await container.getBlockBlobClient('empty').upload('', 0);
   sas = fileAccountSas(DEV_ACCOUNT, DEV_KEY, 'rwdlac', 'b');

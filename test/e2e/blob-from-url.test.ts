@@ -1,9 +1,9 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
-import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { DEV_ACCOUNT, DEV_KEY, newDevContainer, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let container: ContainerClient;
@@ -12,8 +12,7 @@ const body = randomBytes(3 * 1024 * 1024 + 123);
 
 beforeAll(async () => {
   server = await startTestServer();
-  container = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getContainerClient('fromurl');
-  await container.create();
+  container = await newDevContainer(server, 'fromurl');
   // Two blocks, so ranges cross content files.
   const source = container.getBlockBlobClient('source.bin');
   await source.stageBlock(Buffer.from('b1').toString('base64'), body.subarray(0, 2 * 1024 * 1024), 2 * 1024 * 1024);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
-import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { DEV_ACCOUNT, DEV_KEY, devConnectionString, newDevContainer, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let container: ContainerClient;
@@ -11,8 +11,7 @@ let container: ContainerClient;
 
 beforeAll(async () => {
   server = await startTestServer();
-  container = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getContainerClient('leases');
-  await container.create();
+  container = await newDevContainer(server, 'leases');
 });
 afterAll(() => server.stop());
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { until } from '../helpers/wait.js';
 import { fileAccountSas } from '../helpers/file.js';
-import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { DEV_ACCOUNT, DEV_KEY, devConnectionString, newDevContainer, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let container: ContainerClient;
@@ -15,8 +15,7 @@ const contentFiles = () => fs.readdirSync(path.join(server.dataDir, 'blobs')).fl
 
 beforeAll(async () => {
   server = await startTestServer();
-  container = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getContainerClient('snapshots');
-  await container.create();
+  container = await newDevContainer(server, 'snapshots');
 });
 afterAll(() => server.stop());
 

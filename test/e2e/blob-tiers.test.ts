@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { fileAccountSas } from '../helpers/file.js';
 import { managementClients } from '../helpers/management.js';
-import { DEV_ACCOUNT, DEV_KEY, devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+import { DEV_ACCOUNT, DEV_KEY, newDevContainer, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let container: ContainerClient;
@@ -13,8 +13,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 beforeAll(async () => {
   // Rehydration takes 2 s here (High priority: 0.2 s), so the test can watch one finish.
   server = await startTestServer({ args: ['--rehydrate-delay', '2'] });
-  container = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getContainerClient('tiers');
-  await container.create();
+  container = await newDevContainer(server, 'tiers');
 });
 afterAll(() => server.stop());
 

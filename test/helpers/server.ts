@@ -60,3 +60,11 @@ export function devConnectionString(server: TestServer, key = DEV_KEY): string {
 export function fileConnectionString(server: TestServer, account = DEV_ACCOUNT, key = DEV_KEY): string {
   return `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};FileEndpoint=${server.file}/${account};`;
 }
+
+/** A new container of the development account, through the official client, which tries each request once (errors are what tests look at). */
+export async function newDevContainer(server: TestServer, name: string) {
+  const { BlobServiceClient } = await import('@azure/storage-blob');
+  const container = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } }).getContainerClient(name);
+  await container.create();
+  return container;
+}
