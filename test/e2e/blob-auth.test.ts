@@ -38,7 +38,6 @@ afterAll(async () => {
   for (const secret of [KEY1, KEY2, WRONG]) expect(server.output()).not.toContain(secret);
 });
 
-
 function blobSas(options: Partial<Parameters<typeof generateBlobSASQueryParameters>[0]>, key = KEY1): string {
   return generateBlobSASQueryParameters(
     { containerName: 'data', permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3600_000), ...options },

@@ -46,7 +46,6 @@ async function send(pathAndQuery: string, init: RequestInit = {}) {
   return { status: response.status, code: response.headers.get('x-ms-error-code'), body, requestId: response.headers.get('x-ms-request-id') };
 }
 
-
 describe('names', () => {
   it.each(['UPPER', 'double--hyphen', '-leading', 'trailing-', 'under_score'])('refuses container name %s as InvalidResourceName', async (name) => {
     const result = await send(`/${name}?restype=container`, { method: 'PUT' });

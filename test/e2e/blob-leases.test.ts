@@ -8,7 +8,6 @@ import { DEV_ACCOUNT, DEV_KEY, devConnectionString, newDevContainer, startTestSe
 let server: TestServer;
 let container: ContainerClient;
 
-
 beforeAll(async () => {
   server = await startTestServer();
   container = await newDevContainer(server, 'leases');

@@ -26,7 +26,6 @@ async function newContainer(): Promise<ContainerClient> {
   return container;
 }
 
-
 describe('containers', () => {
   it('creates, refuses a duplicate, keeps metadata, and deletes', async () => {
     const container = service.getContainerClient(`meta-${Date.now()}`);

@@ -12,7 +12,6 @@ let container: ContainerClient;
 
 const contentFiles = () => fs.readdirSync(path.join(server.dataDir, 'blobs')).flatMap((dir) => fs.readdirSync(path.join(server.dataDir, 'blobs', dir)));
 
-
 beforeAll(async () => {
   server = await startTestServer();
   container = await newDevContainer(server, 'snapshots');

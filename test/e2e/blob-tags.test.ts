@@ -7,7 +7,6 @@ let server: TestServer;
 let service: BlobServiceClient;
 let container: ContainerClient;
 
-
 beforeAll(async () => {
   server = await startTestServer();
   service = BlobServiceClient.fromConnectionString(devConnectionString(server), { retryOptions: { maxTries: 1 } });
