@@ -154,14 +154,7 @@ export class BlobRepo {
   // ---- blobs ----
 
   getBlob(account: string, container: string, name: string): BlobRecord | undefined {
-    const key = blobKey(account, container, name);
-    const cached = this.blobCache.get(key);
-    if (cached !== undefined) return asOfNow(cached);
-    const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
-    if (doc === undefined) return undefined;
-    const blob: BlobRecord = { ...JSON.parse(doc), account, container, name };
-    if (blob.blobType === 'AppendBlob') blob.extents = this.stmt.appendExtents.all(account, container, name) as Extent[];
-    return asOfNow(this.blobCache.set(key, blob));
+    return this.readBlob(account, container, name, true);
   }
 
   /**
@@ -169,10 +162,22 @@ export class BlobRepo {
    * that need only its properties, which should not load thousands of blocks.
    */
   getBlobProperties(account: string, container: string, name: string): BlobRecord | undefined {
-    const cached = this.blobCache.get(blobKey(account, container, name));
+    return this.readBlob(account, container, name, false);
+  }
+
+  /** From the cache, which holds complete records only, or from the row; an append blob's extents are loaded when asked for. */
+  private readBlob(account: string, container: string, name: string, withExtents: boolean): BlobRecord | undefined {
+    const key = blobKey(account, container, name);
+    const cached = this.blobCache.get(key);
     if (cached !== undefined) return asOfNow(cached);
     const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
-    return doc === undefined ? undefined : asOfNow({ ...JSON.parse(doc), account, container, name });
+    if (doc === undefined) return undefined;
+    const blob = toBlob(doc, account, container, name);
+    if (blob.blobType === 'AppendBlob') {
+      if (!withExtents) return asOfNow(blob);
+      blob.extents = this.stmt.appendExtents.all(account, container, name) as Extent[];
+    }
+    return asOfNow(this.blobCache.set(key, blob));
   }
 
   /**
@@ -327,13 +332,13 @@ export class BlobRepo {
 
   getSnapshot(account: string, container: string, name: string, snapshot: string): BlobRecord | undefined {
     const doc = this.stmt.getSnapshot.get(account, container, name, snapshot) as string | undefined;
-    return doc === undefined ? undefined : asOfNow({ ...JSON.parse(doc), account, container, name, snapshot });
+    return doc === undefined ? undefined : asOfNow(toBlob(doc, account, container, name, snapshot));
   }
 
   /** The blob's snapshots, oldest first. */
   snapshotsOf(account: string, container: string, name: string): BlobRecord[] {
     const rows = this.stmt.snapshotsOf.all(account, container, name) as { snapshot: string; doc: string }[];
-    return rows.map((row) => asOfNow({ ...JSON.parse(row.doc), account, container, name, snapshot: row.snapshot }));
+    return rows.map((row) => asOfNow(toBlob(row.doc, account, container, name, row.snapshot)));
   }
 
   hasSnapshots(account: string, container: string, name: string): boolean {
@@ -356,7 +361,7 @@ export class BlobRepo {
   scanBlobs(account: string, container: string, prefix: string, after: string, from: string, limit: number): BlobRecord[] {
     const start = from > prefix ? from : prefix;
     const rows = this.stmt.scanBlobs.all(account, container, after, start, prefixEnd(prefix), limit) as { name: string; doc: string }[];
-    return rows.map((row) => asOfNow({ ...JSON.parse(row.doc), account, container, name: row.name }));
+    return rows.map((row) => asOfNow(toBlob(row.doc, account, container, row.name)));
   }
 
   /** Blobs that have tags, in container and name order, after `after` ([container, name]); in one container if given. */
@@ -366,7 +371,7 @@ export class BlobRepo {
         ? this.stmt.scanTaggedInAccount.all(account, after[0], after[1], limit)
         : this.stmt.scanTaggedInContainer.all(account, container, after[0] === container ? after[1] : '', limit)
     ) as { container: string; name: string; doc: string }[];
-    return rows.map((row) => asOfNow({ ...JSON.parse(row.doc), account, container: row.container, name: row.name }));
+    return rows.map((row) => asOfNow(toBlob(row.doc, account, row.container, row.name)));
   }
 
   // ---- blocks ----
@@ -447,6 +452,13 @@ function asOfNow(blob: BlobRecord): BlobRecord {
 
 function containerDoc({ account: _a, name: _n, ...rest }: ContainerRecord): string {
   return JSON.stringify(rest);
+}
+
+/** A blob (or snapshot) record from its row's JSON and its key. */
+function toBlob(doc: string, account: string, container: string, name: string, snapshot?: string): BlobRecord {
+  const blob: BlobRecord = { ...JSON.parse(doc), account, container, name };
+  if (snapshot !== undefined) blob.snapshot = snapshot;
+  return blob;
 }
 
 /** A blob's row: an append blob's extents live in append_blocks, not in it. */

@@ -1,20 +1,16 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { crc64 } from '../../bytes/crc64.js';
 import type { WrittenContent } from '../../bytes/content-store.js';
 import type { InlineContent } from '../../db/blobs.js';
-import { INLINE_PREFIX } from '../../db/content-refs.js';
 import type { BlobRecord } from '../../db/records.js';
 import type { KeyRing } from '../auth/keyring.js';
-import { readSmallBody } from '../http/body.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
-import { checkMd5Format, contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata } from '../http/headers.js';
+import { contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, requireNoBody } from '../http/headers.js';
 import { expectedCrc64, receiveBody } from '../http/receive-body.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, newBlobVersion } from './blobs.js';
-import { checkNoBody, copySourceRange } from './copy.js';
+import { commitBlob, newBlobVersion, receiveInline } from './blobs.js';
+import { copySourceRange } from './copy.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 import { leaseAfterWrite } from './leases.js';
@@ -31,16 +27,9 @@ const MAX_BLOCKS = 50_000;
 /** Service versions from 2022-11-02 take blocks of up to 100 MiB; older ones 4 MiB. */
 const LARGE_BLOCKS_SINCE = '2022-11-02';
 
-export const appendErrors = {
-  notAppendBlob: () => new StorageError(409, 'InvalidBlobType', 'The blob type is invalid for this operation: this operation applies to append blobs only.'),
-  onlyBlockBlobs: () => new StorageError(409, 'InvalidBlobType', 'The blob type is invalid for this operation: it is an append blob, which takes Append Block, not blocks or tiers.'),
-  sealed: () => new StorageError(409, 'BlobIsSealed', 'The blob is sealed and its content cannot be modified; write a new blob instead.'),
-};
-
 /** Put Blob with x-ms-blob-type: AppendBlob: a new, empty append blob (replacing whatever had the name). */
 export async function createAppendBlob(ctx: BlobRequest): Promise<void> {
-  const declared = ctx.req.headers['content-length'];
-  if (declared !== undefined && declared !== '0') throw errors.invalidHeader('Content-Length', 'an append blob is created empty (Content-Length: 0); add content with Append Block.');
+  requireNoBody(ctx.req.headers, 'an append blob is created empty; add content with Append Block');
   const now = Date.now();
   const blob: BlobRecord = {
     ...newBlobVersion(ctx, now),
@@ -63,22 +52,27 @@ function checkAppend(ctx: BlobRequest, current: BlobRecord | undefined, length: 
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);
   }
-  if (current.blobType !== 'AppendBlob') throw appendErrors.notAppendBlob();
-  if (current.sealed) throw appendErrors.sealed();
+  if (current.blobType !== 'AppendBlob') throw blobErrors.notAppendBlob();
+  if (current.sealed) throw blobErrors.sealed();
   leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
   checkConditions(ctx.req.headers, current, 'write');
   const maxSize = numberHeader(ctx.req.headers, 'x-ms-blob-condition-maxsize');
   if (maxSize !== undefined && current.size + length > maxSize) {
     throw new StorageError(412, 'MaxBlobSizeConditionNotMet', `The max blob size condition specified was not met: the blob would grow to ${current.size + length} bytes, past ${maxSize}.`);
   }
-  const position = numberHeader(ctx.req.headers, 'x-ms-blob-condition-appendpos');
-  if (position !== undefined && current.size !== position) {
-    throw new StorageError(412, 'AppendPositionConditionNotMet', `The append position condition specified was not met: the blob ends at ${current.size}, not ${position}.`);
-  }
+  checkAppendPosition(ctx, current);
   if ((current.committedBlockCount ?? 0) >= MAX_BLOCKS) {
     throw new StorageError(409, 'BlockCountExceedsLimit', `The committed block count cannot exceed the maximum limit of ${MAX_BLOCKS} blocks.`);
   }
   return current;
+}
+
+/** x-ms-blob-condition-appendpos: the blob must end exactly there. */
+function checkAppendPosition(ctx: BlobRequest, current: BlobRecord): void {
+  const position = numberHeader(ctx.req.headers, 'x-ms-blob-condition-appendpos');
+  if (position !== undefined && current.size !== position) {
+    throw new StorageError(412, 'AppendPositionConditionNotMet', `The append position condition specified was not met: the blob ends at ${current.size}, not ${position}.`);
+  }
 }
 
 function numberHeader(headers: IncomingHttpHeaders, name: string): number | undefined {
@@ -101,14 +95,14 @@ export async function appendBlock(ctx: BlobRequest): Promise<void> {
   const expectedCrc = expectedCrc64(ctx.req.headers);
   // Refuse before reading the body what would be refused after it.
   checkAppend(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path), length, Date.now());
-  const inline = length <= LIMITS.smallContent ? await receiveSmallBlock(ctx, expectedCrc) : undefined;
+  const inline = length <= LIMITS.smallContent ? await receiveInline(ctx, expectedCrc, false) : undefined;
   await commitAppend(ctx, inline ?? (await receiveBody(ctx.req, ctx.deps.content, maxBlock, false)), inline);
 }
 
 /** Append Block From URL: bytes of a source blob (x-ms-source-range, or all of it) appended as one block. */
 export function makeAppendBlockFromUrl(keyring: KeyRing) {
   return async function appendBlockFromUrl(ctx: BlobRequest): Promise<void> {
-    checkNoBody(ctx, 'Append Block From URL');
+    requireNoBody(ctx.req.headers, 'Append Block From URL takes its content from x-ms-copy-source');
     checkAppend(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path), 0, Date.now());
     await commitAppend(ctx, await copySourceRange(ctx, keyring, maxAppendBlock(ctx)));
   };
@@ -146,17 +140,6 @@ async function commitAppend(ctx: BlobRequest, written: WrittenContent, inline?: 
   respondEmpty(ctx, 201, headers);
 }
 
-/** A block small enough to commit inside the metadata store, with its checksums checked. */
-async function receiveSmallBlock(ctx: BlobRequest, expectedCrc: Buffer | undefined): Promise<WrittenContent & InlineContent> {
-  const data = await readSmallBody(ctx.req, LIMITS.smallContent);
-  const md5Header = header(ctx.req.headers, 'content-md5');
-  const md5 = md5Header === undefined ? undefined : createHash('md5').update(data).digest();
-  if (md5Header !== undefined && !checkMd5Format(md5Header).equals(md5!)) throw errors.md5Mismatch();
-  const crc = expectedCrc && crc64(data);
-  if (crc && !crc.equals(expectedCrc!)) throw errors.crc64Mismatch();
-  return { id: INLINE_PREFIX + randomBytes(16).toString('hex'), size: data.length, md5, crc64: crc, data };
-}
-
 /** Append Blob Seal: no more appends, ever. */
 export async function sealBlob(ctx: BlobRequest): Promise<void> {
   const now = Date.now();
@@ -165,13 +148,10 @@ export async function sealBlob(ctx: BlobRequest): Promise<void> {
       requireContainer(ctx);
       throw blobErrors.blobNotFound(ctx.path);
     }
-    if (current.blobType !== 'AppendBlob') throw appendErrors.notAppendBlob();
+    if (current.blobType !== 'AppendBlob') throw blobErrors.notAppendBlob();
     const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
     checkConditions(ctx.req.headers, current, 'write');
-    const position = numberHeader(ctx.req.headers, 'x-ms-blob-condition-appendpos');
-    if (position !== undefined && current.size !== position) {
-      throw new StorageError(412, 'AppendPositionConditionNotMet', `The append position condition specified was not met: the blob ends at ${current.size}, not ${position}.`);
-    }
+    checkAppendPosition(ctx, current);
     return { ...current, lease, sealed: true, lastModified: now, etag: newEtag(now) };
   });
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-blob-sealed': 'true' });

@@ -104,7 +104,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   // covers many of them, where a file each would cost an fsync each.
   const small = contentLength(ctx.req.headers, LIMITS.putBlob) <= LIMITS.smallContent;
   // Put Blob always records the blob's Content-MD5, as Azure does.
-  const inline = small ? await receiveInline(ctx, expectedCrc) : undefined;
+  const inline = small ? await receiveInline(ctx, expectedCrc, true) : undefined;
   const written = inline ?? (await receiveBody(ctx.req, ctx.deps.content, LIMITS.putBlob, true));
   const md5 = written.md5!.toString('base64');
   const now = Date.now();
@@ -128,11 +128,17 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   });
 }
 
-async function receiveInline(ctx: BlobRequest, expectedCrc: Buffer | undefined): Promise<WrittenContent & InlineContent> {
+/**
+ * A body small enough to commit inside the metadata store (readSmallBody checks
+ * its Content-MD5), with its CRC-64 checked when the client sent one. Its MD5 is
+ * computed when the client sent one or `alwaysMd5` asks, as receiveBody does.
+ */
+export async function receiveInline(ctx: BlobRequest, expectedCrc: Buffer | undefined, alwaysMd5: boolean): Promise<WrittenContent & InlineContent> {
   const data = await readSmallBody(ctx.req, LIMITS.smallContent);
   const crc = expectedCrc && crc64(data);
   if (crc && !crc.equals(expectedCrc!)) throw errors.crc64Mismatch();
-  return { id: INLINE_PREFIX + randomBytes(16).toString('hex'), size: data.length, md5: createHash('md5').update(data).digest(), crc64: crc, data };
+  const md5 = alwaysMd5 || header(ctx.req.headers, 'content-md5') !== undefined ? createHash('md5').update(data).digest() : undefined;
+  return { id: INLINE_PREFIX + randomBytes(16).toString('hex'), size: data.length, md5, crc64: crc, data };
 }
 
 /** Headers Get Blob and Get Blob Properties share. */

@@ -3,14 +3,13 @@ import type { BlobRecord, BlockRecord, Extent } from '../../db/records.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors, escapeXml } from '../http/errors.js';
-import { httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
+import { httpDate, readContentHeaders, readMetadata, requireNoBody } from '../http/headers.js';
 import { parseXml, readSmallBody } from '../http/body.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
-import { appendErrors } from './append.js';
-import { checkNoBody, copySourceRange } from './copy.js';
+import { copySourceRange } from './copy.js';
 import { requireContainer } from './containers.js';
 import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
 import { uploadTier } from './tiers.js';
@@ -42,7 +41,7 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
 /** Put Block From URL: a block made of bytes of a source blob (x-ms-source-range, or all of it). */
 export function makePutBlockFromUrl(keyring: KeyRing) {
   return async function putBlockFromUrl(ctx: BlobRequest): Promise<void> {
-    checkNoBody(ctx, 'Put Block From URL');
+    requireNoBody(ctx.req.headers, 'Put Block From URL takes its content from x-ms-copy-source');
     const staging = prepareStaging(ctx);
     await stageBlock(ctx, staging, await copySourceRange(ctx, keyring, LIMITS.block));
   };
@@ -68,7 +67,7 @@ function prepareStaging(ctx: BlobRequest): Staging {
     );
   }
   const mayStage = (blob: BlobRecord | undefined) => {
-    if (blob?.blobType === 'AppendBlob') throw appendErrors.onlyBlockBlobs();
+    if (blob?.blobType === 'AppendBlob') throw blobErrors.onlyBlockBlobs();
     leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
   };
   // A leased blob refuses before its bytes are read, and again at commit, should a lease have been taken meanwhile.
@@ -128,7 +127,7 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   requireContainer(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
-  if (existing?.blobType === 'AppendBlob') throw appendErrors.onlyBlockBlobs();
+  if (existing?.blobType === 'AppendBlob') throw blobErrors.onlyBlockBlobs();
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
   checkConditions(ctx.req.headers, existing, 'create');
 

@@ -8,7 +8,7 @@ import { authenticate } from '../auth/authenticate.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
-import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata } from '../http/headers.js';
+import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata, requireNoBody } from '../http/headers.js';
 import type { ByteRange } from '../http/range.js';
 import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
@@ -37,7 +37,6 @@ export function makeCopyBlob(keyring: KeyRing) {
     const sourceUrl = header(ctx.req.headers, 'x-ms-copy-source')!;
     const { source, account } = await readSource(ctx, keyring, sourceUrl);
     const now = Date.now();
-    checkOnline(source, now);
     const sourceMd5 = checkSourceMd5(ctx, source);
     requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
@@ -96,12 +95,11 @@ function contentOf(blob: BlobRecord): ContentHeaders {
 export function makePutBlobFromUrl(keyring: KeyRing) {
   return async function putBlobFromUrl(ctx: BlobRequest): Promise<void> {
     if (header(ctx.req.headers, 'x-ms-blob-type') !== 'BlockBlob') throw errors.invalidHeader('x-ms-blob-type', 'Put Blob From URL creates block blobs: send BlockBlob.');
-    checkNoBody(ctx, 'Put Blob From URL');
+    requireNoBody(ctx.req.headers, 'Put Blob From URL takes its content from x-ms-copy-source');
     const given = readContentHeaders(ctx.req.headers, false);
     const metadata = readMetadata(ctx.req.headers);
     const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
     const now = Date.now();
-    checkOnline(source, now);
     const sourceMd5 = checkSourceMd5(ctx, source);
     requireContainer(ctx);
     const inherited = header(ctx.req.headers, 'x-ms-copy-source-blob-properties')?.toLowerCase() === 'false' ? NO_CONTENT : contentOf(source);
@@ -151,7 +149,8 @@ export async function abortCopyBlob(ctx: BlobRequest): Promise<void> {
  * none, by the destination's Shared Key when both are in one account, or by a
  * public container. A SAS that does not let its holder read the source is 403
  * CannotVerifyCopySource, whatever signed the destination request. The
- * x-ms-source-if-* conditions are evaluated against the source.
+ * x-ms-source-if-* conditions are evaluated against the source, and an archived
+ * source cannot be copied.
  */
 export async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: string): Promise<{ source: BlobRecord; account: string }> {
   let url: URL;
@@ -197,6 +196,7 @@ export async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: 
     throw error;
   }
   checkSourceConditions(ctx, source);
+  checkOnline(source, Date.now());
   return { source, account: parsed.account };
 }
 
@@ -238,14 +238,6 @@ function checkSourceMd5(ctx: BlobRequest, source: BlobRecord): string | undefine
   return given;
 }
 
-/** The From-URL operations take their bytes from the source, never from the request. */
-export function checkNoBody(ctx: BlobRequest, operation: string): void {
-  const declared = ctx.req.headers['content-length'];
-  if ((declared !== undefined && declared !== '0') || ctx.req.headers['transfer-encoding'] !== undefined) {
-    throw errors.invalidHeader('Content-Length', `${operation} takes its content from x-ms-copy-source; send no body (Content-Length: 0).`);
-  }
-}
-
 /**
  * The bytes of a source blob that a From-URL block operation takes
  * (x-ms-source-range, or all of it), copied into a content file of its own,
@@ -255,7 +247,6 @@ export function checkNoBody(ctx: BlobRequest, operation: string): void {
  */
 export async function copySourceRange(ctx: BlobRequest, keyring: KeyRing, maxLength: number): Promise<WrittenContent> {
   const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
-  checkOnline(source, Date.now());
   const range = sourceRange(ctx, source.size);
   const length = source.size === 0 ? 0 : range.end - range.start + 1;
   if (length > maxLength) throw errors.requestBodyTooLarge(maxLength);

@@ -2,12 +2,12 @@ import { prefixEnd } from '../../db/blobs.js';
 import type { AccessTier, BlobRecord } from '../../db/records.js';
 import { errors, escapeXml } from '../http/errors.js';
 import { httpDate, listedEtag } from '../http/headers.js';
-import { includes, maxResults } from '../http/listing-params.js';
+import { includes, maxResults, parseNamePair } from '../http/listing-params.js';
 import { respondXml } from '../http/respond.js';
 import { requireContainer } from './containers.js';
 import { leaseXml } from './leases.js';
 import { tierOf, tierXml } from './tiers.js';
-import { tagSetXml } from './tag-set.js';
+import { tagCount, tagSetXml } from './tag-set.js';
 import type { BlobRequest } from './deps.js';
 import { metadataXml } from '../http/metadata-xml.js';
 
@@ -37,19 +37,10 @@ function decodeMarker(marker: string): Start {
   if (text.startsWith('b:')) return { after: text.slice(2), from: '' };
   if (text.startsWith('p:') && text.length > 2) return { after: '', from: prefixEnd(text.slice(2)) };
   if (text.startsWith('s:')) {
-    const position = parseSnapshotMarker(text.slice(2));
+    const position = parseNamePair(text.slice(2));
     if (position) return { after: '', from: position[0], afterSnapshot: position[1] };
   }
   throw errors.invalidQuery('marker', 'pass back the NextMarker of the previous page unchanged.');
-}
-
-function parseSnapshotMarker(text: string): [string, string] | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string') ? (value as [string, string]) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Blobs (each after its snapshots, oldest first, when asked for) and, with a delimiter, the prefixes that roll them up, in name order. */
@@ -121,7 +112,7 @@ export async function listBlobs(ctx: BlobRequest): Promise<void> {
 }
 
 function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTier: AccessTier): string {
-  const tagCount = blob.tags ? Object.keys(blob.tags).length : 0;
+  const tags = tagCount(blob);
   const optional = (name: string, value: string | undefined) => (value === undefined ? `<${name} />` : `<${name}>${escapeXml(value)}</${name}>`);
   const copy =
     blob.copy && include.has('copy')
@@ -141,7 +132,7 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTie
     optional('Cache-Control', blob.cacheControl) +
     optional('Content-Disposition', blob.contentDisposition) +
     (blob.blobType === 'AppendBlob' ? '<BlobType>AppendBlob</BlobType>' : `<BlobType>BlockBlob</BlobType>${tierXml(tierOf(blob, now, defaultTier))}`) +
-    `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}${tagCount ? `<TagCount>${tagCount}</TagCount>` : ''}${blob.sealed ? '<Sealed>true</Sealed>' : ''}</Properties>` +
+    `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}${tags ? `<TagCount>${tags}</TagCount>` : ''}${blob.sealed ? '<Sealed>true</Sealed>' : ''}</Properties>` +
     (include.has('metadata') ? metadataXml(blob.metadata) : '') +
     (include.has('tags') && blob.tags ? tagSetXml(blob.tags) : '') +
     '</Blob>'

@@ -56,8 +56,12 @@ export function tagSetXml(tags: Tags, only?: Set<string>): string {
   return `${xml}</TagSet></Tags>`;
 }
 
+export function tagCount(blob: BlobRecord): number {
+  return blob.tags ? Object.keys(blob.tags).length : 0;
+}
+
 /** x-ms-tag-count, on reads of a blob that has tags. */
 export function addTagCount(headers: OutgoingHttpHeaders, blob: BlobRecord): void {
-  const count = blob.tags ? Object.keys(blob.tags).length : 0;
+  const count = tagCount(blob);
   if (count > 0) headers['x-ms-tag-count'] = count;
 }

@@ -2,7 +2,7 @@ import type { BlobRecord } from '../../db/records.js';
 import { readSmallBody } from '../http/body.js';
 import { checkConditions } from '../http/conditions.js';
 import { errors, escapeXml } from '../http/errors.js';
-import { maxResults } from '../http/listing-params.js';
+import { maxResults, parseNamePair } from '../http/listing-params.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { TagExpressionError, comparedKeys, matchesTags, parseTagExpression } from '../http/tag-expressions.js';
 import { blobErrors } from './blob-errors.js';
@@ -86,11 +86,7 @@ function encodeFindMarker(blob: BlobRecord): string {
 
 function decodeFindMarker(marker: string): [string, string] {
   if (marker === '') return ['', ''];
-  try {
-    const value: unknown = JSON.parse(Buffer.from(marker, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string')) return value as [string, string];
-  } catch {
-    // reported below
-  }
-  throw errors.invalidQuery('marker', 'pass back the NextMarker of the previous page unchanged.');
+  const position = parseNamePair(Buffer.from(marker, 'base64url').toString('utf8'));
+  if (!position) throw errors.invalidQuery('marker', 'pass back the NextMarker of the previous page unchanged.');
+  return position;
 }

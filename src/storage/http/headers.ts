@@ -108,6 +108,14 @@ export function contentLength(headers: IncomingHttpHeaders, max: number): number
 const formattedDates = new Map<number, string>();
 
 /** RFC 1123 date, memoized: every response formats a few, mostly the same ones (now, a blob's times). */
+/** Operations whose content comes from elsewhere (a source URL) or nowhere take no request body. */
+export function requireNoBody(headers: IncomingHttpHeaders, why: string): void {
+  const declared = headers['content-length'];
+  if ((declared !== undefined && declared !== '0') || headers['transfer-encoding'] !== undefined) {
+    throw errors.invalidHeader('Content-Length', `${why}; send no body (Content-Length: 0).`);
+  }
+}
+
 export function httpDate(ms: number): string {
   let text = formattedDates.get(ms);
   if (text === undefined) {

@@ -26,3 +26,13 @@ export function includes(query: URLSearchParams, allowed: readonly string[]): Se
   }
   return values;
 }
+
+/** A pair of names (a listing's resume point) as markers carry it: JSON, checked; undefined when it is not one. */
+export function parseNamePair(text: string): [string, string] | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) && value.length === 2 && value.every((part) => typeof part === 'string') ? (value as [string, string]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
