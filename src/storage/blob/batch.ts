@@ -70,10 +70,9 @@ function splitOnce(text: string, separator: string): [string, string] {
 }
 
 /** What kind of sub-request this is, if a batch may hold it. */
-function kindOf(sub: SubRequest): 'delete' | 'tier' | undefined {
-  const query = sub.url.includes('?') ? new URLSearchParams(sub.url.slice(sub.url.indexOf('?') + 1)) : new URLSearchParams();
-  if (sub.method === 'DELETE' && !query.has('comp')) return 'delete';
-  if (sub.method === 'PUT' && query.get('comp') === 'tier') return 'tier';
+function kindOf(method: string, query: URLSearchParams): 'delete' | 'tier' | undefined {
+  if (method === 'DELETE' && !query.has('comp')) return 'delete';
+  if (method === 'PUT' && query.get('comp') === 'tier') return 'tier';
   return undefined;
 }
 
@@ -150,15 +149,15 @@ export function makeBlobBatch(run: () => Listener) {
     if (subRequests.length > MAX_SUB_REQUESTS) {
       throw new StorageError(400, 'ExceedsMaxBatchRequestCount', `The batch operation exceeds the maximum number of sub-requests (${MAX_SUB_REQUESTS}); it has ${subRequests.length}.`);
     }
-    const kinds = new Set(subRequests.map(kindOf));
+    const targets = subRequests.map((sub) => parseStorageUrl(sub.url));
+    const kinds = new Set(subRequests.map((sub, index) => kindOf(sub.method, targets[index]!.query)));
     if (kinds.has(undefined)) throw invalidBatch('a batch may hold only Delete Blob (DELETE) and Set Blob Tier (PUT ?comp=tier) sub-requests.');
     if (kinds.size > 1) throw new StorageError(400, 'AllBatchSubRequestsShouldBeSameApi', 'All batch sub-requests should be the same API: send deletions and tier changes in separate batches.');
-    for (const sub of subRequests) {
-      const target = parseStorageUrl(sub.url);
+    targets.forEach((target, index) => {
       if (target.account !== ctx.account || (ctx.container !== '' && target.container !== ctx.container)) {
-        throw invalidBatch(`the sub-request for '${sub.url.split('?')[0]}' is outside ${ctx.container ? `container '${ctx.container}'` : `account '${ctx.account}'`}.`);
+        throw invalidBatch(`the sub-request for '${subRequests[index]!.url.split('?')[0]}' is outside ${ctx.container ? `container '${ctx.container}'` : `account '${ctx.account}'`}.`);
       }
-    }
+    });
     const answers = await Promise.all(subRequests.map((sub) => runSubRequest(run(), ctx.req, sub)));
     const responseBoundary = `batchresponse_${randomUUID()}`;
     const framed =

@@ -114,7 +114,7 @@ export async function setBlobTier(ctx: BlobRequest): Promise<void> {
     const settled: BlobRecord = { ...current, lease, accessTier: view.inferred ? undefined : view.tier, accessTierChangeTime: view.changeTime, rehydrate: undefined };
     if (view.archiveStatus !== undefined) {
       // Rehydrating: the only change allowed is to hurry it.
-      if (target === 'Archive' || target !== current.rehydrate!.tier || priority !== 'High' || current.rehydrate!.priority === 'High') throw tierErrors.beingRehydrated();
+      if (target !== current.rehydrate!.tier || priority !== 'High' || current.rehydrate!.priority === 'High') throw tierErrors.beingRehydrated();
       status = 202;
       return { ...current, lease, rehydrate: { ...current.rehydrate!, priority, at: Math.min(current.rehydrate!.at, now + delay) } };
     }
