@@ -1,6 +1,7 @@
 import { ContentRefs } from './content-refs.js';
+import { RangeRows } from './range-rows.js';
 import { RecordCache } from './record-cache.js';
-import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage } from './records.js';
+import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage, StoredRange } from './records.js';
 import type { Db } from './sqlite.js';
 
 type Key = { account: string; container: string; name: string };
@@ -14,6 +15,28 @@ export interface InlineContent {
 /** Thrown inside a transaction to abort it; the caller maps it to a protocol error. */
 export type Precondition<T> = (current: T | undefined) => void;
 
+/** What a commit takes besides the record: a small body kept inline, and/or the page blob whose written pages the new blob gets (a copy). */
+export interface CommitOptions {
+  inline?: InlineContent;
+  pagesFrom?: PageOwner;
+}
+
+/** A page blob, or one of its snapshots. */
+export interface PageOwner extends Key {
+  snapshot?: string;
+}
+
+/**
+ * A change to a page blob: its next record, and the bytes it forgets (Clear
+ * Pages, shrinking) and/or one newly written range, whose content holds no
+ * reference yet.
+ */
+export interface PageEdit {
+  blob: BlobRecord;
+  clear?: { first: number; last: number };
+  write?: StoredRange;
+}
+
 /**
  * Containers, blobs and uncommitted blocks. Each method is one transaction, so a
  * blob is either wholly committed or not there at all. Methods that drop content
@@ -22,11 +45,14 @@ export type Precondition<T> = (current: T | undefined) => void;
  */
 export class BlobRepo {
   private readonly refs: ContentRefs;
+  /** The written pages of page blobs and their snapshots, by (account, container, name, snapshot or ''). */
+  private readonly pages: RangeRows;
   private readonly blobCache = new RecordCache<BlobRecord>(20_000);
   private readonly stmt;
 
   constructor(private readonly db: Db) {
     this.refs = new ContentRefs(db);
+    this.pages = new RangeRows(db, 'page_ranges', ['account', 'container', 'blob', 'snapshot'], this.refs);
     this.stmt = {
       getContainer: db.prepare('SELECT doc FROM containers WHERE account = ? AND name = ?').pluck(),
       insertContainer: db.prepare('INSERT INTO containers (account, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -83,11 +109,16 @@ export class BlobRepo {
       containerAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ? AND container = ?').pluck(),
       deleteContainerAppendBlocks: db.prepare('DELETE FROM append_blocks WHERE account = ? AND container = ?'),
       accountAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ?').pluck(),
+      snapshotPageContent: db.prepare("SELECT content_id FROM page_ranges WHERE account = ? AND container = ? AND blob = ? AND snapshot <> ''").pluck(),
+      deleteSnapshotPages: db.prepare("DELETE FROM page_ranges WHERE account = ? AND container = ? AND blob = ? AND snapshot <> ''"),
+      containerPageContent: db.prepare('SELECT content_id FROM page_ranges WHERE account = ? AND container = ?').pluck(),
+      deleteContainerPages: db.prepare('DELETE FROM page_ranges WHERE account = ? AND container = ?'),
+      accountPageContent: db.prepare('SELECT content_id FROM page_ranges WHERE account = ?').pluck(),
       insertInline: db.prepare('INSERT INTO inline_content (id, data) VALUES (?, ?)'),
       inlineData: db.prepare('SELECT data FROM inline_content WHERE id = ?').pluck(),
       accountBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ?').pluck(),
       accountBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ?').pluck(),
-      deleteAccountRows: ['blobs', 'blob_snapshots', 'blocks', 'append_blocks', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
+      deleteAccountRows: ['blobs', 'blob_snapshots', 'blocks', 'append_blocks', 'page_ranges', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
     };
   }
 
@@ -136,6 +167,8 @@ export class BlobRepo {
       this.refs.release(this.stmt.containerBlockContent.all(account, name) as string[], orphans);
       this.refs.release(this.stmt.containerAppendContent.all(account, name) as string[], orphans);
       this.stmt.deleteContainerAppendBlocks.run(account, name);
+      this.refs.release(this.stmt.containerPageContent.all(account, name) as string[], orphans);
+      this.stmt.deleteContainerPages.run(account, name);
       this.stmt.deleteContainerBlobs.run(account, name);
       // Rare enough that dropping every cached blob beats tracking them per container.
       this.blobCache.clear();
@@ -208,11 +241,13 @@ export class BlobRepo {
    * The precondition sees the blob it replaces and may set `blob.lease`, the lease
    * the new version keeps.
    */
-  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, inline?: InlineContent): string[] | undefined {
+  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom }: CommitOptions = {}): string[] | undefined {
     return this.db.transaction(() => {
       if (this.stmt.getContainer.get(blob.account, blob.container) === undefined) return undefined;
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
+      // Read before the blob's own pages are dropped: a page blob may be copied onto itself.
+      const pages = pagesFrom ? this.pages.all(pageOwner(pagesFrom)) : [];
       if (inline) {
         this.stmt.insertInline.run(inline.id, inline.data);
         newContent = [...newContent, inline.id];
@@ -226,6 +261,8 @@ export class BlobRepo {
       this.refs.release(this.stmt.blockContent.all(blob.account, blob.container, blob.name) as string[], orphans);
       this.stmt.deleteBlocks.run(blob.account, blob.container, blob.name);
       this.stmt.deleteAppendBlocks.run(blob.account, blob.container, blob.name);
+      this.pages.drop(pageOwner(blob), orphans);
+      this.pages.insertAll(pageOwner(blob), pages);
       if (blob.blobType === 'AppendBlob') {
         blob.extents.forEach((extent, seq) => this.stmt.insertAppendBlock.run(blob.account, blob.container, blob.name, seq, extent.id, extent.size));
       }
@@ -289,16 +326,67 @@ export class BlobRepo {
       if (snapshots !== undefined) {
         for (const row of this.stmt.snapshotsOf.all(account, container, name) as { doc: string }[]) this.refs.release(extentIds(JSON.parse(row.doc)), orphans);
         this.stmt.deleteSnapshotsOf.run(account, container, name);
+        this.refs.release(this.stmt.snapshotPageContent.all(account, container, name) as string[], orphans);
+        this.stmt.deleteSnapshotPages.run(account, container, name);
         if (snapshots === 'only') return orphans;
       }
       this.refs.release(extentIds(current), orphans);
       this.refs.release(this.stmt.blockContent.all(account, container, name) as string[], orphans);
       this.stmt.deleteBlocks.run(account, container, name);
       this.stmt.deleteAppendBlocks.run(account, container, name);
+      this.pages.drop(pageOwner({ account, container, name }), orphans);
       this.stmt.deleteBlob.run(account, container, name);
       this.blobCache.delete(blobKey(account, container, name));
       return orphans;
     })();
+  }
+
+  // ---- page blobs ----
+
+  /**
+   * Changes a page blob in one transaction: `change` sees its record as it is
+   * (or undefined) and returns its next record with the bytes to forget and/or
+   * write, or throws. Returns the new record and the content nothing uses any more.
+   */
+  editPageBlob(key: Key, change: (current: BlobRecord | undefined) => PageEdit, inline?: InlineContent): { blob: BlobRecord; orphans: string[] } {
+    return this.db.transaction(() => {
+      const edit = change(this.getBlob(key.account, key.container, key.name));
+      const owner = pageOwner(key);
+      const orphans: string[] = [];
+      if (edit.clear) this.pages.clear(owner, edit.clear.first, edit.clear.last, orphans);
+      if (inline) this.stmt.insertInline.run(inline.id, inline.data);
+      if (edit.write) this.pages.write(owner, edit.write, orphans);
+      this.stmt.upsertBlob.run(key.account, key.container, key.name, blobDoc(edit.blob));
+      this.blobCache.delete(blobKey(key.account, key.container, key.name));
+      return { blob: edit.blob, orphans };
+    })();
+  }
+
+  /**
+   * Incremental Copy's commit, in one transaction: the blob that `build`
+   * returns (seeing the blob it replaces and the time its snapshot will have)
+   * gets `source`'s pages, then a snapshot of it is taken at that time.
+   * Undefined when the container is gone.
+   */
+  commitIncrementalCopy(
+    key: Key,
+    source: PageOwner,
+    snapshotTime: (taken: (time: string) => boolean) => string,
+    build: (current: BlobRecord | undefined, snapshot: string) => BlobRecord,
+  ): { blob: BlobRecord; orphans: string[] } | undefined {
+    return this.db.transaction(() => {
+      const time = snapshotTime((taken) => this.stmt.getSnapshot.get(key.account, key.container, key.name, taken) !== undefined);
+      const blob = build(this.getBlob(key.account, key.container, key.name), time);
+      const orphans = this.commitBlob(blob, [], undefined, { pagesFrom: source });
+      if (orphans === undefined) return undefined;
+      this.snapshotBlob(key.account, key.container, key.name, () => time, undefined);
+      return { blob, orphans };
+    })();
+  }
+
+  /** The written pages of a page blob (or of its snapshot) that overlap bytes [first, last], in order. */
+  pageRanges(owner: PageOwner, first: number, last: number): StoredRange[] {
+    return this.pages.overlapping(pageOwner(owner), first, last);
   }
 
   // ---- snapshots ----
@@ -326,6 +414,7 @@ export class BlobRepo {
       this.refs.add(extentIds(record));
       // A snapshot keeps its extents in its row, whatever the blob's type: it never changes.
       this.stmt.insertSnapshot.run(account, container, name, snapshot, recordDoc(record));
+      if (current.blobType === 'PageBlob') this.pages.copy(pageOwner({ account, container, name }), pageOwner({ account, container, name, snapshot }));
       return record;
     })();
   }
@@ -352,6 +441,7 @@ export class BlobRepo {
       if (!record) return undefined;
       const orphans: string[] = [];
       this.refs.release(extentIds(record), orphans);
+      this.pages.drop(pageOwner({ account, container, name, snapshot }), orphans);
       this.stmt.deleteSnapshot.run(account, container, name, snapshot);
       return orphans;
     })();
@@ -414,11 +504,16 @@ export class BlobRepo {
       }
       this.refs.release(this.stmt.accountBlockContent.all(account) as string[], orphans);
       this.refs.release(this.stmt.accountAppendContent.all(account) as string[], orphans);
+      this.refs.release(this.stmt.accountPageContent.all(account) as string[], orphans);
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
       this.blobCache.clear();
       return orphans;
     })();
   }
+}
+
+function pageOwner({ account, container, name, snapshot }: PageOwner): readonly string[] {
+  return [account, container, name, snapshot ?? ''];
 }
 
 function blobKey(account: string, container: string, name: string): string {

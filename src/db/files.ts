@@ -1,8 +1,8 @@
 import { prefixEnd } from './blobs.js';
 import { ContentRefs } from './content-refs.js';
-import { cutOut } from './file-range-math.js';
+import { RangeRows } from './range-rows.js';
 import { RecordCache } from './record-cache.js';
-import type { FileNodeRecord, FileRangeRecord, ListPage, ShareRecord } from './records.js';
+import type { FileNodeRecord, StoredRange, ListPage, ShareRecord } from './records.js';
 import type { Db } from './sqlite.js';
 
 /** A node not yet stored: the store assigns its id. */
@@ -16,7 +16,7 @@ export type NodeDraft = Omit<FileNodeRecord, 'id'>;
 export interface NodeEdit {
   node: FileNodeRecord;
   clear?: { first: number; last: number };
-  write?: FileRangeRecord;
+  write?: StoredRange;
 }
 
 const NODE_CACHE_ENTRIES = 10_000;
@@ -24,7 +24,7 @@ const RANGE_LIST_CACHE_ENTRIES = 10_000;
 /** Files written in more ranges than this are read span by span from SQLite, never cached whole. */
 const CACHED_RANGES_PER_FILE = 16;
 /** The cached range list of a file with more than CACHED_RANGES_PER_FILE ranges. */
-const MANY_RANGES: readonly FileRangeRecord[] = Object.freeze([]);
+const MANY_RANGES: readonly StoredRange[] = Object.freeze([]);
 
 interface NodeRow {
   id: number;
@@ -36,12 +36,6 @@ interface NodeRow {
   doc: string;
 }
 
-interface RangeRow {
-  first: number;
-  last: number;
-  contentId: string;
-  contentOffset: number;
-}
 
 /**
  * Shares, their directories and files, and the written ranges of each file.
@@ -57,15 +51,18 @@ interface RangeRow {
  */
 export class FileRepo {
   private readonly refs: ContentRefs;
+  /** The written ranges of each file, by file id. */
+  private readonly fileRanges: RangeRows;
   private readonly stmt;
   private readonly nodes = new RecordCache<FileNodeRecord>(NODE_CACHE_ENTRIES);
   /** Every range of a file written in at most CACHED_RANGES_PER_FILE ranges (else MANY_RANGES), by file id. */
-  private readonly rangeLists = new RecordCache<readonly FileRangeRecord[]>(RANGE_LIST_CACHE_ENTRIES);
+  private readonly rangeLists = new RecordCache<readonly StoredRange[]>(RANGE_LIST_CACHE_ENTRIES);
   /** How many write transactions are open (better-sqlite3 nests them as savepoints). */
   private writeDepth = 0;
 
   constructor(private readonly db: Db) {
     this.refs = new ContentRefs(db);
+    this.fileRanges = new RangeRows(db, 'file_ranges', ['file_id'], this.refs);
     this.stmt = {
       getShare: db.prepare('SELECT doc FROM shares WHERE account = ? AND name = ?').pluck(),
       insertShare: db.prepare('INSERT INTO shares (account, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -91,25 +88,6 @@ export class FileRepo {
         `SELECT id, key, parent, name, is_dir, size, doc FROM file_nodes
          WHERE account = ? AND share = ? AND parent = ? AND key > ? AND key >= ? AND key < ? ORDER BY key LIMIT ?`,
       ),
-
-      // Ranges never overlap, so those touching [first, last] start at or after the last one starting at or before `first`.
-      ranges: db.prepare(
-        `SELECT first_byte AS first, last_byte AS last, content_id AS contentId, content_offset AS contentOffset FROM file_ranges
-         WHERE file_id = @fileId AND first_byte <= @last
-           AND first_byte >= (SELECT COALESCE(MAX(first_byte), 0) FROM file_ranges WHERE file_id = @fileId AND first_byte <= @first)
-         ORDER BY first_byte`,
-      ),
-      firstRanges: db.prepare(
-        'SELECT first_byte AS first, last_byte AS last, content_id AS contentId, content_offset AS contentOffset FROM file_ranges WHERE file_id = ? ORDER BY first_byte LIMIT ?',
-      ),
-      allRanges: db.prepare(
-        'SELECT first_byte AS first, last_byte AS last, content_id AS contentId, content_offset AS contentOffset FROM file_ranges WHERE file_id = ? ORDER BY first_byte',
-      ),
-      insertRange: db.prepare('INSERT INTO file_ranges (file_id, first_byte, last_byte, content_id, content_offset) VALUES (?, ?, ?, ?, ?)'),
-      deleteRange: db.prepare('DELETE FROM file_ranges WHERE file_id = ? AND first_byte = ?'),
-      rangeCount: db.prepare('SELECT COUNT(*) FROM file_ranges WHERE file_id = ?').pluck(),
-      fileContent: db.prepare('SELECT content_id FROM file_ranges WHERE file_id = ?').pluck(),
-      deleteFileRanges: db.prepare('DELETE FROM file_ranges WHERE file_id = ?'),
 
       getPermission: db.prepare('SELECT permission FROM file_permissions WHERE account = ? AND share = ? AND key = ?').pluck(),
       putPermission: db.prepare('INSERT INTO file_permissions (account, share, key, permission) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -208,12 +186,8 @@ export class FileRepo {
       const edit = change(this.getNode(account, share, key));
       const { node } = edit;
       const orphans: string[] = [];
-      if (edit.clear) this.clearSpan(node.id, edit.clear.first, edit.clear.last, orphans);
-      if (edit.write) {
-        this.clearSpan(node.id, edit.write.first, edit.write.last, orphans);
-        this.refs.add([edit.write.contentId]);
-        this.insertRange(node.id, edit.write);
-      }
+      if (edit.clear) this.fileRanges.clear([node.id], edit.clear.first, edit.clear.last, orphans);
+      if (edit.write) this.fileRanges.write([node.id], edit.write, orphans);
       this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
       return { node, orphans };
     });
@@ -226,7 +200,7 @@ export class FileRepo {
       check(current, current !== undefined && current.isDirectory && this.stmt.hasChildren.get(account, share, key) !== undefined);
       const orphans: string[] = [];
       if (!current) return orphans;
-      this.dropRanges(current.id, orphans);
+      this.fileRanges.drop([current.id], orphans);
       this.stmt.deleteNode.run(current.id);
       return orphans;
     });
@@ -264,29 +238,25 @@ export class FileRepo {
         this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
         return { node, orphans };
       }
-      const ranges = this.allRanges(original!.id);
       const node = this.store(draft, existing, orphans);
-      for (const range of ranges) {
-        this.refs.add([range.contentId]);
-        this.insertRange(node.id, range);
-      }
+      this.fileRanges.copy([original!.id], [node.id]);
       return { node, orphans };
     });
   }
 
   /** The written ranges of a file that overlap bytes [first, last], in order. */
-  ranges(fileId: number, first: number, last: number): readonly FileRangeRecord[] {
+  ranges(fileId: number, first: number, last: number): readonly StoredRange[] {
     const all = this.writeDepth > 0 ? undefined : this.smallFileRanges(fileId);
     if (all !== undefined) return all.filter((range) => range.last >= first && range.first <= last);
-    return (this.stmt.ranges.all({ fileId, first, last }) as RangeRow[]).filter((range) => range.last >= first);
+    return this.fileRanges.overlapping([fileId], first, last);
   }
 
   /** Every range of the file when it has few, from the cache once read; undefined for a file of many ranges. */
-  private smallFileRanges(fileId: number): readonly FileRangeRecord[] | undefined {
+  private smallFileRanges(fileId: number): readonly StoredRange[] | undefined {
     const cacheKey = String(fileId);
     let all = this.rangeLists.get(cacheKey);
     if (all === undefined) {
-      const first = this.stmt.firstRanges.all(fileId, CACHED_RANGES_PER_FILE + 1) as RangeRow[];
+      const first = this.fileRanges.first([fileId], CACHED_RANGES_PER_FILE + 1);
       // A file of many ranges is remembered as such, so its reads do not count them again.
       all = this.rangeLists.set(cacheKey, first.length > CACHED_RANGES_PER_FILE ? MANY_RANGES : first.map((range) => Object.freeze(range)));
     }
@@ -306,12 +276,12 @@ export class FileRepo {
   }
 
   /** Every written range of a file, in order. */
-  allRanges(fileId: number): FileRangeRecord[] {
-    return this.stmt.allRanges.all(fileId) as RangeRow[];
+  allRanges(fileId: number): StoredRange[] {
+    return this.fileRanges.all([fileId]);
   }
 
   rangeCount(fileId: number): number {
-    return this.stmt.rangeCount.get(fileId) as number;
+    return this.fileRanges.count([fileId]);
   }
 
   /**
@@ -320,25 +290,10 @@ export class FileRepo {
    * Returns the content ids nothing uses any more, or undefined when a write
    * changed any of those ranges meanwhile (the caller then discards `merged`).
    */
-  mergeRanges(fileId: number, expected: readonly FileRangeRecord[], merged: FileRangeRecord): string[] | undefined {
+  mergeRanges(fileId: number, expected: readonly StoredRange[], merged: StoredRange): string[] | undefined {
     return this.write(() => {
-      const current = this.ranges(fileId, merged.first, merged.last);
-      const unchanged =
-        current.length === expected.length &&
-        current.every(
-          (range, i) =>
-            range.first === expected[i]!.first &&
-            range.last === expected[i]!.last &&
-            range.contentId === expected[i]!.contentId &&
-            range.contentOffset === expected[i]!.contentOffset,
-        );
-      if (!unchanged) return undefined;
       const orphans: string[] = [];
-      for (const range of current) this.stmt.deleteRange.run(fileId, range.first);
-      this.refs.add([merged.contentId]);
-      this.insertRange(fileId, merged);
-      this.refs.release(current.map((range) => range.contentId), orphans);
-      return orphans;
+      return this.fileRanges.replace([fileId], expected, merged, orphans) ? orphans : undefined;
     });
   }
 
@@ -373,30 +328,9 @@ export class FileRepo {
   private store(draft: NodeDraft, existing: FileNodeRecord | undefined, orphans: string[]): FileNodeRecord {
     if (!existing) return this.insert(draft);
     const node = { ...draft, id: existing.id };
-    this.dropRanges(existing.id, orphans);
+    this.fileRanges.drop([existing.id], orphans);
     this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
     return node;
-  }
-
-  private insertRange(fileId: number, range: FileRangeRecord): void {
-    this.stmt.insertRange.run(fileId, range.first, range.last, range.contentId, range.contentOffset);
-  }
-
-  /** Forgets bytes [first, last]: ranges inside go, ranges across an end are trimmed or split. */
-  private clearSpan(fileId: number, first: number, last: number, orphans: string[]): void {
-    for (const range of this.ranges(fileId, first, last)) {
-      this.stmt.deleteRange.run(fileId, range.first);
-      const parts = cutOut(range, first, last);
-      for (const part of parts) this.insertRange(fileId, part);
-      // Add the parts' references before releasing the old one, so a split range's content never drops to zero.
-      this.refs.add(parts.map((part) => part.contentId));
-      this.refs.release([range.contentId], orphans);
-    }
-  }
-
-  private dropRanges(fileId: number, orphans: string[]): void {
-    this.refs.release(this.stmt.fileContent.all(fileId) as string[], orphans);
-    this.stmt.deleteFileRanges.run(fileId);
   }
 }
 

@@ -129,11 +129,19 @@ export interface BlobRecord extends ContentHeaders {
   tags?: Record<string, string>;
   /** Set while an asynchronous Copy Blob into this blob has not completed. */
   pendingCopy?: PendingCopy;
-  /** Absent for block blobs. An append blob's extents are its appended blocks, kept in a table of their own. */
-  blobType?: 'AppendBlob';
+  /**
+   * Absent for block blobs. An append blob's extents are its appended blocks,
+   * kept in a table of their own; a page blob has none, its written pages are
+   * ranges in a table of their own and `size` is its declared length.
+   */
+  blobType?: 'AppendBlob' | 'PageBlob';
   /** Append blobs: how many blocks were appended, and whether the blob is sealed against more. */
   committedBlockCount?: number;
   sealed?: boolean;
+  /** Page blobs: x-ms-blob-sequence-number. */
+  sequenceNumber?: number;
+  /** Page blobs made by Incremental Copy: read-only but for more incremental copies, and the snapshot the last one took. */
+  incrementalCopy?: { destinationSnapshot: string };
 }
 
 export interface BlockRecord {
@@ -199,8 +207,8 @@ export interface FileNodeRecord extends ContentHeaders {
   copy?: CopyInfo;
 }
 
-/** Bytes [first, last] of a file, stored at `contentOffset` onwards in content file `contentId`. */
-export interface FileRangeRecord {
+/** Bytes [first, last] of a file or page blob, stored at `contentOffset` onwards in content file `contentId`. */
+export interface StoredRange {
   first: number;
   /** Inclusive. */
   last: number;

@@ -297,4 +297,25 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  // ---- page blobs
+  {
+    name: '009-page-ranges',
+    sql: `
+  -- The written pages of page blobs and of their snapshots (snapshot '' is the
+  -- blob itself), never overlapping; unwritten pages read as zeros, so a new
+  -- page blob of any size has no rows and costs no disk. Each row holds one
+  -- reference (content table) on its content file, which may be inline.
+  CREATE TABLE page_ranges (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    first_byte INTEGER NOT NULL,
+    last_byte INTEGER NOT NULL,      -- inclusive
+    content_id TEXT NOT NULL,
+    content_offset INTEGER NOT NULL, -- where first_byte is in the content file
+    PRIMARY KEY (account, container, blob, snapshot, first_byte)
+  ) WITHOUT ROWID;
+  `,
+  },
 ];

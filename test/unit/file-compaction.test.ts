@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { FileRangeRecord } from '../../src/db/records.js';
+import type { StoredRange } from '../../src/db/records.js';
 import { planMerges } from '../../src/storage/file/compaction.js';
 
 const MiB = 1024 * 1024;
-const range = (first: number, last: number, contentId = `c${first}`): FileRangeRecord => ({ first, last, contentId, contentOffset: 0 });
-const spans = (runs: FileRangeRecord[][]) => runs.map((run) => `${run[0]!.first}-${run[run.length - 1]!.last}x${run.length}`);
+const range = (first: number, last: number, contentId = `c${first}`): StoredRange => ({ first, last, contentId, contentOffset: 0 });
+const spans = (runs: StoredRange[][]) => runs.map((run) => `${run[0]!.first}-${run[run.length - 1]!.last}x${run.length}`);
 
 describe('planMerges', () => {
   it('joins runs of touching ranges and leaves gaps alone', () => {

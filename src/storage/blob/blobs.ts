@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { collectPieces, sendPieces, type BodyPiece } from '../../bytes/body-pieces.js';
 import type { WrittenContent } from '../../bytes/content-store.js';
-import type { InlineContent } from '../../db/blobs.js';
+import type { CommitOptions, InlineContent } from '../../db/blobs.js';
+import { stitch } from '../../bytes/stitch.js';
 import { INLINE_PREFIX, isInline } from '../../db/content-refs.js';
 import type { BlobRecord, Extent } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
@@ -44,7 +45,7 @@ export function requireBlob(ctx: BlobRequest): BlobRecord {
 }
 
 /** Commits a new version of the blob; unlinks what it replaced, or the new content if the commit failed. */
-export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent: string[], inline?: InlineContent): Promise<void> {
+export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent: string[], options: CommitOptions = {}): Promise<void> {
   let orphans: string[] | undefined;
   try {
     orphans = ctx.deps.repo.commitBlob(
@@ -55,7 +56,7 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
         blob.lease = leaseAfterWrite(current?.lease, ctx.req.headers, Date.now(), 'blob');
         checkConditions(ctx.req.headers, current, 'create');
       },
-      inline,
+      options,
     );
   } catch (error) {
     await ctx.deps.content.remove(newContent);
@@ -83,8 +84,7 @@ export function newBlobVersion(ctx: BlobRequest, now = Date.now()) {
 function checkBlockBlobType(ctx: BlobRequest): void {
   const type = header(ctx.req.headers, 'x-ms-blob-type');
   if (type === undefined) throw errors.missingHeader('x-ms-blob-type', "Put Blob needs 'x-ms-blob-type: BlockBlob' (or AppendBlob).");
-  if (type === 'PageBlob') throw new StorageError(400, 'UnsupportedOperation', 'Page blobs are not supported by mlspace yet; use a block or append blob.');
-  if (type !== 'BlockBlob') throw errors.invalidHeader('x-ms-blob-type', `use BlockBlob or AppendBlob, not '${type}'.`);
+  if (type !== 'BlockBlob') throw errors.invalidHeader('x-ms-blob-type', `use BlockBlob, AppendBlob or PageBlob, not '${type}'.`);
 }
 
 export async function putBlob(ctx: BlobRequest): Promise<void> {
@@ -118,7 +118,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
     metadata,
     extents: [{ id: written.id, size: written.size }],
   };
-  await commitBlob(ctx, blob, inline ? [] : [written.id], inline);
+  await commitBlob(ctx, blob, inline ? [] : [written.id], { inline });
   respondEmpty(ctx, 201, {
     etag: blob.etag,
     'last-modified': httpDate(blob.lastModified),
@@ -155,6 +155,13 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
     headers['x-ms-blob-committed-block-count'] = blob.committedBlockCount ?? 0;
     if (blob.sealed) headers['x-ms-blob-sealed'] = 'true';
   }
+  if (blob.blobType === 'PageBlob') {
+    headers['x-ms-blob-sequence-number'] = blob.sequenceNumber ?? 0;
+    if (blob.incrementalCopy) {
+      headers['x-ms-incremental-copy'] = 'true';
+      headers['x-ms-copy-destination-snapshot'] = blob.incrementalCopy.destinationSnapshot;
+    }
+  }
   addLeaseHeaders(headers, blob.lease, Date.now());
   addContentHeaders(headers, blob, ctx.auth);
   writeMetadata(ctx.res, blob.metadata);
@@ -167,7 +174,8 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
   const headers = blobHeaders(blob, ctx);
   headers['content-length'] = blob.size;
   addTagCount(headers, blob);
-  if (blob.blobType !== 'AppendBlob') addTierHeaders(headers, tierOf(blob, Date.now(), ctx.deps.defaultAccessTier(ctx.account)));
+  // Page blobs of a standard account have no tier; append blobs none either.
+  if (blob.blobType === undefined) addTierHeaders(headers, tierOf(blob, Date.now(), ctx.deps.defaultAccessTier(ctx.account)));
   if (blob.contentMd5) headers['content-md5'] = blob.contentMd5;
   writeHead(ctx, 200, headers);
   ctx.res.end();
@@ -194,32 +202,59 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
     throw new StorageError(400, 'OutOfRangeInput', 'x-ms-range-get-content-md5 needs a range of at most 4 MiB.');
   }
   const status = range ? 206 : 200;
-  const single = blob.extents.length === 1 ? blob.extents[0]! : undefined;
+  const single = blob.blobType !== 'PageBlob' && blob.extents.length === 1 ? blob.extents[0]! : undefined;
   const cached = single && blob.size <= LIMITS.smallContent && !wantsRangeMd5 ? ctx.deps.cache.get(single.id) : undefined;
   if (cached) {
     writeHead(ctx, status, headers);
     ctx.res.end(cached.subarray(start, end + 1));
     return;
   }
-  // Pinned before the first await, so an overwrite or delete cannot unlink what this response still has to read.
-  const release = ctx.deps.pins.pin(blob.extents.map((extent) => extent.id));
-  try {
-    if (wantsRangeMd5) {
-      const data = await collectPieces(ctx.deps.content, extentPieces(ctx, blob.extents, { start, end }));
-      headers['content-md5'] = createHash('md5').update(data).digest('base64');
-      writeHead(ctx, 206, headers);
-      ctx.res.end(data);
-    } else if (blob.size <= LIMITS.smallContent && blob.extents.length <= 1) {
+  if (!wantsRangeMd5 && blob.blobType !== 'PageBlob' && blob.size <= LIMITS.smallContent && blob.extents.length <= 1) {
+    // Pinned before the first await, so an overwrite or delete cannot unlink what this response still has to read.
+    const release = ctx.deps.pins.pin(blob.extents.map((extent) => extent.id));
+    try {
       const data = single ? await smallContent(ctx, single) : Buffer.alloc(0);
       writeHead(ctx, status, headers);
       ctx.res.end(data.subarray(start, end + 1));
+    } finally {
+      await release();
+    }
+    return;
+  }
+  const { pieces, release } = openBlobBytes(ctx, blob, { start, end });
+  try {
+    if (wantsRangeMd5) {
+      const data = await collectPieces(ctx.deps.content, pieces);
+      headers['content-md5'] = createHash('md5').update(data).digest('base64');
+      writeHead(ctx, 206, headers);
+      ctx.res.end(data);
     } else {
       writeHead(ctx, status, headers);
-      await sendPieces(ctx.deps.content, extentPieces(ctx, blob.extents, { start, end }), ctx.res);
+      await sendPieces(ctx.deps.content, pieces, ctx.res);
     }
   } finally {
     await release();
   }
+}
+
+/**
+ * Bytes [range.start, range.end] of a blob (or snapshot) of any type, as body
+ * pieces: a page blob's written pages with zeros between them, another blob's
+ * extents. Its content is pinned in the same tick as the lookup that named it,
+ * so an overwrite or delete cannot unlink it mid-stream; call `release` once
+ * the pieces are sent or abandoned.
+ */
+export function openBlobBytes(ctx: BlobRequest, blob: BlobRecord, range: ByteRange): { pieces: Iterable<BodyPiece>; release: () => Promise<void> } {
+  if (blob.blobType !== 'PageBlob') {
+    return { pieces: extentPieces(ctx, blob.extents, range), release: ctx.deps.pins.pin(blob.extents.map((extent) => extent.id)) };
+  }
+  const pages = ctx.deps.repo.pageRanges(blob, range.start, range.end);
+  return { pieces: inlineResolved(ctx, stitch(pages, range.start, range.end)), release: ctx.deps.pins.pin(pages.map((page) => page.contentId)) };
+}
+
+/** Pieces with those of inline content (small page writes) read from the metadata store. */
+function* inlineResolved(ctx: BlobRequest, pieces: Iterable<BodyPiece>): Generator<BodyPiece> {
+  for (const piece of pieces) yield Buffer.isBuffer(piece) || !isInline(piece.id) ? piece : inlineData(ctx, piece.id).subarray(piece.start, piece.end + 1);
 }
 
 async function smallContent(ctx: BlobRequest, extent: Extent): Promise<Buffer> {
@@ -239,7 +274,7 @@ function inlineData(ctx: BlobRequest, id: string): Buffer {
 }
 
 /** The bytes [range.start, range.end] of a blob made of `extents`, extent by extent. */
-export function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): Generator<BodyPiece> {
+function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): Generator<BodyPiece> {
   let offset = 0;
   for (const extent of extents) {
     const extentEnd = offset + extent.size - 1;

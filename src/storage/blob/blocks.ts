@@ -67,7 +67,7 @@ function prepareStaging(ctx: BlobRequest): Staging {
     );
   }
   const mayStage = (blob: BlobRecord | undefined) => {
-    if (blob?.blobType === 'AppendBlob') throw blobErrors.onlyBlockBlobs();
+    if (blob?.blobType !== undefined) throw blobErrors.onlyBlockBlobs(blob.blobType);
     leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
   };
   // A leased blob refuses before its bytes are read, and again at commit, should a lease have been taken meanwhile.
@@ -127,7 +127,7 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   requireContainer(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
-  if (existing?.blobType === 'AppendBlob') throw blobErrors.onlyBlockBlobs();
+  if (existing?.blobType !== undefined) throw blobErrors.onlyBlockBlobs(existing.blobType);
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
   checkConditions(ctx.req.headers, existing, 'create');
 

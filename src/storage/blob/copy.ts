@@ -13,12 +13,12 @@ import type { ByteRange } from '../http/range.js';
 import { parseStorageUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, extentPieces, newBlobVersion, requireBlob } from './blobs.js';
+import { commitBlob, discard, newBlobVersion, openBlobBytes, requireBlob } from './blobs.js';
 import { leaseAfterWrite } from './leases.js';
 import { requireContainer } from './containers.js';
 import { checkOnline, uploadTier } from './tiers.js';
 import { tagsHeader } from './tag-set.js';
-import type { BlobRequest } from './deps.js';
+import { LIMITS, type BlobRequest } from './deps.js';
 import { READ_BLOB } from './access.js';
 
 const cannotVerify = (status: 403 | 404, why: string) => new StorageError(status, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
@@ -41,8 +41,8 @@ export function makeCopyBlob(keyring: KeyRing) {
     requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
     const copyId = randomUUID();
-    // An append blob's blocks live in a table of their own, which a pending copy has no place in: its copies complete at once.
-    const asynchronous = account !== ctx.account && header(ctx.req.headers, 'x-ms-requires-sync')?.toLowerCase() !== 'true' && source.blobType !== 'AppendBlob';
+    // Append blocks and written pages live in tables of their own, which a pending copy has no place in: their copies complete at once.
+    const asynchronous = account !== ctx.account && header(ctx.req.headers, 'x-ms-requires-sync')?.toLowerCase() !== 'true' && source.blobType === undefined;
     const base: BlobRecord = {
       ...source,
       // Copying a snapshot promotes it: the destination is a blob like any other, in the tier the copy asks for.
@@ -51,6 +51,7 @@ export function makeCopyBlob(keyring: KeyRing) {
       accessTierChangeTime: undefined,
       rehydrate: undefined,
       pendingCopy: undefined,
+      incrementalCopy: undefined,
       ...uploadTier(ctx.req.headers, now),
       tags: tagsHeader(ctx.req.headers),
       ...newBlobVersion(ctx, now),
@@ -66,7 +67,8 @@ export function makeCopyBlob(keyring: KeyRing) {
           copy: { id: copyId, source: sourceUrl, status: 'pending', progress: `0/${source.size}` },
         }
       : { ...base, copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${source.size}/${source.size}`, completed: now } };
-    await commitBlob(ctx, blob, []);
+    // A page blob's copy gets the source's written pages, sharing their content.
+    await commitBlob(ctx, blob, [], { pagesFrom: source.blobType === 'PageBlob' ? source : undefined });
     const headers: Record<string, string> = { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-copy-id': copyId, 'x-ms-copy-status': blob.copy!.status };
     if (sourceMd5 !== undefined) headers['content-md5'] = sourceMd5;
     respondEmpty(ctx, 202, headers);
@@ -82,7 +84,7 @@ const NO_CONTENT: ContentHeaders = {
   contentDisposition: undefined,
 };
 
-function contentOf(blob: BlobRecord): ContentHeaders {
+export function contentOf(blob: BlobRecord): ContentHeaders {
   const { contentType, contentEncoding, contentLanguage, contentMd5, cacheControl, contentDisposition } = blob;
   return { contentType, contentEncoding, contentLanguage, contentMd5, cacheControl, contentDisposition };
 }
@@ -105,6 +107,9 @@ export function makePutBlobFromUrl(keyring: KeyRing) {
     const inherited = header(ctx.req.headers, 'x-ms-copy-source-blob-properties')?.toLowerCase() === 'false' ? NO_CONTENT : contentOf(source);
     const content: ContentHeaders = { ...inherited };
     for (const [name, value] of Object.entries(given) as [keyof ContentHeaders, string | undefined][]) if (value !== undefined) content[name] = value;
+    if (source.size > LIMITS.putBlob) throw errors.requestBodyTooLarge(LIMITS.putBlob);
+    // A page blob's pages are not a block blob's extents: its bytes, zeros and all, are copied into one file.
+    const written = source.blobType === 'PageBlob' ? await copyBytes(ctx, source, { start: 0, end: source.size - 1 }, source.size, false) : undefined;
     const blob: BlobRecord = {
       ...newBlobVersion(ctx, now),
       ...uploadTier(ctx.req.headers, now),
@@ -112,9 +117,9 @@ export function makePutBlobFromUrl(keyring: KeyRing) {
       tags: tagsHeader(ctx.req.headers),
       size: source.size,
       metadata,
-      extents: source.extents,
+      extents: written ? [{ id: written.id, size: written.size }] : source.extents,
     };
-    await commitBlob(ctx, blob, []);
+    await commitBlob(ctx, blob, written ? [written.id] : []);
     const headers: Record<string, string> = { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-request-server-encrypted': 'true' };
     const md5 = sourceMd5 ?? blob.contentMd5;
     if (md5 !== undefined) headers['content-md5'] = md5;
@@ -239,11 +244,9 @@ function checkSourceMd5(ctx: BlobRequest, source: BlobRecord): string | undefine
 }
 
 /**
- * The bytes of a source blob that a From-URL block operation takes
+ * The bytes of a source blob that a From-URL block or page operation takes
  * (x-ms-source-range, or all of it), copied into a content file of its own,
  * since a block is one whole file, and checked against x-ms-source-content-md5.
- * They stream through a buffer copied as it passes: the reader's pooled buffers
- * are reused as soon as they are taken.
  */
 export async function copySourceRange(ctx: BlobRequest, keyring: KeyRing, maxLength: number): Promise<WrittenContent> {
   const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
@@ -251,22 +254,31 @@ export async function copySourceRange(ctx: BlobRequest, keyring: KeyRing, maxLen
   const length = source.size === 0 ? 0 : range.end - range.start + 1;
   if (length > maxLength) throw errors.requestBodyTooLarge(maxLength);
   const expected = header(ctx.req.headers, 'x-ms-source-content-md5');
-  const bytes = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk)) });
-  const writing = ctx.deps.content.write(bytes, length, { md5: expected !== undefined });
-  // A write that fails stops the reading too; the source's files are pinned, so an overwrite cannot unlink them midway.
-  writing.catch(() => bytes.destroy());
-  const release = ctx.deps.pins.pin(source.extents.map((extent) => extent.id));
-  let written: WrittenContent;
-  try {
-    [written] = await Promise.all([writing, sendPieces(ctx.deps.content, length === 0 ? [] : extentPieces(ctx, source.extents, range), bytes)]);
-  } finally {
-    await release();
-  }
+  const written = await copyBytes(ctx, source, range, length, expected !== undefined);
   if (expected !== undefined && !checkMd5Format(expected).equals(written.md5!)) {
     await ctx.deps.content.remove([written.id]);
     throw errors.md5Mismatch();
   }
   return written;
+}
+
+/**
+ * Bytes [range.start, range.end] of `source` (`length` of them: 0 for an empty
+ * source) written into a new content file. They stream through a buffer copied
+ * as it passes: the reader's pooled buffers are reused as soon as they are taken.
+ */
+async function copyBytes(ctx: BlobRequest, source: BlobRecord, range: ByteRange, length: number, md5: boolean): Promise<WrittenContent> {
+  const bytes = new Transform({ transform: (chunk: Buffer, _encoding, done) => done(null, Buffer.from(chunk)) });
+  const writing = ctx.deps.content.write(bytes, length, { md5 });
+  // A write that fails stops the reading too; the source's files are pinned, so an overwrite cannot unlink them midway.
+  writing.catch(() => bytes.destroy());
+  const { pieces, release } = length === 0 ? { pieces: [], release: async () => {} } : openBlobBytes(ctx, source, range);
+  try {
+    const [written] = await Promise.all([writing, sendPieces(ctx.deps.content, pieces, bytes)]);
+    return written;
+  } finally {
+    await release();
+  }
 }
 
 /** x-ms-source-range: `bytes=start-end` within the source; absent, the whole source. */

@@ -11,6 +11,7 @@ import { createContainer, deleteContainer, getContainerAcl, getContainerProperti
 import { abortCopyBlob, makeCopyBlob, makePutBlobFromUrl } from './copy.js';
 import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
+import { createPageBlob, getPageRanges, makeIncrementalCopy, makePutPage, setPageBlobProperties, setsPageProperties } from './pages.js';
 import { snapshotBlob, snapshotErrors } from './snapshots.js';
 import { setBlobTier } from './tiers.js';
 import { findBlobsByTags, getBlobTags, setBlobTags } from './tags.js';
@@ -65,6 +66,11 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['blob PUT  appendblock', op('AppendBlock', A.APPEND, appendBlock)],
     ['blob PUT  appendblock-from-url', op('AppendBlockFromUrl', A.APPEND, makeAppendBlockFromUrl(keyring))],
     ['blob PUT  seal', op('SealBlob', A.WRITE_BLOB, sealBlob)],
+    ['blob PUT  page-blob', op('CreatePageBlob', A.CREATE_BLOB, createPageBlob)],
+    ['blob PUT  page', op('PutPage', A.WRITE_BLOB, makePutPage(keyring))],
+    ['blob GET  pagelist', op('GetPageRanges', A.READ_BLOB, getPageRanges, { onSnapshot: true })],
+    ['blob PUT  page-properties', op('SetBlobProperties', A.WRITE_BLOB, setPageBlobProperties)],
+    ['blob PUT  incrementalcopy', op('IncrementalCopyBlob', A.CREATE_BLOB, makeIncrementalCopy(keyring))],
     ['blob PUT  copy-source', op('CopyBlob', A.CREATE_BLOB, makeCopyBlob(keyring))],
     ['blob PUT  copy', op('AbortCopyBlob', A.WRITE_BLOB, abortCopyBlob)],
     ['blob PUT  put-from-url', op('PutBlobFromUrl', A.CREATE_BLOB, makePutBlobFromUrl(keyring))],
@@ -94,6 +100,34 @@ const OMITTED_FEATURES: Record<string, string> = {
   legalhold: 'Legal holds are not supported by mlspace',
 };
 
+/** Put Blob's selectors for the blob types created empty. */
+const CREATED_TYPES = new Map([
+  ['AppendBlob', 'append-blob'],
+  ['PageBlob', 'page-blob'],
+]);
+/** Operations that take their content from x-ms-copy-source, by comp. */
+const FROM_URL = new Map([
+  ['block', 'block-from-url'],
+  ['appendblock', 'appendblock-from-url'],
+]);
+
+/**
+ * What tells PUT operations on a blob apart where comp alone does not: Put Blob
+ * creates by x-ms-blob-type; Copy Blob, Put Blob From URL and the From-URL
+ * block operations carry x-ms-copy-source; Set Blob Properties that resizes or
+ * renumbers is a page blob's own.
+ */
+function putSelector(ctx: BlobRequest, comp: string): string {
+  const headers = ctx.req.headers;
+  if (headers['x-ms-copy-source'] !== undefined) {
+    if (comp === '') return headers['x-ms-blob-type'] !== undefined ? 'put-from-url' : 'copy-source';
+    return FROM_URL.get(comp) ?? comp;
+  }
+  if (comp === '') return CREATED_TYPES.get(headers['x-ms-blob-type'] as string) ?? comp;
+  if (comp === 'properties' && setsPageProperties(headers)) return 'page-properties';
+  return comp;
+}
+
 export function selectOperation(operations: Map<string, BlobOperation>, ctx: BlobRequest): BlobOperation {
   const restype = ctx.query.get('restype') ?? '';
   const comp = ctx.query.get('comp') ?? '';
@@ -102,22 +136,7 @@ export function selectOperation(operations: Map<string, BlobOperation>, ctx: Blo
   if (omitted) throw new StorageError(400, 'UnsupportedOperation', `${omitted}; this server keeps no ${comp} state, so nothing was changed.`);
   const level: Level = ctx.container === '' ? 'service' : ctx.path === '' ? 'container' : 'blob';
   const method = ctx.req.method ?? 'GET';
-  // Copy Blob, Put Blob From URL and Put Block From URL are told from Put Blob and Put Block by their headers.
-  const fromUrl = level === 'blob' && method === 'PUT' && ctx.req.headers['x-ms-copy-source'] !== undefined;
-  const createsAppendBlob = level === 'blob' && method === 'PUT' && comp === '' && ctx.req.headers['x-ms-blob-type'] === 'AppendBlob';
-  const selector = createsAppendBlob
-    ? 'append-blob'
-    : !fromUrl
-      ? comp
-      : comp === ''
-        ? ctx.req.headers['x-ms-blob-type'] !== undefined
-          ? 'put-from-url'
-          : 'copy-source'
-        : comp === 'block'
-          ? 'block-from-url'
-          : comp === 'appendblock'
-            ? 'appendblock-from-url'
-            : comp;
+  const selector = level === 'blob' && method === 'PUT' ? putSelector(ctx, comp) : comp;
   const found =
     operations.get(`${level} ${method} ${restype} ${selector}`) ??
     (method === 'HEAD' ? operations.get(`${level} GET ${restype} ${selector}`) : undefined);

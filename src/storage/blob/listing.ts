@@ -111,6 +111,16 @@ export async function listBlobs(ctx: BlobRequest): Promise<void> {
   respondXml(ctx, 200, parts.join(''));
 }
 
+/** The blob's type, with what only that type has: a block blob's tier, a page blob's sequence number and incremental copy. */
+function typeXml(blob: BlobRecord, now: number, defaultTier: AccessTier): string {
+  if (blob.blobType === undefined) return `<BlobType>BlockBlob</BlobType>${tierXml(tierOf(blob, now, defaultTier))}`;
+  if (blob.blobType === 'AppendBlob') return '<BlobType>AppendBlob</BlobType>';
+  const copy = blob.incrementalCopy
+    ? `<IncrementalCopy>true</IncrementalCopy><CopyDestinationSnapshot>${blob.incrementalCopy.destinationSnapshot}</CopyDestinationSnapshot>`
+    : '';
+  return `<x-ms-blob-sequence-number>${blob.sequenceNumber ?? 0}</x-ms-blob-sequence-number><BlobType>PageBlob</BlobType>${copy}`;
+}
+
 function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTier: AccessTier): string {
   const tags = tagCount(blob);
   const optional = (name: string, value: string | undefined) => (value === undefined ? `<${name} />` : `<${name}>${escapeXml(value)}</${name}>`);
@@ -131,7 +141,7 @@ function blobXml(blob: BlobRecord, include: Set<string>, now: number, defaultTie
     optional('Content-MD5', blob.contentMd5) +
     optional('Cache-Control', blob.cacheControl) +
     optional('Content-Disposition', blob.contentDisposition) +
-    (blob.blobType === 'AppendBlob' ? '<BlobType>AppendBlob</BlobType>' : `<BlobType>BlockBlob</BlobType>${tierXml(tierOf(blob, now, defaultTier))}`) +
+    typeXml(blob, now, defaultTier) +
     `${leaseXml(blob.lease, now)}<ServerEncrypted>true</ServerEncrypted>${copy}${tags ? `<TagCount>${tags}</TagCount>` : ''}${blob.sealed ? '<Sealed>true</Sealed>' : ''}</Properties>` +
     (include.has('metadata') ? metadataXml(blob.metadata) : '') +
     (include.has('tags') && blob.tags ? tagSetXml(blob.tags) : '') +

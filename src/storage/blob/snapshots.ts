@@ -35,7 +35,7 @@ export const snapshotErrors = {
  * four more digits that keep two snapshots of one blob in the same millisecond
  * apart.
  */
-function snapshotTime(now: number, taken: (time: string) => boolean): string {
+export function snapshotTime(now: number, taken: (time: string) => boolean): string {
   const iso = new Date(now).toISOString().slice(0, -1);
   for (let tick = 0; tick < 10_000; tick++) {
     const time = `${iso}${String(tick).padStart(4, '0')}Z`;

@@ -107,7 +107,7 @@ export async function setBlobTier(ctx: BlobRequest): Promise<void> {
       requireContainer(ctx);
       throw blobErrors.blobNotFound(ctx.path);
     }
-    if (current.blobType === 'AppendBlob') throw blobErrors.onlyBlockBlobs();
+    if (current.blobType !== undefined) throw blobErrors.onlyBlockBlobs(current.blobType);
     checkConditions(ctx.req.headers, current, 'write');
     const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
     const view = tierOf(current, now, ctx.deps.defaultAccessTier(ctx.account));

@@ -2,9 +2,9 @@ import { collectPieces } from '../../bytes/body-pieces.js';
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { FileRepo } from '../../db/files.js';
-import type { FileRangeRecord } from '../../db/records.js';
+import type { StoredRange } from '../../db/records.js';
 import type { Logger } from '../http/listener.js';
-import { stitch } from './file-content.js';
+import { stitch } from '../../bytes/stitch.js';
 
 /** A file with more written ranges than this is compacted after a write. */
 const COMPACT_ABOVE = 256;
@@ -16,9 +16,9 @@ const MERGE_LIMIT = 4 * 1024 * 1024;
  * MERGE_LIMIT bytes. Ranges with a gap between them are never joined, since the
  * gap would then count as written.
  */
-export function planMerges(ranges: readonly FileRangeRecord[]): FileRangeRecord[][] {
-  const runs: FileRangeRecord[][] = [];
-  let run: FileRangeRecord[] = [];
+export function planMerges(ranges: readonly StoredRange[]): StoredRange[][] {
+  const runs: StoredRange[][] = [];
+  let run: StoredRange[] = [];
   const flush = () => {
     if (run.length > 1) runs.push(run);
     run = [];

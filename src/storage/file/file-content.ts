@@ -1,9 +1,7 @@
 import { collectPieces, type BodyPiece } from '../../bytes/body-pieces.js';
-import type { FileNodeRecord, FileRangeRecord } from '../../db/records.js';
+import { stitch } from '../../bytes/stitch.js';
+import type { FileNodeRecord } from '../../db/records.js';
 import type { FileDeps } from './deps.js';
-
-// Shared and never written to, so every unwritten gap can be served from it.
-const ZEROS = Buffer.alloc(256 * 1024);
 
 export interface FileBytes {
   pieces: Iterable<BodyPiece>;
@@ -20,23 +18,6 @@ export function openFileBytes(deps: FileDeps, file: FileNodeRecord, first: numbe
   const ranges = deps.repo.ranges(file.id, first, last);
   const release = deps.pins.pin(ranges.map((range) => range.contentId));
   return { pieces: stitch(ranges, first, last), release };
-}
-
-/** Bytes [first, last] from `ranges` (in order, overlapping that span), gaps as zeros. The caller pins the content. */
-export function* stitch(ranges: readonly FileRangeRecord[], first: number, last: number): Generator<BodyPiece> {
-  let position = first;
-  for (const range of ranges) {
-    const from = Math.max(range.first, first);
-    const to = Math.min(range.last, last);
-    if (from > position) yield* zeros(from - position);
-    yield { id: range.contentId, start: range.contentOffset + (from - range.first), end: range.contentOffset + (to - range.first) };
-    position = to + 1;
-  }
-  if (position <= last) yield* zeros(last - position + 1);
-}
-
-function* zeros(count: number): Generator<Buffer> {
-  for (let left = count; left > 0; left -= ZEROS.length) yield ZEROS.subarray(0, Math.min(left, ZEROS.length));
 }
 
 /**

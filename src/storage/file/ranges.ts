@@ -1,5 +1,5 @@
 import type { FileNodeRecord } from '../../db/records.js';
-import { coalesce } from '../../db/file-range-math.js';
+import { coalesce } from '../../db/range-math.js';
 import { StorageError, errors } from '../http/errors.js';
 import { contentLength, header, newEtag } from '../http/headers.js';
 import { requestedRange } from '../http/range.js';

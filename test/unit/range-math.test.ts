@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coalesce, cutOut } from '../../src/db/file-range-math.js';
+import { coalesce, cutOut, diffRanges } from '../../src/db/range-math.js';
 
 const range = { first: 100, last: 199, contentId: 'c', contentOffset: 10 };
 
@@ -52,5 +52,23 @@ describe('coalesce', () => {
     ];
     coalesce(input);
     expect(input[0]).toEqual({ first: 0, last: 1 });
+  });
+});
+
+describe('diffRanges', () => {
+  const at = (first: number, last: number, contentId: string, contentOffset = 0) => ({ first, last, contentId, contentOffset });
+
+  it('reports nothing for the same ranges, even when one was split since', () => {
+    const before = [at(0, 1023, 'a')];
+    expect(diffRanges(before, before)).toEqual({ changed: [], cleared: [] });
+    // A clear in the middle leaves the same content at the same offsets on either side.
+    expect(diffRanges(before, [at(0, 511, 'a'), at(768, 1023, 'a', 768)])).toEqual({ changed: [], cleared: [{ first: 512, last: 767 }] });
+  });
+
+  it('reports new content, content moved to another offset, and bytes written only now', () => {
+    expect(diffRanges([at(0, 1023, 'a')], [at(0, 511, 'a'), at(512, 1023, 'b')])).toEqual({ changed: [{ first: 512, last: 1023 }], cleared: [] });
+    expect(diffRanges([at(0, 511, 'a')], [at(0, 511, 'a', 512)])).toEqual({ changed: [{ first: 0, last: 511 }], cleared: [] });
+    expect(diffRanges([], [at(512, 1023, 'c'), at(1024, 2047, 'd')])).toEqual({ changed: [{ first: 512, last: 2047 }], cleared: [] });
+    expect(diffRanges([at(0, 4095, 'a')], [])).toEqual({ changed: [], cleared: [{ first: 0, last: 4095 }] });
   });
 });
