@@ -9,6 +9,7 @@
 //              below         values[of] must be < below
 import blobAppend from './blob-append.mjs';
 import blobLease from './blob-lease.mjs';
+import blobPage from './blob-page.mjs';
 import blobSasGet from './blob-sas-get.mjs';
 import blobSmallOps from './blob-small-ops.mjs';
 import blobTransfer from './blob-transfer.mjs';
@@ -16,4 +17,4 @@ import fileSasGet from './file-sas-get.mjs';
 import fileTransfer from './file-transfer.mjs';
 import rotation from './rotation.mjs';
 
-export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobTransfer, fileTransfer, rotation];
+export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation];

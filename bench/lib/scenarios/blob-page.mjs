@@ -1,0 +1,43 @@
+// 64 KiB Put Page at random page-aligned offsets of a 1 GiB page blob through
+// the official client, 16 in flight: a virtual disk under random writes. The
+// bare server stores nothing and answers every PUT with 201: the ceiling the
+// client itself allows.
+import { randomInt } from 'node:crypto';
+import { benchContainer } from '../azure.mjs';
+import { loopRate } from '../load.mjs';
+
+const CONCURRENCY = 16;
+const PAGE_WRITE = 64 * 1024;
+const BLOB_SIZE = 1024 * 1024 * 1024;
+const DATA = Buffer.alloc(PAGE_WRITE, 'p');
+
+export default {
+  id: 'blob-page',
+  title: `64 KiB Put Page at random offsets of a 1 GiB page blob with @azure/storage-blob (${CONCURRENCY} parallel loops)`,
+  servers: ['mlspace', 'azurite', 'bare'],
+  targets: [
+    { row: 'pages', of: 'mlspace', vs: 'azurite', atLeast: 3 },
+    { row: 'pages', of: 'mlspace', vs: 'bare' },
+    { row: 'pages', of: 'bare', vs: 'azurite' },
+  ],
+
+  async run(servers, settings, log) {
+    const pages = {};
+    for (const server of Object.values(servers)) {
+      const container = await benchContainer(server, 'bench-page');
+      const blob = container.getPageBlobClient('disk.vhd');
+      await blob.create(BLOB_SIZE);
+      log(`${server.name}: ${settings.seconds} s of page writes after ${settings.warmupSeconds} s warm-up`);
+      pages[server.name] = await loopRate(() => blob.uploadPages(DATA, randomInt(BLOB_SIZE / PAGE_WRITE) * PAGE_WRITE, PAGE_WRITE), {
+        concurrency: CONCURRENCY,
+        seconds: settings.seconds,
+        warmupSeconds: settings.warmupSeconds,
+      });
+      if (server.name !== 'bare') {
+        const probe = await blob.downloadToBuffer(0, PAGE_WRITE);
+        if (!probe.equals(DATA) && !probe.equals(Buffer.alloc(PAGE_WRITE))) throw new Error(`${server.name}: the first 64 KiB are neither written nor zeros`);
+      }
+    }
+    return [{ id: 'pages', label: '64 KiB random Put Page into a 1 GiB page blob, official client, concurrency 16', unit: 'ops/s', values: pages }];
+  },
+};
