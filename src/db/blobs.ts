@@ -1,10 +1,11 @@
+import { BlobHistory, extentIds, pageOwner, recordDoc, type BlobKey, type PageOwner, type Retirement } from './blob-history.js';
 import { ContentRefs } from './content-refs.js';
 import { RangeRows } from './range-rows.js';
 import { RecordCache } from './record-cache.js';
 import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage, StoredRange } from './records.js';
 import type { Db } from './sqlite.js';
 
-type Key = { account: string; container: string; name: string };
+type Key = BlobKey;
 
 /** A small body committed with its blob's row (its id starts with INLINE_PREFIX). */
 export interface InlineContent {
@@ -15,15 +16,21 @@ export interface InlineContent {
 /** Thrown inside a transaction to abort it; the caller maps it to a protocol error. */
 export type Precondition<T> = (current: T | undefined) => void;
 
-/** What a commit takes besides the record: a small body kept inline, and/or the page blob whose written pages the new blob gets (a copy). */
+/**
+ * What a commit takes besides the record: a small body kept inline, the page
+ * blob whose written pages the new blob gets (a copy), and where the blob it
+ * replaces goes (a previous version) instead of away.
+ */
 export interface CommitOptions {
   inline?: InlineContent;
   pagesFrom?: PageOwner;
+  retire?: Retirement;
 }
 
-/** A page blob, or one of its snapshots. */
-export interface PageOwner extends Key {
-  snapshot?: string;
+/** How Delete Blob keeps what it deletes: the blob as a version or soft-deleted copy, its snapshots marked deleted until they expire. */
+export interface DeletePolicy {
+  retire?: Retirement;
+  softSnapshots?: { deletedTime: number; expires: number };
 }
 
 /**
@@ -47,12 +54,15 @@ export class BlobRepo {
   private readonly refs: ContentRefs;
   /** The written pages of page blobs and their snapshots, by (account, container, name, snapshot or ''). */
   private readonly pages: RangeRows;
+  /** Previous versions and soft-deleted blobs. */
+  private readonly history: BlobHistory;
   private readonly blobCache = new RecordCache<BlobRecord>(20_000);
   private readonly stmt;
 
   constructor(private readonly db: Db) {
     this.refs = new ContentRefs(db);
     this.pages = new RangeRows(db, 'page_ranges', ['account', 'container', 'blob', 'snapshot'], this.refs);
+    this.history = new BlobHistory(db, this.refs, this.pages);
     this.stmt = {
       getContainer: db.prepare('SELECT doc FROM containers WHERE account = ? AND name = ?').pluck(),
       insertContainer: db.prepare('INSERT INTO containers (account, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -97,9 +107,10 @@ export class BlobRepo {
       insertSnapshot: db.prepare('INSERT INTO blob_snapshots (account, container, name, snapshot, doc) VALUES (?, ?, ?, ?, ?)'),
       getSnapshot: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? AND snapshot = ?').pluck(),
       snapshotsOf: db.prepare('SELECT snapshot, doc FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? ORDER BY snapshot'),
-      countSnapshots: db.prepare('SELECT COUNT(*) FROM blob_snapshots WHERE account = ? AND container = ? AND name = ?').pluck(),
+      countSnapshots: db.prepare("SELECT COUNT(*) FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? AND json_extract(doc, '$.deletedTime') IS NULL").pluck(),
+      updateSnapshot: db.prepare('UPDATE blob_snapshots SET doc = ? WHERE account = ? AND container = ? AND name = ? AND snapshot = ?'),
+      expiredSnapshots: db.prepare("SELECT account, container, name, snapshot, doc FROM blob_snapshots WHERE json_extract(doc, '$.retentionExpires') <= ?"),
       deleteSnapshot: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? AND snapshot = ?'),
-      deleteSnapshotsOf: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ? AND name = ?'),
       containerSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ? AND container = ?').pluck(),
       deleteContainerSnapshots: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ?'),
       accountSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ?').pluck(),
@@ -109,8 +120,6 @@ export class BlobRepo {
       containerAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ? AND container = ?').pluck(),
       deleteContainerAppendBlocks: db.prepare('DELETE FROM append_blocks WHERE account = ? AND container = ?'),
       accountAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ?').pluck(),
-      snapshotPageContent: db.prepare("SELECT content_id FROM page_ranges WHERE account = ? AND container = ? AND blob = ? AND snapshot <> ''").pluck(),
-      deleteSnapshotPages: db.prepare("DELETE FROM page_ranges WHERE account = ? AND container = ? AND blob = ? AND snapshot <> ''"),
       containerPageContent: db.prepare('SELECT content_id FROM page_ranges WHERE account = ? AND container = ?').pluck(),
       deleteContainerPages: db.prepare('DELETE FROM page_ranges WHERE account = ? AND container = ?'),
       accountPageContent: db.prepare('SELECT content_id FROM page_ranges WHERE account = ?').pluck(),
@@ -169,6 +178,7 @@ export class BlobRepo {
       this.stmt.deleteContainerAppendBlocks.run(account, name);
       this.refs.release(this.stmt.containerPageContent.all(account, name) as string[], orphans);
       this.stmt.deleteContainerPages.run(account, name);
+      this.history.dropContainer(account, name, orphans);
       this.stmt.deleteContainerBlobs.run(account, name);
       // Rare enough that dropping every cached blob beats tracking them per container.
       this.blobCache.clear();
@@ -241,7 +251,7 @@ export class BlobRepo {
    * The precondition sees the blob it replaces and may set `blob.lease`, the lease
    * the new version keeps.
    */
-  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom }: CommitOptions = {}): string[] | undefined {
+  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom, retire }: CommitOptions = {}): string[] | undefined {
     return this.db.transaction(() => {
       if (this.stmt.getContainer.get(blob.account, blob.container) === undefined) return undefined;
       const current = this.getBlob(blob.account, blob.container, blob.name);
@@ -257,7 +267,8 @@ export class BlobRepo {
       // Extents reused from existing content (copies, committed blocks) gain a reference too.
       const fresh = new Set(newContent);
       this.refs.add(extentIds(blob).filter((id) => !fresh.has(id)));
-      if (current) this.refs.release(extentIds(current), orphans);
+      if (current && retire) this.history.retire(current, retire);
+      else if (current) this.refs.release(extentIds(current), orphans);
       this.refs.release(this.stmt.blockContent.all(blob.account, blob.container, blob.name) as string[], orphans);
       this.stmt.deleteBlocks.run(blob.account, blob.container, blob.name);
       this.stmt.deleteAppendBlocks.run(blob.account, blob.container, blob.name);
@@ -277,12 +288,13 @@ export class BlobRepo {
     return this.stmt.inlineData.get(id) as Buffer | undefined;
   }
 
-  /** Rewrites properties or metadata only; content and its references are unchanged. */
-  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>): boolean {
+  /** Rewrites properties or metadata only; content and its references are unchanged. With `keepVersion`, the record it replaces is kept as a version. */
+  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>, keepVersion = false): boolean {
     return this.db.transaction(() => {
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
       if (!current) return false;
+      if (keepVersion) this.history.keepVersion(current);
       this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc({ ...blob, extents: current.extents }));
       this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return true;
@@ -309,7 +321,9 @@ export class BlobRepo {
 
   /**
    * Deletes a blob (and its uncommitted blocks), with its snapshots ('include'),
-   * or only its snapshots ('only'); undefined when it did not exist.
+   * or only its snapshots ('only'); undefined when it did not exist. `policy`
+   * keeps what it deletes: the blob as a version or soft-deleted copy, the
+   * snapshots marked deleted.
    */
   deleteBlob(
     account: string,
@@ -317,6 +331,7 @@ export class BlobRepo {
     name: string,
     precondition?: Precondition<BlobRecord>,
     snapshots?: 'include' | 'only',
+    policy: DeletePolicy = {},
   ): string[] | undefined {
     return this.db.transaction(() => {
       const current = this.getBlob(account, container, name);
@@ -324,13 +339,11 @@ export class BlobRepo {
       if (!current) return undefined;
       const orphans: string[] = [];
       if (snapshots !== undefined) {
-        for (const row of this.stmt.snapshotsOf.all(account, container, name) as { doc: string }[]) this.refs.release(extentIds(JSON.parse(row.doc)), orphans);
-        this.stmt.deleteSnapshotsOf.run(account, container, name);
-        this.refs.release(this.stmt.snapshotPageContent.all(account, container, name) as string[], orphans);
-        this.stmt.deleteSnapshotPages.run(account, container, name);
+        for (const snapshot of this.snapshotsOf(account, container, name)) this.removeSnapshot(snapshot, policy.softSnapshots, orphans);
         if (snapshots === 'only') return orphans;
       }
-      this.refs.release(extentIds(current), orphans);
+      if (policy.retire) this.history.retire(current, policy.retire);
+      else this.refs.release(extentIds(current), orphans);
       this.refs.release(this.stmt.blockContent.all(account, container, name) as string[], orphans);
       this.stmt.deleteBlocks.run(account, container, name);
       this.stmt.deleteAppendBlocks.run(account, container, name);
@@ -339,6 +352,77 @@ export class BlobRepo {
       this.blobCache.delete(blobKey(account, container, name));
       return orphans;
     })();
+  }
+
+  // ---- versions and soft delete ----
+
+  getVersion(key: Key, id: string): BlobRecord | undefined {
+    const version = this.history.getVersion(key, id);
+    return version?.deletedTime === undefined ? version : undefined;
+  }
+
+  /** The blob's previous versions, oldest first; soft-deleted ones only when asked for. */
+  versionsOf(key: Key, withDeleted: boolean): BlobRecord[] {
+    return this.history.versionsOf(key).filter((version) => withDeleted || version.deletedTime === undefined);
+  }
+
+  /** Deletes a previous version, or marks it deleted under a retention policy; undefined when there is no such version. */
+  deleteVersion(key: Key, id: string, soft?: { deletedTime: number; expires: number }): string[] | undefined {
+    return this.db.transaction(() => {
+      const orphans: string[] = [];
+      return this.history.deleteVersion(key, id, soft, orphans) ? orphans : undefined;
+    })();
+  }
+
+  /** The blob's soft-deleted copies, oldest first. */
+  deletedOf(key: Key): BlobRecord[] {
+    return this.history.deletedOf(key);
+  }
+
+  /**
+   * Undelete Blob: the soft-deleted snapshots and versions of the blob come
+   * back, and its latest soft-deleted copy too when no blob has its name now.
+   * False when the name has neither a blob nor anything to restore.
+   */
+  undeleteBlob(key: Key): boolean {
+    return this.db.transaction(() => {
+      const current = this.getBlob(key.account, key.container, key.name);
+      let found = current !== undefined;
+      for (const row of this.stmt.snapshotsOf.all(key.account, key.container, key.name) as { snapshot: string; doc: string }[]) {
+        const snapshot = toBlob(row.doc, key.account, key.container, key.name, row.snapshot);
+        if (snapshot.deletedTime === undefined) continue;
+        const { deletedTime: _d, retentionExpires: _r, ...restored } = snapshot;
+        this.stmt.updateSnapshot.run(recordDoc(restored), key.account, key.container, key.name, row.snapshot);
+        found = true;
+      }
+      found = this.history.versionsOf(key).length > 0 || found;
+      const restored = this.history.undelete(key, !current);
+      if (restored) {
+        if (restored.blobType === 'AppendBlob') {
+          restored.extents.forEach((extent, seq) => this.stmt.insertAppendBlock.run(key.account, key.container, key.name, seq, extent.id, extent.size));
+        }
+        this.stmt.upsertBlob.run(key.account, key.container, key.name, blobDoc(restored));
+        this.blobCache.delete(blobKey(key.account, key.container, key.name));
+      }
+      return found || restored !== undefined;
+    })();
+  }
+
+  /** Lets go of soft-deleted blobs, versions and snapshots whose retention has run out; returns the orphaned content. */
+  purgeExpired(now: number): string[] {
+    return this.db.transaction(() => {
+      const orphans: string[] = [];
+      this.history.purge(now, orphans);
+      for (const row of this.stmt.expiredSnapshots.all(now) as (Key & { snapshot: string; doc: string })[]) {
+        this.removeSnapshot(toBlob(row.doc, row.account, row.container, row.name, row.snapshot), undefined, orphans);
+      }
+      return orphans;
+    })();
+  }
+
+  /** Names in a container that have a blob, versions or soft-deleted copies (or, `withStaged`, uncommitted blocks), in order. */
+  historyNames(account: string, container: string, prefix: string, after: string, from: string, limit: number, withStaged: boolean): string[] {
+    return this.history.names(account, container, { after, from: from > prefix ? from : prefix, end: prefixEnd(prefix) }, limit, withStaged);
   }
 
   // ---- page blobs ----
@@ -421,30 +505,40 @@ export class BlobRepo {
 
   getSnapshot(account: string, container: string, name: string, snapshot: string): BlobRecord | undefined {
     const doc = this.stmt.getSnapshot.get(account, container, name, snapshot) as string | undefined;
-    return doc === undefined ? undefined : asOfNow(toBlob(doc, account, container, name, snapshot));
+    const record = doc === undefined ? undefined : toBlob(doc, account, container, name, snapshot);
+    return record?.deletedTime === undefined && record ? asOfNow(record) : undefined;
   }
 
-  /** The blob's snapshots, oldest first. */
-  snapshotsOf(account: string, container: string, name: string): BlobRecord[] {
+  /** The blob's snapshots, oldest first; soft-deleted ones only when asked for. */
+  snapshotsOf(account: string, container: string, name: string, withDeleted = false): BlobRecord[] {
     const rows = this.stmt.snapshotsOf.all(account, container, name) as { snapshot: string; doc: string }[];
-    return rows.map((row) => asOfNow(toBlob(row.doc, account, container, name, row.snapshot)));
+    return rows.map((row) => asOfNow(toBlob(row.doc, account, container, name, row.snapshot))).filter((snapshot) => withDeleted || snapshot.deletedTime === undefined);
   }
 
   hasSnapshots(account: string, container: string, name: string): boolean {
     return (this.stmt.countSnapshots.get(account, container, name) as number) > 0;
   }
 
-  /** Deletes one snapshot; undefined when it did not exist. */
-  deleteSnapshot(account: string, container: string, name: string, snapshot: string): string[] | undefined {
+  /** Deletes one snapshot, or marks it deleted under a retention policy; undefined when it did not exist. */
+  deleteSnapshot(account: string, container: string, name: string, snapshot: string, soft?: { deletedTime: number; expires: number }): string[] | undefined {
     return this.db.transaction(() => {
       const record = this.getSnapshot(account, container, name, snapshot);
       if (!record) return undefined;
       const orphans: string[] = [];
-      this.refs.release(extentIds(record), orphans);
-      this.pages.drop(pageOwner({ account, container, name, snapshot }), orphans);
-      this.stmt.deleteSnapshot.run(account, container, name, snapshot);
+      this.removeSnapshot(record, soft, orphans);
       return orphans;
     })();
+  }
+
+  private removeSnapshot(snapshot: BlobRecord, soft: { deletedTime: number; expires: number } | undefined, orphans: string[]): void {
+    const { account, container, name } = snapshot;
+    if (soft) {
+      this.stmt.updateSnapshot.run(recordDoc({ ...snapshot, deletedTime: soft.deletedTime, retentionExpires: soft.expires }), account, container, name, snapshot.snapshot!);
+      return;
+    }
+    this.refs.release(extentIds(snapshot), orphans);
+    this.pages.drop(pageOwner({ account, container, name, snapshot: snapshot.snapshot }), orphans);
+    this.stmt.deleteSnapshot.run(account, container, name, snapshot.snapshot!);
   }
 
   /** Blobs in name order: names starting with `prefix`, after `after`, and at or beyond `from`. */
@@ -505,6 +599,7 @@ export class BlobRepo {
       this.refs.release(this.stmt.accountBlockContent.all(account) as string[], orphans);
       this.refs.release(this.stmt.accountAppendContent.all(account) as string[], orphans);
       this.refs.release(this.stmt.accountPageContent.all(account) as string[], orphans);
+      this.history.dropAccount(account, orphans);
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
       this.blobCache.clear();
       return orphans;
@@ -512,20 +607,11 @@ export class BlobRepo {
   }
 }
 
-function pageOwner({ account, container, name, snapshot }: PageOwner): readonly string[] {
-  return [account, container, name, snapshot ?? ''];
-}
 
 function blobKey(account: string, container: string, name: string): string {
   return `${account}/${container}/${name}`;
 }
 
-/** The content a record holds references to: its extents, and those a pending copy will bring. */
-function extentIds(blob: Pick<BlobRecord, 'extents' | 'pendingCopy'>): string[] {
-  const ids = blob.extents.map((extent) => extent.id);
-  if (blob.pendingCopy) for (const extent of blob.pendingCopy.extents) ids.push(extent.id);
-  return ids;
-}
 
 /**
  * A blob as of now: an asynchronous copy whose time has come reads as
@@ -561,9 +647,6 @@ function blobDoc(blob: BlobRecord): string {
   return recordDoc(blob.blobType === 'AppendBlob' ? { ...blob, extents: [] } : blob);
 }
 
-function recordDoc({ account: _a, container: _c, name: _n, ...rest }: BlobRecord): string {
-  return JSON.stringify(rest);
-}
 
 /** The smallest string greater than every string that starts with `prefix` ('' means no bound). */
 export function prefixEnd(prefix: string): string {

@@ -39,6 +39,7 @@ export class RangeRows {
       count: db.prepare(`SELECT COUNT(*) FROM ${table} WHERE ${owner}`).pluck(),
       content: db.prepare(`SELECT content_id FROM ${table} WHERE ${owner}`).pluck(),
       deleteAll: db.prepare(`DELETE FROM ${table} WHERE ${owner}`),
+      rename: db.prepare(`UPDATE ${table} SET ${ownerColumns.map((column) => `${column} = ?`).join(', ')} WHERE ${owner}`),
     };
   }
 
@@ -114,6 +115,11 @@ export class RangeRows {
       this.refs.add([range.contentId]);
       this.insert(owner, range);
     }
+  }
+
+  /** Hands every range of `from` to `to` (which has none), references and all. */
+  rename(from: Owner, to: Owner): void {
+    this.stmt.rename.run(...to, ...from);
   }
 
   /** Forgets every range of the owner. */

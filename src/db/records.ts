@@ -25,6 +25,15 @@ export interface AccountSettings {
   keyExpirationPeriodInDays?: number;
   /** Further ARM properties kept as given (accessTier, minimumTlsVersion, ...). */
   properties: Record<string, unknown>;
+  /** The properties of its `blobServices/default` (versioning, delete retention, CORS, ...), as set. */
+  blobService?: BlobServiceSettings;
+}
+
+export interface BlobServiceSettings {
+  isVersioningEnabled?: boolean;
+  deleteRetentionPolicy?: { enabled: boolean; days?: number; allowPermanentDelete?: boolean };
+  /** Other properties (cors, changeFeed, ...), kept as given. */
+  [property: string]: unknown;
 }
 
 export interface SignedIdentifier {
@@ -142,6 +151,13 @@ export interface BlobRecord extends ContentHeaders {
   sequenceNumber?: number;
   /** Page blobs made by Incremental Copy: read-only but for more incremental copies, and the snapshot the last one took. */
   incrementalCopy?: { destinationSnapshot: string };
+  /** x-ms-version-id: set on the current blob by writes while the account keeps versions, and on each previous version. */
+  versionId?: string;
+  /** Set on a previous version read from the store: where its written pages are kept. Never stored. */
+  pagesKey?: string;
+  /** Set on a soft-deleted blob, snapshot or version (ms since epoch), with when the retention policy lets it go. */
+  deletedTime?: number;
+  retentionExpires?: number;
 }
 
 export interface BlockRecord {

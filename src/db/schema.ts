@@ -318,4 +318,31 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  // ---- blob versions and soft delete
+  {
+    name: '010-blob-versions',
+    sql: `
+  -- Previous versions of blobs (an account with versioning keeps one per write),
+  -- and blobs deleted under a delete retention policy. Like snapshots, each row
+  -- holds a reference on every content file it names (its page blob pages live
+  -- in page_ranges under 'version:<id>' or 'deleted:<time>'). A soft-deleted
+  -- version or snapshot keeps its row, its doc marked with deletedTime.
+  CREATE TABLE blob_versions (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version_id TEXT NOT NULL,      -- the x-ms-version-id, as answered
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, container, name, version_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE deleted_blobs (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    deleted_time TEXT NOT NULL,    -- when it was deleted (ISO 8601, 7 fractional digits), unique per name
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, container, name, deleted_time)
+  ) WITHOUT ROWID;
+  `,
+  },
 ];

@@ -12,6 +12,7 @@ import { Router } from './http/router.js';
 import { authenticateBearer, authorize } from './identity/authenticate.js';
 import { identityRoutes } from './identity/routes.js';
 import { datastoreRoutes } from './resources/datastores.js';
+import { blobServiceRoutes } from './resources/blob-services.js';
 import { bulkRotationRoutes } from './resources/bulk-rotation.js';
 import { modelRoutes } from './resources/models.js';
 import { resourceGroupRoutes } from './resources/resource-groups.js';
@@ -28,6 +29,7 @@ export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
     ...subscriptionRoutes(deps),
     ...resourceGroupRoutes(deps),
     ...storageAccountRoutes(deps),
+    ...blobServiceRoutes(deps),
     ...storageKeyRoutes(deps),
     ...storageSasRoutes(deps),
     ...storageRotationRoutes(deps),

@@ -17,6 +17,7 @@ import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
+import { discard } from '../storage/blob/blobs.js';
 import { LIMITS } from '../storage/blob/deps.js';
 import { FileCompactor } from '../storage/file/compaction.js';
 import { UploadGate, headerTimeouts } from '../storage/http/body-limits.js';
@@ -80,10 +81,15 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     cache,
     endpoint: `http://${displayHost(host)}:${(blobServer.address() as AddressInfo).port}`,
     defaultAccessTier: (account: string) => keyring.get(account)?.defaultAccessTier ?? 'Hot',
+    blobPolicy: (account: string) => keyring.get(account) ?? { versioning: false },
     rehydrateDelayMs: config.rehydrateDelayMs,
     asyncCopyDelayMs: config.asyncCopyDelayMs,
   };
   blobServer.on('request', blobRequestListener(blobDeps, keyring, logger, uploads));
+  // Soft-deleted blobs, versions and snapshots go for good once their retention runs out: now, then every minute.
+  const purgeExpired = () => discard(blobDeps, blobs.purgeExpired(Date.now()));
+  purgeExpired();
+  const purgeTimer = setInterval(purgeExpired, 60_000).unref();
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(files, content, pins, logger);
   fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable }, keyring, logger, uploads));
@@ -110,6 +116,7 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
     endpoints,
     async close() {
       removeEndpoints(config.dataDir);
+      clearInterval(purgeTimer);
       // Rotations verify consumers through the Blob and File services: let them pause while those still answer.
       await management.stopWork();
       await Promise.all([closeServer(blobServer), closeServer(fileServer), closeServer(management.server)]);

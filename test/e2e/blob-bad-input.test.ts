@@ -93,17 +93,17 @@ describe('names', () => {
 
 describe('operations and headers', () => {
   it('names unknown operations', async () => {
-    const result = await send('/bad/small?comp=page', { method: 'PUT' });
+    const result = await send('/bad/small?comp=pages', { method: 'PUT' });
     expect(result.status).toBe(400);
     expect(result.code).toBe('UnsupportedOperation');
-    expect(result.body).toContain('comp=page');
+    expect(result.body).toContain('comp=pages');
   });
 
-  it('requires x-ms-blob-type, and names page blobs as not supported yet', async () => {
+  it('requires x-ms-blob-type, and a page blob created without a body', async () => {
     expect((await send('/bad/t', { method: 'PUT', body: 'x' })).code).toBe('MissingRequiredHeader');
     expect((await send('/bad/t', { method: 'PUT', body: 'x', headers: { 'x-ms-blob-type': 'Bogus' } })).code).toBe('InvalidHeaderValue');
-    const page = await send('/bad/t', { method: 'PUT', body: 'x', headers: { 'x-ms-blob-type': 'PageBlob' } });
-    expect([page.code, page.body.includes('Page blobs are not supported')]).toEqual(['UnsupportedOperation', true]);
+    const page = await send('/bad/t', { method: 'PUT', body: 'x', headers: { 'x-ms-blob-type': 'PageBlob', 'x-ms-blob-content-length': '512' } });
+    expect([page.code, page.body.includes('Put Page')]).toEqual(['InvalidHeaderValue', true]);
   });
 
   it('refuses a body whose Content-MD5 does not match, and stores nothing', async () => {

@@ -16,11 +16,14 @@ export class KeyRing {
 
   load(record: StorageAccountRecord): void {
     const tier = record.settings.properties.accessTier;
+    const { isVersioningEnabled, deleteRetentionPolicy } = record.settings.blobService ?? {};
     this.accounts.set(record.name, {
       account: record.name,
       keys: [Buffer.from(record.keys[0], 'base64'), Buffer.from(record.keys[1], 'base64')],
       allowSharedKeyAccess: record.allowSharedKeyAccess,
       defaultAccessTier: tier === 'Cool' || tier === 'Cold' ? tier : 'Hot',
+      versioning: isVersioningEnabled === true,
+      deleteRetentionDays: deleteRetentionPolicy?.enabled ? deleteRetentionPolicy.days : undefined,
     });
   }
 

@@ -7,6 +7,9 @@ export interface AccountKeys {
   readonly allowSharedKeyAccess: boolean;
   /** The account's `accessTier`: the tier of every blob not given one of its own. */
   readonly defaultAccessTier: 'Hot' | 'Cool' | 'Cold';
+  /** `blobServices/default`: whether writes keep the version they replace, and how long deletes stay undeletable (none: deletes are final). */
+  readonly versioning: boolean;
+  readonly deleteRetentionDays?: number;
 }
 
 /**

@@ -16,6 +16,7 @@ import { crc64 } from '../../bytes/crc64.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { snapshotErrors, snapshotParam } from './snapshots.js';
+import { deletePolicy, newVersionId, versionParam } from './versions.js';
 import { addTierHeaders, checkOnline, tierOf, uploadTier } from './tiers.js';
 import { addTagCount, tagsHeader } from './tag-set.js';
 import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
@@ -29,10 +30,14 @@ export function requireReadableBlob(ctx: BlobRequest): BlobRecord {
   return blob;
 }
 
-/** The blob, or the snapshot of it that the request names (`?snapshot=`), if it exists. */
+/** The blob, or the snapshot (`?snapshot=`) or version (`?versionid=`) of it that the request names, if it exists. */
 export function findBlob(ctx: BlobRequest): BlobRecord | undefined {
   const snapshot = snapshotParam(ctx);
-  return snapshot === undefined ? ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path) : ctx.deps.repo.getSnapshot(ctx.account, ctx.container, ctx.path, snapshot);
+  if (snapshot !== undefined) return ctx.deps.repo.getSnapshot(ctx.account, ctx.container, ctx.path, snapshot);
+  const current = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const version = versionParam(ctx);
+  if (version === undefined || current?.versionId === version) return current;
+  return ctx.deps.repo.getVersion({ account: ctx.account, container: ctx.container, name: ctx.path }, version);
 }
 
 export function requireBlob(ctx: BlobRequest): BlobRecord {
@@ -46,6 +51,9 @@ export function requireBlob(ctx: BlobRequest): BlobRecord {
 
 /** Commits a new version of the blob; unlinks what it replaced, or the new content if the commit failed. */
 export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent: string[], options: CommitOptions = {}): Promise<void> {
+  // With versioning, the blob it replaces is kept as a previous version.
+  blob.versionId = newVersionId(ctx, blob.lastModified);
+  if (blob.versionId !== undefined) options = { ...options, retire: { kind: 'version' } };
   let orphans: string[] | undefined;
   try {
     orphans = ctx.deps.repo.commitBlob(
@@ -67,6 +75,7 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
     throw blobErrors.containerNotFound(ctx.container);
   }
   discard(ctx.deps, orphans);
+  if (blob.versionId !== undefined) ctx.res.setHeader('x-ms-version-id', blob.versionId);
 }
 
 /** Drops content files nothing refers to any more: from the cache now, from disk in the background (ContentPins.remove). */
@@ -161,6 +170,10 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
       headers['x-ms-incremental-copy'] = 'true';
       headers['x-ms-copy-destination-snapshot'] = blob.incrementalCopy.destinationSnapshot;
     }
+  }
+  if (blob.versionId !== undefined) {
+    headers['x-ms-version-id'] = blob.versionId;
+    if (blob.snapshot === undefined) headers['x-ms-is-current-version'] = String(ctx.deps.repo.getBlobProperties(blob.account, blob.container, blob.name)?.versionId === blob.versionId);
   }
   addLeaseHeaders(headers, blob.lease, Date.now());
   addContentHeaders(headers, blob, ctx.auth);
@@ -291,37 +304,50 @@ function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): G
 
 const DELETE_SNAPSHOTS = new Set(['include', 'only']);
 
-/** Delete Blob: the blob (with its snapshots, or only them, as x-ms-delete-snapshots says), or one snapshot. */
+/**
+ * Delete Blob: the blob (with its snapshots, or only them, as
+ * x-ms-delete-snapshots says), one snapshot, or one previous version. Under the
+ * account's policy the blob is kept as a version, or soft-deleted with its
+ * snapshots until the retention runs out.
+ */
 export async function deleteBlob(ctx: BlobRequest): Promise<void> {
   const withSnapshots = header(ctx.req.headers, 'x-ms-delete-snapshots');
   if (withSnapshots !== undefined && !DELETE_SNAPSHOTS.has(withSnapshots)) {
     throw errors.invalidHeader('x-ms-delete-snapshots', "use 'include' (the blob and its snapshots) or 'only' (just the snapshots).");
   }
   const snapshot = snapshotParam(ctx);
-  if (snapshot !== undefined && withSnapshots !== undefined) {
-    throw errors.invalidHeader('x-ms-delete-snapshots', 'a request that deletes one snapshot (?snapshot=) cannot also name the snapshots to delete.');
+  const version = versionParam(ctx);
+  if ((snapshot !== undefined || version !== undefined) && withSnapshots !== undefined) {
+    throw errors.invalidHeader('x-ms-delete-snapshots', 'a request that deletes one snapshot or version cannot also name the snapshots to delete.');
   }
+  const now = Date.now();
+  const policy = deletePolicy(ctx, now);
+  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
+  const current = version === undefined ? undefined : ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path);
   const orphans =
     snapshot !== undefined
-      ? ctx.deps.repo.deleteSnapshot(ctx.account, ctx.container, ctx.path, snapshot)
-      : ctx.deps.repo.deleteBlob(
-          ctx.account,
-          ctx.container,
-          ctx.path,
-          (current) => {
-            if (!current) return;
-            leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'blob');
-            checkConditions(ctx.req.headers, current, 'write');
-            if (withSnapshots === undefined && ctx.deps.repo.hasSnapshots(ctx.account, ctx.container, ctx.path)) throw snapshotErrors.snapshotsPresent();
-          },
-          withSnapshots as 'include' | 'only' | undefined,
-        );
+      ? ctx.deps.repo.deleteSnapshot(ctx.account, ctx.container, ctx.path, snapshot, policy.soft)
+      : version !== undefined && current?.versionId !== version
+        ? ctx.deps.repo.deleteVersion(key, version, policy.soft)
+        : ctx.deps.repo.deleteBlob(
+            ctx.account,
+            ctx.container,
+            ctx.path,
+            (current) => {
+              if (!current) return;
+              leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
+              checkConditions(ctx.req.headers, current, 'write');
+              if (withSnapshots === undefined && ctx.deps.repo.hasSnapshots(ctx.account, ctx.container, ctx.path)) throw snapshotErrors.snapshotsPresent();
+            },
+            withSnapshots as 'include' | 'only' | undefined,
+            policy,
+          );
   if (orphans === undefined) {
     requireContainer(ctx);
     throw blobErrors.blobNotFound(ctx.path);
   }
   discard(ctx.deps, orphans);
-  respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': 'true' });
+  respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': String(policy.permanent) });
 }
 
 /** Set Blob Properties: content headers the request omits are cleared, as Azure documents. */
@@ -340,22 +366,25 @@ export async function getBlobMetadata(ctx: BlobRequest): Promise<void> {
 
 export async function setBlobMetadata(ctx: BlobRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
-  const blob = updateBlob(ctx, (current) => ({ ...current, metadata }));
+  const blob = updateBlob(ctx, (current) => ({ ...current, metadata }), true);
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-request-server-encrypted': 'true' });
 }
 
-function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecord): BlobRecord {
+/** Changes a blob's properties or metadata; `versioned` changes (metadata) make a new version where the account keeps them. */
+function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecord, versioned = false): BlobRecord {
   const current = requireBlob(ctx);
   const now = Date.now();
   checkOnline(current, now);
-  const next = { ...change(current), lastModified: now, etag: newEtag(now) };
+  const versionId = versioned ? newVersionId(ctx, now) : undefined;
+  const next = { ...change(current), lastModified: now, etag: newEtag(now), ...(versionId === undefined ? {} : { versionId }) };
   const updated = ctx.deps.repo.updateBlob(next, (latest) => {
     if (!latest) return;
     if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
     next.lease = leaseAfterWrite(latest.lease, ctx.req.headers, now, 'blob');
     checkConditions(ctx.req.headers, latest, 'write');
-  });
+  }, versionId !== undefined);
   if (!updated) throw blobErrors.blobNotFound(ctx.path);
+  if (versionId !== undefined) ctx.res.setHeader('x-ms-version-id', versionId);
   return next;
 }
 

@@ -52,6 +52,7 @@ export function makeCopyBlob(keyring: KeyRing) {
       rehydrate: undefined,
       pendingCopy: undefined,
       incrementalCopy: undefined,
+      pagesKey: undefined,
       ...uploadTier(ctx.req.headers, now),
       tags: tagsHeader(ctx.req.headers),
       ...newBlobVersion(ctx, now),

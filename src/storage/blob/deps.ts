@@ -20,6 +20,8 @@ export interface BlobDeps {
   durable: () => Promise<void>;
   /** The account's default access tier (its ARM `accessTier`), for blobs without one of their own. */
   defaultAccessTier: (account: string) => Exclude<AccessTier, 'Archive'>;
+  /** The account's versioning and delete retention (its blobServices/default). */
+  blobPolicy: (account: string) => { versioning: boolean; deleteRetentionDays?: number };
   /** How long a Standard-priority rehydration out of Archive takes. */
   rehydrateDelayMs: number;
   /** How long a Copy Blob across accounts stays pending. */

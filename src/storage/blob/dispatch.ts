@@ -14,6 +14,7 @@ import { listBlobs } from './listing.js';
 import { createPageBlob, getPageRanges, makeIncrementalCopy, makePutPage, setPageBlobProperties, setsPageProperties } from './pages.js';
 import { snapshotBlob, snapshotErrors } from './snapshots.js';
 import { setBlobTier } from './tiers.js';
+import { undeleteBlob } from './versions.js';
 import { findBlobsByTags, getBlobTags, setBlobTags } from './tags.js';
 import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './service.js';
 
@@ -23,7 +24,7 @@ export interface BlobOperation {
   handler: BlobHandler;
   /** Anonymous callers may run it when the container's public access level is at least this. */
   publicRead?: 'blob' | 'container';
-  /** It may name a snapshot (`?snapshot=`); every other blob operation refuses to. */
+  /** It may name a snapshot (`?snapshot=`) or a previous version (`?versionid=`); every other blob operation refuses to. */
   onSnapshot?: boolean;
 }
 
@@ -85,6 +86,7 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['blob PUT  metadata', op('SetBlobMetadata', A.WRITE_BLOB, setBlobMetadata)],
     ['blob DELETE  ', op('DeleteBlob', A.DELETE_BLOB, deleteBlob, { onSnapshot: true })],
     ['blob PUT  snapshot', op('SnapshotBlob', A.CREATE_BLOB, snapshotBlob)],
+    ['blob PUT  undelete', op('UndeleteBlob', A.WRITE_BLOB, undeleteBlob)],
     ['blob PUT  lease', op('LeaseBlob', A.WRITE_BLOB, leaseBlob)],
     ['blob PUT  tier', op('SetBlobTier', A.WRITE_BLOB, setBlobTier)],
     ['blob PUT  tags', op('SetBlobTags', A.TAGS, setBlobTags)],
@@ -141,7 +143,7 @@ export function selectOperation(operations: Map<string, BlobOperation>, ctx: Blo
     operations.get(`${level} ${method} ${restype} ${selector}`) ??
     (method === 'HEAD' ? operations.get(`${level} GET ${restype} ${selector}`) : undefined);
   if (found) {
-    if (level === 'blob' && !found.onSnapshot && ctx.query.has('snapshot')) throw snapshotErrors.notOnSnapshot();
+    if (level === 'blob' && !found.onSnapshot && (ctx.query.has('snapshot') || ctx.query.has('versionid'))) throw snapshotErrors.notOnSnapshot();
     return found;
   }
   throw new StorageError(

@@ -25,7 +25,7 @@ export const snapshotErrors = {
   snapshotsPresent: () =>
     new StorageError(409, 'SnapshotsPresent', 'This operation is not permitted because the blob has snapshots. Send x-ms-delete-snapshots: include to delete them with it, or only to delete just them.'),
   notOnSnapshot: () =>
-    new StorageError(400, 'InvalidQueryParameterValue', 'This operation cannot target a snapshot: snapshots are read-only. Leave out the snapshot query parameter.', {
+    new StorageError(400, 'InvalidQueryParameterValue', 'This operation cannot target a snapshot or a previous version: they are read-only. Leave out the snapshot and versionid query parameters.', {
       QueryParameterName: 'snapshot',
     }),
 };

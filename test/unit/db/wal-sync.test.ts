@@ -14,8 +14,8 @@ describe('WalSync', () => {
   it('shares fsyncs among concurrent callers, and never lets a caller ride an fsync that started before it', async () => {
     const sync = new WalSync(walFile());
     await sync.sync();
-    const handle = (sync as unknown as { handle: { sync(): Promise<void> } }).handle;
-    const fsync = vi.spyOn(handle, 'sync');
+    const handle = (sync as unknown as { handle: { datasync(): Promise<void> } }).handle;
+    const fsync = vi.spyOn(handle, 'datasync');
 
     const first = sync.sync(); // starts an fsync
     const later = Array.from({ length: 10 }, () => sync.sync()); // arrive while it runs: all share the next one
@@ -30,8 +30,8 @@ describe('WalSync', () => {
   it('passes an fsync failure to the callers that waited on it', async () => {
     const sync = new WalSync(walFile());
     await sync.sync();
-    const handle = (sync as unknown as { handle: { sync(): Promise<void> } }).handle;
-    vi.spyOn(handle, 'sync').mockRejectedValueOnce(new Error('EIO'));
+    const handle = (sync as unknown as { handle: { datasync(): Promise<void> } }).handle;
+    vi.spyOn(handle, 'datasync').mockRejectedValueOnce(new Error('EIO'));
     await expect(sync.sync()).rejects.toThrow('EIO');
     await expect(sync.sync()).resolves.toBeUndefined();
     await sync.close();

@@ -1,0 +1,61 @@
+import type { DeletePolicy } from '../../db/blobs.js';
+import type { BlobRecord } from '../../db/records.js';
+import { errors } from '../http/errors.js';
+import { respondEmpty } from '../http/respond.js';
+import { blobErrors } from './blob-errors.js';
+import { requireContainer } from './containers.js';
+import type { BlobRequest } from './deps.js';
+import { snapshotTime } from './snapshots.js';
+
+/**
+ * Versioning and soft delete, as the account's `blobServices/default` sets
+ * them. With versioning, every write that replaces a blob's content or
+ * metadata keeps what it replaced as a previous version (x-ms-version-id), and
+ * a delete keeps the blob as one. With a delete retention policy, deletes keep
+ * the blob and its snapshots for the policy's days, restorable by Undelete Blob.
+ */
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** The `versionid` a request names, or undefined for the current blob. */
+export function versionParam(ctx: BlobRequest): string | undefined {
+  const id = ctx.query.get('versionid');
+  if (id === null) return undefined;
+  if (Number.isNaN(Date.parse(id))) throw errors.invalidQuery('versionid', 'it must be an x-ms-version-id this server answered, such as 2026-12-02T10:00:00.1234567Z.');
+  if (ctx.query.has('snapshot')) throw errors.invalidQuery('versionid', 'a request names a snapshot or a version, not both.');
+  return id;
+}
+
+/** A new version id for the blob a write commits, when the account keeps versions. */
+export function newVersionId(ctx: BlobRequest, now: number): string | undefined {
+  if (!ctx.deps.blobPolicy(ctx.account).versioning) return undefined;
+  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
+  return snapshotTime(now, (id) => ctx.deps.repo.getVersion(key, id) !== undefined);
+}
+
+/** What a delete keeps under the account's policy; `permanent` when nothing. */
+export function deletePolicy(ctx: BlobRequest, now: number): DeletePolicy & { permanent: boolean; soft?: { deletedTime: number; expires: number } } {
+  const { versioning, deleteRetentionDays } = ctx.deps.blobPolicy(ctx.account);
+  const soft = deleteRetentionDays === undefined ? undefined : { deletedTime: now, expires: now + deleteRetentionDays * DAY };
+  const time = snapshotTime(now, () => false);
+  return {
+    retire: versioning ? { kind: 'version' } : soft ? { kind: 'deleted', time, deletedTime: now, expires: soft.expires } : undefined,
+    softSnapshots: soft,
+    soft,
+    permanent: !versioning && !soft,
+  };
+}
+
+/** Days left before a soft-deleted record goes for good, as listings show them. */
+export function remainingRetentionDays(blob: BlobRecord, now: number): number {
+  return Math.max(0, Math.ceil((blob.retentionExpires! - now) / DAY));
+}
+
+/** Undelete Blob: its soft-deleted snapshots and versions come back, and the blob itself when no blob has its name now. */
+export async function undeleteBlob(ctx: BlobRequest): Promise<void> {
+  if (!ctx.deps.repo.undeleteBlob({ account: ctx.account, container: ctx.container, name: ctx.path })) {
+    requireContainer(ctx);
+    throw blobErrors.blobNotFound(ctx.path);
+  }
+  respondEmpty(ctx, 200);
+}
