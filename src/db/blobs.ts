@@ -68,8 +68,15 @@ export class BlobRepo {
       insertContainer: db.prepare('INSERT INTO containers (account, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
       updateContainer: db.prepare('UPDATE containers SET doc = ? WHERE account = ? AND name = ?'),
       deleteContainer: db.prepare('DELETE FROM containers WHERE account = ? AND name = ?'),
+      // Soft-deleted containers are kept under names no container can have ('~' first): listings skip them.
       listContainers: db.prepare(
-        'SELECT name, doc FROM containers WHERE account = ? AND name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?',
+        "SELECT name, doc FROM containers WHERE account = ? AND name > ? AND name >= ? AND name < ? AND substr(name, 1, 1) <> '~' ORDER BY name LIMIT ?",
+      ),
+      hiddenContainers: db.prepare("SELECT name, doc FROM containers WHERE account = ? AND substr(name, 1, 1) = '~' ORDER BY name"),
+      expiredContainers: db.prepare("SELECT account, name FROM containers WHERE json_extract(doc, '$.retentionExpires') <= ?"),
+      renameContainer: db.prepare('UPDATE containers SET name = ?, doc = ? WHERE account = ? AND name = ?'),
+      moveRows: ['blobs', 'blob_snapshots', 'blocks', 'append_blocks', 'page_ranges', 'blob_versions', 'deleted_blobs'].map((table) =>
+        db.prepare(`UPDATE ${table} SET container = ? WHERE account = ? AND container = ?`),
       ),
       getBlob: db.prepare('SELECT doc FROM blobs WHERE account = ? AND container = ? AND name = ?').pluck(),
       upsertBlob: db.prepare(
@@ -186,6 +193,34 @@ export class BlobRepo {
       this.stmt.deleteContainer.run(account, name);
       return orphans;
     })();
+  }
+
+  /**
+   * Gives container `from` and everything in it the name `to`, in one
+   * transaction: Rename Container, and soft delete and restore, which keep a
+   * deleted container under a name no container can have. `change` sees both
+   * (undefined where absent) and returns the moved container's record, or throws.
+   */
+  moveContainer(
+    account: string,
+    from: string,
+    to: string,
+    change: (source: ContainerRecord | undefined, target: ContainerRecord | undefined) => ContainerRecord,
+  ): ContainerRecord {
+    return this.db.transaction(() => {
+      const moved = change(this.getContainer(account, from), this.getContainer(account, to));
+      for (const statement of this.stmt.moveRows) statement.run(to, account, from);
+      this.stmt.renameContainer.run(to, containerDoc({ ...moved, name: to }), account, from);
+      // Rare enough that dropping every cached blob beats tracking them per container.
+      this.blobCache.clear();
+      return { ...moved, name: to };
+    })();
+  }
+
+  /** Containers kept by a container delete retention policy, with the names they are kept under. */
+  hiddenContainers(account: string): { hiddenName: string; container: ContainerRecord }[] {
+    const rows = this.stmt.hiddenContainers.all(account) as { name: string; doc: string }[];
+    return rows.map((row) => ({ hiddenName: row.name, container: { ...JSON.parse(row.doc), account, name: row.name } }));
   }
 
   listContainers(account: string, prefix: string, after: string, limit: number): ListPage<ContainerRecord> {
@@ -408,11 +443,12 @@ export class BlobRepo {
     })();
   }
 
-  /** Lets go of soft-deleted blobs, versions and snapshots whose retention has run out; returns the orphaned content. */
+  /** Lets go of soft-deleted containers, blobs, versions and snapshots whose retention has run out; returns the orphaned content. */
   purgeExpired(now: number): string[] {
     return this.db.transaction(() => {
       const orphans: string[] = [];
       this.history.purge(now, orphans);
+      for (const row of this.stmt.expiredContainers.all(now) as { account: string; name: string }[]) orphans.push(...this.deleteContainer(row.account, row.name)!);
       for (const row of this.stmt.expiredSnapshots.all(now) as (Key & { snapshot: string; doc: string })[]) {
         this.removeSnapshot(toBlob(row.doc, row.account, row.container, row.name, row.snapshot), undefined, orphans);
       }

@@ -29,9 +29,16 @@ export interface AccountSettings {
   blobService?: BlobServiceSettings;
 }
 
+export interface RetentionPolicy {
+  enabled: boolean;
+  days?: number;
+  allowPermanentDelete?: boolean;
+}
+
 export interface BlobServiceSettings {
   isVersioningEnabled?: boolean;
-  deleteRetentionPolicy?: { enabled: boolean; days?: number; allowPermanentDelete?: boolean };
+  deleteRetentionPolicy?: RetentionPolicy;
+  containerDeleteRetentionPolicy?: RetentionPolicy;
   /** Other properties (cors, changeFeed, ...), kept as given. */
   [property: string]: unknown;
 }
@@ -65,6 +72,9 @@ export interface ContainerRecord {
   publicAccess?: 'container' | 'blob';
   signedIdentifiers: SignedIdentifier[];
   lease?: LeaseRecord;
+  /** Set on a soft-deleted container (ms since epoch), with when its retention policy lets it go. */
+  deletedTime?: number;
+  retentionExpires?: number;
 }
 
 /** A run of bytes of a blob: a whole content file, in blob order. */

@@ -1,4 +1,4 @@
-import { BlobSASPermissions, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobSASPermissions, BlobServiceClient, ContainerSASPermissions, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { managementClients } from '../helpers/management.js';
@@ -186,5 +186,71 @@ describe('uncommitted blobs', () => {
     expect(rows).toEqual([['upload.bin', 0]]);
     await blob.commitBlockList([Buffer.from('AAAA').toString('base64')]);
     expect(await listed(container, { includeUncommitedBlobs: true })).toEqual(['upload.bin']);
+  });
+});
+
+describe('containers', () => {
+  it('are soft-deleted under a container retention policy, listed as deleted, and restored whole', async () => {
+    const container = await accountWith('containersoft', { containerDeleteRetentionPolicy: { enabled: true, days: 2 } });
+    const blobService = BlobServiceClient.fromConnectionString(
+      `DefaultEndpointsProtocol=http;AccountName=containersoft;AccountKey=${(await clients.storage.storageAccounts.listKeys('versions-rg', 'containersoft')).keys![0]!.value!};BlobEndpoint=${server.blob}/containersoft;`,
+      { retryOptions: { maxTries: 1 } },
+    );
+    await container.getBlockBlobClient('kept.txt').upload('kept', 4);
+    await container.delete();
+    expect(statusAndCode(await errorOf(container.getProperties()))).toEqual([404, 'ContainerNotFound']);
+    const names = async (includeDeleted: boolean) => {
+      const rows = [];
+      for await (const item of blobService.listContainers({ includeDeleted })) rows.push(item.deleted ? `${item.name} deleted ${item.properties.remainingRetentionDays}d` : item.name);
+      return rows;
+    };
+    expect(await names(false)).toEqual([]);
+    expect(await names(true)).toEqual(['data deleted 2d']);
+    // A new container may take the name meanwhile; the deleted one waits.
+    await container.create();
+    let version = '';
+    for await (const item of blobService.listContainers({ includeDeleted: true })) if (item.deleted) version = item.version!;
+    expect(statusAndCode(await errorOf(blobService.undeleteContainer('data', version)))).toEqual([409, 'ContainerAlreadyExists']);
+    await container.delete();
+    const versions: string[] = [];
+    for await (const item of blobService.listContainers({ includeDeleted: true })) if (item.deleted) versions.push(item.version!);
+    expect(versions).toHaveLength(2);
+    const { containerClient } = await blobService.undeleteContainer('data', version);
+    expect((await containerClient.getBlockBlobClient('kept.txt').downloadToBuffer()).toString()).toBe('kept');
+    expect(statusAndCode(await errorOf(blobService.undeleteContainer('data', '0000000000000000')))).toEqual([404, 'ContainerNotFound']);
+
+    // Rename Container moves it and everything in it; the SDK keeps the operation in its generated layer.
+    const renamed = blobService.getContainerClient('renamed');
+    await (renamed as unknown as { containerContext: { rename(source: string): Promise<unknown> } }).containerContext.rename('data');
+    expect((await renamed.getBlockBlobClient('kept.txt').downloadToBuffer()).toString()).toBe('kept');
+    expect(statusAndCode(await errorOf(containerClient.getProperties()))).toEqual([404, 'ContainerNotFound']);
+  });
+
+  it('answer service stats, and CORS preflights by the rules set in the service properties', async () => {
+    const container = await accountWith('corsacct', {});
+    const key = (await clients.storage.storageAccounts.listKeys('versions-rg', 'corsacct')).keys![0]!.value!;
+    const blobService = BlobServiceClient.fromConnectionString(`DefaultEndpointsProtocol=http;AccountName=corsacct;AccountKey=${key};BlobEndpoint=${server.blob}/corsacct;`);
+    expect((await blobService.getStatistics()).geoReplication?.status).toBe('unavailable');
+    const preflight = (origin: string, method: string, headers = 'x-ms-version,x-ms-meta-team') =>
+      fetch(`${server.blob}/corsacct/data/file.txt`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method, 'access-control-request-headers': headers } });
+    const before = await preflight('https://console.example', 'PUT');
+    expect([before.status, before.headers.get('x-ms-error-code')]).toEqual([403, 'CorsPreflightFailure']);
+    await blobService.setProperties({
+      cors: [{ allowedOrigins: 'https://console.example', allowedMethods: 'GET,PUT', allowedHeaders: 'x-ms-version,x-ms-meta-*', exposedHeaders: 'x-ms-request-id', maxAgeInSeconds: 600 }],
+    });
+    const allowed = await preflight('https://console.example', 'PUT');
+    expect([allowed.status, allowed.headers.get('access-control-allow-origin'), allowed.headers.get('access-control-allow-methods'), allowed.headers.get('access-control-max-age')]).toEqual([
+      200,
+      'https://console.example',
+      'PUT',
+      '600',
+    ]);
+    expect((await preflight('https://other.example', 'PUT')).status).toBe(403);
+    expect((await preflight('https://console.example', 'DELETE')).status).toBe(403);
+    expect((await preflight('https://console.example', 'PUT', 'x-custom')).status).toBe(403);
+    // The answer to the real request lets the page read it.
+    const sas = await container.generateSasUrl({ permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3600_000) });
+    const listing = await fetch(`${sas}&restype=container&comp=list`, { headers: { origin: 'https://console.example' } });
+    expect([listing.status, listing.headers.get('access-control-allow-origin'), listing.headers.get('access-control-expose-headers')]).toEqual([200, 'https://console.example', 'x-ms-request-id']);
   });
 });

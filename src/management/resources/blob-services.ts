@@ -1,4 +1,4 @@
-import type { BlobServiceSettings, StorageAccountRecord } from '../../db/records.js';
+import type { BlobServiceSettings, RetentionPolicy, StorageAccountRecord } from '../../db/records.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
@@ -27,6 +27,7 @@ function serviceJson(deps: ManagementDeps, account: StorageAccountRecord) {
       ...settings,
       isVersioningEnabled: settings.isVersioningEnabled ?? false,
       deleteRetentionPolicy: settings.deleteRetentionPolicy ?? { enabled: false, allowPermanentDelete: false },
+      containerDeleteRetentionPolicy: settings.containerDeleteRetentionPolicy ?? { enabled: false },
     },
   };
 }
@@ -42,15 +43,22 @@ function readSettings(body: Fields, current: BlobServiceSettings): BlobServiceSe
   const next: BlobServiceSettings = { ...current, ...properties.raw };
   const versioning = properties.boolean('isVersioningEnabled');
   if (versioning !== undefined) next.isVersioningEnabled = versioning;
-  const retention = properties.object('deleteRetentionPolicy');
-  if (retention) {
-    const enabled = retention.boolean('enabled');
-    if (enabled === undefined) throw armErrors.invalidContent("'properties.deleteRetentionPolicy.enabled' is required and must be a boolean.");
-    const days = retention.integer('days', 1, 365);
-    if (enabled && days === undefined) throw armErrors.invalidContent("'properties.deleteRetentionPolicy.days' is required when the policy is enabled: from 1 to 365.");
-    next.deleteRetentionPolicy = { enabled, ...(enabled ? { days } : {}), allowPermanentDelete: retention.boolean('allowPermanentDelete') ?? false };
+  for (const name of ['deleteRetentionPolicy', 'containerDeleteRetentionPolicy'] as const) {
+    const policy = retentionPolicy(properties, name);
+    if (policy) next[name] = policy;
   }
   return next;
+}
+
+/** A delete retention policy: enabled, and for how many days (1 to 365) when it is. */
+function retentionPolicy(properties: Fields, name: string): RetentionPolicy | undefined {
+  const retention = properties.object(name);
+  if (!retention) return undefined;
+  const enabled = retention.boolean('enabled');
+  if (enabled === undefined) throw armErrors.invalidContent(`'properties.${name}.enabled' is required and must be a boolean.`);
+  const days = retention.integer('days', 1, 365);
+  if (enabled && days === undefined) throw armErrors.invalidContent(`'properties.${name}.days' is required when the policy is enabled: from 1 to 365.`);
+  return { enabled, ...(enabled ? { days } : {}), ...(name === 'deleteRetentionPolicy' ? { allowPermanentDelete: retention.boolean('allowPermanentDelete') ?? false } : {}) };
 }
 
 async function setProperties(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {

@@ -16,7 +16,7 @@ export class KeyRing {
 
   load(record: StorageAccountRecord): void {
     const tier = record.settings.properties.accessTier;
-    const { isVersioningEnabled, deleteRetentionPolicy } = record.settings.blobService ?? {};
+    const { isVersioningEnabled, deleteRetentionPolicy, containerDeleteRetentionPolicy } = record.settings.blobService ?? {};
     this.accounts.set(record.name, {
       account: record.name,
       keys: [Buffer.from(record.keys[0], 'base64'), Buffer.from(record.keys[1], 'base64')],
@@ -24,6 +24,7 @@ export class KeyRing {
       defaultAccessTier: tier === 'Cool' || tier === 'Cold' ? tier : 'Hot',
       versioning: isVersioningEnabled === true,
       deleteRetentionDays: deleteRetentionPolicy?.enabled ? deleteRetentionPolicy.days : undefined,
+      containerDeleteRetentionDays: containerDeleteRetentionPolicy?.enabled ? containerDeleteRetentionPolicy.days : undefined,
     });
   }
 

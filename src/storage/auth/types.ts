@@ -10,6 +10,8 @@ export interface AccountKeys {
   /** `blobServices/default`: whether writes keep the version they replace, and how long deletes stay undeletable (none: deletes are final). */
   readonly versioning: boolean;
   readonly deleteRetentionDays?: number;
+  /** How long deleted containers stay restorable (none: container deletes are final). */
+  readonly containerDeleteRetentionDays?: number;
 }
 
 /**

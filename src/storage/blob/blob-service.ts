@@ -1,6 +1,7 @@
 import type { KeyRing } from '../auth/keyring.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
 import type { UploadGate } from '../http/body-limits.js';
+import { corsRules } from '../http/cors.js';
 import { blobErrors } from './blob-errors.js';
 import { blobOperations, selectOperation, type BlobOperation } from './dispatch.js';
 import type { BlobDeps, BlobRequest } from './deps.js';
@@ -26,6 +27,7 @@ export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Lo
         const level = needed && ctx.container ? deps.repo.getContainer(ctx.account, ctx.container)?.publicAccess : undefined;
         if (!level || (needed === 'container' && level !== 'container')) throw blobErrors.publicAccessDenied();
       },
+      corsRules: (account) => corsRules(deps.serviceProperties, account, 'blob'),
     },
     keyring,
     logger,

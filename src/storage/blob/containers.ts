@@ -9,6 +9,7 @@ import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { discard } from './blobs.js';
 import { LIMITS, type BlobRequest } from './deps.js';
+import { softDeleteContainer } from './container-moves.js';
 import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
 
 export function requireContainer(ctx: BlobRequest): ContainerRecord {
@@ -63,6 +64,8 @@ export async function createContainer(ctx: BlobRequest): Promise<void> {
 }
 
 export async function deleteContainer(ctx: BlobRequest): Promise<void> {
+  const retentionDays = ctx.deps.blobPolicy(ctx.account).containerDeleteRetentionDays;
+  if (retentionDays !== undefined) return softDeleteContainer(ctx, retentionDays);
   const orphans = ctx.deps.repo.deleteContainer(ctx.account, ctx.container, (current) => {
     if (!current) return;
     // A container's lease guards its deletion only; the leases of blobs inside it do not stop it.

@@ -21,7 +21,7 @@ export interface BlobDeps {
   /** The account's default access tier (its ARM `accessTier`), for blobs without one of their own. */
   defaultAccessTier: (account: string) => Exclude<AccessTier, 'Archive'>;
   /** The account's versioning and delete retention (its blobServices/default). */
-  blobPolicy: (account: string) => { versioning: boolean; deleteRetentionDays?: number };
+  blobPolicy: (account: string) => { versioning: boolean; deleteRetentionDays?: number; containerDeleteRetentionDays?: number };
   /** How long a Standard-priority rehydration out of Archive takes. */
   rehydrateDelayMs: number;
   /** How long a Copy Blob across accounts stays pending. */

@@ -8,6 +8,7 @@ import { makeBlobBatch } from './batch.js';
 import { getBlob, getBlobMetadata, getBlobProperties, deleteBlob, leaseBlob, putBlob, setBlobMetadata, setBlobProperties } from './blobs.js';
 import { getBlockList, makePutBlockFromUrl, putBlock, putBlockList } from './blocks.js';
 import { createContainer, deleteContainer, getContainerAcl, getContainerProperties, leaseContainer, setContainerAcl, setContainerMetadata } from './containers.js';
+import { renameContainer, restoreContainer } from './container-moves.js';
 import { abortCopyBlob, makeCopyBlob, makePutBlobFromUrl } from './copy.js';
 import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
@@ -16,7 +17,7 @@ import { snapshotBlob, snapshotErrors } from './snapshots.js';
 import { setBlobTier } from './tiers.js';
 import { undeleteBlob } from './versions.js';
 import { findBlobsByTags, getBlobTags, setBlobTags } from './tags.js';
-import { getAccountInfo, getServiceProperties, listContainers, setServiceProperties } from './service.js';
+import { getAccountInfo, getServiceProperties, getServiceStats, listContainers, setServiceProperties } from './service.js';
 
 export interface BlobOperation {
   name: string;
@@ -47,6 +48,7 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['service GET  list', op('ListContainers', A.LIST_CONTAINERS, listContainers)],
     ['service GET service properties', op('GetServiceProperties', A.READ_SERVICE, getServiceProperties)],
     ['service PUT service properties', op('SetServiceProperties', A.WRITE_SERVICE, setServiceProperties)],
+    ['service GET service stats', op('GetServiceStats', A.READ_SERVICE, getServiceStats)],
     ['service GET  blobs', op('FindBlobsByTags', A.FIND_IN_ACCOUNT, findBlobsByTags)],
     ['service POST  batch', op('BlobBatch', A.BATCH_IN_ACCOUNT, batch)],
     // The SDK takes a path-style service URL (/account) for a container's and sends restype=container.
@@ -60,6 +62,8 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['container PUT container acl', op('SetContainerACL', A.WRITE_CONTAINER, setContainerAcl)],
     ['container GET container list', op('ListBlobs', A.LIST_BLOBS, listBlobs, { publicRead: 'container' })],
     ['container PUT container lease', op('LeaseContainer', A.WRITE_CONTAINER, leaseContainer)],
+    ['container PUT container undelete', op('RestoreContainer', A.CREATE_CONTAINER, restoreContainer)],
+    ['container PUT container rename', op('RenameContainer', A.CREATE_CONTAINER, renameContainer)],
     ['container GET container blobs', op('FindBlobsByTagsInContainer', A.FIND_IN_CONTAINER, findBlobsByTags)],
     ['container POST container batch', op('ContainerBatch', A.BATCH_IN_CONTAINER, batch)],
     ['blob PUT  ', op('PutBlob', A.CREATE_BLOB, putBlob)],

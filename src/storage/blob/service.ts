@@ -5,13 +5,15 @@ import { respondEmpty, respondXml } from '../http/respond.js';
 import { servicePropertiesHandlers } from '../http/service-properties.js';
 import type { BlobRequest } from './deps.js';
 import { leaseXml } from './leases.js';
+import { deletedContainersXml } from './container-moves.js';
 import { metadataXml } from '../http/metadata-xml.js';
 
 export async function listContainers(ctx: BlobRequest): Promise<void> {
   const prefix = ctx.query.get('prefix') ?? '';
   const marker = ctx.query.get('marker') ?? '';
   const limit = maxResults(ctx.query);
-  const withMetadata = includes(ctx.query, ['metadata', 'deleted', 'system']).has('metadata');
+  const include = includes(ctx.query, ['metadata', 'deleted', 'system']);
+  const withMetadata = include.has('metadata');
   const page = ctx.deps.repo.listContainers(ctx.account, prefix, marker, limit);
   const parts = [
     `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="${escapeXml(`${ctx.deps.endpoint}/${ctx.account}/`)}">`,
@@ -32,6 +34,8 @@ export async function listContainers(ctx: BlobRequest): Promise<void> {
       '</Container>',
     );
   }
+  // Soft-deleted containers follow the last page of live ones.
+  if (include.has('deleted') && page.next === undefined) parts.push(deletedContainersXml(ctx, prefix, now));
   parts.push('</Containers>', `<NextMarker>${page.next === undefined ? '' : escapeXml(page.next)}</NextMarker></EnumerationResults>`);
   respondXml(ctx, 200, parts.join(''));
 }
@@ -58,4 +62,14 @@ export async function setServiceProperties(ctx: BlobRequest): Promise<void> {
 
 export async function getAccountInfo(ctx: BlobRequest): Promise<void> {
   respondEmpty(ctx, 200, { 'x-ms-sku-name': 'Standard_LRS', 'x-ms-account-kind': 'StorageV2', 'x-ms-is-hns-enabled': 'false' });
+}
+
+/**
+ * Get Blob Service Stats: Azure answers it for the secondary copy of a
+ * geo-replicated account. A server keeps one copy, so there is no replication
+ * to report: its status is `unavailable`, as Azure reports a secondary that
+ * cannot be read.
+ */
+export async function getServiceStats(ctx: BlobRequest): Promise<void> {
+  respondXml(ctx, 200, '<?xml version="1.0" encoding="utf-8"?><StorageServiceStats><GeoReplication><Status>unavailable</Status><LastSyncTime></LastSyncTime></GeoReplication></StorageServiceStats>');
 }

@@ -1,4 +1,5 @@
 import type { KeyRing } from '../auth/keyring.js';
+import { corsRules } from '../http/cors.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
 import type { UploadGate } from '../http/body-limits.js';
 import type { FileDeps, FileRequest } from './deps.js';
@@ -22,6 +23,7 @@ export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Lo
       checkAnonymous() {
         throw fileErrors.noAuthentication();
       },
+      corsRules: (account) => corsRules(deps.serviceProperties, account, 'file'),
     },
     keyring,
     logger,

@@ -9,6 +9,7 @@ import { StorageError, errors, sendStorageError } from './errors.js';
 import { parseStorageUrl } from './request-url.js';
 import { writeHead } from './respond.js';
 import { answerAfterUnreadBody, type UploadGate } from './body-limits.js';
+import { addCorsHeaders, answerPreflight, type CorsRule } from './cors.js';
 
 export interface Logger {
   error(fields: Record<string, unknown>, message: string): void;
@@ -39,6 +40,8 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
   lookupPolicy(account: string, container: string, id: string): AccessPolicy | undefined;
   /** Decides whether an unsigned request may run; throws when it may not. */
   checkAnonymous(ctx: C, operation: O): void;
+  /** The account's CORS rules for this service (its service properties). */
+  corsRules(account: string): CorsRule[];
 }
 
 /**
@@ -65,6 +68,9 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     if (!url.account) throw errors.invalidUri('the path must start with the storage account name, as in /devstoreaccount1/container/blob.');
     const keys = keyring.get(url.account);
     if (!keys) throw errors.accountNotFound(url.account);
+    // Browsers send a preflight unsigned, and a request with Origin needs the CORS headers to read its answer.
+    if (req.method === 'OPTIONS') return answerPreflight(ctx, definition.corsRules(url.account));
+    if (req.headers.origin !== undefined) addCorsHeaders(req, ctx.res, definition.corsRules(url.account));
     const operation = definition.selectOperation(ctx);
     definition.checkNames(ctx);
     // Synchronous on purpose: the hot read path should not pay for promises it does not need.
