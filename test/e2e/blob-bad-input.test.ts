@@ -97,6 +97,9 @@ describe('operations and headers', () => {
     expect(result.status).toBe(400);
     expect(result.code).toBe('UnsupportedOperation');
     expect(result.body).toContain('comp=pages');
+    // Set Blob Expiry is a Data Lake (hierarchical namespace) operation; these accounts are flat.
+    const expiry = await send('/bad/small?comp=expiry', { method: 'PUT', headers: { 'x-ms-expiry-option': 'NeverExpire' } });
+    expect([expiry.status, expiry.code]).toEqual([409, 'HierarchicalNamespaceNotEnabled']);
   });
 
   it('requires x-ms-blob-type, and a page blob created without a body', async () => {

@@ -140,6 +140,10 @@ export function selectOperation(operations: Map<string, BlobOperation>, ctx: Blo
   if (restype === 'account' && comp === 'properties') return accountInfo;
   const omitted = OMITTED_FEATURES[comp.toLowerCase()];
   if (omitted) throw new StorageError(400, 'UnsupportedOperation', `${omitted}; this server keeps no ${comp} state, so nothing was changed.`);
+  // Set Blob Expiry exists for hierarchical-namespace (Data Lake) accounts only, and this server's accounts are flat, as Get Account Info says.
+  if (comp === 'expiry') {
+    throw new StorageError(409, 'HierarchicalNamespaceNotEnabled', 'This operation is only supported on a hierarchical namespace account; delete the blob when it is due instead.');
+  }
   const level: Level = ctx.container === '' ? 'service' : ctx.path === '' ? 'container' : 'blob';
   const method = ctx.req.method ?? 'GET';
   const selector = level === 'blob' && method === 'PUT' ? putSelector(ctx, comp) : comp;
