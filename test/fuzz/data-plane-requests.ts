@@ -30,15 +30,15 @@ const resourcePath = fc.array(pathSegment, { minLength: 0, maxLength: 4 }).map((
 const restype = fc.constantFrom('', '', 'container', 'service', 'share', 'directory', 'account', 'bogus');
 const comp = fc.constantFrom(
   '', '', 'list', 'acl', 'metadata', 'properties', 'blocklist', 'block', 'range', 'rangelist', 'stats', 'snapshot', 'lease', 'tags',
-  'batch', 'copy', 'appendblock', 'page', 'filepermission', 'listhandles', 'bogus', 'LIST',
+  'batch', 'copy', 'appendblock', 'page', 'pagelist', 'incrementalcopy', 'undelete', 'rename', 'seal', 'expiry', 'filepermission', 'listhandles', 'bogus', 'LIST',
 );
 const queryValue = fc.oneof(
-  fc.constantFrom('', '0', '-1', '5000', '99999999999999999999', 'abc', 'MA==', 'YmxvY2sx', '%ZZ', 'x'.repeat(2000), 'snapshots,metadata', 'copy,bogus', 'tags,snapshots', '2026-01-01T00:00:00.0000000Z'),
+  fc.constantFrom('', '0', '-1', '5000', '99999999999999999999', 'abc', 'MA==', 'YmxvY2sx', '%ZZ', 'x'.repeat(2000), 'snapshots,metadata', 'copy,bogus', 'tags,snapshots', 'versions,deleted,uncommittedblobs', '2026-01-01T00:00:00.0000000Z', 'cDo1MTI', 'bjpbIngiLCIxIl0'),
   fc.constantFrom(`%22a%22%20%3D%20'b'`, `%22a%22%20OR`, `%40container%20%3D%20'fuzz'`),
   fc.string({ maxLength: 30 }).map(encodeURIComponent),
 );
 const extraQuery = fc.array(
-  fc.tuple(fc.constantFrom('blockid', 'maxresults', 'marker', 'prefix', 'delimiter', 'include', 'timeout', 'snapshot', 'blocklisttype', 'sharesnapshot', 'where', 'bogus'), queryValue),
+  fc.tuple(fc.constantFrom('blockid', 'maxresults', 'marker', 'prefix', 'delimiter', 'include', 'timeout', 'snapshot', 'versionid', 'prevsnapshot', 'blocklisttype', 'sharesnapshot', 'where', 'bogus'), queryValue),
   { maxLength: 3 },
 );
 
@@ -69,7 +69,9 @@ const header: fc.Arbitrary<[string, string]> = fc.oneof(
       'x-ms-file-creation-time', 'x-ms-file-permission', 'x-ms-file-permission-key', 'x-ms-lease-id', 'x-ms-lease-action', 'x-ms-access-tier',
       'x-ms-range-get-content-md5', 'x-ms-delete-snapshots', 'x-ms-blob-cache-control', 'x-ms-blob-content-type', 'x-ms-tags', 'x-ms-if-tags',
       'x-ms-blob-sequence-number', 'x-ms-client-request-id', 'transfer-encoding', 'expect', 'x-ms-rehydrate-priority', 'x-ms-delete-snapshots',
-      'x-ms-lease-duration', 'x-ms-lease-break-period', 'x-ms-proposed-lease-id', 'x-ms-if-tags',
+      'x-ms-lease-duration', 'x-ms-lease-break-period', 'x-ms-proposed-lease-id', 'x-ms-if-tags', 'x-ms-page-write', 'x-ms-sequence-number-action',
+      'x-ms-if-sequence-number-le', 'x-ms-if-sequence-number-lt', 'x-ms-if-sequence-number-eq', 'x-ms-deleted-container-name', 'x-ms-deleted-container-version',
+      'x-ms-source-container-name', 'origin', 'access-control-request-method',
     ),
     headerValue,
   ),
@@ -79,6 +81,9 @@ const header: fc.Arbitrary<[string, string]> = fc.oneof(
   fc.tuple(fc.constant('content-type'), fc.constantFrom('multipart/mixed; boundary=batch_f', 'multipart/mixed', 'multipart/mixed; boundary=')),
   fc.tuple(fc.constant('x-ms-if-tags'), fc.constantFrom(`"a" = 'b'`, `("a" = 'b' OR "c" <> 'd')`, `"a" =`, `'a' = "b"`, `(((`, `"a" = 'b' AND`)),
   fc.tuple(fc.constant('x-ms-lease-action'), fc.constantFrom('acquire', 'renew', 'change', 'release', 'break', 'grab')),
+  fc.tuple(fc.constant('x-ms-page-write'), fc.constantFrom('update', 'clear', 'Update', '')),
+  fc.tuple(fc.constantFrom('x-ms-blob-content-length', 'x-ms-blob-sequence-number'), fc.constantFrom('512', '1000', '0', '8796093022208', '8796093022720', '-512', '9007199254740993')),
+  fc.tuple(fc.constant('x-ms-sequence-number-action'), fc.constantFrom('max', 'update', 'increment', 'bogus')),
 );
 
 /** XML bodies shaped like the documents the service takes, and hostile ones: DOCTYPEs, depth, huge attributes, junk. */
