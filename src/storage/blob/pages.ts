@@ -15,7 +15,7 @@ import { blobErrors } from './blob-errors.js';
 import { commitBlob, discard, newBlobVersion, receiveInline, requireReadableBlob } from './blobs.js';
 import { contentOf, copySourceRange, readSource } from './copy.js';
 import { requireContainer } from './containers.js';
-import { LIMITS, type BlobRequest } from './deps.js';
+import type { BlobRequest } from './deps.js';
 import { leaseAfterWrite } from './leases.js';
 import { snapshotParam, snapshotTime } from './snapshots.js';
 import { tagsHeader } from './tag-set.js';
@@ -23,7 +23,7 @@ import { tagsHeader } from './tag-set.js';
 /**
  * Page blobs: a declared length of 512-byte pages, written and cleared a range
  * at a time. Only written pages are stored, as ranges over content files (or,
- * up to 64 KiB, over inline content committed with the write itself); every
+ * up to 8 KiB, over inline content committed with the write itself); every
  * other page reads as zeros, so a new page blob of any size costs no disk.
  */
 
@@ -31,6 +31,8 @@ const PAGE = 512;
 const MAX_SIZE = 8 * 1024 ** 4;
 /** Put Page writes at most 4 MiB. */
 const MAX_WRITE = 4 * 1024 * 1024;
+/** Page writes up to this size are kept in the metadata store, larger ones as content files. */
+const MAX_INLINE_WRITE = 8 * 1024;
 /** Sequence numbers are 63-bit in Azure; this server keeps them exact up to 2^53 - 1. */
 const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 
@@ -151,8 +153,10 @@ export function makePutPage(keyring: KeyRing) {
       const length = contentLength(ctx.req.headers, MAX_WRITE);
       if (length !== span) throw errors.invalidHeader('Content-Length', `it must equal the ${span} bytes of the pages written (bytes ${pages.first}-${pages.last}).`);
       const expectedCrc = expectedCrc64(ctx.req.headers);
-      // Small writes are committed inside the metadata store with the write itself: one group-committed fsync for many writers.
-      inline = length <= LIMITS.smallContent ? await receiveInline(ctx, expectedCrc, false) : undefined;
+      // Small writes are committed inside the metadata store with the write itself: one group-committed fsync for many
+      // writers. Larger ones go to content files: a page blob is bulk data, which would bloat the metadata store and be
+      // written twice there (log and checkpoint); measured, 64 KiB writes ran 1.2-1.6x faster as files.
+      inline = length <= MAX_INLINE_WRITE ? await receiveInline(ctx, expectedCrc, false) : undefined;
       written = inline ?? (await receiveBody(ctx.req, ctx.deps.content, MAX_WRITE, false));
     }
     if (written.size !== span) {
