@@ -16,7 +16,7 @@ import { crc64 } from '../../bytes/crc64.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { snapshotErrors, snapshotParam } from './snapshots.js';
-import { deletePolicy, newVersionId, versionParam } from './versions.js';
+import { deletePolicy, isPreviousVersion, newVersionId, versionParam } from './versions.js';
 import { addTierHeaders, checkOnline, tierOf, uploadTier } from './tiers.js';
 import { addTagCount, tagsHeader } from './tag-set.js';
 import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
@@ -173,7 +173,7 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
   }
   if (blob.versionId !== undefined) {
     headers['x-ms-version-id'] = blob.versionId;
-    if (blob.snapshot === undefined) headers['x-ms-is-current-version'] = String(ctx.deps.repo.getBlobProperties(blob.account, blob.container, blob.name)?.versionId === blob.versionId);
+    if (blob.snapshot === undefined) headers['x-ms-is-current-version'] = String(!isPreviousVersion(blob));
   }
   addLeaseHeaders(headers, blob.lease, Date.now());
   addContentHeaders(headers, blob, ctx.auth);

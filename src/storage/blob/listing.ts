@@ -10,7 +10,7 @@ import { tierOf, tierXml } from './tiers.js';
 import { tagCount, tagSetXml } from './tag-set.js';
 import type { BlobRequest } from './deps.js';
 import { metadataXml } from '../http/metadata-xml.js';
-import { remainingRetentionDays } from './versions.js';
+import { isPreviousVersion, remainingRetentionDays } from './versions.js';
 
 /** A blob (the `index`th entry listed for its name), or a prefix that rolls names up. */
 type Entry = { blob: BlobRecord; index: number; prefix?: undefined } | { prefix: string; blob?: undefined };
@@ -173,7 +173,7 @@ function deletedXml(blob: BlobRecord, now: number): string {
 
 /** The elements that place an entry among its name's: snapshot time, version, whether it is current, whether deleted. */
 function identityXml(blob: BlobRecord, versions: boolean): string {
-  const isVersion = blob.pagesKey !== undefined;
+  const isVersion = isPreviousVersion(blob);
   const isDeleted = blob.deletedTime !== undefined;
   return (
     (isDeleted ? '<Deleted>true</Deleted>' : '') +

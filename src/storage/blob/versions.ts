@@ -26,6 +26,11 @@ export function versionParam(ctx: BlobRequest): string | undefined {
   return id;
 }
 
+/** Whether a record is a previous version (read from history, which says where its pages are), not the current blob. */
+export function isPreviousVersion(blob: BlobRecord): boolean {
+  return blob.pagesKey !== undefined;
+}
+
 /** A new version id for the blob a write commits, when the account keeps versions. */
 export function newVersionId(ctx: BlobRequest, now: number): string | undefined {
   if (!ctx.deps.blobPolicy(ctx.account).versioning) return undefined;
