@@ -30,7 +30,7 @@ const resourcePath = fc.array(pathSegment, { minLength: 0, maxLength: 4 }).map((
 const restype = fc.constantFrom('', '', 'container', 'service', 'share', 'directory', 'account', 'bogus');
 const comp = fc.constantFrom(
   '', '', 'list', 'acl', 'metadata', 'properties', 'blocklist', 'block', 'range', 'rangelist', 'stats', 'snapshot', 'lease', 'tags',
-  'batch', 'copy', 'appendblock', 'page', 'pagelist', 'incrementalcopy', 'undelete', 'rename', 'seal', 'expiry', 'filepermission', 'listhandles', 'bogus', 'LIST',
+  'batch', 'copy', 'appendblock', 'page', 'pagelist', 'query', 'incrementalcopy', 'undelete', 'rename', 'seal', 'expiry', 'filepermission', 'listhandles', 'bogus', 'LIST',
 );
 const queryValue = fc.oneof(
   fc.constantFrom('', '0', '-1', '5000', '99999999999999999999', 'abc', 'MA==', 'YmxvY2sx', '%ZZ', 'x'.repeat(2000), 'snapshots,metadata', 'copy,bogus', 'tags,snapshots', 'versions,deleted,uncommittedblobs', '2026-01-01T00:00:00.0000000Z', 'cDo1MTI', 'bjpbIngiLCIxIl0'),
@@ -88,6 +88,16 @@ const header: fc.Arbitrary<[string, string]> = fc.oneof(
 
 /** XML bodies shaped like the documents the service takes, and hostile ones: DOCTYPEs, depth, huge attributes, junk. */
 export const xmlBody: fc.Arbitrary<string> = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom('SELECT * FROM BlobStorage', "SELECT a, _2 FROM BlobStorage WHERE a = 'x' OR NOT (b > 3)", 'SELECT COUNT(*) FROM BlobStorage LIMIT 1', 'SELECT', "SELECT * FROM BlobStorage WHERE 'a", 'SELECT _0 FROM BlobStorage'),
+      fc.constantFrom('delimited', 'json', 'parquet', 'bogus', ''),
+      fc.constantFrom(',', ';;', '', '\n'),
+    )
+    .map(
+      ([expression, type, separator]) =>
+        `<QueryRequest><QueryType>SQL</QueryType><Expression>${escape(expression)}</Expression><InputSerialization><Format><Type>${type}</Type><DelimitedTextConfiguration><ColumnSeparator>${separator}</ColumnSeparator><HasHeaders>true</HasHeaders></DelimitedTextConfiguration></Format></InputSerialization></QueryRequest>`,
+    ),
   fc
     .array(fc.tuple(fc.constantFrom('Latest', 'Committed', 'Uncommitted', 'Bogus'), fc.constantFrom('YmxvY2sx', 'MA==', '', '!!', 'x'.repeat(100))), { maxLength: 5 })
     .map((blocks) => `<?xml version="1.0" encoding="utf-8"?><BlockList>${blocks.map(([kind, id]) => `<${kind}>${id}</${kind}>`).join('')}</BlockList>`),

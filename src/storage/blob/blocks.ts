@@ -101,7 +101,7 @@ const BLOCK_SOURCES = new Set<string>(['Committed', 'Uncommitted', 'Latest']);
 
 /** Reads `<BlockList>` keeping the order of its mixed Committed/Uncommitted/Latest children. */
 function parseBlockList(body: Buffer): { source: BlockSource; id: string }[] {
-  const doc = parseXml(body, true) as any[];
+  const doc = parseXml(body, 'ordered') as any[];
   const root = doc.find((node) => 'BlockList' in node);
   if (!root) throw errors.invalidXml('the root element must be <BlockList>.');
   const entries: { source: BlockSource; id: string }[] = [];

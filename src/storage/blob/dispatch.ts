@@ -14,6 +14,7 @@ import type { BlobHandler, BlobRequest } from './deps.js';
 import { listBlobs } from './listing.js';
 import { createPageBlob, getPageRanges, makeIncrementalCopy, makePutPage, setPageBlobProperties, setsPageProperties } from './pages.js';
 import { snapshotBlob, snapshotErrors } from './snapshots.js';
+import { queryBlob } from './query/query-blob.js';
 import { setBlobTier } from './tiers.js';
 import { undeleteBlob } from './versions.js';
 import { findBlobsByTags, getBlobTags, setBlobTags } from './tags.js';
@@ -95,6 +96,7 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['blob PUT  tier', op('SetBlobTier', A.WRITE_BLOB, setBlobTier)],
     ['blob PUT  tags', op('SetBlobTags', A.TAGS, setBlobTags)],
     ['blob GET  tags', op('GetBlobTags', A.TAGS, getBlobTags, { onSnapshot: true })],
+    ['blob POST  query', op('QueryBlobContents', A.READ_BLOB, queryBlob, { onSnapshot: true })],
   ]);
 }
 

@@ -23,6 +23,8 @@ export async function readSmallBody(req: IncomingMessage, max: number): Promise<
 
 const parser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, processEntities: true });
 const orderedParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: true, preserveOrder: true });
+// For documents whose values may be whitespace themselves (a query's record separator, '\n').
+const untrimmedParser = new XMLParser({ ignoreAttributes: true, parseTagValue: false, trimValues: false, processEntities: true });
 
 /** No request body Azure takes declares a document type; a DOCTYPE or ENTITY could only expand or fetch what we never want. */
 const DECLARATION = /<!\s*(DOCTYPE|ENTITY)/i;
@@ -33,14 +35,14 @@ const DECLARATION = /<!\s*(DOCTYPE|ENTITY)/i;
  * InvalidXmlDocument with the reason: a hostile body is the client's mistake,
  * never a server failure.
  */
-export function parseXml(body: Buffer, ordered = false): any {
+export function parseXml(body: Buffer, mode: 'plain' | 'ordered' | 'untrimmed' = 'plain'): any {
   const text = body.toString('utf8');
   const declaration = DECLARATION.exec(text);
   if (declaration) throw errors.invalidXml(`the body declares a ${declaration[1]!.toUpperCase()}, which request bodies may not; send the document without it.`);
   const valid = XMLValidator.validate(text);
   if (valid !== true) throw errors.invalidXml(`${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col}).`);
   try {
-    return (ordered ? orderedParser : parser).parse(text);
+    return (mode === 'ordered' ? orderedParser : mode === 'untrimmed' ? untrimmedParser : parser).parse(text);
   } catch (error) {
     throw errors.invalidXml(`${(error as Error).message}.`);
   }
