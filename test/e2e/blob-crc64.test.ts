@@ -47,6 +47,19 @@ describe('x-ms-content-crc64', () => {
     expect((await blob.getBlockList('uncommitted')).uncommittedBlocks!.map((block) => block.name)).toEqual([Buffer.from('b1').toString('base64')]);
   });
 
+  it('is checked on Put Page, inline and as a content file, as the official client sends it', async () => {
+    const blob = container.getPageBlobClient('pages');
+    await blob.create(256 * 1024);
+    for (const size of [4096, 128 * 1024]) {
+      const data = randomBytes(size);
+      const written = await blob.uploadPages(data, 0, size, { transactionalContentCrc64: crc64(data) });
+      expect(Buffer.from(written.xMsContentCrc64!).equals(crc64(data))).toBe(true);
+      const refused = await errorOf(blob.uploadPages(randomBytes(size), 0, size, { transactionalContentCrc64: crc64(Buffer.from('x')) }));
+      expect(statusAndCode(refused)).toEqual([400, 'Crc64Mismatch']);
+      expect((await blob.downloadToBuffer(0, size)).equals(data)).toBe(true);
+    }
+  });
+
   it('refuses a CRC of the wrong length, and one sent beside Content-MD5', async () => {
     const body = Buffer.from('data');
     expect(await putBlob('short', body, { 'x-ms-content-crc64': Buffer.alloc(4).toString('base64') })).toMatchObject({ status: 400, code: 'InvalidHeaderValue' });
