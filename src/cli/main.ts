@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerAd } from './ad.js';
+import { registerAzSetup } from './commands/az-setup.js';
 import { examples } from './commands/common.js';
 import { registerGroup } from './commands/group.js';
 import { registerLogin } from './commands/login.js';
@@ -51,10 +52,11 @@ registerMlWorkspace(ml);
 registerMlDatastore(ml);
 registerMlModel(ml);
 registerMonitor(program);
+registerAzSetup(program);
 
 // az accepts its global arguments on every command, including those that print nothing.
 for (const command of leafCommands(program)) {
-  if (command.name() !== 'up' && !command.options.some((option) => option.long === '--output')) withOutput(command);
+  if (!['up', 'az-setup', 'az-teardown'].includes(command.name()) && !command.options.some((option) => option.long === '--output')) withOutput(command);
 }
 
 function leafCommands(command: Command): Command[] {

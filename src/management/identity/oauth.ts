@@ -39,18 +39,25 @@ function tenantNotFound(tenant: string | undefined): ArmResult {
   return oauthError(400, 'invalid_tenant', `AADSTS90002: Tenant '${tenant}' not found. This server's tenant id is in endpoints.json (tenantId).`);
 }
 
-/** The OpenID Connect discovery document MSAL reads before asking for a token. */
-export function openIdConfiguration(deps: IdentityDeps) {
+/**
+ * The OpenID Connect discovery document MSAL reads before asking for a token:
+ * Entra ID's, under the tenant, or, for `adfs`, the one of an AD FS authority
+ * (`{origin}/adfs`), which MSAL takes without asking login.microsoftonline.com
+ * to validate it: what the real az and Python clients need in a cloud of their own.
+ */
+export function openIdConfiguration(deps: IdentityDeps, adfs = false) {
   return (ctx: ArmRequest): ArmResult => {
-    if (!knownTenant(deps, ctx.params.tenant)) return tenantNotFound(ctx.params.tenant);
-    const base = `${requestOrigin(ctx.req, deps.armEndpoint)}/${deps.tenantId}`;
+    if (!adfs && !knownTenant(deps, ctx.params.tenant)) return tenantNotFound(ctx.params.tenant);
+    const origin = requestOrigin(ctx.req, deps.armEndpoint);
+    const base = adfs ? `${origin}/adfs` : `${origin}/${deps.tenantId}`;
+    const v2 = adfs ? '' : '/v2.0';
     return {
       status: 200,
       body: {
-        issuer: `${base}/v2.0`,
-        token_endpoint: `${base}/oauth2/v2.0/token`,
-        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-        jwks_uri: `${base}/discovery/v2.0/keys`,
+        issuer: adfs ? base : `${base}/v2.0`,
+        token_endpoint: `${base}/oauth2${v2}/token`,
+        authorization_endpoint: `${base}/oauth2${v2}/authorize`,
+        jwks_uri: `${base}/discovery${v2}/keys`,
         token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
         grant_types_supported: ['client_credentials'],
         response_types_supported: ['token'],
@@ -63,20 +70,21 @@ export function openIdConfiguration(deps: IdentityDeps) {
   };
 }
 
-export function jwks(deps: IdentityDeps) {
+export function jwks(deps: IdentityDeps, adfs = false) {
   return async (ctx: ArmRequest): Promise<ArmResult> => {
-    if (!knownTenant(deps, ctx.params.tenant)) return tenantNotFound(ctx.params.tenant);
+    if (!adfs && !knownTenant(deps, ctx.params.tenant)) return tenantNotFound(ctx.params.tenant);
     return { status: 200, body: await deps.tokens.jwks() };
   };
 }
 
 /**
  * The client-credentials grant, v2.0 (`scope=…/.default`) and v1 (`resource=…`)
- * forms. The secret may come in the body or as HTTP Basic credentials.
+ * forms, under the tenant or the AD FS authority (whose one tenant is this
+ * server's). The secret may come in the body or as HTTP Basic credentials.
  */
-export function tokenEndpoint(deps: IdentityDeps) {
+export function tokenEndpoint(deps: IdentityDeps, adfs = false) {
   return async (ctx: ArmRequest): Promise<ArmResult> => {
-    if (!knownTenant(deps, ctx.params.tenant)) return tenantNotFound(ctx.params.tenant);
+    if (!adfs && !knownTenant(deps, ctx.params.tenant)) return tenantNotFound(ctx.params.tenant);
     const type = ctx.req.headers['content-type'] ?? '';
     if (!type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
       return oauthError(400, 'invalid_request', "AADSTS900144: The request body must be 'application/x-www-form-urlencoded'.");
@@ -139,4 +147,24 @@ function requestedResource(form: URLSearchParams, origin: string): string | ArmR
     'invalid_scope',
     `AADSTS70011: The provided value for the input parameter 'scope' is not valid. Request exactly one of ${accepted.map((r) => `'${r}/.default'`).join(', ')}.`,
   );
+}
+
+/**
+ * The cloud's endpoints as Azure Stack publishes them (`/metadata/endpoints`),
+ * which `az cloud register --endpoint-resource-manager` reads to find the
+ * authority and the token audience by itself.
+ */
+export function cloudMetadata(deps: IdentityDeps) {
+  return (ctx: ArmRequest): ArmResult => {
+    const origin = requestOrigin(ctx.req, deps.armEndpoint);
+    return {
+      status: 200,
+      body: {
+        galleryEndpoint: `${origin}/`,
+        graphEndpoint: 'https://graph.windows.net/',
+        portalEndpoint: `${origin}/`,
+        authentication: { loginEndpoint: `${origin}/adfs`, audiences: [`${MANAGEMENT_RESOURCES[1]}/`] },
+      },
+    };
+  };
 }

@@ -4,7 +4,7 @@ import type { ArmRequest, ArmResult } from '../http/context.js';
 import { armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import type { ArmRoute } from '../http/route.js';
-import { jwks, openIdConfiguration, tokenEndpoint, type IdentityDeps } from './oauth.js';
+import { cloudMetadata, jwks, openIdConfiguration, tokenEndpoint, type IdentityDeps } from './oauth.js';
 import { parseRole, ROLE_NAMES } from './roles.js';
 import { createServicePrincipal } from './service-principals.js';
 
@@ -26,6 +26,11 @@ async function createPrincipal(deps: ManagementDeps, ctx: ArmRequest): Promise<A
 export function identityRoutes(deps: ManagementDeps): ArmRoute[] {
   const identity: IdentityDeps = deps;
   return [
+    // An AD FS authority ('{origin}/adfs'), matched before '/{tenant}/...': MSAL validates no such authority with login.microsoftonline.com.
+    { method: 'GET', pattern: '/adfs/.well-known/openid-configuration', handler: openIdConfiguration(identity, true) },
+    { method: 'GET', pattern: '/adfs/discovery/keys', handler: jwks(identity, true) },
+    { method: 'POST', pattern: '/adfs/oauth2/token', handler: tokenEndpoint(identity, true) },
+    { method: 'GET', pattern: '/metadata/endpoints', handler: cloudMetadata(identity) },
     { method: 'GET', pattern: '/{tenant}/v2.0/.well-known/openid-configuration', handler: openIdConfiguration(identity) },
     { method: 'GET', pattern: '/{tenant}/discovery/v2.0/keys', handler: jwks(identity) },
     { method: 'POST', pattern: '/{tenant}/oauth2/v2.0/token', handler: tokenEndpoint(identity) },

@@ -33,6 +33,12 @@ export function accountJson(deps: ManagementDeps, account: StorageAccountRecord)
     sku: { name: settings.skuName, tier: settings.skuName.startsWith('Premium') ? 'Premium' : 'Standard' },
     kind: settings.kind,
     properties: {
+      // Every account's data is encrypted at rest with Microsoft-managed keys, as Azure reports it (az's update reads it).
+      encryption: {
+        keySource: 'Microsoft.Storage',
+        services: { blob: { enabled: true, keyType: 'Account', lastEnabledTime: iso(account.created) }, file: { enabled: true, keyType: 'Account', lastEnabledTime: iso(account.created) } },
+        requireInfrastructureEncryption: false,
+      },
       ...settings.properties,
       provisioningState: 'Succeeded',
       creationTime: iso(account.created),
