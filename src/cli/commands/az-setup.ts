@@ -79,14 +79,14 @@ export function registerAzSetup(program: Command): void {
   program
     .command('az-setup')
     .description("Set the real az CLI up for this server: register and select a cloud for it, write a CA bundle az trusts, and print the az login line.")
-    .option('--data-dir <dir>', 'the local server whose endpoints to use', undefined)
+    .option('--data-dir <dir>', 'the local server whose endpoints to use (default: $MLSPACE_HOME/data)', undefined)
     .option('--name <cloud>', 'the name of the cloud in az', 'mlspace')
     .addHelpText('after', examples('mlspace az-setup', 'mlspace az-setup --data-dir /srv/mlspace --name lab'))
     .action((options: SetupOptions) => setup(options));
   program
     .command('az-teardown')
     .description('Undo az-setup: select AzureCloud again, unregister the cloud, and remove the CA bundle.')
-    .option('--data-dir <dir>', 'the local server az-setup used', undefined)
+    .option('--data-dir <dir>', 'the local server az-setup used (default: $MLSPACE_HOME/data)', undefined)
     .option('--name <cloud>', 'the name of the cloud in az', 'mlspace')
     .addHelpText('after', examples('mlspace az-teardown'))
     .action((options: SetupOptions) => teardown(options));
