@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FileSystemAttributes, type ShareServiceClient } from '@azure/storage-file-share';
 import { expectStorageError, shareService, stopAndClean, uniqueShare } from '../helpers/file.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 describe('File service: shares, directories, files and listings through @azure/storage-file-share', () => {
   let server: TestServer;
@@ -15,9 +16,11 @@ describe('File service: shares, directories, files and listings through @azure/s
     await stopAndClean(server);
   });
 
-  it('serves the File service on its own port, listed in endpoints.json', () => {
+  it('serves the File service on its own port, listed in endpoints.json', async () => {
     expect(server.file).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(server.file).not.toBe(server.blob);
+    // endpoints.json may be read before the banner's output reaches this process.
+    await until(() => server.output().includes(`file: ${server.file}`));
     expect(server.output()).toContain(`file: ${server.file}`);
   });
 

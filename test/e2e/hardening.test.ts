@@ -134,6 +134,8 @@ describe('stalled and excess uploads', () => {
     await until(() => contentFiles().length === before.length);
     expect(contentFiles()).toEqual(before);
     expect((await errorOf(blobs.getContainerClient('stall').getBlobClient('silent').getProperties())).statusCode).toBe(404);
+    // The server's log line may reach this process a moment after the connection closes.
+    await until(() => server.output().includes('request body stalled; connection closed and nothing stored'));
     expect(server.output()).toContain('request body stalled; connection closed and nothing stored');
     expect(errorLines(server)).toEqual([]);
   });
