@@ -4,7 +4,7 @@ import { STATUS_CODES, type IncomingHttpHeaders, type IncomingMessage, type Outg
 import { Readable } from 'node:stream';
 import { readSmallBody } from '../http/body.js';
 import { StorageError, errors } from '../http/errors.js';
-import { parseStorageUrl } from '../http/request-url.js';
+import { hostAccount, parseStorageUrl } from '../http/request-url.js';
 import { writeHead } from '../http/respond.js';
 import type { BlobRequest } from './deps.js';
 
@@ -129,7 +129,8 @@ function runSubRequest(run: Listener, outer: IncomingMessage, sub: SubRequest): 
   const req = Object.assign(Readable.from([]), {
     method: sub.method,
     url: sub.url,
-    headers: sub.headers,
+    // A sub-request is addressed to the batch's host, which may be the one that names the account.
+    headers: { host: outer.headers.host, ...sub.headers },
     socket: outer.socket,
     complete: true,
     httpVersion: '1.1',
@@ -149,7 +150,7 @@ export function makeBlobBatch(run: () => Listener) {
     if (subRequests.length > MAX_SUB_REQUESTS) {
       throw new StorageError(400, 'ExceedsMaxBatchRequestCount', `The batch operation exceeds the maximum number of sub-requests (${MAX_SUB_REQUESTS}); it has ${subRequests.length}.`);
     }
-    const targets = subRequests.map((sub) => parseStorageUrl(sub.url));
+    const targets = subRequests.map((sub) => parseStorageUrl(sub.url, hostAccount(ctx.req.headers.host, 'blob')));
     const kinds = new Set(subRequests.map((sub, index) => kindOf(sub.method, targets[index]!.query)));
     if (kinds.has(undefined)) throw invalidBatch('a batch may hold only Delete Blob (DELETE) and Set Blob Tier (PUT ?comp=tier) sub-requests.');
     if (kinds.size > 1) throw new StorageError(400, 'AllBatchSubRequestsShouldBeSameApi', 'All batch sub-requests should be the same API: send deletions and tier changes in separate batches.');

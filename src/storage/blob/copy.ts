@@ -10,7 +10,7 @@ import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata, requireNoBody } from '../http/headers.js';
 import type { ByteRange } from '../http/range.js';
-import { parseStorageUrl } from '../http/request-url.js';
+import { parseLocalUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
 import { commitBlob, discard, newBlobVersion, openBlobBytes, requireBlob } from './blobs.js';
@@ -165,10 +165,8 @@ export async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: 
   } catch {
     throw errors.invalidHeader('x-ms-copy-source', 'it must be an absolute URL of a blob.');
   }
-  if (url.host !== ctx.req.headers.host) {
-    throw cannotVerify(404, `only blobs on this server (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
-  }
-  const parsed = parseStorageUrl(url.pathname + url.search);
+  const parsed = parseLocalUrl(url, ctx.req.headers.host, 'blob');
+  if (!parsed) throw cannotVerify(404, `only blobs on this server (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
   const keys = keyring.get(parsed.account);
   if (!keys || !parsed.container || !parsed.path) throw cannotVerify(404, 'the URL does not name a blob of an account on this server.');
   const sourceCtx: BlobRequest = {

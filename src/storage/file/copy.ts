@@ -5,7 +5,7 @@ import { authenticate } from '../auth/authenticate.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { StorageError, errors } from '../http/errors.js';
 import { header, newEtag, readMetadata } from '../http/headers.js';
-import { parseStorageUrl } from '../http/request-url.js';
+import { parseLocalUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { READ_FILE } from './access.js';
 import type { FileRequest } from './deps.js';
@@ -99,10 +99,8 @@ async function authorizeSource(ctx: FileRequest, keyring: KeyRing, sourceUrl: st
   } catch {
     throw errors.invalidHeader('x-ms-copy-source', 'it must be the absolute URL of a file.');
   }
-  if (url.host !== ctx.req.headers.host) {
-    throw cannotVerify(`only files on this File endpoint (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
-  }
-  const parsed = parseStorageUrl(url.pathname + url.search);
+  const parsed = parseLocalUrl(url, ctx.req.headers.host, 'file');
+  if (!parsed) throw cannotVerify(`only files on this File endpoint (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
   const keys = keyring.get(parsed.account);
   if (!keys || !parsed.container || !parsed.path) throw cannotVerify('the URL does not name a file of an account on this server.');
   checkShareName(parsed.container);

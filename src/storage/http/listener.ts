@@ -6,7 +6,7 @@ import type { AccessPolicy, AuthOutcome, OperationAccess } from '../auth/types.j
 import { NotModified } from './conditions.js';
 import type { StorageRequest, StorageService } from './context.js';
 import { StorageError, errors, sendStorageError } from './errors.js';
-import { parseStorageUrl } from './request-url.js';
+import { hostAccount, parseStorageUrl } from './request-url.js';
 import { writeHead } from './respond.js';
 import { answerAfterUnreadBody, type UploadGate } from './body-limits.js';
 import { addCorsHeaders, answerPreflight, type CorsRule } from './cors.js';
@@ -59,7 +59,7 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
   uploads: UploadGate,
 ) {
   async function handle(req: IncomingMessage, ctx: C): Promise<void> {
-    const url = parseStorageUrl(req.url ?? '/');
+    const url = parseStorageUrl(req.url ?? '/', hostAccount(req.headers.host, definition.service));
     ctx.account = url.account;
     ctx.container = url.container;
     ctx.path = url.path;

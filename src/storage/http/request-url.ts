@@ -1,3 +1,4 @@
+import type { StorageService } from './context.js';
 import { errors } from './errors.js';
 
 export interface ParsedUrl {
@@ -8,19 +9,34 @@ export interface ParsedUrl {
   query: URLSearchParams;
 }
 
+/** `{account}.blob.{suffix}` or `{account}.file.{suffix}`, with a port or not: the account named the way Azure spells its URLs. */
+const HOST_STYLE = /^([a-z0-9]{3,24})\.(blob|file)\.[a-z0-9.-]+(?::\d+)?$/i;
+
 /**
- * Splits a path-style URL `/{account}/{container}/{path...}?query`. Only the first
- * two separators split: everything after the container is the blob or file path,
- * decoded once, exactly as Azure reads it.
+ * The account a Host header names for `service`, as in Azure's
+ * `https://{account}.blob.core.windows.net` (and, locally, `{account}.blob.localhost`);
+ * undefined for any other host, whose URLs name the account in their path.
  */
-export function parseStorageUrl(url: string): ParsedUrl {
+export function hostAccount(host: string | undefined, service: StorageService): string | undefined {
+  const match = host === undefined ? null : HOST_STYLE.exec(host);
+  return match && match[2]!.toLowerCase() === service ? match[1]!.toLowerCase() : undefined;
+}
+
+/**
+ * Splits a request URL: path-style `/{account}/{container}/{path...}?query`, or
+ * `/{container}/{path...}?query` when the host named the account. Only the first
+ * separators split: everything after the container is the blob or file path,
+ * decoded once, exactly as Azure reads it. `rawPath` is the path as sent, which
+ * Shared Key signs after `/{account}`.
+ */
+export function parseStorageUrl(url: string, accountFromHost?: string): ParsedUrl {
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
   const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-  const accountEnd = indexOrEnd(rawPath, '/', 1);
+  const accountEnd = accountFromHost === undefined ? indexOrEnd(rawPath, '/', 1) : 0;
   const containerEnd = indexOrEnd(rawPath, '/', accountEnd + 1);
   return {
-    account: decode(rawPath.slice(1, accountEnd)),
+    account: accountFromHost ?? decode(rawPath.slice(1, accountEnd)),
     container: decode(rawPath.slice(accountEnd + 1, containerEnd)),
     path: decode(rawPath.slice(containerEnd + 1)),
     rawPath,
@@ -40,4 +56,16 @@ function decode(segment: string): string {
   } catch {
     throw errors.invalidUri(`'${segment}' is not valid percent-encoded UTF-8; encode reserved characters of names with encodeURIComponent.`);
   }
+}
+
+/**
+ * A URL of this same endpoint (a copy source), parsed as a request to it would
+ * be: on the host the request came to, or on a host-style name for an account
+ * at the same port. Undefined for a URL of another server.
+ */
+export function parseLocalUrl(url: URL, requestHost: string | undefined, service: StorageService): ParsedUrl | undefined {
+  const account = hostAccount(url.host, service);
+  const samePort = requestHost !== undefined && url.port === (/:(\d+)$/.exec(requestHost)?.[1] ?? '');
+  if (url.host !== requestHost && !(account !== undefined && samePort)) return undefined;
+  return parseStorageUrl(url.pathname + url.search, account);
 }

@@ -1,0 +1,77 @@
+import { BlobBatchClient, BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { ShareServiceClient, StorageSharedKeyCredential as FileKeyCredential } from '@azure/storage-file-share';
+import dns from 'node:dns';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
+import { DEV_ACCOUNT, DEV_KEY, startTestServer, type TestServer } from '../helpers/server.js';
+
+let server: TestServer;
+
+/**
+ * `*.localhost` names resolve to the loopback address where the resolver knows
+ * the rule (systemd-resolved, browsers, curl); this machine's does not, so this
+ * process applies it, for the official clients as they are.
+ */
+const systemLookup = dns.lookup;
+function loopbackLookup(hostname: string, options: unknown, callback?: unknown): void {
+  const done = (typeof options === 'function' ? options : callback) as (...args: unknown[]) => void;
+  const all = typeof options === 'object' && options !== null && (options as dns.LookupOptions).all;
+  if (!hostname.endsWith('.localhost')) return (systemLookup as (...args: unknown[]) => void)(hostname, options, callback);
+  if (all) done(null, [{ address: '127.0.0.1', family: 4 }]);
+  else done(null, '127.0.0.1', 4);
+}
+const hostStyle = (endpoint: string, service: 'blob' | 'file') => endpoint.replace('127.0.0.1', `${DEV_ACCOUNT}.${service}.localhost`);
+
+beforeAll(async () => {
+  (dns as { lookup: unknown }).lookup = loopbackLookup;
+  server = await startTestServer();
+});
+afterAll(async () => {
+  (dns as { lookup: unknown }).lookup = systemLookup;
+  await server.stop();
+});
+
+describe('account URLs as Azure spells them ({account}.blob.{suffix})', () => {
+  it('serve the Blob service: Shared Key, SAS, copies and batches, beside path-style URLs', async () => {
+    const credential = new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY);
+    const service = new BlobServiceClient(hostStyle(server.blob, 'blob'), credential, { retryOptions: { maxTries: 1 } });
+    expect(service.url).toMatch(/^http:\/\/devstoreaccount1\.blob\.localhost:\d+\/?$/);
+    const container = service.getContainerClient('hoststyle');
+    await container.create();
+    const blob = container.getBlockBlobClient('dir/model.bin');
+    await blob.upload('weights', 7);
+    expect((await blob.downloadToBuffer()).toString()).toBe('weights');
+    const names = [];
+    for await (const item of container.listBlobsFlat()) names.push(item.name);
+    expect(names).toEqual(['dir/model.bin']);
+
+    // The same blob through a path-style URL.
+    const pathStyle = new BlobServiceClient(`${server.blob}/${DEV_ACCOUNT}`, credential);
+    expect((await pathStyle.getContainerClient('hoststyle').getBlobClient('dir/model.bin').downloadToBuffer()).toString()).toBe('weights');
+
+    // A SAS URL, and copies whose source is spelled host-style.
+    const sasUrl = await blob.generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3600_000) });
+    expect(new URL(sasUrl).host).toMatch(/^devstoreaccount1\.blob\.localhost:/);
+    const copy = container.getBlockBlobClient('copy.bin');
+    await copy.syncCopyFromURL(sasUrl);
+    expect((await copy.downloadToBuffer()).toString()).toBe('weights');
+
+    const batch = new BlobBatchClient(hostStyle(server.blob, 'blob'), credential);
+    const answer = await batch.deleteBlobs([blob.url, copy.url], credential);
+    expect(answer.subResponses.map((sub) => sub.status)).toEqual([202, 202]);
+  });
+
+  it('serve the File service, and refuse a name that is not an account here', async () => {
+    const files = new ShareServiceClient(hostStyle(server.file, 'file'), new FileKeyCredential(DEV_ACCOUNT, DEV_KEY), { retryOptions: { maxTries: 1 } });
+    const share = files.getShareClient('hoststyle');
+    await share.create();
+    const file = share.rootDirectoryClient.getFileClient('notes.txt');
+    await file.uploadData(Buffer.from('notes'));
+    expect((await file.downloadToBuffer()).toString()).toBe('notes');
+
+    const stranger = new BlobServiceClient(server.blob.replace('127.0.0.1', 'nosuchaccount.blob.localhost'), new StorageSharedKeyCredential('nosuchaccount', DEV_KEY), {
+      retryOptions: { maxTries: 1 },
+    });
+    expect(statusAndCode(await errorOf(stranger.getContainerClient('x').create()))).toEqual([400, 'InvalidUri']);
+  });
+});
