@@ -79,6 +79,11 @@ describe.skipIf(!installed)('the real az CLI (Debian azure-cli)', () => {
     fs.writeFileSync(file, 'hello from az\n');
     az('storage', 'blob', 'upload', '-c', 'from-az', '-n', 'hello.txt', '-f', file, '--connection-string', fresh, '-o', 'none');
     expect(azJson('storage', 'blob', 'list', '-c', 'from-az', '--connection-string', fresh, '--query', '[].name')).toEqual(['hello.txt']);
+    // With --account-name, az looks the key up through the management plane; --blob-endpoint gives it the URL.
+    const byName = ['--account-name', 'azcliacct', '--blob-endpoint', `${server.blob}/azcliacct/`];
+    az('storage', 'container', 'create', '-n', 'by-name', ...byName, '-o', 'none');
+    az('storage', 'blob', 'upload', '-c', 'by-name', '-n', 'hello.txt', '-f', file, ...byName, '-o', 'none');
+    expect(azJson('storage', 'blob', 'list', '-c', 'by-name', ...byName, '--query', '[].name')).toEqual(['hello.txt']);
 
     // Shared Key off through az: the account's keys stop working at once.
     expect(azJson('storage', 'account', 'update', '-n', 'azcliacct', '-g', 'az-rg', '--allow-shared-key-access', 'false').allowSharedKeyAccess).toBe(false);
