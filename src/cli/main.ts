@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
 import { registerAd } from './ad.js';
 import { registerAzSetup } from './commands/az-setup.js';
 import { examples } from './commands/common.js';
@@ -20,8 +21,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
+/** The package's version, from the package.json beside dist/. */
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command('mlspace')
   .description('Self-hosted, Azure-compatible ML workspace and storage service, and its az-style CLI.')
+  .version(VERSION, '--version', "print mlspace's version")
   // Usage errors throw instead of exiting, so they end like every other error: one line, az's exit code 2.
   .exitOverride()
   .addHelpText(
@@ -53,10 +58,16 @@ registerMlDatastore(ml);
 registerMlModel(ml);
 registerMonitor(program);
 registerAzSetup(program);
+program
+  .command('version')
+  .description("Print mlspace's version.")
+  .action(() => {
+    process.stdout.write(`${VERSION}\n`);
+  });
 
 // az accepts its global arguments on every command, including those that print nothing.
 for (const command of leafCommands(program)) {
-  if (!['up', 'az-setup', 'az-teardown'].includes(command.name()) && !command.options.some((option) => option.long === '--output')) withOutput(command);
+  if (!['up', 'az-setup', 'az-teardown', 'version'].includes(command.name()) && !command.options.some((option) => option.long === '--output')) withOutput(command);
 }
 
 function leafCommands(command: Command): Command[] {

@@ -27,7 +27,7 @@ import { fileServiceHook } from './file-hook.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { answerClientErrors } from './client-errors.js';
-import { checkDataDirPrivate, checkDevAccountExposure } from './start-checks.js';
+import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
 
 export interface RunningServer {
@@ -38,6 +38,18 @@ export interface RunningServer {
 /** Opens the data directory, starts every listener, and writes endpoints.json once they accept requests. */
 export async function startServer(config: ServerConfig, logger: Logger = createLogger()): Promise<RunningServer> {
   checkDevAccountExposure(config);
+  await checkPortsFree(config);
+  const created = !fs.existsSync(config.dataDir);
+  try {
+    return await start(config, logger);
+  } catch (error) {
+    // A server that never started leaves no data directory of its own making behind.
+    if (created) fs.rmSync(config.dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function start(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   checkDataDirPrivate(config.dataDir, config.allowSharedDataDir);
   const sealer = Sealer.open(config.dataDir);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 
 /**
@@ -33,4 +34,31 @@ export function checkDevAccountExposure(config: Pick<ServerConfig, 'devAccount' 
 function isLoopback(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
   return bare === 'localhost' || bare === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare);
+}
+
+/**
+ * The ports given are free, before anything is written: a server that cannot
+ * listen must say which option to change, not leave a half-made data directory.
+ * (Another process may still take a port in the moment before the server
+ * listens; that rare case fails with the system's message.)
+ */
+export async function checkPortsFree(config: Pick<ServerConfig, 'host' | 'blobPort' | 'filePort' | 'armPort'>): Promise<void> {
+  const ports: [number, string][] = [
+    [config.blobPort, '--blob-port'],
+    [config.filePort, '--file-port'],
+    [config.armPort, '--arm-port'],
+  ];
+  const given = ports.filter(([port]) => port !== 0);
+  for (const [port, option] of given) {
+    const other = given.find(([otherPort, otherOption]) => otherPort === port && otherOption !== option);
+    if (other) throw new Error(`${option} and ${other[1]} both ask for port ${port}; each service needs its own (0 picks a free one).`);
+    await new Promise<void>((resolve, reject) => {
+      const probe = net.createServer();
+      probe.once('error', (error: NodeJS.ErrnoException) => {
+        const why = error.code === 'EADDRINUSE' ? 'is already in use' : error.code === 'EACCES' ? 'needs privileges this user lacks' : `cannot be used (${error.code})`;
+        reject(new Error(`Port ${port} (${option}) ${why} on ${config.host}: stop what uses it, or start with ${option} PORT (0 picks a free one).`));
+      });
+      probe.listen(port, config.host, () => probe.close(() => resolve()));
+    });
+  }
 }

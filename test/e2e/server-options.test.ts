@@ -2,6 +2,7 @@ import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-bl
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,29 @@ describe('mlspace up', () => {
     expect(fs.statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
     expect(await server.stop('SIGTERM')).toBe(0);
     expect(fs.existsSync(path.join(dataDir, 'endpoints.json'))).toBe(false);
+  });
+
+  it('names the option to change when a port is taken, and leaves no data directory behind', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const taken = (blocker.address() as net.AddressInfo).port;
+    try {
+      const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-port-')), 'data');
+      const run = (...ports: string[]) => spawnSync(process.execPath, [BIN, 'up', '--data-dir', dataDir, ...ports], { encoding: 'utf8' });
+      const busy = run('--blob-port', '0', '--file-port', String(taken), '--arm-port', '0');
+      expect(busy.status).toBe(1);
+      expect(busy.stderr.trim()).toBe(`ERROR: Port ${taken} (--file-port) is already in use on 127.0.0.1: stop what uses it, or start with --file-port PORT (0 picks a free one).`);
+      const twice = run('--blob-port', String(taken + 1), '--file-port', String(taken + 1), '--arm-port', '0');
+      expect(twice.stderr).toContain(`--blob-port and --file-port both ask for port ${taken + 1}`);
+      expect(fs.existsSync(dataDir)).toBe(false);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('prints its version', () => {
+    const { version } = JSON.parse(fs.readFileSync(path.join(path.dirname(BIN), '..', 'package.json'), 'utf8'));
+    for (const args of [['--version'], ['version']]) expect(spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' }).stdout).toBe(`${version}\n`);
   });
 
   it('serves no development account with --no-dev-account', async () => {
