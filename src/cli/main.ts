@@ -26,7 +26,6 @@ const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 
 const program = new Command('mlspace')
   .description('Self-hosted, Azure-compatible ML workspace and storage service, and its az-style CLI.')
-  .version(VERSION, '--version', "print mlspace's version")
   // Usage errors throw instead of exiting, so they end like every other error: one line, az's exit code 2.
   .exitOverride()
   .addHelpText(
@@ -37,7 +36,9 @@ const program = new Command('mlspace')
       'mlspace storage account keys renew -g myresourcegroup -n mystorageaccount --key primary',
       'mlspace ml workspace sync-keys -w myworkspace -g myresourcegroup',
       'mlspace ml datastore create --file datastore.yml -w myworkspace -g myresourcegroup',
-    ) + '\n\nEvery command takes --output json|jsonc|table|tsv|yaml|none and --query JMESPATH, and --help.',
+    ) +
+      '\n\nEvery command takes --output json|jsonc|table|tsv|yaml|none and --query JMESPATH, and --help.' +
+      "\n'mlspace --version' (or 'mlspace version') prints the version.",
   );
 registerUp(program);
 registerLogin(program);
@@ -72,6 +73,12 @@ for (const command of leafCommands(program)) {
 
 function leafCommands(command: Command): Command[] {
   return command.commands.length === 0 ? [command] : command.commands.flatMap(leafCommands);
+}
+
+// Not commander's .version(): a program-level --version would take subcommands' own (ml model create --version 2).
+if (process.argv.length === 3 && process.argv[2] === '--version') {
+  process.stdout.write(`${VERSION}\n`);
+  process.exit(0);
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
