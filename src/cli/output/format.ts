@@ -54,11 +54,22 @@ function heading(key: string): string {
     .join('');
 }
 
+/**
+ * Columns az's tables leave out (knack's SKIP_KEYS): resource ids and ETags,
+ * and ARM resource types ('Microsoft.Storage/storageAccounts'); a `type` that
+ * says something else (a datastore's azure_blob) stays.
+ */
+function skipped(key: string, cell: unknown): boolean {
+  return key === 'id' || key === 'etag' || (key === 'type' && typeof cell === 'string' && cell.includes('/'));
+}
+
 /** az's default table: one column per top-level scalar field, in the order fields first appear; nested values left out. */
 function table(value: unknown): string {
   const data = rows(value);
   const columns: string[] = [];
-  for (const row of data) for (const [key, cell] of Object.entries(row)) if (isScalar(cell) && !columns.includes(key)) columns.push(key);
+  for (const row of data) {
+    for (const [key, cell] of Object.entries(row)) if (isScalar(cell) && !skipped(key, cell) && !columns.includes(key)) columns.push(key);
+  }
   if (columns.length === 0) return '';
   const cells = data.map((row) => columns.map((column) => scalarText(row[column])));
   const headers = columns.map(heading);
