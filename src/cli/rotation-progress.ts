@@ -47,5 +47,7 @@ export function rotationSummary(status: RotationStatus): string {
   });
   const { retiredKey, keptKey } = status.properties.plan;
   const seconds = status.endTime ? ((Date.parse(status.endTime) - Date.parse(status.startTime)) / 1000).toFixed(1) : '?';
-  return `\nRotation ${status.name} ${status.status} in ${seconds} s: ${retiredKey} retired, consumers on ${keptKey}.\n${formatOutput(rows, 'table', false)}`;
+  const { moved = 0, verified = 0, failed = 0, restored = 0 } = status.properties.counts;
+  const counts = `${moved} consumer${moved === 1 ? '' : 's'} moved: ${verified} verified, ${failed} failed, ${restored} restored`;
+  return `\nRotation ${status.name} ${status.status} in ${seconds} s: ${retiredKey} retired, consumers on ${keptKey}; ${counts}.\n${formatOutput(rows, 'table', false)}`;
 }

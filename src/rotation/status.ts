@@ -8,9 +8,12 @@ import { iso } from '../management/resources/common.js';
  * (all of them with `expand`). Never a secret.
  */
 export function rotationStatusJson(deps: ManagementDeps, accountArmId: string, rotation: RotationRecord, expand: boolean) {
+  // `moved` counts every consumer the rotation moved, whatever became of it since: verified,
+  // failed, restored or changed elsewhere are counts of those, so the figures add up.
   const counts: Record<string, number> = { moved: 0, verified: 0, failed: 0, restored: 0, changedElsewhere: 0, sasReissued: 0 };
   for (const { state, action, n } of deps.rotations.moveCounts(rotation.id)) {
-    counts[state] = (counts[state] ?? 0) + n;
+    counts.moved! += n;
+    if (state !== 'moved') counts[state] = (counts[state] ?? 0) + n;
     if (action === 'reissueSas' && rotation.status !== 'Failed') counts.sasReissued! += n;
   }
   const results = deps.rotations

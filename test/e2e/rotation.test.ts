@@ -315,7 +315,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     expect(status).toMatchObject({ status: 'Failed', error: { code: 'ConsumerVerificationFailed' } });
     expect(status.error.message).toMatch(/ws-fail\/datastores\/doomed-data: the container 'doomed' does not exist/);
     expect(status.properties.steps.map((step: any) => step.name)).not.toContain('regenerate');
-    expect(status.properties.counts).toMatchObject({ restored: 6, moved: 0, verified: 0, failed: 0 });
+    expect(status.properties.counts).toMatchObject({ restored: 6, moved: 6, verified: 0, failed: 0 });
     expect((await clients.storage.storageAccounts.listKeys(GROUP_A, 'rotfail')).keys!.map((key) => key.value)).toEqual(keys);
     expect(await heldCredential(server, admin, GROUP_A, 'ws-fail', 'kept-data')).toEqual({ credentialsType: 'AccountKey', secret: keys[0] });
     expect(await heldCredential(server, admin, GROUP_A, 'ws-fail')).toEqual({ credentialsType: 'AccountKey', secret: keys[0] });

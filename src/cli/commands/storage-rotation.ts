@@ -95,7 +95,7 @@ export function registerKeyRotation(keys: Command): void {
         'mlspace storage account keys rotate --if-older-than 90d -o table',
       ),
     )
-    .action(async (options: RotateCliOptions) => {
+    .action(async (options: RotateCliOptions, command: Command) => {
       if (options.accountName === undefined) return rotateMany(options);
       if (options.resourceGroup === undefined) throw new CliError("required option '-g, --resource-group <name>' not specified (it is needed with --account-name)", 2);
       if (options.ifOlderThan !== undefined) throw new CliError('--if-older-than selects accounts: leave out --account-name, or leave out --if-older-than to rotate this account now.', 2);
@@ -112,6 +112,8 @@ export function registerKeyRotation(keys: Command): void {
       } finally {
         progress.stop(final);
       }
+      // On a terminal the summary line says it all; the status document is for -o json (or any -o, or --query).
+      if (process.stdout.isTTY && command.getOptionValueSource('output') === 'default' && options.query === undefined) return;
       emit(final, options, rotationRow);
     });
 }

@@ -13,10 +13,10 @@ describe('rotationSummary', () => {
       status: 'Succeeded',
       startTime: '2026-11-22T10:00:00.000Z',
       endTime: '2026-11-22T10:00:01.500Z',
-      properties: { plan: { retiredKey: 'key1', keptKey: 'key2' }, results },
+      properties: { plan: { retiredKey: 'key1', keptKey: 'key2' }, counts: { moved: 4, verified: 4, failed: 0, restored: 0 }, results },
     } as unknown as RotationStatus;
     const text = rotationSummary(status);
-    expect(text).toContain('Rotation r1 Succeeded in 1.5 s: key1 retired, consumers on key2.');
+    expect(text).toContain('Rotation r1 Succeeded in 1.5 s: key1 retired, consumers on key2; 4 consumers moved: 4 verified, 0 failed, 0 restored.');
     expect(text).toMatch(/move\s+verified\s+3/);
     expect(text).toMatch(/reissue\s+verified\s+1/);
   });
