@@ -100,7 +100,15 @@ describe('versioning', () => {
     expect(statusAndCode(await errorOf(blob.getProperties()))).toEqual([404, 'BlobNotFound']);
     expect(await listed(container, {})).toEqual([]);
     expect(await listed(container, { includeVersions: true })).toEqual(['model.bin version', 'model.bin version', 'model.bin version', 'model.bin version']);
-    await blob.withVersion(v2).delete();
+    // A SAS deletes a version only with the delete-version permission (x); d is not enough, as in Azure.
+    const sasFor = async (permissions: string) =>
+      new BlobServiceClient((await container.generateSasUrl({ permissions: ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3600_000) })).replace('/data?', '?'), undefined, {
+        retryOptions: { maxTries: 1 },
+      })
+        .getContainerClient('data')
+        .getBlobClient('model.bin');
+    expect(statusAndCode(await errorOf((await sasFor('rd')).withVersion(v2).delete()))).toEqual([403, 'AuthorizationPermissionMismatch']);
+    await (await sasFor('x')).withVersion(v2).delete();
     expect(statusAndCode(await errorOf(blob.withVersion(v2).getProperties()))).toEqual([404, 'BlobNotFound']);
     expect((await blob.withVersion(promoted.versionId!).downloadToBuffer()).toString()).toBe('first');
     expect(await listed(container, { includeVersions: true })).toHaveLength(3);

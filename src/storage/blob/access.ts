@@ -20,6 +20,8 @@ export const READ_BLOB = access('r', 'o', 'object');
 export const CREATE_BLOB = access('cw', 'o', 'object');
 export const WRITE_BLOB = access('w', 'o', 'object');
 export const DELETE_BLOB = access('d', 'o', 'object');
+/** Delete Blob of a previous version (?versionid=): delete version (x), which d does not grant, as in Azure. */
+export const DELETE_VERSION = access('x', 'o', 'object');
 /** Append Block: add (a), or write (w). */
 export const APPEND = access('aw', 'o', 'object');
 export const TAGS = access('t', 'o', 'object');

@@ -90,6 +90,7 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['blob GET  metadata', op('GetBlobMetadata', A.READ_BLOB, getBlobMetadata, { publicRead: 'blob', onSnapshot: true })],
     ['blob PUT  metadata', op('SetBlobMetadata', A.WRITE_BLOB, setBlobMetadata)],
     ['blob DELETE  ', op('DeleteBlob', A.DELETE_BLOB, deleteBlob, { onSnapshot: true })],
+    ['blob DELETE  version', op('DeleteBlobVersion', A.DELETE_VERSION, deleteBlob, { onSnapshot: true })],
     ['blob PUT  snapshot', op('SnapshotBlob', A.CREATE_BLOB, snapshotBlob)],
     ['blob PUT  undelete', op('UndeleteBlob', A.WRITE_BLOB, undeleteBlob)],
     ['blob PUT  lease', op('LeaseBlob', A.WRITE_BLOB, leaseBlob)],
@@ -148,7 +149,8 @@ export function selectOperation(operations: Map<string, BlobOperation>, ctx: Blo
   }
   const level: Level = ctx.container === '' ? 'service' : ctx.path === '' ? 'container' : 'blob';
   const method = ctx.req.method ?? 'GET';
-  const selector = level === 'blob' && method === 'PUT' ? putSelector(ctx, comp) : comp;
+  const selector =
+    level === 'blob' && method === 'PUT' ? putSelector(ctx, comp) : level === 'blob' && method === 'DELETE' && comp === '' && ctx.query.has('versionid') ? 'version' : comp;
   const found =
     operations.get(`${level} ${method} ${restype} ${selector}`) ??
     (method === 'HEAD' ? operations.get(`${level} GET ${restype} ${selector}`) : undefined);
