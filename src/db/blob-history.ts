@@ -24,13 +24,22 @@ export function extentIds(blob: Pick<BlobRecord, 'extents' | 'pendingCopy'>): st
   return ids;
 }
 
+/**
+ * A time as Azure writes snapshot and version ids, in 100 ns ticks: the
+ * millisecond, then four more digits that keep two ids of one blob in the same
+ * millisecond apart.
+ */
+export function timeId(ms: number, tick = 0): string {
+  return `${new Date(ms).toISOString().slice(0, -1)}${String(tick).padStart(4, '0')}Z`;
+}
+
 /** A blob's version id: its own, or, for a blob written before versioning was turned on, the time of its last write. */
 export function versionIdOf(blob: BlobRecord): string {
-  return blob.versionId ?? `${new Date(blob.lastModified).toISOString().slice(0, -1)}0000Z`;
+  return blob.versionId ?? timeId(blob.lastModified);
 }
 
 /** Where a blob's current record goes when a write or delete replaces it. */
-export type Retirement = { kind: 'version' } | { kind: 'deleted'; time: string; expires: number; deletedTime: number };
+export type Retirement = { kind: 'version' } | { kind: 'deleted'; deletedTime: number; expires: number };
 
 /**
  * Previous versions of blobs and soft-deleted blobs: records that, like
@@ -56,12 +65,9 @@ export class BlobHistory {
       insertDeleted: db.prepare('INSERT INTO deleted_blobs (account, container, name, deleted_time, doc) VALUES (?, ?, ?, ?, ?)'),
       deletedOf: db.prepare(`SELECT deleted_time AS time, doc FROM deleted_blobs WHERE ${key} ORDER BY deleted_time`),
       deleteDeleted: db.prepare(`DELETE FROM deleted_blobs WHERE ${key} AND deleted_time = ?`),
+      hasDeleted: db.prepare(`SELECT 1 FROM deleted_blobs WHERE ${key} AND deleted_time = ?`).pluck(),
       expiredVersions: db.prepare("SELECT account, container, name, version_id AS id, doc FROM blob_versions WHERE json_extract(doc, '$.retentionExpires') <= ?"),
       expiredDeleted: db.prepare("SELECT account, container, name, deleted_time AS id, doc FROM deleted_blobs WHERE json_extract(doc, '$.retentionExpires') <= ?"),
-      containerDocs: ['blob_versions', 'deleted_blobs'].map((table) => db.prepare(`SELECT doc FROM ${table} WHERE account = ? AND container = ?`).pluck()),
-      deleteContainer: ['blob_versions', 'deleted_blobs'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ? AND container = ?`)),
-      accountDocs: ['blob_versions', 'deleted_blobs'].map((table) => db.prepare(`SELECT doc FROM ${table} WHERE account = ?`).pluck()),
-      deleteAccount: ['blob_versions', 'deleted_blobs'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
       names: db.prepare(namesSql(false)).pluck(),
       namesWithStaged: db.prepare(namesSql(true)).pluck(),
     };
@@ -79,8 +85,12 @@ export class BlobHistory {
       this.stmt.insertVersion.run(account, container, name, id, recordDoc({ ...current, versionId: id, lease: undefined }));
       this.pages.rename(pageOwner(current), pageOwner({ ...current, snapshot: `version:${id}` }));
     } else {
-      this.stmt.insertDeleted.run(account, container, name, to.time, recordDoc({ ...current, lease: undefined, deletedTime: to.deletedTime, retentionExpires: to.expires }));
-      this.pages.rename(pageOwner(current), pageOwner({ ...current, snapshot: `deleted:${to.time}` }));
+      // Deleted, recreated and deleted again within a millisecond, a blob's copies still get ids of their own.
+      let tick = 0;
+      while (this.stmt.hasDeleted.get(account, container, name, timeId(to.deletedTime, tick)) !== undefined) tick++;
+      const time = timeId(to.deletedTime, tick);
+      this.stmt.insertDeleted.run(account, container, name, time, recordDoc({ ...current, lease: undefined, deletedTime: to.deletedTime, retentionExpires: to.expires }));
+      this.pages.rename(pageOwner(current), pageOwner({ ...current, snapshot: `deleted:${time}` }));
     }
   }
 
@@ -159,17 +169,6 @@ export class BlobHistory {
   /** Names in a container that have a blob, versions or soft-deleted copies (or, `withStaged`, uncommitted blocks), in order. */
   names(account: string, container: string, range: { after: string; from: string; end: string }, limit: number, withStaged: boolean): string[] {
     return (withStaged ? this.stmt.namesWithStaged : this.stmt.names).all({ account, container, ...range, limit }) as string[];
-  }
-
-  /** Forgets the history of a container's blobs; their pages go with the container's own. */
-  dropContainer(account: string, container: string, orphans: string[]): void {
-    for (const statement of this.stmt.containerDocs) for (const text of statement.all(account, container) as string[]) this.refs.release(extentIds(JSON.parse(text)), orphans);
-    for (const statement of this.stmt.deleteContainer) statement.run(account, container);
-  }
-
-  dropAccount(account: string, orphans: string[]): void {
-    for (const statement of this.stmt.accountDocs) for (const text of statement.all(account) as string[]) this.refs.release(extentIds(JSON.parse(text)), orphans);
-    for (const statement of this.stmt.deleteAccount) statement.run(account);
   }
 
   private drop(record: BlobRecord, owner: string, orphans: string[], key: BlobKey = record): void {

@@ -56,6 +56,9 @@ export class BlobRepo {
   private readonly pages: RangeRows;
   /** Previous versions and soft-deleted blobs. */
   private readonly history: BlobHistory;
+  /** Every row a container, or an account, holds in the blob tables. */
+  private readonly containerRows: ScopedRows;
+  private readonly accountRows: ScopedRows;
   private readonly blobCache = new RecordCache<BlobRecord>(20_000);
   private readonly stmt;
 
@@ -63,6 +66,8 @@ export class BlobRepo {
     this.refs = new ContentRefs(db);
     this.pages = new RangeRows(db, 'page_ranges', ['account', 'container', 'blob', 'snapshot'], this.refs);
     this.history = new BlobHistory(db, this.refs, this.pages);
+    this.containerRows = new ScopedRows(db, 'account = ? AND container = ?');
+    this.accountRows = new ScopedRows(db, 'account = ?');
     this.stmt = {
       getContainer: db.prepare('SELECT doc FROM containers WHERE account = ? AND name = ?').pluck(),
       insertContainer: db.prepare('INSERT INTO containers (account, name, doc) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -75,7 +80,7 @@ export class BlobRepo {
       hiddenContainers: db.prepare("SELECT name, doc FROM containers WHERE account = ? AND substr(name, 1, 1) = '~' ORDER BY name"),
       expiredContainers: db.prepare("SELECT account, name FROM containers WHERE json_extract(doc, '$.retentionExpires') <= ?"),
       renameContainer: db.prepare('UPDATE containers SET name = ?, doc = ? WHERE account = ? AND name = ?'),
-      moveRows: ['blobs', 'blob_snapshots', 'blocks', 'append_blocks', 'page_ranges', 'blob_versions', 'deleted_blobs'].map((table) =>
+      moveRows: [...CONTENT_ROW_TABLES, ...RECORD_TABLES].map((table) =>
         db.prepare(`UPDATE ${table} SET container = ? WHERE account = ? AND container = ?`),
       ),
       getBlob: db.prepare('SELECT doc FROM blobs WHERE account = ? AND container = ? AND name = ?').pluck(),
@@ -83,8 +88,6 @@ export class BlobRepo {
         'INSERT INTO blobs (account, container, name, doc) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET doc = excluded.doc',
       ),
       deleteBlob: db.prepare('DELETE FROM blobs WHERE account = ? AND container = ? AND name = ?'),
-      containerBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ? AND container = ?').pluck(),
-      deleteContainerBlobs: db.prepare('DELETE FROM blobs WHERE account = ? AND container = ?'),
       scanBlobs: db.prepare(
         'SELECT name, doc FROM blobs WHERE account = ? AND container = ? AND name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?',
       ),
@@ -100,8 +103,6 @@ export class BlobRepo {
       ),
       blockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
       deleteBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ? AND blob = ?'),
-      containerBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ? AND container = ?').pluck(),
-      deleteContainerBlocks: db.prepare('DELETE FROM blocks WHERE account = ? AND container = ?'),
       blockCount: db.prepare('SELECT COUNT(*) FROM blocks WHERE account = ? AND container = ? AND blob = ?').pluck(),
       scanTaggedInAccount: db.prepare(
         `SELECT container, name, doc FROM blobs WHERE account = ? AND (container, name) > (?, ?)
@@ -118,23 +119,12 @@ export class BlobRepo {
       updateSnapshot: db.prepare('UPDATE blob_snapshots SET doc = ? WHERE account = ? AND container = ? AND name = ? AND snapshot = ?'),
       expiredSnapshots: db.prepare("SELECT account, container, name, snapshot, doc FROM blob_snapshots WHERE json_extract(doc, '$.retentionExpires') <= ?"),
       deleteSnapshot: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ? AND name = ? AND snapshot = ?'),
-      containerSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ? AND container = ?').pluck(),
-      deleteContainerSnapshots: db.prepare('DELETE FROM blob_snapshots WHERE account = ? AND container = ?'),
-      accountSnapshotDocs: db.prepare('SELECT doc FROM blob_snapshots WHERE account = ?').pluck(),
       appendExtents: db.prepare('SELECT content_id AS id, size FROM append_blocks WHERE account = ? AND container = ? AND blob = ? ORDER BY seq'),
       insertAppendBlock: db.prepare('INSERT INTO append_blocks (account, container, blob, seq, content_id, size) VALUES (?, ?, ?, ?, ?, ?)'),
       deleteAppendBlocks: db.prepare('DELETE FROM append_blocks WHERE account = ? AND container = ? AND blob = ?'),
-      containerAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ? AND container = ?').pluck(),
-      deleteContainerAppendBlocks: db.prepare('DELETE FROM append_blocks WHERE account = ? AND container = ?'),
-      accountAppendContent: db.prepare('SELECT content_id FROM append_blocks WHERE account = ?').pluck(),
-      containerPageContent: db.prepare('SELECT content_id FROM page_ranges WHERE account = ? AND container = ?').pluck(),
-      deleteContainerPages: db.prepare('DELETE FROM page_ranges WHERE account = ? AND container = ?'),
-      accountPageContent: db.prepare('SELECT content_id FROM page_ranges WHERE account = ?').pluck(),
       insertInline: db.prepare('INSERT INTO inline_content (id, data) VALUES (?, ?)'),
       inlineData: db.prepare('SELECT data FROM inline_content WHERE id = ?').pluck(),
-      accountBlobDocs: db.prepare('SELECT doc FROM blobs WHERE account = ?').pluck(),
-      accountBlockContent: db.prepare('SELECT content_id FROM blocks WHERE account = ?').pluck(),
-      deleteAccountRows: ['blobs', 'blob_snapshots', 'blocks', 'append_blocks', 'page_ranges', 'containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
+      deleteAccountRows: ['containers', 'service_properties'].map((table) => db.prepare(`DELETE FROM ${table} WHERE account = ?`)),
     };
   }
 
@@ -176,20 +166,9 @@ export class BlobRepo {
       precondition?.(current);
       if (!current) return undefined;
       const orphans: string[] = [];
-      for (const doc of [...(this.stmt.containerBlobDocs.all(account, name) as string[]), ...(this.stmt.containerSnapshotDocs.all(account, name) as string[])]) {
-        this.refs.release(extentIds(JSON.parse(doc)), orphans);
-      }
-      this.stmt.deleteContainerSnapshots.run(account, name);
-      this.refs.release(this.stmt.containerBlockContent.all(account, name) as string[], orphans);
-      this.refs.release(this.stmt.containerAppendContent.all(account, name) as string[], orphans);
-      this.stmt.deleteContainerAppendBlocks.run(account, name);
-      this.refs.release(this.stmt.containerPageContent.all(account, name) as string[], orphans);
-      this.stmt.deleteContainerPages.run(account, name);
-      this.history.dropContainer(account, name, orphans);
-      this.stmt.deleteContainerBlobs.run(account, name);
+      this.containerRows.drop([account, name], this.refs, orphans);
       // Rare enough that dropping every cached blob beats tracking them per container.
       this.blobCache.clear();
-      this.stmt.deleteContainerBlocks.run(account, name);
       this.stmt.deleteContainer.run(account, name);
       return orphans;
     })();
@@ -394,6 +373,11 @@ export class BlobRepo {
   getVersion(key: Key, id: string): BlobRecord | undefined {
     const version = this.history.getVersion(key, id);
     return version?.deletedTime === undefined ? version : undefined;
+  }
+
+  /** Whether the blob has (or had, soft-deleted) a version with this id: ids are never given twice. */
+  hasVersion(key: Key, id: string): boolean {
+    return this.history.getVersion(key, id) !== undefined;
   }
 
   /** The blob's previous versions, oldest first; soft-deleted ones only when asked for. */
@@ -629,13 +613,7 @@ export class BlobRepo {
   deleteAccountData(account: string): string[] {
     return this.db.transaction(() => {
       const orphans: string[] = [];
-      for (const doc of [...(this.stmt.accountBlobDocs.all(account) as string[]), ...(this.stmt.accountSnapshotDocs.all(account) as string[])]) {
-        this.refs.release(extentIds(JSON.parse(doc)), orphans);
-      }
-      this.refs.release(this.stmt.accountBlockContent.all(account) as string[], orphans);
-      this.refs.release(this.stmt.accountAppendContent.all(account) as string[], orphans);
-      this.refs.release(this.stmt.accountPageContent.all(account) as string[], orphans);
-      this.history.dropAccount(account, orphans);
+      this.accountRows.drop([account], this.refs, orphans);
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
       this.blobCache.clear();
       return orphans;
@@ -643,6 +621,34 @@ export class BlobRepo {
   }
 }
 
+
+/** Tables whose rows each hold one reference on their content_id. */
+const CONTENT_ROW_TABLES = ['blocks', 'append_blocks', 'page_ranges'];
+/** Tables of records whose documents name their content (extents, a pending copy's). */
+const RECORD_TABLES = ['blobs', 'blob_snapshots', 'blob_versions', 'deleted_blobs'];
+
+/**
+ * The rows of every blob table under one scope (a container, an account), for
+ * deleting them with their content references when the scope goes.
+ */
+class ScopedRows {
+  private readonly contentIds;
+  private readonly docs;
+  private readonly deletes;
+
+  constructor(db: Db, where: string) {
+    this.contentIds = CONTENT_ROW_TABLES.map((table) => db.prepare(`SELECT content_id FROM ${table} WHERE ${where}`).pluck());
+    this.docs = RECORD_TABLES.map((table) => db.prepare(`SELECT doc FROM ${table} WHERE ${where}`).pluck());
+    this.deletes = [...CONTENT_ROW_TABLES, ...RECORD_TABLES].map((table) => db.prepare(`DELETE FROM ${table} WHERE ${where}`));
+  }
+
+  /** Releases what every row holds, then deletes the rows; runs inside the caller's transaction. */
+  drop(scope: readonly string[], refs: ContentRefs, orphans: string[]): void {
+    for (const statement of this.docs) for (const doc of statement.all(...scope) as string[]) refs.release(extentIds(JSON.parse(doc)), orphans);
+    for (const statement of this.contentIds) refs.release(statement.all(...scope) as string[], orphans);
+    for (const statement of this.deletes) statement.run(...scope);
+  }
+}
 
 function blobKey(account: string, container: string, name: string): string {
   return `${account}/${container}/${name}`;

@@ -1,3 +1,4 @@
+import { timeId } from '../../db/blob-history.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { httpDate, readMetadata } from '../http/headers.js';
@@ -30,15 +31,10 @@ export const snapshotErrors = {
     }),
 };
 
-/**
- * A snapshot time as Azure writes it, 100 ns precision: the millisecond, then
- * four more digits that keep two snapshots of one blob in the same millisecond
- * apart.
- */
+/** The first time id (timeId) of the millisecond `now` that `taken` says is free: a new snapshot's or version's. */
 export function snapshotTime(now: number, taken: (time: string) => boolean): string {
-  const iso = new Date(now).toISOString().slice(0, -1);
   for (let tick = 0; tick < 10_000; tick++) {
-    const time = `${iso}${String(tick).padStart(4, '0')}Z`;
+    const time = timeId(now, tick);
     if (!taken(time)) return time;
   }
   throw new StorageError(503, 'ServerBusy', 'Too many snapshots of this blob in one millisecond; retry.');

@@ -35,16 +35,15 @@ export function isPreviousVersion(blob: BlobRecord): boolean {
 export function newVersionId(ctx: BlobRequest, now: number): string | undefined {
   if (!ctx.deps.blobPolicy(ctx.account).versioning) return undefined;
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
-  return snapshotTime(now, (id) => ctx.deps.repo.getVersion(key, id) !== undefined);
+  return snapshotTime(now, (id) => ctx.deps.repo.hasVersion(key, id));
 }
 
 /** What a delete keeps under the account's policy; `permanent` when nothing. */
 export function deletePolicy(ctx: BlobRequest, now: number): DeletePolicy & { permanent: boolean; soft?: { deletedTime: number; expires: number } } {
   const { versioning, deleteRetentionDays } = ctx.deps.blobPolicy(ctx.account);
   const soft = deleteRetentionDays === undefined ? undefined : { deletedTime: now, expires: now + deleteRetentionDays * DAY };
-  const time = snapshotTime(now, () => false);
   return {
-    retire: versioning ? { kind: 'version' } : soft ? { kind: 'deleted', time, deletedTime: now, expires: soft.expires } : undefined,
+    retire: versioning ? { kind: 'version' } : soft ? { kind: 'deleted', deletedTime: now, expires: soft.expires } : undefined,
     softSnapshots: soft,
     soft,
     permanent: !versioning && !soft,
