@@ -9,7 +9,7 @@ import type { KeyRing } from '../auth/keyring.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata, requireNoBody } from '../http/headers.js';
-import type { ByteRange } from '../http/range.js';
+import { parseBothEnds, type ByteRange } from '../http/range.js';
 import { parseLocalUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
@@ -284,9 +284,8 @@ async function copyBytes(ctx: BlobRequest, source: BlobRecord, range: ByteRange,
 function sourceRange(ctx: BlobRequest, size: number): ByteRange {
   const value = header(ctx.req.headers, 'x-ms-source-range');
   if (value === undefined) return { start: 0, end: Math.max(0, size - 1) };
-  const match = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
-  if (!match || Number(match[2]) < Number(match[1])) throw errors.invalidHeader('x-ms-source-range', "use 'bytes=START-END' with START <= END.");
-  const range = { start: Number(match[1]), end: Number(match[2]) };
+  const { first, last } = parseBothEnds(value, 'x-ms-source-range');
+  const range = { start: first, end: last };
   if (range.end >= size) throw new StorageError(416, 'InvalidSourceBlobRange', `The range specified is invalid for the source blob's size of ${size} bytes.`);
   return range;
 }

@@ -9,6 +9,7 @@ import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { contentLength, header, httpDate, newEtag, readContentHeaders, readMetadata, requireNoBody } from '../http/headers.js';
 import { maxResults } from '../http/listing-params.js';
+import { writeRange } from '../http/range.js';
 import { expectedCrc64, receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
@@ -87,14 +88,8 @@ export async function createPageBlob(ctx: BlobRequest): Promise<void> {
 }
 
 /** The pages a write names (x-ms-range, or Range): both ends given, on page boundaries. */
-function pageRange(headers: IncomingHttpHeaders, name = headers['x-ms-range'] !== undefined ? 'x-ms-range' : 'range'): { first: number; last: number } {
-  const value = header(headers, name);
-  if (value === undefined) throw errors.missingHeader('x-ms-range', "Name the pages as 'bytes=START-END', START a multiple of 512 and END one less than a multiple of 512.");
-  const match = /^bytes=(\d+)-(\d+)$/.exec(value.trim());
-  if (!match) throw errors.invalidHeader(name, "use 'bytes=START-END' with both ends given.");
-  const first = Number(match[1]);
-  const last = Number(match[2]);
-  if (last < first) throw errors.invalidHeader(name, 'the end offset is before the start offset.');
+function pageRange(headers: IncomingHttpHeaders): { first: number; last: number } {
+  const { first, last } = writeRange(headers, "Name the pages as 'bytes=START-END', START a multiple of 512 and END one less than a multiple of 512.");
   if (first % PAGE !== 0 || (last + 1) % PAGE !== 0) {
     throw pageErrors.invalidRange(`bytes ${first}-${last} are not whole pages: START must be a multiple of 512 and END one less than a multiple of 512.`);
   }

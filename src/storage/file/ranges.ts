@@ -2,7 +2,7 @@ import type { FileNodeRecord } from '../../db/records.js';
 import { coalesce } from '../../db/range-math.js';
 import { StorageError, errors } from '../http/errors.js';
 import { contentLength, header, newEtag } from '../http/headers.js';
-import { requestedRange } from '../http/range.js';
+import { requestedRange, writeRange } from '../http/range.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
@@ -11,20 +11,11 @@ import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { smbTime } from './smb.js';
 
-const WRITE_RANGE = /^bytes=(\d+)-(\d+)$/;
-
 /** Put Range's span: x-ms-range (or Range) with both ends, inside the file. */
 function writeSpan(ctx: FileRequest, size: number): { first: number; last: number } {
-  const name = ctx.req.headers['x-ms-range'] !== undefined ? 'x-ms-range' : 'range';
-  const value = header(ctx.req.headers, name);
-  if (value === undefined) throw errors.missingHeader('x-ms-range', "Put Range needs the bytes it writes or clears, as 'bytes=START-END'.");
-  const match = WRITE_RANGE.exec(value.trim());
-  if (!match) throw errors.invalidHeader(name, "use 'bytes=START-END' with both offsets; END is inclusive.");
-  const first = Number(match[1]);
-  const last = Number(match[2]);
-  if (last < first) throw errors.invalidHeader(name, 'the end offset is before the start offset.');
-  checkInside(first, last, size);
-  return { first, last };
+  const span = writeRange(ctx.req.headers, "Put Range needs the bytes it writes or clears, as 'bytes=START-END'.");
+  checkInside(span.first, span.last, size);
+  return span;
 }
 
 function checkInside(first: number, last: number, size: number): void {

@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { StorageError, errors } from './errors.js';
+import { header } from './headers.js';
 
 export interface ByteRange {
   start: number;
@@ -39,4 +40,24 @@ export function requestedRange(headers: IncomingHttpHeaders, size: number): Byte
   }
   if (start >= size) throw errors.invalidRange(size);
   return { start, end: Math.min(end, size - 1) };
+}
+
+const BOTH_ENDS = /^bytes=(\d+)-(\d+)$/;
+
+/** A `bytes=START-END` value with both ends, START <= END (a write's span, a copy's source range); a value that is not one is refused, naming header `name`. */
+export function parseBothEnds(value: string, name: string): { first: number; last: number } {
+  const match = BOTH_ENDS.exec(value.trim());
+  if (!match) throw errors.invalidHeader(name, "use 'bytes=START-END' with both offsets; END is inclusive.");
+  const first = Number(match[1]);
+  const last = Number(match[2]);
+  if (last < first) throw errors.invalidHeader(name, 'the end offset is before the start offset.');
+  return { first, last };
+}
+
+/** The bytes a write names (Put Range, Put Page): x-ms-range, or Range; `missing` says what the operation needs when neither is sent. */
+export function writeRange(headers: IncomingHttpHeaders, missing: string): { first: number; last: number } {
+  const name = headers['x-ms-range'] !== undefined ? 'x-ms-range' : 'range';
+  const value = header(headers, name);
+  if (value === undefined) throw errors.missingHeader('x-ms-range', missing);
+  return parseBothEnds(value, name);
 }
