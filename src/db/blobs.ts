@@ -27,10 +27,10 @@ export interface CommitOptions {
   retire?: Retirement;
 }
 
-/** How Delete Blob keeps what it deletes: the blob as a version or soft-deleted copy, its snapshots marked deleted until they expire. */
+/** How Delete Blob keeps what it deletes: the blob as a version or soft-deleted copy, snapshots and versions marked deleted until they expire. */
 export interface DeletePolicy {
   retire?: Retirement;
-  softSnapshots?: { deletedTime: number; expires: number };
+  soft?: { deletedTime: number; expires: number };
 }
 
 /**
@@ -353,7 +353,7 @@ export class BlobRepo {
       if (!current) return undefined;
       const orphans: string[] = [];
       if (snapshots !== undefined) {
-        for (const snapshot of this.snapshotsOf(account, container, name)) this.removeSnapshot(snapshot, policy.softSnapshots, orphans);
+        for (const snapshot of this.snapshotsOf(account, container, name)) this.removeSnapshot(snapshot, policy.soft, orphans);
         if (snapshots === 'only') return orphans;
       }
       if (policy.retire) this.history.retire(current, policy.retire);

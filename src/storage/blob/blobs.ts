@@ -347,7 +347,7 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
     throw blobErrors.blobNotFound(ctx.path);
   }
   discard(ctx.deps, orphans);
-  respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': String(policy.permanent) });
+  respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': String(policy.retire === undefined && policy.soft === undefined) });
 }
 
 /** Set Blob Properties: content headers the request omits are cleared, as Azure documents. */

@@ -7,6 +7,7 @@ import { blobErrors } from './blob-errors.js';
 import type { BlobRequest } from './deps.js';
 import { leaseAfterWrite } from './leases.js';
 import { checkContainerName } from './names.js';
+import { DAY, remainingRetentionDays } from './versions.js';
 
 /**
  * Containers that change name: Rename Container, and soft delete under the
@@ -15,22 +16,27 @@ import { checkContainerName } from './names.js';
  * gives it a name again or the retention runs out.
  */
 
-const DAY = 24 * 60 * 60 * 1000;
-
 /** The name a soft-deleted container is kept under: '~' (which no container name has), its name and its version. */
 function hiddenName(name: string, version: string): string {
   return `~${name}~${version}`;
 }
 
-/** A deleted container's version, as Azure writes one: 16 hex digits of its deletion time in 100 ns ticks. */
-function deletedVersion(now: number): string {
-  return (BigInt(now) * 10000n + 116444736000000000n).toString(16).toUpperCase().padStart(16, '0');
+/**
+ * A new deleted version of container `name`, as Azure writes one: 16 hex
+ * digits of its deletion time in 100 ns ticks, the next tick when a copy
+ * deleted in the same tick holds that one.
+ */
+function deletedVersion(ctx: BlobRequest, name: string, now: number): string {
+  const version = (ticks: bigint) => ticks.toString(16).toUpperCase().padStart(16, '0');
+  let ticks = BigInt(now) * 10000n + 116444736000000000n;
+  while (ctx.deps.repo.getContainer(ctx.account, hiddenName(name, version(ticks)))) ticks++;
+  return version(ticks);
 }
 
 /** Delete Container under a retention policy: the container goes out of sight, whole, for `days`. */
 export function softDeleteContainer(ctx: BlobRequest, days: number): void {
   const now = Date.now();
-  ctx.deps.repo.moveContainer(ctx.account, ctx.container, hiddenName(ctx.container, deletedVersion(now)), (source) => {
+  ctx.deps.repo.moveContainer(ctx.account, ctx.container, hiddenName(ctx.container, deletedVersion(ctx, ctx.container, now)), (source) => {
     if (!source) throw blobErrors.containerNotFound(ctx.container);
     leaseAfterWrite(source.lease, ctx.req.headers, now, 'container');
     checkConditions(ctx.req.headers, source, 'write');
@@ -88,7 +94,7 @@ function deletedContainerXml(name: string, version: string, container: Container
     `<Container><Name>${escapeXml(name)}</Name><Deleted>true</Deleted><Version>${version}</Version><Properties>` +
     `<Last-Modified>${httpDate(container.lastModified)}</Last-Modified><Etag>${listedEtag(container.etag)}</Etag>` +
     `<DeletedTime>${httpDate(container.deletedTime!)}</DeletedTime>` +
-    `<RemainingRetentionDays>${Math.max(0, Math.ceil((container.retentionExpires! - now) / DAY))}</RemainingRetentionDays>` +
+    `<RemainingRetentionDays>${remainingRetentionDays(container, now)}</RemainingRetentionDays>` +
     '</Properties></Container>'
   );
 }

@@ -15,7 +15,7 @@ import { snapshotTime } from './snapshots.js';
  * the blob and its snapshots for the policy's days, restorable by Undelete Blob.
  */
 
-const DAY = 24 * 60 * 60 * 1000;
+export const DAY = 24 * 60 * 60 * 1000;
 
 /** The `versionid` a request names, or undefined for the current blob. */
 export function versionParam(ctx: BlobRequest): string | undefined {
@@ -38,21 +38,16 @@ export function newVersionId(ctx: BlobRequest, now: number): string | undefined 
   return snapshotTime(now, (id) => ctx.deps.repo.hasVersion(key, id));
 }
 
-/** What a delete keeps under the account's policy; `permanent` when nothing. */
-export function deletePolicy(ctx: BlobRequest, now: number): DeletePolicy & { permanent: boolean; soft?: { deletedTime: number; expires: number } } {
+/** What a delete keeps under the account's policy: nothing, when the account keeps neither versions nor deleted blobs. */
+export function deletePolicy(ctx: BlobRequest, now: number): DeletePolicy {
   const { versioning, deleteRetentionDays } = ctx.deps.blobPolicy(ctx.account);
   const soft = deleteRetentionDays === undefined ? undefined : { deletedTime: now, expires: now + deleteRetentionDays * DAY };
-  return {
-    retire: versioning ? { kind: 'version' } : soft ? { kind: 'deleted', deletedTime: now, expires: soft.expires } : undefined,
-    softSnapshots: soft,
-    soft,
-    permanent: !versioning && !soft,
-  };
+  return { retire: versioning ? { kind: 'version' } : soft ? { kind: 'deleted', ...soft } : undefined, soft };
 }
 
-/** Days left before a soft-deleted record goes for good, as listings show them. */
-export function remainingRetentionDays(blob: BlobRecord, now: number): number {
-  return Math.max(0, Math.ceil((blob.retentionExpires! - now) / DAY));
+/** Days left before a soft-deleted blob, version, snapshot or container goes for good, as listings show them. */
+export function remainingRetentionDays(record: { retentionExpires?: number }, now: number): number {
+  return Math.max(0, Math.ceil((record.retentionExpires! - now) / DAY));
 }
 
 /** Undelete Blob: its soft-deleted snapshots and versions come back, and the blob itself when no blob has its name now. */

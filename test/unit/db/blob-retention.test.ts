@@ -27,7 +27,7 @@ describe('delete retention', () => {
     repo.snapshotBlob('acct', 'c', 'kept', () => '2026-12-02T00:00:00.0000000Z', undefined);
     const now = Date.now();
     const soft = { deletedTime: now, expires: now + 7 * DAY };
-    const orphans = repo.deleteBlob('acct', 'c', 'kept', undefined, 'include', { retire: { kind: 'deleted', ...soft }, softSnapshots: soft });
+    const orphans = repo.deleteBlob('acct', 'c', 'kept', undefined, 'include', { retire: { kind: 'deleted', ...soft }, soft });
     expect(orphans).toEqual([]);
     expect(repo.getBlob('acct', 'c', 'kept')).toBeUndefined();
     expect(repo.deletedOf(key)).toHaveLength(1);
