@@ -259,13 +259,13 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
  */
 export function openBlobBytes(ctx: BlobRequest, blob: BlobRecord, range: ByteRange): { pieces: Iterable<BodyPiece>; release: () => Promise<void> } {
   if (blob.blobType !== 'PageBlob') {
-    return { pieces: extentPieces(ctx, blob.extents, range), release: ctx.deps.pins.pin(blob.extents.map((extent) => extent.id)) };
+    return { pieces: inlineResolved(ctx, extentPieces(blob.extents, range)), release: ctx.deps.pins.pin(blob.extents.map((extent) => extent.id)) };
   }
   const pages = ctx.deps.repo.pageRanges(blob, range.start, range.end);
   return { pieces: inlineResolved(ctx, stitch(pages, range.start, range.end)), release: ctx.deps.pins.pin(pages.map((page) => page.contentId)) };
 }
 
-/** Pieces with those of inline content (small page writes) read from the metadata store. */
+/** Pieces with those of inline content (small bodies, appends and page writes) read from the metadata store. */
 function* inlineResolved(ctx: BlobRequest, pieces: Iterable<BodyPiece>): Generator<BodyPiece> {
   for (const piece of pieces) yield Buffer.isBuffer(piece) || !isInline(piece.id) ? piece : inlineData(ctx, piece.id).subarray(piece.start, piece.end + 1);
 }
@@ -287,15 +287,14 @@ function inlineData(ctx: BlobRequest, id: string): Buffer {
 }
 
 /** The bytes [range.start, range.end] of a blob made of `extents`, extent by extent. */
-function* extentPieces(ctx: BlobRequest, extents: Extent[], range: ByteRange): Generator<BodyPiece> {
+function* extentPieces(extents: Extent[], range: ByteRange): Generator<BodyPiece> {
   let offset = 0;
   for (const extent of extents) {
     const extentEnd = offset + extent.size - 1;
     if (extentEnd >= range.start && offset <= range.end) {
       const from = Math.max(range.start, offset) - offset;
       const to = Math.min(range.end, extentEnd) - offset;
-      if (isInline(extent.id)) yield inlineData(ctx, extent.id).subarray(from, to + 1);
-      else yield { id: extent.id, start: from, end: to };
+      yield { id: extent.id, start: from, end: to };
     }
     offset += extent.size;
     if (offset > range.end) break;
