@@ -35,6 +35,9 @@ describe('Query Blob Contents', () => {
     expect(await run("SELECT COUNT(*) FROM BlobStorage WHERE NOT (team = 'ml')")).toBe('2\n');
     expect(await run('SELECT _1 FROM BlobStorage LIMIT 2')).toBe('ada\nbob\n');
     expect(await run("SELECT name FROM BlobStorage WHERE name = 'cy'", { kind: 'json', recordSeparator: '\n' })).toBe('{"name":"cy"}\n');
+    const empty = container.getBlockBlobClient('empty.csv');
+    await empty.upload('', 0);
+    expect(await text((await empty.query('SELECT * FROM BlobStorage')).readableStreamBody)).toBe('');
   });
 
   it('reads JSON lines, reports a bad record without stopping, and streams large blobs a chunk at a time', async () => {

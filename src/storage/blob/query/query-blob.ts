@@ -93,7 +93,7 @@ export async function queryBlob(ctx: BlobRequest): Promise<void> {
       : new DelimitedReader(input);
   const writer = new ResultWriter(query, output, () => (reader instanceof DelimitedReader ? reader.headerNames : undefined));
 
-  const { pieces, release } = blob.size === 0 ? { pieces: [], release: async () => {} } : openBlobBytes(ctx, blob, { start: 0, end: blob.size - 1 });
+  const { pieces, release } = openBlobBytes(ctx, blob, { start: 0, end: blob.size - 1 });
   const bytes = new PassThrough();
   const reading = sendPieces(ctx.deps.content, pieces, bytes);
   reading.catch((error) => bytes.destroy(error));
