@@ -345,4 +345,15 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  {
+    name: '011-retention-indexes',
+    sql: `
+  -- What the minute's purge looks for: the few soft-deleted rows whose retention
+  -- runs out, found through these small indexes, not by reading every row.
+  CREATE INDEX blob_snapshots_retention ON blob_snapshots (json_extract(doc, '$.retentionExpires')) WHERE json_extract(doc, '$.retentionExpires') IS NOT NULL;
+  CREATE INDEX blob_versions_retention ON blob_versions (json_extract(doc, '$.retentionExpires')) WHERE json_extract(doc, '$.retentionExpires') IS NOT NULL;
+  CREATE INDEX deleted_blobs_retention ON deleted_blobs (json_extract(doc, '$.retentionExpires')) WHERE json_extract(doc, '$.retentionExpires') IS NOT NULL;
+  CREATE INDEX containers_retention ON containers (json_extract(doc, '$.retentionExpires')) WHERE json_extract(doc, '$.retentionExpires') IS NOT NULL;
+  `,
+  },
 ];
