@@ -36,7 +36,7 @@ const ROTATIONS_UNDER_LOAD = 4;
 
 async function startServer(dataDir) {
   fs.rmSync(path.join(dataDir, 'endpoints.json'), { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', '--file-port', '0', '--arm-port', '0'], {
+  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0'], {
     env: { ...process.env, MLSPACE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

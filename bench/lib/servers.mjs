@@ -40,7 +40,7 @@ export async function startMlspace(workDir, { profileDir } = {}) {
   const dataDir = path.join(workDir, 'mlspace');
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   // Every port free-picked: the defaults (10000, 10003, 10443) may be taken, by another mlspace say.
-  const ports = ['--blob-port', '0', '--file-port', '0', '--arm-port', '0'];
+  const ports = ['--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0'];
   const child = launch('mlspace', [...profile, path.join(ROOT, 'bin/mlspace.js'), 'up', '--data-dir', dataDir, ...ports]);
   // endpoints.json is mlspace's documented signal that it accepts requests.
   const endpoints = await untilReady(child, () => readJson(path.join(dataDir, 'endpoints.json')));

@@ -7,6 +7,8 @@ interface UpOptions {
   host: string;
   blobPort: number;
   filePort: number;
+  blobHttpsPort: number;
+  fileHttpsPort: number;
   armPort: number;
   devAccount: boolean;
   allowDevAccountOnNetwork?: boolean;
@@ -40,6 +42,8 @@ export function registerUp(program: Command): void {
     .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
     .option('--arm-port <port>', 'HTTPS management (ARM) and token endpoint port (0 picks a free port)', port, 10443)
     .option('--file-port <port>', 'File service (Azure Files REST) port (0 picks a free port)', port, 10003)
+    .option('--blob-https-port <port>', 'Blob service port over TLS, for bearer tokens and https URLs (0 picks a free port)', port, 10004)
+    .option('--file-https-port <port>', 'File service port over TLS (0 picks a free port)', port, 10005)
     .option('--no-dev-account', 'do not create the well-known development account devstoreaccount1')
     .option('--allow-dev-account-on-network', 'serve devstoreaccount1, whose key is public, on a --host other than loopback')
     .option('--allow-shared-data-dir', 'start even if the data directory is open to other users (a shared volume you secure)')
@@ -57,8 +61,10 @@ Accounts besides devstoreaccount1 can be declared with MLSPACE_ACCOUNTS=name:key
 (Azurite's AZURITE_ACCOUNTS format); they appear in the resource group 'mlspace-builtin'.
 Once listening, the server writes DATA_DIR/endpoints.json. URLs are path-style: connection
 strings use BlobEndpoint=http://HOST:BLOB_PORT/ACCOUNT and FileEndpoint=http://HOST:FILE_PORT/ACCOUNT.
-The management endpoint's CA (caFile) and an Owner client (adminClientFile) are created in
-DATA_DIR on first start; trust the CA with NODE_EXTRA_CA_CERTS=<caFile>.
+The TLS ports serve the same, and also host-style URLs: https://ACCOUNT.blob.localhost:PORT
+(either TLS port serves either service by its host name; *.localhost needs an /etc/hosts line).
+A local CA (caFile) signs the HTTPS certificates, and an Owner client (adminClientFile) is
+created in DATA_DIR on first start; trust the CA with NODE_EXTRA_CA_CERTS=<caFile>.
 
 Examples:
   mlspace up
@@ -78,6 +84,8 @@ See docs/security.md for what the server promises about secrets, timeouts and li
           blobPort: options.blobPort,
           armPort: options.armPort,
           filePort: options.filePort,
+          blobHttpsPort: options.blobHttpsPort,
+          fileHttpsPort: options.fileHttpsPort,
           devAccount: options.devAccount,
           allowDevAccountOnNetwork: options.allowDevAccountOnNetwork ?? false,
           allowSharedDataDir: options.allowSharedDataDir ?? false,
@@ -107,7 +115,9 @@ See docs/security.md for what the server promises about secrets, timeouts and li
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
-      const { blob, file, arm, caFile, adminClientFile } = (await starting).endpoints;
-      process.stdout.write(`mlspace is up\n  blob: ${blob}\n  file: ${file}\n  arm:  ${arm} (CA: ${caFile})\n  admin client: ${adminClientFile}\n`);
+      const { blob, file, blobHttps, fileHttps, arm, caFile, adminClientFile } = (await starting).endpoints;
+      process.stdout.write(
+        `mlspace is up\n  blob: ${blob} and ${blobHttps}\n  file: ${file} and ${fileHttps}\n  arm:  ${arm}\n  CA:   ${caFile}\n  admin client: ${adminClientFile}\n`,
+      );
     });
 }

@@ -20,12 +20,14 @@ import type { ManagementDeps } from './deps.js';
 import { ensureAdminClient } from './identity/service-principals.js';
 import { TokenService } from './identity/tokens.js';
 import { managementRequestListener } from './management-service.js';
-import { ensureTlsMaterial } from './tls/local-ca.js';
+import type { TlsMaterial } from './tls/local-ca.js';
 import { closeWhenIdle, headerTimeouts } from '../storage/http/body-limits.js';
 import { answerClientErrors } from '../server/client-errors.js';
 
 export interface ManagementOptions {
   dataDir: string;
+  /** The local CA's server certificate, which the data plane's TLS ports serve too. */
+  tls: TlsMaterial;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -54,20 +56,19 @@ export interface ManagementEndpoint {
 }
 
 /**
- * Starts the HTTPS management and identity endpoint: local CA and certificate,
- * token signing key, admin client (all created on first start, in the data
- * directory), then the listener.
+ * Starts the HTTPS management and identity endpoint: token signing key and
+ * admin client (both created on first start, in the data directory), then the
+ * listener.
  */
 export async function startManagement(options: ManagementOptions): Promise<ManagementEndpoint> {
   const directory = new DirectoryRepo(options.db);
   const { tenantId, subscriptionId } = directory.ids();
-  const tls = await ensureTlsMaterial(options.dataDir, options.host);
   const tokens = await TokenService.open(options.dataDir, tenantId);
   const adminClientFile = ensureAdminClient(options.dataDir, directory, tenantId);
 
   const server = https.createServer({
-    cert: tls.certChain,
-    key: tls.key,
+    cert: options.tls.certChain,
+    key: options.tls.key,
     keepAliveTimeout: 65_000,
     requestTimeout: Math.max(REQUEST_TIMEOUT_MS, options.idleTimeoutMs),
     ...headerTimeouts(options.idleTimeoutMs),
@@ -111,6 +112,6 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   return {
     server,
     stopWork: () => ready.rotation.stop(),
-    endpoints: { arm, authority: arm, tenantId, subscriptionId, caFile: tls.caFile, adminClientFile },
+    endpoints: { arm, authority: arm, tenantId, subscriptionId, caFile: options.tls.caFile, adminClientFile },
   };
 }

@@ -8,16 +8,41 @@ export interface RemoteFile {
   size: number;
 }
 
+/** What an upload sets besides the bytes. A tier applies to blobs only. */
+export interface UploadAttributes {
+  contentType?: string;
+  metadata?: Record<string, string>;
+  tier?: string;
+}
+
+/** What the service answered for an uploaded blob; a file share's upload answers nothing, so that is empty. */
+export interface StoredFile {
+  etag?: string;
+  lastModified?: Date;
+  contentMD5?: Uint8Array;
+  date?: Date;
+  requestId?: string;
+  clientRequestId?: string;
+  version?: string;
+  versionId?: string;
+  isServerEncrypted?: boolean;
+  encryptionKeySha256?: string;
+  encryptionScope?: string;
+}
+
 /**
  * One container or file share, reached with one held credential: the few
- * operations uploads and downloads need, over the official storage clients.
- * Paths are '/'-separated and relative to the container or share.
+ * operations uploads, downloads and deletes need, over the official storage
+ * clients. Paths are '/'-separated and relative to the container or share.
  */
 export interface StorageTarget {
   exists(path: string): Promise<boolean>;
-  upload(localPath: string, path: string, onBytes: (loaded: number) => void, abortSignal: AbortSignal): Promise<void>;
+  upload(localPath: string, path: string, onBytes: (loaded: number) => void, abortSignal: AbortSignal, attributes?: UploadAttributes): Promise<StoredFile>;
   list(prefix: string): AsyncIterable<RemoteFile>;
   download(path: string, localPath: string, onBytes: (loaded: number) => void, abortSignal: AbortSignal): Promise<void>;
+  delete(path: string, abortSignal: AbortSignal): Promise<void>;
+  /** The file's URL, without any SAS token: what az prints for a transferred file. */
+  url(path: string): string;
 }
 
 export interface TargetLocation {
@@ -31,16 +56,47 @@ export interface TargetLocation {
 
 export function storageTarget(location: TargetLocation, credential: HeldCredential): StorageTarget {
   const service = datastoreServiceUrl(location.type, location.accountName, location.endpoint, location.protocol);
-  const url = `${service}/${encodeURIComponent(location.container)}${credential.type === 'Sas' ? `?${credential.sasToken.replace(/^\?/, '')}` : ''}`;
-  return location.type === 'AzureBlob' ? blobTarget(url, location.accountName, credential) : fileTarget(url, location.accountName, credential);
+  return targetAt(location.type, service, location.accountName, location.container, credential);
+}
+
+/** A container or share of the account whose Blob or File service is at `serviceUrl` (no trailing slash, no SAS). */
+export function targetAt(type: DatastoreType, serviceUrl: string, account: string, container: string, credential: HeldCredential): StorageTarget {
+  const url = `${serviceUrl}/${encodeURIComponent(container)}${credential.type === 'Sas' ? `?${credential.sasToken.replace(/^\?/, '')}` : ''}`;
+  return type === 'AzureBlob' ? blobTarget(url, account, credential) : fileTarget(url, account, credential);
+}
+
+/** A client's URL without its query, which holds the SAS token when there is one. */
+function withoutQuery(url: string): string {
+  const parsed = new URL(url);
+  parsed.search = '';
+  return parsed.toString();
 }
 
 function blobTarget(url: string, account: string, credential: HeldCredential): StorageTarget {
   const container = new ContainerClient(url, credential.type === 'AccountKey' ? new StorageSharedKeyCredential(account, credential.key) : new AnonymousCredential());
   return {
     exists: (path) => container.getBlobClient(path).exists(),
-    async upload(localPath, path, onBytes, abortSignal) {
-      await container.getBlockBlobClient(path).uploadFile(localPath, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
+    async upload(localPath, path, onBytes, abortSignal, attributes = {}) {
+      const answer = await container.getBlockBlobClient(path).uploadFile(localPath, {
+        abortSignal,
+        onProgress: (event) => onBytes(event.loadedBytes),
+        blobHTTPHeaders: attributes.contentType ? { blobContentType: attributes.contentType } : undefined,
+        metadata: attributes.metadata,
+        tier: attributes.tier,
+      });
+      return {
+        etag: answer.etag,
+        lastModified: answer.lastModified,
+        contentMD5: answer.contentMD5,
+        date: answer.date,
+        requestId: answer.requestId,
+        clientRequestId: answer.clientRequestId,
+        version: answer.version,
+        versionId: answer.versionId,
+        isServerEncrypted: answer.isServerEncrypted,
+        encryptionKeySha256: answer.encryptionKeySha256,
+        encryptionScope: answer.encryptionScope,
+      };
     },
     async *list(prefix) {
       for await (const blob of container.listBlobsFlat({ prefix })) yield { path: blob.name, size: blob.properties.contentLength ?? 0 };
@@ -48,6 +104,10 @@ function blobTarget(url: string, account: string, credential: HeldCredential): S
     async download(path, localPath, onBytes, abortSignal) {
       await container.getBlobClient(path).downloadToFile(localPath, 0, undefined, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
     },
+    async delete(path, abortSignal) {
+      await container.getBlobClient(path).delete({ abortSignal });
+    },
+    url: (path) => withoutQuery(container.getBlobClient(path).url),
   };
 }
 
@@ -61,6 +121,8 @@ function fileTarget(url: string, account: string, credential: HeldCredential): S
     if (!made) {
       const parent = dir.includes('/') ? dir.slice(0, dir.lastIndexOf('/')) : '';
       made = ensureDirectory(parent).then(() => share.getDirectoryClient(dir).createIfNotExists());
+      // A refused creation is not remembered: the next file in that directory tries again, and reports its own error.
+      made.catch(() => madeDirectories.delete(dir));
       madeDirectories.set(dir, made);
     }
     return made;
@@ -74,9 +136,23 @@ function fileTarget(url: string, account: string, credential: HeldCredential): S
   }
   return {
     exists: (path) => share.rootDirectoryClient.getFileClient(path).exists(),
-    async upload(localPath, path, onBytes, abortSignal) {
+    async upload(localPath, path, onBytes, abortSignal, attributes = {}) {
       await ensureDirectory(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
-      await share.rootDirectoryClient.getFileClient(path).uploadFile(localPath, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
+      const file = share.rootDirectoryClient.getFileClient(path);
+      try {
+        await file.uploadFile(localPath, {
+          abortSignal,
+          onProgress: (event) => onBytes(event.loadedBytes),
+          fileHttpHeaders: attributes.contentType ? { fileContentType: attributes.contentType } : undefined,
+          metadata: attributes.metadata,
+        });
+      } catch (error) {
+        // Creating a file sets its full length before any range is written: a failed upload
+        // would leave a file of that length holding zeros, which must not pass for the real one.
+        await file.deleteIfExists().catch(() => undefined);
+        throw error;
+      }
+      return {};
     },
     async *list(prefix) {
       // Only the directory the prefix ends in (and below) can hold matches.
@@ -90,5 +166,9 @@ function fileTarget(url: string, account: string, credential: HeldCredential): S
     async download(path, localPath, onBytes, abortSignal) {
       await share.rootDirectoryClient.getFileClient(path).downloadToFile(localPath, 0, undefined, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
     },
+    async delete(path, abortSignal) {
+      await share.rootDirectoryClient.getFileClient(path).delete({ abortSignal });
+    },
+    url: (path) => withoutQuery(share.rootDirectoryClient.getFileClient(path).url),
   };
 }

@@ -9,6 +9,9 @@ export interface ServerConfig {
   blobPort: number;
   /** 0 picks a free port. */
   filePort: number;
+  /** The Blob and File services over TLS (the Azure SDKs send bearer tokens only over HTTPS); 0 picks a free port. */
+  blobHttpsPort: number;
+  fileHttpsPort: number;
   /** The HTTPS management and identity endpoint; 0 picks a free port. */
   armPort: number;
   devAccount: boolean;

@@ -4,6 +4,9 @@ import path from 'node:path';
 export interface Endpoints {
   blob: string;
   file: string;
+  /** The same services over TLS, with the management endpoint's certificate (trust caFile). */
+  blobHttps: string;
+  fileHttps: string;
   /** HTTPS base URL of the management (ARM) endpoint. */
   arm: string;
   /** Token authority host for @azure/identity's `authorityHost` (the same HTTPS endpoint). */

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ContentPins } from '../bytes/content-pins.js';
@@ -20,13 +20,14 @@ import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { discard } from '../storage/blob/blobs.js';
 import { LIMITS } from '../storage/blob/deps.js';
 import { FileCompactor } from '../storage/file/compaction.js';
-import { UploadGate, headerTimeouts } from '../storage/http/body-limits.js';
+import { UploadGate } from '../storage/http/body-limits.js';
 import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
 import { fileServiceHook } from './file-hook.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
-import { answerClientErrors } from './client-errors.js';
+import { createDataPlaneServer, serviceOfPort } from './data-plane.js';
+import { ensureTlsMaterial } from '../management/tls/local-ca.js';
 import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
 
@@ -75,12 +76,17 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
+  const tls = await ensureTlsMaterial(config.dataDir, host);
   const blobServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
   const fileServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
+  const blobTlsServer = createDataPlaneServer(config.uploads.idleTimeoutMs, tls);
+  const fileTlsServer = createDataPlaneServer(config.uploads.idleTimeoutMs, tls);
   // One bound for both services: their uploads share the process's descriptors and the content store.
   const uploads = new UploadGate(config.uploads, logger);
   await listen(blobServer, config.blobPort, host);
   await listen(fileServer, config.filePort, host);
+  await listen(blobTlsServer, config.blobHttpsPort, host);
+  await listen(fileTlsServer, config.fileHttpsPort, host);
   // One set of pins and one small-content cache for both services: they share the content store.
   const pins = new ContentPins(content);
   const cache = new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent);
@@ -97,17 +103,21 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
     rehydrateDelayMs: config.rehydrateDelayMs,
     asyncCopyDelayMs: config.asyncCopyDelayMs,
   };
-  blobServer.on('request', blobRequestListener(blobDeps, keyring, logger, uploads));
+  const blobListener = blobRequestListener(blobDeps, keyring, logger, uploads);
   // Soft-deleted blobs, versions and snapshots go for good once their retention runs out: now, then every minute.
   const purgeExpired = () => discard(blobDeps, blobs.purgeExpired(Date.now()));
   purgeExpired();
   const purgeTimer = setInterval(purgeExpired, 60_000).unref();
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(files, content, pins, logger);
-  fileServer.on('request', fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable }, keyring, logger, uploads));
+  const fileListener = fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable }, keyring, logger, uploads);
+  const listeners = { blob: blobListener, file: fileListener };
+  for (const server of [blobServer, blobTlsServer]) server.on('request', serviceOfPort('blob', listeners));
+  for (const server of [fileServer, fileTlsServer]) server.on('request', serviceOfPort('file', listeners));
 
   const management = await startManagement({
     dataDir: config.dataDir,
+    tls,
     host,
     port: config.armPort,
     displayHost: displayHost(host),
@@ -121,7 +131,13 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
     logger,
     idleTimeoutMs: config.uploads.idleTimeoutMs,
   });
-  const endpoints: Endpoints = { blob: blobDeps.endpoint, file: fileEndpoint, ...management.endpoints };
+  const endpoints: Endpoints = {
+    blob: blobDeps.endpoint,
+    file: fileEndpoint,
+    blobHttps: `https://${displayHost(host)}:${(blobTlsServer.address() as AddressInfo).port}`,
+    fileHttps: `https://${displayHost(host)}:${(fileTlsServer.address() as AddressInfo).port}`,
+    ...management.endpoints,
+  };
   writeEndpoints(config.dataDir, endpoints);
 
   return {
@@ -131,22 +147,11 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
       clearInterval(purgeTimer);
       // Rotations verify consumers through the Blob and File services: let them pause while those still answer.
       await management.stopWork();
-      await Promise.all([closeServer(blobServer), closeServer(fileServer), closeServer(management.server)]);
+      await Promise.all([blobServer, fileServer, blobTlsServer, fileTlsServer, management.server].map(closeServer));
       await walSync.close();
       db.close();
     },
   };
-}
-
-/**
- * A whole upload may take up to an hour (5000 MiB on a slow link), but headers
- * must arrive within the idle time, and a body that stalls that long is cut by
- * the UploadGate.
- */
-function createDataPlaneServer(idleTimeoutMs: number): http.Server {
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 3_600_000, ...headerTimeouts(idleTimeoutMs) });
-  answerClientErrors(server, 'storage');
-  return server;
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<void> {

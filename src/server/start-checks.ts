@@ -42,10 +42,12 @@ function isLoopback(host: string): boolean {
  * (Another process may still take a port in the moment before the server
  * listens; that rare case fails with the system's message.)
  */
-export async function checkPortsFree(config: Pick<ServerConfig, 'host' | 'blobPort' | 'filePort' | 'armPort'>): Promise<void> {
+export async function checkPortsFree(config: Pick<ServerConfig, 'host' | 'blobPort' | 'filePort' | 'blobHttpsPort' | 'fileHttpsPort' | 'armPort'>): Promise<void> {
   const ports: [number, string][] = [
     [config.blobPort, '--blob-port'],
     [config.filePort, '--file-port'],
+    [config.blobHttpsPort, '--blob-https-port'],
+    [config.fileHttpsPort, '--file-https-port'],
     [config.armPort, '--arm-port'],
   ];
   const given = ports.filter(([port]) => port !== 0);

@@ -172,7 +172,7 @@ describe('the data directory', () => {
   it('refuses to start in a directory other users can read, and says how to fix it', () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-open-'));
     fs.chmodSync(dataDir, 0o755);
-    const result = spawnSync(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', '--file-port', '0', '--arm-port', '0'], {
+    const result = spawnSync(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0'], {
       encoding: 'utf8',
       timeout: 20_000,
     });
@@ -217,7 +217,7 @@ describe('the data directory', () => {
 
 describe('the well-known development account', () => {
   const up = (...args: string[]) =>
-    spawnSync(process.execPath, [BIN, 'up', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-dev-')), '--blob-port', '0', '--file-port', '0', '--arm-port', '0', ...args], {
+    spawnSync(process.execPath, [BIN, 'up', '--data-dir', fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-dev-')), '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0', ...args], {
       encoding: 'utf8',
       timeout: 20_000,
     });

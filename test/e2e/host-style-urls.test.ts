@@ -2,6 +2,7 @@ import { BlobBatchClient, BlobSASPermissions, BlobServiceClient, StorageSharedKe
 import { ShareServiceClient, StorageSharedKeyCredential as FileKeyCredential } from '@azure/storage-file-share';
 import dns from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { DEV_ACCOUNT, DEV_KEY, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -73,5 +74,26 @@ describe('account URLs as Azure spells them ({account}.blob.{suffix})', () => {
       retryOptions: { maxTries: 1 },
     });
     expect(statusAndCode(await errorOf(stranger.getContainerClient('x').create()))).toEqual([400, 'InvalidUri']);
+  });
+
+  it('are served on the TLS ports too, which answer for either service by host name, with the local CA\'s certificate', async () => {
+    // The storage clients pass core-rest-pipeline's tlsOptions through, though their options type does not name it.
+    const options = { retryOptions: { maxTries: 1 }, tlsOptions: { ca: fs.readFileSync(server.caFile) } };
+    const blobCredential = new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY);
+    expect(server.blobHttps).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const pathStyle = new BlobServiceClient(`${server.blobHttps}/${DEV_ACCOUNT}`, blobCredential, options).getContainerClient('overtls');
+    await pathStyle.create();
+    await pathStyle.getBlockBlobClient('a.txt').upload('secure', 6);
+    // az builds every service's URL from one storage suffix, so the Blob service's TLS port serves the File service by its host name.
+    const oneSuffix = server.blobHttps.replace('127.0.0.1', `${DEV_ACCOUNT}.blob.localhost`);
+    const hostBlob = new BlobServiceClient(oneSuffix, blobCredential, options);
+    expect((await hostBlob.getContainerClient('overtls').getBlobClient('a.txt').downloadToBuffer()).toString()).toBe('secure');
+    const files = new ShareServiceClient(server.blobHttps.replace('127.0.0.1', `${DEV_ACCOUNT}.file.localhost`), new FileKeyCredential(DEV_ACCOUNT, DEV_KEY), options);
+    await files.getShareClient('overtls').create();
+    const pathFiles = new ShareServiceClient(`${server.fileHttps}/${DEV_ACCOUNT}`, new FileKeyCredential(DEV_ACCOUNT, DEV_KEY), options);
+    expect((await pathFiles.getShareClient('overtls').getProperties()).etag).toBeTruthy();
+    // Without the CA, the certificate is refused: it is the local CA's, not a public one.
+    const untrusting = new BlobServiceClient(`${server.blobHttps}/${DEV_ACCOUNT}`, blobCredential, { retryOptions: { maxTries: 1 } });
+    expect(String(await errorOf(untrusting.getContainerClient('overtls').getProperties()))).toMatch(/self.signed|unable to verify|local issuer/i);
   });
 });

@@ -33,7 +33,7 @@ describe('mlspace up', () => {
     const taken = (blocker.address() as net.AddressInfo).port;
     try {
       const dataDir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-port-')), 'data');
-      const run = (...ports: string[]) => spawnSync(process.execPath, [BIN, 'up', '--data-dir', dataDir, ...ports], { encoding: 'utf8' });
+      const run = (...ports: string[]) => spawnSync(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-https-port', '0', '--file-https-port', '0', ...ports], { encoding: 'utf8' });
       const busy = run('--blob-port', '0', '--file-port', String(taken), '--arm-port', '0');
       expect(busy.status).toBe(1);
       expect(busy.stderr.trim()).toBe(`ERROR: Port ${taken} (--file-port) is already in use on 127.0.0.1: stop what uses it, or start with --file-port PORT (0 picks a free one).`);

@@ -26,7 +26,7 @@ export async function startTestServer(
   const dataDirArgs = options.defaultDataDir ? [] : ['--data-dir', dataDir];
   const endpointsFile = path.join(dataDir, 'endpoints.json');
   fs.rmSync(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', '--file-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -46,8 +46,11 @@ function setup(options: SetupOptions): void {
   const bundle = writeBundle(dataDir, endpoints.caFile);
   const env = { ...process.env, REQUESTS_CA_BUNDLE: bundle };
   const registered = (JSON.parse(az(['cloud', 'list', '--query', '[].name', '-o', 'json'], env)) as string[]).includes(options.name);
-  // The storage suffix is required by az's storage commands; connection strings carry this server's path-style endpoints.
-  az(['cloud', registered ? 'update' : 'register', '-n', options.name, '--endpoint-resource-manager', endpoints.arm, '--suffix-storage-endpoint', 'localhost'], env);
+  // az's data commands given --account-name alone go to https://ACCOUNT.{blob,file}.SUFFIX: the Blob service's TLS
+  // port, which serves both services by host name. The Python SDK finds the account name in a File URL only
+  // before '.file.core.', hence core.localhost (as Azure's core.windows.net).
+  const suffix = `core.localhost:${new URL(endpoints.blobHttps).port}`;
+  az(['cloud', registered ? 'update' : 'register', '-n', options.name, '--endpoint-resource-manager', endpoints.arm, '--suffix-storage-endpoint', suffix], env);
   az(['cloud', 'set', '-n', options.name], env);
   const secret = `"$(python3 -c 'import json; print(json.load(open("${endpoints.adminClientFile}"))["clientSecret"])')"`;
   const clientId = (JSON.parse(fs.readFileSync(endpoints.adminClientFile, 'utf8')) as { clientId: string }).clientId;
@@ -59,6 +62,8 @@ function setup(options: SetupOptions): void {
       `  az login --service-principal -u ${clientId} -p ${secret} --tenant ${endpoints.tenantId}`,
       '',
       `The bundle holds the CAs az trusted before and the server's. Undo with 'mlspace az-teardown'.`,
+      `Data commands given --account-name alone reach https://ACCOUNT.blob.${suffix}; where *.localhost does not resolve,`,
+      `add each account's names to /etc/hosts: 127.0.0.1 ACCOUNT.blob.core.localhost ACCOUNT.file.core.localhost`,
       '',
     ].join('\n'),
   );

@@ -25,11 +25,12 @@ export interface TlsMaterial {
 }
 
 /**
- * The management endpoint's local CA and server certificate, created in
- * `DATA_DIR/tls` on first start and reused afterwards, so a client that trusts
- * the CA once keeps trusting the server. The server certificate names 127.0.0.1,
- * localhost, ::1 and the listening host; it is reissued by the same CA when the
- * host changes or expiry nears. Private keys are written with mode 0600.
+ * The HTTPS endpoints' local CA and server certificate (management, and the
+ * Blob and File services' TLS ports), created in `DATA_DIR/tls` on first start
+ * and reused afterwards, so a client that trusts the CA once keeps trusting the
+ * server. The server certificate names 127.0.0.1, localhost, ::1, the
+ * data plane's host-style names and the listening host; it is reissued by
+ * the same CA when those names change or expiry nears. Private keys are written with mode 0600.
  */
 export async function ensureTlsMaterial(dataDir: string, host: string): Promise<TlsMaterial> {
   const dir = path.join(dataDir, 'tls');
@@ -110,7 +111,10 @@ async function save(cert: x509.X509Certificate, privateKey: CryptoKey, certFile:
 }
 
 function subjectAltNames(host: string): x509.JsonGeneralName[] {
-  const names = new Set(['127.0.0.1', 'localhost', '::1']);
+  // The wildcards serve the data plane's host-style URLs, as Azurite spells them (https://{account}.blob.localhost:PORT)
+  // and as az does with the suffix az-setup gives it (core.localhost, like Azure's core.windows.net).
+  const hostStyle = ['blob', 'file'].flatMap((service) => [`*.${service}.localhost`, `*.${service}.core.localhost`]);
+  const names = new Set(['127.0.0.1', 'localhost', '::1', ...hostStyle]);
   // A wildcard address is not a name a client can connect to.
   if (host !== '0.0.0.0' && host !== '::' && host !== '') names.add(host.replace(/^\[|\]$/g, ''));
   return [...names].map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
