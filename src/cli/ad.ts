@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { ROLE_NAMES } from '../management/identity/roles.js';
+import fs from 'node:fs';
 import { defaultDataDir } from '../server/config.js';
-import { ManagementClient } from './management-client.js';
+import { readEndpoints } from '../server/endpoints.js';
+import { ArmRest } from './arm-rest.js';
+import { TokenSource } from './token-source.js';
 
 /** `mlspace ad sp create`: a new management client with a role, through the running server's admin API. */
 export function registerAd(program: Command): void {
@@ -23,8 +26,11 @@ Example:
   mlspace ad sp create --role Reader --data-dir /tmp/mlspace`,
     )
     .action(async (options: { role: string; name?: string; dataDir?: string }) => {
-      const client = ManagementClient.open(options.dataDir ?? defaultDataDir());
-      const created = await client.request('POST', '/providers/Mlspace.Identity/servicePrincipals', { role: options.role, displayName: options.name });
+      const endpoints = readEndpoints(options.dataDir ?? defaultDataDir());
+      const admin = JSON.parse(fs.readFileSync(endpoints.adminClientFile, 'utf8')) as { tenantId: string; clientId: string; clientSecret: string };
+      const ca = fs.readFileSync(endpoints.caFile);
+      const rest = new ArmRest(endpoints.arm, new TokenSource({ ...admin, authority: endpoints.authority, ca }), ca);
+      const created = await rest.post('/providers/Mlspace.Identity/servicePrincipals', { role: options.role, displayName: options.name });
       process.stdout.write(JSON.stringify(created, null, 2) + '\n');
     });
 }

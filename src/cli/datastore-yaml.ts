@@ -1,5 +1,8 @@
 import fs from 'node:fs';
-import YAML from 'yaml';
+import type YamlModule from 'yaml';
+import { lazyModule } from './lazy-module.js';
+
+const yaml = lazyModule<typeof YamlModule>('yaml');
 import type { DatastoreRegistration } from '../sdk/datastore-registration.js';
 import { CliError } from './errors.js';
 
@@ -27,7 +30,7 @@ export function readDatastoreYaml(file: string, nameOverride?: string): Datastor
   }
   let doc: unknown;
   try {
-    doc = YAML.parse(text);
+    doc = yaml().parse(text);
   } catch (error) {
     throw new CliError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}.`);
   }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writePrivateFile } from '../secrets/private-file.js';
 import { readEndpoints } from '../server/endpoints.js';
+import { tokenCacheFile } from './token-source.js';
 
 /**
  * What `mlspace login` remembers. A login to the local server keeps its data
@@ -34,6 +35,8 @@ export const storedCaFile = (home: string) => path.join(configDir(home), 'ca.pem
 export function saveLogin(home: string, login: StoredLogin, clientSecret: string): void {
   fs.mkdirSync(configDir(home), { recursive: true, mode: 0o700 });
   fs.chmodSync(configDir(home), 0o700);
+  // Tokens of the previous login are of no use to this one.
+  fs.rmSync(tokenCacheFile(configDir(home)), { force: true });
   writePrivateFile(secretFile(home), clientSecret);
   writePrivateFile(loginFile(home), JSON.stringify(login, null, 2) + '\n');
 }
@@ -49,7 +52,7 @@ export function loadLogin(home: string): { login: StoredLogin; clientSecret: str
 /** Forgets the login; false when there was none. */
 export function clearLogin(home: string): boolean {
   const existed = fs.existsSync(loginFile(home));
-  for (const file of [loginFile(home), secretFile(home), storedCaFile(home)]) fs.rmSync(file, { force: true });
+  for (const file of [loginFile(home), secretFile(home), storedCaFile(home), tokenCacheFile(configDir(home))]) fs.rmSync(file, { force: true });
   return existed;
 }
 

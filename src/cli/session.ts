@@ -1,30 +1,39 @@
-import { ClientSecretCredential } from '@azure/identity';
+import fs from 'node:fs';
 import { trustCa } from '../client/trust-ca.js';
 import { mlspaceHome } from '../server/config.js';
-import { armClients, type ArmClients } from '../sdk/arm-clients.js';
-import type { Connection } from '../sdk/connection.js';
+import type { ArmClients } from '../sdk/arm-clients.js';
+import { ArmRest } from './arm-rest.js';
 import { CliError } from './errors.js';
-import { loadLogin, loginEndpoints, type StoredLogin } from './login-store.js';
-
-export function connectionFor(login: StoredLogin, clientSecret: string): Connection {
-  const { arm, authority, caFile } = loginEndpoints(login);
-  const trust = caFile ? trustCa(caFile) : {};
-  return {
-    credential: new ClientSecretCredential(login.tenantId, login.clientId, clientSecret, { authorityHost: authority, disableInstanceDiscovery: true, ...trust }),
-    endpoint: arm,
-    clientOptions: trust,
-    caFile,
-  };
-}
+import { configDir, loadLogin, loginEndpoints, type StoredLogin } from './login-store.js';
+import { TokenSource, tokenCacheFile } from './token-source.js';
 
 export interface Session {
   login: StoredLogin;
-  arm: ArmClients;
+  subscriptionId: string;
+  /** The management endpoint, for commands that only move JSON: fast to load. */
+  rest: ArmRest;
+  /** The official ARM clients, for the SDK's work (rotations, transfers); they take about half a second to load. */
+  clients(): Promise<ArmClients>;
 }
 
 /** The signed-in session every command but login works in. */
 export function openSession(home: string = mlspaceHome()): Session {
   const stored = loadLogin(home);
   if (!stored) throw new CliError("Please run 'mlspace login' to setup account.");
-  return { login: stored.login, arm: armClients(connectionFor(stored.login, stored.clientSecret), stored.login.subscriptionId) };
+  const { login, clientSecret } = stored;
+  const { arm, authority, caFile } = loginEndpoints(login);
+  const ca = caFile ? fs.readFileSync(caFile) : undefined;
+  const tokens = new TokenSource({ authority, tenantId: login.tenantId, clientId: login.clientId, clientSecret, ca }, tokenCacheFile(configDir(home)));
+  let clients: Promise<ArmClients> | undefined;
+  return {
+    login,
+    subscriptionId: login.subscriptionId,
+    rest: new ArmRest(arm, tokens, ca),
+    clients() {
+      clients ??= import('../sdk/arm-clients.js').then(({ armClients }) =>
+        armClients({ credential: tokens, endpoint: arm, clientOptions: caFile ? trustCa(caFile) : {}, caFile }, login.subscriptionId),
+      );
+      return clients;
+    },
+  };
 }

@@ -52,6 +52,29 @@ describe('the mlspace CLI: login, output formats, --query and bad input', { time
     ok(await cli('login', '-o', 'none'));
   });
 
+  test('a token is cached with the login and used until it nears expiry, so commands make no token request', async () => {
+    ok(await cli('login', '-o', 'none'));
+    ok(await cli('group', 'list', '-o', 'none'));
+    const cache = path.join(home, 'config', 'token-cache.json');
+    expect(fs.statSync(cache).mode & 0o777).toBe(0o600);
+    const secretFile = path.join(home, 'config', 'client-secret');
+    const secret = fs.readFileSync(secretFile, 'utf8');
+    expect(fs.readFileSync(cache, 'utf8')).not.toContain(secret);
+    try {
+      // With a wrong secret on disk, only the cached token can make this work.
+      fs.writeFileSync(secretFile, 'not-the-secret');
+      ok(await cli('group', 'list', '-o', 'none'));
+      // An expired token is not used: a new one is asked for, which the wrong secret cannot get.
+      const entries = JSON.parse(fs.readFileSync(cache, 'utf8'));
+      for (const entry of Object.values(entries) as { expiresOn: number }[]) entry.expiresOn = Date.now() + 60_000;
+      fs.writeFileSync(cache, JSON.stringify(entries));
+      expect(oneLine(await cli('group', 'list'), 1)).toMatch(/^ERROR: Signing in failed: \(invalid_client\) Invalid client secret provided\..* Run 'mlspace login' again\.$/);
+    } finally {
+      fs.writeFileSync(secretFile, secret);
+    }
+    ok(await cli('group', 'list', '-o', 'none'));
+  });
+
   test('one result in every --output format', async () => {
     ok(await cli('group', 'create', '-n', 'rg-out', '-l', 'westeurope', '--tags', 'team=ml', 'env=dev', '-o', 'none'));
     const json = JSON.parse(ok(await cli('group', 'show', '-n', 'rg-out')).stdout);

@@ -13,8 +13,9 @@ import blobPage from './blob-page.mjs';
 import blobSasGet from './blob-sas-get.mjs';
 import blobSmallOps from './blob-small-ops.mjs';
 import blobTransfer from './blob-transfer.mjs';
+import cliLatency from './cli-latency.mjs';
 import fileSasGet from './file-sas-get.mjs';
 import fileTransfer from './file-transfer.mjs';
 import rotation from './rotation.mjs';
 
-export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation];
+export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation, cliLatency];

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Session } from '../session.js';
+import { openSession, type Session } from '../session.js';
 
 /** `-g, --resource-group`, required: az's spelling. */
 export function withGroup(command: Command): Command {
@@ -39,10 +39,7 @@ export function groupOf(id: string | undefined): string | undefined {
   return id ? /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] : undefined;
 }
 
-/**
- * The signed-in session, loaded when a command runs: the Azure clients take
- * about half a second to load, which `mlspace up` and `--help` should not pay.
- */
+/** The signed-in session (the official ARM clients in it load only when asked for). */
 export async function session(): Promise<Session> {
-  return (await import('../session.js')).openSession();
+  return openSession();
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { confirm } from '../confirm.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
+import { groupsPath } from '../arm-paths.js';
 import { parseTags, TAGS_HELP, session, examples } from './common.js';
 
 export function registerGroup(program: Command): void {
@@ -16,22 +17,22 @@ export function registerGroup(program: Command): void {
   )
     .addHelpText('after', examples('mlspace group create -n myresourcegroup -l eastus'))
     .action(async (options: OutputOptions & { name: string; location: string; tags?: string[] }) => {
-      const { arm } = (await session());
-      emit(await arm.resources.resourceGroups.createOrUpdate(options.name, { location: options.location, tags: parseTags(options.tags) }), options);
+      const { rest, subscriptionId } = await session();
+      emit(await rest.put(groupsPath(subscriptionId, options.name), { location: options.location, tags: parseTags(options.tags) }), options);
     });
 
   withOutput(group.command('show').description('Show a resource group.').requiredOption('-n, --name <name>', 'name of the resource group'))
     .addHelpText('after', examples('mlspace group show -n myresourcegroup --query location -o tsv'))
     .action(async (options: OutputOptions & { name: string }) => {
-      emit(await (await session()).arm.resources.resourceGroups.get(options.name), options);
+      const { rest, subscriptionId } = await session();
+      emit(await rest.get(groupsPath(subscriptionId, options.name)), options);
     });
 
   withOutput(group.command('list').description('List resource groups.'))
     .addHelpText('after', examples('mlspace group list -o table'))
     .action(async (options: OutputOptions) => {
-      const groups = [];
-      for await (const item of (await session()).arm.resources.resourceGroups.list()) groups.push(item);
-      emit(groups, options);
+      const { rest, subscriptionId } = await session();
+      emit(await rest.list(groupsPath(subscriptionId)), options);
     });
 
   group
@@ -41,8 +42,8 @@ export function registerGroup(program: Command): void {
     .option('-y, --yes', 'do not prompt for confirmation')
     .addHelpText('after', examples('mlspace group delete -n myresourcegroup --yes'))
     .action(async (options: { name: string; yes?: boolean }) => {
-      const { arm } = (await session());
+      const { rest, subscriptionId } = await session();
       await confirm(`Are you sure you want to delete resource group '${options.name}' and all its resources?`, options.yes);
-      await arm.resources.resourceGroups.beginDeleteAndWait(options.name);
+      await rest.delete(groupsPath(subscriptionId, options.name));
     });
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import https from 'node:https';
 import type { Command } from 'commander';
 import { examples } from './common.js';
-import { trustCa } from '../../client/trust-ca.js';
+import { MANAGEMENT_SCOPE, requestToken } from '../token-source.js';
+import { ArmRest } from '../arm-rest.js';
 import { defaultDataDir, mlspaceHome } from '../../server/config.js';
 import { readEndpoints } from '../../server/endpoints.js';
 import { CliError } from '../errors.js';
@@ -66,28 +67,6 @@ function checkTls(endpoint: string, ca: Buffer | undefined): Promise<void> {
   });
 }
 
-/** GET /subscriptions with a token: the subscriptions this identity sees on a remote server. */
-function listSubscriptions(endpoint: string, token: string, ca: Buffer | undefined): Promise<string[]> {
-  const url = new URL('/subscriptions?api-version=2022-12-01', endpoint);
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { headers: { authorization: `Bearer ${token}` }, ca }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => {
-        try {
-          const json = JSON.parse(text) as { value?: { subscriptionId: string }[]; error?: { code: string; message: string } };
-          if (res.statusCode !== 200) reject(new CliError(`Listing subscriptions failed: (${json.error?.code}) ${json.error?.message}`));
-          else resolve((json.value ?? []).map((subscription) => subscription.subscriptionId));
-        } catch {
-          reject(new CliError(`Listing subscriptions at ${url.origin} answered ${res.statusCode} with a body that is not JSON: is it a management endpoint?`));
-        }
-      });
-    });
-    req.on('error', reject);
-  });
-}
-
 async function login(options: LoginOptions): Promise<void> {
   const home = mlspaceHome();
   if (options.servicePrincipal && (!options.username || !options.password)) {
@@ -126,17 +105,12 @@ async function login(options: LoginOptions): Promise<void> {
     };
     clientSecret = admin?.clientSecret ?? options.password!;
   }
-  // Loaded when the command runs (see session()).
-  const { ClientSecretCredential } = await import('@azure/identity');
-  const credential = new ClientSecretCredential(stored.tenantId, stored.clientId, clientSecret, {
-    authorityHost: authority,
-    disableInstanceDiscovery: true,
-    ...(caFile ? trustCa(caFile) : {}),
-  });
   // A token proves the credentials before anything is saved.
-  const token = await credential.getToken('https://management.azure.com/.default');
+  const ca = caFile ? fs.readFileSync(caFile) : undefined;
+  const token = await requestToken({ authority, tenantId: stored.tenantId, clientId: stored.clientId, clientSecret, ca }, MANAGEMENT_SCOPE);
   if (stored.kind === 'remote') {
-    const subscriptions = await listSubscriptions(arm, token.token, caFile ? fs.readFileSync(caFile) : undefined);
+    const remote = new ArmRest(arm, { token: async () => token.token }, ca);
+    const subscriptions = (await remote.list<{ subscriptionId: string }>('/subscriptions?api-version=2022-12-01')).map((subscription) => subscription.subscriptionId);
     if (subscriptions.length === 0) throw new CliError(`No subscriptions are visible to client ${stored.clientId} at ${arm}.`);
     stored.subscriptionId = subscriptions[0]!;
     if (caFile) {

@@ -3,6 +3,7 @@ import type { AzureBlobDatastore, AzureFileDatastore, Datastore as ArmDatastore 
 import { datastoreResource } from '../../sdk/datastore-registration.js';
 import { readDatastoreYaml } from '../datastore-yaml.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
+import { workspacePath } from '../arm-paths.js';
 import { groupOf, withGroup, session, examples } from './common.js';
 
 interface WorkspaceScoped extends OutputOptions {
@@ -79,14 +80,16 @@ Examples:
     .action(async (options: WorkspaceScoped & { file: string; name?: string }) => {
       const registration = readDatastoreYaml(options.file, options.name);
       // az ml's create is create-or-update: the documents' re-registration with overwrite.
-      const saved = await (await session()).arm.ml.datastores.createOrUpdate(options.resourceGroup, options.workspaceName, registration.name, datastoreResource(registration));
+      const { rest, subscriptionId } = await session();
+      const saved = await rest.put<ArmDatastore>(workspacePath(subscriptionId, options.resourceGroup, options.workspaceName, 'datastores', registration.name), datastoreResource(registration));
       emit(datastoreView(saved), options, datastoreRow);
     });
 
   withWorkspace(datastore.command('show').description('Show a datastore (without its secrets).').requiredOption('-n, --name <name>', 'datastore name'))
     .addHelpText('after', examples('mlspace ml datastore show -n workspaceblobstore -w myworkspace -g myresourcegroup'))
     .action(async (options: WorkspaceScoped & { name: string }) => {
-      emit(datastoreView(await (await session()).arm.ml.datastores.get(options.resourceGroup, options.workspaceName, options.name)), options, datastoreRow);
+      const { rest, subscriptionId } = await session();
+      emit(datastoreView(await rest.get(workspacePath(subscriptionId, options.resourceGroup, options.workspaceName, 'datastores', options.name))), options, datastoreRow);
     });
 
   withWorkspace(datastore.command('list').description('List the datastores of a workspace.'))
@@ -98,14 +101,15 @@ Examples:
       ),
     )
     .action(async (options: WorkspaceScoped) => {
-      const datastores = [];
-      for await (const item of (await session()).arm.ml.datastores.list(options.resourceGroup, options.workspaceName)) datastores.push(datastoreView(item));
-      emit(datastores, options, datastoreRow);
+      const { rest, subscriptionId } = await session();
+      const datastores = await rest.list<ArmDatastore>(workspacePath(subscriptionId, options.resourceGroup, options.workspaceName, 'datastores'));
+      emit(datastores.map(datastoreView), options, datastoreRow);
     });
 
   withWorkspace(datastore.command('delete').description('Remove a datastore registration (the data stays in the storage account).').requiredOption('-n, --name <name>', 'datastore name'))
     .addHelpText('after', examples('mlspace ml datastore delete -n trainingdata -w myworkspace -g myresourcegroup'))
     .action(async (options: WorkspaceScoped & { name: string }) => {
-      await (await session()).arm.ml.datastores.delete(options.resourceGroup, options.workspaceName, options.name);
+      const { rest, subscriptionId } = await session();
+      await rest.delete(workspacePath(subscriptionId, options.resourceGroup, options.workspaceName, 'datastores', options.name));
     });
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ModelContainer, ModelVersion } from '@azure/arm-machinelearning';
 import type { Workspace } from '../../sdk/workspace.js';
+import { workspacePath } from '../arm-paths.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import { progressReporter } from '../progress.js';
 import { groupOf, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
@@ -39,7 +40,7 @@ function containerView(model: ModelContainer) {
 /** The workspace through the SDK, whose Model does uploads and downloads (loaded when a command runs, see session()). */
 async function workspaceOf(options: WorkspaceScoped): Promise<Workspace> {
   const { Workspace } = await import('../../sdk/workspace.js');
-  return Workspace.fromClients((await session()).arm, options.resourceGroup, options.workspaceName);
+  return Workspace.fromClients(await (await session()).clients(), options.resourceGroup, options.workspaceName);
 }
 
 const loadModel = async () => (await import('../../sdk/model.js')).Model;
@@ -108,13 +109,12 @@ Examples:
   withWorkspace(model.command('list').description('List models, or with --name the versions of one.').option('--name <name>', 'list the versions of this model'))
     .addHelpText('after', examples('mlspace ml model list -w myworkspace -g myresourcegroup -o table', 'mlspace ml model list --name classifier -w myworkspace -g myresourcegroup --query [].version -o tsv'))
     .action(async (options: WorkspaceScoped & { name?: string }) => {
-      const { arm } = (await session());
-      const items = [];
-      if (options.name) {
-        for await (const version of arm.ml.modelVersions.list(options.resourceGroup, options.workspaceName, options.name)) items.push(versionView(options.name, version));
-      } else {
-        for await (const container of arm.ml.modelContainers.list(options.resourceGroup, options.workspaceName)) items.push(containerView(container));
-      }
+      const { rest, subscriptionId } = await session();
+      const models = (...inside: string[]) => workspacePath(subscriptionId, options.resourceGroup, options.workspaceName, 'models', ...inside);
+      const name = options.name;
+      const items = name
+        ? (await rest.list<ModelVersion>(models(name, 'versions'))).map((version) => versionView(name, version))
+        : (await rest.list<ModelContainer>(models())).map(containerView);
       emit(items, options);
     });
 

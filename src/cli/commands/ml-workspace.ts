@@ -5,6 +5,8 @@ import { CliError } from '../errors.js';
 import { confirm } from '../confirm.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import type { Session } from '../session.js';
+import { groupsPath, storageAccountPath, workspacePath } from '../arm-paths.js';
+import { liftProperties } from '../arm-rest.js';
 import { groupOf, orUndefined, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
 
 interface WorkspaceOptions extends OutputOptions {
@@ -13,8 +15,12 @@ interface WorkspaceOptions extends OutputOptions {
   resourceGroup: string;
 }
 
+/** A workspace as the management API sends it: its settings under `properties`. */
+type WireWorkspace = Pick<ArmWorkspace, 'id' | 'name' | 'location' | 'tags'> & { properties?: Omit<ArmWorkspace, 'id' | 'name' | 'location' | 'tags'> };
+
 /** A workspace as `az ml workspace show` prints it (the v2 CLI's snake_case fields). */
-export function workspaceView(workspace: ArmWorkspace) {
+export function workspaceView(wire: WireWorkspace) {
+  const workspace = liftProperties(wire);
   return {
     name: workspace.name,
     id: workspace.id,
@@ -58,9 +64,9 @@ function workspaceName(options: WorkspaceOptions): string {
 /** `--storage-account` takes an ARM id or the name of an account in the workspace's resource group. */
 async function storageAccountId(current: Session, group: string, value: string): Promise<string> {
   if (value.startsWith('/')) return value;
-  const account = await orUndefined(current.arm.storage.storageAccounts.getProperties(group, value));
+  const account = await orUndefined(current.rest.get<{ id: string }>(storageAccountPath(current.subscriptionId, group, value)));
   if (!account) throw new CliError(`Storage account '${value}' was not found in resource group '${group}'; give its name there, or its ARM id.`, 3);
-  return account.id!;
+  return account.id;
 }
 
 /** Without --storage-account, az creates one for the workspace; its name is derived from the workspace's, made unique. */
@@ -68,8 +74,8 @@ async function createStorageAccount(current: Session, group: string, workspace: 
   const base = workspace.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 16);
   const name = `${base}${randomBytes(4).toString('hex')}`;
   process.stderr.write(`Creating storage account '${name}' for workspace '${workspace}'.\n`);
-  const account = await current.arm.storage.storageAccounts.beginCreateAndWait(group, name, { location, sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
-  return account.id!;
+  const account = await current.rest.put<{ id: string }>(storageAccountPath(current.subscriptionId, group, name), { location, sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+  return account.id;
 }
 
 export function registerMlWorkspace(ml: Command): void {
@@ -90,16 +96,14 @@ export function registerMlWorkspace(ml: Command): void {
     .action(async (options: WorkspaceOptions & { location?: string; storageAccount?: string; displayName?: string; description?: string; tags?: string[] }) => {
       const current = await session();
       const name = workspaceName(options);
-      const location = options.location ?? (await current.arm.resources.resourceGroups.get(options.resourceGroup)).location;
+      const location = options.location ?? (await current.rest.get<{ location: string }>(groupsPath(current.subscriptionId, options.resourceGroup))).location;
       const storageAccount = options.storageAccount
         ? await storageAccountId(current, options.resourceGroup, options.storageAccount)
         : await createStorageAccount(current, options.resourceGroup, name, location);
-      const created = await current.arm.ml.workspaces.beginCreateOrUpdateAndWait(options.resourceGroup, name, {
+      const created = await current.rest.put<WireWorkspace>(workspacePath(current.subscriptionId, options.resourceGroup, name), {
         location,
-        storageAccount,
-        friendlyName: options.displayName,
-        description: options.description,
         tags: parseTags(options.tags),
+        properties: { storageAccount, friendlyName: options.displayName, description: options.description },
       });
       emit(workspaceView(created), options, workspaceRow);
     });
@@ -107,27 +111,25 @@ export function registerMlWorkspace(ml: Command): void {
   withOutput(withWorkspaceName(workspace.command('show').description('Show a workspace.')))
     .addHelpText('after', examples('mlspace ml workspace show -n myworkspace -g myresourcegroup --query storage_account -o tsv'))
     .action(async (options: WorkspaceOptions) => {
-      emit(workspaceView(await (await session()).arm.ml.workspaces.get(options.resourceGroup, workspaceName(options))), options, workspaceRow);
+      const { rest, subscriptionId } = await session();
+      emit(workspaceView(await rest.get(workspacePath(subscriptionId, options.resourceGroup, workspaceName(options)))), options, workspaceRow);
     });
 
   withOutput(workspace.command('list').description('List workspaces, in one resource group or all.').option('-g, --resource-group <name>', 'only this resource group'))
     .addHelpText('after', examples('mlspace ml workspace list -g myresourcegroup -o table'))
     .action(async (options: OutputOptions & { resourceGroup?: string }) => {
-      const { arm } = (await session());
-      const pages = options.resourceGroup ? arm.ml.workspaces.listByResourceGroup(options.resourceGroup) : arm.ml.workspaces.listBySubscription();
-      const workspaces = [];
-      for await (const item of pages) workspaces.push(workspaceView(item));
-      emit(workspaces, options, workspaceRow);
+      const { rest, subscriptionId } = await session();
+      emit((await rest.list<WireWorkspace>(workspacePath(subscriptionId, options.resourceGroup))).map(workspaceView), options, workspaceRow);
     });
 
   withWorkspaceName(workspace.command('delete').description('Delete a workspace with its datastores and models; the data in its storage account stays.'))
     .option('-y, --yes', 'do not prompt for confirmation')
     .addHelpText('after', examples('mlspace ml workspace delete -n myworkspace -g myresourcegroup --yes'))
     .action(async (options: WorkspaceOptions & { yes?: boolean }) => {
-      const { arm } = (await session());
+      const { rest, subscriptionId } = await session();
       const name = workspaceName(options);
       await confirm(`Are you sure you want to delete workspace '${name}'?`, options.yes);
-      await arm.ml.workspaces.beginDeleteAndWait(options.resourceGroup, name);
+      await rest.delete(workspacePath(subscriptionId, options.resourceGroup, name));
     });
 
   withWorkspaceName(
@@ -144,10 +146,10 @@ Examples:
   mlspace ml workspace sync-keys -n myworkspace -g myresourcegroup`,
     )
     .action(async (options: WorkspaceOptions) => {
-      const { arm } = (await session());
+      const { rest, subscriptionId } = await session();
       const name = workspaceName(options);
-      await arm.ml.workspaces.beginResyncKeysAndWait(options.resourceGroup, name);
-      const account = (await arm.ml.workspaces.get(options.resourceGroup, name)).storageAccount;
+      await rest.post(workspacePath(subscriptionId, options.resourceGroup, name, 'resyncKeys'));
+      const account = workspaceView(await rest.get(workspacePath(subscriptionId, options.resourceGroup, name))).storage_account;
       process.stderr.write(`Synchronized the keys of storage account '${account?.split('/').pop()}' into workspace '${name}'.\n`);
     });
 }

@@ -79,7 +79,7 @@ export function registerMonitor(program: Command): void {
       const to = options.endTime ? time('--end-time', options.endTime) : new Date();
       const from = options.startTime ? time('--start-time', options.startTime) : new Date(to.getTime() - options.offset);
       const { activityLog } = await import('../../sdk/activity-log.js');
-      const { arm } = await session();
+      const arm = await (await session()).clients();
       const wanted = (event: ActivityEvent) =>
         (!options.caller || event.caller === options.caller || event.claims?.name === options.caller) &&
         (!options.status || event.status.value.toLowerCase() === options.status.toLowerCase());

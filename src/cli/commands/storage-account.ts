@@ -4,7 +4,9 @@ import type { StorageAccount } from '@azure/arm-storage';
 import { CliError } from '../errors.js';
 import { confirm } from '../confirm.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
-import type { ArmClients } from '../../sdk/arm-clients.js';
+import { groupsPath, storageAccountPath, storageAccountsPath } from '../arm-paths.js';
+import { liftProperties } from '../arm-rest.js';
+import type { Session } from '../session.js';
 import { registerKeyRotation } from './storage-rotation.js';
 import { groupOf, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
 
@@ -18,9 +20,12 @@ interface AccountOptions extends OutputOptions {
   resourceGroup: string;
 }
 
-/** az adds the resource group to the service's account. */
-function accountView(account: StorageAccount) {
-  return { ...account, resourceGroup: groupOf(account.id) };
+/** An account as the management API sends it: its settings under `properties`. */
+type WireAccount = Omit<StorageAccount, 'primaryEndpoints' | 'provisioningState'> & { properties?: Partial<StorageAccount> };
+
+/** As az prints an account: its properties lifted to the top, and its resource group added. */
+function accountView(account: WireAccount) {
+  return { ...liftProperties(account), resourceGroup: groupOf(account.id) };
 }
 
 /** `-o table`: the columns az shows for accounts. */
@@ -33,14 +38,14 @@ const accountRow = (view: ReturnType<typeof accountView>) => ({
   ProvisioningState: view.provisioningState,
 });
 
-export async function listKeys(arm: ArmClients, group: string, name: string) {
-  return (await arm.storage.storageAccounts.listKeys(group, name)).keys ?? [];
+export async function listKeys({ rest, subscriptionId }: Session, group: string, name: string) {
+  return (await rest.post<{ keys?: { keyName: string; value: string; permissions?: string; creationTime?: string }[] }>(storageAccountPath(subscriptionId, group, name, 'listKeys'))).keys ?? [];
 }
 
 /** The connection string az prints: explicit endpoints, which work for path-style (this server) and Azure alike. */
-async function connectionString(arm: ArmClients, group: string, name: string, key: 'primary' | 'secondary'): Promise<string> {
-  const account = await arm.storage.storageAccounts.getProperties(group, name);
-  const value = (await listKeys(arm, group, name)).find((entry) => entry.keyName === KEY_NAMES[key])?.value;
+async function connectionString(current: Session, group: string, name: string, key: 'primary' | 'secondary'): Promise<string> {
+  const account = accountView(await current.rest.get(storageAccountPath(current.subscriptionId, group, name)));
+  const value = (await listKeys(current, group, name)).find((entry) => entry.keyName === KEY_NAMES[key])?.value;
   if (!value) throw new CliError(`Storage account '${name}' returned no ${KEY_NAMES[key]}.`);
   const endpoints = account.primaryEndpoints ?? {};
   const protocol = endpoints.blob ? new URL(endpoints.blob).protocol.replace(':', '') : 'https';
@@ -65,9 +70,9 @@ export function registerStorageAccount(storage: Command): void {
   )
     .addHelpText('after', examples('mlspace storage account create -n mystorageaccount -g myresourcegroup -l eastus --sku Standard_LRS'))
     .action(async (options: AccountOptions & { location?: string; sku: string; kind: string; tags?: string[] }) => {
-      const current = await session();
-      const location = options.location ?? (await current.arm.resources.resourceGroups.get(options.resourceGroup)).location;
-      const created = await current.arm.storage.storageAccounts.beginCreateAndWait(options.resourceGroup, options.name, {
+      const { rest, subscriptionId } = await session();
+      const location = options.location ?? (await rest.get<{ location: string }>(groupsPath(subscriptionId, options.resourceGroup))).location;
+      const created = await rest.put<WireAccount>(storageAccountPath(subscriptionId, options.resourceGroup, options.name), {
         location,
         sku: { name: options.sku },
         kind: options.kind,
@@ -79,26 +84,24 @@ export function registerStorageAccount(storage: Command): void {
   withOutput(withGroup(account.command('show').description('Show a storage account.').requiredOption('-n, --name <name>', 'account name')))
     .addHelpText('after', examples('mlspace storage account show -n mystorageaccount -g myresourcegroup --query primaryEndpoints'))
     .action(async (options: AccountOptions) => {
-      emit(accountView(await (await session()).arm.storage.storageAccounts.getProperties(options.resourceGroup, options.name)), options, accountRow);
+      const { rest, subscriptionId } = await session();
+      emit(accountView(await rest.get(storageAccountPath(subscriptionId, options.resourceGroup, options.name))), options, accountRow);
     });
 
   withOutput(account.command('list').description('List storage accounts, in one resource group or all.').option('-g, --resource-group <name>', 'only this resource group'))
     .addHelpText('after', examples('mlspace storage account list -o table', 'mlspace storage account list -g myresourcegroup --query [].name -o tsv'))
     .action(async (options: OutputOptions & { resourceGroup?: string }) => {
-      const { arm } = (await session());
-      const accounts = [];
-      const pages = options.resourceGroup ? arm.storage.storageAccounts.listByResourceGroup(options.resourceGroup) : arm.storage.storageAccounts.list();
-      for await (const item of pages) accounts.push(accountView(item));
-      emit(accounts, options, accountRow);
+      const { rest, subscriptionId } = await session();
+      emit((await rest.list<WireAccount>(storageAccountsPath(subscriptionId, options.resourceGroup))).map(accountView), options, accountRow);
     });
 
   withGroup(account.command('delete').description('Delete a storage account and all its data.').requiredOption('-n, --name <name>', 'account name'))
     .option('-y, --yes', 'do not prompt for confirmation')
     .addHelpText('after', examples('mlspace storage account delete -n mystorageaccount -g myresourcegroup --yes'))
     .action(async (options: AccountOptions & { yes?: boolean }) => {
-      const { arm } = (await session());
+      const { rest, subscriptionId } = await session();
       await confirm(`Are you sure you want to delete storage account '${options.name}' and all its data?`, options.yes);
-      await arm.storage.storageAccounts.delete(options.resourceGroup, options.name);
+      await rest.delete(storageAccountPath(subscriptionId, options.resourceGroup, options.name));
     });
 
   withOutput(
@@ -108,7 +111,7 @@ export function registerStorageAccount(storage: Command): void {
   )
     .addHelpText('after', examples('mlspace storage account show-connection-string -n mystorageaccount -g myresourcegroup --query connectionString -o tsv'))
     .action(async (options: AccountOptions & { key: 'primary' | 'secondary' }) => {
-      emit({ connectionString: await connectionString((await session()).arm, options.resourceGroup, options.name, options.key) }, options);
+      emit({ connectionString: await connectionString(await session(), options.resourceGroup, options.name, options.key) }, options);
     });
 
   const keys = account
@@ -118,7 +121,7 @@ export function registerStorageAccount(storage: Command): void {
   withOutput(withGroup(keys.command('list').description("List the account's two keys (their values are secrets).").requiredOption('-n, --account-name <name>', 'account name')))
     .addHelpText('after', examples("mlspace storage account keys list -g myresourcegroup -n mystorageaccount", "mlspace storage account keys list -g myresourcegroup -n mystorageaccount --query \"[?keyName=='key1'].value\" -o tsv"))
     .action(async (options: OutputOptions & { accountName: string; resourceGroup: string }) => {
-      emit(await listKeys((await session()).arm, options.resourceGroup, options.accountName), options);
+      emit(await listKeys(await session(), options.resourceGroup, options.accountName), options);
     });
 
   withOutput(
@@ -140,7 +143,8 @@ Examples:
     )
     .action(async (options: OutputOptions & { accountName: string; resourceGroup: string; key: 'primary' | 'secondary' }) => {
       const keyName = KEY_NAMES[options.key];
-      const result = await (await session()).arm.storage.storageAccounts.regenerateKey(options.resourceGroup, options.accountName, { keyName });
+      const { rest, subscriptionId } = await session();
+      const result = await rest.post<{ keys?: unknown[] }>(storageAccountPath(subscriptionId, options.resourceGroup, options.accountName, 'regenerateKey'), { keyName });
       const other = options.key === 'primary' ? 'secondary key (key2)' : 'primary key (key1)';
       process.stderr.write(`Renewed the ${options.key} key (${keyName}) of storage account '${options.accountName}'; the ${other} is unchanged.\n`);
       emit(result.keys ?? [], options);

@@ -3,6 +3,7 @@ import { CliError } from '../errors.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import { groupOf, session, examples } from './common.js';
 import { listKeys } from './storage-account.js';
+import { storageAccountsPath } from '../arm-paths.js';
 
 interface DataOptions extends OutputOptions {
   name: string;
@@ -17,13 +18,13 @@ interface DataOptions extends OutputOptions {
  */
 async function accountAccess(options: DataOptions, service: 'blob' | 'file'): Promise<{ url: string; account: string; key: string }> {
   if (!options.accountName) throw new CliError('Give --account-name (or --connection-string).', 2);
-  const { arm } = (await session());
-  let found;
-  for await (const account of arm.storage.storageAccounts.list()) if (account.name === options.accountName) found = account;
-  if (!found) throw new CliError(`Storage account '${options.accountName}' was not found in subscription ${arm.subscriptionId}.`, 3);
-  const url = found.primaryEndpoints?.[service];
+  const current = await session();
+  const accounts = await current.rest.list<{ id?: string; name?: string; properties?: { primaryEndpoints?: Record<string, string> } }>(storageAccountsPath(current.subscriptionId));
+  const found = accounts.find((account) => account.name === options.accountName);
+  if (!found) throw new CliError(`Storage account '${options.accountName}' was not found in subscription ${current.subscriptionId}.`, 3);
+  const url = found.properties?.primaryEndpoints?.[service];
   if (!url) throw new CliError(`Storage account '${options.accountName}' has no ${service} endpoint on this server.`);
-  const key = options.accountKey ?? (await listKeys(arm, groupOf(found.id)!, found.name!))[0]?.value;
+  const key = options.accountKey ?? (await listKeys(current, groupOf(found.id)!, found.name!))[0]?.value;
   if (!key) throw new CliError(`Could not get a key of storage account '${options.accountName}'; give --account-key.`);
   return { url, account: found.name!, key };
 }

@@ -66,7 +66,7 @@ export function registerKeyRotation(keys: Command): void {
     )
     .action(async (options: OutputOptions & { accountName: string; resourceGroup: string }) => {
       const { StorageAccountKeys } = await import('../../sdk/key-rotation.js');
-      const result = await StorageAccountKeys.fromClients((await session()).arm, options.resourceGroup, options.accountName).consumers();
+      const result = await StorageAccountKeys.fromClients(await (await session()).clients(), options.resourceGroup, options.accountName).consumers();
       // A table shows the consumers; every other format the whole answer (key ages, counts, the active key).
       emit(options.output === 'table' && options.query === undefined ? result.value : result, options, consumerRow);
     });
@@ -100,7 +100,7 @@ export function registerKeyRotation(keys: Command): void {
       if (options.resourceGroup === undefined) throw new CliError("required option '-g, --resource-group <name>' not specified (it is needed with --account-name)", 2);
       if (options.ifOlderThan !== undefined) throw new CliError('--if-older-than selects accounts: leave out --account-name, or leave out --if-older-than to rotate this account now.', 2);
       const { StorageAccountKeys } = await import('../../sdk/key-rotation.js');
-      const keys = StorageAccountKeys.fromClients((await session()).arm, options.resourceGroup, options.accountName);
+      const keys = StorageAccountKeys.fromClients(await (await session()).clients(), options.resourceGroup, options.accountName);
       const request = { keyName: options.key && KEY_NAMES[options.key], reissueSas: options.reissueSas };
       if (options.dryRun) return emit(await keys.plan(request), options);
       const { status, statusUrl } = await keys.beginRotate(request);
@@ -125,7 +125,7 @@ async function rotateMany(options: RotateCliOptions): Promise<void> {
   }
   if (options.key) throw new CliError('--key applies to one account; a bulk rotation retires each account\'s active key.', 2);
   const { rotateAccountKeys, waitForRotation } = await import('../../sdk/key-rotation.js');
-  const { arm } = await session();
+  const arm = await (await session()).clients();
   const outcomes = await rotateAccountKeys(arm, { resourceGroup: options.resourceGroup, ifOlderThanDays: options.ifOlderThan, reissueSas: options.reissueSas, dryRun: options.dryRun });
   const results: (Omit<AccountRotationOutcome, 'action'> & { action: AccountRotationOutcome['action'] | 'failed' })[] = [];
   for (const outcome of outcomes) {

@@ -1,4 +1,7 @@
-import YAML from 'yaml';
+import type YamlModule from 'yaml';
+import { lazyModule } from '../lazy-module.js';
+
+const yaml = lazyModule<typeof YamlModule>('yaml');
 
 export const OUTPUT_FORMATS = ['json', 'jsonc', 'table', 'tsv', 'yaml', 'none'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -16,7 +19,7 @@ export function formatOutput(value: unknown, format: OutputFormat, color: boolea
     case 'jsonc':
       return `${color ? colorJson(value) : JSON.stringify(value, null, 2)}\n`;
     case 'yaml':
-      return value === undefined ? '' : YAML.stringify(value);
+      return value === undefined ? '' : yaml().stringify(value);
     case 'table':
       return table(value);
     case 'tsv':

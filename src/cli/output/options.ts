@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import jmespath from 'jmespath';
+import type jmespathModule from 'jmespath';
+import { lazyModule } from '../lazy-module.js';
 import { formatOutput, OUTPUT_FORMATS, toPlain, type OutputFormat } from './format.js';
 
 export interface OutputOptions {
@@ -7,8 +8,9 @@ export interface OutputOptions {
   query?: string;
 }
 
+const jmespath = lazyModule<typeof jmespathModule>('jmespath');
 // @types/jmespath declares only search(); the library also exports compile(), which parses without evaluating.
-const compile = (jmespath as unknown as { compile(expression: string): unknown }).compile;
+const compile = (expression: string) => (jmespath() as unknown as { compile(expression: string): unknown }).compile(expression);
 
 /** Parses --query when the command line is read, so a bad expression fails before the command does anything. */
 function parseQuery(expression: string): string {
@@ -34,7 +36,7 @@ export function withOutput(command: Command): Command {
  */
 export function emit(value: unknown, options: OutputOptions, tableRow?: (item: any) => Record<string, unknown>): void {
   let data = toPlain(value);
-  if (options.query !== undefined) data = jmespath.search(data ?? null, options.query);
+  if (options.query !== undefined) data = jmespath().search(data ?? null, options.query);
   else if (options.output === 'table' && tableRow) data = Array.isArray(data) ? data.map(tableRow) : tableRow(data);
   process.stdout.write(formatOutput(data, options.output, Boolean(process.stdout.isTTY)));
 }
