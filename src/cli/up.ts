@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
 import { defaultDataDir, parseDeclaredAccounts } from '../server/config.js';
 import { DEFAULT_UPLOAD_LIMITS } from '../storage/http/body-limits.js';
@@ -10,6 +11,7 @@ interface UpOptions {
   blobHttpsPort: number;
   fileHttpsPort: number;
   armPort: number;
+  tlsName: string[];
   devAccount: boolean;
   allowDevAccountOnNetwork?: boolean;
   allowSharedDataDir?: boolean;
@@ -23,6 +25,14 @@ function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`'${value}' is not a port number (0-65535; 0 picks a free port).`);
   return n;
+}
+
+/** A DNS name (its first label may be `*`) or an IP address, as a certificate can name it. */
+function tlsName(value: string, previous: string[] = []): string[] {
+  if (isIP(value.replace(/^\[|\]$/g, '')) === 0 && !/^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(value)) {
+    throw new Error(`'${value}' is not a DNS name or IP address; give names like mlspace.example.com or *.blob.core.windows.net.`);
+  }
+  return [...previous, value.replace(/^\[|\]$/g, '')];
 }
 
 function positiveInteger(what: string) {
@@ -44,6 +54,7 @@ export function registerUp(program: Command): void {
     .option('--file-port <port>', 'File service (Azure Files REST) port (0 picks a free port)', port, 10003)
     .option('--blob-https-port <port>', 'Blob service port over TLS, for bearer tokens and https URLs (0 picks a free port)', port, 10004)
     .option('--file-https-port <port>', 'File service port over TLS (0 picks a free port)', port, 10005)
+    .option('--tls-name <name...>', 'more DNS names or addresses for the HTTPS certificate: the name clients use, or *.blob.core.windows.net for tools that cannot change it', tlsName, [])
     .option('--no-dev-account', 'do not create the well-known development account devstoreaccount1')
     .option('--allow-dev-account-on-network', 'serve devstoreaccount1, whose key is public, on a --host other than loopback')
     .option('--allow-shared-data-dir', 'start even if the data directory is open to other users (a shared volume you secure)')
@@ -83,6 +94,7 @@ See docs/security.md for what the server promises about secrets, timeouts and li
           host: options.host,
           blobPort: options.blobPort,
           armPort: options.armPort,
+          tlsNames: options.tlsName,
           filePort: options.filePort,
           blobHttpsPort: options.blobHttpsPort,
           fileHttpsPort: options.fileHttpsPort,

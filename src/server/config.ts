@@ -12,6 +12,8 @@ export interface ServerConfig {
   /** The Blob and File services over TLS (the Azure SDKs send bearer tokens only over HTTPS); 0 picks a free port. */
   blobHttpsPort: number;
   fileHttpsPort: number;
+  /** More names (or addresses) the HTTPS certificate is valid for, beside localhost and the listening host. */
+  tlsNames: string[];
   /** The HTTPS management and identity endpoint; 0 picks a free port. */
   armPort: number;
   devAccount: boolean;

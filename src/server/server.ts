@@ -76,7 +76,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
-  const tls = await ensureTlsMaterial(config.dataDir, host);
+  const tls = await ensureTlsMaterial(config.dataDir, host, config.tlsNames);
   const blobServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
   const fileServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
   const blobTlsServer = createDataPlaneServer(config.uploads.idleTimeoutMs, tls);

@@ -29,10 +29,10 @@ export interface TlsMaterial {
  * Blob and File services' TLS ports), created in `DATA_DIR/tls` on first start
  * and reused afterwards, so a client that trusts the CA once keeps trusting the
  * server. The server certificate names 127.0.0.1, localhost, ::1, the
- * data plane's host-style names and the listening host; it is reissued by
+ * data plane's host-style names, the listening host and any names given; it is reissued by
  * the same CA when those names change or expiry nears. Private keys are written with mode 0600.
  */
-export async function ensureTlsMaterial(dataDir: string, host: string): Promise<TlsMaterial> {
+export async function ensureTlsMaterial(dataDir: string, host: string, extraNames: string[] = []): Promise<TlsMaterial> {
   const dir = path.join(dataDir, 'tls');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const files = {
@@ -42,7 +42,7 @@ export async function ensureTlsMaterial(dataDir: string, host: string): Promise<
     key: path.join(dir, 'server.key'),
   };
   const ca = (await loadPair(files.caCert, files.caKey)) ?? (await createCa(files.caCert, files.caKey));
-  const names = subjectAltNames(host);
+  const names = subjectAltNames(host, extraNames);
   let server = await loadPair(files.cert, files.key);
   if (!server || !(await isUsable(server.cert, ca.cert, names))) server = await issueServerCert(ca, names, files.cert, files.key);
   return { caFile: files.caCert, certChain: server.cert.toString('pem') + '\n' + ca.cert.toString('pem') + '\n', key: server.keyPem };
@@ -110,11 +110,11 @@ async function save(cert: x509.X509Certificate, privateKey: CryptoKey, certFile:
   return { cert, keyPem, privateKey };
 }
 
-function subjectAltNames(host: string): x509.JsonGeneralName[] {
+function subjectAltNames(host: string, extraNames: string[]): x509.JsonGeneralName[] {
   // The wildcards serve the data plane's host-style URLs, as Azurite spells them (https://{account}.blob.localhost:PORT)
   // and as az does with the suffix az-setup gives it (core.localhost, like Azure's core.windows.net).
   const hostStyle = ['blob', 'file'].flatMap((service) => [`*.${service}.localhost`, `*.${service}.core.localhost`]);
-  const names = new Set(['127.0.0.1', 'localhost', '::1', ...hostStyle]);
+  const names = new Set(['127.0.0.1', 'localhost', '::1', ...hostStyle, ...extraNames]);
   // A wildcard address is not a name a client can connect to.
   if (host !== '0.0.0.0' && host !== '::' && host !== '') names.add(host.replace(/^\[|\]$/g, ''));
   return [...names].map((value) => ({ type: isIP(value) ? 'ip' : 'dns', value }));
