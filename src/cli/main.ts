@@ -1,19 +1,37 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { registerAd } from './ad.js';
-import { registerAzSetup } from './commands/az-setup.js';
 import { examples } from './commands/common.js';
-import { registerGroup } from './commands/group.js';
-import { registerLogin } from './commands/login.js';
-import { registerMlDatastore } from './commands/ml-datastore.js';
-import { registerMlModel } from './commands/ml-model.js';
-import { registerMlWorkspace } from './commands/ml-workspace.js';
-import { registerMonitor } from './commands/monitor.js';
-import { registerStorageAccount } from './commands/storage-account.js';
-import { registerStorageData } from './commands/storage-data.js';
 import { describeError, isCommanderError } from './errors.js';
 import { withOutput } from './output/options.js';
-import { registerUp } from './up.js';
+
+type Register = (parent: Command) => void;
+
+/**
+ * The command trees and the modules that register them. Only the tree a
+ * command line names is loaded: a command should not pay for loading every
+ * other one. Help, and a name no tree has, load them all, so that commander
+ * lists every command and suggests the nearest.
+ */
+const TREES: { parent?: 'storage' | 'ml'; names: string[]; load: () => Promise<Register> }[] = [
+  { names: ['up'], load: async () => (await import('./up.js')).registerUp },
+  { names: ['login', 'logout', 'account'], load: async () => (await import('./commands/login.js')).registerLogin },
+  { names: ['ad'], load: async () => (await import('./ad.js')).registerAd },
+  { names: ['group'], load: async () => (await import('./commands/group.js')).registerGroup },
+  { parent: 'storage', names: ['account'], load: async () => (await import('./commands/storage-account.js')).registerStorageAccount },
+  { parent: 'storage', names: ['container', 'share', 'blob', 'file', 'directory'], load: async () => (await import('./commands/storage-data.js')).registerStorageData },
+  { parent: 'ml', names: ['workspace'], load: async () => (await import('./commands/ml-workspace.js')).registerMlWorkspace },
+  { parent: 'ml', names: ['datastore'], load: async () => (await import('./commands/ml-datastore.js')).registerMlDatastore },
+  { parent: 'ml', names: ['model'], load: async () => (await import('./commands/ml-model.js')).registerMlModel },
+  { names: ['monitor'], load: async () => (await import('./commands/monitor.js')).registerMonitor },
+  { names: ['az-setup', 'az-teardown'], load: async () => (await import('./commands/az-setup.js')).registerAzSetup },
+];
+
+/** The trees the command line names (by its first words), or all of them. */
+function treesFor(argv: string[]): typeof TREES {
+  const words = argv.filter((arg) => !arg.startsWith('-'));
+  const named = TREES.filter((tree) => (tree.parent ? words[0] === tree.parent && tree.names.includes(words[1]!) : tree.names.includes(words[0]!)));
+  return named.length > 0 ? named : TREES;
+}
 
 // `mlspace ... | head` closes stdout early; that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -40,25 +58,20 @@ const program = new Command('mlspace')
       '\n\nEvery command takes --output json|jsonc|table|tsv|yaml|none and --query JMESPATH, and --help.' +
       "\n'mlspace --version' (or 'mlspace version') prints the version.",
   );
-registerUp(program);
-registerLogin(program);
-registerAd(program);
-registerGroup(program);
-const storage = program
-  .command('storage')
-  .description('Manage storage accounts, their keys, containers and shares.')
-  .addHelpText('after', examples('mlspace storage account list -o table'));
-registerStorageAccount(storage);
-registerStorageData(storage);
-const ml = program
-  .command('ml')
-  .description('Manage Azure ML workspaces, datastores and models.')
-  .addHelpText('after', examples('mlspace ml workspace list -o table'));
-registerMlWorkspace(ml);
-registerMlDatastore(ml);
-registerMlModel(ml);
-registerMonitor(program);
-registerAzSetup(program);
+/** The command groups that hold trees, made when a tree in them is registered. */
+const GROUPS = {
+  storage: ['Manage storage accounts and their keys, and the data in them: containers, blobs, shares, files.', 'mlspace storage account list -o table'],
+  ml: ['Manage Azure ML workspaces, datastores and models.', 'mlspace ml workspace list -o table'],
+} as const;
+const groups: Partial<Record<keyof typeof GROUPS, Command>> = {};
+const wanted = treesFor(process.argv.slice(2));
+// Loaded at once, registered in TREES's order: help lists commands in the order they were added.
+const registers = await Promise.all(wanted.map((tree) => tree.load()));
+for (const [index, register] of registers.entries()) {
+  const parent = wanted[index]!.parent;
+  if (parent) groups[parent] ??= program.command(parent).description(GROUPS[parent][0]).addHelpText('after', examples(GROUPS[parent][1]));
+  register(parent ? groups[parent]! : program);
+}
 program
   .command('version')
   .description("Print mlspace's version.")
