@@ -30,6 +30,10 @@ export interface StoredFile {
   encryptionScope?: string;
 }
 
+export interface DeleteOptions {
+  deleteSnapshots?: 'include' | 'only';
+}
+
 /**
  * One container or file share, reached with one held credential: the few
  * operations uploads, downloads and deletes need, over the official storage
@@ -40,7 +44,8 @@ export interface StorageTarget {
   upload(localPath: string, path: string, onBytes: (loaded: number) => void, abortSignal: AbortSignal, attributes?: UploadAttributes): Promise<StoredFile>;
   list(prefix: string): AsyncIterable<RemoteFile>;
   download(path: string, localPath: string, onBytes: (loaded: number) => void, abortSignal: AbortSignal): Promise<void>;
-  delete(path: string, abortSignal: AbortSignal): Promise<void>;
+  /** Deletes a file; a blob with snapshots needs `deleteSnapshots` (file shares ignore it). */
+  delete(path: string, abortSignal: AbortSignal, options?: DeleteOptions): Promise<void>;
   /** The file's URL, without any SAS token: what az prints for a transferred file. */
   url(path: string): string;
 }
@@ -104,8 +109,8 @@ function blobTarget(url: string, account: string, credential: HeldCredential): S
     async download(path, localPath, onBytes, abortSignal) {
       await container.getBlobClient(path).downloadToFile(localPath, 0, undefined, { abortSignal, onProgress: (event) => onBytes(event.loadedBytes) });
     },
-    async delete(path, abortSignal) {
-      await container.getBlobClient(path).delete({ abortSignal });
+    async delete(path, abortSignal, options = {}) {
+      await container.getBlobClient(path).delete({ abortSignal, deleteSnapshots: options.deleteSnapshots });
     },
     url: (path) => withoutQuery(container.getBlobClient(path).url),
   };

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { TransferOptions, TransferProgress, TransferResult } from './datastore-types.js';
 import { MlspaceError } from './errors.js';
-import type { StorageTarget } from './storage-target.js';
+import type { DeleteOptions, RemoteFile, StorageTarget, StoredFile, UploadAttributes } from './storage-target.js';
 
 /** Files moved at once: enough to hide per-request latency for many small files, few enough for two cores. */
 const CONCURRENCY = 4;
@@ -12,6 +12,22 @@ export interface PlannedFile {
   /** '/'-separated, relative to the container or share. */
   remotePath: string;
   size: number;
+}
+
+/**
+ * What a caller learns file by file, beyond the progress: the CLI prints what
+ * the service answered for each file, and when a batch fails, names the files
+ * that were transferred, those that were not, and the one that failed first.
+ */
+export interface TransferHooks<F> {
+  onFileDone?: (file: F, stored?: StoredFile) => void;
+  /** The first failure only: it starts no more files, and the batch ends with its error. */
+  onFileFailed?: (file: F, error: unknown) => void;
+}
+
+export interface PlannedTransferOptions extends TransferOptions, TransferHooks<PlannedFile> {
+  /** Content type, metadata and tier of each uploaded file. */
+  attributesOf?: (file: PlannedFile) => UploadAttributes | undefined;
 }
 
 /** Every regular file under `dir`, with its path relative to `dir` in '/' form, in a stable order. */
@@ -89,46 +105,63 @@ class ProgressMeter {
 }
 
 /**
- * Runs `work` on the items, a few at a time. The first failure aborts the
- * transfers in flight and starts no more: once one file is refused (a stale
- * key), the others would be too, and each would otherwise hold its half-sent
- * request open.
+ * Runs `work` on the items, a few at a time. The first failure starts no
+ * more, and lets those in flight finish (or fail) on their own: aborting them
+ * would leave unknown whether the service kept a file whose request was
+ * already sent, and a caller must be able to say exactly what was
+ * transferred. Then the signal aborts whatever request bodies are still
+ * streaming (the service answers a stale key at once, without waiting for
+ * the body), which would otherwise keep the process alive.
  */
-async function inPool<T>(items: T[], work: (item: T, abortSignal: AbortSignal) => Promise<void>): Promise<void> {
+async function inPool<T>(items: T[], work: (item: T, abortSignal: AbortSignal) => Promise<void>, onFailed?: (item: T, error: unknown) => void): Promise<void> {
   const controller = new AbortController();
+  let failure: { error: unknown } | undefined;
   let next = 0;
   const worker = async () => {
-    while (next < items.length && !controller.signal.aborted) {
+    while (next < items.length && !failure) {
+      const item = items[next++]!;
       try {
-        await work(items[next++]!, controller.signal);
+        await work(item, controller.signal);
       } catch (error) {
-        controller.abort();
-        throw error;
+        if (!failure) {
+          failure = { error };
+          onFailed?.(item, error);
+        }
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+  if (failure) {
+    controller.abort();
+    throw failure.error;
+  }
 }
 
 /** A transfer's progress meter over all `files`, and its empty result. */
-function startTransfer(files: PlannedFile[], options: TransferOptions): { meter: ProgressMeter; result: TransferResult } {
+function startTransfer(files: { size: number }[], options: TransferOptions): { meter: ProgressMeter; result: TransferResult } {
   const total = files.reduce((sum, file) => sum + file.size, 0);
   return { meter: new ProgressMeter(total, files.length, options.onProgress), result: { files: [], skipped: [], bytes: 0 } };
 }
 
 /** Uploads the planned files; without `overwrite`, files that exist remotely are skipped, as azureml does. */
-export async function uploadPlanned(target: StorageTarget, files: PlannedFile[], options: TransferOptions = {}): Promise<TransferResult> {
+export async function uploadPlanned(target: StorageTarget, files: PlannedFile[], options: PlannedTransferOptions = {}): Promise<TransferResult> {
   const { meter, result } = startTransfer(files, options);
-  await inPool(files, async (file, abortSignal) => {
-    if (!options.overwrite && (await target.exists(file.remotePath))) {
-      result.skipped.push(file.remotePath);
-    } else {
-      await target.upload(file.localPath, file.remotePath, (loaded) => meter.bytes(file.remotePath, loaded), abortSignal);
-      result.files.push(file.remotePath);
-      result.bytes += file.size;
-    }
-    meter.done(file.remotePath, file.size);
-  });
+  await inPool(
+    files,
+    async (file, abortSignal) => {
+      if (!options.overwrite && (await target.exists(file.remotePath))) {
+        result.skipped.push(file.remotePath);
+      } else {
+        const attributes = options.attributesOf?.(file);
+        const stored = await target.upload(file.localPath, file.remotePath, (loaded) => meter.bytes(file.remotePath, loaded), abortSignal, attributes);
+        result.files.push(file.remotePath);
+        result.bytes += file.size;
+        options.onFileDone?.(file, stored);
+      }
+      meter.done(file.remotePath, file.size);
+    },
+    options.onFileFailed,
+  );
   result.files.sort();
   result.skipped.sort();
   return result;
@@ -136,21 +169,53 @@ export async function uploadPlanned(target: StorageTarget, files: PlannedFile[],
 
 /**
  * Downloads the planned files, creating directories as needed. A local file
- * that exists is refused before anything is written, unless `overwrite`.
+ * that exists is refused before anything is written, unless `overwrite`. A
+ * file whose download fails is removed rather than left half written.
  */
-export async function downloadPlanned(target: StorageTarget, files: PlannedFile[], options: TransferOptions = {}): Promise<TransferResult> {
+export async function downloadPlanned(target: StorageTarget, files: PlannedFile[], options: PlannedTransferOptions = {}): Promise<TransferResult> {
   if (!options.overwrite) {
     const existing = files.find((file) => fs.existsSync(file.localPath));
     if (existing) throw new MlspaceError(`${existing.localPath} already exists; pass overwrite: true (--overwrite in the CLI) to replace it.`, 'FileExists');
   }
   const { meter, result } = startTransfer(files, options);
-  await inPool(files, async (file, abortSignal) => {
-    fs.mkdirSync(path.dirname(file.localPath), { recursive: true });
-    await target.download(file.remotePath, file.localPath, (loaded) => meter.bytes(file.remotePath, loaded), abortSignal);
-    meter.done(file.remotePath, file.size);
-    result.files.push(file.localPath);
-    result.bytes += file.size;
-  });
+  await inPool(
+    files,
+    async (file, abortSignal) => {
+      fs.mkdirSync(path.dirname(file.localPath), { recursive: true });
+      try {
+        await target.download(file.remotePath, file.localPath, (loaded) => meter.bytes(file.remotePath, loaded), abortSignal);
+      } catch (error) {
+        fs.rmSync(file.localPath, { force: true });
+        throw error;
+      }
+      meter.done(file.remotePath, file.size);
+      result.files.push(file.localPath);
+      result.bytes += file.size;
+      options.onFileDone?.(file);
+    },
+    options.onFileFailed,
+  );
   result.files.sort();
   return result;
+}
+
+/** Deletes the listed remote files, a few at a time; the first failure starts no more, as for transfers. */
+export async function deletePlanned(
+  target: StorageTarget,
+  files: RemoteFile[],
+  options: Pick<TransferOptions, 'onProgress'> & TransferHooks<RemoteFile> & DeleteOptions = {},
+): Promise<string[]> {
+  const { meter } = startTransfer(files, options);
+  const deleted: string[] = [];
+  await inPool(
+    files,
+    async (file, abortSignal) => {
+      await target.delete(file.path, abortSignal, { deleteSnapshots: options.deleteSnapshots });
+      deleted.push(file.path);
+      meter.done(file.path, file.size);
+      options.onFileDone?.(file);
+    },
+    options.onFileFailed,
+  );
+  return deleted.sort();
 }

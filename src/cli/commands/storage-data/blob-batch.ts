@@ -1,0 +1,190 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { deletePlanned, downloadPlanned, uploadPlanned } from '../../../sdk/transfer.js';
+import { CliError } from '../../errors.js';
+import { emit, type OutputOptions } from '../../output/options.js';
+import { examples } from '../common.js';
+import { METADATA_HELP, parseMetadata, threeStateFlag } from './arguments.js';
+import { accountAccess, type StorageAuthOptions } from './auth.js';
+import { downloadsInto, localFilesMatching, remoteFilesMatching, warnIfNone } from './batch-files.js';
+import { blobTier, containerTarget, withBlobAuth } from './blob-common.js';
+import { guessContentType } from './content-type.js';
+import { explained } from './errors.js';
+import { existingDirectory } from './local.js';
+import { runTransfer, warnDryrun } from './transfer.js';
+
+interface BatchOptions extends StorageAuthOptions, OutputOptions {
+  source: string;
+  pattern?: string;
+  dryrun?: boolean;
+  progress: boolean;
+}
+
+interface UploadBatchOptions extends BatchOptions {
+  destination: string;
+  destinationPath?: string;
+  overwrite?: boolean;
+  metadata?: string[];
+  contentType?: string;
+  tier?: string;
+}
+
+const PATTERN_HELP = "only the files whose paths match this fnmatch-style glob (* also matches '/'), as az: '*.csv', 'raw/2024-*'";
+
+/** az takes a container's name (or URL); mlspace takes its name. */
+function containerName(value: string, option: string): string {
+  if (/^https?:\/\//i.test(value)) throw new CliError(`${option}: give the container's name; container URLs are not taken here (the account comes from --account-name or --connection-string).`, 2);
+  return value;
+}
+
+export function registerBlobBatch(blob: Command): void {
+  withBlobAuth(blob.command('upload-batch').description('Upload the files of a local directory to a container, keeping their relative paths.'))
+    .requiredOption('-s, --source <dir>', 'the local directory to upload')
+    .requiredOption('-d, --destination <container>', 'the container to upload into')
+    .option('--destination-path <path>', 'the virtual directory in the container to upload into')
+    .option('--pattern <glob>', PATTERN_HELP)
+    .option('--dryrun', 'only list what would be uploaded')
+    .addOption(threeStateFlag('--overwrite', 'replace blobs that exist; without it they are left as they are, and named in a warning'))
+    .option('--metadata <pairs...>', METADATA_HELP)
+    .option('--content-type <type>', "every blob's content type (default: guessed from each file's extension)")
+    .option('--tier <tier>', 'the block blob tier: Hot, Cool, Cold or Archive', blobTier)
+    .option('--no-progress', 'do not show the progress bar')
+    .addHelpText(
+      'after',
+      examples(
+        'mlspace storage blob upload-batch -d training -s ./data --account-name mystorageaccount',
+        "mlspace storage blob upload-batch -d training -s ./data --pattern '*.csv' --destination-path raw/2024 --overwrite --connection-string \"$CS\"",
+      ),
+    )
+    .action(async (options: UploadBatchOptions) => {
+      const container = containerName(options.destination, '--destination');
+      const files = localFilesMatching(options.source, options.pattern, options.destinationPath);
+      const access = await accountAccess(options, 'blob');
+      const target = await containerTarget(access, container);
+      const metadata = parseMetadata(options.metadata);
+      const contentTypeOf = (localPath: string) => options.contentType ?? guessContentType(localPath) ?? null;
+      const prefix = `${access.serviceUrl}/${encodeURIComponent(container)}/`;
+      const nameOf = (url: string) => decodeURIComponent(url.startsWith(prefix) ? url.slice(prefix.length) : url);
+      // az's rows for uploaded blobs; the table shows names, not URLs, so that it fits a terminal.
+      const tableRow = (row: { Blob: string; Type: string | null; 'Last Modified': unknown }) => ({ Blob: nameOf(row.Blob), Type: row.Type, 'Last Modified': row['Last Modified'] });
+      if (options.dryrun) {
+        emit(
+          files.map((file) => ({ Blob: target.url(file.remotePath), Type: contentTypeOf(file.localPath), 'Last Modified': null, eTag: null })),
+          options,
+          tableRow,
+        );
+        return;
+      }
+      warnIfNone(files.length, `file under '${options.source}'`, options.pattern);
+      let skipped: string[] = [];
+      await runTransfer({
+        files,
+        verb: 'uploaded',
+        nameOf: (file) => file.remotePath,
+        progressLabel: options.progress ? 'Uploading' : undefined,
+        access,
+        work: async (hooks) => {
+          ({ skipped } = await uploadPlanned(target, files, {
+            overwrite: options.overwrite ?? false,
+            attributesOf: (file) => ({ contentType: contentTypeOf(file.localPath) ?? undefined, metadata, tier: options.tier }),
+            ...hooks,
+          }));
+        },
+        print: (done) =>
+          emit(
+            done.map(({ file, stored }) => ({ Blob: target.url(file.remotePath), Type: contentTypeOf(file.localPath), 'Last Modified': stored?.lastModified ?? null, eTag: stored?.etag ?? null })),
+            options,
+            tableRow,
+          ),
+      });
+      if (skipped.length > 0) {
+        const names = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, and ${skipped.length - 5} more` : '');
+        process.stderr.write(`WARNING: ${skipped.length} of ${files.length} files were not uploaded because blobs of their names exist (${names}); add --overwrite to replace them.\n`);
+      }
+    });
+
+  withBlobAuth(blob.command('download-batch').description("Download a container's blobs into a local directory, keeping their paths."))
+    .requiredOption('-s, --source <container>', 'the container to download from')
+    .requiredOption('-d, --destination <dir>', 'an existing local directory to download into')
+    .option('--pattern <glob>', PATTERN_HELP)
+    .option('--dryrun', 'only list what would be downloaded (on stderr)')
+    .addOption(threeStateFlag('--overwrite', 'replace local files that exist (the default, as in az); --overwrite false refuses before anything is written'))
+    .option('--no-progress', 'do not show the progress bar')
+    .addHelpText(
+      'after',
+      examples('mlspace storage blob download-batch -s training -d ./data --account-name mystorageaccount', "mlspace storage blob download-batch -s training -d ./data --pattern 'raw/*.csv' --connection-string \"$CS\""),
+    )
+    .action(async (options: BatchOptions & { destination: string; overwrite?: boolean }) => {
+      const container = containerName(options.source, '--source');
+      if (!options.dryrun) existingDirectory(options.destination, '--destination');
+      const access = await accountAccess(options, 'blob');
+      const target = await containerTarget(access, container);
+      const blobs = await explained(access, () => remoteFilesMatching(target, options.pattern));
+      if (options.dryrun) {
+        warnDryrun(
+          `download action: from ${container} to ${options.destination}`,
+          [
+            ['pattern', options.pattern],
+            ['container', container],
+            ['total', blobs.length],
+          ],
+          blobs.map((blob) => blob.path),
+        );
+        emit([], options);
+        return;
+      }
+      const files = downloadsInto(options.destination, blobs, options.overwrite ?? true);
+      warnIfNone(files.length, `blob in container '${container}'`, options.pattern);
+      await runTransfer({
+        files,
+        verb: 'downloaded',
+        nameOf: (file) => file.remotePath,
+        progressLabel: options.progress ? 'Downloading' : undefined,
+        access,
+        work: (hooks) => downloadPlanned(target, files, { overwrite: true, ...hooks }),
+        print: (done) => emit(done.map(({ file }) => file.remotePath), options),
+      });
+    });
+
+  withBlobAuth(blob.command('delete-batch').description('Delete the blobs of a container that --pattern selects (all of them without it).'))
+    .requiredOption('-s, --source <container>', 'the container to delete blobs from')
+    .option('--pattern <glob>', PATTERN_HELP)
+    .option('--dryrun', 'only list what would be deleted (on stderr)')
+    .addOption(new Option('--delete-snapshots <which>', 'required for blobs with snapshots: include (the blobs and their snapshots) or only (the snapshots)').choices(['include', 'only']))
+    .option('--no-progress', 'do not show the progress bar')
+    .addHelpText(
+      'after',
+      examples("mlspace storage blob delete-batch -s training --pattern 'tmp/*' --account-name mystorageaccount", "mlspace storage blob delete-batch -s training --pattern '*.log' --dryrun --connection-string \"$CS\""),
+    )
+    .action(async (options: BatchOptions & { deleteSnapshots?: 'include' | 'only' }) => {
+      const container = containerName(options.source, '--source');
+      const access = await accountAccess(options, 'blob');
+      const target = await containerTarget(access, container);
+      const blobs = await explained(access, () => remoteFilesMatching(target, options.pattern));
+      if (options.dryrun) {
+        warnDryrun(
+          `delete action: from ${container}`,
+          [
+            ['pattern', options.pattern],
+            ['container', container],
+            ['total', blobs.length],
+          ],
+          blobs.map((blob) => blob.path),
+        );
+        emit([], options);
+        return;
+      }
+      warnIfNone(blobs.length, `blob in container '${container}'`, options.pattern);
+      // As az, a successful delete-batch prints nothing.
+      await runTransfer({
+        files: blobs,
+        verb: 'deleted',
+        nameOf: (file) => file.path,
+        progressLabel: options.progress ? 'Deleting' : undefined,
+        unit: 'files',
+        access,
+        work: (hooks) => deletePlanned(target, blobs, { deleteSnapshots: options.deleteSnapshots, ...hooks }),
+        print: () => undefined,
+      });
+    });
+}
