@@ -1,5 +1,6 @@
 import https from 'node:https';
 import { CliError } from './errors.js';
+import { httpsText } from './https-text.js';
 
 /** The management API version the CLI sends where it talks REST itself; the server accepts any. */
 const API_VERSION = '2023-05-01';
@@ -92,7 +93,7 @@ export class ArmRest {
       await new Promise((resolve) => setTimeout(resolve, retryAfterMs(answer)));
       answer = await this.send('GET', new URL(pollUrl, this.endpoint));
       if (answer.status >= 400) throw refusal(answer);
-      const status = (answer.json as { status?: string; error?: { code?: string; message?: string } } | undefined)?.status;
+      const status = (answer.json as { status?: string } | undefined)?.status;
       if (status === 'Failed' || status === 'Canceled') {
         const error = (answer.json as { error?: { code?: string; message?: string } }).error;
         throw new ArmRequestError(answer.status, error?.code, error?.message ?? `The operation ended ${status}.`);
@@ -112,25 +113,12 @@ export class ArmRest {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'application/json' };
     if (payload !== undefined) headers['content-type'] = 'application/json';
-    return new Promise((resolve, reject) => {
-      const req = https.request(url, { method, headers, agent: this.agent }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () => {
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            reject(new CliError(`The server at ${this.endpoint} answered ${res.statusCode} with a body that is not JSON; is it an mlspace or Azure management endpoint?`));
-            return;
-          }
-          resolve({ status: res.statusCode!, headers: res.headers, json });
-        });
-      });
-      req.on('error', reject);
-      req.end(payload);
-    });
+    const answer = await httpsText(url, { method, headers, agent: this.agent }, payload);
+    try {
+      return { status: answer.status, headers: answer.headers, json: answer.text ? JSON.parse(answer.text) : undefined };
+    } catch {
+      throw new CliError(`The server at ${this.endpoint} answered ${answer.status} with a body that is not JSON; is it an mlspace or Azure management endpoint?`);
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
-import https from 'node:https';
 import path from 'node:path';
 import { writePrivateFile } from '../secrets/private-file.js';
 import { CliError } from './errors.js';
+import { httpsText } from './https-text.js';
 
 /** The scope the CLI's own management requests use (ArmRest); the official clients ask for theirs. */
 export const MANAGEMENT_SCOPE = 'https://management.azure.com/.default';
@@ -86,32 +86,19 @@ export function tokenCacheFile(configDir: string): string {
 }
 
 /** The OAuth 2.0 client-credentials grant, as @azure/identity sends it, against the authority's v2.0 token endpoint. */
-export function requestToken(credentials: ClientCredentials, scope: string): Promise<CachedToken> {
+export async function requestToken(credentials: ClientCredentials, scope: string): Promise<CachedToken> {
   const url = new URL(`/${encodeURIComponent(credentials.tenantId)}/oauth2/v2.0/token`, credentials.authority);
   const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: credentials.clientId, client_secret: credentials.clientSecret, scope }).toString();
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, ...(credentials.ca ? { ca: credentials.ca } : {}) }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => {
-        let json: { access_token?: string; expires_in?: number | string; error?: string; error_description?: string } = {};
-        try {
-          json = JSON.parse(text);
-        } catch {
-          // Said below, with the status.
-        }
-        if (res.statusCode === 200 && json.access_token) {
-          resolve({ token: json.access_token, expiresOn: Date.now() + Number(json.expires_in ?? 3600) * 1000 });
-          return;
-        }
-        // The token endpoint's own words, without the AADSTS number and trace ids.
-        const description = json.error_description?.replace(/^AADSTS\d+: /, '').split(/ Trace ID:| Correlation ID:/)[0];
-        const why = json.error ? `(${json.error}) ${description ?? ''}`.trim() : `the token endpoint ${url.origin} answered ${res.statusCode}.`;
-        reject(new CliError(`Signing in failed: ${why} Run 'mlspace login' again.`));
-      });
-    });
-    req.on('error', reject);
-    req.end(form);
-  });
+  const answer = await httpsText(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, ...(credentials.ca ? { ca: credentials.ca } : {}) }, form);
+  let json: { access_token?: string; expires_in?: number | string; error?: string; error_description?: string } = {};
+  try {
+    json = JSON.parse(answer.text);
+  } catch {
+    // Said below, with the status.
+  }
+  if (answer.status === 200 && json.access_token) return { token: json.access_token, expiresOn: Date.now() + Number(json.expires_in ?? 3600) * 1000 };
+  // The token endpoint's own words, without the AADSTS number and trace ids.
+  const description = json.error_description?.replace(/^AADSTS\d+: /, '').split(/ Trace ID:| Correlation ID:/)[0];
+  const why = json.error ? `(${json.error}) ${description ?? ''}`.trim() : `the token endpoint ${url.origin} answered ${answer.status}.`;
+  throw new CliError(`Signing in failed: ${why} Run 'mlspace login' again.`);
 }
