@@ -5,6 +5,14 @@ import { CliError } from '../../errors.js';
 import { existingDirectory } from './local.js';
 import { fnmatch } from './pattern.js';
 
+export const PATTERN_HELP = "only the files whose paths match this fnmatch-style glob (* also matches '/'), as az: '*.csv', 'raw/2024-*'";
+
+/** az takes a container's or share's name (or URL); mlspace takes its name. */
+export function nameNotUrl(value: string, option: string, kind: 'container' | 'share'): string {
+  if (/^https?:\/\//i.test(value)) throw new CliError(`${option}: give the ${kind}'s name; ${kind} URLs are not taken here (the account comes from --account-name or --connection-string).`, 2);
+  return value;
+}
+
 /** az matches a pattern against the path relative to the source; a leading '/' means the source itself. */
 function matcher(pattern: string | undefined): (path: string) => boolean {
   return pattern ? fnmatch(pattern.replace(/^\/+/, '')) : () => true;

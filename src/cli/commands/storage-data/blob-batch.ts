@@ -1,17 +1,17 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { RemoteFile, StorageTarget } from '../../../sdk/storage-target.js';
 import { deletePlanned, downloadPlanned, uploadPlanned } from '../../../sdk/transfer.js';
-import { CliError } from '../../errors.js';
 import { emit, type OutputOptions } from '../../output/options.js';
 import { examples } from '../common.js';
 import { METADATA_HELP, parseMetadata, threeStateFlag } from './arguments.js';
-import { accountAccess, type StorageAuthOptions } from './auth.js';
-import { downloadsInto, localFilesMatching, remoteFilesMatching, warnIfNone } from './batch-files.js';
+import { accountAccess, type StorageAccess, type StorageAuthOptions } from './auth.js';
+import { downloadsInto, localFilesMatching, nameNotUrl, PATTERN_HELP, remoteFilesMatching, warnIfNone } from './batch-files.js';
 import { blobTier, containerTarget, withBlobAuth } from './blob-common.js';
 import { guessContentType } from './content-type.js';
 import { explained } from './errors.js';
 import { existingDirectory } from './local.js';
-import { runTransfer, warnDryrun } from './transfer.js';
+import { runTransfer, someOf, warnDryrun } from './transfer.js';
 
 interface BatchOptions extends StorageAuthOptions, OutputOptions {
   source: string;
@@ -29,12 +29,16 @@ interface UploadBatchOptions extends BatchOptions {
   tier?: string;
 }
 
-const PATTERN_HELP = "only the files whose paths match this fnmatch-style glob (* also matches '/'), as az: '*.csv', 'raw/2024-*'";
+/** The blobs of the container that --pattern selects, in name order, and the access and target to act on them with. */
+async function blobsMatching(options: BatchOptions, container: string): Promise<{ access: StorageAccess; target: StorageTarget; blobs: RemoteFile[] }> {
+  const access = await accountAccess(options, 'blob');
+  const target = await containerTarget(access, container);
+  return { access, target, blobs: await explained(access, () => remoteFilesMatching(target, options.pattern)) };
+}
 
-/** az takes a container's name (or URL); mlspace takes its name. */
-function containerName(value: string, option: string): string {
-  if (/^https?:\/\//i.test(value)) throw new CliError(`${option}: give the container's name; container URLs are not taken here (the account comes from --account-name or --connection-string).`, 2);
-  return value;
+/** A --dryrun of a batch over a container's blobs names its pattern, the container and each blob, as az's does. */
+function warnBlobsDryrun(action: string, container: string, blobs: RemoteFile[], options: BatchOptions): void {
+  warnDryrun(action, [['pattern', options.pattern], ['container', container], ['total', blobs.length]], blobs.map((blob) => blob.path), options);
 }
 
 export function registerBlobBatch(blob: Command): void {
@@ -57,7 +61,7 @@ export function registerBlobBatch(blob: Command): void {
       ),
     )
     .action(async (options: UploadBatchOptions) => {
-      const container = containerName(options.destination, '--destination');
+      const container = nameNotUrl(options.destination, '--destination', 'container');
       const files = localFilesMatching(options.source, options.pattern, options.destinationPath);
       const access = await accountAccess(options, 'blob');
       const target = await containerTarget(access, container);
@@ -97,10 +101,7 @@ export function registerBlobBatch(blob: Command): void {
             tableRow,
           ),
       });
-      if (skipped.length > 0) {
-        const names = skipped.slice(0, 5).join(', ') + (skipped.length > 5 ? `, and ${skipped.length - 5} more` : '');
-        process.stderr.write(`WARNING: ${skipped.length} of ${files.length} files were not uploaded because blobs of their names exist (${names}); add --overwrite to replace them.\n`);
-      }
+      if (skipped.length > 0) process.stderr.write(`WARNING: ${skipped.length} of ${files.length} files were not uploaded because blobs of their names exist${someOf(skipped)}; add --overwrite to replace them.\n`);
     });
 
   withBlobAuth(blob.command('download-batch').description("Download a container's blobs into a local directory, keeping their paths."))
@@ -115,22 +116,11 @@ export function registerBlobBatch(blob: Command): void {
       examples('mlspace storage blob download-batch -s training -d ./data --account-name mystorageaccount', "mlspace storage blob download-batch -s training -d ./data --pattern 'raw/*.csv' --connection-string \"$CS\""),
     )
     .action(async (options: BatchOptions & { destination: string; overwrite?: boolean }) => {
-      const container = containerName(options.source, '--source');
+      const container = nameNotUrl(options.source, '--source', 'container');
       if (!options.dryrun) existingDirectory(options.destination, '--destination');
-      const access = await accountAccess(options, 'blob');
-      const target = await containerTarget(access, container);
-      const blobs = await explained(access, () => remoteFilesMatching(target, options.pattern));
+      const { access, target, blobs } = await blobsMatching(options, container);
       if (options.dryrun) {
-        warnDryrun(
-          `download action: from ${container} to ${options.destination}`,
-          [
-            ['pattern', options.pattern],
-            ['container', container],
-            ['total', blobs.length],
-          ],
-          blobs.map((blob) => blob.path),
-        );
-        emit([], options);
+        warnBlobsDryrun(`download action: from ${container} to ${options.destination}`, container, blobs, options);
         return;
       }
       const files = downloadsInto(options.destination, blobs, options.overwrite ?? true);
@@ -157,21 +147,10 @@ export function registerBlobBatch(blob: Command): void {
       examples("mlspace storage blob delete-batch -s training --pattern 'tmp/*' --account-name mystorageaccount", "mlspace storage blob delete-batch -s training --pattern '*.log' --dryrun --connection-string \"$CS\""),
     )
     .action(async (options: BatchOptions & { deleteSnapshots?: 'include' | 'only' }) => {
-      const container = containerName(options.source, '--source');
-      const access = await accountAccess(options, 'blob');
-      const target = await containerTarget(access, container);
-      const blobs = await explained(access, () => remoteFilesMatching(target, options.pattern));
+      const container = nameNotUrl(options.source, '--source', 'container');
+      const { access, target, blobs } = await blobsMatching(options, container);
       if (options.dryrun) {
-        warnDryrun(
-          `delete action: from ${container}`,
-          [
-            ['pattern', options.pattern],
-            ['container', container],
-            ['total', blobs.length],
-          ],
-          blobs.map((blob) => blob.path),
-        );
-        emit([], options);
+        warnBlobsDryrun(`delete action: from ${container}`, container, blobs, options);
         return;
       }
       warnIfNone(blobs.length, `blob in container '${container}'`, options.pattern);

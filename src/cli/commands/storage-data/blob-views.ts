@@ -1,10 +1,11 @@
 import type { StoredFile } from '../../../sdk/storage-target.js';
+import { base64, contentSettings, type ContentFacts, type CopyFacts } from './common-views.js';
 
 /**
  * A blob's facts, whether from a listing (BlobItem and its properties) or
  * from Get Blob Properties: the two spell a few of them differently.
  */
-export interface BlobFacts {
+export interface BlobFacts extends ContentFacts, CopyFacts {
   name: string;
   snapshot?: string;
   versionId?: string;
@@ -20,12 +21,6 @@ export interface BlobFacts {
   archiveStatus?: string;
   rehydratePriority?: string;
   contentLength?: number;
-  contentType?: string;
-  contentEncoding?: string;
-  contentLanguage?: string;
-  contentDisposition?: string;
-  cacheControl?: string;
-  contentMD5?: Uint8Array;
   createdOn?: Date;
   deletedOn?: Date;
   etag?: string;
@@ -40,12 +35,6 @@ export interface BlobFacts {
   serverEncrypted?: boolean;
   isServerEncrypted?: boolean;
   remainingRetentionDays?: number;
-  copyId?: string;
-  copyStatus?: string;
-  copySource?: string;
-  copyProgress?: string;
-  copyCompletedOn?: Date;
-  copyStatusDescription?: string;
   incrementalCopy?: boolean;
   destinationSnapshot?: string;
   encryptionKeySha256?: string;
@@ -57,8 +46,6 @@ export interface BlobFacts {
   immutabilityPolicyExpiresOn?: Date;
   immutabilityPolicyMode?: string;
 }
-
-const base64 = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('base64') : null);
 
 /** A blob as az prints it (its transform_blob_json_output): every field present, null when unknown. */
 export function blobView(container: string, blob: BlobFacts) {
@@ -84,14 +71,7 @@ export function blobView(container: string, blob: BlobFacts) {
       blobType: blob.blobType ?? null,
       contentLength: blob.contentLength ?? 0,
       contentRange: null,
-      contentSettings: {
-        cacheControl: blob.cacheControl ?? null,
-        contentDisposition: blob.contentDisposition ?? null,
-        contentEncoding: blob.contentEncoding ?? null,
-        contentLanguage: blob.contentLanguage ?? null,
-        contentMd5: base64(blob.contentMD5),
-        contentType: blob.contentType ?? null,
-      },
+      contentSettings: contentSettings(blob),
       copy: {
         completionTime: blob.copyCompletedOn ?? null,
         destinationSnapshot: blob.destinationSnapshot ?? null,
@@ -138,7 +118,7 @@ export const blobRow = (view: BlobView) => ({
 export function uploadView(stored: StoredFile = {}) {
   return {
     client_request_id: stored.clientRequestId ?? null,
-    content_md5: stored.contentMD5 ? Buffer.from(stored.contentMD5).toString('base64') : null,
+    content_md5: base64(stored.contentMD5),
     date: stored.date ?? null,
     encryption_key_sha256: stored.encryptionKeySha256 ?? null,
     encryption_scope: stored.encryptionScope ?? null,

@@ -5,7 +5,7 @@ import { emit, type OutputOptions } from '../../output/options.js';
 import { examples } from '../common.js';
 import { METADATA_HELP, parseMetadata } from './arguments.js';
 import { accountAccess, shareServiceClient, type StorageAuthOptions } from './auth.js';
-import { downloadsInto, localFilesMatching, remoteFilesMatching, warnIfNone } from './batch-files.js';
+import { downloadsInto, localFilesMatching, nameNotUrl, PATTERN_HELP, remoteFilesMatching, warnIfNone } from './batch-files.js';
 import { guessContentType } from './content-type.js';
 import { explained } from './errors.js';
 import { existingDirectory } from './local.js';
@@ -18,14 +18,6 @@ interface BatchOptions extends StorageAuthOptions, OutputOptions {
   pattern?: string;
   dryrun?: boolean;
   progress: boolean;
-}
-
-const PATTERN_HELP = "only the files whose paths match this fnmatch-style glob (* also matches '/'), as az: '*.csv', 'raw/2024-*'";
-
-/** az takes a share's name (or URL); mlspace takes its name. */
-function shareName(value: string, option: string): string {
-  if (/^https?:\/\//i.test(value)) throw new CliError(`${option}: give the share's name; share URLs are not taken here (the account comes from --account-name or --connection-string).`, 2);
-  return value;
 }
 
 export function registerFileBatch(file: Command): void {
@@ -43,7 +35,7 @@ export function registerFileBatch(file: Command): void {
       examples('mlspace storage file upload-batch -d shared -s ./reports --account-name mystorageaccount', "mlspace storage file upload-batch -d shared -s ./reports --pattern '*.pdf' --destination-path 2024 --connection-string \"$CS\""),
     )
     .action(async (options: BatchOptions & { destinationPath?: string; metadata?: string[]; contentType?: string }) => {
-      const share = shareName(options.destination, '--destination');
+      const share = nameNotUrl(options.destination, '--destination', 'share');
       const files = localFilesMatching(options.source, options.pattern, options.destinationPath);
       const access = await accountAccess(options, 'file');
       const target = await shareTarget(access, share);
@@ -80,7 +72,7 @@ export function registerFileBatch(file: Command): void {
       examples('mlspace storage file download-batch -s shared -d ./reports --account-name mystorageaccount', "mlspace storage file download-batch -s shared -d ./reports --pattern '2024/*' --connection-string \"$CS\""),
     )
     .action(async (options: BatchOptions) => {
-      const share = shareName(options.source, '--source');
+      const share = nameNotUrl(options.source, '--source', 'share');
       if (!options.dryrun) existingDirectory(options.destination, '--destination');
       const access = await accountAccess(options, 'file');
       const target = await shareTarget(access, share);
@@ -100,8 +92,8 @@ export function registerFileBatch(file: Command): void {
             ['total', found.length],
           ],
           found.map((remote) => remote.path),
+          options,
         );
-        emit([], options);
         return;
       }
       const files = downloadsInto(options.destination, found, true);

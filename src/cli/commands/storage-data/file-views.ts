@@ -1,3 +1,5 @@
+import { base64, contentSettings, type ContentFacts, type CopyFacts } from './common-views.js';
+
 /** A file's or directory's facts from a listing (FileItem, DirectoryItem and their properties). */
 export interface ListedFacts {
   name: string;
@@ -44,15 +46,9 @@ export const listedRow = (view: ListedView) => ({
 });
 
 /** A file's facts from Get File Properties. */
-export interface FileFacts {
+export interface FileFacts extends ContentFacts, CopyFacts {
   metadata?: Record<string, string>;
   contentLength?: number;
-  contentType?: string;
-  contentEncoding?: string;
-  contentLanguage?: string;
-  contentDisposition?: string;
-  cacheControl?: string;
-  contentMD5?: Uint8Array;
   etag?: string;
   lastModified?: Date;
   isServerEncrypted?: boolean;
@@ -62,12 +58,6 @@ export interface FileFacts {
   fileChangeOn?: Date;
   fileId?: string;
   fileParentId?: string;
-  copyId?: string;
-  copyStatus?: string;
-  copySource?: string;
-  copyProgress?: string;
-  copyCompletedOn?: Date;
-  copyStatusDescription?: string;
 }
 
 /** A file as az prints it (show, download): its path, share and properties. */
@@ -81,14 +71,7 @@ export function fileView(share: string, filePath: string, file: FileFacts) {
       changeTime: file.fileChangeOn ?? null,
       contentLength: file.contentLength ?? 0,
       contentRange: null,
-      contentSettings: {
-        cacheControl: file.cacheControl ?? null,
-        contentDisposition: file.contentDisposition ?? null,
-        contentEncoding: file.contentEncoding ?? null,
-        contentLanguage: file.contentLanguage ?? null,
-        contentMd5: file.contentMD5 ? Buffer.from(file.contentMD5).toString('base64') : null,
-        contentType: file.contentType ?? null,
-      },
+      contentSettings: contentSettings(file),
       copy: {
         completionTime: file.copyCompletedOn ?? null,
         id: file.copyId ?? null,
@@ -122,7 +105,7 @@ export const fileRow = (view: ReturnType<typeof fileView>) => ({
 /** What `az storage file upload` prints: the service's answer for the file, in the field names az passes through. */
 export function fileUploadView(file: FileFacts & { date?: Date; requestId?: string; version?: string }) {
   return {
-    content_md5: file.contentMD5 ? Buffer.from(file.contentMD5).toString('base64') : null,
+    content_md5: base64(file.contentMD5),
     date: file.date ?? null,
     etag: file.etag ?? null,
     file_last_write_time: file.fileLastWriteOn ?? null,

@@ -44,6 +44,11 @@ function keyOf(access: StorageAccess): string {
   return access.credential.key;
 }
 
+/** The terms of a service SAS that az's options give alike for blobs and files; `https` is the package's SASProtocol.Https. */
+function sasTerms<P>(options: SasOptions, https: P) {
+  return { expiresOn: options.expiry, startsOn: options.start, protocol: options.httpsOnly ? https : undefined, ipRange: options.ip };
+}
+
 /** A service SAS for a container, or for one blob of it, signed with the account key, as az prints it (no '?'). */
 export async function blobSas(access: StorageAccess, container: string, blob: string | undefined, options: SasOptions): Promise<string> {
   checkTimes(options);
@@ -53,10 +58,7 @@ export async function blobSas(access: StorageAccess, container: string, blob: st
       containerName: container,
       blobName: blob,
       permissions: blob === undefined ? ContainerSASPermissions.parse(options.permissions) : BlobSASPermissions.parse(options.permissions),
-      expiresOn: options.expiry,
-      startsOn: options.start,
-      protocol: options.httpsOnly ? SASProtocol.Https : undefined,
-      ipRange: options.ip,
+      ...sasTerms(options, SASProtocol.Https),
     },
     new StorageSharedKeyCredential(access.account, keyOf(access)),
   ).toString();
@@ -71,10 +73,7 @@ export async function fileSas(access: StorageAccess, share: string, filePath: st
       shareName: share,
       filePath,
       permissions: FileSASPermissions.parse(options.permissions),
-      expiresOn: options.expiry,
-      startsOn: options.start,
-      protocol: options.httpsOnly ? SASProtocol.Https : undefined,
-      ipRange: options.ip,
+      ...sasTerms(options, SASProtocol.Https),
     },
     new StorageSharedKeyCredential(access.account, keyOf(access)),
   ).toString();

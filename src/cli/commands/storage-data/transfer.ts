@@ -2,6 +2,7 @@ import type { TransferProgress } from '../../../sdk/datastore-types.js';
 import type { StoredFile } from '../../../sdk/storage-target.js';
 import type { TransferHooks } from '../../../sdk/transfer.js';
 import { CliError, describeError } from '../../errors.js';
+import { emit, type OutputOptions } from '../../output/options.js';
 import { progressReporter, type ProgressUnit } from '../../progress.js';
 import type { StorageAccess } from './auth.js';
 import { refusalHint, serviceAnswer } from './errors.js';
@@ -26,8 +27,8 @@ export interface TransferRun<F> {
   print: (done: Done<F>[]) => void;
 }
 
-/** At most a few names, then how many more: a batch of thousands still fails in one line. */
-function someOf(names: string[]): string {
+/** At most a few names, then how many more, in parentheses (nothing for none): a batch of thousands still fails in one line. */
+export function someOf(names: string[]): string {
   if (names.length === 0) return '';
   const shown = names.slice(0, 5).join(', ');
   return ` (${shown}${names.length > 5 ? `, and ${names.length - 5} more` : ''})`;
@@ -72,8 +73,13 @@ export async function runTransfer<F>(run: TransferRun<F>): Promise<Done<F>[]> {
   return done;
 }
 
-/** What a --dryrun would do, on stderr as az's warnings: the action, its arguments, and one line per file. */
-export function warnDryrun(action: string, fields: [string, unknown][], operations: string[]): void {
+/**
+ * What a --dryrun of a download or delete batch would do, on stderr as az's
+ * warnings: the action, its arguments, and one line per file; the result on
+ * stdout is an empty list.
+ */
+export function warnDryrun(action: string, fields: [string, unknown][], operations: string[], options: OutputOptions): void {
   const lines = [action, ...fields.map(([label, value]) => `${label.padStart(11)} ${value ?? 'None'}`), ' operations', ...operations.map((operation) => `  - ${operation}`)];
   process.stderr.write(lines.map((line) => `WARNING: ${line}\n`).join(''));
+  emit([], options);
 }
