@@ -23,6 +23,7 @@ const TREES: { parent?: 'storage' | 'ml'; names: string[]; load: () => Promise<R
   { parent: 'ml', names: ['datastore'], load: async () => (await import('./commands/ml-datastore.js')).registerMlDatastore },
   { parent: 'ml', names: ['model'], load: async () => (await import('./commands/ml-model.js')).registerMlModel },
   { names: ['monitor'], load: async () => (await import('./commands/monitor.js')).registerMonitor },
+  { names: ['console'], load: async () => (await import('./commands/console.js')).registerConsole },
   { names: ['az-setup', 'az-teardown'], load: async () => (await import('./commands/az-setup.js')).registerAzSetup },
 ];
 
@@ -81,7 +82,7 @@ program
 
 // az accepts its global arguments on every command, including those that print nothing.
 for (const command of leafCommands(program)) {
-  if (!['up', 'az-setup', 'az-teardown', 'version'].includes(command.name()) && !command.options.some((option) => option.long === '--output')) withOutput(command);
+  if (!['up', 'az-setup', 'az-teardown', 'version', 'console'].includes(command.name()) && !command.options.some((option) => option.long === '--output')) withOutput(command);
 }
 
 function leafCommands(command: Command): Command[] {

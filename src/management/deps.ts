@@ -1,3 +1,4 @@
+import type { ConsoleSessions } from './console/sessions.js';
 import type { BlobDeps } from '../storage/blob/deps.js';
 import type { AccountRepo } from '../db/accounts.js';
 import type { ConsumerRepo } from '../db/consumers.js';
@@ -47,4 +48,6 @@ export interface ManagementDeps {
   /** Resolves once the metadata commits made so far are on disk; writes are answered only then. */
   durable: () => Promise<void>;
   logger: Logger;
+  /** The web console's sign-in codes and sessions. */
+  consoleSessions: ConsoleSessions;
 }

@@ -10,6 +10,7 @@ import { sendArmError, sendJson } from './http/respond.js';
 import type { ArmRoute } from './http/route.js';
 import { Router } from './http/router.js';
 import { authenticateBearer, authorize } from './identity/authenticate.js';
+import type { Principal } from './identity/principal.js';
 import { identityRoutes } from './identity/routes.js';
 import { datastoreRoutes } from './resources/datastores.js';
 import { blobServiceRoutes } from './resources/blob-services.js';
@@ -22,6 +23,8 @@ import { storageRotationRoutes } from './resources/storage-rotation.js';
 import { storageSasRoutes } from './resources/storage-sas.js';
 import { subscriptionRoutes } from './resources/subscriptions.js';
 import { workspaceRoutes } from './resources/workspaces.js';
+import { consoleRoutes, requireCsrf, sessionOf } from './console/routes.js';
+import { serveConsole } from './console/static.js';
 
 export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
   return [
@@ -38,6 +41,7 @@ export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
     ...datastoreRoutes(deps),
     ...modelRoutes(deps),
     ...activityLogRoutes(deps),
+    ...consoleRoutes(deps),
   ];
 }
 
@@ -75,6 +79,20 @@ async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, 
 }
 
 /**
+ * A request from the web console: no Authorization header, and the session
+ * cookie instead. It acts as the signed-in principal, with its current role;
+ * what changes something must also carry the session's CSRF token.
+ */
+function consolePrincipal(deps: ManagementDeps, ctx: ArmRequest): Principal | undefined {
+  if (ctx.req.headers.authorization !== undefined) return undefined;
+  const found = sessionOf(deps.consoleSessions, ctx.req);
+  if (!found) return undefined;
+  if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') requireCsrf(found.session, ctx.req);
+  const principal = deps.directory.getPrincipal(found.session.clientId);
+  return principal && { clientId: principal.clientId, displayName: principal.displayName, role: principal.role };
+}
+
+/**
  * The management endpoint's request listener: route, authenticate the bearer
  * token, check api-version and subscription, authorize the route's action for
  * the caller's role, run the handler, answer JSON.
@@ -86,7 +104,7 @@ export function managementRequestListener(deps: ManagementDeps) {
     const { route, params } = router.match(ctx.req.method ?? 'GET', ctx.path);
     ctx.params = params;
     if (route.action !== undefined) {
-      ctx.principal = await authenticateBearer(ctx.req, deps.tokens, deps.directory, `${deps.armEndpoint}/${deps.tenantId}`);
+      ctx.principal = consolePrincipal(deps, ctx) ?? (await authenticateBearer(ctx.req, deps.tokens, deps.directory, `${deps.armEndpoint}/${deps.tenantId}`));
       if (!ctx.query.get('api-version')) throw armErrors.missingApiVersion();
       if (params.subscriptionId !== undefined && !sameName(params.subscriptionId, deps.subscriptionId)) {
         throw armErrors.subscriptionNotFound(params.subscriptionId);
@@ -103,6 +121,7 @@ export function managementRequestListener(deps: ManagementDeps) {
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'https://management.invalid');
+    if (serveConsole(req, res, url.pathname)) return;
     const ctx: ArmRequest = { req, res, requestId: randomUUID(), path: url.pathname, query: url.searchParams, params: {} };
     handle(ctx).catch((error: unknown) => {
       if (!(error instanceof ArmError)) {

@@ -21,6 +21,7 @@ import { ensureAdminClient } from './identity/service-principals.js';
 import { TokenService } from './identity/tokens.js';
 import { managementRequestListener } from './management-service.js';
 import type { TlsMaterial } from './tls/local-ca.js';
+import { ConsoleSessions } from './console/sessions.js';
 import { closeWhenIdle, headerTimeouts } from '../storage/http/body-limits.js';
 import { answerClientErrors } from '../server/client-errors.js';
 
@@ -101,6 +102,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     rotations: new RotationRepo(options.db),
     activity: new ActivityLog(new ActivityRepo(options.db), options.logger),
     logger: options.logger,
+    consoleSessions: new ConsoleSessions(),
   };
   // The engine runs the same operations as the API, so it needs the deps it is part of.
   deps.rotation = new RotationEngine(deps as ManagementDeps);

@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Where `npm run build` (Vite) puts the console: dist/console, beside this compiled file's tree. */
+const ROOT = fileURLToPath(new URL('../../console/', import.meta.url));
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.woff2': 'font/woff2',
+};
+
+/** Only the console's own files, scripts and styles, and no framing by another site. */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * Serves the console's static files on the management port: `/` and
+ * `/console` lead to `/console/`; a path with no file of its own is one of the
+ * app's pages (index.html); hashed assets are cached for good. Returns false
+ * for requests that are not the console's (ARM routes, and /console/api/).
+ */
+export function serveConsole(req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  if (pathname === '/' || pathname === '/console') {
+    res.writeHead(302, { location: '/console/', 'content-length': 0 }).end();
+    return true;
+  }
+  if (!pathname.startsWith('/console/') || pathname.startsWith('/console/api/')) return false;
+  const relative = path.normalize(decodeURIComponent(pathname.slice('/console/'.length)));
+  if (relative.startsWith('..') || path.isAbsolute(relative)) return notFound(res);
+  let file = path.join(ROOT, relative);
+  if (!isFile(file)) {
+    // An asset that is not there is a 404; any other path is a page of the app.
+    if (relative.startsWith('assets') || path.extname(relative) !== '') return notFound(res);
+    file = path.join(ROOT, 'index.html');
+    if (!isFile(file)) return notFound(res, 'The console is not built here: run npm run build (npm ci does it).');
+  }
+  const immutable = relative.startsWith(`assets${path.sep}`);
+  res.writeHead(200, {
+    ...SECURITY_HEADERS,
+    'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
+    'content-length': fs.statSync(file).size,
+    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
+  });
+  if (req.method === 'HEAD') res.end();
+  else fs.createReadStream(file).pipe(res);
+  return true;
+}
+
+function isFile(file: string): boolean {
+  try {
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function notFound(res: ServerResponse, message = 'No such console file.'): true {
+  res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message) }).end(message);
+  return true;
+}

@@ -1,0 +1,105 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliIn } from '../helpers/cli.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const installed = fs.existsSync(CHROMIUM);
+if (!installed) console.warn('SKIPPED: test/e2e/console.test.ts needs Chromium (Debian: apt-get install chromium), which is not installed here.');
+
+/** Screenshots land here, to be looked at (the last run's are kept). */
+const SHOTS = path.join(os.tmpdir(), 'mlspace-console-screenshots');
+
+let server: TestServer;
+let browser: Browser;
+let home: string;
+let cli: ReturnType<typeof cliIn>;
+
+beforeAll(async () => {
+  if (!installed) return;
+  home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-console-'));
+  server = await startTestServer({ dataDir: path.join(home, 'data') });
+  cli = cliIn(home);
+  for (const args of [
+    ['login', '-o', 'none'],
+    ['group', 'create', '-n', 'rg-console', '-l', 'eastus', '-o', 'none'],
+    ['storage', 'account', 'create', '-n', 'consoleacct', '-g', 'rg-console', '-o', 'none'],
+    ['ml', 'workspace', 'create', '-n', 'consolews', '-g', 'rg-console', '--storage-account', 'consoleacct', '-o', 'none'],
+  ]) {
+    const result = await cli(...args);
+    if (result.code !== 0) throw new Error(`mlspace ${args.join(' ')}: ${result.stderr}`);
+  }
+  fs.mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (home) fs.rmSync(home, { recursive: true, force: true });
+});
+
+async function signInLink(): Promise<string> {
+  const printed = await cli('console', '--no-browser');
+  expect(printed.code, printed.stderr).toBe(0);
+  return /(https:\/\/\S+#code=\S+)/.exec(printed.stdout)![1]!;
+}
+
+describe.skipIf(!installed)('the web console, in Chromium', () => {
+  it('signs in once with the link mlspace console prints, and lists the accounts with key ages and consumers', async () => {
+    const link = await signInLink();
+    // The browser is given the server's CA's trust the way a user accepts it: this test context ignores the local CA's warning.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(link);
+    await page.getByRole('heading', { name: 'Storage accounts' }).waitFor();
+    const row = page.getByRole('row', { name: /consoleacct/ });
+    // The workspace and its three system datastores hold key1; none is stale.
+    await expect.poll(async () => (await row.getByRole('cell').allInnerTexts()).map((text) => text.trim())).toEqual(['consoleacct', 'rg-console', 'on', '< 1 d', '< 1 d', '4', '4 / 0', '0']);
+    expect(page.url()).not.toContain('code=');
+    await page.screenshot({ path: path.join(SHOTS, 'accounts-1280.png'), fullPage: true });
+
+    // The session cookie: HttpOnly, Secure, SameSite=Strict.
+    const [cookie] = await context.cookies();
+    expect([cookie!.name, cookie!.httpOnly, cookie!.secure, cookie!.sameSite]).toEqual(['mlspace_console', true, true, 'Strict']);
+    // A change without the session's CSRF token is refused, even with the cookie.
+    const forged = await page.evaluate(async () => {
+      const response = await fetch('/console/api/session', { method: 'DELETE' });
+      return [response.status, (await response.json()).error.code];
+    });
+    expect(forged).toEqual([403, 'CsrfTokenMismatch']);
+
+    // The link worked once.
+    const again = await browser.newContext({ ignoreHTTPSErrors: true });
+    const second = await again.newPage();
+    await second.goto(link);
+    await expect.poll(async () => second.getByRole('alert').textContent()).toMatch(/used or has expired/);
+    await again.close();
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in to mlspace' }).waitFor();
+    await context.close();
+  });
+
+  it('signs in with a client id and secret, says what is wrong with bad ones, and fits a narrow window in the dark theme', async () => {
+    const admin = JSON.parse(fs.readFileSync(server.adminClientFile, 'utf8')) as { clientId: string; clientSecret: string };
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 480, height: 800 }, colorScheme: 'dark' });
+    const page = await context.newPage();
+    await page.goto(`${server.arm}/`);
+    await page.getByLabel('Client id').fill(admin.clientId);
+    await page.getByLabel('Client secret').fill('not-the-secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(async () => page.getByRole('alert').textContent()).toMatch(/client id or secret is wrong/);
+    await page.screenshot({ path: path.join(SHOTS, 'sign-in-480-dark.png') });
+    await page.getByLabel('Client secret').fill(admin.clientSecret);
+    await page.keyboard.press('Enter');
+    await page.getByRole('row', { name: /devstoreaccount1/ }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'accounts-480-dark.png'), fullPage: true });
+    // The page is served with a CSP that allows only its own files.
+    const response = await page.request.get(`${server.arm}/console/`);
+    expect(response.headers()['content-security-policy']).toContain("default-src 'self'");
+    await context.close();
+  });
+});
