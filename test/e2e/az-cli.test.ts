@@ -33,6 +33,12 @@ async function resolves(hostname: string): Promise<boolean> {
     () => false,
   );
 }
+/**
+ * Each request tried once, on a new connection: az runs through spawnSync, which
+ * blocks this process's event loop, so a kept-alive socket the server closed
+ * meanwhile (its 65 s idle timeout, under load) would still look reusable.
+ */
+const ONE_TRY = { retryOptions: { maxTries: 1 }, keepAliveOptions: { enable: false } };
 const az = (...args: string[]) => run('az', [...args, '--only-show-errors']);
 const azJson = (...args: string[]) => JSON.parse(az(...args, '-o', 'json'));
 
@@ -74,11 +80,11 @@ describe.skipIf(!installed)('the real az CLI (Debian azure-cli)', () => {
     // The connection string az builds works with the official client; renewing key1 locks out the old one.
     const connectionString = az('storage', 'account', 'show-connection-string', '-n', 'azcliacct', '-g', 'az-rg', '-o', 'tsv').trim();
     const keys = azJson('storage', 'account', 'keys', 'list', '-n', 'azcliacct', '-g', 'az-rg') as { keyName: string; value: string }[];
-    const container = BlobServiceClient.fromConnectionString(connectionString, { retryOptions: { maxTries: 1 } }).getContainerClient('from-az');
+    const container = BlobServiceClient.fromConnectionString(connectionString, ONE_TRY).getContainerClient('from-az');
     await container.create();
     const renewed = azJson('storage', 'account', 'keys', 'renew', '-n', 'azcliacct', '-g', 'az-rg', '--key', 'key1') as { keyName: string; value: string }[];
     expect(renewed[0]!.value).not.toBe(keys[0]!.value);
-    const withOldKey = new BlobServiceClient(`${server.blob}/azcliacct`, new StorageSharedKeyCredential('azcliacct', keys[0]!.value), { retryOptions: { maxTries: 1 } });
+    const withOldKey = new BlobServiceClient(`${server.blob}/azcliacct`, new StorageSharedKeyCredential('azcliacct', keys[0]!.value), ONE_TRY);
     expect(statusAndCode(await errorOf(withOldKey.getContainerClient('from-az').getProperties()))).toEqual([403, 'AuthenticationFailed']);
 
     // The data commands, with the connection string az made.
@@ -111,7 +117,7 @@ describe.skipIf(!installed)('the real az CLI (Debian azure-cli)', () => {
 
     // Shared Key off through az: the account's keys stop working at once.
     expect(azJson('storage', 'account', 'update', '-n', 'azcliacct', '-g', 'az-rg', '--allow-shared-key-access', 'false').allowSharedKeyAccess).toBe(false);
-    const withNewKey = new BlobServiceClient(`${server.blob}/azcliacct`, new StorageSharedKeyCredential('azcliacct', renewed[0]!.value), { retryOptions: { maxTries: 1 } });
+    const withNewKey = new BlobServiceClient(`${server.blob}/azcliacct`, new StorageSharedKeyCredential('azcliacct', renewed[0]!.value), ONE_TRY);
     expect(statusAndCode(await errorOf(withNewKey.getContainerClient('from-az').getProperties()))).toEqual([403, 'KeyBasedAuthenticationNotPermitted']);
 
     az('storage', 'account', 'delete', '-n', 'azcliacct', '-g', 'az-rg', '--yes');
