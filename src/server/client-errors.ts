@@ -43,9 +43,13 @@ const renderArm: Render = (refusal) => ({
  * allows) and the request served.
  */
 export function answerClientErrors(server: Server, plane: 'storage' | 'arm'): void {
+  const refused = new WeakSet<Duplex>();
   const render = plane === 'storage' ? renderStorage : renderArm;
   server.on('checkExpectation', (req, res) => server.emit('request', req, res));
   server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    // Node's parser stays attached and reports each later chunk of a refused request again: the refusal is on
+    // its way and the connection is lingering (see lingerThenClose); destroying it now would reset the answer away.
+    if (refused.has(socket)) return;
     if (error.code === 'ECONNRESET' || !socket.writable) {
       socket.destroy();
       return;
@@ -57,5 +61,22 @@ export function answerClientErrors(server: Server, plane: 'storage' | 'arm'): vo
       `HTTP/1.1 ${refusal.status} ${STATUS_CODES[refusal.status]}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
         `x-ms-request-id: ${requestId}\r\n${headers}Connection: close\r\n\r\n${body}`,
     );
+    refused.add(socket);
+    lingerThenClose(socket);
   });
+}
+
+/** How long a refused connection's remaining request bytes are read and dropped before it is closed. */
+const LINGER_MS = 2000;
+
+/**
+ * A client may still be sending the refused request's body. Closing at once
+ * would make the kernel answer those bytes with a reset, which can destroy the
+ * refusal before the client reads it; so the rest is read and dropped, briefly.
+ */
+function lingerThenClose(socket: Duplex): void {
+  socket.on('data', () => {});
+  socket.on('error', () => socket.destroy());
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
