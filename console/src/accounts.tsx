@@ -30,6 +30,9 @@ interface Row {
 
 const groupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '';
 
+/** An account's page in the console: /console/accounts/{resource group}/{name}. */
+export const accountPath = (id: string) => `/console/accounts/${encodeURIComponent(groupOf(id))}/${encodeURIComponent(id.split('/').pop()!)}`;
+
 /** A key's age, with a badge when its policy says it has expired or expires within 7 days. */
 function KeyAgeCell({ age }: { age: KeyAge }) {
   const left = age.expiresOn ? new Date(age.expiresOn).getTime() - Date.now() : undefined;
@@ -59,7 +62,7 @@ function ConsumerCells({ consumers }: { consumers: Row['consumers'] }) {
 }
 
 /** Every storage account: its keys' ages against its key policy, and who holds which key. */
-export function AccountsPage({ session }: { session: Session }) {
+export function AccountsPage({ session, onOpen }: { session: Session; onOpen: (account: { id: string; name: string }) => void }) {
   const [rows, setRows] = useState<Row[] | undefined>();
   const [error, setError] = useState<string | undefined>();
 
@@ -104,7 +107,17 @@ export function AccountsPage({ session }: { session: Session }) {
         <tbody>
           {rows.map(({ account, consumers }) => (
             <tr key={account.id}>
-              <td>{account.name}</td>
+              <td>
+                <a
+                  href={accountPath(account.id)}
+                  onClick={(event) => {
+                    event.preventDefault();
+                    onOpen(account);
+                  }}
+                >
+                  {account.name}
+                </a>
+              </td>
               <td>{groupOf(account.id)}</td>
               <td>{account.properties.allowSharedKeyAccess === false ? <span class="badge">off</span> : 'on'}</td>
               <ConsumerCells consumers={consumers} />

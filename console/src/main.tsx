@@ -1,6 +1,7 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { AccountsPage } from './accounts';
+import { AccountPage } from './account';
+import { AccountsPage, accountPath } from './accounts';
 import { currentSession, signIn, signOut, type Session } from './api';
 import { SignInPage } from './sign-in';
 import './styles.css';
@@ -15,9 +16,25 @@ async function start(): Promise<Session | undefined> {
   return currentSession();
 }
 
+/** The account a page path names (/console/accounts/{group}/{name}), as its ARM id. */
+function accountIdAt(pathname: string, subscriptionId: string): string | undefined {
+  const match = /^\/console\/accounts\/([^/]+)\/([^/]+)$/.exec(pathname);
+  return match ? `/subscriptions/${subscriptionId}/resourceGroups/${decodeURIComponent(match[1]!)}/providers/Microsoft.Storage/storageAccounts/${decodeURIComponent(match[2]!)}` : undefined;
+}
+
 function App() {
   const [session, setSession] = useState<Session | null | undefined>();
   const [message, setMessage] = useState<string | undefined>();
+  const [pathname, setPathname] = useState(location.pathname);
+  const go = (path: string) => {
+    history.pushState(null, '', path);
+    setPathname(path);
+  };
+  useEffect(() => {
+    const back = () => setPathname(location.pathname);
+    addEventListener('popstate', back);
+    return () => removeEventListener('popstate', back);
+  }, []);
 
   useEffect(() => {
     start().then(
@@ -43,7 +60,11 @@ function App() {
         </button>
       </header>
       <main>
-        <AccountsPage session={session} />
+        {accountIdAt(pathname, session.subscriptionId) ? (
+          <AccountPage accountId={accountIdAt(pathname, session.subscriptionId)!} onBack={() => go('/console/')} />
+        ) : (
+          <AccountsPage session={session} onOpen={(account) => go(accountPath(account.id))} />
+        )}
       </main>
     </>
   );

@@ -78,6 +78,21 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await expect.poll(async () => second.getByRole('alert').textContent()).toMatch(/used or has expired/);
     await again.close();
 
+    // The account's page: its consumers with the key each holds, and its keys only when asked for.
+    await page.getByRole('link', { name: 'consoleacct' }).click();
+    await page.getByRole('heading', { name: 'consoleacct' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/console/accounts/rg-console/consoleacct');
+    const consumerRows = page.getByRole('row', { name: /consolews/ });
+    await expect.poll(async () => consumerRows.count()).toBe(4);
+    for (const text of await consumerRows.allInnerTexts()) expect(text).toMatch(/\bkey1\b/);
+    expect(await page.getByText(/^[A-Za-z0-9+/]{86}==$/).count()).toBe(0);
+    await page.getByRole('button', { name: 'Show keys' }).click();
+    await expect.poll(async () => page.locator('code.secret').count()).toBe(2);
+    await page.screenshot({ path: path.join(SHOTS, 'account-1280.png'), fullPage: true });
+    // A reload lands on the same page.
+    await page.reload();
+    await page.getByRole('heading', { name: 'Access keys' }).waitFor();
+
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in to mlspace' }).waitFor();
     await context.close();
@@ -97,6 +112,16 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('row', { name: /devstoreaccount1/ }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'accounts-480-dark.png'), fullPage: true });
+    // A Reader sees the server's refusal of the keys, and no key.
+    const reader = JSON.parse((await cli('ad', 'sp', 'create', '--role', 'Reader', '--data-dir', server.dataDir)).stdout) as { clientId: string; clientSecret: string };
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Client id').fill(reader.clientId);
+    await page.getByLabel('Client secret').fill(reader.clientSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: 'consoleacct' }).click();
+    await page.getByRole('button', { name: 'Show keys' }).click();
+    await expect.poll(async () => page.getByRole('alert').textContent()).toMatch(/does not have authorization to perform action 'Microsoft.Storage\/storageAccounts\/listkeys\/action'/i);
+    expect(await page.locator('code.secret').count()).toBe(0);
     // The page is served with a CSP that allows only its own files.
     const response = await page.request.get(`${server.arm}/console/`);
     expect(response.headers()['content-security-policy']).toContain("default-src 'self'");
