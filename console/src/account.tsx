@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError } from './api';
+import { RotatePanel } from './rotate';
 
 const API = 'api-version=2023-01-01';
 
@@ -94,12 +95,16 @@ export function AccountPage({ accountId, onBack }: { accountId: string; onBack: 
   const [consumers, setConsumers] = useState<Consumer[] | ApiError | undefined>();
   const [error, setError] = useState<string | undefined>();
 
-  useEffect(() => {
-    api<{ name: string; properties: AccountProperties }>('GET', `${accountId}?${API}`).then(setAccount, (failure: Error) => setError(failure.message));
+  // Keys shown before a rotation ended are stale: each end hides them again (a new Keys), and rereads the consumers.
+  const [rotationsEnded, setRotationsEnded] = useState(0);
+  const readConsumers = () =>
     api<{ value: Consumer[] }>('POST', `${accountId}/listConsumers?${API}`).then(
       (answer) => setConsumers(answer.value),
       (failure: ApiError) => setConsumers(failure),
     );
+  useEffect(() => {
+    api<{ name: string; properties: AccountProperties }>('GET', `${accountId}?${API}`).then(setAccount, (failure: Error) => setError(failure.message));
+    readConsumers();
   }, [accountId]);
 
   if (error) return <p class="error" role="alert">{error}</p>;
@@ -113,7 +118,15 @@ export function AccountPage({ accountId, onBack }: { accountId: string; onBack: 
       </p>
       <h1>{account.name}</h1>
       <h2>Access keys</h2>
-      <Keys accountId={accountId} name={account.name} endpoints={account.properties.primaryEndpoints} />
+      <Keys key={rotationsEnded} accountId={accountId} name={account.name} endpoints={account.properties.primaryEndpoints} />
+      <h2>Rotate keys</h2>
+      <RotatePanel
+        accountId={accountId}
+        onFinished={() => {
+          setRotationsEnded((count) => count + 1);
+          readConsumers();
+        }}
+      />
       <h2>Consumers</h2>
       {consumers === undefined && <p class="muted">Loading…</p>}
       {consumers instanceof ApiError && <p class="muted">{consumers.message}</p>}

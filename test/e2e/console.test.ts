@@ -89,6 +89,21 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await page.getByRole('button', { name: 'Show keys' }).click();
     await expect.poll(async () => page.locator('code.secret').count()).toBe(2);
     await page.screenshot({ path: path.join(SHOTS, 'account-1280.png'), fullPage: true });
+    // Rotate: the plan first, then the rotation, followed to its end; the consumers then hold the kept key.
+    await page.getByRole('button', { name: 'Plan a rotation' }).click();
+    const planned = (await page.locator('.plan').textContent())!;
+    const [, retired, kept] = /Retires (key[12]) and keeps (key[12])/.exec(planned)!;
+    await page.getByRole('button', { name: `Rotate ${retired} now` }).click();
+    await expect.poll(async () => page.locator('.rotation').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`^Succeeded Rotation of ${retired}`));
+    await expect.poll(async () => (await consumerRows.allInnerTexts()).every((text) => new RegExp(`\\b${kept}\\b`).test(text))).toBe(true);
+    // The keys shown before are stale now: hidden again.
+    expect(await page.locator('code.secret').count()).toBe(0);
+    await page.screenshot({ path: path.join(SHOTS, 'account-rotated-1280.png'), fullPage: true });
+    // A rotation started elsewhere (the CLI) appears too.
+    const cliRotation = await cli('storage', 'account', 'keys', 'rotate', '-g', 'rg-console', '-n', 'consoleacct', '--key', kept === 'key1' ? 'primary' : 'secondary', '-o', 'none');
+    expect(cliRotation.code, cliRotation.stderr).toBe(0);
+    await expect.poll(async () => page.locator('.rotation').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`^Succeeded Rotation of ${kept}`));
+
     // A reload lands on the same page.
     await page.reload();
     await page.getByRole('heading', { name: 'Access keys' }).waitFor();
