@@ -4,6 +4,7 @@ import { AccountPage } from './account';
 import { AccountsPage, accountPath } from './accounts';
 import { currentSession, signIn, signOut, type Session } from './api';
 import { SignInPage } from './sign-in';
+import { WorkspacesPage } from './workspaces';
 import './styles.css';
 
 /** A sign-in link carries its one-time code in the fragment, which never reaches a server log. */
@@ -52,6 +53,24 @@ function App() {
     <>
       <header>
         <span class="brand">mlspace</span>
+        <nav>
+          {[
+            ['/console/', 'Storage accounts'],
+            ['/console/workspaces', 'Workspaces'],
+          ].map(([path, label]) => (
+            <a
+              key={path}
+              href={path}
+              aria-current={pathname === path || (path === '/console/' && pathname.startsWith('/console/accounts/')) ? 'page' : undefined}
+              onClick={(event) => {
+                event.preventDefault();
+                go(path!);
+              }}
+            >
+              {label}
+            </a>
+          ))}
+        </nav>
         <span class="who">
           {session.principal.displayName} <span class="badge">{session.principal.role}</span>
         </span>
@@ -60,7 +79,9 @@ function App() {
         </button>
       </header>
       <main>
-        {accountIdAt(pathname, session.subscriptionId) ? (
+        {pathname === '/console/workspaces' ? (
+          <WorkspacesPage session={session} />
+        ) : accountIdAt(pathname, session.subscriptionId) ? (
           <AccountPage accountId={accountIdAt(pathname, session.subscriptionId)!} onBack={() => go('/console/')} />
         ) : (
           <AccountsPage session={session} onOpen={(account) => go(accountPath(account.id))} />

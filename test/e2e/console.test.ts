@@ -142,4 +142,31 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     expect(response.headers()['content-security-policy']).toContain("default-src 'self'");
     await context.close();
   });
+
+  it('shows each workspace\'s datastores, and which of them a renewed key left stale', async () => {
+    const run = async (...args: string[]) => {
+      const result = await cli(...args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      return result.stdout.trim();
+    };
+    await run('storage', 'account', 'create', '-n', 'wsacct', '-g', 'rg-console', '-o', 'none');
+    await run('ml', 'workspace', 'create', '-n', 'wsview', '-g', 'rg-console', '--storage-account', 'wsacct', '-o', 'none');
+    await run('storage', 'container', 'create', '-n', 'data', '--account-name', 'wsacct', '-o', 'none');
+    const key2 = await run('storage', 'account', 'keys', 'list', '-g', 'rg-console', '-n', 'wsacct', '--query', '[1].value', '-o', 'tsv');
+    const yaml = path.join(home, 'userdata.yml');
+    fs.writeFileSync(yaml, `type: azure_blob\nname: userdata\naccount_name: wsacct\ncontainer_name: data\ncredentials:\n  account_key: ${key2}\n`);
+    await run('ml', 'datastore', 'create', '--file', yaml, '-w', 'wsview', '-g', 'rg-console', '-o', 'none');
+    await run('storage', 'account', 'keys', 'renew', '-g', 'rg-console', '-n', 'wsacct', '--key', 'secondary', '-o', 'none');
+
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(await signInLink());
+    await page.getByRole('link', { name: 'Workspaces' }).click();
+    await page.getByRole('heading', { name: /^wsview/ }).waitFor();
+    const cells = async (name: string) => (await page.getByRole('row', { name: new RegExp(`^${name}`) }).first().getByRole('cell').allInnerTexts()).map((text) => text.trim());
+    await expect.poll(async () => cells('userdata')).toEqual(['userdata', 'AzureBlob', 'wsacct', 'data', 'AccountKey', 'stale — re-register it']);
+    await expect.poll(async () => (await cells('workspaceblobstore')).at(-1)).toMatch(/works/);
+    await page.screenshot({ path: path.join(SHOTS, 'workspaces-1280.png'), fullPage: true });
+    await context.close();
+  });
 });

@@ -1,0 +1,113 @@
+import { useEffect, useState } from 'preact/hooks';
+import { api, type Session } from './api';
+
+const STORAGE_API = 'api-version=2023-01-01';
+const ML_API = 'api-version=2023-04-01';
+
+interface Workspace {
+  id: string;
+  name: string;
+  properties: { storageAccount?: string };
+}
+
+interface Datastore {
+  id: string;
+  name: string;
+  properties: {
+    datastoreType: string;
+    accountName: string;
+    containerName?: string;
+    fileShareName?: string;
+    credentials: { credentialsType: string };
+    isDefault?: boolean;
+  };
+}
+
+/** Whether each consumer's credential still works, by its ARM id, from its account's listConsumers. */
+type Health = Map<string, 'key1' | 'key2' | 'stale' | 'unknown'>;
+
+const groupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '';
+
+function HealthCell({ datastore, health }: { datastore: Datastore; health: Health }) {
+  const type = datastore.properties.credentials.credentialsType;
+  if (type === 'None') return <td class="muted">no credential</td>;
+  const matches = health.get(datastore.id.toLowerCase());
+  if (matches === 'stale') return <td><span class="badge bad">stale — re-register it</span></td>;
+  if (matches === 'key1' || matches === 'key2') return <td><span class="badge ok">works</span> holds {matches}</td>;
+  return <td class="muted">{matches === 'unknown' ? 'cannot tell' : '—'}</td>;
+}
+
+/** Every workspace with its datastores: type, account, container or share, credential, and whether it still works. */
+export function WorkspacesPage({ session }: { session: Session }) {
+  const [workspaces, setWorkspaces] = useState<{ workspace: Workspace; datastores: Datastore[] }[] | undefined>();
+  const [health, setHealth] = useState<Health>(new Map());
+  const [error, setError] = useState<string | undefined>();
+
+  useEffect(() => {
+    (async () => {
+      const sub = `/subscriptions/${session.subscriptionId}`;
+      const { value } = await api<{ value: Workspace[] }>('GET', `${sub}/providers/Microsoft.MachineLearningServices/workspaces?${ML_API}`);
+      const found = await Promise.all(
+        value
+          .sort((a, b) => a.name.localeCompare(b.name))
+          .map(async (workspace) => ({ workspace, datastores: (await api<{ value: Datastore[] }>('GET', `${workspace.id}/datastores?${ML_API}`)).value })),
+      );
+      setWorkspaces(found);
+      // Which key each datastore holds is known to its account: one listConsumers per account they use.
+      const { value: accounts } = await api<{ value: { id: string; name: string }[] }>('GET', `${sub}/providers/Microsoft.Storage/storageAccounts?${STORAGE_API}`);
+      const used = new Set(found.flatMap(({ datastores }) => datastores.map((datastore) => datastore.properties.accountName)));
+      const next: Health = new Map();
+      await Promise.all(
+        accounts
+          .filter((account) => used.has(account.name))
+          .map(async (account) => {
+            const consumers = await api<{ value: { id: string; matches: 'key1' | 'key2' | 'stale' | 'unknown' }[] }>('POST', `${account.id}/listConsumers?${STORAGE_API}`).catch(() => ({ value: [] }));
+            for (const consumer of consumers.value) next.set(consumer.id.toLowerCase(), consumer.matches);
+          }),
+      );
+      setHealth(next);
+    })().catch((failure: unknown) => setError(failure instanceof Error ? failure.message : String(failure)));
+  }, [session.subscriptionId]);
+
+  if (error) return <p class="error" role="alert">{error}</p>;
+  if (!workspaces) return <p class="muted">Loading workspaces…</p>;
+  return (
+    <section>
+      <h1>Workspaces and datastores</h1>
+      {workspaces.length === 0 && <p class="muted">No workspaces yet: mlspace ml workspace create -n NAME -g GROUP.</p>}
+      {workspaces.map(({ workspace, datastores }) => (
+        <div key={workspace.id}>
+          <h2>
+            {workspace.name} <span class="muted">· {groupOf(workspace.id)} · storage {workspace.properties.storageAccount?.split('/').pop()}</span>
+          </h2>
+          <table>
+            <thead>
+              <tr>
+                <th>Datastore</th>
+                <th>Type</th>
+                <th>Account</th>
+                <th>Container or share</th>
+                <th>Credential</th>
+                <th>Still works?</th>
+              </tr>
+            </thead>
+            <tbody>
+              {datastores.map((datastore) => (
+                <tr key={datastore.id}>
+                  <td>
+                    {datastore.name} {datastore.properties.isDefault && <span class="badge">default</span>}
+                  </td>
+                  <td>{datastore.properties.datastoreType}</td>
+                  <td>{datastore.properties.accountName}</td>
+                  <td>{datastore.properties.containerName ?? datastore.properties.fileShareName}</td>
+                  <td>{datastore.properties.credentials.credentialsType}</td>
+                  <HealthCell datastore={datastore} health={health} />
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ))}
+    </section>
+  );
+}
