@@ -5,6 +5,7 @@ import { AccountsPage, accountPath } from './accounts';
 import { currentSession, signIn, signOut, type Session } from './api';
 import { SignInPage } from './sign-in';
 import { WorkspacesPage } from './workspaces';
+import { ActivityPage } from './activity';
 import './styles.css';
 
 /** A sign-in link carries its one-time code in the fragment, which never reaches a server log. */
@@ -57,6 +58,7 @@ function App() {
           {[
             ['/console/', 'Storage accounts'],
             ['/console/workspaces', 'Workspaces'],
+            ['/console/activity', 'Activity log'],
           ].map(([path, label]) => (
             <a
               key={path}
@@ -79,7 +81,9 @@ function App() {
         </button>
       </header>
       <main>
-        {pathname === '/console/workspaces' ? (
+        {pathname === '/console/activity' ? (
+          <ActivityPage session={session} onOpenAccount={(id) => go(accountPath(id))} />
+        ) : pathname === '/console/workspaces' ? (
           <WorkspacesPage session={session} />
         ) : accountIdAt(pathname, session.subscriptionId) ? (
           <AccountPage accountId={accountIdAt(pathname, session.subscriptionId)!} onBack={() => go('/console/')} />

@@ -167,6 +167,20 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await expect.poll(async () => cells('userdata')).toEqual(['userdata', 'AzureBlob', 'wsacct', 'data', 'AccountKey', 'stale — re-register it']);
     await expect.poll(async () => (await cells('workspaceblobstore')).at(-1)).toMatch(/works/);
     await page.screenshot({ path: path.join(SHOTS, 'workspaces-1280.png'), fullPage: true });
+
+    // The renewal is in the activity log, filterable, and links to the account.
+    await page.getByRole('link', { name: 'Activity log' }).click();
+    const renewal = page.getByRole('row', { name: /regenerate.*wsacct.*mlspace-admin/i });
+    await expect.poll(async () => renewal.count()).toBe(1);
+    await page.screenshot({ path: path.join(SHOTS, 'activity-1280.png'), fullPage: true });
+    await page.getByLabel('Resource group').fill('nosuchgroup');
+    await page.getByLabel('Resource group').press('Tab');
+    await expect.poll(async () => page.getByRole('row').count()).toBe(1);
+    await page.getByLabel('Resource group').fill('rg-console');
+    await page.getByLabel('Resource group').press('Tab');
+    await expect.poll(async () => renewal.count()).toBe(1);
+    await renewal.getByRole('link', { name: 'wsacct' }).click();
+    await page.getByRole('heading', { name: 'wsacct' }).waitFor();
     await context.close();
   });
 });
