@@ -59,7 +59,8 @@ function setup(options: SetupOptions): void {
       `az now uses the cloud '${options.name}' (${endpoints.arm}). In each shell that runs az, trust the server's CA, then sign in:`,
       '',
       `  export REQUESTS_CA_BUNDLE=${bundle}`,
-      `  az login --service-principal -u ${clientId} -p ${secret} --tenant ${endpoints.tenantId}`,
+      // -p=SECRET, not -p SECRET: az would read a secret that starts with '-' as an option.
+      `  az login --service-principal -u ${clientId} -p=${secret} --tenant ${endpoints.tenantId}`,
       '',
       `The bundle holds the CAs az trusted before and the server's. Undo with 'mlspace az-teardown'.`,
       `Data commands given --account-name alone reach https://ACCOUNT.blob.${suffix}; where *.localhost does not resolve,`,
