@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from './api';
+import { api, ApiError, type Session } from './api';
+import { mayReadKeys, mayRotate } from './roles';
 import { RotatePanel } from './rotate';
 
 const API = 'api-version=2023-01-01';
@@ -87,21 +88,75 @@ function Keys({ accountId, name, endpoints }: { accountId: string; name: string;
   );
 }
 
+/** Regenerate one key, after a confirmation that names every consumer it will break. */
+function RegenerateKey({ accountId, consumers, onDone }: { accountId: string; consumers: Consumer[] | undefined; onDone: () => void }) {
+  const [asked, setAsked] = useState<'key1' | 'key2' | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  if (!asked) {
+    return (
+      <p>
+        {(['key1', 'key2'] as const).map((keyName) => (
+          <button key={keyName} class="secondary" onClick={() => setAsked(keyName)}>
+            Regenerate {keyName}…
+          </button>
+        ))}
+      </p>
+    );
+  }
+  const breaking = (consumers ?? []).filter((consumer) => consumer.matches === asked);
+  return (
+    <div class="confirm" role="alertdialog" aria-label={`Regenerate ${asked}`}>
+      <p>
+        {breaking.length === 0
+          ? `Nothing registered here holds ${asked}; regenerating it breaks only clients outside mlspace that use it.`
+          : `Regenerating ${asked} breaks ${breaking.length} consumer(s) at once, until they are given the new key: ${breaking.map(where).join(', ')}. A rotation moves them first.`}
+      </p>
+      <button
+        class="danger"
+        onClick={() =>
+          api('POST', `${accountId}/regenerateKey?${API}`, { keyName: asked }).then(
+            () => {
+              setAsked(undefined);
+              onDone();
+            },
+            (failure: Error) => setError(failure.message),
+          )
+        }
+      >
+        Regenerate {asked}
+      </button>{' '}
+      <button class="secondary" onClick={() => setAsked(undefined)}>
+        Cancel
+      </button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
 const where = (consumer: Consumer) => (consumer.kind === 'workspace' ? consumer.workspaceName : `${consumer.workspaceName} / ${consumer.datastoreName}`);
 
 /** One account: its keys behind a Show button, and every consumer of them with the key it holds. */
-export function AccountPage({ accountId, onBack }: { accountId: string; onBack: () => void }) {
+export function AccountPage({ session, accountId, onBack }: { session: Session; accountId: string; onBack: () => void }) {
   const [account, setAccount] = useState<{ name: string; properties: AccountProperties } | undefined>();
   const [consumers, setConsumers] = useState<Consumer[] | ApiError | undefined>();
   const [error, setError] = useState<string | undefined>();
 
-  // Keys shown before a rotation ended are stale: each end hides them again (a new Keys), and rereads the consumers.
-  const [rotationsEnded, setRotationsEnded] = useState(0);
+  const role = session.principal.role;
+  // Keys shown before a rotation or regeneration are stale: each hides them again (a new Keys), and rereads the consumers.
+  const [keysChanged, setKeysChanged] = useState(0);
   const readConsumers = () =>
     api<{ value: Consumer[] }>('POST', `${accountId}/listConsumers?${API}`).then(
       (answer) => setConsumers(answer.value),
       (failure: ApiError) => setConsumers(failure),
     );
+  const keysMoved = () => {
+    setKeysChanged((count) => count + 1);
+    readConsumers();
+  };
   useEffect(() => {
     api<{ name: string; properties: AccountProperties }>('GET', `${accountId}?${API}`).then(setAccount, (failure: Error) => setError(failure.message));
     readConsumers();
@@ -118,15 +173,20 @@ export function AccountPage({ accountId, onBack }: { accountId: string; onBack: 
       </p>
       <h1>{account.name}</h1>
       <h2>Access keys</h2>
-      <Keys key={rotationsEnded} accountId={accountId} name={account.name} endpoints={account.properties.primaryEndpoints} />
-      <h2>Rotate keys</h2>
-      <RotatePanel
-        accountId={accountId}
-        onFinished={() => {
-          setRotationsEnded((count) => count + 1);
-          readConsumers();
-        }}
-      />
+      {mayReadKeys(role) ? (
+        <>
+          <Keys key={keysChanged} accountId={accountId} name={account.name} endpoints={account.properties.primaryEndpoints} />
+          <RegenerateKey accountId={accountId} consumers={Array.isArray(consumers) ? consumers : undefined} onDone={keysMoved} />
+        </>
+      ) : (
+        <p class="muted">Your role ({role}) may not see this account's keys.</p>
+      )}
+      {mayRotate(role) && (
+        <>
+          <h2>Rotate keys</h2>
+          <RotatePanel accountId={accountId} onFinished={keysMoved} />
+        </>
+      )}
       <h2>Consumers</h2>
       {consumers === undefined && <p class="muted">Loading…</p>}
       {consumers instanceof ApiError && <p class="muted">{consumers.message}</p>}

@@ -86,7 +86,7 @@ function App() {
         ) : pathname === '/console/workspaces' ? (
           <WorkspacesPage session={session} />
         ) : accountIdAt(pathname, session.subscriptionId) ? (
-          <AccountPage accountId={accountIdAt(pathname, session.subscriptionId)!} onBack={() => go('/console/')} />
+          <AccountPage session={session} accountId={accountIdAt(pathname, session.subscriptionId)!} onBack={() => go('/console/')} />
         ) : (
           <AccountsPage session={session} onOpen={(account) => go(accountPath(account.id))} />
         )}

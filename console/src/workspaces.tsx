@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Session } from './api';
+import { maySyncWorkspaces } from './roles';
 
 const STORAGE_API = 'api-version=2023-01-01';
 const ML_API = 'api-version=2023-04-01';
@@ -37,11 +38,57 @@ function HealthCell({ datastore, health }: { datastore: Datastore; health: Healt
   return <td class="muted">{matches === 'unknown' ? 'cannot tell' : '—'}</td>;
 }
 
+const SYSTEM = new Set(['workspaceblobstore', 'workspacefilestore', 'workspaceartifactstore']);
+
+/** sync-keys, after a confirmation that says what it updates and what it leaves. */
+function SyncKeys({ workspace, datastores, onDone }: { workspace: Workspace; datastores: Datastore[]; onDone: () => void }) {
+  const [asked, setAsked] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  if (!asked) {
+    return (
+      <button class="secondary" onClick={() => setAsked(true)}>
+        Sync keys…
+      </button>
+    );
+  }
+  const own = datastores.filter((datastore) => !SYSTEM.has(datastore.name) && datastore.properties.credentials.credentialsType !== 'None');
+  return (
+    <div class="confirm" role="alertdialog" aria-label={`Sync keys of ${workspace.name}`}>
+      <p>
+        Re-reads the keys of {workspace.properties.storageAccount?.split('/').pop()} into {workspace.name} and its system datastores.
+        {own.length > 0 && ` Datastores you registered are not updated: ${own.map((datastore) => datastore.name).join(', ')}; re-register them with the new key.`}
+      </p>
+      <button
+        onClick={() =>
+          api('POST', `${workspace.id}/resyncKeys?${ML_API}`).then(
+            () => {
+              setAsked(false);
+              onDone();
+            },
+            (failure: Error) => setError(failure.message),
+          )
+        }
+      >
+        Sync keys
+      </button>{' '}
+      <button class="secondary" onClick={() => setAsked(false)}>
+        Cancel
+      </button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
 /** Every workspace with its datastores: type, account, container or share, credential, and whether it still works. */
 export function WorkspacesPage({ session }: { session: Session }) {
   const [workspaces, setWorkspaces] = useState<{ workspace: Workspace; datastores: Datastore[] }[] | undefined>();
   const [health, setHealth] = useState<Health>(new Map());
   const [error, setError] = useState<string | undefined>();
+  const [reads, setReads] = useState(0);
 
   useEffect(() => {
     (async () => {
@@ -67,7 +114,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
       );
       setHealth(next);
     })().catch((failure: unknown) => setError(failure instanceof Error ? failure.message : String(failure)));
-  }, [session.subscriptionId]);
+  }, [session.subscriptionId, reads]);
 
   if (error) return <p class="error" role="alert">{error}</p>;
   if (!workspaces) return <p class="muted">Loading workspaces…</p>;
@@ -76,10 +123,11 @@ export function WorkspacesPage({ session }: { session: Session }) {
       <h1>Workspaces and datastores</h1>
       {workspaces.length === 0 && <p class="muted">No workspaces yet: mlspace ml workspace create -n NAME -g GROUP.</p>}
       {workspaces.map(({ workspace, datastores }) => (
-        <div key={workspace.id}>
+        <section key={workspace.id} aria-label={workspace.name}>
           <h2>
             {workspace.name} <span class="muted">· {groupOf(workspace.id)} · storage {workspace.properties.storageAccount?.split('/').pop()}</span>
           </h2>
+          {maySyncWorkspaces(session.principal.role) && <SyncKeys workspace={workspace} datastores={datastores} onDone={() => setReads((count) => count + 1)} />}
           <table>
             <thead>
               <tr>
@@ -106,7 +154,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </section>
       ))}
     </section>
   );

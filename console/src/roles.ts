@@ -1,0 +1,8 @@
+/**
+ * What the signed-in role may do, so the console shows no button that would
+ * only fail. The server still decides every request; this mirrors its
+ * built-in roles (src/management/identity/roles.ts) for display alone.
+ */
+export const mayReadKeys = (role: string) => role !== 'Reader';
+export const mayRotate = (role: string) => role === 'Owner' || role === 'Contributor';
+export const maySyncWorkspaces = mayRotate;
