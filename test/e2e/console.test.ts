@@ -127,6 +127,14 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('row', { name: /devstoreaccount1/ }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'accounts-480-dark.png'), fullPage: true });
+    await page.getByRole('link', { name: 'consoleacct' }).click();
+    await page.getByRole('heading', { name: 'Consumers' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'account-480-dark.png'), fullPage: true });
+    await page.getByRole('link', { name: 'Activity log' }).click();
+    await page.getByRole('heading', { name: 'Activity log' }).waitFor();
+    await page.getByRole('row').nth(1).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'activity-480-dark.png') });
+    await page.getByRole('link', { name: 'Storage accounts' }).click();
     // A Reader sees no key and no button that would fail.
     const reader = JSON.parse((await cli('ad', 'sp', 'create', '--role', 'Reader', '--data-dir', server.dataDir)).stdout) as { clientId: string; clientSecret: string };
     await page.getByRole('button', { name: 'Sign out' }).click();
