@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Session } from './api';
+import { api, ApiError, STORAGE_API, type Session } from './api';
+import { Confirm } from './confirm';
 import { mayReadKeys, mayRotate } from './roles';
 import { RotatePanel } from './rotate';
 
-const API = 'api-version=2023-01-01';
 
 interface AccountProperties {
   primaryEndpoints?: { blob?: string; file?: string };
@@ -54,7 +54,7 @@ function Keys({ accountId, name, endpoints }: { accountId: string; name: string;
   if (!keys) {
     return (
       <p>
-        <button onClick={() => api<{ keys: Key[] }>('POST', `${accountId}/listKeys?${API}`).then((answer) => setKeys(answer.keys), (failure: ApiError) => setError(failure.message))}>
+        <button onClick={() => api<{ keys: Key[] }>('POST', `${accountId}/listKeys?${STORAGE_API}`).then((answer) => setKeys(answer.keys), (failure: ApiError) => setError(failure.message))}>
           Show keys
         </button>{' '}
         <span class="muted">Showing the keys is recorded in the activity log.</span>
@@ -91,7 +91,6 @@ function Keys({ accountId, name, endpoints }: { accountId: string; name: string;
 /** Regenerate one key, after a confirmation that names every consumer it will break. */
 function RegenerateKey({ accountId, consumers, onDone }: { accountId: string; consumers: Consumer[] | undefined; onDone: () => void }) {
   const [asked, setAsked] = useState<'key1' | 'key2' | undefined>();
-  const [error, setError] = useState<string | undefined>();
   if (!asked) {
     return (
       <p>
@@ -105,35 +104,22 @@ function RegenerateKey({ accountId, consumers, onDone }: { accountId: string; co
   }
   const breaking = (consumers ?? []).filter((consumer) => consumer.matches === asked);
   return (
-    <div class="confirm" role="alertdialog" aria-label={`Regenerate ${asked}`}>
-      <p>
-        {breaking.length === 0
+    <Confirm
+      label={`Regenerate ${asked}`}
+      message={
+        breaking.length === 0
           ? `Nothing registered here holds ${asked}; regenerating it breaks only clients outside mlspace that use it.`
-          : `Regenerating ${asked} breaks ${breaking.length} consumer(s) at once, until they are given the new key: ${breaking.map(where).join(', ')}. A rotation moves them first.`}
-      </p>
-      <button
-        class="danger"
-        onClick={() =>
-          api('POST', `${accountId}/regenerateKey?${API}`, { keyName: asked }).then(
-            () => {
-              setAsked(undefined);
-              onDone();
-            },
-            (failure: Error) => setError(failure.message),
-          )
-        }
-      >
-        Regenerate {asked}
-      </button>{' '}
-      <button class="secondary" onClick={() => setAsked(undefined)}>
-        Cancel
-      </button>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-    </div>
+          : `Regenerating ${asked} breaks ${breaking.length} consumer(s) at once, until they are given the new key: ${breaking.map(where).join(', ')}. A rotation moves them first.`
+      }
+      confirm={`Regenerate ${asked}`}
+      danger
+      run={() => api('POST', `${accountId}/regenerateKey?${STORAGE_API}`, { keyName: asked })}
+      onCancel={() => setAsked(undefined)}
+      onDone={() => {
+        setAsked(undefined);
+        onDone();
+      }}
+    />
   );
 }
 
@@ -149,7 +135,7 @@ export function AccountPage({ session, accountId, onBack }: { session: Session; 
   // Keys shown before a rotation or regeneration are stale: each hides them again (a new Keys), and rereads the consumers.
   const [keysChanged, setKeysChanged] = useState(0);
   const readConsumers = () =>
-    api<{ value: Consumer[] }>('POST', `${accountId}/listConsumers?${API}`).then(
+    api<{ value: Consumer[] }>('POST', `${accountId}/listConsumers?${STORAGE_API}`).then(
       (answer) => setConsumers(answer.value),
       (failure: ApiError) => setConsumers(failure),
     );
@@ -158,7 +144,7 @@ export function AccountPage({ session, accountId, onBack }: { session: Session; 
     readConsumers();
   };
   useEffect(() => {
-    api<{ name: string; properties: AccountProperties }>('GET', `${accountId}?${API}`).then(setAccount, (failure: Error) => setError(failure.message));
+    api<{ name: string; properties: AccountProperties }>('GET', `${accountId}?${STORAGE_API}`).then(setAccount, (failure: Error) => setError(failure.message));
     readConsumers();
   }, [accountId]);
 

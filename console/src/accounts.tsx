@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, type Session } from './api';
+import { api, ApiError, STORAGE_API, type Session } from './api';
 
-const API = 'api-version=2023-01-01';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 interface Account {
@@ -28,7 +27,8 @@ interface Row {
   consumers?: Consumers | ApiError;
 }
 
-const groupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '';
+/** The resource group an ARM id names. */
+export const groupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '';
 
 /** An account's page in the console: /console/accounts/{resource group}/{name}. */
 export const accountPath = (id: string) => `/console/accounts/${encodeURIComponent(groupOf(id))}/${encodeURIComponent(id.split('/').pop()!)}`;
@@ -69,14 +69,14 @@ export function AccountsPage({ session, onOpen }: { session: Session; onOpen: (a
   useEffect(() => {
     let live = true;
     (async () => {
-      const list = await api<{ value: Account[] }>('GET', `/subscriptions/${session.subscriptionId}/providers/Microsoft.Storage/storageAccounts?${API}`);
+      const list = await api<{ value: Account[] }>('GET', `/subscriptions/${session.subscriptionId}/providers/Microsoft.Storage/storageAccounts?${STORAGE_API}`);
       const accounts = list.value.sort((a, b) => a.name.localeCompare(b.name));
       if (!live) return;
       setRows(accounts.map((account) => ({ account })));
       // listConsumers is a POST that only reads; each account's answer fills its row as it comes.
       await Promise.all(
         accounts.map(async (account, index) => {
-          const consumers = await api<Consumers>('POST', `${account.id}/listConsumers?${API}`).catch((failure: unknown) => failure as ApiError);
+          const consumers = await api<Consumers>('POST', `${account.id}/listConsumers?${STORAGE_API}`).catch((failure: unknown) => failure as ApiError);
           if (live) setRows((current) => current?.map((row, i) => (i === index ? { ...row, consumers } : row)));
         }),
       );

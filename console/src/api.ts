@@ -1,3 +1,7 @@
+/** The API versions the console sends, as Azure's own clients do for these providers (mlspace accepts any). */
+export const STORAGE_API = 'api-version=2023-01-01';
+export const ML_API = 'api-version=2023-04-01';
+
 /** What the server says of the signed-in session (GET /console/api/session). */
 export interface Session {
   principal: { clientId: string; displayName: string; role: string };

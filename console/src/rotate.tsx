@@ -1,7 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError } from './api';
+import { api, ApiError, STORAGE_API } from './api';
 
-const API = 'api-version=2023-01-01';
 /** How often a running rotation (this tab's, or one started by the CLI or another tab) is read again. */
 const POLL_MS = 1000;
 
@@ -90,7 +89,7 @@ export function RotatePanel({ accountId, onFinished }: { accountId: string; onFi
     let lastSeen: string | undefined;
     const read = async () => {
       try {
-        const { value } = await api<{ value: Rotation[] }>('GET', `${accountId}/rotations?${API}`);
+        const { value } = await api<{ value: Rotation[] }>('GET', `${accountId}/rotations?${STORAGE_API}`);
         const newest = value.sort((a, b) => b.startTime.localeCompare(a.startTime))[0];
         if (!live) return;
         setRotation(newest);
@@ -123,7 +122,7 @@ export function RotatePanel({ accountId, onFinished }: { accountId: string; onFi
     <div>
       {rotation && <RotationView rotation={rotation} />}
       {!running && !plan && (
-        <button disabled={busy} onClick={() => run(async () => setPlan(await api<Plan>('POST', `${accountId}/rotateKeys?${API}`, { dryRun: true })))}>
+        <button disabled={busy} onClick={() => run(async () => setPlan(await api<Plan>('POST', `${accountId}/rotateKeys?${STORAGE_API}`, { dryRun: true })))}>
           Plan a rotation
         </button>
       )}
@@ -134,7 +133,7 @@ export function RotatePanel({ accountId, onFinished }: { accountId: string; onFi
             disabled={busy || plan.counts.blocked > 0}
             onClick={() =>
               run(async () => {
-                setRotation(await api<Rotation>('POST', `${accountId}/rotateKeys?${API}`, { keyName: plan.retiredKey }));
+                setRotation(await api<Rotation>('POST', `${accountId}/rotateKeys?${STORAGE_API}`, { keyName: plan.retiredKey }));
                 setPlan(undefined);
               })
             }

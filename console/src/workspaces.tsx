@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Session } from './api';
+import { api, ML_API, STORAGE_API, type Session } from './api';
+import { groupOf } from './accounts';
+import { Confirm } from './confirm';
 import { maySyncWorkspaces } from './roles';
 
-const STORAGE_API = 'api-version=2023-01-01';
-const ML_API = 'api-version=2023-04-01';
 
 interface Workspace {
   id: string;
@@ -27,8 +27,6 @@ interface Datastore {
 /** Whether each consumer's credential still works, by its ARM id, from its account's listConsumers. */
 type Health = Map<string, 'key1' | 'key2' | 'stale' | 'unknown'>;
 
-const groupOf = (id: string) => /\/resourceGroups\/([^/]+)/i.exec(id)?.[1] ?? '';
-
 function HealthCell({ datastore, health }: { datastore: Datastore; health: Health }) {
   const type = datastore.properties.credentials.credentialsType;
   if (type === 'None') return <td class="muted">no credential</td>;
@@ -43,7 +41,6 @@ const SYSTEM = new Set(['workspaceblobstore', 'workspacefilestore', 'workspacear
 /** sync-keys, after a confirmation that says what it updates and what it leaves. */
 function SyncKeys({ workspace, datastores, onDone }: { workspace: Workspace; datastores: Datastore[]; onDone: () => void }) {
   const [asked, setAsked] = useState(false);
-  const [error, setError] = useState<string | undefined>();
   if (!asked) {
     return (
       <button class="secondary" onClick={() => setAsked(true)}>
@@ -53,33 +50,20 @@ function SyncKeys({ workspace, datastores, onDone }: { workspace: Workspace; dat
   }
   const own = datastores.filter((datastore) => !SYSTEM.has(datastore.name) && datastore.properties.credentials.credentialsType !== 'None');
   return (
-    <div class="confirm" role="alertdialog" aria-label={`Sync keys of ${workspace.name}`}>
-      <p>
-        Re-reads the keys of {workspace.properties.storageAccount?.split('/').pop()} into {workspace.name} and its system datastores.
-        {own.length > 0 && ` Datastores you registered are not updated: ${own.map((datastore) => datastore.name).join(', ')}; re-register them with the new key.`}
-      </p>
-      <button
-        onClick={() =>
-          api('POST', `${workspace.id}/resyncKeys?${ML_API}`).then(
-            () => {
-              setAsked(false);
-              onDone();
-            },
-            (failure: Error) => setError(failure.message),
-          )
-        }
-      >
-        Sync keys
-      </button>{' '}
-      <button class="secondary" onClick={() => setAsked(false)}>
-        Cancel
-      </button>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
-    </div>
+    <Confirm
+      label={`Sync keys of ${workspace.name}`}
+      message={
+        `Re-reads the keys of ${workspace.properties.storageAccount?.split('/').pop()} into ${workspace.name} and its system datastores.` +
+        (own.length > 0 ? ` Datastores you registered are not updated: ${own.map((datastore) => datastore.name).join(', ')}; re-register them with the new key.` : '')
+      }
+      confirm="Sync keys"
+      run={() => api('POST', `${workspace.id}/resyncKeys?${ML_API}`)}
+      onCancel={() => setAsked(false)}
+      onDone={() => {
+        setAsked(false);
+        onDone();
+      }}
+    />
   );
 }
 

@@ -40,17 +40,19 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, pathname
   const relative = path.normalize(decodeURIComponent(pathname.slice('/console/'.length)));
   if (relative.startsWith('..') || path.isAbsolute(relative)) return notFound(res);
   let file = path.join(ROOT, relative);
-  if (!isFile(file)) {
+  let size = fileSize(file);
+  if (size === undefined) {
     // An asset that is not there is a 404; any other path is a page of the app.
     if (relative.startsWith('assets') || path.extname(relative) !== '') return notFound(res);
     file = path.join(ROOT, 'index.html');
-    if (!isFile(file)) return notFound(res, 'The console is not built here: run npm run build (npm ci does it).');
+    size = fileSize(file);
+    if (size === undefined) return notFound(res, 'The console is not built here: run npm run build (npm ci does it).');
   }
   const immutable = relative.startsWith(`assets${path.sep}`);
   res.writeHead(200, {
     ...SECURITY_HEADERS,
     'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
-    'content-length': fs.statSync(file).size,
+    'content-length': size,
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
   if (req.method === 'HEAD') res.end();
@@ -58,11 +60,13 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, pathname
   return true;
 }
 
-function isFile(file: string): boolean {
+/** A regular file's size; undefined for anything else or nothing. */
+function fileSize(file: string): number | undefined {
   try {
-    return fs.statSync(file).isFile();
+    const stat = fs.statSync(file);
+    return stat.isFile() ? stat.size : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
