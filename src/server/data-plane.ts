@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { TlsMaterial } from '../management/tls/local-ca.js';
 import { headerTimeouts } from '../storage/http/body-limits.js';
 import type { StorageService } from '../storage/http/context.js';
+import { hostStyle } from '../storage/http/request-url.js';
 import { answerClientErrors } from './client-errors.js';
 
 export type RequestListener = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -19,9 +20,6 @@ export function createDataPlaneServer(idleTimeoutMs: number, tls?: TlsMaterial):
   return server;
 }
 
-/** `{account}.blob.…` or `{account}.file.…`: the service a host-style Host header names. */
-const HOST_SERVICE = /^[a-z0-9]{3,24}\.(blob|file)\./i;
-
 /**
  * The listener for one service's port. A host-style request names its service
  * in the Host header, and goes to that service whichever port it reached: az
@@ -31,7 +29,6 @@ const HOST_SERVICE = /^[a-z0-9]{3,24}\.(blob|file)\./i;
 export function serviceOfPort(own: StorageService, listeners: Record<StorageService, RequestListener>): RequestListener {
   const other: StorageService = own === 'blob' ? 'file' : 'blob';
   return (req, res) => {
-    const named = req.headers.host === undefined ? undefined : HOST_SERVICE.exec(req.headers.host)?.[1]?.toLowerCase();
-    listeners[named === other ? other : own](req, res);
+    listeners[hostStyle(req.headers.host)?.service === other ? other : own](req, res);
   };
 }

@@ -18,8 +18,14 @@ const HOST_STYLE = /^([a-z0-9]{3,24})\.(blob|file)\.[a-z0-9.-]+(?::\d+)?$/i;
  * undefined for any other host, whose URLs name the account in their path.
  */
 export function hostAccount(host: string | undefined, service: StorageService): string | undefined {
+  const named = hostStyle(host);
+  return named?.service === service ? named.account : undefined;
+}
+
+/** The account and service a host-style Host header names; undefined for any other host. */
+export function hostStyle(host: string | undefined): { account: string; service: StorageService } | undefined {
   const match = host === undefined ? null : HOST_STYLE.exec(host);
-  return match && match[2]!.toLowerCase() === service ? match[1]!.toLowerCase() : undefined;
+  return match ? { account: match[1]!.toLowerCase(), service: match[2]!.toLowerCase() as StorageService } : undefined;
 }
 
 /**
