@@ -23,26 +23,11 @@ function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ').trim();
 }
 
-/** What @azure/identity throws when the token endpoint refuses the client or cannot be reached. */
-const IDENTITY_ERRORS = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
-
-/**
- * The token endpoint's own words, without the paragraphs @azure/identity wraps
- * them in: `code: ... Description: AADSTS...: what was wrong. - Correlation ID...`.
- */
-function tokenEndpointAnswer(message: string): string {
-  const first = oneLine(message.split('\n')[0] ?? '');
-  const code = /^(\w+):/.exec(first)?.[1];
-  const description = / Description: (?:AADSTS\d+: )?(.*?)(?: - Correlation ID| - Trace ID|$)/.exec(first)?.[1];
-  return description && code ? `(${code}) ${description}` : first;
-}
-
 /** The message and exit code to end a command with. */
 export function describeError(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CliError) return { message: oneLine(error.message), exitCode: error.exitCode };
   if (error instanceof MlspaceError) return { message: oneLine(error.message), exitCode: error.code === 'NotFound' ? 3 : 1 };
-  const candidate = error as (RestLike & { name?: string }) | undefined;
-  if (candidate?.name && IDENTITY_ERRORS.has(candidate.name)) return { message: `Signing in failed: ${tokenEndpointAnswer(candidate.message)} Run 'mlspace login' again.`, exitCode: 1 };
+  const candidate = error as RestLike | undefined;
   if (candidate && typeof candidate.statusCode === 'number') {
     const code = candidate.code ?? candidate.details?.errorCode;
     const text = candidate.message ? oneLine(candidate.message) : `the service answered ${candidate.statusCode}`;
