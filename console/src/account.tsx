@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, STORAGE_API, type Session } from './api';
 import { Confirm } from './confirm';
-import { mayReadKeys, mayRotate } from './roles';
+import { mayBrowseStorage, mayReadKeys, mayRotate } from './roles';
 import { RotatePanel } from './rotate';
 
 
@@ -126,7 +126,7 @@ function RegenerateKey({ accountId, consumers, onDone }: { accountId: string; co
 const where = (consumer: Consumer) => (consumer.kind === 'workspace' ? consumer.workspaceName : `${consumer.workspaceName} / ${consumer.datastoreName}`);
 
 /** One account: its keys behind a Show button, and every consumer of them with the key it holds. */
-export function AccountPage({ session, accountId, onBack }: { session: Session; accountId: string; onBack: () => void }) {
+export function AccountPage({ session, accountId, onBack, onBrowse }: { session: Session; accountId: string; onBack: () => void; onBrowse: () => void }) {
   const [account, setAccount] = useState<{ name: string; properties: AccountProperties } | undefined>();
   const [consumers, setConsumers] = useState<Consumer[] | ApiError | undefined>();
   const [error, setError] = useState<string | undefined>();
@@ -158,6 +158,13 @@ export function AccountPage({ session, accountId, onBack }: { session: Session; 
         </button>
       </p>
       <h1>{account.name}</h1>
+      {mayBrowseStorage(role) && (
+        <p>
+          <button class="secondary" onClick={onBrowse}>
+            Browse storage
+          </button>
+        </p>
+      )}
       <h2>Access keys</h2>
       {mayReadKeys(role) ? (
         <>

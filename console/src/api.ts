@@ -9,6 +9,8 @@ export interface Session {
   subscriptionId: string;
   csrfToken: string;
   expiresOn: string;
+  /** The Blob and File services' TLS ports, which the storage browser calls at this page's host name. */
+  dataPlaneHttpsPorts: { blob: number; file: number };
 }
 
 /** An answer the server refused, with its error code and the message that says what to do. */

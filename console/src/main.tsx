@@ -6,6 +6,7 @@ import { currentSession, signIn, signOut, type Session } from './api';
 import { SignInPage } from './sign-in';
 import { WorkspacesPage } from './workspaces';
 import { ActivityPage } from './activity';
+import { StorageBrowserPage } from './storage/browser';
 import './styles.css';
 
 /** A sign-in link carries its one-time code in the fragment, which never reaches a server log. */
@@ -18,10 +19,11 @@ async function start(): Promise<Session | undefined> {
   return currentSession();
 }
 
-/** The account a page path names (/console/accounts/{group}/{name}), as its ARM id. */
-function accountIdAt(pathname: string, subscriptionId: string): string | undefined {
-  const match = /^\/console\/accounts\/([^/]+)\/([^/]+)$/.exec(pathname);
-  return match ? `/subscriptions/${subscriptionId}/resourceGroups/${decodeURIComponent(match[1]!)}/providers/Microsoft.Storage/storageAccounts/${decodeURIComponent(match[2]!)}` : undefined;
+/** The account a page path names (/console/accounts/{group}/{name}[/storage]), as its ARM id, and whether it is the storage browser. */
+function accountAt(pathname: string, subscriptionId: string): { id: string; storage: boolean } | undefined {
+  const match = /^\/console\/accounts\/([^/]+)\/([^/]+)(\/storage)?$/.exec(pathname);
+  if (!match) return undefined;
+  return { id: `/subscriptions/${subscriptionId}/resourceGroups/${decodeURIComponent(match[1]!)}/providers/Microsoft.Storage/storageAccounts/${decodeURIComponent(match[2]!)}`, storage: match[3] !== undefined };
 }
 
 function App() {
@@ -49,6 +51,7 @@ function App() {
   }, []);
 
   if (session === undefined) return <p class="muted">Loading…</p>;
+  const account = session && accountAt(pathname, session.subscriptionId);
   if (session === null) return <SignInPage onSignedIn={setSession} message={message} />;
   return (
     <>
@@ -85,8 +88,10 @@ function App() {
           <ActivityPage session={session} onOpenAccount={(id) => go(accountPath(id))} />
         ) : pathname === '/console/workspaces' ? (
           <WorkspacesPage session={session} />
-        ) : accountIdAt(pathname, session.subscriptionId) ? (
-          <AccountPage session={session} accountId={accountIdAt(pathname, session.subscriptionId)!} onBack={() => go('/console/')} />
+        ) : account?.storage ? (
+          <StorageBrowserPage key={account.id} session={session} accountId={account.id} onBack={() => go(accountPath(account.id))} />
+        ) : account ? (
+          <AccountPage session={session} accountId={account.id} onBack={() => go('/console/')} onBrowse={() => go(`${accountPath(account.id)}/storage`)} />
         ) : (
           <AccountsPage session={session} onOpen={(account) => go(accountPath(account.id))} />
         )}

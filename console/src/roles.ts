@@ -6,3 +6,5 @@
 export const mayReadKeys = (role: string) => role !== 'Reader';
 export const mayRotate = (role: string) => role === 'Owner' || role === 'Contributor';
 export const maySyncWorkspaces = mayRotate;
+/** The storage browser works with an account SAS (listAccountSas), which Owner and Contributor may ask for. */
+export const mayBrowseStorage = mayRotate;

@@ -50,4 +50,6 @@ export interface ManagementDeps {
   logger: Logger;
   /** The web console's sign-in codes and sessions. */
   consoleSessions: ConsoleSessions;
+  /** The Blob and File services' TLS ports: the console's storage browser calls them at its own host name. */
+  dataPlaneHttpsPorts: { blob: number; file: number };
 }

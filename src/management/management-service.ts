@@ -121,7 +121,7 @@ export function managementRequestListener(deps: ManagementDeps) {
 
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'https://management.invalid');
-    if (serveConsole(req, res, url.pathname)) return;
+    if (serveConsole(req, res, url.pathname, deps.dataPlaneHttpsPorts)) return;
     const ctx: ArmRequest = { req, res, requestId: randomUUID(), path: url.pathname, query: url.searchParams, params: {} };
     handle(ctx).catch((error: unknown) => {
       if (!(error instanceof ArmError)) {

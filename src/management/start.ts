@@ -44,6 +44,8 @@ export interface ManagementOptions {
   logger: Logger;
   /** Headers, and a body, that stall this long close the connection. */
   idleTimeoutMs: number;
+  /** The Blob and File services' TLS ports, which the web console calls. */
+  dataPlaneHttpsPorts: ManagementDeps['dataPlaneHttpsPorts'];
 }
 
 /** ARM bodies are at most a MiB: a request still arriving after this long is an attack or a dead client. */
@@ -102,6 +104,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     rotations: new RotationRepo(options.db),
     activity: new ActivityLog(new ActivityRepo(options.db), options.logger),
     logger: options.logger,
+    dataPlaneHttpsPorts: options.dataPlaneHttpsPorts,
     consoleSessions: new ConsoleSessions(),
   };
   // The engine runs the same operations as the API, so it needs the deps it is part of.

@@ -28,6 +28,7 @@ import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createDataPlaneServer, serviceOfPort } from './data-plane.js';
 import { ensureTlsMaterial } from '../management/tls/local-ca.js';
+import { ConsoleOrigin } from '../storage/http/cors.js';
 import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
 
@@ -90,6 +91,8 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   // One set of pins and one small-content cache for both services: they share the content store.
   const pins = new ContentPins(content);
   const cache = new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent);
+  // Filled in once the management port listens: the console served there may call the data plane.
+  const consoleOrigin = new ConsoleOrigin();
   const blobDeps = {
     repo: blobs,
     serviceProperties,
@@ -102,6 +105,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
     blobPolicy: (account: string) => keyring.get(account) ?? { versioning: false },
     rehydrateDelayMs: config.rehydrateDelayMs,
     asyncCopyDelayMs: config.asyncCopyDelayMs,
+    consoleOrigin,
   };
   const blobListener = blobRequestListener(blobDeps, keyring, logger, uploads);
   // Soft-deleted blobs, versions and snapshots go for good once their retention runs out: now, then every minute.
@@ -110,7 +114,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   const purgeTimer = setInterval(purgeExpired, 60_000).unref();
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(files, content, pins, logger);
-  const fileListener = fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable }, keyring, logger, uploads);
+  const fileListener = fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable, consoleOrigin }, keyring, logger, uploads);
   const listeners = { blob: blobListener, file: fileListener };
   for (const server of [blobServer, blobTlsServer]) server.on('request', serviceOfPort('blob', listeners));
   for (const server of [fileServer, fileTlsServer]) server.on('request', serviceOfPort('file', listeners));
@@ -130,7 +134,9 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
     durable,
     logger,
     idleTimeoutMs: config.uploads.idleTimeoutMs,
+    dataPlaneHttpsPorts: { blob: (blobTlsServer.address() as AddressInfo).port, file: (fileTlsServer.address() as AddressInfo).port },
   });
+  consoleOrigin.port = (management.server.address() as AddressInfo).port;
   const endpoints: Endpoints = {
     blob: blobDeps.endpoint,
     file: fileEndpoint,

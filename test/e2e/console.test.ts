@@ -1,9 +1,14 @@
+import { AnonymousCredential, BlobClient, BlobServiceClient, StorageSharedKeyCredential, type StoragePipelineOptions } from '@azure/storage-blob';
+import { ShareServiceClient, StorageSharedKeyCredential as FileKeyCredential } from '@azure/storage-file-share';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliIn } from '../helpers/cli.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -40,6 +45,17 @@ afterAll(async () => {
   await server?.stop();
   if (home) fs.rmSync(home, { recursive: true, force: true });
 });
+
+const sha256 = (bytes: Buffer) => crypto.createHash('sha256').update(bytes).digest('hex');
+
+/** The SDK clients of consoleacct, with its current key1: what the browser's work is checked against. */
+async function adminClients() {
+  const key = (await cli('storage', 'account', 'keys', 'list', '-g', 'rg-console', '-n', 'consoleacct', '--query', '[0].value', '-o', 'tsv')).stdout.trim();
+  return {
+    blobs: new BlobServiceClient(`${server.blob}/consoleacct`, new StorageSharedKeyCredential('consoleacct', key)),
+    files: new ShareServiceClient(`${server.file}/consoleacct`, new FileKeyCredential('consoleacct', key)),
+  };
+}
 
 async function signInLink(): Promise<string> {
   const printed = await cli('console', '--no-browser');
@@ -205,5 +221,115 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     expect((await cells('userdata')).at(-1)).toMatch(/stale/);
     await page.screenshot({ path: path.join(SHOTS, 'workspaces-synced-1280.png'), fullPage: true });
     await context.close();
+  });
+
+  it('browses containers and shares: uploads and downloads 20 MiB, edits metadata, generates a SAS, and pages a long listing', async () => {
+    const admin = await adminClients();
+    const big = path.join(home, 'big.bin');
+    fs.writeFileSync(big, crypto.randomBytes(20 * 1024 * 1024));
+    const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    await page.goto(await signInLink());
+    await page.getByRole('link', { name: 'consoleacct' }).click();
+    await page.getByRole('button', { name: 'Browse storage' }).click();
+    await page.getByRole('heading', { name: 'consoleacct: storage browser' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/console/accounts/rg-console/consoleacct/storage');
+
+    // A bad container name gets the service's own message; a good one appears.
+    await page.getByLabel('New container').fill('Bad_Name');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await expect.poll(async () => page.getByRole('alert').textContent()).toMatch(/container name/i);
+    await page.getByLabel('New container').fill('browse');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('button', { name: 'browse', exact: true }).click();
+
+    // Upload 20 MiB in blocks, with a progress bar that ends full.
+    await page.getByLabel('Upload files').setInputFiles(big);
+    await expect.poll(async () => page.getByRole('status').filter({ hasText: /Uploaded|Failed/ }).textContent(), { timeout: 60_000 }).toBe('Uploaded');
+    expect(await page.getByRole('progressbar', { name: 'Uploading big.bin' }).evaluate((bar: HTMLProgressElement) => [bar.value, bar.max])).toEqual([20 * 1024 * 1024, 20 * 1024 * 1024]);
+    const stored = await admin.blobs.getContainerClient('browse').getBlobClient('big.bin').downloadToBuffer();
+    expect(sha256(stored)).toBe(sha256(fs.readFileSync(big)));
+
+    // Download it back through the browser, under its own name.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download big.bin' }).click()]);
+    expect(download.suggestedFilename()).toBe('big.bin');
+    expect(sha256(fs.readFileSync((await download.path())!))).toBe(sha256(fs.readFileSync(big)));
+
+    // Properties, and metadata saved in one Set Metadata.
+    await page.getByRole('button', { name: 'big.bin', exact: true }).click();
+    const panel = page.getByRole('complementary', { name: 'Properties of big.bin' });
+    await expect.poll(async () => panel.getByRole('row', { name: /Size/ }).textContent()).toBe(`Size (bytes)${20 * 1024 * 1024}`);
+    await panel.getByRole('button', { name: 'Add metadata' }).click();
+    await panel.getByLabel('Metadata name').fill('project');
+    await panel.getByLabel('Metadata value').fill('console');
+    await panel.getByRole('button', { name: 'Save metadata' }).click();
+    await expect.poll(async () => panel.getByRole('status').textContent()).toBe('Saved');
+    expect((await admin.blobs.getContainerClient('browse').getBlobClient('big.bin').getProperties()).metadata).toEqual({ project: 'console' });
+    // A read-only SAS that works, with the expiry chosen, and nothing more.
+    await panel.getByRole('button', { name: 'Generate SAS' }).click();
+    const sasUrl = await panel.getByLabel('SAS URL').inputValue();
+    expect(new URL(sasUrl).searchParams.get('sp')).toBe('r');
+    const bySas = new BlobClient(sasUrl, new AnonymousCredential(), { retryOptions: { maxTries: 1 }, tlsOptions: { ca: fs.readFileSync(server.caFile) } } as StoragePipelineOptions);
+    expect((await bySas.getProperties()).contentLength).toBe(20 * 1024 * 1024);
+    expect(statusAndCode(await errorOf(bySas.setMetadata({ other: 'x' })))).toEqual([403, 'AuthorizationPermissionMismatch']);
+    await page.screenshot({ path: path.join(SHOTS, 'storage-browser-1280.png'), fullPage: true });
+
+    // A long folder comes a page at a time.
+    const container = admin.blobs.getContainerClient('browse');
+    for (let start = 0; start < 105; start += 15) {
+      await Promise.all(Array.from({ length: Math.min(15, 105 - start) }, (_, i) => container.getBlockBlobClient(`many/${String(start + i).padStart(3, '0')}.txt`).upload('x', 1)));
+    }
+    await page.reload();
+    await page.getByRole('button', { name: 'browse', exact: true }).click();
+    await page.getByRole('button', { name: 'many/' }).click();
+    await expect.poll(async () => page.getByRole('button', { name: /^Download / }).count()).toBe(100);
+    await page.getByRole('button', { name: 'Load more' }).click();
+    await expect.poll(async () => page.getByRole('button', { name: /^Download / }).count()).toBe(105);
+    expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Delete 000.txt' }).click();
+    await page.getByRole('alertdialog', { name: 'Delete many/000.txt' }).getByRole('button', { name: 'Delete 000.txt' }).click();
+    await expect.poll(async () => page.getByRole('button', { name: /^Download / }).count()).toBe(100);
+    expect(await container.getBlobClient('many/000.txt').exists()).toBe(false);
+
+    // File shares: a share, a directory, and a file written in 4 MiB ranges.
+    await page.getByRole('button', { name: 'File shares' }).click();
+    await page.getByLabel('New share').fill('docs');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('button', { name: 'docs', exact: true }).click();
+    await page.getByLabel('New directory').fill('reports');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('button', { name: 'reports/' }).click();
+    const report = path.join(home, 'report.bin');
+    fs.writeFileSync(report, crypto.randomBytes(9 * 1024 * 1024 + 17));
+    await page.getByLabel('Upload files').setInputFiles(report);
+    await expect.poll(async () => page.getByRole('status').filter({ hasText: /Uploaded|Failed/ }).textContent(), { timeout: 60_000 }).toBe('Uploaded');
+    const file = admin.files.getShareClient('docs').getDirectoryClient('reports').getFileClient('report.bin');
+    expect(sha256(await file.downloadToBuffer())).toBe(sha256(fs.readFileSync(report)));
+    const [fileDownload] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download report.bin' }).click()]);
+    expect(sha256(fs.readFileSync((await fileDownload.path())!))).toBe(sha256(fs.readFileSync(report)));
+    await page.getByRole('button', { name: 'report.bin', exact: true }).click();
+    await expect.poll(async () => page.getByRole('complementary').getByRole('row', { name: /Size/ }).textContent()).toBe(`Size (bytes)${9 * 1024 * 1024 + 17}`);
+    await page.screenshot({ path: path.join(SHOTS, 'storage-browser-files-1280.png'), fullPage: true });
+    await page.setViewportSize({ width: 480, height: 800 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.screenshot({ path: path.join(SHOTS, 'storage-browser-files-480-dark.png'), fullPage: true });
+    await context.close();
+  });
+
+  it('lets the console, and no other origin, call the data plane from a browser', async () => {
+    const armPort = new URL(server.arm).port;
+    const blobPort = new URL(server.blob).port;
+    const preflight = (origin: string) =>
+      new Promise<number>((resolve, reject) => {
+        const request = http.request({ host: '127.0.0.1', port: blobPort, method: 'OPTIONS', path: '/consoleacct/browse', headers: { origin, 'access-control-request-method': 'PUT' } }, (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    expect(await preflight(`https://127.0.0.1:${armPort}`)).toBe(200);
+    expect(await preflight('https://elsewhere.example')).toBe(403);
+    expect(await preflight(`http://127.0.0.1:${armPort}`)).toBe(403);
   });
 });

@@ -1,4 +1,4 @@
-import { BlobBatchClient, BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { AnonymousCredential, BlobBatchClient, BlobClient, BlobSASPermissions, BlobServiceClient, SASProtocol, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { ShareServiceClient, StorageSharedKeyCredential as FileKeyCredential } from '@azure/storage-file-share';
 import dns from 'node:dns';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,11 @@ describe('account URLs as Azure spells them ({account}.blob.{suffix})', () => {
     await files.getShareClient('overtls').create();
     const pathFiles = new ShareServiceClient(`${server.fileHttps}/${DEV_ACCOUNT}`, new FileKeyCredential(DEV_ACCOUNT, DEV_KEY), options);
     expect((await pathFiles.getShareClient('overtls').getProperties()).etag).toBeTruthy();
+    // A SAS signed for https only is good on the TLS port, and refused over plain HTTP.
+    const httpsOnly = (await pathStyle.getBlobClient('a.txt').generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 60_000), protocol: SASProtocol.Https })).split('?')[1];
+    expect((await new BlobClient(`${server.blobHttps}/${DEV_ACCOUNT}/overtls/a.txt?${httpsOnly}`, new AnonymousCredential(), options).downloadToBuffer()).toString()).toBe('secure');
+    const overHttp = await fetch(`${server.blob}/${DEV_ACCOUNT}/overtls/a.txt?${httpsOnly}`);
+    expect([overHttp.status, overHttp.headers.get('x-ms-error-code')]).toEqual([403, 'AuthorizationProtocolMismatch']);
     // Without the CA, the certificate is refused: it is the local CA's, not a public one.
     const untrusting = new BlobServiceClient(`${server.blobHttps}/${DEV_ACCOUNT}`, blobCredential, { retryOptions: { maxTries: 1 } });
     expect(String(await errorOf(untrusting.getContainerClient('overtls').getProperties()))).toMatch(/self.signed|unable to verify|local issuer/i);

@@ -42,6 +42,7 @@ function sessionAnswer(deps: ManagementDeps, session: ConsoleSession, headers?: 
       subscriptionId: deps.subscriptionId,
       csrfToken: session.csrfToken,
       expiresOn: new Date(session.expires).toISOString(),
+      dataPlaneHttpsPorts: deps.dataPlaneHttpsPorts,
     },
   };
 }

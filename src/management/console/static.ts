@@ -17,12 +17,23 @@ const TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Only the console's own files, scripts and styles, and no framing by another site. */
-const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/**
+ * Only the console's own files, scripts and styles, and no framing by another
+ * site. The page may connect to its own origin, and to the Blob and File TLS
+ * ports at the host name it was reached by, which its storage browser calls.
+ */
+function securityHeaders(req: IncomingMessage, dataPorts: DataPorts): Record<string, string> {
+  const host = /^([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d+)?$/i.exec(req.headers.host ?? '')?.[1];
+  const data = host ? ` https://${host}:${dataPorts.blob} https://${host}:${dataPorts.file}` : '';
+  return { 'content-security-policy': `${CSP}; connect-src 'self'${data}`, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
+}
+
+export interface DataPorts {
+  blob: number;
+  file: number;
+}
 
 /**
  * Serves the console's static files on the management port: `/` and
@@ -30,7 +41,7 @@ const SECURITY_HEADERS = {
  * app's pages (index.html); hashed assets are cached for good. Returns false
  * for requests that are not the console's (ARM routes, and /console/api/).
  */
-export function serveConsole(req: IncomingMessage, res: ServerResponse, pathname: string): boolean {
+export function serveConsole(req: IncomingMessage, res: ServerResponse, pathname: string, dataPorts: DataPorts): boolean {
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   if (pathname === '/' || pathname === '/console') {
     res.writeHead(302, { location: '/console/', 'content-length': 0 }).end();
@@ -38,19 +49,20 @@ export function serveConsole(req: IncomingMessage, res: ServerResponse, pathname
   }
   if (!pathname.startsWith('/console/') || pathname.startsWith('/console/api/')) return false;
   const relative = path.normalize(decodeURIComponent(pathname.slice('/console/'.length)));
-  if (relative.startsWith('..') || path.isAbsolute(relative)) return notFound(res);
+  const headers = securityHeaders(req, dataPorts);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) return notFound(res, headers);
   let file = path.join(ROOT, relative);
   let size = fileSize(file);
   if (size === undefined) {
     // An asset that is not there is a 404; any other path is a page of the app.
-    if (relative.startsWith('assets') || path.extname(relative) !== '') return notFound(res);
+    if (relative.startsWith('assets') || path.extname(relative) !== '') return notFound(res, headers);
     file = path.join(ROOT, 'index.html');
     size = fileSize(file);
-    if (size === undefined) return notFound(res, 'The console is not built here: run npm run build (npm ci does it).');
+    if (size === undefined) return notFound(res, headers, 'The console is not built here: run npm run build (npm ci does it).');
   }
   const immutable = relative.startsWith(`assets${path.sep}`);
   res.writeHead(200, {
-    ...SECURITY_HEADERS,
+    ...headers,
     'content-type': TYPES[path.extname(file)] ?? 'application/octet-stream',
     'content-length': size,
     'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
@@ -70,7 +82,7 @@ function fileSize(file: string): number | undefined {
   }
 }
 
-function notFound(res: ServerResponse, message = 'No such console file.'): true {
-  res.writeHead(404, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message) }).end(message);
+function notFound(res: ServerResponse, headers: Record<string, string>, message = 'No such console file.'): true {
+  res.writeHead(404, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(message) }).end(message);
   return true;
 }

@@ -28,6 +28,7 @@ export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Lo
         if (!level || (needed === 'container' && level !== 'container')) throw blobErrors.publicAccessDenied();
       },
       corsRules: (account) => corsRules(deps.serviceProperties, account, 'blob'),
+      consoleOrigin: deps.consoleOrigin,
     },
     keyring,
     logger,

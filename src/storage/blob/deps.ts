@@ -5,6 +5,7 @@ import type { BlobRepo } from '../../db/blobs.js';
 import type { ServicePropertiesRepo } from '../../db/service-properties.js';
 import type { AccessTier } from '../../db/records.js';
 import type { AuthorizedRequest } from '../http/listener.js';
+import type { ConsoleOrigin } from '../http/cors.js';
 
 /** What the Blob service's handlers work with: metadata, bytes, and where they are served. */
 export interface BlobDeps {
@@ -26,6 +27,8 @@ export interface BlobDeps {
   rehydrateDelayMs: number;
   /** How long a Copy Blob across accounts stays pending. */
   asyncCopyDelayMs: number;
+  /** The web console's origin, which may call every account (CORS). */
+  consoleOrigin: ConsoleOrigin;
 }
 
 export interface BlobRequest extends AuthorizedRequest {

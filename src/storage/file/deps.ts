@@ -5,6 +5,7 @@ import type { FileRepo } from '../../db/files.js';
 import type { ServicePropertiesRepo } from '../../db/service-properties.js';
 import type { AuthorizedRequest } from '../http/listener.js';
 import type { FileCompactor } from './compaction.js';
+import type { ConsoleOrigin } from '../http/cors.js';
 
 /** What the File service's handlers work with: metadata, bytes, and where they are served. */
 export interface FileDeps {
@@ -21,6 +22,8 @@ export interface FileDeps {
   endpoint: string;
   /** Resolves once the metadata commits made so far are on disk (WalSync). */
   durable: () => Promise<void>;
+  /** The web console's origin, which may call every account (CORS). */
+  consoleOrigin: ConsoleOrigin;
 }
 
 export interface FileRequest extends AuthorizedRequest {

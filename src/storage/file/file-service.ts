@@ -24,6 +24,7 @@ export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Lo
         throw fileErrors.noAuthentication();
       },
       corsRules: (account) => corsRules(deps.serviceProperties, account, 'file'),
+      consoleOrigin: deps.consoleOrigin,
     },
     keyring,
     logger,

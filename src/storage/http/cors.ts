@@ -88,3 +88,37 @@ export function addCorsHeaders(req: IncomingMessage, res: ServerResponse, rules:
     res.setHeader('vary', 'Origin');
   }
 }
+
+/**
+ * The web console, served on the management port, calls every account's Blob
+ * and File services from the browser, as the Azure portal's storage browser
+ * does, whatever CORS rules the account has. Its origin is https on the
+ * management port, at the host name the data-plane request names: the console
+ * builds its data URLs from its own host name. It authenticates with a SAS in
+ * the URL and sends no cookie, so its answers may allow any origin and expose
+ * every header.
+ */
+export class ConsoleOrigin {
+  /** The management port, once it listens; 0 until then. */
+  port = 0;
+
+  matches(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (this.port === 0 || origin === undefined) return false;
+    try {
+      const url = new URL(origin);
+      const host = new URL(`http://${req.headers.host ?? ''}`).hostname;
+      return url.protocol === 'https:' && url.port === String(this.port) && url.hostname === host;
+    } catch {
+      return false;
+    }
+  }
+}
+
+export const CONSOLE_CORS_RULE: CorsRule = {
+  origins: ['*'],
+  methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE', 'MERGE', 'PATCH'],
+  headers: ['*'],
+  exposed: ['*'],
+  maxAge: 600,
+};

@@ -9,7 +9,7 @@ import { StorageError, errors, sendStorageError } from './errors.js';
 import { hostAccount, parseStorageUrl } from './request-url.js';
 import { writeHead } from './respond.js';
 import { answerAfterUnreadBody, type UploadGate } from './body-limits.js';
-import { addCorsHeaders, answerPreflight, type CorsRule } from './cors.js';
+import { addCorsHeaders, answerPreflight, CONSOLE_CORS_RULE, type ConsoleOrigin, type CorsRule } from './cors.js';
 
 export interface Logger {
   error(fields: Record<string, unknown>, message: string): void;
@@ -42,6 +42,8 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
   checkAnonymous(ctx: C, operation: O): void;
   /** The account's CORS rules for this service (its service properties). */
   corsRules(account: string): CorsRule[];
+  /** The management port's web console, which may call every account. */
+  consoleOrigin: ConsoleOrigin;
 }
 
 /**
@@ -69,8 +71,11 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     const keys = keyring.get(url.account);
     if (!keys) throw errors.accountNotFound(url.account);
     // Browsers send a preflight unsigned, and a request with Origin needs the CORS headers to read its answer.
-    if (req.method === 'OPTIONS') return answerPreflight(ctx, definition.corsRules(url.account));
-    if (req.headers.origin !== undefined) addCorsHeaders(req, ctx.res, definition.corsRules(url.account));
+    if (req.headers.origin !== undefined) {
+      const rules = definition.consoleOrigin.matches(req) ? [CONSOLE_CORS_RULE] : definition.corsRules(url.account);
+      if (req.method === 'OPTIONS') return answerPreflight(ctx, rules);
+      addCorsHeaders(req, ctx.res, rules);
+    } else if (req.method === 'OPTIONS') return answerPreflight(ctx, []);
     const operation = definition.selectOperation(ctx);
     definition.checkNames(ctx);
     // Synchronous on purpose: the hot read path should not pay for promises it does not need.
@@ -86,7 +91,8 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
       res,
       requestId: randomUUID(),
       service: definition.service,
-      protocol: 'http',
+      // A SAS signed for https only (spr=https) is good on the TLS ports alone.
+      protocol: 'encrypted' in req.socket ? 'https' : 'http',
       durable,
       auth: { kind: 'anonymous' },
     } as C;
