@@ -53,10 +53,16 @@ function RotationView({ rotation }: { rotation: Rotation }) {
   const { counts, plan, step, caller } = rotation.properties;
   const badge = rotation.status === 'Succeeded' ? 'ok' : rotation.status === 'Failed' ? 'bad' : 'warn';
   return (
-    <div class="rotation" aria-live="polite">
-      <p>
-        <span class={`badge ${badge}`}>{rotation.status}</span> Rotation of {plan.retiredKey} (keeping {plan.keptKey}), started by {caller.displayName} at{' '}
-        {rotation.startTime.slice(11, 19)} UTC{rotation.status === 'InProgress' && <> — step <strong>{step}</strong></>}
+    <div class="rotation">
+      {/* The status region: its text ends in the rotation's state, so a screen reader (and a test) hears how it ended. */}
+      <p role="status">
+        Rotation of {plan.retiredKey} (keeping {plan.keptKey}), started by {caller.displayName} at {rotation.startTime.slice(11, 19)} UTC
+        {rotation.status === 'InProgress' && (
+          <>
+            , step <strong>{step}</strong>
+          </>
+        )}
+        : <span class={`badge ${badge}`}>{rotation.status}</span>
       </p>
       <p>
         Consumers moved: <strong>{counts.moved}</strong>, verified: <strong>{counts.verified}</strong>
@@ -123,7 +129,7 @@ export function RotatePanel({ accountId, onFinished }: { accountId: string; onFi
       {rotation && <RotationView rotation={rotation} />}
       {!running && !plan && (
         <button disabled={busy} onClick={() => run(async () => setPlan(await api<Plan>('POST', `${accountId}/rotateKeys?${STORAGE_API}`, { dryRun: true })))}>
-          Plan a rotation
+          Rotate keys
         </button>
       )}
       {!running && plan && (
@@ -138,7 +144,7 @@ export function RotatePanel({ accountId, onFinished }: { accountId: string; onFi
               })
             }
           >
-            Rotate {plan.retiredKey} now
+            Confirm rotation
           </button>{' '}
           <button class="secondary" disabled={busy} onClick={() => setPlan(undefined)}>
             Cancel

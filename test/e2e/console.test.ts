@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliIn } from '../helpers/cli.js';
 import { errorOf, statusAndCode } from '../helpers/errors.js';
@@ -15,8 +15,11 @@ const CHROMIUM = '/usr/bin/chromium';
 const installed = fs.existsSync(CHROMIUM);
 if (!installed) console.warn('SKIPPED: test/e2e/console.test.ts needs Chromium (Debian: apt-get install chromium), which is not installed here.');
 
-/** Screenshots land here, to be looked at (the last run's are kept). */
-const SHOTS = path.join(os.tmpdir(), 'mlspace-console-screenshots');
+/**
+ * Screenshots land here, to be looked at (the last run's are kept).
+ * MLSPACE_CONSOLE_SHOTS=docs/console refreshes the ones the README shows.
+ */
+const SHOTS = process.env.MLSPACE_CONSOLE_SHOTS ? path.resolve(process.env.MLSPACE_CONSOLE_SHOTS) : path.join(os.tmpdir(), 'mlspace-console-screenshots');
 
 let server: TestServer;
 let browser: Browser;
@@ -55,6 +58,15 @@ async function adminClients() {
     blobs: new BlobServiceClient(`${server.blob}/consoleacct`, new StorageSharedKeyCredential('consoleacct', key)),
     files: new ShareServiceClient(`${server.file}/consoleacct`, new FileKeyCredential('consoleacct', key)),
   };
+}
+
+/** Presses Tab until the focused control's text is `name` (at most 40 times). */
+async function tabTo(page: Page, name: string): Promise<void> {
+  for (let presses = 0; presses < 40; presses++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate(() => document.activeElement?.textContent?.trim())) === name) return;
+  }
+  throw new Error(`Tab never reached '${name}'.`);
 }
 
 async function signInLink(): Promise<string> {
@@ -104,13 +116,14 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     expect(await page.getByText(/^[A-Za-z0-9+/]{86}==$/).count()).toBe(0);
     await page.getByRole('button', { name: 'Show keys' }).click();
     await expect.poll(async () => page.locator('code.secret').count()).toBe(2);
-    await page.screenshot({ path: path.join(SHOTS, 'account-1280.png'), fullPage: true });
+    // Key values are painted over: the screenshots may be published (docs/console).
+    await page.screenshot({ path: path.join(SHOTS, 'account-1280.png'), fullPage: true, mask: [page.locator('code.secret')], maskColor: '#8a8886' });
     // Rotate: the plan first, then the rotation, followed to its end; the consumers then hold the kept key.
-    await page.getByRole('button', { name: 'Plan a rotation' }).click();
+    await page.getByRole('button', { name: 'Rotate keys' }).click();
     const planned = (await page.locator('.plan').textContent())!;
     const [, retired, kept] = /Retires (key[12]) and keeps (key[12])/.exec(planned)!;
-    await page.getByRole('button', { name: `Rotate ${retired} now` }).click();
-    await expect.poll(async () => page.locator('.rotation').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`^Succeeded Rotation of ${retired}`));
+    await page.getByRole('button', { name: 'Confirm rotation' }).click();
+    await expect.poll(async () => page.getByRole('status').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`^Rotation of ${retired} .*Succeeded$`));
     await expect.poll(async () => (await consumerRows.allInnerTexts()).every((text) => new RegExp(`\\b${kept}\\b`).test(text))).toBe(true);
     // The keys shown before are stale now: hidden again.
     expect(await page.locator('code.secret').count()).toBe(0);
@@ -118,7 +131,7 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     // A rotation started elsewhere (the CLI) appears too.
     const cliRotation = await cli('storage', 'account', 'keys', 'rotate', '-g', 'rg-console', '-n', 'consoleacct', '--key', kept === 'key1' ? 'primary' : 'secondary', '-o', 'none');
     expect(cliRotation.code, cliRotation.stderr).toBe(0);
-    await expect.poll(async () => page.locator('.rotation').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`^Succeeded Rotation of ${kept}`));
+    await expect.poll(async () => page.getByRole('status').textContent(), { timeout: 30_000 }).toMatch(new RegExp(`^Rotation of ${kept} .*Succeeded$`));
 
     // A reload lands on the same page.
     await page.reload();
@@ -230,8 +243,11 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true, acceptDownloads: true, viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     await page.goto(await signInLink());
-    await page.getByRole('link', { name: 'consoleacct' }).click();
-    await page.getByRole('button', { name: 'Browse storage' }).click();
+    // By keyboard alone: Tab reaches the account's link and its Browse storage button, and Enter follows them.
+    await tabTo(page, 'consoleacct');
+    await page.keyboard.press('Enter');
+    await tabTo(page, 'Browse storage');
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'consoleacct: storage browser' }).waitFor();
     expect(new URL(page.url()).pathname).toBe('/console/accounts/rg-console/consoleacct/storage');
 
@@ -310,6 +326,14 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await page.getByRole('button', { name: 'report.bin', exact: true }).click();
     await expect.poll(async () => page.getByRole('complementary').getByRole('row', { name: /Size/ }).textContent()).toBe(`Size (bytes)${9 * 1024 * 1024 + 17}`);
     await page.screenshot({ path: path.join(SHOTS, 'storage-browser-files-1280.png'), fullPage: true });
+    // Each SAS the browser asked for is in the activity log, as a listKeys is.
+    const filter = encodeURIComponent(`eventTimestamp ge '${new Date(Date.now() - 600_000).toISOString()}' and resourceGroupName eq 'rg-console'`);
+    const operations = await page.evaluate(
+      async (url) => ((await (await fetch(url)).json()).value as { operationName: { value: string } }[]).map((event) => event.operationName.value),
+      `/subscriptions/${server.subscriptionId}/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter=${filter}`,
+    );
+    expect(operations).toContain('Microsoft.Storage/storageAccounts/listAccountSas/action');
+    expect(operations).toContain('Microsoft.Storage/storageAccounts/listServiceSas/action');
     await page.setViewportSize({ width: 480, height: 800 });
     await page.emulateMedia({ colorScheme: 'dark' });
     await page.screenshot({ path: path.join(SHOTS, 'storage-browser-files-480-dark.png'), fullPage: true });

@@ -21,7 +21,8 @@ export function registerConsole(program: Command): void {
       `
 The link works once, within two minutes; the session it starts lasts eight hours.
 The console acts with your role: a Reader sees no key values and no buttons that would fail.
-Trust the server's CA in the browser (caFile in endpoints.json), or accept its certificate once.
+Trust the server's CA in the browser (caFile in endpoints.json), or accept its certificate once
+(its storage browser also calls the Blob and File TLS ports, which serve the same certificate).
 ${examples('mlspace console', 'mlspace console --no-browser')}`,
     )
     .action(async (options: { browser: boolean }) => {

@@ -12,6 +12,8 @@ const EPOCH_TICKS = 621_355_968_000_000_000n;
 const LOCALIZED: Record<string, string> = {
   'Microsoft.Storage/storageAccounts/listKeys/action': 'List Storage Account Keys',
   'Microsoft.Storage/storageAccounts/regenerateKey/action': 'Regenerate Storage Account Keys',
+  'Microsoft.Storage/storageAccounts/listAccountSas/action': 'List Storage Account SAS',
+  'Microsoft.Storage/storageAccounts/listServiceSas/action': 'List Storage Service SAS',
   'Microsoft.Storage/storageAccounts/listConsumers/action': 'List Storage Account Key Consumers',
   'Microsoft.Storage/storageAccounts/rotateKeys/action': 'Rotate Storage Account Keys',
   'Microsoft.MachineLearningServices/workspaces/resyncKeys/action': 'Resync Workspace Keys',

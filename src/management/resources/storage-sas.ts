@@ -86,9 +86,12 @@ async function listServiceSas(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
   return { status: 200, body: { serviceSasToken: token } };
 }
 
+/** A SAS is a credential signed with a key: the activity log records who asked for one, as it records listKeys. */
 export function storageSasRoutes(deps: ManagementDeps): ArmRoute[] {
+  const accountSas = `${ACTION}/listAccountSas/action`;
+  const serviceSas = `${ACTION}/listServiceSas/action`;
   return [
-    { method: 'POST', pattern: `${ACCOUNT_PATH}/ListAccountSas`, action: `${ACTION}/listAccountSas/action`, handler: (ctx) => listAccountSas(deps, ctx) },
-    { method: 'POST', pattern: `${ACCOUNT_PATH}/ListServiceSas`, action: `${ACTION}/listServiceSas/action`, handler: (ctx) => listServiceSas(deps, ctx) },
+    { method: 'POST', pattern: `${ACCOUNT_PATH}/ListAccountSas`, action: accountSas, activity: accountSas, handler: (ctx) => listAccountSas(deps, ctx) },
+    { method: 'POST', pattern: `${ACCOUNT_PATH}/ListServiceSas`, action: serviceSas, activity: serviceSas, handler: (ctx) => listServiceSas(deps, ctx) },
   ];
 }
