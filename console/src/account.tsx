@@ -123,6 +123,47 @@ function RegenerateKey({ accountId, consumers, onDone }: { accountId: string; co
   );
 }
 
+/**
+ * Shared Key on or off (the account's allowSharedKeyAccess), after a confirmation:
+ * turning it off breaks every consumer that holds a key or a key-signed SAS.
+ */
+function SharedKeySwitch({ accountId, allowed, consumers, onDone }: { accountId: string; allowed: boolean; consumers: Consumer[] | undefined; onDone: () => void }) {
+  const [asked, setAsked] = useState(false);
+  const keyHolders = (consumers ?? []).filter((consumer) => consumer.credentialsType === 'AccountKey' || consumer.credentialsType === 'Sas');
+  return (
+    <>
+      <p>
+        Shared Key access: <span class={`badge ${allowed ? '' : 'warn'}`}>{allowed ? 'on' : 'off'}</span>{' '}
+        {!asked && (
+          <button class="secondary" onClick={() => setAsked(true)}>
+            Turn Shared Key {allowed ? 'off' : 'on'}…
+          </button>
+        )}
+      </p>
+      {asked && (
+        <Confirm
+          label={`Turn Shared Key ${allowed ? 'off' : 'on'}`}
+          message={
+            allowed
+              ? `With Shared Key off, the Blob and File services refuse every key and every key-signed SAS${
+                  keyHolders.length ? `: ${keyHolders.length} consumer(s) stop working (${keyHolders.map(where).join(', ')})` : ''
+                }. Azure AD tokens keep working.`
+              : 'With Shared Key on, the account keys and SAS signed with them work again.'
+          }
+          confirm={`Turn Shared Key ${allowed ? 'off' : 'on'}`}
+          danger={allowed}
+          run={() => api('PATCH', `${accountId}?${STORAGE_API}`, { properties: { allowSharedKeyAccess: !allowed } })}
+          onCancel={() => setAsked(false)}
+          onDone={() => {
+            setAsked(false);
+            onDone();
+          }}
+        />
+      )}
+    </>
+  );
+}
+
 const where = (consumer: Consumer) => (consumer.kind === 'workspace' ? consumer.workspaceName : `${consumer.workspaceName} / ${consumer.datastoreName}`);
 
 /** One account: its keys behind a Show button, and every consumer of them with the key it holds. */
@@ -143,8 +184,9 @@ export function AccountPage({ session, accountId, onBack, onBrowse }: { session:
     setKeysChanged((count) => count + 1);
     readConsumers();
   };
+  const readAccount = () => api<{ name: string; properties: AccountProperties }>('GET', `${accountId}?${STORAGE_API}`).then(setAccount, (failure: Error) => setError(failure.message));
   useEffect(() => {
-    api<{ name: string; properties: AccountProperties }>('GET', `${accountId}?${STORAGE_API}`).then(setAccount, (failure: Error) => setError(failure.message));
+    readAccount();
     readConsumers();
   }, [accountId]);
 
@@ -173,6 +215,11 @@ export function AccountPage({ session, accountId, onBack, onBrowse }: { session:
         </>
       ) : (
         <p class="muted">Your role ({role}) may not see this account's keys.</p>
+      )}
+      {mayRotate(role) ? (
+        <SharedKeySwitch accountId={accountId} allowed={account.properties.allowSharedKeyAccess !== false} consumers={Array.isArray(consumers) ? consumers : undefined} onDone={readAccount} />
+      ) : (
+        <p>Shared Key access: {account.properties.allowSharedKeyAccess === false ? 'off' : 'on'}</p>
       )}
       {mayRotate(role) && (
         <>

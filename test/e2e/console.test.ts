@@ -233,6 +233,21 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await expect.poll(async () => (await cells('workspaceblobstore')).at(-1)).toMatch(/works/);
     expect((await cells('userdata')).at(-1)).toMatch(/stale/);
     await page.screenshot({ path: path.join(SHOTS, 'workspaces-synced-1280.png'), fullPage: true });
+
+    // Shared Key off, after a confirmation that names who stops working; the data plane then refuses the keys.
+    await page.getByRole('link', { name: 'Storage accounts' }).click();
+    await page.getByRole('link', { name: 'wsacct' }).click();
+    await page.getByRole('button', { name: 'Turn Shared Key off…' }).click();
+    await expect.poll(async () => page.getByRole('alertdialog').textContent()).toMatch(/refuse every key.*5 consumer\(s\) stop working \(wsview, .*userdata/);
+    await page.getByRole('button', { name: 'Turn Shared Key off', exact: true }).click();
+    await page.getByRole('button', { name: 'Turn Shared Key on…' }).waitFor();
+    const key1 = await run('storage', 'account', 'keys', 'list', '-g', 'rg-console', '-n', 'wsacct', '--query', '[0].value', '-o', 'tsv');
+    const byKey = new BlobServiceClient(`${server.blob}/wsacct`, new StorageSharedKeyCredential('wsacct', key1), { retryOptions: { maxTries: 1 } });
+    expect(statusAndCode(await errorOf(byKey.getContainerClient('data').getProperties()))).toEqual([403, 'KeyBasedAuthenticationNotPermitted']);
+    await page.getByRole('button', { name: 'Turn Shared Key on…' }).click();
+    await page.getByRole('button', { name: 'Turn Shared Key on', exact: true }).click();
+    await page.getByRole('button', { name: 'Turn Shared Key off…' }).waitFor();
+    expect((await byKey.getContainerClient('data').getProperties()).etag).toBeTruthy();
     await context.close();
   });
 
