@@ -77,6 +77,17 @@ function NameForm({ label, onSubmit }: { label: string; onSubmit: (name: string)
   );
 }
 
+/** A delete's confirmation, in a table row of its own right below the row it deletes. */
+function ConfirmRow(props: { columns: number; label: string; message: string; confirm: string; run: () => Promise<unknown>; onClose: (done: boolean) => void }) {
+  return (
+    <tr>
+      <td colSpan={props.columns}>
+        <Confirm label={props.label} message={props.message} confirm={props.confirm} danger run={props.run} onCancel={() => props.onClose(false)} onDone={() => props.onClose(true)} />
+      </td>
+    </tr>
+  );
+}
+
 /** Every container (or share) of the account, a page at a time, with create and delete. */
 function RootList({ store, onOpen }: { store: Store; onOpen: (root: string) => void }) {
   const pages = usePages<Root>((marker) => store.listRoots(marker), [store]);
@@ -111,22 +122,18 @@ function RootList({ store, onOpen }: { store: Store; onOpen: (root: string) => v
                 </td>
               </tr>,
               deleting === root.name && (
-                <tr key={`${root.name} delete`}>
-                  <td colSpan={3}>
-                <Confirm
+                <ConfirmRow
+                  key={`${root.name} delete`}
+                  columns={3}
                   label={`Delete ${store.rootNoun} ${deleting}`}
                   message={`Deleting ${store.rootNoun} ${deleting} deletes everything in it.`}
                   confirm={`Delete ${deleting}`}
-                  danger
                   run={() => store.deleteRoot(deleting)}
-                  onCancel={() => setDeleting(undefined)}
-                  onDone={() => {
+                  onClose={(done) => {
                     setDeleting(undefined);
-                    pages.reload();
+                    if (done) pages.reload();
                   }}
                 />
-                  </td>
-                </tr>
               ),
             ])}
           </tbody>
@@ -215,23 +222,20 @@ function FolderView({ store, plane, root, folder, onFolder }: { store: Store; pl
                 </td>
               </tr>,
               deleting?.path === entry.path && (
-                <tr key={`${entry.path} delete`}>
-                  <td colSpan={5}>
-                <Confirm
+                <ConfirmRow
+                  key={`${entry.path} delete`}
+                  columns={5}
                   label={`Delete ${deleting.path}`}
                   message={deleting.folder ? `Deleting directory ${deleting.path} works only once it is empty.` : `Deleting ${deleting.path} cannot be undone here${store.service === 'blob' ? ', and deletes its snapshots too' : ''}.`}
                   confirm={`Delete ${deleting.name}`}
-                  danger
                   run={() => store.delete(root, deleting)}
-                  onCancel={() => setDeleting(undefined)}
-                  onDone={() => {
+                  onClose={(done) => {
                     setDeleting(undefined);
+                    if (!done) return;
                     setSelected(undefined);
                     pages.reload();
                   }}
                 />
-                  </td>
-                </tr>
               ),
             ])}
           </tbody>
