@@ -4,6 +4,7 @@ import { RangeRows } from './range-rows.js';
 import { RecordCache } from './record-cache.js';
 import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage, StoredRange } from './records.js';
 import type { Db } from './sqlite.js';
+import { WriteBatch } from './write-batch.js';
 
 type Key = BlobKey;
 
@@ -60,10 +61,12 @@ export class BlobRepo {
   private readonly containerRows: ScopedRows;
   private readonly accountRows: ScopedRows;
   private readonly blobCache = new RecordCache<BlobRecord>(20_000);
+  private readonly appends: WriteBatch;
   private readonly stmt;
 
   constructor(private readonly db: Db) {
     this.refs = new ContentRefs(db);
+    this.appends = new WriteBatch(db);
     this.pages = new RangeRows(db, 'page_ranges', ['account', 'container', 'blob', 'snapshot'], this.refs);
     this.history = new BlobHistory(db, this.refs, this.pages);
     this.containerRows = new ScopedRows(db, 'account = ? AND container = ?');
@@ -241,10 +244,11 @@ export class BlobRepo {
    * Appends a block to an append blob in one transaction: `change` sees the blob
    * as it is (its extents left out: an append needs none of them) and returns its
    * next version, or throws. Concurrent appends are serialized here, so each
-   * lands whole at the offset its `change` saw.
+   * lands whole at the offset its `change` saw; those that arrive together
+   * commit together (WriteBatch).
    */
-  appendBlock(key: Key, block: { id: string; size: number }, change: (current: BlobRecord | undefined) => BlobRecord, inline?: InlineContent): BlobRecord {
-    return this.db.transaction(() => {
+  appendBlock(key: Key, block: { id: string; size: number }, change: (current: BlobRecord | undefined) => BlobRecord, inline?: InlineContent): Promise<BlobRecord> {
+    return this.appends.submit(() => {
       const current = this.getBlobProperties(key.account, key.container, key.name);
       const next = change(current);
       if (inline) this.stmt.insertInline.run(inline.id, inline.data);
@@ -253,7 +257,7 @@ export class BlobRepo {
       this.stmt.upsertBlob.run(key.account, key.container, key.name, blobDoc(next));
       this.blobCache.delete(blobKey(key.account, key.container, key.name));
       return next;
-    })();
+    });
   }
 
   /**

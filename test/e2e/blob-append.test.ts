@@ -52,6 +52,19 @@ describe('append blobs', () => {
     expect(text.split('\n').filter(Boolean).sort()).toEqual(records.map((record) => record.trimEnd()).sort());
   });
 
+  it('commit the appends that arrive together one by one: those whose condition fails are refused, and only they', async () => {
+    const log = container.getAppendBlobClient('race.log');
+    await log.create();
+    // Twenty writers race for position 0: one wins, and every other append is refused whole, in the same moment.
+    const racing = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => log.appendBlock(`w${i}`, 2 + String(i).length - 1, { conditions: { appendPosition: 0 } })));
+    const won = racing.filter((outcome) => outcome.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    for (const outcome of racing) if (outcome.status === 'rejected') expect(statusAndCode(outcome.reason)).toEqual([412, 'AppendPositionConditionNotMet']);
+    const properties = await log.getProperties();
+    expect(properties.blobCommittedBlockCount).toBe(1);
+    expect(/^w\d+$/.test((await log.downloadToBuffer()).toString())).toBe(true);
+  });
+
   it('honour the append position and max size conditions, and refuse appends once sealed', async () => {
     const log = container.getAppendBlobClient('conditions.log');
     await log.create();

@@ -113,7 +113,7 @@ async function commitAppend(ctx: BlobRequest, written: WrittenContent, inline?: 
   let blob: BlobRecord;
   let offset = 0;
   try {
-    blob = ctx.deps.repo.appendBlock(
+    blob = await ctx.deps.repo.appendBlock(
       { account: ctx.account, container: ctx.container, name: ctx.path },
       { id: written.id, size: written.size },
       (current) => {
