@@ -5,6 +5,7 @@ import { DEFAULT_UPLOAD_LIMITS } from '../storage/http/body-limits.js';
 
 interface UpOptions {
   dataDir?: string;
+  masterKeyFile?: string;
   host: string;
   blobPort: number;
   filePort: number;
@@ -48,6 +49,7 @@ export function registerUp(program: Command): void {
     .command('up')
     .description('Start the mlspace server (embedded: SQLite metadata and blob and file bytes in one data directory).')
     .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
+    .option('--master-key-file <file>', 'file holding the master key that seals secrets, outside the data directory (MLSPACE_MASTER_KEY wins)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
     .option('--arm-port <port>', 'HTTPS management (ARM) and token endpoint port (0 picks a free port)', port, 10443)
@@ -76,12 +78,16 @@ The TLS ports serve the same, and also host-style URLs: https://ACCOUNT.blob.loc
 (either TLS port serves either service by its host name; *.localhost needs an /etc/hosts line).
 A local CA (caFile) signs the HTTPS certificates, and an Owner client (adminClientFile) is
 created in DATA_DIR on first start; trust the CA with NODE_EXTRA_CA_CERTS=<caFile>.
+Secrets are sealed with the master key from MLSPACE_MASTER_KEY, --master-key-file or
+DATA_DIR/master.key (created on first start). The database remembers which key sealed
+them: a server started with another one refuses to start and says so.
 
 Examples:
   mlspace up
   mlspace up --data-dir /tmp/mlspace --blob-port 0 --file-port 0 --arm-port 0
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up
   MLSPACE_MASTER_KEY="$(cat /run/secrets/mlspace-master-key)" mlspace up --host 0.0.0.0 --no-dev-account
+  mlspace up --master-key-file /etc/mlspace/master.key
 See docs/security.md for what the server promises about secrets, timeouts and limits.`,
     )
     .action(async (options: UpOptions) => {
@@ -91,6 +97,7 @@ See docs/security.md for what the server promises about secrets, timeouts and li
       const starting = startServer(
         {
           dataDir: options.dataDir ?? defaultDataDir(),
+          masterKeyFile: options.masterKeyFile,
           host: options.host,
           blobPort: options.blobPort,
           armPort: options.armPort,

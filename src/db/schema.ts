@@ -356,4 +356,14 @@ export const migrations: readonly Migration[] = [
   CREATE INDEX containers_retention ON containers (json_extract(doc, '$.retentionExpires')) WHERE json_extract(doc, '$.retentionExpires') IS NOT NULL;
   `,
   },
+  {
+    name: '012-settings',
+    sql: `
+  -- Values that belong to the deployment rather than to a resource: the master key's check value.
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  },
 ];

@@ -9,8 +9,9 @@ export type Db = Database.Database;
  * synchronous=NORMAL keeps the disk wait off the event loop: commits are ordered
  * and survive a process kill as they are, and WalSync (wal-sync.ts) fsyncs the
  * log before any write is acknowledged, so they survive power loss too.
+ * `beforeMigrating` may refuse the database before its schema is touched.
  */
-export function openSqlite(file: string): Db {
+export function openSqlite(file: string, beforeMigrating: (db: Db) => void = () => {}): Db {
   // Created owner-only before SQLite opens it: SQLite gives its -wal and -shm files the database file's mode.
   fs.closeSync(fs.openSync(file, 'a', 0o600));
   const db = new Database(file);
@@ -18,6 +19,12 @@ export function openSqlite(file: string): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  try {
+    beforeMigrating(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   migrate(db);
   return db;
 }

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -13,31 +13,55 @@ import path from 'node:path';
 export class Sealer {
   private readonly fingerprintKey: Buffer;
 
-  private constructor(private readonly masterKey: Buffer) {
+  private constructor(
+    private readonly masterKey: Buffer,
+    /** Where the key came from, as a person would set it: for the message when it is the wrong one. */
+    readonly source: string,
+  ) {
     this.fingerprintKey = createHmac('sha256', masterKey).update('mlspace/fingerprint/v1').digest();
   }
 
   /**
    * The master key comes from `MLSPACE_MASTER_KEY` (base64 of 32 bytes) when set,
-   * else from `master.key` in the data directory, created with mode 0600 on first use.
+   * else from `keyFile` (--master-key-file), which must exist, else from
+   * `master.key` in the data directory, created with mode 0600 on first use.
    */
-  static open(dataDir: string, env: NodeJS.ProcessEnv = process.env): Sealer {
+  static open(dataDir: string, env: NodeJS.ProcessEnv = process.env, keyFile?: string): Sealer {
     const fromEnv = env.MLSPACE_MASTER_KEY;
-    if (fromEnv) {
-      const key = Buffer.from(fromEnv, 'base64');
-      if (key.length !== 32) throw new Error('MLSPACE_MASTER_KEY must be the base64 encoding of exactly 32 bytes.');
-      return new Sealer(key);
+    if (fromEnv) return new Sealer(decodeKey(fromEnv, 'MLSPACE_MASTER_KEY'), 'MLSPACE_MASTER_KEY');
+    if (keyFile) {
+      const source = `--master-key-file ${keyFile}`;
+      if (!fs.existsSync(keyFile)) {
+        throw new Error(`${source}: no such file. Give the file that holds the deployment's master key, or make a new one for a new deployment: (umask 077; openssl rand -base64 32 > ${keyFile}).`);
+      }
+      return new Sealer(decodeKey(fs.readFileSync(keyFile, 'utf8').trim(), source), source);
     }
     const file = path.join(dataDir, 'master.key');
     try {
-      return new Sealer(Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'base64'));
+      return new Sealer(decodeKey(fs.readFileSync(file, 'utf8').trim(), file), file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     const key = randomBytes(32);
     // 'wx' fails rather than overwrite a key another process just created.
     fs.writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    return new Sealer(key);
+    return new Sealer(key, file);
+  }
+
+  /**
+   * A value that tells master keys apart without revealing them (an HMAC of a
+   * fixed text): the database keeps the first node's, and a node whose key gives
+   * another refuses to start (checkMasterKey).
+   */
+  keyCheck(): string {
+    return createHmac('sha256', this.masterKey).update('mlspace/master-key-check/v1').digest('base64');
+  }
+
+  /** Whether `check` is this key's check value (compared in constant time). */
+  matchesCheck(check: string): boolean {
+    const mine = Buffer.from(this.keyCheck(), 'base64');
+    const theirs = Buffer.from(check, 'base64');
+    return mine.length === theirs.length && timingSafeEqual(mine, theirs);
   }
 
   seal(plain: string): string {
@@ -69,4 +93,10 @@ export class Sealer {
     if (sealed.startsWith('v2:')) return Buffer.from(sealed.slice(3, sealed.indexOf(':', 3)), 'base64url');
     return this.fingerprint(this.unseal(sealed));
   }
+}
+
+function decodeKey(text: string, source: string): Buffer {
+  const key = Buffer.from(text, 'base64');
+  if (key.length !== 32) throw new Error(`The master key in ${source} must be the base64 encoding of exactly 32 bytes (make one with: openssl rand -base64 32).`);
+  return key;
 }

@@ -4,6 +4,8 @@ import type { UploadLimits } from '../storage/http/body-limits.js';
 
 export interface ServerConfig {
   dataDir: string;
+  /** The master key's file when it lives outside the data directory (MLSPACE_MASTER_KEY still wins). */
+  masterKeyFile?: string;
   host: string;
   /** 0 picks a free port. */
   blobPort: number;

@@ -28,6 +28,8 @@ import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createDataPlaneServer, serviceOfPort } from './data-plane.js';
 import { ensureTlsMaterial } from '../management/tls/local-ca.js';
+import { masterKeyEvidence, SettingsRepo } from '../db/settings.js';
+import { checkMasterKey, MASTER_KEY_CHECK } from '../secrets/master-key-check.js';
 import { ConsoleOrigin } from '../storage/http/cors.js';
 import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
@@ -54,12 +56,13 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
 async function start(config: ServerConfig, logger: Logger): Promise<RunningServer> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   checkDataDirPrivate(config.dataDir, config.allowSharedDataDir);
-  const sealer = Sealer.open(config.dataDir);
+  const sealer = Sealer.open(config.dataDir, process.env, config.masterKeyFile);
   const dbFile = path.join(config.dataDir, 'metadata.sqlite');
-  const db = openSqlite(dbFile);
+  const db = openSqlite(dbFile, (opened) => checkMasterKey(masterKeyEvidence(opened), sealer));
+  new SettingsRepo(db).setOnce(MASTER_KEY_CHECK, sealer.keyCheck());
+  const accounts = new AccountRepo(db, sealer);
   const walSync = new WalSync(`${dbFile}-wal`);
   const durable = () => walSync.sync();
-  const accounts = new AccountRepo(db, sealer);
   const blobs = new BlobRepo(db);
   const files = new FileRepo(db);
   const serviceProperties = new ServicePropertiesRepo(db);

@@ -1,0 +1,35 @@
+import type { Db } from './sqlite.js';
+
+/** Values of the deployment rather than of a resource, by name (the master key's check value). */
+export class SettingsRepo {
+  private readonly selectOne;
+  private readonly insertOne;
+
+  constructor(db: Db) {
+    this.selectOne = db.prepare('SELECT value FROM settings WHERE name = ?').pluck();
+    this.insertOne = db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING');
+  }
+
+  get(name: string): string | undefined {
+    return this.selectOne.get(name) as string | undefined;
+  }
+
+  /** Sets the value unless one is there already: the first writer's value stays. */
+  setOnce(name: string, value: string): void {
+    this.insertOne.run(name, value);
+  }
+}
+
+/**
+ * What tells whether a master key is this database's, read before any
+ * migration (a wrong key must change nothing, not even the schema): the
+ * recorded check value, and one sealed secret, in whichever of the tables an
+ * earlier release created.
+ */
+export function masterKeyEvidence(db: Db): { check?: string; sealed?: string } {
+  const has = (table: string) => db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) !== undefined;
+  return {
+    check: has('settings') ? (db.prepare("SELECT value FROM settings WHERE name = 'masterKeyCheck'").pluck().get() as string | undefined) : undefined,
+    sealed: has('accounts') ? (db.prepare('SELECT key1 FROM accounts LIMIT 1').pluck().get() as string | undefined) : undefined,
+  };
+}
