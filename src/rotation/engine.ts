@@ -4,9 +4,9 @@ import type { StorageAccountRecord } from '../db/records.js';
 import type { RotationRecord } from '../db/rotations.js';
 import { boundedIds, type Caller } from '../management/activity/activity-log.js';
 import type { ManagementDeps } from '../management/deps.js';
-import { ArmError } from '../management/http/errors.js';
-import { accountId } from '../management/resources/storage-accounts.js';
-import { regenerateAccountKey } from '../management/resources/storage-keys.js';
+import { ArmError, armErrors } from '../management/http/errors.js';
+import { accountId } from '../management/arm-ids.js';
+import { regenerateAccountKey } from '../keys/account-keys.js';
 import { discoverConsumers, keyName, reliesOn, sasScope, type Consumer, type KeyName } from './consumers.js';
 import { RotationJournal, crashPoint } from './journal.js';
 import { actionFor, otherKey, type RotationPlanSummary } from './plan.js';
@@ -244,7 +244,7 @@ export class RotationEngine {
       if (stragglers.length > 0) return false;
       journal.write('regenerate', 'done', { keyName: retired });
       try {
-        regenerateAccountKey(this.deps, account, rotation.retireIndex);
+        if (!regenerateAccountKey(this.deps, account, rotation.retireIndex)) throw armErrors.resourceNotFound('Microsoft.Storage/storageAccounts', account.name, account.resourceGroup);
       } catch (error) {
         // The key ring may already hold the new key while the store rolls back: put it back in step with the store.
         this.deps.keyring.load(account);

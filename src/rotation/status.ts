@@ -1,6 +1,5 @@
 import type { RotationRecord } from '../db/rotations.js';
 import type { ManagementDeps } from '../management/deps.js';
-import { iso } from '../management/resources/common.js';
 
 /**
  * A rotation as its ARM async-operation status resource shows it: status,
@@ -26,8 +25,8 @@ export function rotationStatusJson(deps: ManagementDeps, accountArmId: string, r
     id: `${accountArmId}/rotations/${rotation.id}`,
     name: rotation.id,
     status: rotation.status,
-    startTime: iso(rotation.created),
-    ...(rotation.ended === undefined ? {} : { endTime: iso(rotation.ended) }),
+    startTime: new Date(rotation.created).toISOString(),
+    ...(rotation.ended === undefined ? {} : { endTime: new Date(rotation.ended).toISOString() }),
     ...(rotation.status === 'Failed' && rotation.error ? { error: rotation.error } : {}),
     properties: {
       plan: rotation.plan,
@@ -38,7 +37,7 @@ export function rotationStatusJson(deps: ManagementDeps, accountArmId: string, r
       counts,
       results,
       ...(verifyFinal?.detail.warnings ? { warnings: verifyFinal.detail.warnings } : {}),
-      steps: steps.map((step) => ({ name: step.step, phase: step.phase, time: iso(step.at), ...step.detail })),
+      steps: steps.map((step) => ({ name: step.step, phase: step.phase, time: new Date(step.at).toISOString(), ...step.detail })),
     },
   };
 }

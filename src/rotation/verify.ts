@@ -1,6 +1,6 @@
 import type { CredentialHolder } from '../db/consumers.js';
 import type { ManagementDeps } from '../management/deps.js';
-import { checkAccountKey, checkDatastore } from '../management/resources/datastore-validation.js';
+import { checkAccountKey, checkDatastore } from '../keys/credential-probes.js';
 
 /** Probes in flight at once: enough to hide a round trip, few enough to leave the data plane to its clients. */
 const CONCURRENCY = 8;

@@ -1,11 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import type { AccountDeclarationRepo } from '../db/account-declarations.js';
 import type { AccountRepo } from '../db/accounts.js';
+import { newAccountKey } from '../keys/account-keys.js';
 import type { DeclaredAccount } from './config.js';
-
-export function newAccountKey(): string {
-  return randomBytes(64).toString('base64');
-}
 
 /**
  * Makes sure the declared accounts exist. A declaration is applied when the account

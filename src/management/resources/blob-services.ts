@@ -5,7 +5,8 @@ import type { ArmRequest, ArmResult } from '../http/context.js';
 import { ArmError, armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import type { ArmRoute } from '../http/route.js';
-import { ACCOUNT_PATH, accountId, requireAccount } from './storage-accounts.js';
+import { accountId } from '../arm-ids.js';
+import { ACCOUNT_PATH, requireAccount } from './storage-accounts.js';
 
 const TYPE = 'Microsoft.Storage/storageAccounts/blobServices';
 const SERVICE_PATH = `${ACCOUNT_PATH}/blobServices/{blobServicesName}`;

@@ -10,7 +10,7 @@ import { Fields } from '../http/fields.js';
 import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
 import { requireGroup } from './common.js';
-import { accountId } from './storage-accounts.js';
+import { accountId } from '../arm-ids.js';
 import { operationHeaders, readRotationOptions, startRotation } from './storage-rotation.js';
 
 /**

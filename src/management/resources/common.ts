@@ -7,10 +7,6 @@ export function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-export function groupId(deps: ManagementDeps, group: string): string {
-  return `/subscriptions/${deps.subscriptionId}/resourceGroups/${group}`;
-}
-
 /** The resource group a request names; 404 ResourceGroupNotFound when it does not exist. */
 export function requireGroup(deps: ManagementDeps, ctx: ArmRequest): ResourceGroupRecord {
   const name = ctx.params.resourceGroupName!;

@@ -6,7 +6,8 @@ import { ArmError } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
-import { groupId, requireGroup } from './common.js';
+import { groupId } from '../arm-ids.js';
+import { requireGroup } from './common.js';
 import { deleteStorageAccount } from './storage-accounts.js';
 
 const GROUP = '/subscriptions/{subscriptionId}/resourcegroups/{resourceGroupName}';

@@ -1,5 +1,5 @@
 import type { AccountSettings, StorageAccountRecord } from '../../db/records.js';
-import { newAccountKey } from '../../server/accounts-bootstrap.js';
+import { newAccountKey } from '../../keys/account-keys.js';
 import { ACCOUNT_NAME } from '../../server/config.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
@@ -8,17 +8,14 @@ import { ArmError, armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
-import { groupId, iso, requireGroup } from './common.js';
+import { accountId } from '../arm-ids.js';
+import { iso, requireGroup } from './common.js';
 import { discard } from '../../storage/blob/blobs.js';
 
 export const ACCOUNT_PATH = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts/{accountName}';
 const TYPE = 'Microsoft.Storage/storageAccounts';
 const SKUS = ['Standard_LRS', 'Standard_GRS', 'Standard_RAGRS', 'Standard_ZRS', 'Premium_LRS', 'Premium_ZRS', 'Standard_GZRS', 'Standard_RAGZRS'] as const;
 const KINDS = ['Storage', 'StorageV2', 'BlobStorage', 'FileStorage', 'BlockBlobStorage'] as const;
-
-export function accountId(deps: ManagementDeps, account: StorageAccountRecord): string {
-  return `${groupId(deps, account.resourceGroup)}/providers/${TYPE}/${account.name}`;
-}
 
 export function accountJson(deps: ManagementDeps, account: StorageAccountRecord) {
   const { settings } = account;

@@ -2,7 +2,7 @@ import type { StorageAccountRecord } from '../../db/records.js';
 import { boundedIds } from '../activity/activity-log.js';
 import { discoverConsumers } from '../../rotation/consumers.js';
 import { rotationConflict } from '../../rotation/engine.js';
-import { newAccountKey } from '../../server/accounts-bootstrap.js';
+import { regenerateAccountKey } from '../../keys/account-keys.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
@@ -18,19 +18,6 @@ function keysJson(account: StorageAccountRecord) {
   return {
     keys: account.keys.map((value, i) => ({ keyName: `key${i + 1}`, value, permissions: 'Full', creationTime: iso(account.keyCreated[i]!) })),
   };
-}
-
-/**
- * Replaces one key with a new random one. The key ring is reloaded before this
- * returns, so the old value (and every SAS signed with it) fails from the very
- * next data-plane request on.
- */
-export function regenerateAccountKey(deps: ManagementDeps, account: StorageAccountRecord, index: 0 | 1): StorageAccountRecord {
-  const updated = deps.accounts.setKey(account.name, index, newAccountKey(), Date.now());
-  if (!updated) throw armErrors.resourceNotFound('Microsoft.Storage/storageAccounts', account.name, account.resourceGroup);
-  deps.keyring.load(updated);
-  deps.logger.info({ account: account.name, keyName: `key${index + 1}` }, 'storage account key regenerated');
-  return updated;
 }
 
 /**
@@ -51,6 +38,7 @@ async function regenerateKey(deps: ManagementDeps, ctx: ArmRequest): Promise<Arm
   if (running) throw rotationConflict(deps, account, running);
   const broken = discoverConsumers(deps.consumers, account, deps.subscriptionId).filter((consumer) => consumer.matches === keyName);
   const regenerated = regenerateAccountKey(deps, account, keyName === 'key1' ? 0 : 1);
+  if (!regenerated) throw armErrors.resourceNotFound('Microsoft.Storage/storageAccounts', account.name, account.resourceGroup);
   ctx.activity = { properties: { keyName, consumersNowStale: boundedIds(broken.map((consumer) => consumer.resourceId)) } };
   return { status: 200, body: keysJson(regenerated) };
 }

@@ -10,7 +10,8 @@ import { ArmError } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import { requestOrigin } from '../http/origin.js';
 import type { ArmRoute } from '../http/route.js';
-import { ACCOUNT_PATH, accountId, requireAccount } from './storage-accounts.js';
+import { accountId } from '../arm-ids.js';
+import { ACCOUNT_PATH, requireAccount } from './storage-accounts.js';
 
 const ACTION = 'Microsoft.Storage/storageAccounts';
 /** Seeing which key each consumer holds, and following a rotation, need what listConsumers needs. */

@@ -8,8 +8,8 @@ import { ArmError, armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import { sameName } from '../http/names.js';
 import type { ArmRoute } from '../http/route.js';
-import { groupId, requireGroup, systemData } from './common.js';
-import { accountId } from './storage-accounts.js';
+import { accountId, groupId } from '../arm-ids.js';
+import { requireGroup, systemData } from './common.js';
 import { provisionWorkspaceStorage } from './workspace-provisioning.js';
 
 export const WORKSPACE_PATH =

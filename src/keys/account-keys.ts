@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+import type { AccountRepo } from '../db/accounts.js';
+import type { StorageAccountRecord } from '../db/records.js';
+import type { Logger } from '../server/log.js';
+import type { KeyRing } from '../storage/auth/keyring.js';
+
+/** A new storage account key: 64 random bytes, base64, as Azure's are. */
+export function newAccountKey(): string {
+  return randomBytes(64).toString('base64');
+}
+
+/** What a key change touches: the stored keys, and the ring the data plane checks requests against. */
+export interface KeyStores {
+  accounts: AccountRepo;
+  keyring: KeyRing;
+  logger: Logger;
+}
+
+/**
+ * Replaces one key with a new random one, for regenerateKey and a rotation's
+ * regenerate step alike. The key ring is reloaded before this returns, so the
+ * old value (and every SAS signed with it) fails from the very next data-plane
+ * request on. Undefined when the account is gone.
+ */
+export function regenerateAccountKey(stores: KeyStores, account: StorageAccountRecord, index: 0 | 1): StorageAccountRecord | undefined {
+  const updated = stores.accounts.setKey(account.name, index, newAccountKey(), Date.now());
+  if (!updated) return undefined;
+  stores.keyring.load(updated);
+  stores.logger.info({ account: account.name, keyName: `key${index + 1}` }, 'storage account key regenerated');
+  return updated;
+}

@@ -1,0 +1,83 @@
+import http from 'node:http';
+import type { AccountRepo } from '../db/accounts.js';
+import type { DatastoreRecord } from '../db/datastores.js';
+import { issueAccountSas, issueServiceSas, sasTime } from '../storage/auth/sas-issue.js';
+
+const PROBE_TIMEOUT_MS = 10_000;
+/** Probes are many during a rotation (one per distinct credential and container); keep their connections. */
+const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/** What a credential check needs of a datastore. */
+export type DatastoreCredential = Pick<DatastoreRecord, 'name' | 'accountName' | 'type' | 'containerName' | 'credentialsType' | 'secret'>;
+
+/** Where credentials are tried: the accounts, and this server's Blob and File endpoints. */
+export interface ProbeTargets {
+  accounts: AccountRepo;
+  blob: { endpoint: string };
+  file: { endpoint: string };
+}
+
+/*
+ * Credentials checked the way a client would use them: against the data plane.
+ * Datastore registration (validateDatastore) and a rotation's verify step both
+ * ask here. An account key signs a short-lived SAS and a SAS is used as given,
+ * to list one entry; the answer says why the credential is refused, or nothing.
+ */
+/** Why the data plane refuses the datastore's credential, or undefined when it accepts it. */
+export async function checkDatastore(deps: ProbeTargets, datastore: DatastoreCredential): Promise<string | undefined> {
+  const account = deps.accounts.get(datastore.accountName);
+  if (!account) return `the storage account '${datastore.accountName}' does not exist on this server.`;
+  if (datastore.credentialsType === 'None') return undefined;
+  const isBlob = datastore.type === 'AzureBlob';
+  const target = isBlob
+    ? { service: 'blob' as const, resource: 'c', endpoint: deps.blob.endpoint, listing: 'restype=container&comp=list', kind: 'container' }
+    : { service: 'file' as const, resource: 's', endpoint: deps.file.endpoint, listing: 'restype=directory&comp=list', kind: 'share' };
+  const sas =
+    datastore.credentialsType === 'AccountKey'
+      ? issueServiceSas(account.name, datastore.secret!, {
+          service: target.service,
+          container: datastore.containerName,
+          path: '',
+          resource: target.resource,
+          permissions: 'l',
+          expiry: sasTime(Date.now() + 5 * 60_000),
+        })
+      : datastore.secret!.replace(/^\?/, '');
+  const url = `${target.endpoint}/${account.name}/${encodeURIComponent(datastore.containerName)}?${target.listing}&maxresults=1&${sas}`;
+  const { status, code } = await probe(url);
+  if (status === 200) return undefined;
+  if (code === 'ContainerNotFound' || code === 'ShareNotFound') return `the ${target.kind} '${datastore.containerName}' does not exist in account '${account.name}'.`;
+  if (code === 'KeyBasedAuthenticationNotPermitted') return `account '${account.name}' does not allow shared key access (allowSharedKeyAccess is false).`;
+  if (code === 'AuthenticationFailed') {
+    return datastore.credentialsType === 'AccountKey'
+      ? `the key is not a current key of account '${account.name}' (it may have been regenerated).`
+      : 'the SAS token is not valid (expired, or signed with a key that was regenerated).';
+  }
+  return `listing the ${target.kind} answered ${status}${code ? ` ${code}` : ''}.`;
+}
+
+/**
+ * Why the Blob service refuses an account key (a workspace's copy), or
+ * undefined when it accepts it: the key signs a short-lived account SAS that
+ * lists one container, a service-level request that needs no particular
+ * container to exist.
+ */
+export async function checkAccountKey(deps: ProbeTargets, accountName: string, key: string): Promise<string | undefined> {
+  const sas = issueAccountSas(accountName, key, { services: 'b', resourceTypes: 's', permissions: 'l', expiry: sasTime(Date.now() + 5 * 60_000) });
+  const { status, code } = await probe(`${deps.blob.endpoint}/${accountName}?comp=list&maxresults=1&${sas}`);
+  if (status === 200) return undefined;
+  if (code === 'AuthenticationFailed') return `the key is not a current key of account '${accountName}' (it may have been regenerated).`;
+  if (code === 'KeyBasedAuthenticationNotPermitted') return `account '${accountName}' does not allow shared key access (allowSharedKeyAccess is false).`;
+  return `listing the account's containers answered ${status}${code ? ` ${code}` : ''}.`;
+}
+
+function probe(url: string): Promise<{ status: number; code?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: probeAgent, headers: { 'x-ms-version': '2021-08-06' }, timeout: PROBE_TIMEOUT_MS }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, code: res.headers['x-ms-error-code'] as string | undefined }));
+    });
+    req.on('timeout', () => req.destroy(new Error('the data plane did not answer the validation request in time')));
+    req.on('error', reject);
+  });
+}
