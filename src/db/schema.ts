@@ -5,6 +5,18 @@ export interface Migration {
 }
 
 /**
+ * A database that recorded a migration this release does not have was written
+ * by a newer release: opening it could misread what that migration changed.
+ */
+export function refuseUnknownMigrations(applied: Iterable<string>, known: readonly Migration[]): void {
+  const names = new Set(known.map((migration) => migration.name));
+  const unknown = [...applied].filter((name) => !names.has(name));
+  if (unknown.length > 0) {
+    throw new Error(`The metadata database was migrated by a newer mlspace release (${unknown.join(', ')}); run that release, or a later one, against it.`);
+  }
+}
+
+/**
  * The metadata schema, as migrations applied in this order. Each is applied once,
  * inside a transaction, and recorded by name; never edit one that shipped.
  */

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
-import { migrations } from './schema.js';
+import { migrations, refuseUnknownMigrations } from './schema.js';
 
 export type Db = Database.Database;
 
@@ -21,17 +21,18 @@ export function openSqlite(file: string, beforeMigrating: (db: Db) => void = () 
   db.pragma('busy_timeout = 5000');
   try {
     beforeMigrating(db);
+    migrate(db);
   } catch (error) {
     db.close();
     throw error;
   }
-  migrate(db);
   return db;
 }
 
 function migrate(db: Db): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied INTEGER NOT NULL)');
   const applied = new Set(db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[]);
+  refuseUnknownMigrations(applied, migrations);
   for (const migration of migrations) {
     if (applied.has(migration.name)) continue;
     db.transaction(() => {

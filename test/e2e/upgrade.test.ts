@@ -1,4 +1,5 @@
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import Database from 'better-sqlite3';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -76,5 +77,14 @@ describe('a data directory written by an earlier release', () => {
     );
     await expect(startTestServer({ dataDir, args: ['--master-key-file', path.join(home, 'missing.key')], env: { MLSPACE_MASTER_KEY: '' } })).rejects.toThrow(/no such file.*openssl rand -base64 32/);
     await expect(startTestServer({ dataDir, env: { MLSPACE_MASTER_KEY: 'c2hvcnQ=' } })).rejects.toThrow(/exactly 32 bytes/);
+  });
+
+  it('refuses a database a newer release migrated, saying so', async () => {
+    const home = unpackFixture();
+    const dataDir = path.join(home, 'data');
+    const db = new Database(path.join(dataDir, 'metadata.sqlite'));
+    db.prepare("INSERT INTO schema_migrations (name, applied) VALUES ('999-from-the-future', 0)").run();
+    db.close();
+    await expect(startTestServer({ dataDir, env: { MLSPACE_MASTER_KEY: FIXTURE_KEY } })).rejects.toThrow(/migrated by a newer mlspace release \(999-from-the-future\)/);
   });
 });

@@ -1,0 +1,327 @@
+import type { Migration } from '../schema.js';
+
+/**
+ * The PostgreSQL dialect's schema: the same migrations, by the same names and
+ * in the same order, as the SQLite dialect's (src/db/schema.ts, whose comments
+ * say what each column holds), so both record the same schema version. What
+ * differs is spelling: BIGINT for times and sizes, BYTEA for bytes, an identity
+ * column for file ids, `(doc::jsonb ->> 'x')` for `json_extract(doc, '$.x')`,
+ * and the `nocase` ICU collation (created by the runner) for COLLATE NOCASE.
+ * test/e2e/postgres-schema.test.ts checks that both have the same tables and columns.
+ */
+export const postgresMigrations: readonly Migration[] = [
+  {
+    name: '001-blob-service',
+    sql: `
+  CREATE TABLE accounts (
+    name TEXT PRIMARY KEY,
+    key1 TEXT NOT NULL,
+    key2 TEXT NOT NULL,
+    key1_created BIGINT NOT NULL,
+    key2_created BIGINT NOT NULL,
+    allow_shared_key INTEGER NOT NULL DEFAULT 1,
+    created BIGINT NOT NULL
+  );
+  CREATE TABLE containers (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, name)
+  );
+  CREATE TABLE blobs (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, container, name)
+  );
+  CREATE TABLE blocks (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    block_id TEXT NOT NULL,
+    content_id TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    seq BIGINT NOT NULL,
+    PRIMARY KEY (account, container, blob, block_id)
+  );
+  CREATE TABLE content (
+    id TEXT PRIMARY KEY,
+    refs BIGINT NOT NULL
+  );
+  CREATE TABLE service_properties (
+    account TEXT NOT NULL,
+    service TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, service)
+  );
+  `,
+  },
+  {
+    name: '002-file-service',
+    sql: `
+  CREATE TABLE shares (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, name)
+  );
+  CREATE TABLE file_nodes (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    account TEXT NOT NULL,
+    share TEXT NOT NULL,
+    key TEXT NOT NULL,
+    parent TEXT,
+    name TEXT NOT NULL,
+    is_dir INTEGER NOT NULL,
+    size BIGINT NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (account, share, key)
+  );
+  CREATE INDEX file_nodes_children ON file_nodes (account, share, parent, key);
+  CREATE TABLE file_ranges (
+    file_id BIGINT NOT NULL,
+    first_byte BIGINT NOT NULL,
+    last_byte BIGINT NOT NULL,
+    content_id TEXT NOT NULL,
+    content_offset BIGINT NOT NULL,
+    PRIMARY KEY (file_id, first_byte)
+  );
+  CREATE TABLE file_permissions (
+    account TEXT NOT NULL,
+    share TEXT NOT NULL,
+    key TEXT NOT NULL,
+    permission TEXT NOT NULL,
+    PRIMARY KEY (account, share, key)
+  );
+  `,
+  },
+  {
+    name: '003-management',
+    sql: `
+  CREATE TABLE directory (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  CREATE TABLE service_principals (
+    client_id TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    secret_hash TEXT NOT NULL,
+    created BIGINT NOT NULL
+  );
+  CREATE TABLE resource_groups (
+    name TEXT COLLATE nocase PRIMARY KEY,
+    location TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    managed_by TEXT,
+    created BIGINT NOT NULL
+  );
+  INSERT INTO resource_groups (name, location, tags, created)
+    VALUES ('mlspace-builtin', 'local', '{}', (extract(epoch FROM now()) * 1000)::bigint);
+  ALTER TABLE accounts ADD COLUMN resource_group TEXT COLLATE nocase NOT NULL DEFAULT 'mlspace-builtin';
+  ALTER TABLE accounts ADD COLUMN doc TEXT NOT NULL DEFAULT '{}';
+  CREATE INDEX accounts_by_group ON accounts (resource_group);
+  CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    resource_group TEXT COLLATE nocase NOT NULL,
+    name TEXT COLLATE nocase NOT NULL,
+    storage_account TEXT NOT NULL,
+    storage_key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    modified BIGINT NOT NULL,
+    UNIQUE (resource_group, name)
+  );
+  CREATE TABLE datastores (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    system INTEGER NOT NULL,
+    is_default INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    secret TEXT,
+    created BIGINT NOT NULL,
+    modified BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  );
+  CREATE TABLE model_containers (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    modified BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  );
+  CREATE TABLE model_versions (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    modified BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, name, version),
+    FOREIGN KEY (workspace_id, name) REFERENCES model_containers (workspace_id, name) ON DELETE CASCADE
+  );
+  `,
+  },
+  {
+    name: '005-account-declarations',
+    sql: `
+  CREATE TABLE account_declarations (
+    name TEXT PRIMARY KEY,
+    declaration TEXT NOT NULL
+  );
+  `,
+  },
+  {
+    name: '004-rotation',
+    sql: `
+  CREATE INDEX datastores_by_account ON datastores ((doc::jsonb ->> 'accountName'));
+  CREATE INDEX workspaces_by_account ON workspaces (storage_account);
+  CREATE TABLE rotations (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    resource_group TEXT COLLATE nocase NOT NULL,
+    retire_index INTEGER NOT NULL,
+    reissue_sas INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    step TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    error TEXT,
+    caller_id TEXT NOT NULL,
+    caller_name TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL,
+    ended BIGINT
+  );
+  CREATE UNIQUE INDEX rotations_one_running ON rotations (account) WHERE status = 'InProgress';
+  CREATE INDEX rotations_by_account ON rotations (account, created);
+  CREATE TABLE rotation_steps (
+    rotation_id TEXT NOT NULL REFERENCES rotations (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    step TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (rotation_id, seq)
+  );
+  CREATE TABLE rotation_consumers (
+    rotation_id TEXT NOT NULL REFERENCES rotations (id) ON DELETE CASCADE,
+    consumer TEXT NOT NULL,
+    resource_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    old_secret TEXT NOT NULL,
+    new_secret TEXT NOT NULL,
+    state TEXT NOT NULL,
+    detail TEXT,
+    PRIMARY KEY (rotation_id, consumer)
+  );
+  CREATE TABLE activity_log (
+    id TEXT PRIMARY KEY,
+    at BIGINT NOT NULL,
+    resource_group TEXT COLLATE nocase,
+    resource_id TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    status TEXT NOT NULL,
+    caller_id TEXT NOT NULL,
+    caller_name TEXT NOT NULL,
+    correlation_id TEXT NOT NULL,
+    properties TEXT NOT NULL
+  );
+  CREATE INDEX activity_log_by_time ON activity_log (at);
+  `,
+  },
+  {
+    name: '006-inline-content',
+    sql: `
+  CREATE TABLE inline_content (
+    id TEXT PRIMARY KEY,
+    data BYTEA NOT NULL
+  );
+  `,
+  },
+  {
+    name: '007-blob-snapshots',
+    sql: `
+  CREATE TABLE blob_snapshots (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, container, name, snapshot)
+  );
+  `,
+  },
+  {
+    name: '008-append-blocks',
+    sql: `
+  CREATE TABLE append_blocks (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    content_id TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    PRIMARY KEY (account, container, blob, seq)
+  );
+  `,
+  },
+  {
+    name: '009-page-ranges',
+    sql: `
+  CREATE TABLE page_ranges (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    blob TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    first_byte BIGINT NOT NULL,
+    last_byte BIGINT NOT NULL,
+    content_id TEXT NOT NULL,
+    content_offset BIGINT NOT NULL,
+    PRIMARY KEY (account, container, blob, snapshot, first_byte)
+  );
+  `,
+  },
+  {
+    name: '010-blob-versions',
+    sql: `
+  CREATE TABLE blob_versions (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version_id TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, container, name, version_id)
+  );
+  CREATE TABLE deleted_blobs (
+    account TEXT NOT NULL,
+    container TEXT NOT NULL,
+    name TEXT NOT NULL,
+    deleted_time TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (account, container, name, deleted_time)
+  );
+  `,
+  },
+  {
+    name: '011-retention-indexes',
+    sql: `
+  CREATE INDEX blob_snapshots_retention ON blob_snapshots ((doc::jsonb ->> 'retentionExpires')) WHERE (doc::jsonb ->> 'retentionExpires') IS NOT NULL;
+  CREATE INDEX blob_versions_retention ON blob_versions ((doc::jsonb ->> 'retentionExpires')) WHERE (doc::jsonb ->> 'retentionExpires') IS NOT NULL;
+  CREATE INDEX deleted_blobs_retention ON deleted_blobs ((doc::jsonb ->> 'retentionExpires')) WHERE (doc::jsonb ->> 'retentionExpires') IS NOT NULL;
+  CREATE INDEX containers_retention ON containers ((doc::jsonb ->> 'retentionExpires')) WHERE (doc::jsonb ->> 'retentionExpires') IS NOT NULL;
+  `,
+  },
+  {
+    name: '012-settings',
+    sql: `
+  CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+  },
+];
