@@ -4,9 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migratePostgres } from '../../dist/db/postgres/migrate.js';
-import { migrations } from '../../dist/db/schema.js';
-import { openSqlite } from '../../dist/db/sqlite.js';
+import { migratePostgres } from '../../src/db/postgres/migrate.js';
+import { migrations } from '../../src/db/schema.js';
+import { openSqlite } from '../../src/db/sqlite.js';
 
 /** CI's PostgreSQL (trust auth); each run works in a database of its own and drops it. */
 const SERVER = process.env.MLSPACE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
