@@ -35,26 +35,26 @@ export class ResourceGroupRepo {
     this.remove = db.prepare('DELETE FROM resource_groups WHERE name = ?');
   }
 
-  get(name: string): ResourceGroupRecord | undefined {
+  async get(name: string): Promise<ResourceGroupRecord | undefined> {
     const row = this.selectOne.get(name) as GroupRow | undefined;
     return row && fromRow(row);
   }
 
-  list(): ResourceGroupRecord[] {
+  async list(): Promise<ResourceGroupRecord[]> {
     return (this.selectAll.all() as GroupRow[]).map(fromRow);
   }
 
   /** False when a group of that name (in any case) exists. */
-  create(group: ResourceGroupRecord): boolean {
+  async create(group: ResourceGroupRecord): Promise<boolean> {
     return this.insert.run(group.name, group.location, JSON.stringify(group.tags), group.managedBy ?? null, group.created).changes === 1;
   }
 
   /** A group's location never changes; its tags and managedBy may. */
-  saveTags(group: ResourceGroupRecord): void {
+  async saveTags(group: ResourceGroupRecord): Promise<void> {
     this.update.run(JSON.stringify(group.tags), group.managedBy ?? null, group.name);
   }
 
-  delete(name: string): boolean {
+  async delete(name: string): Promise<boolean> {
     return this.remove.run(name).changes === 1;
   }
 }

@@ -64,7 +64,7 @@ function retentionPolicy(properties: Fields, name: string): RetentionPolicy | un
 
 async function setProperties(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   requireDefault(ctx);
-  const account = requireAccount(deps, ctx);
+  const account = await requireAccount(deps, ctx);
   const blobService = readSettings(new Fields(await readJsonObject(ctx.req)), account.settings.blobService ?? {});
   const settings = { ...account.settings, blobService };
   deps.accounts.saveSettings(account.name, account.allowSharedKeyAccess, settings);
@@ -80,9 +80,9 @@ export function blobServiceRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: SERVICE_PATH,
       action: `${TYPE}/read`,
-      handler: (ctx) => {
+      handler: async (ctx) => {
         requireDefault(ctx);
-        return { status: 200, body: serviceJson(deps, requireAccount(deps, ctx)) };
+        return { status: 200, body: serviceJson(deps, await requireAccount(deps, ctx)) };
       },
     },
     { method: 'PUT', pattern: SERVICE_PATH, action: `${TYPE}/write`, handler: (ctx) => setProperties(deps, ctx) },
@@ -91,7 +91,7 @@ export function blobServiceRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: `${ACCOUNT_PATH}/blobServices`,
       action: `${TYPE}/read`,
-      handler: (ctx) => ({ status: 200, body: { value: [serviceJson(deps, requireAccount(deps, ctx))] } }),
+      handler: async (ctx) => ({ status: 200, body: { value: [serviceJson(deps, await requireAccount(deps, ctx))] } }),
     },
   ];
 }

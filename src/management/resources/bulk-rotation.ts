@@ -60,7 +60,7 @@ async function rotateMany(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
   if (options.keyName !== undefined) {
     throw new ArmError(400, 'InvalidRequestContent', "'keyName' applies to one account; a bulk rotation retires each account's active key. Rotate an account by name to choose its key.");
   }
-  const accounts = ctx.params.resourceGroupName === undefined ? deps.accounts.list() : deps.accounts.listByGroup(requireGroup(deps, ctx).name);
+  const accounts = ctx.params.resourceGroupName === undefined ? deps.accounts.list() : deps.accounts.listByGroup((await requireGroup(deps, ctx)).name);
   return { status: 200, body: { value: accounts.map((account) => accountOutcome(deps, ctx, account, ifOlderThanDays, options)) } };
 }
 

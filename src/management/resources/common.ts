@@ -8,9 +8,9 @@ export function iso(ms: number): string {
 }
 
 /** The resource group a request names; 404 ResourceGroupNotFound when it does not exist. */
-export function requireGroup(deps: ManagementDeps, ctx: ArmRequest): ResourceGroupRecord {
+export async function requireGroup(deps: ManagementDeps, ctx: ArmRequest): Promise<ResourceGroupRecord> {
   const name = ctx.params.resourceGroupName!;
-  const group = deps.groups.get(name);
+  const group = await deps.groups.get(name);
   if (!group) throw armErrors.resourceGroupNotFound(name);
   return group;
 }

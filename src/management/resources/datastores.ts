@@ -121,7 +121,7 @@ function booleanQuery(ctx: ArmRequest, name: string): boolean | undefined {
  * as Azure does by default. A re-registered system datastore stays one.
  */
 async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const workspace = requireWorkspace(deps, ctx);
+  const workspace = await requireWorkspace(deps, ctx);
   const name = ctx.params.name!;
   if (!DATASTORE_NAME.test(name)) {
     throw new ArmError(400, 'InvalidResourceName', `'${name}' is not a valid datastore name: it must match ^[a-zA-Z0-9][a-zA-Z0-9\\-_]{0,254}$ (letters, digits, '-' and '_').`);
@@ -145,8 +145,8 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
 }
 
 /** ARM list with paging: `$skip` is the continuation token, `count` the page size (30 by default, as in Azure). */
-function list(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const workspace = requireWorkspace(deps, ctx);
+async function list(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const workspace = await requireWorkspace(deps, ctx);
   const names = ctx.query.get('names');
   const searchText = ctx.query.get('searchText');
   const page = deps.datastores.query(workspace.id, {
@@ -162,8 +162,8 @@ function list(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
   return { status: 200, body };
 }
 
-function remove(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const workspace = requireWorkspace(deps, ctx);
+async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const workspace = await requireWorkspace(deps, ctx);
   const datastore = deps.datastores.get(workspace.id, ctx.params.name!);
   if (!datastore) return { status: 204 };
   if (datastore.system) {
@@ -173,8 +173,8 @@ function remove(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
   return { status: 200 };
 }
 
-function listSecrets(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const workspace = requireWorkspace(deps, ctx);
+async function listSecrets(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const workspace = await requireWorkspace(deps, ctx);
   const datastore = requireDatastore(deps, workspace, ctx.params.name!);
   if (datastore.credentialsType === 'AccountKey') return { status: 200, body: { secretsType: 'AccountKey', key: datastore.secret } };
   if (datastore.credentialsType === 'Sas') return { status: 200, body: { secretsType: 'Sas', sasToken: datastore.secret } };
@@ -189,8 +189,8 @@ export function datastoreRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: `${DATASTORES}/{name}`,
       action: `${TYPE}/read`,
-      handler: (ctx) => {
-        const workspace = requireWorkspace(deps, ctx);
+      handler: async (ctx) => {
+        const workspace = await requireWorkspace(deps, ctx);
         return { status: 200, body: datastoreJson(deps, workspace, requireDatastore(deps, workspace, ctx.params.name!)) };
       },
     },

@@ -100,7 +100,7 @@ function checkModelUri(deps: ManagementDeps, workspace: WorkspaceRecord, uri: st
 }
 
 async function putContainer(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const workspace = requireWorkspace(deps, ctx);
+  const workspace = await requireWorkspace(deps, ctx);
   const name = ctx.params.name!;
   checkName('name', name);
   const asset = readAsset(new Fields(await readJsonObject(ctx.req)).requiredObject('properties'));
@@ -112,7 +112,7 @@ async function putContainer(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmR
 }
 
 async function putVersion(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const workspace = requireWorkspace(deps, ctx);
+  const workspace = await requireWorkspace(deps, ctx);
   const name = ctx.params.name!;
   const id = ctx.params.version!;
   checkName('name', name);
@@ -168,8 +168,8 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: MODELS,
       action: read,
-      handler: (ctx) => {
-        const workspace = requireWorkspace(deps, ctx);
+      handler: async (ctx) => {
+        const workspace = await requireWorkspace(deps, ctx);
         return page(ctx, deps, 'count', (after, limit) => deps.models.listContainers(workspace.id, after, limit), (c) => c.name, (c) => containerJson(deps, workspace, c));
       },
     },
@@ -178,8 +178,8 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: `${MODELS}/{name}`,
       action: read,
-      handler: (ctx) => {
-        const workspace = requireWorkspace(deps, ctx);
+      handler: async (ctx) => {
+        const workspace = await requireWorkspace(deps, ctx);
         const container = deps.models.getContainer(workspace.id, ctx.params.name!);
         if (!container) throw notFound(`Model '${ctx.params.name}'`, workspace);
         return { status: 200, body: containerJson(deps, workspace, container) };
@@ -190,14 +190,14 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       pattern: `${MODELS}/{name}`,
       action: remove,
       // Its versions go with it.
-      handler: (ctx) => ({ status: deps.models.deleteContainer(requireWorkspace(deps, ctx).id, ctx.params.name!) ? 200 : 204 }),
+      handler: async (ctx) => ({ status: deps.models.deleteContainer((await requireWorkspace(deps, ctx)).id, ctx.params.name!) ? 200 : 204 }),
     },
     {
       method: 'GET',
       pattern: `${MODELS}/{name}/versions`,
       action: `${TYPE}/versions/read`,
-      handler: (ctx) => {
-        const workspace = requireWorkspace(deps, ctx);
+      handler: async (ctx) => {
+        const workspace = await requireWorkspace(deps, ctx);
         if (!deps.models.getContainer(workspace.id, ctx.params.name!)) throw notFound(`Model '${ctx.params.name}'`, workspace);
         return page(
           ctx,
@@ -214,8 +214,8 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: `${MODELS}/{name}/versions/{version}`,
       action: `${TYPE}/versions/read`,
-      handler: (ctx) => {
-        const workspace = requireWorkspace(deps, ctx);
+      handler: async (ctx) => {
+        const workspace = await requireWorkspace(deps, ctx);
         const version = deps.models.getVersion(workspace.id, ctx.params.name!, ctx.params.version!);
         if (!version) throw notFound(`Version '${ctx.params.version}' of model '${ctx.params.name}'`, workspace);
         return { status: 200, body: versionJson(deps, workspace, version) };
@@ -225,7 +225,7 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'DELETE',
       pattern: `${MODELS}/{name}/versions/{version}`,
       action: `${TYPE}/versions/delete`,
-      handler: (ctx) => ({ status: deps.models.deleteVersion(requireWorkspace(deps, ctx).id, ctx.params.name!, ctx.params.version!) ? 200 : 204 }),
+      handler: async (ctx) => ({ status: deps.models.deleteVersion((await requireWorkspace(deps, ctx)).id, ctx.params.name!, ctx.params.version!) ? 200 : 204 }),
     },
   ];
 }

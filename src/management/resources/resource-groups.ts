@@ -45,31 +45,31 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
   const location = body.requiredString('location');
   const tags = body.stringMap('tags') ?? {};
   const managedBy = body.string('managedBy');
-  const existing = deps.groups.get(name);
+  const existing = await deps.groups.get(name);
   if (existing) {
     if (!sameName(existing.location, location)) {
       throw new ArmError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${location}'. The Resource group already exists in location '${existing.location}'.`);
     }
     const updated = { ...existing, tags, managedBy };
-    deps.groups.saveTags(updated);
+    await deps.groups.saveTags(updated);
     return { status: 200, body: groupJson(deps, updated) };
   }
   const group: ResourceGroupRecord = { name, location, tags, managedBy, created: Date.now() };
-  if (!deps.groups.create(group)) throw new ArmError(409, 'Conflict', `The resource group '${name}' was created by a concurrent request; retry.`);
+  if (!(await deps.groups.create(group))) throw new ArmError(409, 'Conflict', `The resource group '${name}' was created by a concurrent request; retry.`);
   return { status: 201, body: groupJson(deps, group) };
 }
 
 async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const group = requireGroup(deps, ctx);
+  const group = await requireGroup(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
   const updated = { ...group, tags: body.stringMap('tags') ?? group.tags, managedBy: body.string('managedBy') ?? group.managedBy };
-  deps.groups.saveTags(updated);
+  await deps.groups.saveTags(updated);
   return { status: 200, body: groupJson(deps, updated) };
 }
 
 /** Deletes the group and everything in it: workspaces first (they refer to accounts), then accounts with their data. */
 async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const group = requireGroup(deps, ctx);
+  const group = await requireGroup(deps, ctx);
   if (sameName(group.name, BUILTIN_RESOURCE_GROUP)) {
     throw new ArmError(
       409,
@@ -79,7 +79,7 @@ async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   }
   for (const workspace of deps.workspaces.list(group.name)) deps.workspaces.delete(workspace.id);
   for (const account of deps.accounts.listByGroup(group.name)) await deleteStorageAccount(deps, account.name);
-  deps.groups.delete(group.name);
+  await deps.groups.delete(group.name);
   return { status: 200 };
 }
 
@@ -89,16 +89,16 @@ export function resourceGroupRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: '/subscriptions/{subscriptionId}/resourcegroups',
       action: `${ACTION}/read`,
-      handler: () => ({ status: 200, body: { value: deps.groups.list().map((group) => groupJson(deps, group)) } }),
+      handler: async () => ({ status: 200, body: { value: (await deps.groups.list()).map((group) => groupJson(deps, group)) } }),
     },
     { method: 'PUT', pattern: GROUP, action: `${ACTION}/write`, handler: (ctx) => createOrUpdate(deps, ctx) },
     { method: 'PATCH', pattern: GROUP, action: `${ACTION}/write`, handler: (ctx) => update(deps, ctx) },
-    { method: 'GET', pattern: GROUP, action: `${ACTION}/read`, handler: (ctx) => ({ status: 200, body: groupJson(deps, requireGroup(deps, ctx)) }) },
+    { method: 'GET', pattern: GROUP, action: `${ACTION}/read`, handler: async (ctx) => ({ status: 200, body: groupJson(deps, await requireGroup(deps, ctx)) }) },
     {
       method: 'HEAD',
       pattern: GROUP,
       action: `${ACTION}/read`,
-      handler: (ctx) => ({ status: deps.groups.get(ctx.params.resourceGroupName!) ? 204 : 404 }),
+      handler: async (ctx) => ({ status: (await deps.groups.get(ctx.params.resourceGroupName!)) ? 204 : 404 }),
     },
     { method: 'DELETE', pattern: GROUP, action: `${ACTION}/delete`, handler: (ctx) => remove(deps, ctx) },
   ];

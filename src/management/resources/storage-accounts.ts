@@ -60,8 +60,8 @@ function checkAccountName(name: string): void {
 }
 
 /** The account a request names, in the group it names; 404 when it is not there. */
-export function requireAccount(deps: ManagementDeps, ctx: ArmRequest): StorageAccountRecord {
-  const group = requireGroup(deps, ctx);
+export async function requireAccount(deps: ManagementDeps, ctx: ArmRequest): Promise<StorageAccountRecord> {
+  const group = await requireGroup(deps, ctx);
   const name = ctx.params.accountName!;
   const account = deps.accounts.get(name);
   if (!account || !sameName(account.resourceGroup, group.name)) throw armErrors.resourceNotFound(TYPE, name, group.name);
@@ -120,7 +120,7 @@ function saveSettings(deps: ManagementDeps, account: StorageAccountRecord, updat
 async function create(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const name = ctx.params.accountName!;
   checkAccountName(name);
-  const group = requireGroup(deps, ctx);
+  const group = await requireGroup(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
   const existing = deps.accounts.get(name);
   if (existing && !sameName(existing.resourceGroup, group.name)) throw accountTaken(name);
@@ -152,7 +152,7 @@ function accountTaken(name: string): ArmError {
 }
 
 async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const account = requireAccount(deps, ctx);
+  const account = await requireAccount(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
   return { status: 200, body: accountJson(deps, saveSettings(deps, account, readSettings(body, account.settings, account.allowSharedKeyAccess))) };
 }
@@ -172,7 +172,7 @@ export async function deleteStorageAccount(deps: ManagementDeps, name: string): 
 }
 
 async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const group = requireGroup(deps, ctx);
+  const group = await requireGroup(deps, ctx);
   const account = deps.accounts.get(ctx.params.accountName!);
   // ARM answers 204 when there was nothing to delete.
   if (!account || !sameName(account.resourceGroup, group.name)) return { status: 204 };
@@ -204,13 +204,13 @@ export function storageAccountRoutes(deps: ManagementDeps): ArmRoute[] {
   return [
     { method: 'PUT', pattern: ACCOUNT_PATH, action: `${TYPE}/write`, handler: (ctx) => create(deps, ctx) },
     { method: 'PATCH', pattern: ACCOUNT_PATH, action: `${TYPE}/write`, handler: (ctx) => update(deps, ctx) },
-    { method: 'GET', pattern: ACCOUNT_PATH, action: `${TYPE}/read`, handler: (ctx) => ({ status: 200, body: accountJson(deps, requireAccount(deps, ctx)) }) },
+    { method: 'GET', pattern: ACCOUNT_PATH, action: `${TYPE}/read`, handler: async (ctx) => ({ status: 200, body: accountJson(deps, await requireAccount(deps, ctx)) }) },
     { method: 'DELETE', pattern: ACCOUNT_PATH, action: `${TYPE}/delete`, handler: (ctx) => remove(deps, ctx) },
     {
       method: 'GET',
       pattern: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts',
       action: `${TYPE}/read`,
-      handler: (ctx) => list(deps.accounts.listByGroup(requireGroup(deps, ctx).name)),
+      handler: async (ctx) => list(deps.accounts.listByGroup((await requireGroup(deps, ctx)).name)),
     },
     { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts', action: `${TYPE}/read`, handler: () => list(deps.accounts.list()) },
     {

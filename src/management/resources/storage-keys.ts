@@ -26,7 +26,7 @@ function keysJson(account: StorageAccountRecord) {
  * consumers that held the old value: they stop working now.
  */
 async function regenerateKey(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const account = requireAccount(deps, ctx);
+  const account = await requireAccount(deps, ctx);
   const keyName = new Fields(await readJsonObject(ctx.req)).requiredString('keyName').toLowerCase();
   if (keyName === 'kerb1' || keyName === 'kerb2') {
     throw new ArmError(400, 'InvalidValuesForRequestParameters', 'Kerberos keys (kerb1, kerb2) are not supported by this server; regenerate key1 or key2.');
@@ -50,7 +50,7 @@ export function storageKeyRoutes(deps: ManagementDeps): ArmRoute[] {
       pattern: `${ACCOUNT_PATH}/listKeys`,
       action: `${ACTION}/listkeys/action`,
       activity: `${ACTION}/listKeys/action`,
-      handler: (ctx) => ({ status: 200, body: keysJson(requireAccount(deps, ctx)) }),
+      handler: async (ctx) => ({ status: 200, body: keysJson(await requireAccount(deps, ctx)) }),
     },
     {
       method: 'POST',

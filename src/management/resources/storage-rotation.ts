@@ -28,8 +28,8 @@ function countMatches(consumers: Consumer[]): Record<KeyMatch, number> {
  * in any resource group, holding a credential of the account, with the key
  * it matches, the accounts' key ages, and the key a rotation would retire.
  */
-function listConsumers(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const account = requireAccount(deps, ctx);
+async function listConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = await requireAccount(deps, ctx);
   const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
   const running = deps.rotations.running(account.name);
   const period = account.settings.keyExpirationPeriodInDays;
@@ -80,7 +80,7 @@ export function startRotation(deps: ManagementDeps, ctx: ArmRequest, account: St
 }
 
 async function rotateKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const account = requireAccount(deps, ctx);
+  const account = await requireAccount(deps, ctx);
   const options = readRotationOptions(new Fields(await readJsonObject(ctx.req)));
   // A started rotation's events come from the engine (Accepted, then Succeeded or Failed); a dry run changes nothing.
   ctx.activity = { ownEvents: true };
@@ -102,22 +102,22 @@ function requireRotation(deps: ManagementDeps, ctx: ArmRequest, account: Storage
 }
 
 /** The status resource (Azure-AsyncOperation): always 200, status InProgress, Succeeded or Failed. */
-function rotationStatus(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const account = requireAccount(deps, ctx);
+async function rotationStatus(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = await requireAccount(deps, ctx);
   const expand = ctx.query.get('$expand') === 'results';
   return { status: 200, body: rotationStatusJson(deps, accountId(deps, account), requireRotation(deps, ctx, account), expand) };
 }
 
 /** The Location resource: 202 while the rotation runs, then 200 with its final status. */
-function rotationResult(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const account = requireAccount(deps, ctx);
+async function rotationResult(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = await requireAccount(deps, ctx);
   const rotation = requireRotation(deps, ctx, account);
   if (rotation.status === 'InProgress') return { status: 202, headers: operationHeaders(deps, ctx, account, rotation.id) };
   return { status: 200, body: rotationStatusJson(deps, accountId(deps, account), rotation, true) };
 }
 
-function listRotations(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const account = requireAccount(deps, ctx);
+async function listRotations(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = await requireAccount(deps, ctx);
   const id = accountId(deps, account);
   return { status: 200, body: { value: deps.rotations.recent(account.name, 50).map((rotation) => rotationStatusJson(deps, id, rotation, false)) } };
 }

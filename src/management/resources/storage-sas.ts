@@ -33,7 +33,7 @@ function signingKey(body: Fields, account: StorageAccountRecord): string {
 }
 
 async function listAccountSas(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const account = requireAccount(deps, ctx);
+  const account = await requireAccount(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
   const token = issueAccountSas(account.name, signingKey(body, account), {
     services: letters(body, 'signedServices', 'bqtf', true)!,
@@ -54,7 +54,7 @@ const SERVICE_OF_RESOURCE = { b: 'blob', c: 'blob', f: 'file', s: 'file' } as co
  * or `/file/{account}/{share}[/{path}]`; signedResource says which level it is.
  */
 async function listServiceSas(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const account = requireAccount(deps, ctx);
+  const account = await requireAccount(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
   const resource = body.oneOf('signedResource', ['b', 'c', 'f', 's'] as const);
   if (resource === undefined) throw armErrors.invalidContent("'signedResource' is required: 'c' (container), 'b' (blob), 's' (share) or 'f' (file).");

@@ -48,8 +48,8 @@ function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
   };
 }
 
-export function requireWorkspace(deps: ManagementDeps, ctx: ArmRequest): WorkspaceRecord {
-  const group = requireGroup(deps, ctx);
+export async function requireWorkspace(deps: ManagementDeps, ctx: ArmRequest): Promise<WorkspaceRecord> {
+  const group = await requireGroup(deps, ctx);
   const name = ctx.params.workspaceName!;
   const workspace = deps.workspaces.get(group.name, name);
   if (!workspace) throw armErrors.resourceNotFound(TYPE, name, group.name);
@@ -104,7 +104,7 @@ function readSettings(body: Fields, current: WorkspaceSettings | undefined): Wor
  * updates what may change; the storage account may not.
  */
 async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const group = requireGroup(deps, ctx);
+  const group = await requireGroup(deps, ctx);
   const name = ctx.params.workspaceName!;
   if (!WORKSPACE_NAME.test(name)) {
     throw new ArmError(400, 'InvalidResourceName', `'${name}' is not a valid workspace name: use 3-33 letters, digits, '-' and '_', starting with a letter or digit.`);
@@ -139,7 +139,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
 }
 
 async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
-  const workspace = requireWorkspace(deps, ctx);
+  const workspace = await requireWorkspace(deps, ctx);
   const settings = readSettings(new Fields(await readJsonObject(ctx.req)), workspace.settings);
   const now = Date.now();
   deps.workspaces.saveSettings(workspace.id, settings, now);
@@ -147,8 +147,8 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
 }
 
 /** Re-reads the linked account's key1 into the workspace's copy and its system datastores (az ml workspace sync-keys). */
-function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const workspace = requireWorkspace(deps, ctx);
+async function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const workspace = await requireWorkspace(deps, ctx);
   const account = deps.accounts.get(workspace.storageAccount);
   if (!account) {
     throw new ArmError(400, 'ValidationError', `The storage account '${workspace.storageAccount}' linked to workspace '${workspace.name}' no longer exists; keys cannot be synchronized.`);
@@ -168,8 +168,8 @@ function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
   return { status: 200 };
 }
 
-function listKeys(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
-  const workspace = requireWorkspace(deps, ctx);
+async function listKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const workspace = await requireWorkspace(deps, ctx);
   const account = deps.accounts.get(workspace.storageAccount);
   return {
     status: 200,
@@ -185,14 +185,14 @@ export function workspaceRoutes(deps: ManagementDeps): ArmRoute[] {
   return [
     { method: 'PUT', pattern: WORKSPACE_PATH, action: `${TYPE}/write`, handler: (ctx) => createOrUpdate(deps, ctx) },
     { method: 'PATCH', pattern: WORKSPACE_PATH, action: `${TYPE}/write`, handler: (ctx) => update(deps, ctx) },
-    { method: 'GET', pattern: WORKSPACE_PATH, action: `${TYPE}/read`, handler: (ctx) => ({ status: 200, body: workspaceJson(deps, requireWorkspace(deps, ctx)) }) },
+    { method: 'GET', pattern: WORKSPACE_PATH, action: `${TYPE}/read`, handler: async (ctx) => ({ status: 200, body: workspaceJson(deps, await requireWorkspace(deps, ctx)) }) },
     {
       method: 'DELETE',
       pattern: WORKSPACE_PATH,
       action: `${TYPE}/delete`,
       // Datastores and models go with the workspace; the data in its storage account stays, as in Azure.
-      handler: (ctx) => {
-        const workspace = deps.workspaces.get(requireGroup(deps, ctx).name, ctx.params.workspaceName!);
+      handler: async (ctx) => {
+        const workspace = deps.workspaces.get((await requireGroup(deps, ctx)).name, ctx.params.workspaceName!);
         return { status: workspace && deps.workspaces.delete(workspace.id) ? 200 : 204 };
       },
     },
@@ -200,7 +200,7 @@ export function workspaceRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.MachineLearningServices/workspaces',
       action: `${TYPE}/read`,
-      handler: (ctx) => list(deps.workspaces.list(requireGroup(deps, ctx).name)),
+      handler: async (ctx) => list(deps.workspaces.list((await requireGroup(deps, ctx)).name)),
     },
     { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.MachineLearningServices/workspaces', action: `${TYPE}/read`, handler: () => list(deps.workspaces.list()) },
     { method: 'POST', pattern: `${WORKSPACE_PATH}/resyncKeys`, action: `${TYPE}/resynckeys/action`, activity: `${TYPE}/resyncKeys/action`, handler: (ctx) => resyncKeys(deps, ctx) },
