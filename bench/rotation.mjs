@@ -297,7 +297,7 @@ async function seedDatastores(dataDir, plan) {
     const repo = new DatastoreRepo(db, Sealer.open(dataDir));
     const now = Date.now();
     db.transaction(() => {
-      for (const datastore of plan) repo.put({ system: false, isDefault: false, tags: {}, properties: {}, created: now, modified: now, ...datastore });
+      for (const datastore of plan) repo.write({ system: false, isDefault: false, tags: {}, properties: {}, created: now, modified: now, ...datastore });
     })();
   } finally {
     db.close();

@@ -77,13 +77,18 @@ export class DatastoreRepo {
     };
   }
 
-  get(workspaceId: string, name: string): DatastoreRecord | undefined {
+  async get(workspaceId: string, name: string): Promise<DatastoreRecord | undefined> {
     const row = this.stmt.get.get(workspaceId, name) as DatastoreRow | undefined;
     return row && this.fromRow(row);
   }
 
   /** Creates or overwrites a registration; `system`, `isDefault` and `created` of an existing one are kept. */
-  put(datastore: DatastoreRecord): void {
+  async put(datastore: DatastoreRecord): Promise<void> {
+    this.write(datastore);
+  }
+
+  /** put, within a transaction of this dialect (the workspace repo's). */
+  write(datastore: DatastoreRecord): void {
     const { workspaceId, name, system, isDefault, secret, created, modified, ...doc } = datastore;
     this.stmt.upsert.run({
       workspace_id: workspaceId,
@@ -98,7 +103,7 @@ export class DatastoreRepo {
   }
 
   /** One page, plus whether more follow. */
-  query(workspaceId: string, query: DatastoreQuery): { items: DatastoreRecord[]; more: boolean } {
+  async query(workspaceId: string, query: DatastoreQuery): Promise<{ items: DatastoreRecord[]; more: boolean }> {
     const rows = this.stmt.query.all({
       workspace_id: workspaceId,
       after: query.after,
@@ -110,11 +115,16 @@ export class DatastoreRepo {
     return { items: rows.slice(0, query.limit).map((row) => this.fromRow(row)), more: rows.length > query.limit };
   }
 
-  listSystem(workspaceId: string): DatastoreRecord[] {
+  async listSystem(workspaceId: string): Promise<DatastoreRecord[]> {
+    return this.systemOf(workspaceId);
+  }
+
+  /** The datastores created with the workspace, within a transaction of this dialect. */
+  systemOf(workspaceId: string): DatastoreRecord[] {
     return (this.stmt.system.all(workspaceId) as DatastoreRow[]).map((row) => this.fromRow(row));
   }
 
-  delete(workspaceId: string, name: string): boolean {
+  async delete(workspaceId: string, name: string): Promise<boolean> {
     return this.stmt.remove.run(workspaceId, name).changes === 1;
   }
 

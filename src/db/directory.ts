@@ -40,7 +40,7 @@ export class DirectoryRepo {
   }
 
   /** The tenant and subscription ids: random GUIDs chosen once, on first start, and kept. */
-  ids(): { tenantId: string; subscriptionId: string } {
+  async ids(): Promise<{ tenantId: string; subscriptionId: string }> {
     return this.db.transaction(() => {
       this.insertSetting.run('tenantId', randomUUID());
       this.insertSetting.run('subscriptionId', randomUUID());
@@ -48,12 +48,12 @@ export class DirectoryRepo {
     })();
   }
 
-  getPrincipal(clientId: string): ServicePrincipalRecord | undefined {
+  async getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined> {
     const row = this.selectPrincipal.get(clientId) as PrincipalRow | undefined;
     return row && { clientId: row.client_id, displayName: row.display_name, role: row.role, secretHash: row.secret_hash, created: row.created };
   }
 
-  addPrincipal(principal: ServicePrincipalRecord): void {
+  async addPrincipal(principal: ServicePrincipalRecord): Promise<void> {
     this.insertPrincipal.run({
       client_id: principal.clientId,
       display_name: principal.displayName,

@@ -62,47 +62,51 @@ export class ModelRepo {
     };
   }
 
-  getContainer(workspaceId: string, name: string): ModelContainerRecord | undefined {
+  async getContainer(workspaceId: string, name: string): Promise<ModelContainerRecord | undefined> {
     const row = this.stmt.getContainer.get(workspaceId, name) as Row | undefined;
     return row && fromRow<ModelContainerRecord>(row);
   }
 
-  listContainers(workspaceId: string, after: string, limit: number): ModelContainerRecord[] {
+  async listContainers(workspaceId: string, after: string, limit: number): Promise<ModelContainerRecord[]> {
     return (this.stmt.listContainers.all(workspaceId, after, limit) as Row[]).map((row) => fromRow<ModelContainerRecord>(row));
   }
 
-  putContainer(container: ModelContainerRecord): void {
+  async putContainer(container: ModelContainerRecord): Promise<void> {
+    this.writeContainer(container);
+  }
+
+  private writeContainer(container: ModelContainerRecord): void {
     const { workspaceId, name, created, modified, ...doc } = container;
     this.stmt.upsertContainer.run(workspaceId, name, JSON.stringify(doc), created, modified);
   }
 
-  deleteContainer(workspaceId: string, name: string): boolean {
+  async deleteContainer(workspaceId: string, name: string): Promise<boolean> {
     return this.stmt.deleteContainer.run(workspaceId, name).changes === 1;
   }
 
-  getVersion(workspaceId: string, name: string, version: string): ModelVersionRecord | undefined {
+  async getVersion(workspaceId: string, name: string, version: string): Promise<ModelVersionRecord | undefined> {
     const row = this.stmt.getVersion.get(workspaceId, name, version) as Row | undefined;
     return row && fromRow<ModelVersionRecord>(row);
   }
 
-  listVersions(workspaceId: string, name: string, after: string, limit: number): ModelVersionRecord[] {
+  async listVersions(workspaceId: string, name: string, after: string, limit: number): Promise<ModelVersionRecord[]> {
     return (this.stmt.listVersions.all(workspaceId, name, after, limit) as Row[]).map((row) => fromRow<ModelVersionRecord>(row));
   }
 
-  versionNames(workspaceId: string, name: string): string[] {
+  async versionNames(workspaceId: string, name: string): Promise<string[]> {
     return this.stmt.versionNames.all(workspaceId, name) as string[];
   }
 
   /** Stores a version, creating its container first when it has none (as Azure does). */
-  putVersion(version: ModelVersionRecord, containerIfMissing: ModelContainerRecord): void {
+  async putVersion(version: ModelVersionRecord, containerIfMissing: ModelContainerRecord): Promise<void> {
     this.db.transaction(() => {
-      if (!this.getContainer(version.workspaceId, version.name)) this.putContainer(containerIfMissing);
+      if (this.stmt.getContainer.get(version.workspaceId, version.name) === undefined) this.writeContainer(containerIfMissing);
       const { workspaceId, name, version: id, created, modified, ...doc } = version;
       this.stmt.upsertVersion.run(workspaceId, name, id, JSON.stringify(doc), created, modified);
     })();
   }
 
-  deleteVersion(workspaceId: string, name: string, version: string): boolean {
+  async deleteVersion(workspaceId: string, name: string, version: string): Promise<boolean> {
     return this.stmt.deleteVersion.run(workspaceId, name, version).changes === 1;
   }
 }

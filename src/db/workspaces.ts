@@ -60,18 +60,18 @@ export class WorkspaceRepo {
     };
   }
 
-  get(resourceGroup: string, name: string): WorkspaceRecord | undefined {
+  async get(resourceGroup: string, name: string): Promise<WorkspaceRecord | undefined> {
     const row = this.stmt.get.get(resourceGroup, name) as WorkspaceRow | undefined;
     return row && this.fromRow(row);
   }
 
-  list(resourceGroup?: string): WorkspaceRecord[] {
+  async list(resourceGroup?: string): Promise<WorkspaceRecord[]> {
     const rows = (resourceGroup === undefined ? this.stmt.all.all() : this.stmt.byGroup.all(resourceGroup)) as WorkspaceRow[];
     return rows.map((row) => this.fromRow(row));
   }
 
   /** The workspace and its system datastores, in one transaction: a workspace never exists without them. */
-  create(workspace: WorkspaceRecord, systemDatastores: DatastoreRecord[]): void {
+  async create(workspace: WorkspaceRecord, systemDatastores: DatastoreRecord[]): Promise<void> {
     this.db.transaction(() => {
       this.stmt.insert.run({
         id: workspace.id,
@@ -83,11 +83,11 @@ export class WorkspaceRepo {
         created: workspace.created,
         modified: workspace.modified,
       });
-      for (const datastore of systemDatastores) this.datastores.put(datastore);
+      for (const datastore of systemDatastores) this.datastores.write(datastore);
     })();
   }
 
-  saveSettings(id: string, settings: WorkspaceSettings, modified: number): void {
+  async saveSettings(id: string, settings: WorkspaceSettings, modified: number): Promise<void> {
     this.stmt.updateDoc.run(JSON.stringify(settings), modified, id);
   }
 
@@ -96,18 +96,18 @@ export class WorkspaceRepo {
    * datastores that use the linked account (resyncKeys). User datastores are
    * left alone, as in Azure: they must be re-registered.
    */
-  resyncKey(workspace: WorkspaceRecord, key: string, modified: number): void {
+  async resyncKey(workspace: WorkspaceRecord, key: string, modified: number): Promise<void> {
     this.db.transaction(() => {
       this.stmt.updateKey.run(this.sealer.seal(key), modified, workspace.id);
-      for (const datastore of this.datastores.listSystem(workspace.id)) {
+      for (const datastore of this.datastores.systemOf(workspace.id)) {
         if (datastore.accountName === workspace.storageAccount && datastore.credentialsType === 'AccountKey') {
-          this.datastores.put({ ...datastore, secret: key, modified });
+          this.datastores.write({ ...datastore, secret: key, modified });
         }
       }
     })();
   }
 
-  delete(id: string): boolean {
+  async delete(id: string): Promise<boolean> {
     return this.stmt.remove.run(id).changes === 1;
   }
 

@@ -83,12 +83,12 @@ async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, 
  * cookie instead. It acts as the signed-in principal, with its current role;
  * what changes something must also carry the session's CSRF token.
  */
-function consolePrincipal(deps: ManagementDeps, ctx: ArmRequest): Principal | undefined {
+async function consolePrincipal(deps: ManagementDeps, ctx: ArmRequest): Promise<Principal | undefined> {
   if (ctx.req.headers.authorization !== undefined) return undefined;
   const found = sessionOf(deps.consoleSessions, ctx.req);
   if (!found) return undefined;
   if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') requireCsrf(found.session, ctx.req);
-  const principal = deps.directory.getPrincipal(found.session.clientId);
+  const principal = await deps.directory.getPrincipal(found.session.clientId);
   return principal && { clientId: principal.clientId, displayName: principal.displayName, role: principal.role };
 }
 
@@ -104,7 +104,7 @@ export function managementRequestListener(deps: ManagementDeps) {
     const { route, params } = router.match(ctx.req.method ?? 'GET', ctx.path);
     ctx.params = params;
     if (route.action !== undefined) {
-      ctx.principal = consolePrincipal(deps, ctx) ?? (await authenticateBearer(ctx.req, deps.tokens, deps.directory, `${deps.armEndpoint}/${deps.tenantId}`));
+      ctx.principal = (await consolePrincipal(deps, ctx)) ?? (await authenticateBearer(ctx.req, deps.tokens, deps.directory, `${deps.armEndpoint}/${deps.tenantId}`));
       if (!ctx.query.get('api-version')) throw armErrors.missingApiVersion();
       if (params.subscriptionId !== undefined && !sameName(params.subscriptionId, deps.subscriptionId)) {
         throw armErrors.subscriptionNotFound(params.subscriptionId);

@@ -65,9 +65,9 @@ export interface ManagementEndpoint {
  */
 export async function startManagement(options: ManagementOptions): Promise<ManagementEndpoint> {
   const directory = new DirectoryRepo(options.db);
-  const { tenantId, subscriptionId } = directory.ids();
+  const { tenantId, subscriptionId } = await directory.ids();
   const tokens = await TokenService.open(options.dataDir, tenantId);
-  const adminClientFile = ensureAdminClient(options.dataDir, directory, tenantId);
+  const adminClientFile = await ensureAdminClient(options.dataDir, directory, tenantId);
 
   const server = https.createServer({
     cert: options.tls.certChain,

@@ -30,8 +30,8 @@ function cookie(req: IncomingMessage, name: string): string | undefined {
 const signedOut = () => new ArmError(401, 'NotSignedIn', "The console session is missing or has expired; sign in again (run 'mlspace console' for a sign-in link).");
 
 /** What the page needs to know of its session: who it acts as, where, and the CSRF token it must send back. */
-function sessionAnswer(deps: ManagementDeps, session: ConsoleSession, headers?: Record<string, string>): ArmResult {
-  const principal = deps.directory.getPrincipal(session.clientId);
+async function sessionAnswer(deps: ManagementDeps, session: ConsoleSession, headers?: Record<string, string>): Promise<ArmResult> {
+  const principal = await deps.directory.getPrincipal(session.clientId);
   if (!principal) throw signedOut();
   return {
     status: 200,
@@ -65,7 +65,7 @@ async function signIn(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   } else {
     clientId = body.requiredString('clientId');
     const secret = body.requiredString('clientSecret');
-    const principal = deps.directory.getPrincipal(clientId);
+    const principal = await deps.directory.getPrincipal(clientId);
     // One answer for an unknown client and a wrong secret: the form must not tell which client ids exist.
     if (!principal || !clientSecretMatches(secret, principal.secretHash)) {
       throw new ArmError(401, 'InvalidClientCredentials', 'The client id or secret is wrong; check both (mlspace ad sp create prints them).');
@@ -77,7 +77,7 @@ async function signIn(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   return sessionAnswer(deps, session, { 'set-cookie': cookieHeader });
 }
 
-function currentSession(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+function currentSession(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const found = sessionOf(deps.consoleSessions, ctx.req);
   if (!found) throw signedOut();
   return sessionAnswer(deps, found.session);

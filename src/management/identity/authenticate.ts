@@ -33,7 +33,7 @@ export async function authenticateBearer(
   } catch (error) {
     throw unauthorized(`The access token is invalid: ${reason(error)} Get a new token for the scope https://management.azure.com/.default.`);
   }
-  const principal = directory.getPrincipal(clientId);
+  const principal = await directory.getPrincipal(clientId);
   if (!principal) throw unauthorized(`The access token is invalid: client '${clientId}' no longer exists.`);
   return { clientId: principal.clientId, displayName: principal.displayName, role: principal.role };
 }

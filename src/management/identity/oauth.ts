@@ -98,7 +98,7 @@ export function tokenEndpoint(deps: IdentityDeps, adfs = false) {
     if (!credentials) {
       return oauthError(400, 'invalid_request', "AADSTS900144: The request body must contain the parameters 'client_id' and 'client_secret'.");
     }
-    const principal = deps.directory.getPrincipal(credentials.clientId);
+    const principal = await deps.directory.getPrincipal(credentials.clientId);
     if (!principal) {
       return oauthError(400, 'unauthorized_client', `AADSTS700016: Application with identifier '${credentials.clientId}' was not found in the directory '${deps.tenantId}'.`);
     }

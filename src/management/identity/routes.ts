@@ -18,7 +18,7 @@ async function createPrincipal(deps: ManagementDeps, ctx: ArmRequest): Promise<A
   const role = parseRole(roleName);
   if (!role) throw armErrors.invalidContent(`'role' must be one of ${ROLE_NAMES.map((r) => `'${r}'`).join(', ')}; got '${roleName}'.`);
   const displayName = body.string('displayName') ?? `mlspace-${role.toLowerCase().replace(/\s+/g, '-')}`;
-  const credentials = createServicePrincipal(deps.directory, deps.tenantId, role, displayName);
+  const credentials = await createServicePrincipal(deps.directory, deps.tenantId, role, displayName);
   deps.logger.info({ clientId: credentials.clientId, role }, 'service principal created');
   return { status: 201, body: { ...credentials, role, displayName } };
 }

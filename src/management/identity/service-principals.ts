@@ -12,10 +12,10 @@ export interface ClientCredentials {
 }
 
 /** Registers a new client with a role; the secret is returned once and only its hash is kept. */
-export function createServicePrincipal(directory: DirectoryRepo, tenantId: string, role: RoleName, displayName: string): ClientCredentials {
+export async function createServicePrincipal(directory: DirectoryRepo, tenantId: string, role: RoleName, displayName: string): Promise<ClientCredentials> {
   const clientId = randomUUID();
   const clientSecret = newClientSecret();
-  directory.addPrincipal({ clientId, displayName, role, secretHash: hashClientSecret(clientSecret), created: Date.now() });
+  await directory.addPrincipal({ clientId, displayName, role, secretHash: hashClientSecret(clientSecret), created: Date.now() });
   return { tenantId, clientId, clientSecret };
 }
 
@@ -24,13 +24,13 @@ export function createServicePrincipal(directory: DirectoryRepo, tenantId: strin
  * `DATA_DIR/admin-client.json` on first start; the CLI and tests use it to
  * bootstrap. If the file is lost, a new admin client is registered.
  */
-export function ensureAdminClient(dataDir: string, directory: DirectoryRepo, tenantId: string): string {
+export async function ensureAdminClient(dataDir: string, directory: DirectoryRepo, tenantId: string): Promise<string> {
   const file = path.join(dataDir, 'admin-client.json');
   if (fs.existsSync(file)) {
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ClientCredentials>;
-    if (saved.tenantId === tenantId && saved.clientId && directory.getPrincipal(saved.clientId)) return file;
+    if (saved.tenantId === tenantId && saved.clientId && (await directory.getPrincipal(saved.clientId))) return file;
   }
-  const credentials = createServicePrincipal(directory, tenantId, 'Owner', 'mlspace-admin');
+  const credentials = await createServicePrincipal(directory, tenantId, 'Owner', 'mlspace-admin');
   writePrivateFile(file, JSON.stringify(credentials, null, 2) + '\n');
   return file;
 }

@@ -41,8 +41,8 @@ function datastoreJson(deps: ManagementDeps, workspace: WorkspaceRecord, datasto
   };
 }
 
-function requireDatastore(deps: ManagementDeps, workspace: WorkspaceRecord, name: string): DatastoreRecord {
-  const datastore = deps.datastores.get(workspace.id, name);
+async function requireDatastore(deps: ManagementDeps, workspace: WorkspaceRecord, name: string): Promise<DatastoreRecord> {
+  const datastore = await deps.datastores.get(workspace.id, name);
   if (!datastore) throw new ArmError(404, 'ResourceNotFound', `Datastore '${name}' was not found in workspace '${workspace.name}'.`);
   return datastore;
 }
@@ -130,9 +130,9 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
   const now = Date.now();
   const datastore = readDatastore(deps, workspace, name, new Fields(await readJsonObject(ctx.req)), now);
   if (!skipValidation) await validateDatastore(deps, datastore);
-  const existing = deps.datastores.get(workspace.id, name);
+  const existing = await deps.datastores.get(workspace.id, name);
   const saved = existing ? { ...datastore, system: existing.system, isDefault: existing.isDefault, created: existing.created } : datastore;
-  deps.datastores.put(saved);
+  await deps.datastores.put(saved);
   ctx.activity = {
     properties: {
       accountName: saved.accountName,
@@ -149,7 +149,7 @@ async function list(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const workspace = await requireWorkspace(deps, ctx);
   const names = ctx.query.get('names');
   const searchText = ctx.query.get('searchText');
-  const page = deps.datastores.query(workspace.id, {
+  const page = await deps.datastores.query(workspace.id, {
     after: pageStart(ctx, '$skip'),
     limit: pageSize(ctx, 'count', 30, 100),
     isDefault: booleanQuery(ctx, 'isDefault'),
@@ -164,18 +164,18 @@ async function list(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
 
 async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const workspace = await requireWorkspace(deps, ctx);
-  const datastore = deps.datastores.get(workspace.id, ctx.params.name!);
+  const datastore = await deps.datastores.get(workspace.id, ctx.params.name!);
   if (!datastore) return { status: 204 };
   if (datastore.system) {
     throw new ArmError(400, 'UserError', `'${datastore.name}' is a system datastore of workspace '${workspace.name}' and cannot be deleted; re-register it to change its credentials.`);
   }
-  deps.datastores.delete(workspace.id, datastore.name);
+  await deps.datastores.delete(workspace.id, datastore.name);
   return { status: 200 };
 }
 
 async function listSecrets(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const workspace = await requireWorkspace(deps, ctx);
-  const datastore = requireDatastore(deps, workspace, ctx.params.name!);
+  const datastore = await requireDatastore(deps, workspace, ctx.params.name!);
   if (datastore.credentialsType === 'AccountKey') return { status: 200, body: { secretsType: 'AccountKey', key: datastore.secret } };
   if (datastore.credentialsType === 'Sas') return { status: 200, body: { secretsType: 'Sas', sasToken: datastore.secret } };
   throw new ArmError(400, 'UserError', `Datastore '${datastore.name}' has credentialsType None: it holds no secrets.`);
@@ -191,7 +191,7 @@ export function datastoreRoutes(deps: ManagementDeps): ArmRoute[] {
       action: `${TYPE}/read`,
       handler: async (ctx) => {
         const workspace = await requireWorkspace(deps, ctx);
-        return { status: 200, body: datastoreJson(deps, workspace, requireDatastore(deps, workspace, ctx.params.name!)) };
+        return { status: 200, body: datastoreJson(deps, workspace, await requireDatastore(deps, workspace, ctx.params.name!)) };
       },
     },
     { method: 'DELETE', pattern: `${DATASTORES}/{name}`, action: `${TYPE}/delete`, handler: (ctx) => remove(deps, ctx) },

@@ -33,13 +33,13 @@ function readAsset(properties: Fields): AssetFields {
 }
 
 /** Numeric versions count up; the next version is one past the highest, as Azure ML's autoincrement does. */
-function versionSummary(deps: ManagementDeps, workspace: WorkspaceRecord, name: string) {
-  const numbers = deps.models.versionNames(workspace.id, name).filter((v) => /^\d+$/.test(v)).map(Number);
+async function versionSummary(deps: ManagementDeps, workspace: WorkspaceRecord, name: string) {
+  const numbers = (await deps.models.versionNames(workspace.id, name)).filter((v) => /^\d+$/.test(v)).map(Number);
   const latest = numbers.length > 0 ? Math.max(...numbers) : undefined;
   return { latestVersion: latest === undefined ? null : String(latest), nextVersion: String((latest ?? 0) + 1) };
 }
 
-function containerJson(deps: ManagementDeps, workspace: WorkspaceRecord, container: ModelContainerRecord) {
+async function containerJson(deps: ManagementDeps, workspace: WorkspaceRecord, container: ModelContainerRecord) {
   return {
     id: `${workspaceId(deps, workspace)}/models/${container.name}`,
     name: container.name,
@@ -50,7 +50,7 @@ function containerJson(deps: ManagementDeps, workspace: WorkspaceRecord, contain
       tags: container.tags,
       properties: container.properties,
       isArchived: container.isArchived,
-      ...versionSummary(deps, workspace, container.name),
+      ...(await versionSummary(deps, workspace, container.name)),
     },
   };
 }
@@ -80,7 +80,7 @@ function versionJson(deps: ManagementDeps, workspace: WorkspaceRecord, version: 
  * that exists (the files themselves are written by the client, through the
  * datastore's credential, and are not checked here).
  */
-function checkModelUri(deps: ManagementDeps, workspace: WorkspaceRecord, uri: string): void {
+async function checkModelUri(deps: ManagementDeps, workspace: WorkspaceRecord, uri: string): Promise<void> {
   const match = DATASTORE_URI.exec(uri);
   if (!match) {
     throw armErrors.invalidContent(
@@ -94,7 +94,7 @@ function checkModelUri(deps: ManagementDeps, workspace: WorkspaceRecord, uri: st
   ) {
     throw armErrors.invalidContent(`'properties.modelUri' names another workspace ('${workspaceName}' in '${group}'); a model's files must be in a datastore of '${workspace.name}'.`);
   }
-  if (!deps.datastores.get(workspace.id, datastore!)) {
+  if (!(await deps.datastores.get(workspace.id, datastore!))) {
     throw armErrors.invalidContent(`'properties.modelUri' names datastore '${datastore}', which workspace '${workspace.name}' does not have. Register it first.`);
   }
 }
@@ -104,11 +104,11 @@ async function putContainer(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmR
   const name = ctx.params.name!;
   checkName('name', name);
   const asset = readAsset(new Fields(await readJsonObject(ctx.req)).requiredObject('properties'));
-  const existing = deps.models.getContainer(workspace.id, name);
+  const existing = await deps.models.getContainer(workspace.id, name);
   const now = Date.now();
   const container: ModelContainerRecord = { ...asset, workspaceId: workspace.id, name, created: existing?.created ?? now, modified: now };
-  deps.models.putContainer(container);
-  return { status: existing ? 200 : 201, body: containerJson(deps, workspace, container) };
+  await deps.models.putContainer(container);
+  return { status: existing ? 200 : 201, body: await containerJson(deps, workspace, container) };
 }
 
 async function putVersion(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
@@ -119,8 +119,8 @@ async function putVersion(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
   checkName('version', id);
   const properties = new Fields(await readJsonObject(ctx.req)).requiredObject('properties');
   const modelUri = properties.requiredString('modelUri');
-  checkModelUri(deps, workspace, modelUri);
-  const existing = deps.models.getVersion(workspace.id, name, id);
+  await checkModelUri(deps, workspace, modelUri);
+  const existing = await deps.models.getVersion(workspace.id, name, id);
   const now = Date.now();
   const version: ModelVersionRecord = {
     ...readAsset(properties),
@@ -135,7 +135,7 @@ async function putVersion(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
     created: existing?.created ?? now,
     modified: now,
   };
-  deps.models.putVersion(version, { workspaceId: workspace.id, name, tags: {}, properties: {}, isArchived: false, created: now, modified: now });
+  await deps.models.putVersion(version, { workspaceId: workspace.id, name, tags: {}, properties: {}, isArchived: false, created: now, modified: now });
   return { status: existing ? 200 : 201, body: versionJson(deps, workspace, version) };
 }
 
@@ -144,17 +144,17 @@ function notFound(what: string, workspace: WorkspaceRecord): ArmError {
 }
 
 /** One page of items after the `$skip` token; the SDK sends the page size as `count` for models, `$top` for versions. */
-function page<T>(
+async function page<T>(
   ctx: ArmRequest,
   deps: ManagementDeps,
   sizeParameter: string,
-  load: (after: string, limit: number) => T[],
+  load: (after: string, limit: number) => Promise<T[]>,
   key: (item: T) => string,
   render: (item: T) => unknown,
-): ArmResult {
+): Promise<ArmResult> {
   const limit = pageSize(ctx, sizeParameter, 100, 100);
-  const items = load(pageStart(ctx, '$skip'), limit + 1);
-  const body: { value: unknown[]; nextLink?: string } = { value: items.slice(0, limit).map(render) };
+  const items = await load(pageStart(ctx, '$skip'), limit + 1);
+  const body: { value: unknown[]; nextLink?: string } = { value: await Promise.all(items.slice(0, limit).map(render)) };
   if (items.length > limit) body.nextLink = nextLink(ctx, requestOrigin(ctx.req, deps.armEndpoint), '$skip', key(items[limit - 1]!));
   return { status: 200, body };
 }
@@ -180,9 +180,9 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       action: read,
       handler: async (ctx) => {
         const workspace = await requireWorkspace(deps, ctx);
-        const container = deps.models.getContainer(workspace.id, ctx.params.name!);
+        const container = await deps.models.getContainer(workspace.id, ctx.params.name!);
         if (!container) throw notFound(`Model '${ctx.params.name}'`, workspace);
-        return { status: 200, body: containerJson(deps, workspace, container) };
+        return { status: 200, body: await containerJson(deps, workspace, container) };
       },
     },
     {
@@ -190,7 +190,7 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       pattern: `${MODELS}/{name}`,
       action: remove,
       // Its versions go with it.
-      handler: async (ctx) => ({ status: deps.models.deleteContainer((await requireWorkspace(deps, ctx)).id, ctx.params.name!) ? 200 : 204 }),
+      handler: async (ctx) => ({ status: (await deps.models.deleteContainer((await requireWorkspace(deps, ctx)).id, ctx.params.name!)) ? 200 : 204 }),
     },
     {
       method: 'GET',
@@ -198,7 +198,7 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       action: `${TYPE}/versions/read`,
       handler: async (ctx) => {
         const workspace = await requireWorkspace(deps, ctx);
-        if (!deps.models.getContainer(workspace.id, ctx.params.name!)) throw notFound(`Model '${ctx.params.name}'`, workspace);
+        if (!(await deps.models.getContainer(workspace.id, ctx.params.name!))) throw notFound(`Model '${ctx.params.name}'`, workspace);
         return page(
           ctx,
           deps,
@@ -216,7 +216,7 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       action: `${TYPE}/versions/read`,
       handler: async (ctx) => {
         const workspace = await requireWorkspace(deps, ctx);
-        const version = deps.models.getVersion(workspace.id, ctx.params.name!, ctx.params.version!);
+        const version = await deps.models.getVersion(workspace.id, ctx.params.name!, ctx.params.version!);
         if (!version) throw notFound(`Version '${ctx.params.version}' of model '${ctx.params.name}'`, workspace);
         return { status: 200, body: versionJson(deps, workspace, version) };
       },
@@ -225,7 +225,7 @@ export function modelRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'DELETE',
       pattern: `${MODELS}/{name}/versions/{version}`,
       action: `${TYPE}/versions/delete`,
-      handler: async (ctx) => ({ status: deps.models.deleteVersion((await requireWorkspace(deps, ctx)).id, ctx.params.name!, ctx.params.version!) ? 200 : 204 }),
+      handler: async (ctx) => ({ status: (await deps.models.deleteVersion((await requireWorkspace(deps, ctx)).id, ctx.params.name!, ctx.params.version!)) ? 200 : 204 }),
     },
   ];
 }

@@ -77,7 +77,7 @@ async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
       `The resource group '${group.name}' holds the accounts declared at start-up (devstoreaccount1, MLSPACE_ACCOUNTS) and cannot be deleted; delete its accounts one by one instead.`,
     );
   }
-  for (const workspace of deps.workspaces.list(group.name)) deps.workspaces.delete(workspace.id);
+  for (const workspace of await deps.workspaces.list(group.name)) await deps.workspaces.delete(workspace.id);
   for (const account of deps.accounts.listByGroup(group.name)) await deleteStorageAccount(deps, account.name);
   await deps.groups.delete(group.name);
   return { status: 200 };

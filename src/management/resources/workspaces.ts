@@ -51,7 +51,7 @@ function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
 export async function requireWorkspace(deps: ManagementDeps, ctx: ArmRequest): Promise<WorkspaceRecord> {
   const group = await requireGroup(deps, ctx);
   const name = ctx.params.workspaceName!;
-  const workspace = deps.workspaces.get(group.name, name);
+  const workspace = await deps.workspaces.get(group.name, name);
   if (!workspace) throw armErrors.resourceNotFound(TYPE, name, group.name);
   return workspace;
 }
@@ -111,7 +111,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
   }
   const body = new Fields(await readJsonObject(ctx.req));
   const account = resolveStorageAccount(deps, body.requiredObject('properties').requiredString('storageAccount'));
-  const existing = deps.workspaces.get(group.name, name);
+  const existing = await deps.workspaces.get(group.name, name);
   const now = Date.now();
   if (existing) {
     if (existing.storageAccount !== account.name) {
@@ -121,7 +121,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     if (!sameName(settings.location, existing.settings.location)) {
       throw new ArmError(409, 'InvalidResourceLocation', `Workspace '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
-    deps.workspaces.saveSettings(existing.id, settings, now);
+    await deps.workspaces.saveSettings(existing.id, settings, now);
     return { status: 200, body: workspaceJson(deps, { ...existing, settings, modified: now }) };
   }
   const workspace: WorkspaceRecord = {
@@ -134,7 +134,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     created: now,
     modified: now,
   };
-  deps.workspaces.create(workspace, provisionWorkspaceStorage(deps, workspace.id, account, now));
+  await deps.workspaces.create(workspace, provisionWorkspaceStorage(deps, workspace.id, account, now));
   return { status: 200, body: workspaceJson(deps, workspace) };
 }
 
@@ -142,7 +142,7 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   const workspace = await requireWorkspace(deps, ctx);
   const settings = readSettings(new Fields(await readJsonObject(ctx.req)), workspace.settings);
   const now = Date.now();
-  deps.workspaces.saveSettings(workspace.id, settings, now);
+  await deps.workspaces.saveSettings(workspace.id, settings, now);
   return { status: 200, body: workspaceJson(deps, { ...workspace, settings, modified: now }) };
 }
 
@@ -157,12 +157,11 @@ async function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
   const id = workspaceId(deps, workspace);
   const changed = [
     ...(workspace.storageKey === key ? [] : [id]),
-    ...deps.datastores
-      .listSystem(workspace.id)
+    ...(await deps.datastores.listSystem(workspace.id))
       .filter((datastore) => datastore.accountName === account.name && datastore.credentialsType === 'AccountKey' && datastore.secret !== key)
       .map((datastore) => `${id}/datastores/${datastore.name}`),
   ];
-  deps.workspaces.resyncKey(workspace, key, Date.now());
+  await deps.workspaces.resyncKey(workspace, key, Date.now());
   ctx.activity = { properties: { keyName: 'key1', consumersChanged: boundedIds(changed) } };
   deps.logger.info({ workspace: workspace.name, account: account.name }, 'workspace keys resynchronized');
   return { status: 200 };
@@ -192,17 +191,17 @@ export function workspaceRoutes(deps: ManagementDeps): ArmRoute[] {
       action: `${TYPE}/delete`,
       // Datastores and models go with the workspace; the data in its storage account stays, as in Azure.
       handler: async (ctx) => {
-        const workspace = deps.workspaces.get((await requireGroup(deps, ctx)).name, ctx.params.workspaceName!);
-        return { status: workspace && deps.workspaces.delete(workspace.id) ? 200 : 204 };
+        const workspace = await deps.workspaces.get((await requireGroup(deps, ctx)).name, ctx.params.workspaceName!);
+        return { status: workspace && (await deps.workspaces.delete(workspace.id)) ? 200 : 204 };
       },
     },
     {
       method: 'GET',
       pattern: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.MachineLearningServices/workspaces',
       action: `${TYPE}/read`,
-      handler: async (ctx) => list(deps.workspaces.list((await requireGroup(deps, ctx)).name)),
+      handler: async (ctx) => list(await deps.workspaces.list((await requireGroup(deps, ctx)).name)),
     },
-    { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.MachineLearningServices/workspaces', action: `${TYPE}/read`, handler: () => list(deps.workspaces.list()) },
+    { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.MachineLearningServices/workspaces', action: `${TYPE}/read`, handler: async () => list(await deps.workspaces.list()) },
     { method: 'POST', pattern: `${WORKSPACE_PATH}/resyncKeys`, action: `${TYPE}/resynckeys/action`, activity: `${TYPE}/resyncKeys/action`, handler: (ctx) => resyncKeys(deps, ctx) },
     { method: 'POST', pattern: `${WORKSPACE_PATH}/listKeys`, action: `${TYPE}/listKeys/action`, activity: `${TYPE}/listKeys/action`, handler: (ctx) => listKeys(deps, ctx) },
   ];
