@@ -63,7 +63,7 @@ export class ActivityRepo {
     );
   }
 
-  add(record: ActivityRecord): void {
+  async add(record: ActivityRecord): Promise<void> {
     this.insert.run({
       id: record.id,
       at: record.at,
@@ -78,7 +78,7 @@ export class ActivityRepo {
     });
   }
 
-  query(query: ActivityQuery): ActivityRecord[] {
+  async query(query: ActivityQuery): Promise<ActivityRecord[]> {
     const rows = this.select.all({
       from: query.from,
       to: query.to,

@@ -67,13 +67,13 @@ async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, 
   };
   try {
     const result = await run();
-    if (!ctx.activity?.ownEvents) deps.activity.record({ ...event, status: 'Succeeded', properties: { statusCode: String(result.status), ...ctx.activity?.properties } });
+    if (!ctx.activity?.ownEvents) await deps.activity.record({ ...event, status: 'Succeeded', properties: { statusCode: String(result.status), ...ctx.activity?.properties } });
     return result;
   } catch (error) {
     const armError = error instanceof ArmError ? error : armErrors.internal();
     // A body that is not JSON is quoted back in the parser's message; Readers see this log, so it keeps only the code.
     const message = armError.code === 'InvalidRequestContent' ? undefined : armError.message;
-    deps.activity.record({ ...event, status: 'Failed', properties: { statusCode: String(armError.status), code: armError.code, message } });
+    await deps.activity.record({ ...event, status: 'Failed', properties: { statusCode: String(armError.status), code: armError.code, message } });
     throw error;
   }
 }

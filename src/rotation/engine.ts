@@ -68,7 +68,7 @@ export class RotationEngine {
   constructor(private readonly deps: ManagementDeps) {}
 
   /** Journals a planned rotation and runs it in the background; 409 when one of the account is in progress. */
-  start(account: StorageAccountRecord, plan: RotationPlanSummary, caller: Caller): RotationRecord {
+  async start(account: StorageAccountRecord, plan: RotationPlanSummary, caller: Caller): Promise<RotationRecord> {
     const id = randomUUID();
     const { rotations } = this.deps;
     const created = rotations.atomically(() => {
@@ -87,7 +87,7 @@ export class RotationEngine {
       return ok;
     });
     if (!created) throw rotationConflict(this.deps, account, rotations.running(account.name)!);
-    this.deps.activity.record({
+    await this.deps.activity.record({
       operation: ROTATE_OPERATION,
       resourceId: accountId(this.deps, account),
       resourceGroup: account.resourceGroup,
@@ -276,7 +276,7 @@ export class RotationEngine {
     await journal.passed('verify-final', 'done');
     this.deps.rotations.finish(rotation.id, 'Succeeded');
     this.deps.logger.info({ rotationId: rotation.id, account: rotation.account, retired: keyName(rotation.retireIndex), warnings: warnings.length }, 'key rotation succeeded');
-    this.recordOutcome(rotation, 'Succeeded', { warnings: warnings.length > 0 ? warnings.slice(0, 20) : undefined });
+    await this.recordOutcome(rotation, 'Succeeded', { warnings: warnings.length > 0 ? warnings.slice(0, 20) : undefined });
   }
 
   /**
@@ -318,15 +318,15 @@ export class RotationEngine {
     await journal.record('verify-restored', 'done', { verified: holders.length - refused.size, failed: refused.size, failures: failed.slice(0, 100) });
     rotations.finish(rotation.id, 'Failed', reason);
     this.deps.logger.warn({ rotationId: rotation.id, account: rotation.account, code: reason.code }, 'key rotation rolled back');
-    this.recordOutcome(rotation, 'Failed', { error: reason, rolledBack: true });
+    await this.recordOutcome(rotation, 'Failed', { error: reason, rolledBack: true });
   }
 
   /** The rotation's closing activity log event: who asked, what changed, how it ended. Never a secret. */
-  private recordOutcome(rotation: RotationRecord, status: 'Succeeded' | 'Failed', extra: Record<string, unknown>): void {
+  private async recordOutcome(rotation: RotationRecord, status: 'Succeeded' | 'Failed', extra: Record<string, unknown>): Promise<void> {
     const moves = this.deps.rotations.moves(rotation.id);
     const changed = moves.filter((move) => move.state === 'verified' || move.state === 'failed').map((move) => move.resourceId);
     const retired: KeyName = keyName(rotation.retireIndex);
-    this.deps.activity.record({
+    await this.deps.activity.record({
       operation: ROTATE_OPERATION,
       resourceId: `/subscriptions/${this.deps.subscriptionId}/resourceGroups/${rotation.resourceGroup}/providers/Microsoft.Storage/storageAccounts/${rotation.account}`,
       resourceGroup: rotation.resourceGroup,

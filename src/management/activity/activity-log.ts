@@ -31,7 +31,7 @@ export class ActivityLog {
     private readonly logger: Logger,
   ) {}
 
-  record(event: ActivityEvent): void {
+  async record(event: ActivityEvent): Promise<void> {
     const properties: Record<string, string> = {};
     for (const [name, value] of Object.entries(event.properties ?? {})) {
       if (value === undefined) continue;
@@ -39,7 +39,7 @@ export class ActivityLog {
       properties[name] = typeof value === 'string' ? value : JSON.stringify(value);
     }
     try {
-      this.repo.add({
+      await this.repo.add({
         id: randomUUID(),
         at: Date.now(),
         resourceGroup: event.resourceGroup,
@@ -57,7 +57,7 @@ export class ActivityLog {
     }
   }
 
-  list(query: ActivityQuery): ActivityRecord[] {
+  list(query: ActivityQuery): Promise<ActivityRecord[]> {
     return this.repo.query(query);
   }
 }

@@ -75,7 +75,7 @@ function select(ctx: ArmRequest, event: Record<string, unknown>): Record<string,
  * GET /subscriptions/{id}/providers/Microsoft.Insights/eventtypes/management/values:
  * the activity log, newest first, paged with `$skipToken` (`nextLink`).
  */
-function listEvents(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
+async function listEvents(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const filter = parseActivityFilter(ctx.query.get('$filter'));
   const token = ctx.query.get('$skipToken');
   let before: { at: number; id: string } | undefined;
@@ -83,7 +83,7 @@ function listEvents(deps: ManagementDeps, ctx: ArmRequest): ArmResult {
     const [at, id] = Buffer.from(token, 'base64url').toString('utf8').split('/');
     if (at && id && Number.isFinite(Number(at))) before = { at: Number(at), id };
   }
-  const page = deps.activity.list({ ...filter, before, limit: PAGE_SIZE + 1 });
+  const page = await deps.activity.list({ ...filter, before, limit: PAGE_SIZE + 1 });
   const items = page.slice(0, PAGE_SIZE);
   const body: { value: unknown[]; nextLink?: string } = { value: items.map((event) => select(ctx, eventJson(deps, event))) };
   if (page.length > PAGE_SIZE) {

@@ -17,7 +17,7 @@ import { operationHeaders, readRotationOptions, startRotation } from './storage-
  * What one account of a bulk rotation became: skipped (with the reason),
  * planned (dry run), or started, with the URL of its own async operation.
  */
-function accountOutcome(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, ifOlderThanDays: number | undefined, options: ReturnType<typeof readRotationOptions>) {
+async function accountOutcome(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, ifOlderThanDays: number | undefined, options: ReturnType<typeof readRotationOptions>) {
   const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
   const active = activeKey(consumers, account);
   const base = {
@@ -34,7 +34,7 @@ function accountOutcome(deps: ManagementDeps, ctx: ArmRequest, account: StorageA
     return { ...base, action: 'skipped', reason: `Its active key ${active} is not older than ${ifOlderThanDays} days.` };
   }
   try {
-    const started = startRotation(deps, ctx, account, options);
+    const started = await startRotation(deps, ctx, account, options);
     if (started.dryRun) return { ...base, action: 'planned', plan: started.plan.summary };
     const headers = operationHeaders(deps, ctx, account, started.rotation.id);
     return { ...base, action: 'started', operation: { ...rotationStatusJson(deps, base.id, started.rotation, false), azureAsyncOperation: headers['azure-asyncoperation'] } };
@@ -61,7 +61,10 @@ async function rotateMany(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
     throw new ArmError(400, 'InvalidRequestContent', "'keyName' applies to one account; a bulk rotation retires each account's active key. Rotate an account by name to choose its key.");
   }
   const accounts = ctx.params.resourceGroupName === undefined ? deps.accounts.list() : deps.accounts.listByGroup((await requireGroup(deps, ctx)).name);
-  return { status: 200, body: { value: accounts.map((account) => accountOutcome(deps, ctx, account, ifOlderThanDays, options)) } };
+  // One account after another, as before: each start sees the rotations the previous ones began.
+  const value = [];
+  for (const account of accounts) value.push(await accountOutcome(deps, ctx, account, ifOlderThanDays, options));
+  return { status: 200, body: { value } };
 }
 
 export function bulkRotationRoutes(deps: ManagementDeps): ArmRoute[] {

@@ -69,14 +69,14 @@ export function operationHeaders(deps: ManagementDeps, ctx: ArmRequest, account:
  * Plans a rotation, and unless it is a dry run (200 with the plan), journals
  * and starts it: 202 with Azure-AsyncOperation and Location (see RotationEngine).
  */
-export function startRotation(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, options: ReturnType<typeof readRotationOptions>) {
+export async function startRotation(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, options: ReturnType<typeof readRotationOptions>) {
   const running = deps.rotations.running(account.name);
   if (running && !options.dryRun) throw rotationConflict(deps, account, running);
   const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
   const plan = planRotation(account, consumers, options);
   if (options.dryRun) return { dryRun: true as const, plan };
   if (plan.summary.counts.blocked > 0) throw blockedError(plan.summary);
-  return { dryRun: false as const, plan, rotation: deps.rotation.start(account, plan.summary, ctx.principal!) };
+  return { dryRun: false as const, plan, rotation: await deps.rotation.start(account, plan.summary, ctx.principal!) };
 }
 
 async function rotateKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
@@ -84,7 +84,7 @@ async function rotateKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
   const options = readRotationOptions(new Fields(await readJsonObject(ctx.req)));
   // A started rotation's events come from the engine (Accepted, then Succeeded or Failed); a dry run changes nothing.
   ctx.activity = { ownEvents: true };
-  const started = startRotation(deps, ctx, account, options);
+  const started = await startRotation(deps, ctx, account, options);
   if (started.dryRun) return { status: 200, body: { dryRun: true, ...started.plan.summary, consumers: started.plan.consumers } };
   return {
     status: 202,
