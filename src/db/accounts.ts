@@ -53,26 +53,31 @@ export class AccountRepo {
     this.remove = db.prepare('DELETE FROM accounts WHERE name = ?');
   }
 
-  list(): StorageAccountRecord[] {
+  async list(): Promise<StorageAccountRecord[]> {
     return (this.selectAll.all() as AccountRow[]).map((row) => this.fromRow(row));
   }
 
-  listByGroup(resourceGroup: string): StorageAccountRecord[] {
+  async listByGroup(resourceGroup: string): Promise<StorageAccountRecord[]> {
     return (this.selectByGroup.all(resourceGroup) as AccountRow[]).map((row) => this.fromRow(row));
   }
 
-  get(name: string): StorageAccountRecord | undefined {
+  async get(name: string): Promise<StorageAccountRecord | undefined> {
+    return this.find(name);
+  }
+
+  /** get, within a transaction of this dialect (a rotation's). */
+  find(name: string): StorageAccountRecord | undefined {
     const row = this.selectOne.get(name) as AccountRow | undefined;
     return row && this.fromRow(row);
   }
 
   /** Creates or re-keys an account declared at start-up; its group and settings are left alone. */
-  put(account: AccountRecord): void {
+  async put(account: AccountRecord): Promise<void> {
     this.upsert.run({ ...this.keyColumns(account), created: account.created });
   }
 
   /** Creates an account through the management plane; false when the name is taken (names are server-wide). */
-  create(account: StorageAccountRecord): boolean {
+  async create(account: StorageAccountRecord): Promise<boolean> {
     const row = {
       ...this.keyColumns(account),
       created: account.created,
@@ -83,19 +88,22 @@ export class AccountRepo {
   }
 
   /** Replaces the ARM settings and the shared-key switch; keys are changed only by `setKey`. */
-  saveSettings(name: string, allowSharedKeyAccess: boolean, settings: AccountSettings): void {
+  async saveSettings(name: string, allowSharedKeyAccess: boolean, settings: AccountSettings): Promise<void> {
     this.updateSettings.run(allowSharedKeyAccess ? 1 : 0, JSON.stringify(settings), name);
   }
 
   /** Replaces one key (0 = key1, 1 = key2) and returns the account as it now is. */
-  setKey(name: string, index: 0 | 1, key: string, created: number): StorageAccountRecord | undefined {
-    return this.db.transaction(() => {
-      this.updateKey[index === 0 ? 'key1' : 'key2'].run(this.sealer.seal(key), created, name);
-      return this.get(name);
-    })();
+  async setKey(name: string, index: 0 | 1, key: string, created: number): Promise<StorageAccountRecord | undefined> {
+    return this.db.transaction(() => this.writeKey(name, index, key, created))();
   }
 
-  delete(name: string): boolean {
+  /** setKey, within a transaction of this dialect (a rotation's regenerate step). */
+  writeKey(name: string, index: 0 | 1, key: string, created: number): StorageAccountRecord | undefined {
+    this.updateKey[index === 0 ? 'key1' : 'key2'].run(this.sealer.seal(key), created, name);
+    return this.find(name);
+  }
+
+  async delete(name: string): Promise<boolean> {
     return this.remove.run(name).changes === 1;
   }
 

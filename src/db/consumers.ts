@@ -64,7 +64,7 @@ export class ConsumerRepo {
   private readonly stmt;
 
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly sealer: Sealer,
   ) {
     this.stmt = {
@@ -85,7 +85,12 @@ export class ConsumerRepo {
   }
 
   /** Every holder of a credential of `account`; datastores with credentialsType None hold none and are left out. */
-  byAccount(account: string): CredentialHolder[] {
+  async byAccount(account: string): Promise<CredentialHolder[]> {
+    return this.holdersOf(account);
+  }
+
+  /** byAccount, within a transaction of this dialect (a rotation's). */
+  holdersOf(account: string): CredentialHolder[] {
     const sealer = this.sealer;
     const holders: CredentialHolder[] = [];
     for (const row of this.stmt.workspaces.all(account) as WorkspaceRow[]) {
@@ -137,8 +142,8 @@ export class ConsumerRepo {
     return this.sealer.fingerprint(secret);
   }
 
-  /** The sealed credential a holder has now; undefined when it no longer exists (deleted meanwhile). */
-  currentSealed(ref: string): string | undefined {
+  /** The sealed credential a holder has now, within a transaction of this dialect; undefined when it no longer exists (deleted meanwhile). */
+  sealedOf(ref: string): string | undefined {
     const { kind, workspaceId, name } = parseRef(ref);
     const sealed = kind === 'workspace' ? this.stmt.workspaceSecret.get(workspaceId) : this.stmt.datastoreSecret.get(workspaceId, name);
     return (sealed as string | null | undefined) ?? undefined;
@@ -152,15 +157,11 @@ export class ConsumerRepo {
     return this.sealer.seal(secret);
   }
 
-  /** Replaces a holder's credential with an already sealed one. Call inside a transaction with its journal entry. */
-  setSealed(ref: string, sealed: string, modified: number): void {
+  /** Replaces a holder's credential with an already sealed one, within a transaction of this dialect, with its journal entry. */
+  writeSealed(ref: string, sealed: string, modified: number): void {
     const { kind, workspaceId, name } = parseRef(ref);
     if (kind === 'workspace') this.stmt.setWorkspaceSecret.run(sealed, modified, workspaceId);
     else this.stmt.setDatastoreSecret.run(sealed, modified, workspaceId, name);
-  }
-
-  atomically<T>(work: () => T): T {
-    return this.db.transaction(work)();
   }
 }
 

@@ -1,3 +1,6 @@
+import type { AccountRepo } from './accounts.js';
+import type { ConsumerRepo, CredentialHolder } from './consumers.js';
+import type { StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
 
 type RotationStatus = 'InProgress' | 'Succeeded' | 'Failed';
@@ -33,8 +36,23 @@ interface StepRecord {
   detail: Record<string, unknown>;
 }
 
+/** A journal entry: a step, before (started) or after (done) it runs, with counts; never a secret. */
+export interface JournalEntry {
+  step: string;
+  phase: StepPhase;
+  detail: Record<string, unknown>;
+}
+
+export type NewRotation = Pick<RotationRecord, 'id' | 'account' | 'resourceGroup' | 'retireIndex' | 'reissueSas' | 'plan' | 'callerId' | 'callerName' | 'created'>;
+
+/** What a move step changes: each holder's new credential (sealed), and a result for the caller. */
+export interface Moves<T> {
+  changes: { holder: CredentialHolder; resourceId: string; action: MoveAction; newSealed: string }[];
+  result: T;
+}
+
 /** One consumer a rotation changed; the secrets stay sealed. */
-interface MoveRecord {
+export interface MoveRecord {
   consumer: string;
   resourceId: string;
   action: MoveAction;
@@ -81,7 +99,11 @@ interface MoveRow {
 export class RotationRepo {
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    private readonly accounts: AccountRepo,
+    private readonly consumers: ConsumerRepo,
+  ) {
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated)
@@ -111,87 +133,189 @@ export class RotationRepo {
     };
   }
 
-  /** False when a rotation of the account is already in progress. */
-  create(rotation: Pick<RotationRecord, 'id' | 'account' | 'resourceGroup' | 'retireIndex' | 'reissueSas' | 'plan' | 'callerId' | 'callerName' | 'created'>): boolean {
-    return (
-      this.stmt.insert.run({
-        id: rotation.id,
-        account: rotation.account,
-        resource_group: rotation.resourceGroup,
-        retire_index: rotation.retireIndex,
-        reissue_sas: rotation.reissueSas ? 1 : 0,
-        step: 'plan',
-        phase: 'started',
-        plan: JSON.stringify(rotation.plan),
-        caller_id: rotation.callerId,
-        caller_name: rotation.callerName,
-        created: rotation.created,
-      }).changes === 1
-    );
+  /**
+   * Records a planned rotation with its first journal entry (plan, done);
+   * false when a rotation of the account is already in progress.
+   */
+  async start(rotation: NewRotation, detail: Record<string, unknown>): Promise<boolean> {
+    return this.db.transaction(() => {
+      const created =
+        this.stmt.insert.run({
+          id: rotation.id,
+          account: rotation.account,
+          resource_group: rotation.resourceGroup,
+          retire_index: rotation.retireIndex,
+          reissue_sas: rotation.reissueSas ? 1 : 0,
+          step: 'plan',
+          phase: 'started',
+          plan: JSON.stringify(rotation.plan),
+          caller_id: rotation.callerId,
+          caller_name: rotation.callerName,
+          created: rotation.created,
+        }).changes === 1;
+      if (created) this.writeJournal(rotation.id, { step: 'plan', phase: 'done', detail });
+      return created;
+    })();
   }
 
-  get(id: string): RotationRecord | undefined {
+  async get(id: string): Promise<RotationRecord | undefined> {
     const row = this.stmt.get.get(id) as RotationRow | undefined;
     return row && fromRow(row);
   }
 
-  running(account: string): RotationRecord | undefined {
+  async running(account: string): Promise<RotationRecord | undefined> {
     const row = this.stmt.running.get(account) as RotationRow | undefined;
     return row && fromRow(row);
   }
 
-  unfinished(): RotationRecord[] {
+  async unfinished(): Promise<RotationRecord[]> {
     return (this.stmt.unfinished.all() as RotationRow[]).map(fromRow);
   }
 
-  recent(account: string, limit: number): RotationRecord[] {
+  async recent(account: string, limit: number): Promise<RotationRecord[]> {
     return (this.stmt.byAccount.all(account, limit) as RotationRow[]).map(fromRow);
   }
 
   /** Appends a journal entry and makes it the rotation's current step. */
-  journal(id: string, step: string, phase: StepPhase, detail: Record<string, unknown>, at = Date.now()): void {
-    this.stmt.insertStep.run(id, this.stmt.nextSeq.get(id), step, phase, at, JSON.stringify(detail));
-    this.stmt.setStep.run(step, phase, at, id);
+  async journal(id: string, entry: JournalEntry): Promise<void> {
+    this.writeJournal(id, entry);
   }
 
-  steps(id: string): StepRecord[] {
+  async steps(id: string): Promise<StepRecord[]> {
     return (this.stmt.steps.all(id) as { seq: number; step: string; phase: StepPhase; at: number; detail: string }[]).map((row) => ({
       ...row,
       detail: JSON.parse(row.detail) as Record<string, unknown>,
     }));
   }
 
-  reached(id: string, step: string, phase: StepPhase): boolean {
+  async reached(id: string, step: string, phase: StepPhase): Promise<boolean> {
     return this.stmt.hasStep.get(id, step, phase) !== undefined;
   }
 
   /** The reason a rollback is under way, kept so that a restart finishing it reports the same cause. */
-  setError(id: string, error: { code: string; message: string }): void {
+  async setError(id: string, error: { code: string; message: string }): Promise<void> {
     this.stmt.setError.run(JSON.stringify(error), Date.now(), id);
   }
 
-  finish(id: string, status: Exclude<RotationStatus, 'InProgress'>, error?: { code: string; message: string }): void {
+  async finish(id: string, status: Exclude<RotationStatus, 'InProgress'>, error?: { code: string; message: string }): Promise<void> {
     const now = Date.now();
     this.stmt.finish.run(status, error ? JSON.stringify(error) : null, now, now, id);
   }
 
-  countAttempt(id: string): void {
-    this.stmt.attempt.run(Date.now(), id);
+  /** A restart resumes the rotation: one more attempt, journaled. */
+  async countAttempt(id: string, entry: JournalEntry): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.attempt.run(Date.now(), id);
+      this.writeJournal(id, entry);
+    })();
   }
 
-  /** Records a consumer as moved; a consumer moved twice keeps the credential it had before the first move. */
-  recordMove(id: string, move: Pick<MoveRecord, 'consumer' | 'resourceId' | 'action' | 'oldSealed' | 'newSealed'>): void {
-    this.stmt.upsertMove.run({
-      rotation_id: id,
-      consumer: move.consumer,
-      resource_id: move.resourceId,
-      action: move.action,
-      old_secret: move.oldSealed,
-      new_secret: move.newSealed,
-    });
+  async moves(id: string): Promise<MoveRecord[]> {
+    return this.movesOf(id);
   }
 
-  moves(id: string): MoveRecord[] {
+  async moveCounts(id: string): Promise<{ state: MoveState; action: MoveAction; n: number }[]> {
+    return this.stmt.moveCounts.all(id) as { state: MoveState; action: MoveAction; n: number }[];
+  }
+
+  async setMoveState(id: string, consumer: string, state: MoveState, detail?: string): Promise<void> {
+    this.stmt.setMoveState.run(state, detail ?? null, id, consumer);
+  }
+
+  // ---- The steps of a rotation that change several things at once. Each runs in one
+  // transaction with its journal entry: a crash leaves all of it done or none. The
+  // `decide` callbacks are synchronous and pure: they see the rows as the transaction
+  // does, and throw to undo everything.
+
+  /**
+   * Moves consumers off the retired key: `decide` sees the account and its credential
+   * holders and names the new credential of each one to move; each gets it, and the
+   * move is recorded with the credential it had (a consumer moved twice keeps the
+   * first). Answers what `decide` answered.
+   */
+  async moveConsumers<T>(id: string, accountName: string, decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => Moves<T>, entry: (result: T) => JournalEntry): Promise<T> {
+    return this.db.transaction(() => {
+      const { changes, result } = decide(this.accounts.find(accountName), this.consumers.holdersOf(accountName));
+      const now = Date.now();
+      for (const change of changes) {
+        this.consumers.writeSealed(change.holder.ref, change.newSealed, now);
+        this.stmt.upsertMove.run({
+          rotation_id: id,
+          consumer: change.holder.ref,
+          resource_id: change.resourceId,
+          action: change.action,
+          old_secret: change.holder.sealed,
+          new_secret: change.newSealed,
+        });
+      }
+      this.writeJournal(id, entry(result));
+      return result;
+    })();
+  }
+
+  /** Sets the states `decide` gives the rotation's moves (after a verification), with its journal entry. */
+  async settleMoves(id: string, decide: (moves: MoveRecord[]) => { consumer: string; state: MoveState; detail?: string }[], entry: JournalEntry): Promise<void> {
+    this.db.transaction(() => {
+      for (const { consumer, state, detail } of decide(this.movesOf(id))) this.stmt.setMoveState.run(state, detail ?? null, id, consumer);
+      this.writeJournal(id, entry);
+    })();
+  }
+
+  /**
+   * Regenerates key `index` of the account to `newKey`, with its journal entry,
+   * when `decide` (seeing the account and its holders as they are) says no one
+   * relies on the key any more; false, changing nothing, when it says some do.
+   * Answers the account with its new key.
+   */
+  async regenerateKey(
+    id: string,
+    accountName: string,
+    index: 0 | 1,
+    newKey: string,
+    decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => boolean,
+    entry: JournalEntry,
+  ): Promise<StorageAccountRecord | false> {
+    return this.db.transaction(() => {
+      if (!decide(this.accounts.find(accountName), this.consumers.holdersOf(accountName))) return false as const;
+      this.writeJournal(id, entry);
+      const updated = this.accounts.writeKey(accountName, index, newKey, Date.now());
+      if (!updated) throw new Error(`The storage account '${accountName}' was deleted during its rotation.`);
+      return updated;
+    })();
+  }
+
+  /**
+   * Puts back the credential each moved consumer had, when `restore` says so
+   * (it sees the credential the consumer holds now: compare-and-set); the
+   * others are marked changed elsewhere. Answers the counts, journaled.
+   */
+  async rollbackMoves(id: string, restore: (move: MoveRecord, currentSealed: string | undefined) => boolean, entry: (counts: { restored: number; changedElsewhere: number }) => JournalEntry): Promise<void> {
+    this.db.transaction(() => {
+      const counts = { restored: 0, changedElsewhere: 0 };
+      for (const move of this.movesOf(id)) {
+        if (move.state === 'restored' || move.state === 'changedElsewhere') continue;
+        const current = this.consumers.sealedOf(move.consumer);
+        if (restore(move, current)) {
+          this.consumers.writeSealed(move.consumer, move.oldSealed, Date.now());
+          this.stmt.setMoveState.run('restored', null, id, move.consumer);
+          counts.restored++;
+        } else {
+          const why = current === undefined ? 'deleted during the rotation' : 'changed by another request during the rotation; left as it is';
+          this.stmt.setMoveState.run('changedElsewhere', why, id, move.consumer);
+          counts.changedElsewhere++;
+        }
+      }
+      this.writeJournal(id, entry(counts));
+    })();
+  }
+
+  private writeJournal(id: string, { step, phase, detail }: JournalEntry): void {
+    const at = Date.now();
+    this.stmt.insertStep.run(id, this.stmt.nextSeq.get(id), step, phase, at, JSON.stringify(detail));
+    this.stmt.setStep.run(step, phase, at, id);
+  }
+
+  private movesOf(id: string): MoveRecord[] {
     return (this.stmt.moves.all(id) as MoveRow[]).map((row) => ({
       consumer: row.consumer,
       resourceId: row.resource_id,
@@ -201,18 +325,6 @@ export class RotationRepo {
       state: row.state,
       detail: row.detail ?? undefined,
     }));
-  }
-
-  moveCounts(id: string): { state: MoveState; action: MoveAction; n: number }[] {
-    return this.stmt.moveCounts.all(id) as { state: MoveState; action: MoveAction; n: number }[];
-  }
-
-  setMoveState(id: string, consumer: string, state: MoveState, detail?: string): void {
-    this.stmt.setMoveState.run(state, detail ?? null, id, consumer);
-  }
-
-  atomically<T>(work: () => T): T {
-    return this.db.transaction(work)();
   }
 }
 

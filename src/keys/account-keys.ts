@@ -22,8 +22,8 @@ export interface KeyStores {
  * old value (and every SAS signed with it) fails from the very next data-plane
  * request on. Undefined when the account is gone.
  */
-export function regenerateAccountKey(stores: KeyStores, account: StorageAccountRecord, index: 0 | 1): StorageAccountRecord | undefined {
-  const updated = stores.accounts.setKey(account.name, index, newAccountKey(), Date.now());
+export async function regenerateAccountKey(stores: KeyStores, account: StorageAccountRecord, index: 0 | 1): Promise<StorageAccountRecord | undefined> {
+  const updated = await stores.accounts.setKey(account.name, index, newAccountKey(), Date.now());
   if (!updated) return undefined;
   stores.keyring.load(updated);
   stores.logger.info({ account: account.name, keyName: `key${index + 1}` }, 'storage account key regenerated');

@@ -25,7 +25,7 @@ export interface ProbeTargets {
  */
 /** Why the data plane refuses the datastore's credential, or undefined when it accepts it. */
 export async function checkDatastore(deps: ProbeTargets, datastore: DatastoreCredential): Promise<string | undefined> {
-  const account = deps.accounts.get(datastore.accountName);
+  const account = await deps.accounts.get(datastore.accountName);
   if (!account) return `the storage account '${datastore.accountName}' does not exist on this server.`;
   if (datastore.credentialsType === 'None') return undefined;
   const isBlob = datastore.type === 'AzureBlob';

@@ -85,6 +85,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   });
   const arm = `https://${options.displayHost}:${(server.address() as AddressInfo).port}`;
   const datastores = new DatastoreRepo(options.db, options.sealer);
+  const consumers = new ConsumerRepo(options.db, options.sealer);
   const deps: Omit<ManagementDeps, 'rotation'> & { rotation?: RotationEngine } = {
     tenantId,
     subscriptionId,
@@ -100,8 +101,8 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     blob: options.blob,
     file: options.file,
     durable: options.durable,
-    consumers: new ConsumerRepo(options.db, options.sealer),
-    rotations: new RotationRepo(options.db),
+    consumers,
+    rotations: new RotationRepo(options.db, options.accounts, consumers),
     activity: new ActivityLog(new ActivityRepo(options.db), options.logger),
     logger: options.logger,
     dataPlaneHttpsPorts: options.dataPlaneHttpsPorts,
@@ -110,10 +111,11 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   // The engine runs the same operations as the API, so it needs the deps it is part of.
   deps.rotation = new RotationEngine(deps as ManagementDeps);
   const ready = deps as ManagementDeps;
+  // Interrupted rotations resume (or roll back) before any request can ask for a new one.
+  await recoverRotations(ready);
   answerClientErrors(server, 'arm');
   server.on('request', (req) => closeWhenIdle(req, options.idleTimeoutMs, options.logger));
   server.on('request', managementRequestListener(ready));
-  recoverRotations(ready);
   return {
     server,
     stopWork: () => ready.rotation.stop(),

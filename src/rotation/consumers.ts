@@ -61,9 +61,14 @@ function classify(repo: ConsumerRepo, holder: CredentialHolder, account: Account
 }
 
 /** Every consumer of the account's credentials, in every resource group. */
-export function discoverConsumers(repo: ConsumerRepo, account: AccountRecord, subscriptionId: string, now = Date.now()): Consumer[] {
+export async function discoverConsumers(repo: ConsumerRepo, account: AccountRecord, subscriptionId: string, now = Date.now()): Promise<Consumer[]> {
+  return classifyHolders(repo, await repo.byAccount(account.name), account, subscriptionId, now);
+}
+
+/** The account's credential holders, each with the key its credential matches. */
+export function classifyHolders(repo: ConsumerRepo, holders: CredentialHolder[], account: AccountRecord, subscriptionId: string, now = Date.now()): Consumer[] {
   const views = keyViews(repo, account);
-  return repo.byAccount(account.name).map((holder) => classify(repo, holder, account, views, subscriptionId, now));
+  return holders.map((holder) => classify(repo, holder, account, views, subscriptionId, now));
 }
 
 /** A consumer relies on a key when its credential matches it and still works (an expired SAS relies on nothing). */

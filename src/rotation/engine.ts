@@ -1,13 +1,13 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { CredentialHolder } from '../db/consumers.js';
 import type { StorageAccountRecord } from '../db/records.js';
-import type { RotationRecord } from '../db/rotations.js';
+import type { Moves, RotationRecord } from '../db/rotations.js';
 import { boundedIds, type Caller } from '../management/activity/activity-log.js';
 import type { ManagementDeps } from '../management/deps.js';
-import { ArmError, armErrors } from '../management/http/errors.js';
+import { ArmError } from '../management/http/errors.js';
 import { accountId } from '../management/arm-ids.js';
-import { regenerateAccountKey } from '../keys/account-keys.js';
-import { discoverConsumers, keyName, reliesOn, sasScope, type Consumer, type KeyName } from './consumers.js';
+import { newAccountKey } from '../keys/account-keys.js';
+import { classifyHolders, discoverConsumers, keyName, reliesOn, sasScope, type Consumer, type KeyName } from './consumers.js';
 import { RotationJournal, crashPoint } from './journal.js';
 import { actionFor, otherKey, type RotationPlanSummary } from './plan.js';
 import { reissueSas } from './sas-token.js';
@@ -71,22 +71,23 @@ export class RotationEngine {
   async start(account: StorageAccountRecord, plan: RotationPlanSummary, caller: Caller): Promise<RotationRecord> {
     const id = randomUUID();
     const { rotations } = this.deps;
-    const created = rotations.atomically(() => {
-      const ok = rotations.create({
-        id,
-        account: account.name,
-        resourceGroup: account.resourceGroup,
-        retireIndex: plan.retiredKey === 'key1' ? 0 : 1,
-        reissueSas: plan.reissueSas,
-        plan,
-        callerId: caller.clientId,
-        callerName: caller.displayName,
-        created: Date.now(),
-      });
-      if (ok) rotations.journal(id, 'plan', 'done', { counts: plan.counts });
-      return ok;
-    });
-    if (!created) throw rotationConflict(this.deps, account, rotations.running(account.name)!);
+    const rotation = {
+      id,
+      account: account.name,
+      resourceGroup: account.resourceGroup,
+      retireIndex: plan.retiredKey === 'key1' ? (0 as const) : (1 as const),
+      reissueSas: plan.reissueSas,
+      plan,
+      callerId: caller.clientId,
+      callerName: caller.displayName,
+      created: Date.now(),
+    };
+    if (!(await rotations.start(rotation, { counts: plan.counts }))) {
+      const running = await rotations.running(account.name);
+      // Ended between the two reads: the caller may simply try again.
+      if (running) throw rotationConflict(this.deps, account, running);
+      throw new ArmError(409, 'RotationInProgress', `A key rotation of storage account '${account.name}' just ended; start yours again.`);
+    }
     await this.deps.activity.record({
       operation: ROTATE_OPERATION,
       resourceId: accountId(this.deps, account),
@@ -98,13 +99,12 @@ export class RotationEngine {
     });
     crashPoint('plan', 'done');
     this.launch(id);
-    return rotations.get(id)!;
+    return (await rotations.get(id))!;
   }
 
   /** Continues a rotation a previous process left in progress (see recovery.ts). */
-  resume(rotation: RotationRecord): void {
-    this.deps.rotations.countAttempt(rotation.id);
-    this.deps.rotations.journal(rotation.id, 'restart', 'done', { attempt: rotation.attempts + 1, lastStep: `${rotation.step}.${rotation.phase}` });
+  async resume(rotation: RotationRecord): Promise<void> {
+    await this.deps.rotations.countAttempt(rotation.id, { step: 'restart', phase: 'done', detail: { attempt: rotation.attempts + 1, lastStep: `${rotation.step}.${rotation.phase}` } });
     this.launch(rotation.id);
   }
 
@@ -122,11 +122,11 @@ export class RotationEngine {
   }
 
   private async run(id: string): Promise<void> {
-    const rotation = this.deps.rotations.get(id)!;
+    const rotation = (await this.deps.rotations.get(id))!;
     const journal = new RotationJournal(this.deps.rotations, id, this.deps.durable);
     try {
-      if (journal.reached('regenerate', 'done')) return await this.finish(rotation, journal);
-      if (journal.reached('rollback', 'started')) return await this.rollback(rotation, journal, rotation.error!);
+      if (await journal.reached('regenerate', 'done')) return await this.finish(rotation, journal);
+      if (await journal.reached('rollback', 'started')) return await this.rollback(rotation, journal, rotation.error!);
       if (rotation.attempts > MAX_ATTEMPTS) {
         throw new Abort({ code: 'RotationInterrupted', message: `The server restarted ${rotation.attempts - 1} times during this rotation; it was rolled back rather than resumed again. Run it again.` });
       }
@@ -141,7 +141,7 @@ export class RotationEngine {
       });
     } catch (error) {
       if (error instanceof Stopping) return;
-      if (journal.reached('regenerate', 'done')) throw error;
+      if (await journal.reached('regenerate', 'done')) throw error;
       const reason = error instanceof Abort ? error.reason : { code: 'RotationFailed', message: `The rotation failed and was rolled back: ${(error as Error).message}` };
       if (!(error instanceof Abort)) this.deps.logger.error({ err: error, rotationId: id }, 'key rotation failed; rolling back');
       await this.rollback(rotation, journal, reason);
@@ -152,14 +152,14 @@ export class RotationEngine {
     if (this.stopping) throw new Stopping('the server is stopping');
   }
 
-  private account(rotation: RotationRecord): StorageAccountRecord {
-    const account = this.deps.accounts.get(rotation.account);
+  /** The rotation's account as a step's transaction sees it; the rotation is rolled back if it is gone. */
+  private present(rotation: RotationRecord, account: StorageAccountRecord | undefined): StorageAccountRecord {
     if (!account) throw new Abort({ code: 'StorageAccountNotFound', message: `The storage account '${rotation.account}' was deleted during the rotation.` });
     return account;
   }
 
-  private consumers(account: StorageAccountRecord): Consumer[] {
-    return discoverConsumers(this.deps.consumers, account, this.deps.subscriptionId);
+  private consumers(account: StorageAccountRecord, holders: CredentialHolder[]): Consumer[] {
+    return classifyHolders(this.deps.consumers, holders, account, this.deps.subscriptionId);
   }
 
   /**
@@ -172,33 +172,35 @@ export class RotationEngine {
     await journal.record('move', 'started', { round });
     const { consumers, rotations } = this.deps;
     const retired = keyName(rotation.retireIndex);
-    const moved = rotations.atomically(() => {
-      const account = this.account(rotation);
-      const kept = account.keys[1 - rotation.retireIndex]!;
-      const now = Date.now();
-      const counts = { moveKey: 0, reissueSas: 0 };
-      for (const consumer of this.consumers(account)) {
-        const { action, reason } = actionFor(consumer, retired, rotation.reissueSas);
-        if (action === 'blocked') throw new Abort({ code: 'RotationWouldBreakConsumers', message: `${consumer.resourceId} cannot be moved: ${reason}.` });
-        if (action !== 'moveKey' && action !== 'reissueSas') continue;
-        const secret = action === 'moveKey' ? kept : reissueSas(consumer.sas!, sasScope(account.name, consumer.holder), kept)!;
-        const sealed = consumers.seal(secret);
-        consumers.setSealed(consumer.holder.ref, sealed, now);
-        rotations.recordMove(rotation.id, { consumer: consumer.holder.ref, resourceId: consumer.resourceId, action, oldSealed: consumer.holder.sealed, newSealed: sealed });
-        counts[action]++;
-      }
-      journal.write('move', 'done', { round, ...counts });
-      return counts;
-    });
+    const moved = await rotations.moveConsumers(
+      rotation.id,
+      rotation.account,
+      (found, holders) => {
+        const account = this.present(rotation, found);
+        const kept = account.keys[1 - rotation.retireIndex]!;
+        const counts = { moveKey: 0, reissueSas: 0 };
+        const changes: Moves<typeof counts>['changes'] = [];
+        for (const consumer of this.consumers(account, holders)) {
+          const { action, reason } = actionFor(consumer, retired, rotation.reissueSas);
+          if (action === 'blocked') throw new Abort({ code: 'RotationWouldBreakConsumers', message: `${consumer.resourceId} cannot be moved: ${reason}.` });
+          if (action !== 'moveKey' && action !== 'reissueSas') continue;
+          const secret = action === 'moveKey' ? kept : reissueSas(consumer.sas!, sasScope(account.name, consumer.holder), kept)!;
+          changes.push({ holder: consumer.holder, resourceId: consumer.resourceId, action, newSealed: consumers.seal(secret) });
+          counts[action]++;
+        }
+        return { changes, result: counts };
+      },
+      (counts) => journal.entry('move', 'done', { round, ...counts }),
+    );
     await journal.passed('move', 'done');
     this.deps.logger.info({ rotationId: rotation.id, account: rotation.account, round, ...moved }, 'key rotation: consumers moved');
   }
 
   /** The holders a rotation moved, as they are now; a holder deleted meanwhile is marked so and left out. */
-  private movedHolders(rotation: RotationRecord, states: string[]): CredentialHolder[] {
-    const wanted = new Map(this.deps.rotations.moves(rotation.id).filter((move) => states.includes(move.state)).map((move) => [move.consumer, move]));
-    const holders = this.deps.consumers.byAccount(rotation.account).filter((holder) => wanted.delete(holder.ref));
-    for (const gone of wanted.keys()) this.deps.rotations.setMoveState(rotation.id, gone, 'changedElsewhere', 'deleted during the rotation');
+  private async movedHolders(rotation: RotationRecord, states: string[]): Promise<CredentialHolder[]> {
+    const wanted = new Map((await this.deps.rotations.moves(rotation.id)).filter((move) => states.includes(move.state)).map((move) => [move.consumer, move]));
+    const holders = (await this.deps.consumers.byAccount(rotation.account)).filter((holder) => wanted.delete(holder.ref));
+    for (const gone of wanted.keys()) await this.deps.rotations.setMoveState(rotation.id, gone, 'changedElsewhere', 'deleted during the rotation');
     return holders;
   }
 
@@ -206,14 +208,15 @@ export class RotationEngine {
   private async verifyMoved(rotation: RotationRecord, journal: RotationJournal): Promise<void> {
     this.checkpoint();
     await journal.record('verify-moved', 'started');
-    const holders = this.movedHolders(rotation, ['moved', 'failed']);
+    const holders = await this.movedHolders(rotation, ['moved', 'failed']);
     const refused = await verifyHolders(this.deps, rotation.account, holders);
     this.checkpoint();
-    const moves = new Map(this.deps.rotations.moves(rotation.id).map((move) => [move.consumer, move]));
-    this.deps.rotations.atomically(() => {
-      for (const holder of holders) this.deps.rotations.setMoveState(rotation.id, holder.ref, refused.has(holder.ref) ? 'failed' : 'verified', refused.get(holder.ref));
-      journal.write('verify-moved', 'done', { verified: holders.length - refused.size, failed: refused.size });
-    });
+    const moves = new Map((await this.deps.rotations.moves(rotation.id)).map((move) => [move.consumer, move]));
+    await this.deps.rotations.settleMoves(
+      rotation.id,
+      () => holders.map((holder) => ({ consumer: holder.ref, state: refused.has(holder.ref) ? 'failed' : 'verified', detail: refused.get(holder.ref) })),
+      journal.entry('verify-moved', 'done', { verified: holders.length - refused.size, failed: refused.size }),
+    );
     await journal.passed('verify-moved', 'done');
     if (refused.size > 0) {
       const failures = [...refused].map(([ref, why]) => `${moves.get(ref)!.resourceId}: ${why}`);
@@ -235,46 +238,45 @@ export class RotationEngine {
     this.checkpoint();
     await journal.record('regenerate', 'started');
     const retired = keyName(rotation.retireIndex);
-    const regenerated = this.deps.rotations.atomically(() => {
-      const account = this.account(rotation);
-      const stragglers = this.consumers(account).filter((consumer) => {
-        const { action } = actionFor(consumer, retired, rotation.reissueSas);
-        return action === 'moveKey' || action === 'reissueSas' || action === 'blocked';
-      });
-      if (stragglers.length > 0) return false;
-      journal.write('regenerate', 'done', { keyName: retired });
-      try {
-        if (!regenerateAccountKey(this.deps, account, rotation.retireIndex)) throw armErrors.resourceNotFound('Microsoft.Storage/storageAccounts', account.name, account.resourceGroup);
-      } catch (error) {
-        // The key ring may already hold the new key while the store rolls back: put it back in step with the store.
-        this.deps.keyring.load(account);
-        throw error;
-      }
-      return true;
-    });
-    if (regenerated) await journal.passed('regenerate', 'done');
-    return regenerated;
+    const regenerated = await this.deps.rotations.regenerateKey(
+      rotation.id,
+      rotation.account,
+      rotation.retireIndex,
+      newAccountKey(),
+      (found, holders) =>
+        !this.consumers(this.present(rotation, found), holders).some((consumer) => {
+          const { action } = actionFor(consumer, retired, rotation.reissueSas);
+          return action === 'moveKey' || action === 'reissueSas' || action === 'blocked';
+        }),
+      journal.entry('regenerate', 'done', { keyName: retired }),
+    );
+    if (!regenerated) return false;
+    // Before anything else runs: the retired key is refused from the next request on, as regenerateKey's is.
+    this.deps.keyring.load(regenerated);
+    this.deps.logger.info({ account: regenerated.name, keyName: retired }, 'storage account key regenerated');
+    await journal.passed('regenerate', 'done');
+    return true;
   }
 
   /** Step 4: every consumer that matches a key, verified again; the rotation succeeds, with warnings for any refused. */
   private async finish(rotation: RotationRecord, journal: RotationJournal): Promise<void> {
     this.checkpoint();
     await journal.record('verify-final', 'started');
-    const account = this.deps.accounts.get(rotation.account);
-    const consumers = account ? this.consumers(account).filter((consumer) => reliesOn(consumer, 'key1') || reliesOn(consumer, 'key2')) : [];
+    const account = await this.deps.accounts.get(rotation.account);
+    const consumers = account ? (await discoverConsumers(this.deps.consumers, account, this.deps.subscriptionId)).filter((consumer) => reliesOn(consumer, 'key1') || reliesOn(consumer, 'key2')) : [];
     const refused = account ? await verifyHolders(this.deps, account.name, consumers.map((consumer) => consumer.holder)) : new Map<string, string>();
     this.checkpoint();
     const warnings = consumers.filter((consumer) => refused.has(consumer.holder.ref)).map((consumer) => ({ id: consumer.resourceId, reason: refused.get(consumer.holder.ref)! }));
-    this.deps.rotations.atomically(() => {
-      for (const move of this.deps.rotations.moves(rotation.id)) {
-        if (move.state === 'moved' || move.state === 'verified' || move.state === 'failed') {
-          this.deps.rotations.setMoveState(rotation.id, move.consumer, refused.has(move.consumer) ? 'failed' : 'verified', refused.get(move.consumer));
-        }
-      }
-      journal.write('verify-final', 'done', { verified: consumers.length - warnings.length, failed: warnings.length, ...(warnings.length > 0 ? { warnings: warnings.slice(0, 100) } : {}) });
-    });
+    await this.deps.rotations.settleMoves(
+      rotation.id,
+      (moves) =>
+        moves
+          .filter((move) => move.state === 'moved' || move.state === 'verified' || move.state === 'failed')
+          .map((move) => ({ consumer: move.consumer, state: refused.has(move.consumer) ? 'failed' : 'verified', detail: refused.get(move.consumer) })),
+      journal.entry('verify-final', 'done', { verified: consumers.length - warnings.length, failed: warnings.length, ...(warnings.length > 0 ? { warnings: warnings.slice(0, 100) } : {}) }),
+    );
     await journal.passed('verify-final', 'done');
-    this.deps.rotations.finish(rotation.id, 'Succeeded');
+    await this.deps.rotations.finish(rotation.id, 'Succeeded');
     this.deps.logger.info({ rotationId: rotation.id, account: rotation.account, retired: keyName(rotation.retireIndex), warnings: warnings.length }, 'key rotation succeeded');
     await this.recordOutcome(rotation, 'Succeeded', { warnings: warnings.length > 0 ? warnings.slice(0, 20) : undefined });
   }
@@ -286,44 +288,32 @@ export class RotationEngine {
    */
   private async rollback(rotation: RotationRecord, journal: RotationJournal, reason: RotationError): Promise<void> {
     const { consumers, rotations } = this.deps;
-    if (!journal.reached('rollback', 'started')) {
-      rotations.setError(rotation.id, reason);
+    if (!(await journal.reached('rollback', 'started'))) {
+      await rotations.setError(rotation.id, reason);
       await journal.record('rollback', 'started', { reason: reason.code });
     }
-    if (!journal.reached('rollback', 'done')) {
-      rotations.atomically(() => {
-        let restored = 0;
-        let changedElsewhere = 0;
-        for (const move of rotations.moves(rotation.id)) {
-          if (move.state === 'restored' || move.state === 'changedElsewhere') continue;
-          const current = consumers.currentSealed(move.consumer);
-          if (current !== undefined && sameSecret(consumers.unseal(current), consumers.unseal(move.newSealed))) {
-            consumers.setSealed(move.consumer, move.oldSealed, Date.now());
-            rotations.setMoveState(rotation.id, move.consumer, 'restored');
-            restored++;
-          } else {
-            rotations.setMoveState(rotation.id, move.consumer, 'changedElsewhere', current === undefined ? 'deleted during the rotation' : 'changed by another request during the rotation; left as it is');
-            changedElsewhere++;
-          }
-        }
-        journal.write('rollback', 'done', { restored, changedElsewhere });
-      });
+    if (!(await journal.reached('rollback', 'done'))) {
+      await rotations.rollbackMoves(
+        rotation.id,
+        (move, current) => current !== undefined && sameSecret(consumers.unseal(current), consumers.unseal(move.newSealed)),
+        (counts) => journal.entry('rollback', 'done', counts),
+      );
       await journal.passed('rollback', 'done');
     }
     await journal.record('verify-restored', 'started');
-    const holders = this.movedHolders(rotation, ['restored']);
+    const holders = await this.movedHolders(rotation, ['restored']);
     const refused = await verifyHolders(this.deps, rotation.account, holders);
-    const resourceIds = new Map(rotations.moves(rotation.id).map((move) => [move.consumer, move.resourceId]));
+    const resourceIds = new Map((await rotations.moves(rotation.id)).map((move) => [move.consumer, move.resourceId]));
     const failed = [...refused].map(([ref, why]) => ({ id: resourceIds.get(ref), reason: why }));
     await journal.record('verify-restored', 'done', { verified: holders.length - refused.size, failed: refused.size, failures: failed.slice(0, 100) });
-    rotations.finish(rotation.id, 'Failed', reason);
+    await rotations.finish(rotation.id, 'Failed', reason);
     this.deps.logger.warn({ rotationId: rotation.id, account: rotation.account, code: reason.code }, 'key rotation rolled back');
     await this.recordOutcome(rotation, 'Failed', { error: reason, rolledBack: true });
   }
 
   /** The rotation's closing activity log event: who asked, what changed, how it ended. Never a secret. */
   private async recordOutcome(rotation: RotationRecord, status: 'Succeeded' | 'Failed', extra: Record<string, unknown>): Promise<void> {
-    const moves = this.deps.rotations.moves(rotation.id);
+    const moves = await this.deps.rotations.moves(rotation.id);
     const changed = moves.filter((move) => move.state === 'verified' || move.state === 'failed').map((move) => move.resourceId);
     const retired: KeyName = keyName(rotation.retireIndex);
     await this.deps.activity.record({

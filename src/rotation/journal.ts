@@ -1,11 +1,11 @@
-import type { RotationRepo, StepPhase } from '../db/rotations.js';
+import type { JournalEntry, RotationRepo, StepPhase } from '../db/rotations.js';
 
 /**
  * The steps of a rotation, in the order the journal records them. Each is
  * journaled `started` before it runs and `done` after, except `plan`, whose
  * `done` is the rotation's first record.
  */
-type RotationStep = 'plan' | 'move' | 'verify-moved' | 'regenerate' | 'verify-final' | 'rollback' | 'verify-restored' | 'restart';
+export type RotationStep = 'plan' | 'move' | 'verify-moved' | 'regenerate' | 'verify-final' | 'rollback' | 'verify-restored' | 'restart';
 
 /**
  * Test hooks, documented in docs/rotation.md; unset, they do nothing.
@@ -34,7 +34,7 @@ export class RotationJournal {
 
   /** Commits an entry on its own, then passes it (see `passed`). */
   async record(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): Promise<void> {
-    this.repo.journal(this.rotationId, step, phase, detail);
+    await this.repo.journal(this.rotationId, { step, phase, detail });
     await this.passed(step, phase);
   }
 
@@ -49,14 +49,14 @@ export class RotationJournal {
   }
 
   /**
-   * Writes an entry inside the caller's transaction, so that it commits with
-   * the change it records; the caller then awaits `passed`.
+   * An entry for the store to commit in one transaction with the change it
+   * records (RotationRepo's steps); the caller then awaits `passed`.
    */
-  write(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): void {
-    this.repo.journal(this.rotationId, step, phase, detail);
+  entry(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): JournalEntry {
+    return { step, phase, detail };
   }
 
-  reached(step: RotationStep, phase: StepPhase): boolean {
+  reached(step: RotationStep, phase: StepPhase): Promise<boolean> {
     return this.repo.reached(this.rotationId, step, phase);
   }
 }

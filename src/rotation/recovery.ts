@@ -7,9 +7,9 @@ import type { ManagementDeps } from '../management/deps.js';
  * It stays InProgress meanwhile, so a second rotation of the account is
  * still a 409.
  */
-export function recoverRotations(deps: ManagementDeps): void {
-  for (const rotation of deps.rotations.unfinished()) {
+export async function recoverRotations(deps: ManagementDeps): Promise<void> {
+  for (const rotation of await deps.rotations.unfinished()) {
     deps.logger.info({ rotationId: rotation.id, account: rotation.account, step: rotation.step, phase: rotation.phase }, 'resuming an interrupted key rotation');
-    deps.rotation.resume(rotation);
+    await deps.rotation.resume(rotation);
   }
 }

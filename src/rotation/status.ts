@@ -6,20 +6,19 @@ import type { ManagementDeps } from '../management/deps.js';
  * the plan, the current step, counts, and the consumers that need attention
  * (all of them with `expand`). Never a secret.
  */
-export function rotationStatusJson(deps: ManagementDeps, accountArmId: string, rotation: RotationRecord, expand: boolean) {
+export async function rotationStatusJson(deps: ManagementDeps, accountArmId: string, rotation: RotationRecord, expand: boolean) {
   // `moved` counts every consumer the rotation moved, whatever became of it since: verified,
   // failed, restored or changed elsewhere are counts of those, so the figures add up.
   const counts: Record<string, number> = { moved: 0, verified: 0, failed: 0, restored: 0, changedElsewhere: 0, sasReissued: 0 };
-  for (const { state, action, n } of deps.rotations.moveCounts(rotation.id)) {
+  for (const { state, action, n } of await deps.rotations.moveCounts(rotation.id)) {
     counts.moved! += n;
     if (state !== 'moved') counts[state] = (counts[state] ?? 0) + n;
     if (action === 'reissueSas' && rotation.status !== 'Failed') counts.sasReissued! += n;
   }
-  const results = deps.rotations
-    .moves(rotation.id)
+  const results = (await deps.rotations.moves(rotation.id))
     .filter((move) => expand || (move.state !== 'verified' && move.state !== 'moved'))
     .map((move) => ({ id: move.resourceId, action: move.action, state: move.state, ...(move.detail ? { detail: move.detail } : {}) }));
-  const steps = deps.rotations.steps(rotation.id);
+  const steps = await deps.rotations.steps(rotation.id);
   const verifyFinal = steps.filter((step) => step.step === 'verify-final' && step.phase === 'done').pop();
   return {
     id: `${accountArmId}/rotations/${rotation.id}`,

@@ -10,13 +10,13 @@ import type { DeclaredAccount } from './config.js';
  * stays regenerated across restarts. A key the declaration leaves out (key2,
  * usually) is generated once and then kept.
  */
-export function ensureAccounts(repo: AccountRepo, declarations: AccountDeclarationRepo, declared: DeclaredAccount[], now = Date.now()): void {
+export async function ensureAccounts(repo: AccountRepo, declarations: AccountDeclarationRepo, declared: DeclaredAccount[], now = Date.now()): Promise<void> {
   for (const account of declared) {
     const declaration = `${account.key1}:${account.key2 ?? ''}`;
-    const existing = repo.get(account.name);
+    const existing = await repo.get(account.name);
     if (existing && declarations.get(account.name) === declaration) continue;
     const key2 = account.key2 ?? existing?.keys[1] ?? newAccountKey();
-    repo.put({
+    await repo.put({
       name: account.name,
       keys: [account.key1, key2],
       keyCreated: [existing?.keys[0] === account.key1 ? existing.keyCreated[0] : now, existing?.keys[1] === key2 ? existing.keyCreated[1] : now],

@@ -66,10 +66,10 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   const blobs = new BlobRepo(db);
   const files = new FileRepo(db);
   const serviceProperties = new ServicePropertiesRepo(db);
-  ensureAccounts(accounts, new AccountDeclarationRepo(db, sealer), [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
+  await ensureAccounts(accounts, new AccountDeclarationRepo(db, sealer), [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
   const keyring = new KeyRing();
-  for (const account of accounts.list()) {
+  for (const account of await accounts.list()) {
     if (account.name !== DEV_ACCOUNT.name || config.devAccount) keyring.load(account);
   }
 

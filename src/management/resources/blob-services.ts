@@ -67,7 +67,7 @@ async function setProperties(deps: ManagementDeps, ctx: ArmRequest): Promise<Arm
   const account = await requireAccount(deps, ctx);
   const blobService = readSettings(new Fields(await readJsonObject(ctx.req)), account.settings.blobService ?? {});
   const settings = { ...account.settings, blobService };
-  deps.accounts.saveSettings(account.name, account.allowSharedKeyAccess, settings);
+  await deps.accounts.saveSettings(account.name, account.allowSharedKeyAccess, settings);
   const saved = { ...account, settings };
   // The data plane reads the policy from the key ring: reload it before answering.
   deps.keyring.load(saved);

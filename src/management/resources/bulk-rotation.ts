@@ -18,7 +18,7 @@ import { operationHeaders, readRotationOptions, startRotation } from './storage-
  * planned (dry run), or started, with the URL of its own async operation.
  */
 async function accountOutcome(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, ifOlderThanDays: number | undefined, options: ReturnType<typeof readRotationOptions>) {
-  const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
+  const consumers = await discoverConsumers(deps.consumers, account, deps.subscriptionId);
   const active = activeKey(consumers, account);
   const base = {
     id: accountId(deps, account),
@@ -37,7 +37,7 @@ async function accountOutcome(deps: ManagementDeps, ctx: ArmRequest, account: St
     const started = await startRotation(deps, ctx, account, options);
     if (started.dryRun) return { ...base, action: 'planned', plan: started.plan.summary };
     const headers = operationHeaders(deps, ctx, account, started.rotation.id);
-    return { ...base, action: 'started', operation: { ...rotationStatusJson(deps, base.id, started.rotation, false), azureAsyncOperation: headers['azure-asyncoperation'] } };
+    return { ...base, action: 'started', operation: { ...(await rotationStatusJson(deps, base.id, started.rotation, false)), azureAsyncOperation: headers['azure-asyncoperation'] } };
   } catch (error) {
     if (!(error instanceof ArmError)) throw error;
     return { ...base, action: 'skipped', reason: error.message, code: error.code };
@@ -60,7 +60,7 @@ async function rotateMany(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
   if (options.keyName !== undefined) {
     throw new ArmError(400, 'InvalidRequestContent', "'keyName' applies to one account; a bulk rotation retires each account's active key. Rotate an account by name to choose its key.");
   }
-  const accounts = ctx.params.resourceGroupName === undefined ? deps.accounts.list() : deps.accounts.listByGroup((await requireGroup(deps, ctx)).name);
+  const accounts = ctx.params.resourceGroupName === undefined ? await deps.accounts.list() : await deps.accounts.listByGroup((await requireGroup(deps, ctx)).name);
   // One account after another, as before: each start sees the rotations the previous ones began.
   const value = [];
   for (const account of accounts) value.push(await accountOutcome(deps, ctx, account, ifOlderThanDays, options));

@@ -78,7 +78,7 @@ async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
     );
   }
   for (const workspace of await deps.workspaces.list(group.name)) await deps.workspaces.delete(workspace.id);
-  for (const account of deps.accounts.listByGroup(group.name)) await deleteStorageAccount(deps, account.name);
+  for (const account of await deps.accounts.listByGroup(group.name)) await deleteStorageAccount(deps, account.name);
   await deps.groups.delete(group.name);
   return { status: 200 };
 }

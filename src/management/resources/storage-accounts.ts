@@ -63,7 +63,7 @@ function checkAccountName(name: string): void {
 export async function requireAccount(deps: ManagementDeps, ctx: ArmRequest): Promise<StorageAccountRecord> {
   const group = await requireGroup(deps, ctx);
   const name = ctx.params.accountName!;
-  const account = deps.accounts.get(name);
+  const account = await deps.accounts.get(name);
   if (!account || !sameName(account.resourceGroup, group.name)) throw armErrors.resourceNotFound(TYPE, name, group.name);
   return account;
 }
@@ -105,8 +105,8 @@ function readSettings(body: Fields, current: AccountSettings | undefined, allowS
 }
 
 /** Saves new settings and reloads the key ring, so an allowSharedKeyAccess change applies to the next request. */
-function saveSettings(deps: ManagementDeps, account: StorageAccountRecord, update: ReturnType<typeof readSettings>): StorageAccountRecord {
-  deps.accounts.saveSettings(account.name, update.allowSharedKeyAccess, update.settings);
+async function saveSettings(deps: ManagementDeps, account: StorageAccountRecord, update: ReturnType<typeof readSettings>): Promise<StorageAccountRecord> {
+  await deps.accounts.saveSettings(account.name, update.allowSharedKeyAccess, update.settings);
   const saved = { ...account, allowSharedKeyAccess: update.allowSharedKeyAccess, settings: update.settings };
   deps.keyring.load(saved);
   return saved;
@@ -122,14 +122,14 @@ async function create(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   checkAccountName(name);
   const group = await requireGroup(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
-  const existing = deps.accounts.get(name);
+  const existing = await deps.accounts.get(name);
   if (existing && !sameName(existing.resourceGroup, group.name)) throw accountTaken(name);
   if (existing) {
     const update = readSettings(body, undefined, existing.allowSharedKeyAccess);
     if (!sameName(update.settings.location, existing.settings.location)) {
       throw new ArmError(409, 'InvalidResourceLocation', `The storage account '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
-    return { status: 200, body: accountJson(deps, saveSettings(deps, existing, update)) };
+    return { status: 200, body: accountJson(deps, await saveSettings(deps, existing, update)) };
   }
   const { settings, allowSharedKeyAccess } = readSettings(body, undefined, true);
   const now = Date.now();
@@ -142,7 +142,7 @@ async function create(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
     resourceGroup: group.name,
     settings,
   };
-  if (!deps.accounts.create(account)) throw accountTaken(name);
+  if (!(await deps.accounts.create(account))) throw accountTaken(name);
   deps.keyring.load(account);
   return { status: 200, body: accountJson(deps, account) };
 }
@@ -154,7 +154,7 @@ function accountTaken(name: string): ArmError {
 async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
-  return { status: 200, body: accountJson(deps, saveSettings(deps, account, readSettings(body, account.settings, account.allowSharedKeyAccess))) };
+  return { status: 200, body: accountJson(deps, await saveSettings(deps, account, readSettings(body, account.settings, account.allowSharedKeyAccess))) };
 }
 
 /**
@@ -163,7 +163,7 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
  * left, as in Azure: their storage operations fail until relinked.
  */
 export async function deleteStorageAccount(deps: ManagementDeps, name: string): Promise<boolean> {
-  if (!deps.accounts.delete(name)) return false;
+  if (!(await deps.accounts.delete(name))) return false;
   deps.keyring.remove(name);
   const orphans = deps.blob.repo.deleteAccountData(name);
   discard(deps.blob, orphans);
@@ -173,7 +173,7 @@ export async function deleteStorageAccount(deps: ManagementDeps, name: string): 
 
 async function remove(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const group = await requireGroup(deps, ctx);
-  const account = deps.accounts.get(ctx.params.accountName!);
+  const account = await deps.accounts.get(ctx.params.accountName!);
   // ARM answers 204 when there was nothing to delete.
   if (!account || !sameName(account.resourceGroup, group.name)) return { status: 204 };
   await deleteStorageAccount(deps, account.name);
@@ -193,7 +193,7 @@ async function checkNameAvailability(deps: ManagementDeps, ctx: ArmRequest): Pro
       body: { nameAvailable: false, reason: 'AccountNameInvalid', message: `${name} is not a valid storage account name. Storage account name must be between 3 and 24 characters in length and use numbers and lower-case letters only.` },
     };
   }
-  if (deps.accounts.get(name)) {
+  if (await deps.accounts.get(name)) {
     return { status: 200, body: { nameAvailable: false, reason: 'AlreadyExists', message: `The storage account named ${name} is already taken.` } };
   }
   return { status: 200, body: { nameAvailable: true } };
@@ -210,9 +210,9 @@ export function storageAccountRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'GET',
       pattern: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts',
       action: `${TYPE}/read`,
-      handler: async (ctx) => list(deps.accounts.listByGroup((await requireGroup(deps, ctx)).name)),
+      handler: async (ctx) => list(await deps.accounts.listByGroup((await requireGroup(deps, ctx)).name)),
     },
-    { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts', action: `${TYPE}/read`, handler: () => list(deps.accounts.list()) },
+    { method: 'GET', pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/storageAccounts', action: `${TYPE}/read`, handler: async () => list(await deps.accounts.list()) },
     {
       method: 'POST',
       pattern: '/subscriptions/{subscriptionId}/providers/Microsoft.Storage/checkNameAvailability',

@@ -34,10 +34,10 @@ async function regenerateKey(deps: ManagementDeps, ctx: ArmRequest): Promise<Arm
   if (keyName !== 'key1' && keyName !== 'key2') {
     throw new ArmError(400, 'InvalidValuesForRequestParameters', `'keyName' must be 'key1' or 'key2'; got '${keyName}'.`);
   }
-  const running = deps.rotations.running(account.name);
+  const running = await deps.rotations.running(account.name);
   if (running) throw rotationConflict(deps, account, running);
-  const broken = discoverConsumers(deps.consumers, account, deps.subscriptionId).filter((consumer) => consumer.matches === keyName);
-  const regenerated = regenerateAccountKey(deps, account, keyName === 'key1' ? 0 : 1);
+  const broken = (await discoverConsumers(deps.consumers, account, deps.subscriptionId)).filter((consumer) => consumer.matches === keyName);
+  const regenerated = await regenerateAccountKey(deps, account, keyName === 'key1' ? 0 : 1);
   if (!regenerated) throw armErrors.resourceNotFound('Microsoft.Storage/storageAccounts', account.name, account.resourceGroup);
   ctx.activity = { properties: { keyName, consumersNowStale: boundedIds(broken.map((consumer) => consumer.resourceId)) } };
   return { status: 200, body: keysJson(regenerated) };

@@ -30,8 +30,8 @@ function countMatches(consumers: Consumer[]): Record<KeyMatch, number> {
  */
 async function listConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
-  const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
-  const running = deps.rotations.running(account.name);
+  const consumers = await discoverConsumers(deps.consumers, account, deps.subscriptionId);
+  const running = await deps.rotations.running(account.name);
   const period = account.settings.keyExpirationPeriodInDays;
   return {
     status: 200,
@@ -70,9 +70,9 @@ export function operationHeaders(deps: ManagementDeps, ctx: ArmRequest, account:
  * and starts it: 202 with Azure-AsyncOperation and Location (see RotationEngine).
  */
 export async function startRotation(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, options: ReturnType<typeof readRotationOptions>) {
-  const running = deps.rotations.running(account.name);
+  const running = await deps.rotations.running(account.name);
   if (running && !options.dryRun) throw rotationConflict(deps, account, running);
-  const consumers = discoverConsumers(deps.consumers, account, deps.subscriptionId);
+  const consumers = await discoverConsumers(deps.consumers, account, deps.subscriptionId);
   const plan = planRotation(account, consumers, options);
   if (options.dryRun) return { dryRun: true as const, plan };
   if (plan.summary.counts.blocked > 0) throw blockedError(plan.summary);
@@ -88,13 +88,13 @@ async function rotateKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
   if (started.dryRun) return { status: 200, body: { dryRun: true, ...started.plan.summary, consumers: started.plan.consumers } };
   return {
     status: 202,
-    body: rotationStatusJson(deps, accountId(deps, account), started.rotation, false),
+    body: await rotationStatusJson(deps, accountId(deps, account), started.rotation, false),
     headers: operationHeaders(deps, ctx, account, started.rotation.id),
   };
 }
 
-function requireRotation(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord) {
-  const rotation = deps.rotations.get(ctx.params.rotationId!);
+async function requireRotation(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord) {
+  const rotation = await deps.rotations.get(ctx.params.rotationId!);
   if (!rotation || rotation.account !== account.name) {
     throw new ArmError(404, 'ResourceNotFound', `Key rotation '${ctx.params.rotationId}' of storage account '${account.name}' was not found. List the account's rotations with GET .../rotations.`);
   }
@@ -105,21 +105,22 @@ function requireRotation(deps: ManagementDeps, ctx: ArmRequest, account: Storage
 async function rotationStatus(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
   const expand = ctx.query.get('$expand') === 'results';
-  return { status: 200, body: rotationStatusJson(deps, accountId(deps, account), requireRotation(deps, ctx, account), expand) };
+  return { status: 200, body: await rotationStatusJson(deps, accountId(deps, account), await requireRotation(deps, ctx, account), expand) };
 }
 
 /** The Location resource: 202 while the rotation runs, then 200 with its final status. */
 async function rotationResult(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
-  const rotation = requireRotation(deps, ctx, account);
+  const rotation = await requireRotation(deps, ctx, account);
   if (rotation.status === 'InProgress') return { status: 202, headers: operationHeaders(deps, ctx, account, rotation.id) };
-  return { status: 200, body: rotationStatusJson(deps, accountId(deps, account), rotation, true) };
+  return { status: 200, body: await rotationStatusJson(deps, accountId(deps, account), rotation, true) };
 }
 
 async function listRotations(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
   const id = accountId(deps, account);
-  return { status: 200, body: { value: deps.rotations.recent(account.name, 50).map((rotation) => rotationStatusJson(deps, id, rotation, false)) } };
+  const recent = await deps.rotations.recent(account.name, 50);
+  return { status: 200, body: { value: await Promise.all(recent.map((rotation) => rotationStatusJson(deps, id, rotation, false))) } };
 }
 
 export function storageRotationRoutes(deps: ManagementDeps): ArmRoute[] {

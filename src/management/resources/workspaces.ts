@@ -24,9 +24,9 @@ export function workspaceId(deps: ManagementDeps, workspace: WorkspaceRecord): s
   return `${groupId(deps, workspace.resourceGroup)}/providers/${TYPE}/${workspace.name}`;
 }
 
-function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
+async function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
   const { settings } = workspace;
-  const account = deps.accounts.get(workspace.storageAccount);
+  const account = await deps.accounts.get(workspace.storageAccount);
   return {
     id: workspaceId(deps, workspace),
     name: workspace.name,
@@ -57,7 +57,7 @@ export async function requireWorkspace(deps: ManagementDeps, ctx: ArmRequest): P
 }
 
 /** properties.storageAccount must be the ARM id of an account that exists here; a clear 400 otherwise. */
-function resolveStorageAccount(deps: ManagementDeps, id: string) {
+async function resolveStorageAccount(deps: ManagementDeps, id: string) {
   const match = STORAGE_ACCOUNT_ID.exec(id);
   if (!match) {
     throw new ArmError(
@@ -67,7 +67,7 @@ function resolveStorageAccount(deps: ManagementDeps, id: string) {
     );
   }
   const [, subscription, group, name] = match;
-  const account = deps.accounts.get(name!);
+  const account = await deps.accounts.get(name!);
   if (!sameName(subscription!, deps.subscriptionId) || !account || !sameName(account.resourceGroup, group!)) {
     throw new ArmError(
       400,
@@ -110,7 +110,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     throw new ArmError(400, 'InvalidResourceName', `'${name}' is not a valid workspace name: use 3-33 letters, digits, '-' and '_', starting with a letter or digit.`);
   }
   const body = new Fields(await readJsonObject(ctx.req));
-  const account = resolveStorageAccount(deps, body.requiredObject('properties').requiredString('storageAccount'));
+  const account = await resolveStorageAccount(deps, body.requiredObject('properties').requiredString('storageAccount'));
   const existing = await deps.workspaces.get(group.name, name);
   const now = Date.now();
   if (existing) {
@@ -122,7 +122,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
       throw new ArmError(409, 'InvalidResourceLocation', `Workspace '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
     await deps.workspaces.saveSettings(existing.id, settings, now);
-    return { status: 200, body: workspaceJson(deps, { ...existing, settings, modified: now }) };
+    return { status: 200, body: await workspaceJson(deps, { ...existing, settings, modified: now }) };
   }
   const workspace: WorkspaceRecord = {
     id: randomUUID(),
@@ -135,7 +135,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     modified: now,
   };
   await deps.workspaces.create(workspace, provisionWorkspaceStorage(deps, workspace.id, account, now));
-  return { status: 200, body: workspaceJson(deps, workspace) };
+  return { status: 200, body: await workspaceJson(deps, workspace) };
 }
 
 async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
@@ -143,13 +143,13 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   const settings = readSettings(new Fields(await readJsonObject(ctx.req)), workspace.settings);
   const now = Date.now();
   await deps.workspaces.saveSettings(workspace.id, settings, now);
-  return { status: 200, body: workspaceJson(deps, { ...workspace, settings, modified: now }) };
+  return { status: 200, body: await workspaceJson(deps, { ...workspace, settings, modified: now }) };
 }
 
 /** Re-reads the linked account's key1 into the workspace's copy and its system datastores (az ml workspace sync-keys). */
 async function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const workspace = await requireWorkspace(deps, ctx);
-  const account = deps.accounts.get(workspace.storageAccount);
+  const account = await deps.accounts.get(workspace.storageAccount);
   if (!account) {
     throw new ArmError(400, 'ValidationError', `The storage account '${workspace.storageAccount}' linked to workspace '${workspace.name}' no longer exists; keys cannot be synchronized.`);
   }
@@ -169,7 +169,7 @@ async function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
 
 async function listKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const workspace = await requireWorkspace(deps, ctx);
-  const account = deps.accounts.get(workspace.storageAccount);
+  const account = await deps.accounts.get(workspace.storageAccount);
   return {
     status: 200,
     body: {
@@ -180,11 +180,11 @@ async function listKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResul
 }
 
 export function workspaceRoutes(deps: ManagementDeps): ArmRoute[] {
-  const list = (workspaces: WorkspaceRecord[]): ArmResult => ({ status: 200, body: { value: workspaces.map((workspace) => workspaceJson(deps, workspace)) } });
+  const list = async (workspaces: WorkspaceRecord[]): Promise<ArmResult> => ({ status: 200, body: { value: await Promise.all(workspaces.map((workspace) => workspaceJson(deps, workspace))) } });
   return [
     { method: 'PUT', pattern: WORKSPACE_PATH, action: `${TYPE}/write`, handler: (ctx) => createOrUpdate(deps, ctx) },
     { method: 'PATCH', pattern: WORKSPACE_PATH, action: `${TYPE}/write`, handler: (ctx) => update(deps, ctx) },
-    { method: 'GET', pattern: WORKSPACE_PATH, action: `${TYPE}/read`, handler: async (ctx) => ({ status: 200, body: workspaceJson(deps, await requireWorkspace(deps, ctx)) }) },
+    { method: 'GET', pattern: WORKSPACE_PATH, action: `${TYPE}/read`, handler: async (ctx) => ({ status: 200, body: await workspaceJson(deps, await requireWorkspace(deps, ctx)) }) },
     {
       method: 'DELETE',
       pattern: WORKSPACE_PATH,
