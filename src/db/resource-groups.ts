@@ -20,7 +20,23 @@ interface GroupRow {
   created: number;
 }
 
-export class ResourceGroupRepo {
+/**
+ * Resource groups, as every dialect stores them (the SQLite one below,
+ * src/db/postgres/resource-groups.ts). Names compare without regard to case.
+ */
+export interface ResourceGroupStore {
+  get(name: string): Promise<ResourceGroupRecord | undefined>;
+  /** In name order. */
+  list(): Promise<ResourceGroupRecord[]>;
+  /** False when a group of that name (in any case) exists. */
+  create(group: ResourceGroupRecord): Promise<boolean>;
+  /** A group's location never changes; its tags and managedBy may. */
+  saveTags(group: ResourceGroupRecord): Promise<void>;
+  delete(name: string): Promise<boolean>;
+}
+
+/** The SQLite dialect's resource groups. */
+export class ResourceGroupRepo implements ResourceGroupStore {
   private readonly selectOne;
   private readonly selectAll;
   private readonly insert;
@@ -44,12 +60,10 @@ export class ResourceGroupRepo {
     return (this.selectAll.all() as GroupRow[]).map(fromRow);
   }
 
-  /** False when a group of that name (in any case) exists. */
   async create(group: ResourceGroupRecord): Promise<boolean> {
     return this.insert.run(group.name, group.location, JSON.stringify(group.tags), group.managedBy ?? null, group.created).changes === 1;
   }
 
-  /** A group's location never changes; its tags and managedBy may. */
   async saveTags(group: ResourceGroupRecord): Promise<void> {
     this.update.run(JSON.stringify(group.tags), group.managedBy ?? null, group.name);
   }

@@ -5,7 +5,7 @@ import type { ConsumerRepo } from '../db/consumers.js';
 import type { DatastoreRepo } from '../db/datastores.js';
 import type { DirectoryRepo } from '../db/directory.js';
 import type { ModelRepo } from '../db/models.js';
-import type { ResourceGroupRepo } from '../db/resource-groups.js';
+import type { ResourceGroupStore } from '../db/resource-groups.js';
 import type { RotationRepo } from '../db/rotations.js';
 import type { WorkspaceRepo } from '../db/workspaces.js';
 import type { RotationEngine } from '../rotation/engine.js';
@@ -30,7 +30,7 @@ export interface ManagementDeps {
   armEndpoint: string;
   directory: DirectoryRepo;
   tokens: TokenService;
-  groups: ResourceGroupRepo;
+  groups: ResourceGroupStore;
   accounts: AccountRepo;
   workspaces: WorkspaceRepo;
   datastores: DatastoreRepo;

@@ -1,34 +1,24 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migratePostgres } from '../../src/db/postgres/migrate.js';
 import { migrations } from '../../src/db/schema.js';
 import { openSqlite } from '../../src/db/sqlite.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
-/** CI's PostgreSQL (trust auth); each run works in a database of its own and drops it. */
-const SERVER = process.env.MLSPACE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const database = `mlspace_schema_${randomBytes(6).toString('hex')}`;
-const admin = new pg.Pool({ connectionString: SERVER, max: 1 });
+let database: TestDatabase;
 const nodes: pg.Pool[] = [];
 
 beforeAll(async () => {
-  await admin.query(`CREATE DATABASE ${database}`);
+  database = await createTestDatabase('mlspace_schema');
 });
-afterAll(async () => {
-  await Promise.all(nodes.map((pool) => pool.end()));
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
-});
+afterAll(() => database?.drop());
 
+/** A pool as one more node would open it. */
 function node(): pg.Pool {
-  const url = new URL(SERVER);
-  url.pathname = `/${database}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
-  // Dropping the database ends the idle connections still closing: that is expected here.
-  pool.on('error', () => {});
+  const pool = database.pool();
   nodes.push(pool);
   return pool;
 }

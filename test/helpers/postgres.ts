@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** CI's PostgreSQL (trust auth); MLSPACE_TEST_POSTGRES_URL points elsewhere. */
+const SERVER = process.env.MLSPACE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+export interface TestDatabase {
+  name: string;
+  /** A pool on the database; `pool()` again makes another, as another node would. */
+  pool(max?: number): pg.Pool;
+  /** Ends the pools and drops the database. */
+  drop(): Promise<void>;
+}
+
+/** A database of its own for one test file, dropped by `drop()`. */
+export async function createTestDatabase(prefix: string): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: SERVER });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const pools: pg.Pool[] = [];
+  return {
+    name,
+    pool(max = 2) {
+      const url = new URL(SERVER);
+      url.pathname = `/${name}`;
+      const pool = new pg.Pool({ connectionString: url.toString(), max });
+      // Dropping the database ends idle connections that are still closing: that is expected.
+      pool.on('error', () => {});
+      pools.push(pool);
+      return pool;
+    },
+    async drop() {
+      await Promise.all(pools.map((pool) => pool.end()));
+      const client = new pg.Client({ connectionString: SERVER });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
