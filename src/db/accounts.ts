@@ -2,26 +2,49 @@ import type { Sealer } from '../secrets/seal.js';
 import type { AccountRecord, AccountSettings, StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
 
-interface AccountRow {
+/** An accounts row, in either dialect (PostgreSQL hands BIGINT columns over as text). */
+export interface AccountRow {
   name: string;
   key1: string;
   key2: string;
-  key1_created: number;
-  key2_created: number;
+  key1_created: number | string;
+  key2_created: number | string;
   allow_shared_key: number;
-  created: number;
+  created: number | string;
   resource_group: string;
   doc: string;
 }
 
 /** Accounts created before the management plane (and declared ones) have no ARM attributes yet. */
-const DEFAULT_SETTINGS: AccountSettings = { location: 'local', skuName: 'Standard_LRS', kind: 'StorageV2', tags: {}, properties: {} };
+export const DEFAULT_SETTINGS: AccountSettings = { location: 'local', skuName: 'Standard_LRS', kind: 'StorageV2', tags: {}, properties: {} };
+
+/**
+ * Storage accounts, as every dialect stores them (the SQLite one below,
+ * src/db/postgres/accounts.ts): their two keys, sealed before they touch the
+ * database, and the ARM attributes the management plane keeps.
+ */
+export interface AccountStore {
+  /** In name order, byte-wise. */
+  list(): Promise<StorageAccountRecord[]>;
+  /** The group's accounts in name order; the group matches without regard to case. */
+  listByGroup(resourceGroup: string): Promise<StorageAccountRecord[]>;
+  get(name: string): Promise<StorageAccountRecord | undefined>;
+  /** Creates or re-keys an account declared at start-up; its group and settings are left alone. */
+  put(account: AccountRecord): Promise<void>;
+  /** Creates an account through the management plane; false when the name is taken (names are server-wide). */
+  create(account: StorageAccountRecord): Promise<boolean>;
+  /** Replaces the ARM settings and the shared-key switch; keys are changed only by `setKey`. */
+  saveSettings(name: string, allowSharedKeyAccess: boolean, settings: AccountSettings): Promise<void>;
+  /** Replaces one key (0 = key1, 1 = key2) and returns the account as it now is. */
+  setKey(name: string, index: 0 | 1, key: string, created: number): Promise<StorageAccountRecord | undefined>;
+  delete(name: string): Promise<boolean>;
+}
 
 /**
  * Storage accounts: their two keys, sealed before they touch the database, and
  * the ARM attributes the management plane keeps (resource group, settings).
  */
-export class AccountRepo {
+export class AccountRepo implements AccountStore {
   private readonly selectAll;
   private readonly selectByGroup;
   private readonly selectOne;
@@ -54,11 +77,11 @@ export class AccountRepo {
   }
 
   async list(): Promise<StorageAccountRecord[]> {
-    return (this.selectAll.all() as AccountRow[]).map((row) => this.fromRow(row));
+    return (this.selectAll.all() as AccountRow[]).map((row) => accountFromRow(row, this.sealer));
   }
 
   async listByGroup(resourceGroup: string): Promise<StorageAccountRecord[]> {
-    return (this.selectByGroup.all(resourceGroup) as AccountRow[]).map((row) => this.fromRow(row));
+    return (this.selectByGroup.all(resourceGroup) as AccountRow[]).map((row) => accountFromRow(row, this.sealer));
   }
 
   async get(name: string): Promise<StorageAccountRecord | undefined> {
@@ -68,7 +91,7 @@ export class AccountRepo {
   /** get, within a transaction of this dialect (a rotation's). */
   find(name: string): StorageAccountRecord | undefined {
     const row = this.selectOne.get(name) as AccountRow | undefined;
-    return row && this.fromRow(row);
+    return row && accountFromRow(row, this.sealer);
   }
 
   /** Creates or re-keys an account declared at start-up; its group and settings are left alone. */
@@ -118,15 +141,17 @@ export class AccountRepo {
     };
   }
 
-  private fromRow(row: AccountRow): StorageAccountRecord {
-    return {
-      name: row.name,
-      keys: [this.sealer.unseal(row.key1), this.sealer.unseal(row.key2)],
-      keyCreated: [row.key1_created, row.key2_created],
-      allowSharedKeyAccess: row.allow_shared_key === 1,
-      created: row.created,
-      resourceGroup: row.resource_group,
-      settings: { ...DEFAULT_SETTINGS, ...(JSON.parse(row.doc) as Partial<AccountSettings>) },
-    };
-  }
+}
+
+/** An account as its row holds it: keys unsealed, settings filled from the defaults. */
+export function accountFromRow(row: AccountRow, sealer: Sealer): StorageAccountRecord {
+  return {
+    name: row.name,
+    keys: [sealer.unseal(row.key1), sealer.unseal(row.key2)],
+    keyCreated: [Number(row.key1_created), Number(row.key2_created)],
+    allowSharedKeyAccess: row.allow_shared_key === 1,
+    created: Number(row.created),
+    resourceGroup: row.resource_group,
+    settings: { ...DEFAULT_SETTINGS, ...(JSON.parse(row.doc) as Partial<AccountSettings>) },
+  };
 }

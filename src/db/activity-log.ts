@@ -28,9 +28,10 @@ export interface ActivityQuery {
   limit: number;
 }
 
-interface ActivityRow {
+/** An activity_log row, in either dialect (PostgreSQL hands BIGINT columns over as text). */
+export interface ActivityRow {
   id: string;
-  at: number;
+  at: number | string;
   resource_group: string | null;
   resource_id: string;
   operation: string;
@@ -41,8 +42,18 @@ interface ActivityRow {
   properties: string;
 }
 
+/**
+ * The activity log, as every dialect stores it (the SQLite one below,
+ * src/db/postgres/activity-log.ts): append-only, read newest first.
+ */
+export interface ActivityStore {
+  add(record: ActivityRecord): Promise<void>;
+  /** Events matching every filter given, newest first (by at, then id), at most `limit`. */
+  query(query: ActivityQuery): Promise<ActivityRecord[]>;
+}
+
 /** The activity log: an append-only record of key and credential operations, read newest first. */
-export class ActivityRepo {
+export class ActivityRepo implements ActivityStore {
   private readonly insert;
   private readonly select;
 
@@ -90,17 +101,21 @@ export class ActivityRepo {
       before_id: query.before?.id ?? null,
       limit: query.limit,
     }) as ActivityRow[];
-    return rows.map((row) => ({
-      id: row.id,
-      at: row.at,
-      resourceGroup: row.resource_group ?? undefined,
-      resourceId: row.resource_id,
-      operation: row.operation,
-      status: row.status,
-      callerId: row.caller_id,
-      callerName: row.caller_name,
-      correlationId: row.correlation_id,
-      properties: JSON.parse(row.properties) as Record<string, string>,
-    }));
+    return rows.map(activityFromRow);
   }
+}
+
+export function activityFromRow(row: ActivityRow): ActivityRecord {
+  return {
+    id: row.id,
+    at: Number(row.at),
+    resourceGroup: row.resource_group ?? undefined,
+    resourceId: row.resource_id,
+    operation: row.operation,
+    status: row.status,
+    callerId: row.caller_id,
+    callerName: row.caller_name,
+    correlationId: row.correlation_id,
+    properties: JSON.parse(row.properties) as Record<string, string>,
+  };
 }

@@ -25,16 +25,16 @@ export interface CredentialHolder {
   readonly secret: string;
 }
 
-/** Fingerprints remembered at most; past this the memory starts over. */
-
-interface WorkspaceRow {
+/** The columns discovery reads of a workspace, in every dialect. */
+export interface WorkspaceRow {
   id: string;
   resource_group: string;
   name: string;
   storage_key: string;
 }
 
-interface DatastoreRow {
+/** The columns discovery reads of a datastore (and its workspace), in every dialect. */
+export interface DatastoreRow {
   workspace_id: string;
   name: string;
   system: number;
@@ -56,11 +56,22 @@ function datastoreRef(workspaceId: string, name: string): string {
 
 /**
  * The credential holders of one storage account, across every workspace and
- * resource group, and the narrow writes a rotation makes to them (one secret
- * column each). Reads select only the columns discovery needs, so listing ten
- * thousand datastores parses no JSON documents in JavaScript.
+ * resource group, as every dialect stores them (the SQLite one below,
+ * src/db/postgres/consumers.ts). Reads select only the columns discovery
+ * needs, so listing ten thousand datastores parses no JSON documents in
+ * JavaScript. The narrow writes a rotation makes to them (one secret column
+ * each) are the dialect's own, inside the rotation store's transactions.
  */
-export class ConsumerRepo {
+export interface ConsumerStore {
+  byAccount(account: string): Promise<CredentialHolder[]>;
+  fingerprint(holder: CredentialHolder): Buffer;
+  fingerprintOfSecret(secret: string): Buffer;
+  unseal(sealed: string): string;
+  seal(secret: string): string;
+}
+
+/** The SQLite dialect's credential holders. */
+export class ConsumerRepo implements ConsumerStore {
   private readonly stmt;
 
   constructor(
@@ -91,41 +102,10 @@ export class ConsumerRepo {
 
   /** byAccount, within a transaction of this dialect (a rotation's). */
   holdersOf(account: string): CredentialHolder[] {
-    const sealer = this.sealer;
-    const holders: CredentialHolder[] = [];
-    for (const row of this.stmt.workspaces.all(account) as WorkspaceRow[]) {
-      holders.push({
-        ref: workspaceRef(row.id),
-        kind: 'workspace',
-        workspaceId: row.id,
-        workspaceName: row.name,
-        resourceGroup: row.resource_group,
-        credentialsType: 'AccountKey',
-        sealed: row.storage_key,
-        get secret() {
-          return sealer.unseal(this.sealed);
-        },
-      });
-    }
-    for (const row of this.stmt.datastores.all(account) as DatastoreRow[]) {
-      holders.push({
-        ref: datastoreRef(row.workspace_id, row.name),
-        kind: 'datastore',
-        workspaceId: row.workspace_id,
-        workspaceName: row.workspace_name,
-        resourceGroup: row.resource_group,
-        datastoreName: row.name,
-        system: row.system === 1,
-        datastoreType: row.type,
-        containerName: row.container,
-        credentialsType: row.credentials_type,
-        sealed: row.secret,
-        get secret() {
-          return sealer.unseal(this.sealed);
-        },
-      });
-    }
-    return holders;
+    return [
+      ...(this.stmt.workspaces.all(account) as WorkspaceRow[]).map((row) => workspaceHolder(row, this.sealer)),
+      ...(this.stmt.datastores.all(account) as DatastoreRow[]).map((row) => datastoreHolder(row, this.sealer)),
+    ];
   }
 
   /**
@@ -165,7 +145,43 @@ export class ConsumerRepo {
   }
 }
 
-function parseRef(ref: string): { kind: 'workspace' | 'datastore'; workspaceId: string; name: string } {
+/** A workspace's copy of its account's key, as a holder; the secret is unsealed when read. */
+export function workspaceHolder(row: WorkspaceRow, sealer: Sealer): CredentialHolder {
+  return {
+    ref: workspaceRef(row.id),
+    kind: 'workspace',
+    workspaceId: row.id,
+    workspaceName: row.name,
+    resourceGroup: row.resource_group,
+    credentialsType: 'AccountKey',
+    sealed: row.storage_key,
+    get secret() {
+      return sealer.unseal(this.sealed);
+    },
+  };
+}
+
+/** A datastore's account key or SAS token, as a holder; the secret is unsealed when read. */
+export function datastoreHolder(row: DatastoreRow, sealer: Sealer): CredentialHolder {
+  return {
+    ref: datastoreRef(row.workspace_id, row.name),
+    kind: 'datastore',
+    workspaceId: row.workspace_id,
+    workspaceName: row.workspace_name,
+    resourceGroup: row.resource_group,
+    datastoreName: row.name,
+    system: row.system === 1,
+    datastoreType: row.type,
+    containerName: row.container,
+    credentialsType: row.credentials_type,
+    sealed: row.secret,
+    get secret() {
+      return sealer.unseal(this.sealed);
+    },
+  };
+}
+
+export function parseRef(ref: string): { kind: 'workspace' | 'datastore'; workspaceId: string; name: string } {
   if (ref.startsWith('workspace:')) return { kind: 'workspace', workspaceId: ref.slice('workspace:'.length), name: '' };
   const rest = ref.slice('datastore:'.length);
   const slash = rest.indexOf('/');

@@ -36,21 +36,38 @@ export interface DatastoreQuery {
   searchText?: string;
 }
 
-interface DatastoreRow {
+/** A datastores row, in either dialect (PostgreSQL hands BIGINT columns over as text). */
+export interface DatastoreRow {
   workspace_id: string;
   name: string;
   system: number;
   is_default: number;
   doc: string;
   secret: string | null;
-  created: number;
-  modified: number;
+  created: number | string;
+  modified: number | string;
 }
 
 type Doc = Omit<DatastoreRecord, 'workspaceId' | 'name' | 'system' | 'isDefault' | 'secret' | 'created' | 'modified'>;
 
-/** Datastore registrations of each workspace, ordered by name; secrets sealed at rest. */
-export class DatastoreRepo {
+/**
+ * Datastore registrations of each workspace, as every dialect stores them (the
+ * SQLite one below, src/db/postgres/datastores.ts). Names compare byte by byte;
+ * secrets are sealed at rest.
+ */
+export interface DatastoreStore {
+  get(workspaceId: string, name: string): Promise<DatastoreRecord | undefined>;
+  /** Creates or overwrites a registration; `system`, `isDefault` and `created` of an existing one are kept. */
+  put(datastore: DatastoreRecord): Promise<void>;
+  /** One page in name order, plus whether more follow. */
+  query(workspaceId: string, query: DatastoreQuery): Promise<{ items: DatastoreRecord[]; more: boolean }>;
+  /** The datastores created with the workspace, in name order. */
+  listSystem(workspaceId: string): Promise<DatastoreRecord[]>;
+  delete(workspaceId: string, name: string): Promise<boolean>;
+}
+
+/** The SQLite dialect's datastores. */
+export class DatastoreRepo implements DatastoreStore {
   private readonly stmt;
 
   constructor(
@@ -79,7 +96,7 @@ export class DatastoreRepo {
 
   async get(workspaceId: string, name: string): Promise<DatastoreRecord | undefined> {
     const row = this.stmt.get.get(workspaceId, name) as DatastoreRow | undefined;
-    return row && this.fromRow(row);
+    return row && datastoreFromRow(row, this.sealer);
   }
 
   /** Creates or overwrites a registration; `system`, `isDefault` and `created` of an existing one are kept. */
@@ -112,7 +129,7 @@ export class DatastoreRepo {
       search: query.searchText === undefined ? null : query.searchText.toLowerCase(),
       limit: query.limit + 1,
     }) as DatastoreRow[];
-    return { items: rows.slice(0, query.limit).map((row) => this.fromRow(row)), more: rows.length > query.limit };
+    return { items: rows.slice(0, query.limit).map((row) => datastoreFromRow(row, this.sealer)), more: rows.length > query.limit };
   }
 
   async listSystem(workspaceId: string): Promise<DatastoreRecord[]> {
@@ -121,24 +138,26 @@ export class DatastoreRepo {
 
   /** The datastores created with the workspace, within a transaction of this dialect. */
   systemOf(workspaceId: string): DatastoreRecord[] {
-    return (this.stmt.system.all(workspaceId) as DatastoreRow[]).map((row) => this.fromRow(row));
+    return (this.stmt.system.all(workspaceId) as DatastoreRow[]).map((row) => datastoreFromRow(row, this.sealer));
   }
 
   async delete(workspaceId: string, name: string): Promise<boolean> {
     return this.stmt.remove.run(workspaceId, name).changes === 1;
   }
 
-  private fromRow(row: DatastoreRow): DatastoreRecord {
-    const doc = JSON.parse(row.doc) as Doc;
-    return {
-      ...doc,
-      workspaceId: row.workspace_id,
-      name: row.name,
-      system: row.system === 1,
-      isDefault: row.is_default === 1,
-      secret: row.secret === null ? undefined : this.sealer.unseal(row.secret),
-      created: row.created,
-      modified: row.modified,
-    };
-  }
+}
+
+/** A datastore as its row holds it, its secret unsealed. */
+export function datastoreFromRow(row: DatastoreRow, sealer: Sealer): DatastoreRecord {
+  const doc = JSON.parse(row.doc) as Doc;
+  return {
+    ...doc,
+    workspaceId: row.workspace_id,
+    name: row.name,
+    system: row.system === 1,
+    isDefault: row.is_default === 1,
+    secret: row.secret === null ? undefined : sealer.unseal(row.secret),
+    created: Number(row.created),
+    modified: Number(row.modified),
+  };
 }

@@ -22,9 +22,19 @@ interface PrincipalRow {
 
 /**
  * The directory: the one tenant and subscription this server is, and the
- * service principals (clients) that may call the management plane.
+ * service principals (clients) that may call the management plane, as every
+ * dialect stores them (the SQLite one below, src/db/postgres/directory.ts).
  */
-export class DirectoryRepo {
+export interface DirectoryStore {
+  /** The tenant and subscription ids: random GUIDs chosen once, on first start, and kept; the first writer's win. */
+  ids(): Promise<{ tenantId: string; subscriptionId: string }>;
+  getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined>;
+  /** Throws when a principal of that client id exists. */
+  addPrincipal(principal: ServicePrincipalRecord): Promise<void>;
+}
+
+/** The SQLite dialect's directory. */
+export class DirectoryRepo implements DirectoryStore {
   private readonly getSetting;
   private readonly insertSetting;
   private readonly selectPrincipal;

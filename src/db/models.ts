@@ -38,8 +38,29 @@ interface Row {
   modified: number;
 }
 
-/** Model containers and their versions; a container's deletion takes its versions with it. */
-export class ModelRepo {
+/**
+ * Model containers and their versions, as every dialect stores them (the SQLite
+ * one below, src/db/postgres/models.ts); a container's deletion takes its
+ * versions with it. Names and versions order byte-wise (SQLite's BINARY).
+ */
+export interface ModelStore {
+  getContainer(workspaceId: string, name: string): Promise<ModelContainerRecord | undefined>;
+  /** Up to `limit` containers named after `after` ('' for the first page), in name order. */
+  listContainers(workspaceId: string, after: string, limit: number): Promise<ModelContainerRecord[]>;
+  /** Creates the container or replaces its doc and modified time. */
+  putContainer(container: ModelContainerRecord): Promise<void>;
+  deleteContainer(workspaceId: string, name: string): Promise<boolean>;
+  getVersion(workspaceId: string, name: string, version: string): Promise<ModelVersionRecord | undefined>;
+  /** Up to `limit` versions after `after` ('' for the first page), in version order. */
+  listVersions(workspaceId: string, name: string, after: string, limit: number): Promise<ModelVersionRecord[]>;
+  versionNames(workspaceId: string, name: string): Promise<string[]>;
+  /** Stores a version, creating its container first when it has none (as Azure does). */
+  putVersion(version: ModelVersionRecord, containerIfMissing: ModelContainerRecord): Promise<void>;
+  deleteVersion(workspaceId: string, name: string, version: string): Promise<boolean>;
+}
+
+/** The SQLite dialect's model containers and versions. */
+export class ModelRepo implements ModelStore {
   private readonly stmt;
 
   constructor(private readonly db: Db) {

@@ -3,10 +3,10 @@ import type { ConsumerRepo, CredentialHolder } from './consumers.js';
 import type { StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
 
-type RotationStatus = 'InProgress' | 'Succeeded' | 'Failed';
+export type RotationStatus = 'InProgress' | 'Succeeded' | 'Failed';
 export type StepPhase = 'started' | 'done';
-type MoveAction = 'moveKey' | 'reissueSas';
-type MoveState = 'moved' | 'verified' | 'failed' | 'restored' | 'changedElsewhere';
+export type MoveAction = 'moveKey' | 'reissueSas';
+export type MoveState = 'moved' | 'verified' | 'failed' | 'restored' | 'changedElsewhere';
 
 export interface RotationRecord {
   id: string;
@@ -28,7 +28,7 @@ export interface RotationRecord {
   ended?: number;
 }
 
-interface StepRecord {
+export interface StepRecord {
   seq: number;
   step: string;
   phase: StepPhase;
@@ -62,7 +62,8 @@ export interface MoveRecord {
   detail?: string;
 }
 
-interface RotationRow {
+/** A rotations row, in either dialect (PostgreSQL hands BIGINT columns over as text). */
+export interface RotationRow {
   id: string;
   account: string;
   resource_group: string;
@@ -76,12 +77,12 @@ interface RotationRow {
   caller_id: string;
   caller_name: string;
   attempts: number;
-  created: number;
-  updated: number;
-  ended: number | null;
+  created: number | string;
+  updated: number | string;
+  ended: number | string | null;
 }
 
-interface MoveRow {
+export interface MoveRow {
   consumer: string;
   resource_id: string;
   action: MoveAction;
@@ -91,12 +92,49 @@ interface MoveRow {
   detail: string | null;
 }
 
+/** What a rotation's steps decide, inside the store's transaction: synchronous and pure; a throw undoes the step. */
+type Decide<A extends unknown[], R> = (...args: A) => R;
+
+/**
+ * The rotation journal, as every dialect stores it (the SQLite one below,
+ * src/db/postgres/rotations.ts). The steps that change several things at once
+ * (moveConsumers, settleMoves, regenerateKey, rollbackMoves) are each one
+ * transaction with their journal entry.
+ */
+export interface RotationStore {
+  start(rotation: NewRotation, detail: Record<string, unknown>): Promise<boolean>;
+  get(id: string): Promise<RotationRecord | undefined>;
+  running(account: string): Promise<RotationRecord | undefined>;
+  unfinished(): Promise<RotationRecord[]>;
+  recent(account: string, limit: number): Promise<RotationRecord[]>;
+  journal(id: string, entry: JournalEntry): Promise<void>;
+  steps(id: string): Promise<StepRecord[]>;
+  reached(id: string, step: string, phase: StepPhase): Promise<boolean>;
+  setError(id: string, error: { code: string; message: string }): Promise<void>;
+  finish(id: string, status: Exclude<RotationStatus, 'InProgress'>, error?: { code: string; message: string }): Promise<void>;
+  countAttempt(id: string, entry: JournalEntry): Promise<void>;
+  moves(id: string): Promise<MoveRecord[]>;
+  moveCounts(id: string): Promise<{ state: MoveState; action: MoveAction; n: number }[]>;
+  setMoveState(id: string, consumer: string, state: MoveState, detail?: string): Promise<void>;
+  moveConsumers<T>(id: string, accountName: string, decide: Decide<[StorageAccountRecord | undefined, CredentialHolder[]], Moves<T>>, entry: (result: T) => JournalEntry): Promise<T>;
+  settleMoves(id: string, decide: Decide<[MoveRecord[]], { consumer: string; state: MoveState; detail?: string }[]>, entry: JournalEntry): Promise<void>;
+  regenerateKey(
+    id: string,
+    accountName: string,
+    index: 0 | 1,
+    newKey: string,
+    decide: Decide<[StorageAccountRecord | undefined, CredentialHolder[]], boolean>,
+    entry: JournalEntry,
+  ): Promise<StorageAccountRecord | false>;
+  rollbackMoves(id: string, restore: Decide<[MoveRecord, string | undefined], boolean>, entry: (counts: { restored: number; changedElsewhere: number }) => JournalEntry): Promise<void>;
+}
+
 /**
  * The rotation journal: a row per rotation, its steps in order (each written
  * before and after it runs), and the consumers it changed with their old
  * credential, so that a restart can resume the rotation or roll it back.
  */
-export class RotationRepo {
+export class RotationRepo implements RotationStore {
   private readonly stmt;
 
   constructor(
@@ -160,20 +198,20 @@ export class RotationRepo {
 
   async get(id: string): Promise<RotationRecord | undefined> {
     const row = this.stmt.get.get(id) as RotationRow | undefined;
-    return row && fromRow(row);
+    return row && rotationFromRow(row);
   }
 
   async running(account: string): Promise<RotationRecord | undefined> {
     const row = this.stmt.running.get(account) as RotationRow | undefined;
-    return row && fromRow(row);
+    return row && rotationFromRow(row);
   }
 
   async unfinished(): Promise<RotationRecord[]> {
-    return (this.stmt.unfinished.all() as RotationRow[]).map(fromRow);
+    return (this.stmt.unfinished.all() as RotationRow[]).map(rotationFromRow);
   }
 
   async recent(account: string, limit: number): Promise<RotationRecord[]> {
-    return (this.stmt.byAccount.all(account, limit) as RotationRow[]).map(fromRow);
+    return (this.stmt.byAccount.all(account, limit) as RotationRow[]).map(rotationFromRow);
   }
 
   /** Appends a journal entry and makes it the rotation's current step. */
@@ -316,19 +354,11 @@ export class RotationRepo {
   }
 
   private movesOf(id: string): MoveRecord[] {
-    return (this.stmt.moves.all(id) as MoveRow[]).map((row) => ({
-      consumer: row.consumer,
-      resourceId: row.resource_id,
-      action: row.action,
-      oldSealed: row.old_secret,
-      newSealed: row.new_secret,
-      state: row.state,
-      detail: row.detail ?? undefined,
-    }));
+    return (this.stmt.moves.all(id) as MoveRow[]).map(moveFromRow);
   }
 }
 
-function fromRow(row: RotationRow): RotationRecord {
+export function rotationFromRow(row: RotationRow): RotationRecord {
   return {
     id: row.id,
     account: row.account,
@@ -342,9 +372,21 @@ function fromRow(row: RotationRow): RotationRecord {
     error: row.error === null ? undefined : (JSON.parse(row.error) as { code: string; message: string }),
     callerId: row.caller_id,
     callerName: row.caller_name,
-    attempts: row.attempts,
-    created: row.created,
-    updated: row.updated,
-    ended: row.ended ?? undefined,
+    attempts: Number(row.attempts),
+    created: Number(row.created),
+    updated: Number(row.updated),
+    ended: row.ended === null ? undefined : Number(row.ended),
+  };
+}
+
+export function moveFromRow(row: MoveRow): MoveRecord {
+  return {
+    consumer: row.consumer,
+    resourceId: row.resource_id,
+    action: row.action,
+    oldSealed: row.old_secret,
+    newSealed: row.new_secret,
+    state: row.state,
+    detail: row.detail ?? undefined,
   };
 }

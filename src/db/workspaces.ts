@@ -26,19 +26,42 @@ export interface WorkspaceRecord {
   modified: number;
 }
 
-interface WorkspaceRow {
+/** A workspaces row, in either dialect (PostgreSQL hands BIGINT columns over as text). */
+export interface WorkspaceRow {
   id: string;
   resource_group: string;
   name: string;
   storage_account: string;
   storage_key: string;
   doc: string;
-  created: number;
-  modified: number;
+  created: number | string;
+  modified: number | string;
 }
 
-/** ML workspaces; the key copy is sealed at rest. Deleting one deletes its datastores and models (foreign keys). */
-export class WorkspaceRepo {
+/**
+ * ML workspaces, as every dialect stores them (the SQLite one below,
+ * src/db/postgres/workspaces.ts); the key copy is sealed at rest. Resource group
+ * and name compare without regard to case. Deleting one deletes its datastores
+ * and models (foreign keys).
+ */
+export interface WorkspaceStore {
+  get(resourceGroup: string, name: string): Promise<WorkspaceRecord | undefined>;
+  /** Those of one resource group, or all; in resource group and name order, without regard to case. */
+  list(resourceGroup?: string): Promise<WorkspaceRecord[]>;
+  /** The workspace and its system datastores, in one transaction: a workspace never exists without them. */
+  create(workspace: WorkspaceRecord, systemDatastores: DatastoreRecord[]): Promise<void>;
+  saveSettings(id: string, settings: WorkspaceSettings, modified: number): Promise<void>;
+  /**
+   * Replaces the workspace's key copy and the account key held by its system
+   * datastores that use the linked account (resyncKeys), in one transaction.
+   * User datastores are left alone, as in Azure: they must be re-registered.
+   */
+  resyncKey(workspace: WorkspaceRecord, key: string, modified: number): Promise<void>;
+  delete(id: string): Promise<boolean>;
+}
+
+/** The SQLite dialect's workspaces. */
+export class WorkspaceRepo implements WorkspaceStore {
   private readonly stmt;
 
   constructor(
@@ -62,12 +85,12 @@ export class WorkspaceRepo {
 
   async get(resourceGroup: string, name: string): Promise<WorkspaceRecord | undefined> {
     const row = this.stmt.get.get(resourceGroup, name) as WorkspaceRow | undefined;
-    return row && this.fromRow(row);
+    return row && workspaceFromRow(row, this.sealer);
   }
 
   async list(resourceGroup?: string): Promise<WorkspaceRecord[]> {
     const rows = (resourceGroup === undefined ? this.stmt.all.all() : this.stmt.byGroup.all(resourceGroup)) as WorkspaceRow[];
-    return rows.map((row) => this.fromRow(row));
+    return rows.map((row) => workspaceFromRow(row, this.sealer));
   }
 
   /** The workspace and its system datastores, in one transaction: a workspace never exists without them. */
@@ -111,16 +134,18 @@ export class WorkspaceRepo {
     return this.stmt.remove.run(id).changes === 1;
   }
 
-  private fromRow(row: WorkspaceRow): WorkspaceRecord {
-    return {
-      id: row.id,
-      resourceGroup: row.resource_group,
-      name: row.name,
-      storageAccount: row.storage_account,
-      storageKey: this.sealer.unseal(row.storage_key),
-      settings: JSON.parse(row.doc),
-      created: row.created,
-      modified: row.modified,
-    };
-  }
+}
+
+/** A workspace as its row holds it, its key copy unsealed. */
+export function workspaceFromRow(row: WorkspaceRow, sealer: Sealer): WorkspaceRecord {
+  return {
+    id: row.id,
+    resourceGroup: row.resource_group,
+    name: row.name,
+    storageAccount: row.storage_account,
+    storageKey: sealer.unseal(row.storage_key),
+    settings: JSON.parse(row.doc),
+    created: Number(row.created),
+    modified: Number(row.modified),
+  };
 }

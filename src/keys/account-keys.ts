@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AccountRepo } from '../db/accounts.js';
+import type { AccountStore } from '../db/accounts.js';
 import type { StorageAccountRecord } from '../db/records.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
@@ -11,7 +11,7 @@ export function newAccountKey(): string {
 
 /** What a key change touches: the stored keys, and the ring the data plane checks requests against. */
 export interface KeyStores {
-  accounts: AccountRepo;
+  accounts: AccountStore;
   keyring: KeyRing;
   logger: Logger;
 }

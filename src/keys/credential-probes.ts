@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AccountRepo } from '../db/accounts.js';
+import type { AccountStore } from '../db/accounts.js';
 import type { DatastoreRecord } from '../db/datastores.js';
 import { issueAccountSas, issueServiceSas, sasTime } from '../storage/auth/sas-issue.js';
 
@@ -12,7 +12,7 @@ export type DatastoreCredential = Pick<DatastoreRecord, 'name' | 'accountName' |
 
 /** Where credentials are tried: the accounts, and this server's Blob and File endpoints. */
 export interface ProbeTargets {
-  accounts: AccountRepo;
+  accounts: AccountStore;
   blob: { endpoint: string };
   file: { endpoint: string };
 }

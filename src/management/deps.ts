@@ -1,13 +1,13 @@
 import type { ConsoleSessions } from './console/sessions.js';
 import type { BlobDeps } from '../storage/blob/deps.js';
-import type { AccountRepo } from '../db/accounts.js';
-import type { ConsumerRepo } from '../db/consumers.js';
-import type { DatastoreRepo } from '../db/datastores.js';
-import type { DirectoryRepo } from '../db/directory.js';
-import type { ModelRepo } from '../db/models.js';
+import type { AccountStore } from '../db/accounts.js';
+import type { ConsumerStore } from '../db/consumers.js';
+import type { DatastoreStore } from '../db/datastores.js';
+import type { DirectoryStore } from '../db/directory.js';
+import type { ModelStore } from '../db/models.js';
 import type { ResourceGroupStore } from '../db/resource-groups.js';
-import type { RotationRepo } from '../db/rotations.js';
-import type { WorkspaceRepo } from '../db/workspaces.js';
+import type { RotationStore } from '../db/rotations.js';
+import type { WorkspaceStore } from '../db/workspaces.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
@@ -28,21 +28,21 @@ export interface ManagementDeps {
   subscriptionId: string;
   /** The configured HTTPS base URL of this endpoint. */
   armEndpoint: string;
-  directory: DirectoryRepo;
+  directory: DirectoryStore;
   tokens: TokenService;
   groups: ResourceGroupStore;
-  accounts: AccountRepo;
-  workspaces: WorkspaceRepo;
-  datastores: DatastoreRepo;
-  models: ModelRepo;
+  accounts: AccountStore;
+  workspaces: WorkspaceStore;
+  datastores: DatastoreStore;
+  models: ModelStore;
   /** Must be reloaded on every key change before answering (see KeyRing). */
   keyring: KeyRing;
   blob: BlobDeps;
   file: FileServiceHook;
   /** Credential holders of each account, for consumer discovery and rotation. */
-  consumers: ConsumerRepo;
+  consumers: ConsumerStore;
   /** The rotation journal. */
-  rotations: RotationRepo;
+  rotations: RotationStore;
   rotation: RotationEngine;
   activity: ActivityLog;
   /** Resolves once the metadata commits made so far are on disk; writes are answered only then. */

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { ConsumerRepo, CredentialHolder } from '../db/consumers.js';
+import type { ConsumerStore, CredentialHolder } from '../db/consumers.js';
 import type { AccountRecord, StorageAccountRecord } from '../db/records.js';
 import { readHeldSas, type HeldSas, type SasScope } from './sas-token.js';
 
@@ -32,7 +32,7 @@ interface AccountKeyViews {
   digests: readonly [Buffer, Buffer];
 }
 
-function keyViews(repo: ConsumerRepo, account: AccountRecord): AccountKeyViews {
+function keyViews(repo: ConsumerStore, account: AccountRecord): AccountKeyViews {
   const keys = [Buffer.from(account.keys[0], 'base64'), Buffer.from(account.keys[1], 'base64')] as const;
   return { keys, digests: [repo.fingerprintOfSecret(account.keys[0]), repo.fingerprintOfSecret(account.keys[1])] };
 }
@@ -52,7 +52,7 @@ function holderResourceId(subscriptionId: string, holder: CredentialHolder): str
   return holder.kind === 'workspace' ? workspace : `${workspace}/datastores/${holder.datastoreName}`;
 }
 
-function classify(repo: ConsumerRepo, holder: CredentialHolder, account: AccountRecord, views: AccountKeyViews, subscriptionId: string, now: number): Consumer {
+function classify(repo: ConsumerStore, holder: CredentialHolder, account: AccountRecord, views: AccountKeyViews, subscriptionId: string, now: number): Consumer {
   const resourceId = holderResourceId(subscriptionId, holder);
   if (holder.credentialsType === 'AccountKey') return { holder, resourceId, matches: matchAccountKey(repo.fingerprint(holder), views.digests) };
   const sas = readHeldSas(holder.secret, sasScope(account.name, holder), views.keys, now);
@@ -61,12 +61,12 @@ function classify(repo: ConsumerRepo, holder: CredentialHolder, account: Account
 }
 
 /** Every consumer of the account's credentials, in every resource group. */
-export async function discoverConsumers(repo: ConsumerRepo, account: AccountRecord, subscriptionId: string, now = Date.now()): Promise<Consumer[]> {
+export async function discoverConsumers(repo: ConsumerStore, account: AccountRecord, subscriptionId: string, now = Date.now()): Promise<Consumer[]> {
   return classifyHolders(repo, await repo.byAccount(account.name), account, subscriptionId, now);
 }
 
 /** The account's credential holders, each with the key its credential matches. */
-export function classifyHolders(repo: ConsumerRepo, holders: CredentialHolder[], account: AccountRecord, subscriptionId: string, now = Date.now()): Consumer[] {
+export function classifyHolders(repo: ConsumerStore, holders: CredentialHolder[], account: AccountRecord, subscriptionId: string, now = Date.now()): Consumer[] {
   const views = keyViews(repo, account);
   return holders.map((holder) => classify(repo, holder, account, views, subscriptionId, now));
 }

@@ -1,4 +1,4 @@
-import type { JournalEntry, RotationRepo, StepPhase } from '../db/rotations.js';
+import type { JournalEntry, RotationStore, StepPhase } from '../db/rotations.js';
 
 /**
  * The steps of a rotation, in the order the journal records them. Each is
@@ -26,7 +26,7 @@ export function crashPoint(step: RotationStep, phase: StepPhase): void {
 /** Journal entries of one rotation. */
 export class RotationJournal {
   constructor(
-    private readonly repo: RotationRepo,
+    private readonly repo: RotationStore,
     readonly rotationId: string,
     /** Resolves once the commits made so far are on disk (the server's group commit). */
     private readonly durable: () => Promise<void>,
@@ -50,7 +50,7 @@ export class RotationJournal {
 
   /**
    * An entry for the store to commit in one transaction with the change it
-   * records (RotationRepo's steps); the caller then awaits `passed`.
+   * records (the rotation store's steps); the caller then awaits `passed`.
    */
   entry(step: RotationStep, phase: StepPhase, detail: Record<string, unknown> = {}): JournalEntry {
     return { step, phase, detail };

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { refuseUnknownMigrations } from '../schema.js';
 import { postgresMigrations } from './schema.js';
+import { transaction } from './sql.js';
 
 /**
  * The advisory lock every mlspace node takes to change the schema: the first
@@ -15,10 +16,8 @@ const SCHEMA_LOCK = '30792346751705957';
  * applied. A database migrated by a newer release is refused: this one does
  * not know what those migrations changed.
  */
-export async function migratePostgres(pool: pg.Pool): Promise<string[]> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+export function migratePostgres(pool: pg.Pool): Promise<string[]> {
+  return transaction(pool, async (client) => {
     await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
     // ARM names (resource groups, workspaces) compare without regard to case, as SQLite's NOCASE does.
     await client.query("CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)");
@@ -32,12 +31,6 @@ export async function migratePostgres(pool: pg.Pool): Promise<string[]> {
       await client.query('INSERT INTO schema_migrations (name, applied) VALUES ($1, $2)', [migration.name, Date.now()]);
       ran.push(migration.name);
     }
-    await client.query('COMMIT');
     return ran;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

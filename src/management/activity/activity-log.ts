@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ActivityQuery, ActivityRecord, ActivityRepo } from '../../db/activity-log.js';
+import type { ActivityQuery, ActivityRecord, ActivityStore } from '../../db/activity-log.js';
 import type { Logger } from '../../server/log.js';
 
 /** Who performed an operation: a management client. */
@@ -27,7 +27,7 @@ interface ActivityEvent {
  */
 export class ActivityLog {
   constructor(
-    private readonly repo: ActivityRepo,
+    private readonly repo: ActivityStore,
     private readonly logger: Logger,
   ) {}
 

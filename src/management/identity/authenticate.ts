@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { DirectoryRepo } from '../../db/directory.js';
+import type { DirectoryStore } from '../../db/directory.js';
 import { ArmError } from '../http/errors.js';
 import type { Principal } from './principal.js';
 import { roleAllows } from './roles.js';
@@ -14,7 +14,7 @@ import type { TokenService } from './tokens.js';
 export async function authenticateBearer(
   req: IncomingMessage,
   tokens: TokenService,
-  directory: DirectoryRepo,
+  directory: DirectoryStore,
   authority: string,
 ): Promise<Principal> {
   const unauthorized = (message: string) =>

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { DirectoryRepo } from '../../db/directory.js';
+import type { DirectoryStore } from '../../db/directory.js';
 import { readBody } from '../http/body.js';
 import { sameName } from '../http/names.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
@@ -9,7 +9,7 @@ import { clientSecretMatches } from './client-secret.js';
 import type { TokenService } from './tokens.js';
 
 export interface IdentityDeps {
-  directory: DirectoryRepo;
+  directory: DirectoryStore;
   tokens: TokenService;
   tenantId: string;
   /** The configured HTTPS base URL, used when the request's Host header is unusable. */

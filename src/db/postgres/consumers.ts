@@ -1,0 +1,67 @@
+import type pg from 'pg';
+import type { Sealer } from '../../secrets/seal.js';
+import type { Queryable } from './sql.js';
+import { datastoreHolder, parseRef, workspaceHolder, type ConsumerStore, type CredentialHolder, type DatastoreRow, type WorkspaceRow } from '../consumers.js';
+
+/**
+ * The PostgreSQL dialect's credential holders, with the reads and writes a
+ * rotation makes inside its own transactions (they take the transaction's client).
+ */
+export class PgConsumerRepo implements ConsumerStore {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly sealer: Sealer,
+  ) {}
+
+  byAccount(account: string): Promise<CredentialHolder[]> {
+    return this.holdersOf(this.pool, account);
+  }
+
+  /** Every holder of a credential of `account`, in the order the SQLite dialect answers them. */
+  async holdersOf(q: Queryable, account: string): Promise<CredentialHolder[]> {
+    const workspaces = await q.query<WorkspaceRow>('SELECT id, resource_group, name, storage_key FROM workspaces WHERE storage_account = $1 ORDER BY resource_group, name', [account]);
+    const datastores = await q.query<DatastoreRow>(
+      `SELECT d.workspace_id, d.name, d.system, d.secret, w.resource_group, w.name AS workspace_name,
+              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
+              d.doc::jsonb ->> 'credentialsType' AS credentials_type
+         FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
+        WHERE (d.doc::jsonb ->> 'accountName') = $1 AND d.secret IS NOT NULL
+        ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
+      [account],
+    );
+    return [...workspaces.rows.map((row) => workspaceHolder(row, this.sealer)), ...datastores.rows.map((row) => datastoreHolder(row, this.sealer))];
+  }
+
+  /** The sealed credential a holder has now, locked until the transaction ends; undefined when it no longer exists. */
+  async sealedOf(q: Queryable, ref: string): Promise<string | undefined> {
+    const { kind, workspaceId, name } = parseRef(ref);
+    const { rows } =
+      kind === 'workspace'
+        ? await q.query<{ sealed: string }>('SELECT storage_key AS sealed FROM workspaces WHERE id = $1 FOR UPDATE', [workspaceId])
+        : await q.query<{ sealed: string | null }>('SELECT secret AS sealed FROM datastores WHERE workspace_id = $1 AND name = $2 FOR UPDATE', [workspaceId, name]);
+    return rows[0]?.sealed ?? undefined;
+  }
+
+  /** Replaces a holder's credential with an already sealed one, inside the caller's transaction. */
+  async writeSealed(q: Queryable, ref: string, sealed: string, modified: number): Promise<void> {
+    const { kind, workspaceId, name } = parseRef(ref);
+    if (kind === 'workspace') await q.query('UPDATE workspaces SET storage_key = $1, modified = $2 WHERE id = $3', [sealed, modified, workspaceId]);
+    else await q.query('UPDATE datastores SET secret = $1, modified = $2 WHERE workspace_id = $3 AND name = $4', [sealed, modified, workspaceId, name]);
+  }
+
+  fingerprint(holder: CredentialHolder): Buffer {
+    return this.sealer.fingerprintOf(holder.sealed);
+  }
+
+  fingerprintOfSecret(secret: string): Buffer {
+    return this.sealer.fingerprint(secret);
+  }
+
+  unseal(sealed: string): string {
+    return this.sealer.unseal(sealed);
+  }
+
+  seal(secret: string): string {
+    return this.sealer.seal(secret);
+  }
+}

@@ -1,0 +1,213 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DirectoryRepo, type DirectoryStore, type ServicePrincipalRecord } from '../../src/db/directory.js';
+import { ModelRepo, type ModelContainerRecord, type ModelStore, type ModelVersionRecord } from '../../src/db/models.js';
+import { PgDirectoryRepo } from '../../src/db/postgres/directory.js';
+import { migratePostgres } from '../../src/db/postgres/migrate.js';
+import { PgModelRepo } from '../../src/db/postgres/models.js';
+import { openSqlite } from '../../src/db/sqlite.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+
+/**
+ * The directory and model stores over every dialect, as test/e2e/metadata-stores.test.ts
+ * does for the others: each must behave the same over SQLite and over PostgreSQL.
+ */
+interface Dialect {
+  directory: DirectoryStore;
+  models: ModelStore;
+  close(): Promise<void>;
+}
+
+/** Workspaces the model rows refer to (their foreign key); no workspace store is under test here. */
+const WORKSPACES = ['ws-one', 'ws-two'];
+const WORKSPACE_ROW = `INSERT INTO workspaces (id, resource_group, name, storage_account, storage_key, doc, created, modified)
+  VALUES ($1, 'mlspace-builtin', $1, 'devstoreaccount1', 'sealed', '{}', 1, 1)`;
+
+async function sqliteDialect(): Promise<Dialect> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
+  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
+  for (const id of WORKSPACES) db.prepare(WORKSPACE_ROW.replaceAll('$1', '?')).run(id, id);
+  return {
+    directory: new DirectoryRepo(db),
+    models: new ModelRepo(db),
+    async close() {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let database: TestDatabase;
+async function postgresDialect(): Promise<Dialect> {
+  database = await createTestDatabase('mlspace_stores_dm');
+  const pool = database.pool();
+  await migratePostgres(pool);
+  for (const id of WORKSPACES) await pool.query(WORKSPACE_ROW, [id]);
+  return { directory: new PgDirectoryRepo(pool), models: new PgModelRepo(pool), close: () => database.drop() };
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Beyond 32 bits, as times are: BIGINT must come back as the same number. */
+const T = 1_700_000_000_123;
+
+function container(workspaceId: string, name: string, description = `container ${name}`): ModelContainerRecord {
+  return { workspaceId, name, description, tags: { team: 'ml' }, properties: { p: '1' }, isArchived: false, created: T, modified: T };
+}
+
+function version(workspaceId: string, name: string, id: string): ModelVersionRecord {
+  return {
+    workspaceId,
+    name,
+    version: id,
+    description: `version ${id}`,
+    tags: { stage: 'dev' },
+    properties: {},
+    isArchived: false,
+    modelUri: `azureml://subscriptions/s/resourceGroups/g/workspaces/w/datastores/workspaceblobstore/paths/models/${name}/${id}`,
+    modelType: 'custom_model',
+    jobName: 'job-1',
+    flavors: { python_function: { loader_module: 'mlflow.sklearn' } },
+    isAnonymous: false,
+    created: T + 1,
+    modified: T + 2,
+  };
+}
+
+/** Every page of a listing, `limit` at a time, each page starting after the last one's final key. */
+async function allPages<R>(list: (after: string, limit: number) => Promise<R[]>, key: (record: R) => string, limit: number): Promise<string[][]> {
+  const pages: string[][] = [];
+  for (let after = ''; ; ) {
+    const page = (await list(after, limit)).map(key);
+    if (page.length === 0) return pages;
+    pages.push(page);
+    after = page[page.length - 1]!;
+  }
+}
+
+describe.each([
+  ['SQLite', sqliteDialect],
+  ['PostgreSQL', postgresDialect],
+])('the directory and model stores over %s', (_name, open) => {
+  let stores: Dialect;
+  beforeAll(async () => {
+    stores = await open();
+  });
+  afterAll(() => stores?.close());
+
+  it('choose the tenant and subscription ids once: every call, even concurrent ones, answers the same', async () => {
+    const { directory } = stores;
+    const racing = await Promise.all([directory.ids(), directory.ids(), directory.ids()]);
+    const ids = await directory.ids();
+    expect(ids.tenantId).toMatch(GUID);
+    expect(ids.subscriptionId).toMatch(GUID);
+    expect(ids.tenantId).not.toBe(ids.subscriptionId);
+    for (const each of racing) expect(each).toEqual(ids);
+    expect(await directory.ids()).toEqual(ids);
+  });
+
+  it('keep service principals: round trip, unknown ones undefined, a client id only once', async () => {
+    const { directory } = stores;
+    const principal: ServicePrincipalRecord = { clientId: 'c0ffee00-0000-4000-8000-000000000001', displayName: 'ci', role: 'Contributor', secretHash: 'salt:hash', created: T };
+    expect(await directory.getPrincipal(principal.clientId)).toBeUndefined();
+    await directory.addPrincipal(principal);
+    expect(await directory.getPrincipal(principal.clientId)).toEqual(principal);
+    await directory.addPrincipal({ ...principal, clientId: 'c0ffee00-0000-4000-8000-000000000002', role: 'Storage Account Key Operator Service Role' });
+    expect((await directory.getPrincipal('c0ffee00-0000-4000-8000-000000000002'))?.role).toBe('Storage Account Key Operator Service Role');
+    await expect(directory.addPrincipal({ ...principal, displayName: 'again' })).rejects.toThrow();
+    expect(await directory.getPrincipal(principal.clientId)).toEqual(principal);
+    expect(await directory.getPrincipal('not-a-client')).toBeUndefined();
+  });
+
+  it('keep model containers: round trip, replaced in place, listed a page at a time in byte order', async () => {
+    const { models } = stores;
+    const [ws, other] = WORKSPACES as [string, string];
+    expect(await models.getContainer(ws, 'nothing')).toBeUndefined();
+    const names = ['b', 'B', 'a10', 'a2', 'A', '_x', 'Z9', '10', '9', 'a-b', 'ab'];
+    for (const name of names) await models.putContainer(container(ws, name));
+    await models.putContainer(container(other, 'only-other'));
+    const sorted = [...names].sort(); // UTF-16 order, byte order for ASCII: SQLite's BINARY
+    expect(sorted).toEqual(['10', '9', 'A', 'B', 'Z9', '_x', 'a-b', 'a10', 'a2', 'ab', 'b']);
+
+    expect(await models.getContainer(ws, 'a10')).toEqual(container(ws, 'a10'));
+    expect(await models.getContainer(ws, 'A10')).toBeUndefined();
+    expect(await models.getContainer(other, 'a10')).toBeUndefined();
+
+    const pages = await allPages((after, limit) => models.listContainers(ws, after, limit), (c) => c.name, 4);
+    expect(pages).toEqual([sorted.slice(0, 4), sorted.slice(4, 8), sorted.slice(8)]);
+    expect((await models.listContainers(ws, 'B', 2)).map((c) => c.name)).toEqual(['Z9', '_x']);
+    expect((await models.listContainers(ws, 'a', 100)).map((c) => c.name)).toEqual(['a-b', 'a10', 'a2', 'ab', 'b']);
+    expect(await models.listContainers(ws, 'b', 10)).toEqual([]);
+    expect(await models.listContainers(other, '', 10)).toEqual([container(other, 'only-other')]);
+
+    const changed = { ...container(ws, 'b', 'changed'), tags: {}, isArchived: true, created: T + 50, modified: T + 100 };
+    await models.putContainer(changed);
+    expect(await models.getContainer(ws, 'b')).toEqual({ ...changed, created: T }); // created stays as first written
+
+    expect(await models.deleteContainer(ws, 'b')).toBe(true);
+    expect(await models.deleteContainer(ws, 'b')).toBe(false);
+    expect(await models.getContainer(ws, 'b')).toBeUndefined();
+    expect(await models.deleteContainer(other, 'a10')).toBe(false);
+    await expect(models.putContainer(container('no-such-workspace', 'x'))).rejects.toThrow();
+  });
+
+  it('keep model versions: round trip, listed a page at a time in byte order, deleted once', async () => {
+    const { models } = stores;
+    const ws = WORKSPACES[0]!;
+    await models.putContainer(container(ws, 'Versioned'));
+    const ids = ['1', '10', '2', '9', '11', 'a', 'B', 'v2'];
+    for (const id of ids) await models.putVersion(version(ws, 'Versioned', id), container(ws, 'Versioned', 'not used'));
+    expect((await models.getContainer(ws, 'Versioned'))?.description).toBe('container Versioned');
+    const sorted = [...ids].sort();
+    expect(sorted).toEqual(['1', '10', '11', '2', '9', 'B', 'a', 'v2']);
+
+    expect(await models.getVersion(ws, 'Versioned', '10')).toEqual(version(ws, 'Versioned', '10'));
+    expect(await models.getVersion(ws, 'Versioned', '3')).toBeUndefined();
+    expect(await models.getVersion(ws, 'versioned', '10')).toBeUndefined();
+    expect([...(await models.versionNames(ws, 'Versioned'))].sort()).toEqual(sorted);
+    expect(await models.versionNames(ws, 'unknown')).toEqual([]);
+
+    const pages = await allPages((after, limit) => models.listVersions(ws, 'Versioned', after, limit), (v) => v.version, 3);
+    expect(pages).toEqual([sorted.slice(0, 3), sorted.slice(3, 6), sorted.slice(6)]);
+    expect((await models.listVersions(ws, 'Versioned', '10', 2)).map((v) => v.version)).toEqual(['11', '2']);
+    expect(await models.listVersions(ws, 'unknown', '', 10)).toEqual([]);
+
+    const replaced = { ...version(ws, 'Versioned', '2'), description: 'replaced', isArchived: true, created: T + 70, modified: T + 80 };
+    await models.putVersion(replaced, container(ws, 'Versioned'));
+    expect(await models.getVersion(ws, 'Versioned', '2')).toEqual({ ...replaced, created: T + 1 });
+
+    expect(await models.deleteVersion(ws, 'Versioned', '9')).toBe(true);
+    expect(await models.deleteVersion(ws, 'Versioned', '9')).toBe(false);
+    expect(await models.getVersion(ws, 'Versioned', '9')).toBeUndefined();
+    expect(await models.versionNames(ws, 'Versioned')).toHaveLength(ids.length - 1);
+  });
+
+  it('create a missing container with its first version, atomically, and delete a container with its versions', async () => {
+    const { models } = stores;
+    const ws = WORKSPACES[1]!;
+    const minimal: ModelVersionRecord = { workspaceId: ws, name: 'fresh', version: '1', modelUri: 'azureml://x', tags: {}, properties: {}, isArchived: false, isAnonymous: true, created: T, modified: T };
+    await models.putVersion(minimal, container(ws, 'fresh', 'made by its first version'));
+    expect(await models.getContainer(ws, 'fresh')).toEqual(container(ws, 'fresh', 'made by its first version'));
+    expect(await models.getVersion(ws, 'fresh', '1')).toEqual(minimal);
+
+    // A version that cannot be written leaves no container behind.
+    const unwritable = { ...version(ws, 'never', '1'), flavors: { size: 10n } };
+    await expect(models.putVersion(unwritable, container(ws, 'never'))).rejects.toThrow();
+    expect(await models.getContainer(ws, 'never')).toBeUndefined();
+    await expect(models.putVersion(version('no-such-workspace', 'x', '1'), container('no-such-workspace', 'x'))).rejects.toThrow();
+
+    await models.putVersion(version(ws, 'fresh', '2'), container(ws, 'fresh'));
+    await models.putVersion(version(ws, 'kept', '1'), container(ws, 'kept'));
+    expect(await models.deleteContainer(ws, 'fresh')).toBe(true);
+    expect(await models.getVersion(ws, 'fresh', '1')).toBeUndefined();
+    expect(await models.listVersions(ws, 'fresh', '', 10)).toEqual([]);
+    expect(await models.versionNames(ws, 'fresh')).toEqual([]);
+    expect(await models.deleteContainer(ws, 'fresh')).toBe(false);
+    expect(await models.getVersion(ws, 'kept', '1')).toEqual(version(ws, 'kept', '1'));
+
+    // A container made again starts with no versions.
+    await models.putContainer(container(ws, 'fresh'));
+    expect(await models.listVersions(ws, 'fresh', '', 10)).toEqual([]);
+  });
+});

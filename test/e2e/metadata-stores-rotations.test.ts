@@ -1,0 +1,192 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AccountRepo, type AccountStore } from '../../src/db/accounts.js';
+import { ConsumerRepo, type ConsumerStore } from '../../src/db/consumers.js';
+import { DatastoreRepo, type DatastoreRecord } from '../../src/db/datastores.js';
+import { PgAccountRepo } from '../../src/db/postgres/accounts.js';
+import { PgConsumerRepo } from '../../src/db/postgres/consumers.js';
+import { PgDatastoreRepo } from '../../src/db/postgres/datastores.js';
+import { migratePostgres } from '../../src/db/postgres/migrate.js';
+import { PgRotationRepo } from '../../src/db/postgres/rotations.js';
+import { PgWorkspaceRepo } from '../../src/db/postgres/workspaces.js';
+import { RotationRepo, type RotationStore } from '../../src/db/rotations.js';
+import { openSqlite } from '../../src/db/sqlite.js';
+import { WorkspaceRepo, type WorkspaceStore } from '../../src/db/workspaces.js';
+import { Sealer } from '../../src/secrets/seal.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+
+/** Credential holders and the rotation journal's steps, the same over SQLite and over PostgreSQL. */
+interface Dialect {
+  accounts: AccountStore;
+  workspaces: WorkspaceStore;
+  consumers: ConsumerStore;
+  rotations: RotationStore;
+  close(): Promise<void>;
+}
+
+async function sqliteDialect(): Promise<Dialect> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
+  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
+  const sealer = Sealer.open(dir, {});
+  const accounts = new AccountRepo(db, sealer);
+  const consumers = new ConsumerRepo(db, sealer);
+  return {
+    accounts,
+    workspaces: new WorkspaceRepo(db, sealer, new DatastoreRepo(db, sealer)),
+    consumers,
+    rotations: new RotationRepo(db, accounts, consumers),
+    async close() {
+      db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+let database: TestDatabase;
+async function postgresDialect(): Promise<Dialect> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
+  database = await createTestDatabase('mlspace_rotations');
+  const pool = database.pool(4);
+  await migratePostgres(pool);
+  const sealer = Sealer.open(dir, {});
+  const accounts = new PgAccountRepo(pool, sealer);
+  const consumers = new PgConsumerRepo(pool, sealer);
+  return {
+    accounts,
+    workspaces: new PgWorkspaceRepo(pool, sealer, new PgDatastoreRepo(pool, sealer)),
+    consumers,
+    rotations: new PgRotationRepo(pool, accounts, consumers),
+    async close() {
+      await database.drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const KEY1 = Buffer.alloc(64, 1).toString('base64');
+const KEY2 = Buffer.alloc(64, 2).toString('base64');
+const NEW_KEY1 = Buffer.alloc(64, 3).toString('base64');
+
+function datastore(name: string, system: boolean, secret: string, credentialsType: 'AccountKey' | 'Sas' = 'AccountKey'): DatastoreRecord {
+  return {
+    workspaceId: 'ws-1',
+    name,
+    system,
+    isDefault: false,
+    type: 'AzureBlob',
+    accountName: 'rotacct',
+    containerName: 'data',
+    endpoint: 'core.windows.net',
+    protocol: 'https',
+    credentialsType,
+    secret,
+    tags: {},
+    properties: {},
+    created: 1,
+    modified: 1,
+  };
+}
+
+const plan = { retiredKey: 'key1', counts: { consumers: 3 } };
+const rotation = (id: string) => ({ id, account: 'rotacct', resourceGroup: 'RG-Rot', retireIndex: 0 as const, reissueSas: false, plan, callerId: 'c', callerName: 'admin', created: 1_700_000_000_000 });
+const entry = (step: string, detail: Record<string, unknown> = {}) => ({ step, phase: 'done' as const, detail });
+
+describe.each([
+  ['SQLite', sqliteDialect],
+  ['PostgreSQL', postgresDialect],
+])('credential holders and rotation steps over %s', (_name, open) => {
+  let stores: Dialect;
+  beforeAll(async () => {
+    stores = await open();
+    await stores.accounts.create({ name: 'rotacct', keys: [KEY1, KEY2], keyCreated: [1, 1], allowSharedKeyAccess: true, created: 1, resourceGroup: 'RG-Rot', settings: { location: 'eastus', skuName: 'Standard_LRS', kind: 'StorageV2', tags: {}, properties: {} } });
+    await stores.workspaces.create(
+      { id: 'ws-1', resourceGroup: 'RG-Rot', name: 'rotws', storageAccount: 'rotacct', storageKey: KEY1, settings: { location: 'eastus', tags: {} } as never, created: 1, modified: 1 },
+      [datastore('workspaceblobstore', true, KEY1), datastore('userdata', false, KEY2), datastore('shared', false, 'sv=2022-11-02&sig=x', 'Sas')],
+    );
+  });
+  afterAll(() => stores?.close());
+
+  const secrets = async () => Object.fromEntries((await stores.consumers.byAccount('rotacct')).map((holder) => [holder.ref, holder.secret]));
+
+  it('find every holder of an account, in the same order', async () => {
+    const holders = await stores.consumers.byAccount('rotacct');
+    expect(holders.map((holder) => [holder.ref, holder.credentialsType])).toEqual([
+      ['workspace:ws-1', 'AccountKey'],
+      ['datastore:ws-1/shared', 'Sas'],
+      ['datastore:ws-1/userdata', 'AccountKey'],
+      ['datastore:ws-1/workspaceblobstore', 'AccountKey'],
+    ]);
+    expect(stores.consumers.fingerprint(holders[0]!).equals(stores.consumers.fingerprintOfSecret(KEY1))).toBe(true);
+  });
+
+  it('start one rotation per account, journaled from its plan', async () => {
+    expect(await stores.rotations.start(rotation('rot-1'), { counts: plan.counts })).toBe(true);
+    expect(await stores.rotations.start(rotation('rot-2'), {})).toBe(false);
+    expect((await stores.rotations.running('rotacct'))?.id).toBe('rot-1');
+    expect((await stores.rotations.steps('rot-1')).map((step) => [step.seq, step.step, step.phase, step.detail])).toEqual([[1, 'plan', 'done', { counts: plan.counts }]]);
+    expect(await stores.rotations.reached('rot-1', 'plan', 'done')).toBe(true);
+    expect(await stores.rotations.reached('rot-1', 'move', 'done')).toBe(false);
+  });
+
+  it('move consumers in one step with its journal entry, and nothing when the decision throws', async () => {
+    const mover = (account: { keys: readonly [string, string] } | undefined, holders: { ref: string; secret: string; credentialsType: string }[]) => {
+      const kept = account!.keys[1];
+      const changes = holders
+        .filter((holder) => holder.credentialsType === 'AccountKey' && holder.secret === KEY1)
+        .map((holder) => ({ holder: holder as never, resourceId: `/id/${holder.ref}`, action: 'moveKey' as const, newSealed: stores.consumers.seal(kept) }));
+      return { changes, result: { moveKey: changes.length } };
+    };
+    const refuse = (): never => {
+      throw new Error('refused');
+    };
+    await expect(stores.rotations.moveConsumers('rot-1', 'rotacct', refuse, () => entry('move'))).rejects.toThrow('refused');
+    expect(await secrets()).toMatchObject({ 'workspace:ws-1': KEY1 });
+    expect(await stores.rotations.reached('rot-1', 'move', 'done')).toBe(false);
+    const moved = await stores.rotations.moveConsumers('rot-1', 'rotacct', mover, (counts) => entry('move', counts));
+    expect(moved).toEqual({ moveKey: 2 });
+    expect(await secrets()).toMatchObject({ 'workspace:ws-1': KEY2, 'datastore:ws-1/workspaceblobstore': KEY2, 'datastore:ws-1/userdata': KEY2 });
+    const moves = await stores.rotations.moves('rot-1');
+    expect(moves.map((move) => [move.consumer, move.state, stores.consumers.unseal(move.oldSealed) === KEY1])).toEqual([
+      ['datastore:ws-1/workspaceblobstore', 'moved', true],
+      ['workspace:ws-1', 'moved', true],
+    ]);
+    expect((await stores.rotations.steps('rot-1')).at(-1)).toMatchObject({ step: 'move', detail: { moveKey: 2 } });
+  });
+
+  it('settle moves, and count them', async () => {
+    await stores.rotations.settleMoves('rot-1', (moves) => moves.map((move) => ({ consumer: move.consumer, state: move.consumer.startsWith('workspace') ? 'verified' : 'failed', detail: 'why' })), entry('verify-moved'));
+    expect((await stores.rotations.moveCounts('rot-1')).sort((a, b) => a.state.localeCompare(b.state))).toEqual([
+      { state: 'failed', action: 'moveKey', n: 1 },
+      { state: 'verified', action: 'moveKey', n: 1 },
+    ]);
+  });
+
+  it('regenerate a key only when the decision says no one relies on it, with its journal entry', async () => {
+    expect(await stores.rotations.regenerateKey('rot-1', 'rotacct', 0, NEW_KEY1, () => false, entry('regenerate'))).toBe(false);
+    expect((await stores.accounts.get('rotacct'))!.keys[0]).toBe(KEY1);
+    const regenerated = await stores.rotations.regenerateKey('rot-1', 'rotacct', 0, NEW_KEY1, (account, holders) => account !== undefined && holders.length === 4, entry('regenerate', { keyName: 'key1' }));
+    expect(regenerated && regenerated.keys).toEqual([NEW_KEY1, KEY2]);
+    expect(await stores.rotations.reached('rot-1', 'regenerate', 'done')).toBe(true);
+  });
+
+  it('roll moves back where the holder still has what the rotation gave it, and leave the others', async () => {
+    await stores.workspaces.resyncKey((await stores.workspaces.get('rg-rot', 'rotws'))!, NEW_KEY1, 2);
+    await stores.rotations.rollbackMoves('rot-1', (move, current) => current !== undefined && stores.consumers.unseal(current) === stores.consumers.unseal(move.newSealed), (counts) => entry('rollback', counts));
+    expect((await stores.rotations.steps('rot-1')).at(-1)).toMatchObject({ step: 'rollback', detail: { restored: 0, changedElsewhere: 2 } });
+    expect((await stores.rotations.moves('rot-1')).map((move) => move.state)).toEqual(['changedElsewhere', 'changedElsewhere']);
+  });
+
+  it('count restarts, and end the rotation', async () => {
+    await stores.rotations.countAttempt('rot-1', entry('restart', { attempt: 2 }));
+    expect((await stores.rotations.get('rot-1'))!.attempts).toBe(2);
+    expect((await stores.rotations.unfinished()).map((each) => each.id)).toEqual(['rot-1']);
+    await stores.rotations.setError('rot-1', { code: 'Test', message: 'rolled back' });
+    await stores.rotations.finish('rot-1', 'Failed', { code: 'Test', message: 'rolled back' });
+    expect(await stores.rotations.running('rotacct')).toBeUndefined();
+    const [ended] = await stores.rotations.recent('rotacct', 5);
+    expect([ended!.status, ended!.error, typeof ended!.ended, ended!.created]).toEqual(['Failed', { code: 'Test', message: 'rolled back' }, 'number', 1_700_000_000_000]);
+    expect(await stores.rotations.start(rotation('rot-2'), {})).toBe(true);
+  });
+});
