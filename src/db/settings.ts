@@ -1,7 +1,18 @@
 import type { Db } from './sqlite.js';
 
-/** Values of the deployment rather than of a resource, by name (the master key's check value). */
-export class SettingsRepo {
+/**
+ * Values of the deployment rather than of a resource, by name (the master
+ * key's check value), as every dialect stores them (the SQLite one below,
+ * src/db/postgres/settings.ts).
+ */
+export interface SettingsStore {
+  get(name: string): Promise<string | undefined>;
+  /** Sets the value unless one is there already: the first writer's value stays. */
+  setOnce(name: string, value: string): Promise<void>;
+}
+
+/** The SQLite dialect's settings. */
+export class SettingsRepo implements SettingsStore {
   private readonly selectOne;
   private readonly insertOne;
 
@@ -10,12 +21,11 @@ export class SettingsRepo {
     this.insertOne = db.prepare('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING');
   }
 
-  get(name: string): string | undefined {
+  async get(name: string): Promise<string | undefined> {
     return this.selectOne.get(name) as string | undefined;
   }
 
-  /** Sets the value unless one is there already: the first writer's value stays. */
-  setOnce(name: string, value: string): void {
+  async setOnce(name: string, value: string): Promise<void> {
     this.insertOne.run(name, value);
   }
 }

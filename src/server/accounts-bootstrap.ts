@@ -1,5 +1,5 @@
-import type { AccountDeclarationRepo } from '../db/account-declarations.js';
-import type { AccountRepo } from '../db/accounts.js';
+import type { AccountDeclarationStore } from '../db/account-declarations.js';
+import type { AccountStore } from '../db/accounts.js';
 import { newAccountKey } from '../keys/account-keys.js';
 import type { DeclaredAccount } from './config.js';
 
@@ -10,11 +10,11 @@ import type { DeclaredAccount } from './config.js';
  * stays regenerated across restarts. A key the declaration leaves out (key2,
  * usually) is generated once and then kept.
  */
-export async function ensureAccounts(repo: AccountRepo, declarations: AccountDeclarationRepo, declared: DeclaredAccount[], now = Date.now()): Promise<void> {
+export async function ensureAccounts(repo: AccountStore, declarations: AccountDeclarationStore, declared: DeclaredAccount[], now = Date.now()): Promise<void> {
   for (const account of declared) {
     const declaration = `${account.key1}:${account.key2 ?? ''}`;
     const existing = await repo.get(account.name);
-    if (existing && declarations.get(account.name) === declaration) continue;
+    if (existing && (await declarations.get(account.name)) === declaration) continue;
     const key2 = account.key2 ?? existing?.keys[1] ?? newAccountKey();
     await repo.put({
       name: account.name,
@@ -23,6 +23,6 @@ export async function ensureAccounts(repo: AccountRepo, declarations: AccountDec
       allowSharedKeyAccess: existing?.allowSharedKeyAccess ?? true,
       created: existing?.created ?? now,
     });
-    declarations.set(account.name, declaration);
+    await declarations.set(account.name, declaration);
   }
 }

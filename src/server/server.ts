@@ -59,7 +59,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   const sealer = Sealer.open(config.dataDir, process.env, config.masterKeyFile);
   const dbFile = path.join(config.dataDir, 'metadata.sqlite');
   const db = openSqlite(dbFile, (opened) => checkMasterKey(masterKeyEvidence(opened), sealer));
-  new SettingsRepo(db).setOnce(MASTER_KEY_CHECK, sealer.keyCheck());
+  await new SettingsRepo(db).setOnce(MASTER_KEY_CHECK, sealer.keyCheck());
   const accounts = new AccountRepo(db, sealer);
   const walSync = new WalSync(`${dbFile}-wal`);
   const durable = () => walSync.sync();
