@@ -26,7 +26,18 @@ export interface CommitOptions {
   inline?: InlineContent;
   pagesFrom?: PageOwner;
   retire?: Retirement;
+  /** Gives the new blob a version id, chosen in the transaction among those not `taken` (versioning). */
+  versionId?: NewVersionId;
+  /**
+   * Makes the blob's extents from the blocks it names (Put Block List), in the
+   * transaction: the uncommitted blocks it reads are then the ones the commit
+   * takes, whatever another commit does meanwhile.
+   */
+  extentsFrom?: (current: BlobRecord | undefined, uncommitted: BlockRecord[]) => { extents: Extent[]; size: number };
 }
+
+/** Picks a version id among those not taken yet: inside the store's transaction, so two writes never pick the same. */
+export type NewVersionId = (taken: (id: string) => boolean) => string;
 
 /** How Delete Blob keeps what it deletes: the blob as a version or soft-deleted copy, snapshots and versions marked deleted until they expire. */
 export interface DeletePolicy {
@@ -269,11 +280,13 @@ export class BlobRepo {
    * The precondition sees the blob it replaces and may set `blob.lease`, the lease
    * the new version keeps.
    */
-  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom, retire }: CommitOptions = {}): string[] | undefined {
+  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom, retire, versionId, extentsFrom }: CommitOptions = {}): string[] | undefined {
     return this.db.transaction(() => {
       if (this.stmt.getContainer.get(blob.account, blob.container) === undefined) return undefined;
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
+      if (extentsFrom) Object.assign(blob, extentsFrom(current, this.uncommittedBlocks(blob)));
+      if (versionId) blob.versionId = versionId((id) => this.hasVersion(blob, id));
       // Read before the blob's own pages are dropped: a page blob may be copied onto itself.
       const pages = pagesFrom ? this.pages.all(pageOwner(pagesFrom)) : [];
       if (inline) {
@@ -306,13 +319,19 @@ export class BlobRepo {
     return this.stmt.inlineData.get(id) as Buffer | undefined;
   }
 
-  /** Rewrites properties or metadata only; content and its references are unchanged. With `keepVersion`, the record it replaces is kept as a version. */
-  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>, keepVersion = false): boolean {
+  /**
+   * Rewrites properties or metadata only; content and its references are unchanged.
+   * With `versionId`, the blob gets a new version id and the record it replaces is kept as a version.
+   */
+  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>, versionId?: NewVersionId): boolean {
     return this.db.transaction(() => {
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
       if (!current) return false;
-      if (keepVersion) this.history.keepVersion(current);
+      if (versionId) {
+        blob.versionId = versionId((id) => this.hasVersion(blob, id));
+        this.history.keepVersion(current);
+      }
       this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc({ ...blob, extents: current.extents }));
       this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return true;
@@ -341,19 +360,19 @@ export class BlobRepo {
    * Deletes a blob (and its uncommitted blocks), with its snapshots ('include'),
    * or only its snapshots ('only'); undefined when it did not exist. `policy`
    * keeps what it deletes: the blob as a version or soft-deleted copy, the
-   * snapshots marked deleted.
+   * snapshots marked deleted. The precondition also learns whether the blob has snapshots.
    */
   deleteBlob(
     account: string,
     container: string,
     name: string,
-    precondition?: Precondition<BlobRecord>,
+    precondition?: (current: BlobRecord | undefined, hasSnapshots: boolean) => void,
     snapshots?: 'include' | 'only',
     policy: DeletePolicy = {},
   ): string[] | undefined {
     return this.db.transaction(() => {
       const current = this.getBlob(account, container, name);
-      precondition?.(current);
+      precondition?.(current, current !== undefined && this.hasSnapshots(account, container, name));
       if (!current) return undefined;
       const orphans: string[] = [];
       if (snapshots !== undefined) {

@@ -51,9 +51,10 @@ export function requireBlob(ctx: BlobRequest): BlobRecord {
 
 /** Commits a new version of the blob; unlinks what it replaced, or the new content if the commit failed. */
 export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent: string[], options: CommitOptions = {}): Promise<void> {
-  // With versioning, the blob it replaces is kept as a previous version.
-  blob.versionId = newVersionId(ctx, blob.lastModified);
-  if (blob.versionId !== undefined) options = { ...options, retire: { kind: 'version' } };
+  // With versioning, the blob it replaces is kept as a previous version, and the store gives it its version id; none otherwise.
+  blob.versionId = undefined;
+  const versionId = newVersionId(ctx, blob.lastModified);
+  if (versionId !== undefined) options = { ...options, retire: { kind: 'version' }, versionId };
   let orphans: string[] | undefined;
   try {
     orphans = ctx.deps.repo.commitBlob(
@@ -332,11 +333,11 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
             ctx.account,
             ctx.container,
             ctx.path,
-            (current) => {
+            (current, hasSnapshots) => {
               if (!current) return;
               leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
               checkConditions(ctx.req.headers, current, 'write');
-              if (withSnapshots === undefined && ctx.deps.repo.hasSnapshots(ctx.account, ctx.container, ctx.path)) throw snapshotErrors.snapshotsPresent();
+              if (withSnapshots === undefined && hasSnapshots) throw snapshotErrors.snapshotsPresent();
             },
             withSnapshots as 'include' | 'only' | undefined,
             policy,
@@ -375,15 +376,15 @@ function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecor
   const now = Date.now();
   checkOnline(current, now);
   const versionId = versioned ? newVersionId(ctx, now) : undefined;
-  const next = { ...change(current), lastModified: now, etag: newEtag(now), ...(versionId === undefined ? {} : { versionId }) };
+  const next: BlobRecord = { ...change(current), lastModified: now, etag: newEtag(now) };
   const updated = ctx.deps.repo.updateBlob(next, (latest) => {
     if (!latest) return;
     if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
     next.lease = leaseAfterWrite(latest.lease, ctx.req.headers, now, 'blob');
     checkConditions(ctx.req.headers, latest, 'write');
-  }, versionId !== undefined);
+  }, versionId);
   if (!updated) throw blobErrors.blobNotFound(ctx.path);
-  if (versionId !== undefined) ctx.res.setHeader('x-ms-version-id', versionId);
+  if (versionId !== undefined) ctx.res.setHeader('x-ms-version-id', next.versionId!);
   return next;
 }
 

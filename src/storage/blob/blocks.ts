@@ -119,6 +119,26 @@ function parseBlockList(body: Buffer): { source: BlockSource; id: string }[] {
   return entries;
 }
 
+/** The extents a block list makes of the blob's committed and uncommitted blocks; 400 InvalidBlockList for a block it cannot find. */
+function resolveBlockList(entries: { source: BlockSource; id: string }[], current: BlobRecord | undefined, uncommittedBlocks: BlockRecord[]): { extents: Extent[]; size: number } {
+  const uncommitted = new Map(uncommittedBlocks.map((block) => [block.blockId, block]));
+  const committed = new Map<string, BlockRecord>();
+  for (const extent of current?.extents ?? []) {
+    if (extent.blockId !== undefined) committed.set(extent.blockId, { blockId: extent.blockId, contentId: extent.id, size: extent.size });
+  }
+  const extents: Extent[] = [];
+  let size = 0;
+  for (const { source, id } of entries) {
+    const block = source === 'Committed' ? committed.get(id) : source === 'Uncommitted' ? uncommitted.get(id) : (uncommitted.get(id) ?? committed.get(id));
+    if (!block) {
+      throw new StorageError(400, 'InvalidBlockList', `The block list names block '${id}' as ${source}, but no such block exists. Put the block first or fix its id.`);
+    }
+    extents.push({ id: block.contentId, size: block.size, blockId: id });
+    size += block.size;
+  }
+  return { extents, size };
+}
+
 export async function putBlockList(ctx: BlobRequest): Promise<void> {
   const contentHeaders = readContentHeaders(ctx.req.headers, false);
   const metadata = readMetadata(ctx.req.headers);
@@ -131,33 +151,19 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
   checkConditions(ctx.req.headers, existing, 'create');
 
-  const uncommitted = new Map(ctx.deps.repo.uncommittedBlocks(key).map((block) => [block.blockId, block]));
-  const committed = new Map<string, BlockRecord>();
-  for (const extent of existing?.extents ?? []) {
-    if (extent.blockId !== undefined) committed.set(extent.blockId, { blockId: extent.blockId, contentId: extent.id, size: extent.size });
-  }
-  const extents: Extent[] = [];
-  let size = 0;
-  for (const { source, id } of entries) {
-    const block =
-      source === 'Committed' ? committed.get(id) : source === 'Uncommitted' ? uncommitted.get(id) : (uncommitted.get(id) ?? committed.get(id));
-    if (!block) {
-      throw new StorageError(400, 'InvalidBlockList', `The block list names block '${id}' as ${source}, but no such block exists. Put the block first or fix its id.`);
-    }
-    extents.push({ id: block.contentId, size: block.size, blockId: id });
-    size += block.size;
-  }
+  // Checked here before the commit, and resolved again in it: the blocks the commit takes are those it reads.
+  resolveBlockList(entries, existing, ctx.deps.repo.uncommittedBlocks(key));
   const now = Date.now();
   const blob: BlobRecord = {
     ...newBlobVersion(ctx, now),
     ...uploadTier(ctx.req.headers, now),
     tags: tagsHeader(ctx.req.headers),
-    size,
+    size: 0,
     ...contentHeaders,
     metadata,
-    extents,
+    extents: [],
   };
-  await commitBlob(ctx, blob, []);
+  await commitBlob(ctx, blob, [], { extentsFrom: (current, uncommitted) => resolveBlockList(entries, current, uncommitted) });
   respondEmpty(ctx, 201, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-request-server-encrypted': 'true' });
 }
 

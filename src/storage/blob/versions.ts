@@ -1,4 +1,4 @@
-import type { DeletePolicy } from '../../db/blobs.js';
+import type { DeletePolicy, NewVersionId } from '../../db/blobs.js';
 import type { BlobRecord } from '../../db/records.js';
 import { errors } from '../http/errors.js';
 import { respondEmpty } from '../http/respond.js';
@@ -31,11 +31,13 @@ export function isPreviousVersion(blob: BlobRecord): boolean {
   return blob.pagesKey !== undefined;
 }
 
-/** A new version id for the blob a write commits, when the account keeps versions. */
-export function newVersionId(ctx: BlobRequest, now: number): string | undefined {
+/**
+ * How the store picks the version id of the blob a write commits, when the
+ * account keeps versions: in the commit's transaction, among the ids not taken.
+ */
+export function newVersionId(ctx: BlobRequest, now: number): NewVersionId | undefined {
   if (!ctx.deps.blobPolicy(ctx.account).versioning) return undefined;
-  const key = { account: ctx.account, container: ctx.container, name: ctx.path };
-  return snapshotTime(now, (id) => ctx.deps.repo.hasVersion(key, id));
+  return (taken) => snapshotTime(now, taken);
 }
 
 /** What a delete keeps under the account's policy: nothing, when the account keeps neither versions nor deleted blobs. */
