@@ -2,10 +2,13 @@ import type { ContentStore } from './content-store.js';
 
 /**
  * Defers unlinking content files that a response is still streaming. A read pins
- * the ids it is about to stream synchronously after the metadata lookup that
- * named them, so no commit can slip in between; removing a pinned id then waits
- * until its last pin is released. A crash meanwhile leaves an unreferenced file,
- * which the start-up sweep removes.
+ * the ids it is about to stream right after the metadata lookup that named them,
+ * with nothing but promise continuations in between; a removal decides whether
+ * an id is pinned only after those have run (setImmediate), so a read that looked
+ * up before the commit that orphaned its content has pinned it by then, even once
+ * the lookup is asynchronous. Removing a pinned id then waits until its last pin
+ * is released. A crash meanwhile leaves an unreferenced file, which the start-up
+ * sweep removes.
  */
 export class ContentPins {
   private readonly pins = new Map<string, number>();
@@ -43,11 +46,15 @@ export class ContentPins {
    * an unreferenced file, which the start-up sweep removes.
    */
   remove(ids: Iterable<string>): void {
-    const now: string[] = [];
-    for (const id of ids) {
-      if (this.pins.has(id)) this.deferred.add(id);
-      else now.push(id);
-    }
-    if (now.length > 0) this.store.remove(now).catch(() => {});
+    const orphans = [...ids];
+    if (orphans.length === 0) return;
+    setImmediate(() => {
+      const now: string[] = [];
+      for (const id of orphans) {
+        if (this.pins.has(id)) this.deferred.add(id);
+        else now.push(id);
+      }
+      if (now.length > 0) this.store.remove(now).catch(() => {});
+    });
   }
 }
