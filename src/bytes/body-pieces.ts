@@ -5,6 +5,9 @@ import type { ContentStore } from './content-store.js';
 /** A piece of a body: bytes already in memory, or bytes [start, end] (inclusive) of a content file. */
 export type BodyPiece = Buffer | { id: string; start: number; end: number };
 
+/** A body's pieces, in order; asynchronous when some come from the metadata store (inline content). */
+export type BodyPieces = Iterable<BodyPiece> | AsyncIterable<BodyPiece>;
+
 /** Content files are read in chunks of this size, each read while the previous one is being sent. */
 const CHUNK = 1024 * 1024;
 /** Idle chunk buffers kept for the next download; more than this many are left to the GC. */
@@ -23,10 +26,10 @@ class ConnectionGone extends Error {}
  * A client that goes away midway ends it quietly; a content file that cannot be
  * read is an error for the caller (which can only cut the connection).
  */
-export async function sendPieces(store: ContentStore, pieces: Iterable<BodyPiece>, out: Writable): Promise<void> {
+export async function sendPieces(store: ContentStore, pieces: BodyPieces, out: Writable): Promise<void> {
   const gone = closedEarly(out);
   try {
-    for (const piece of pieces) {
+    for await (const piece of pieces) {
       if (Buffer.isBuffer(piece)) await Promise.race([written(out, piece), gone.promise]);
       else await sendFileSpan(store, piece, out, gone.promise);
     }
@@ -39,9 +42,9 @@ export async function sendPieces(store: ContentStore, pieces: Iterable<BodyPiece
 }
 
 /** The bytes of `pieces` in one buffer: only for spans small enough to hold (a range's MD5, a compaction run). */
-export async function collectPieces(store: ContentStore, pieces: Iterable<BodyPiece>): Promise<Buffer> {
+export async function collectPieces(store: ContentStore, pieces: BodyPieces): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for (const piece of pieces) {
+  for await (const piece of pieces) {
     parts.push(Buffer.isBuffer(piece) ? piece : await store.readSmall(piece.id, piece.end - piece.start + 1, piece.start));
   }
   return Buffer.concat(parts);

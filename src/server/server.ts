@@ -7,6 +7,7 @@ import { ContentStore } from '../bytes/content-store.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
 import { AccountDeclarationRepo } from '../db/account-declarations.js';
 import { AccountRepo } from '../db/accounts.js';
+import { asyncStore } from '../db/async-store.js';
 import { BlobRepo } from '../db/blobs.js';
 import { referencedContent } from '../db/content-refs.js';
 import { FileRepo } from '../db/files.js';
@@ -97,7 +98,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   // Filled in once the management port listens: the console served there may call the data plane.
   const consoleOrigin = new ConsoleOrigin();
   const blobDeps = {
-    repo: blobs,
+    repo: asyncStore(blobs),
     serviceProperties,
     content,
     pins,
@@ -112,8 +113,12 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   };
   const blobListener = blobRequestListener(blobDeps, keyring, logger, uploads);
   // Soft-deleted blobs, versions and snapshots go for good once their retention runs out: now, then every minute.
-  const purgeExpired = () => discard(blobDeps, blobs.purgeExpired(Date.now()));
-  purgeExpired();
+  const purgeExpired = () =>
+    blobDeps.repo.purgeExpired(Date.now()).then(
+      (orphans) => discard(blobDeps, orphans),
+      (error: unknown) => logger.error({ err: error }, 'purging expired soft-deleted blobs failed; the next minute tries again'),
+    );
+  void purgeExpired();
   const purgeTimer = setInterval(purgeExpired, 60_000).unref();
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(files, content, pins, logger);

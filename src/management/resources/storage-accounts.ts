@@ -165,7 +165,7 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
 export async function deleteStorageAccount(deps: ManagementDeps, name: string): Promise<boolean> {
   if (!(await deps.accounts.delete(name))) return false;
   deps.keyring.remove(name);
-  const orphans = deps.blob.repo.deleteAccountData(name);
+  const orphans = await deps.blob.repo.deleteAccountData(name);
   discard(deps.blob, orphans);
   await deps.file.deleteAccountData(name);
   return true;

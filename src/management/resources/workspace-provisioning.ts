@@ -24,11 +24,12 @@ function systemStorage(workspaceId: string) {
  * the file share, and returns the system
  * datastores to register.
  */
-export function provisionWorkspaceStorage(deps: ManagementDeps, workspaceId: string, account: StorageAccountRecord, now: number): DatastoreRecord[] {
-  return systemStorage(workspaceId).map((store) => {
-    if (store.type === 'AzureBlob') deps.blob.repo.createContainer(newContainer(account.name, store.container, {}, now));
+export async function provisionWorkspaceStorage(deps: ManagementDeps, workspaceId: string, account: StorageAccountRecord, now: number): Promise<DatastoreRecord[]> {
+  const datastores: DatastoreRecord[] = [];
+  for (const store of systemStorage(workspaceId)) {
+    if (store.type === 'AzureBlob') await deps.blob.repo.createContainer(newContainer(account.name, store.container, {}, now));
     else deps.file.createShare(account.name, store.container);
-    return {
+    datastores.push({
       workspaceId,
       name: store.name,
       system: true,
@@ -43,6 +44,7 @@ export function provisionWorkspaceStorage(deps: ManagementDeps, workspaceId: str
       properties: {},
       created: now,
       modified: now,
-    };
-  });
+    });
+  }
+  return datastores;
 }

@@ -134,7 +134,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     created: now,
     modified: now,
   };
-  await deps.workspaces.create(workspace, provisionWorkspaceStorage(deps, workspace.id, account, now));
+  await deps.workspaces.create(workspace, await provisionWorkspaceStorage(deps, workspace.id, account, now));
   return { status: 200, body: await workspaceJson(deps, workspace) };
 }
 

@@ -9,7 +9,7 @@ import { contentLength, header, httpDate, newEtag, readContentHeaders, readMetad
 import { expectedCrc64, receiveBody } from '../http/receive-body.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, newBlobVersion, receiveInline } from './blobs.js';
+import { NoBlob, commitBlob, newBlobVersion, orMissing, receiveInline } from './blobs.js';
 import { copySourceRange } from './copy.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobRequest } from './deps.js';
@@ -32,7 +32,7 @@ export async function createAppendBlob(ctx: BlobRequest): Promise<void> {
   requireNoBody(ctx.req.headers, 'an append blob is created empty; add content with Append Block');
   const now = Date.now();
   const blob: BlobRecord = {
-    ...newBlobVersion(ctx, now),
+    ...(await newBlobVersion(ctx, now)),
     ...readContentHeaders(ctx.req.headers, true),
     blobType: 'AppendBlob',
     committedBlockCount: 0,
@@ -41,17 +41,14 @@ export async function createAppendBlob(ctx: BlobRequest): Promise<void> {
     metadata: readMetadata(ctx.req.headers),
     extents: [],
   };
-  requireContainer(ctx);
+  await requireContainer(ctx);
   await commitBlob(ctx, blob, []);
   respondEmpty(ctx, 201, { etag: blob.etag, 'last-modified': httpDate(now), 'x-ms-request-server-encrypted': 'true' });
 }
 
 /** What an append may do to the blob as it is: its type, seal, lease, conditions, and the append conditions. */
 function checkAppend(ctx: BlobRequest, current: BlobRecord | undefined, length: number, now: number): BlobRecord {
-  if (!current) {
-    requireContainer(ctx);
-    throw blobErrors.blobNotFound(ctx.path);
-  }
+  if (!current) throw new NoBlob();
   if (current.blobType !== 'AppendBlob') throw blobErrors.notAppendBlob();
   if (current.sealed) throw blobErrors.sealed();
   leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
@@ -94,7 +91,7 @@ export async function appendBlock(ctx: BlobRequest): Promise<void> {
   const length = contentLength(ctx.req.headers, maxBlock);
   const expectedCrc = expectedCrc64(ctx.req.headers);
   // Refuse before reading the body what would be refused after it.
-  checkAppend(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path), length, Date.now());
+  await orMissing(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path).then((current) => checkAppend(ctx, current, length, Date.now())));
   const inline = length <= LIMITS.smallContent ? await receiveInline(ctx, expectedCrc, false) : undefined;
   await commitAppend(ctx, inline ?? (await receiveBody(ctx.req, ctx.deps.content, maxBlock, false)), inline);
 }
@@ -103,7 +100,7 @@ export async function appendBlock(ctx: BlobRequest): Promise<void> {
 export function makeAppendBlockFromUrl(keyring: KeyRing) {
   return async function appendBlockFromUrl(ctx: BlobRequest): Promise<void> {
     requireNoBody(ctx.req.headers, 'Append Block From URL takes its content from x-ms-copy-source');
-    checkAppend(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path), 0, Date.now());
+    await orMissing(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path).then((current) => checkAppend(ctx, current, 0, Date.now())));
     await commitAppend(ctx, await copySourceRange(ctx, keyring, maxAppendBlock(ctx)));
   };
 }
@@ -113,16 +110,19 @@ async function commitAppend(ctx: BlobRequest, written: WrittenContent, inline?: 
   let blob: BlobRecord;
   let offset = 0;
   try {
-    blob = await ctx.deps.repo.appendBlock(
-      { account: ctx.account, container: ctx.container, name: ctx.path },
-      { id: written.id, size: written.size },
-      (current) => {
-        const now = Date.now();
-        const checked = checkAppend(ctx, current, written.size, now);
-        offset = checked.size;
-        return { ...checked, size: checked.size + written.size, committedBlockCount: (checked.committedBlockCount ?? 0) + 1, lastModified: now, etag: newEtag(now) };
-      },
-      inline,
+    blob = await orMissing(
+      ctx,
+      ctx.deps.repo.appendBlock(
+        { account: ctx.account, container: ctx.container, name: ctx.path },
+        { id: written.id, size: written.size },
+        (current) => {
+          const now = Date.now();
+          const checked = checkAppend(ctx, current, written.size, now);
+          offset = checked.size;
+          return { ...checked, size: checked.size + written.size, committedBlockCount: (checked.committedBlockCount ?? 0) + 1, lastModified: now, etag: newEtag(now) };
+        },
+        inline,
+      ),
     );
   } catch (error) {
     if (!inline) await ctx.deps.content.remove([written.id]);
@@ -143,16 +143,16 @@ async function commitAppend(ctx: BlobRequest, written: WrittenContent, inline?: 
 /** Append Blob Seal: no more appends, ever. */
 export async function sealBlob(ctx: BlobRequest): Promise<void> {
   const now = Date.now();
-  const { blob } = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
-    if (!current) {
-      requireContainer(ctx);
-      throw blobErrors.blobNotFound(ctx.path);
-    }
-    if (current.blobType !== 'AppendBlob') throw blobErrors.notAppendBlob();
-    const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
-    checkConditions(ctx.req.headers, current, 'write');
-    checkAppendPosition(ctx, current);
-    return { ...current, lease, sealed: true, lastModified: now, etag: newEtag(now) };
-  });
+  const { blob } = await orMissing(
+    ctx,
+    ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+      if (!current) throw new NoBlob();
+      if (current.blobType !== 'AppendBlob') throw blobErrors.notAppendBlob();
+      const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
+      checkConditions(ctx.req.headers, current, 'write');
+      checkAppendPosition(ctx, current);
+      return { ...current, lease, sealed: true, lastModified: now, etag: newEtag(now) };
+    }),
+  );
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-blob-sealed': 'true' });
 }

@@ -20,11 +20,10 @@ export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Lo
         if (ctx.container) checkContainerName(ctx.container);
         if (ctx.path) checkBlobName(ctx.path);
       },
-      lookupPolicy: (account, container, id) =>
-        deps.repo.getContainer(account, container)?.signedIdentifiers.find((identifier) => identifier.id === id),
-      checkAnonymous(ctx, operation) {
+      lookupPolicy: async (account, container, id) => (await deps.repo.getContainer(account, container))?.signedIdentifiers.find((identifier) => identifier.id === id),
+      async checkAnonymous(ctx, operation) {
         const needed = operation.publicRead;
-        const level = needed && ctx.container ? deps.repo.getContainer(ctx.account, ctx.container)?.publicAccess : undefined;
+        const level = needed && ctx.container ? (await deps.repo.getContainer(ctx.account, ctx.container))?.publicAccess : undefined;
         if (!level || (needed === 'container' && level !== 'container')) throw blobErrors.publicAccessDenied();
       },
       corsRules: (account) => corsRules(deps.serviceProperties, account, 'blob'),

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { collectPieces, sendPieces, type BodyPiece } from '../../bytes/body-pieces.js';
+import { collectPieces, sendPieces, type BodyPiece, type BodyPieces } from '../../bytes/body-pieces.js';
 import type { WrittenContent } from '../../bytes/content-store.js';
 import type { CommitOptions, InlineContent } from '../../db/blobs.js';
 import { stitch } from '../../bytes/stitch.js';
@@ -24,29 +24,49 @@ import { requireContainer } from './containers.js';
 import { LIMITS, type BlobDeps, type BlobRequest } from './deps.js';
 
 /** The blob a read serves: it must exist, and a lease id the read names must be its lease's. */
-export function requireReadableBlob(ctx: BlobRequest): BlobRecord {
-  const blob = requireBlob(ctx);
+export async function requireReadableBlob(ctx: BlobRequest): Promise<BlobRecord> {
+  const blob = await requireBlob(ctx);
   checkLeaseIdIfGiven(blob.lease, ctx.req.headers, Date.now(), 'blob');
   return blob;
 }
 
 /** The blob, or the snapshot (`?snapshot=`) or version (`?versionid=`) of it that the request names, if it exists. */
-export function findBlob(ctx: BlobRequest): BlobRecord | undefined {
+export async function findBlob(ctx: BlobRequest): Promise<BlobRecord | undefined> {
   const snapshot = snapshotParam(ctx);
   if (snapshot !== undefined) return ctx.deps.repo.getSnapshot(ctx.account, ctx.container, ctx.path, snapshot);
-  const current = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const current = await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   const version = versionParam(ctx);
   if (version === undefined || current?.versionId === version) return current;
   return ctx.deps.repo.getVersion({ account: ctx.account, container: ctx.container, name: ctx.path }, version);
 }
 
-export function requireBlob(ctx: BlobRequest): BlobRecord {
-  const blob = findBlob(ctx);
-  if (!blob) {
-    requireContainer(ctx);
-    throw blobErrors.blobNotFound(ctx.path);
-  }
+export async function requireBlob(ctx: BlobRequest): Promise<BlobRecord> {
+  const blob = await findBlob(ctx);
+  if (!blob) return blobNotFound(ctx);
   return blob;
+}
+
+/** BlobNotFound, or ContainerNotFound when the container is gone too, as Azure answers. */
+export async function blobNotFound(ctx: BlobRequest): Promise<never> {
+  await requireContainer(ctx);
+  throw blobErrors.blobNotFound(ctx.path);
+}
+
+/**
+ * Thrown by a store callback that finds no blob. The callback runs inside the
+ * store's transaction, where it cannot ask the store whether the container is
+ * gone too; `orMissing` asks once the transaction is over.
+ */
+export class NoBlob extends Error {}
+
+/** A store call whose callback may throw NoBlob: that becomes BlobNotFound, or ContainerNotFound. */
+export async function orMissing<T>(ctx: BlobRequest, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof NoBlob) return blobNotFound(ctx);
+    throw error;
+  }
 }
 
 /** Commits a new version of the blob; unlinks what it replaced, or the new content if the commit failed. */
@@ -57,7 +77,7 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
   if (versionId !== undefined) options = { ...options, retire: { kind: 'version' }, versionId };
   let orphans: string[] | undefined;
   try {
-    orphans = ctx.deps.repo.commitBlob(
+    orphans = await ctx.deps.repo.commitBlob(
       blob,
       newContent,
       (current) => {
@@ -86,8 +106,12 @@ export function discard(deps: BlobDeps, ids: string[]): void {
 }
 
 /** The identity and version of the blob a write commits: a new ETag and time, the creation time kept across overwrites. */
-export function newBlobVersion(ctx: BlobRequest, now = Date.now()) {
-  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+export async function newBlobVersion(ctx: BlobRequest, now = Date.now()) {
+  return blobVersionOver(ctx, await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), now);
+}
+
+/** newBlobVersion, over the blob a store callback sees. */
+export function blobVersionOver(ctx: BlobRequest, existing: BlobRecord | undefined, now: number) {
   return { account: ctx.account, container: ctx.container, name: ctx.path, created: existing?.created ?? now, lastModified: now, etag: newEtag(now) };
 }
 
@@ -105,9 +129,9 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   const tier = uploadTier(ctx.req.headers, Date.now());
   const tags = tagsHeader(ctx.req.headers);
   const expectedCrc = expectedCrc64(ctx.req.headers);
-  requireContainer(ctx);
+  await requireContainer(ctx);
   // Fail fast on a lease or condition that already fails, before reading a large body.
-  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const existing = await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
   checkConditions(ctx.req.headers, existing, 'create');
   // Small bodies are committed inside the blob's own row: one group-committed fsync
@@ -119,7 +143,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   const md5 = written.md5!.toString('base64');
   const now = Date.now();
   const blob: BlobRecord = {
-    ...newBlobVersion(ctx, now),
+    ...(await newBlobVersion(ctx, now)),
     ...tier,
     tags,
     size: written.size,
@@ -183,7 +207,7 @@ function blobHeaders(blob: BlobRecord, ctx: BlobRequest): OutgoingHttpHeaders {
 }
 
 export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
-  const blob = requireReadableBlob(ctx);
+  const blob = await requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, 'read');
   const headers = blobHeaders(blob, ctx);
   headers['content-length'] = blob.size;
@@ -196,7 +220,7 @@ export async function getBlobProperties(ctx: BlobRequest): Promise<void> {
 }
 
 export async function getBlob(ctx: BlobRequest): Promise<void> {
-  const blob = requireReadableBlob(ctx);
+  const blob = await requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, 'read');
   checkOnline(blob, Date.now());
   const range = requestedRange(ctx.req.headers, blob.size);
@@ -235,7 +259,7 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
     }
     return;
   }
-  const { pieces, release } = openBlobBytes(ctx, blob, { start, end });
+  const { pieces, release } = await openBlobBytes(ctx, blob, { start, end });
   try {
     if (wantsRangeMd5) {
       const data = await collectPieces(ctx.deps.content, pieces);
@@ -258,30 +282,30 @@ export async function getBlob(ctx: BlobRequest): Promise<void> {
  * so an overwrite or delete cannot unlink it mid-stream; call `release` once
  * the pieces are sent or abandoned.
  */
-export function openBlobBytes(ctx: BlobRequest, blob: BlobRecord, range: ByteRange): { pieces: Iterable<BodyPiece>; release: () => Promise<void> } {
+export async function openBlobBytes(ctx: BlobRequest, blob: BlobRecord, range: ByteRange): Promise<{ pieces: BodyPieces; release: () => Promise<void> }> {
   if (blob.blobType !== 'PageBlob') {
     return { pieces: inlineResolved(ctx, extentPieces(blob.extents, range)), release: ctx.deps.pins.pin(blob.extents.map((extent) => extent.id)) };
   }
-  const pages = ctx.deps.repo.pageRanges(blob, range.start, range.end);
+  const pages = await ctx.deps.repo.pageRanges(blob, range.start, range.end);
   return { pieces: inlineResolved(ctx, stitch(pages, range.start, range.end)), release: ctx.deps.pins.pin(pages.map((page) => page.contentId)) };
 }
 
 /** Pieces with those of inline content (small bodies, appends and page writes) read from the metadata store. */
-function* inlineResolved(ctx: BlobRequest, pieces: Iterable<BodyPiece>): Generator<BodyPiece> {
-  for (const piece of pieces) yield Buffer.isBuffer(piece) || !isInline(piece.id) ? piece : inlineData(ctx, piece.id).subarray(piece.start, piece.end + 1);
+async function* inlineResolved(ctx: BlobRequest, pieces: Iterable<BodyPiece>): AsyncGenerator<BodyPiece> {
+  for (const piece of pieces) yield Buffer.isBuffer(piece) || !isInline(piece.id) ? piece : (await inlineData(ctx, piece.id)).subarray(piece.start, piece.end + 1);
 }
 
 async function smallContent(ctx: BlobRequest, extent: Extent): Promise<Buffer> {
   let data = ctx.deps.cache.get(extent.id);
   if (data === undefined) {
-    data = isInline(extent.id) ? inlineData(ctx, extent.id) : await ctx.deps.content.readSmall(extent.id, extent.size);
+    data = isInline(extent.id) ? await inlineData(ctx, extent.id) : await ctx.deps.content.readSmall(extent.id, extent.size);
     ctx.deps.cache.set(extent.id, data);
   }
   return data;
 }
 
-function inlineData(ctx: BlobRequest, id: string): Buffer {
-  const data = ctx.deps.repo.inlineData(id);
+async function inlineData(ctx: BlobRequest, id: string): Promise<Buffer> {
+  const data = await ctx.deps.repo.inlineData(id);
   // The blob's row and its inline body are written and deleted in one transaction.
   if (data === undefined) throw new Error(`inline content ${id} referenced by a blob is missing`);
   return data;
@@ -323,13 +347,13 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
   const now = Date.now();
   const policy = deletePolicy(ctx, now);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
-  const current = version === undefined ? undefined : ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path);
+  const current = version === undefined ? undefined : await ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path);
   const orphans =
     snapshot !== undefined
-      ? ctx.deps.repo.deleteSnapshot(ctx.account, ctx.container, ctx.path, snapshot, policy.soft)
+      ? await ctx.deps.repo.deleteSnapshot(ctx.account, ctx.container, ctx.path, snapshot, policy.soft)
       : version !== undefined && current?.versionId !== version
-        ? ctx.deps.repo.deleteVersion(key, version, policy.soft)
-        : ctx.deps.repo.deleteBlob(
+        ? await ctx.deps.repo.deleteVersion(key, version, policy.soft)
+        : await ctx.deps.repo.deleteBlob(
             ctx.account,
             ctx.container,
             ctx.path,
@@ -342,10 +366,7 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
             withSnapshots as 'include' | 'only' | undefined,
             policy,
           );
-  if (orphans === undefined) {
-    requireContainer(ctx);
-    throw blobErrors.blobNotFound(ctx.path);
-  }
+  if (orphans === undefined) return blobNotFound(ctx);
   discard(ctx.deps, orphans);
   respondEmpty(ctx, 202, { 'x-ms-delete-type-permanent': String(policy.retire === undefined && policy.soft === undefined) });
 }
@@ -353,12 +374,12 @@ export async function deleteBlob(ctx: BlobRequest): Promise<void> {
 /** Set Blob Properties: content headers the request omits are cleared, as Azure documents. */
 export async function setBlobProperties(ctx: BlobRequest): Promise<void> {
   const contentHeaders = readContentHeaders(ctx.req.headers, false);
-  const blob = updateBlob(ctx, (current) => ({ ...current, ...contentHeaders }));
+  const blob = await updateBlob(ctx, (current) => ({ ...current, ...contentHeaders }));
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified) });
 }
 
 export async function getBlobMetadata(ctx: BlobRequest): Promise<void> {
-  const blob = requireReadableBlob(ctx);
+  const blob = await requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, 'read');
   writeMetadata(ctx.res, blob.metadata);
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified) });
@@ -366,18 +387,18 @@ export async function getBlobMetadata(ctx: BlobRequest): Promise<void> {
 
 export async function setBlobMetadata(ctx: BlobRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
-  const blob = updateBlob(ctx, (current) => ({ ...current, metadata }), true);
+  const blob = await updateBlob(ctx, (current) => ({ ...current, metadata }), true);
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-request-server-encrypted': 'true' });
 }
 
 /** Changes a blob's properties or metadata; `versioned` changes (metadata) make a new version where the account keeps them. */
-function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecord, versioned = false): BlobRecord {
-  const current = requireBlob(ctx);
+async function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecord, versioned = false): Promise<BlobRecord> {
+  const current = await requireBlob(ctx);
   const now = Date.now();
   checkOnline(current, now);
   const versionId = versioned ? newVersionId(ctx, now) : undefined;
   const next: BlobRecord = { ...change(current), lastModified: now, etag: newEtag(now) };
-  const updated = ctx.deps.repo.updateBlob(next, (latest) => {
+  const updated = await ctx.deps.repo.updateBlob(next, (latest) => {
     if (!latest) return;
     if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
     next.lease = leaseAfterWrite(latest.lease, ctx.req.headers, now, 'blob');
@@ -391,15 +412,15 @@ function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecor
 /** Lease Blob: acquire, renew, change, release or break, applied to the blob's current lease in one transaction. */
 export async function leaseBlob(ctx: BlobRequest): Promise<void> {
   let outcome: LeaseOutcome | undefined;
-  const { blob } = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
-    if (!current) {
-      requireContainer(ctx);
-      throw blobErrors.blobNotFound(ctx.path);
-    }
-    checkConditions(ctx.req.headers, current, 'write');
-    outcome = applyLeaseAction(ctx.req.headers, current.lease, Date.now(), 'blob');
-    return { ...current, lease: outcome.lease };
-  });
+  const { blob } = await orMissing(
+    ctx,
+    ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+      if (!current) throw new NoBlob();
+      checkConditions(ctx.req.headers, current, 'write');
+      outcome = applyLeaseAction(ctx.req.headers, current.lease, Date.now(), 'blob');
+      return { ...current, lease: outcome.lease };
+    }),
+  );
   // A lease changes neither the blob's ETag nor its Last-Modified time.
   respondEmpty(ctx, outcome!.status, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), ...outcome!.headers });
 }

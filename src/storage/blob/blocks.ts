@@ -8,7 +8,7 @@ import { parseXml, readSmallBody } from '../http/body.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
+import { blobNotFound, commitBlob, discard, findBlob, newBlobVersion } from './blobs.js';
 import { copySourceRange } from './copy.js';
 import { requireContainer } from './containers.js';
 import { checkLeaseIdIfGiven, leaseAfterWrite } from './leases.js';
@@ -32,7 +32,7 @@ function checkBlockId(id: string): void {
 }
 
 export async function putBlock(ctx: BlobRequest): Promise<void> {
-  const staging = prepareStaging(ctx);
+  const staging = await prepareStaging(ctx);
   // As Azure does from version 2019-02-02 on, a block's MD5 is computed (and answered) only when the client sent one.
   const written = await receiveBody(ctx.req, ctx.deps.content, LIMITS.block, false);
   await stageBlock(ctx, staging, written);
@@ -42,7 +42,7 @@ export async function putBlock(ctx: BlobRequest): Promise<void> {
 export function makePutBlockFromUrl(keyring: KeyRing) {
   return async function putBlockFromUrl(ctx: BlobRequest): Promise<void> {
     requireNoBody(ctx.req.headers, 'Put Block From URL takes its content from x-ms-copy-source');
-    const staging = prepareStaging(ctx);
+    const staging = await prepareStaging(ctx);
     await stageBlock(ctx, staging, await copySourceRange(ctx, keyring, LIMITS.block));
   };
 }
@@ -54,11 +54,11 @@ interface Staging {
 }
 
 /** What Put Block checks before reading any bytes: the block id, its length among the blob's others, and the lease. */
-function prepareStaging(ctx: BlobRequest): Staging {
+async function prepareStaging(ctx: BlobRequest): Promise<Staging> {
   const blockId = blockIdParam(ctx);
-  requireContainer(ctx);
+  await requireContainer(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
-  const sibling = ctx.deps.repo.someUncommittedBlockId(key);
+  const sibling = await ctx.deps.repo.someUncommittedBlockId(key);
   if (sibling !== undefined && Buffer.from(sibling, 'base64').length !== Buffer.from(blockId, 'base64').length) {
     throw new StorageError(
       400,
@@ -71,15 +71,15 @@ function prepareStaging(ctx: BlobRequest): Staging {
     leaseAfterWrite(blob?.lease, ctx.req.headers, Date.now(), 'blob');
   };
   // A leased blob refuses before its bytes are read, and again at commit, should a lease have been taken meanwhile.
-  mayStage(ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path));
+  mayStage(await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path));
   return { blockId, key, mayStage };
 }
 
 /** Records a written block as uncommitted; unlinks it if the commit fails. */
 async function stageBlock(ctx: BlobRequest, { blockId, key, mayStage }: Staging, written: WrittenContent): Promise<void> {
-  let result: ReturnType<typeof ctx.deps.repo.putBlock>;
+  let result: Awaited<ReturnType<typeof ctx.deps.repo.putBlock>>;
   try {
-    result = ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks, mayStage);
+    result = await ctx.deps.repo.putBlock(key, { blockId, contentId: written.id, size: written.size }, LIMITS.uncommittedBlocks, mayStage);
   } catch (error) {
     await ctx.deps.content.remove([written.id]);
     throw error;
@@ -144,18 +144,18 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
   const body = await readSmallBody(ctx.req, LIMITS.xmlBody);
   const entries = parseBlockList(body);
-  requireContainer(ctx);
+  await requireContainer(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
-  const existing = ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  const existing = await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   if (existing?.blobType !== undefined) throw blobErrors.onlyBlockBlobs(existing.blobType);
   leaseAfterWrite(existing?.lease, ctx.req.headers, Date.now(), 'blob');
   checkConditions(ctx.req.headers, existing, 'create');
 
   // Checked here before the commit, and resolved again in it: the blocks the commit takes are those it reads.
-  resolveBlockList(entries, existing, ctx.deps.repo.uncommittedBlocks(key));
+  resolveBlockList(entries, existing, await ctx.deps.repo.uncommittedBlocks(key));
   const now = Date.now();
   const blob: BlobRecord = {
-    ...newBlobVersion(ctx, now),
+    ...(await newBlobVersion(ctx, now)),
     ...uploadTier(ctx.req.headers, now),
     tags: tagsHeader(ctx.req.headers),
     size: 0,
@@ -172,14 +172,11 @@ export async function getBlockList(ctx: BlobRequest): Promise<void> {
   if (type !== 'committed' && type !== 'uncommitted' && type !== 'all') {
     throw errors.invalidQuery('blocklisttype', "use 'committed', 'uncommitted' or 'all'.");
   }
-  const blob = findBlob(ctx);
+  const blob = await findBlob(ctx);
   const key = { account: ctx.account, container: ctx.container, name: ctx.path };
   // A snapshot has committed blocks only.
-  const uncommitted = type === 'committed' || blob?.snapshot !== undefined ? [] : ctx.deps.repo.uncommittedBlocks(key);
-  if (!blob && (type === 'committed' || uncommitted.length === 0)) {
-    requireContainer(ctx);
-    throw blobErrors.blobNotFound(ctx.path);
-  }
+  const uncommitted = type === 'committed' || blob?.snapshot !== undefined ? [] : await ctx.deps.repo.uncommittedBlocks(key);
+  if (!blob && (type === 'committed' || uncommitted.length === 0)) return blobNotFound(ctx);
   if (blob) {
     checkLeaseIdIfGiven(blob.lease, ctx.req.headers, Date.now(), 'blob');
     checkConditions(ctx.req.headers, blob, 'read');

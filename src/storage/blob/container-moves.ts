@@ -1,6 +1,6 @@
 import type { ContainerRecord } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
-import { errors, escapeXml } from '../http/errors.js';
+import { StorageError, errors, escapeXml } from '../http/errors.js';
 import { header, httpDate, listedEtag } from '../http/headers.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
@@ -26,18 +26,20 @@ function hiddenName(name: string, version: string): string {
  * digits of its deletion time in 100 ns ticks, the next tick when a copy
  * deleted in the same tick holds that one.
  */
-function deletedVersion(ctx: BlobRequest, name: string, now: number): string {
+async function deletedVersion(ctx: BlobRequest, name: string, now: number): Promise<string> {
   const version = (ticks: bigint) => ticks.toString(16).toUpperCase().padStart(16, '0');
   let ticks = BigInt(now) * 10000n + 116444736000000000n;
-  while (ctx.deps.repo.getContainer(ctx.account, hiddenName(name, version(ticks)))) ticks++;
+  while (await ctx.deps.repo.getContainer(ctx.account, hiddenName(name, version(ticks)))) ticks++;
   return version(ticks);
 }
 
 /** Delete Container under a retention policy: the container goes out of sight, whole, for `days`. */
-export function softDeleteContainer(ctx: BlobRequest, days: number): void {
+export async function softDeleteContainer(ctx: BlobRequest, days: number): Promise<void> {
   const now = Date.now();
-  ctx.deps.repo.moveContainer(ctx.account, ctx.container, hiddenName(ctx.container, deletedVersion(ctx, ctx.container, now)), (source) => {
+  await ctx.deps.repo.moveContainer(ctx.account, ctx.container, hiddenName(ctx.container, await deletedVersion(ctx, ctx.container, now)), (source, target) => {
     if (!source) throw blobErrors.containerNotFound(ctx.container);
+    // Another delete of this name took the same instant since the version was chosen.
+    if (target) throw new StorageError(409, 'OperationConflict', 'Another delete of this container name happened at the same moment; retry.');
     leaseAfterWrite(source.lease, ctx.req.headers, now, 'container');
     checkConditions(ctx.req.headers, source, 'write');
     return { ...source, lease: undefined, deletedTime: now, retentionExpires: now + days * DAY };
@@ -53,7 +55,7 @@ export async function restoreContainer(ctx: BlobRequest): Promise<void> {
   if (version === undefined) throw errors.missingHeader('x-ms-deleted-container-version', 'Give the <Version> List Containers with include=deleted shows for it.');
   checkContainerName(name);
   const now = Date.now();
-  const restored = ctx.deps.repo.moveContainer(ctx.account, hiddenName(name, version), ctx.container, (source, target) => {
+  const restored = await ctx.deps.repo.moveContainer(ctx.account, hiddenName(name, version), ctx.container, (source, target) => {
     if (!source || source.retentionExpires! <= now) throw blobErrors.containerNotFound(`${name} (version ${version})`);
     if (target) throw blobErrors.containerExists(ctx.container);
     const { deletedTime: _d, retentionExpires: _r, ...container } = source;
@@ -70,7 +72,7 @@ export async function renameContainer(ctx: BlobRequest): Promise<void> {
   const now = Date.now();
   // A leased source is renamed only by the holder of its lease, named in x-ms-source-lease-id.
   const leaseHeaders = { 'x-ms-lease-id': header(ctx.req.headers, 'x-ms-source-lease-id') };
-  ctx.deps.repo.moveContainer(ctx.account, source, ctx.container, (current, target) => {
+  await ctx.deps.repo.moveContainer(ctx.account, source, ctx.container, (current, target) => {
     if (!current || current.deletedTime !== undefined) throw blobErrors.containerNotFound(source);
     if (target) throw blobErrors.containerExists(ctx.container);
     leaseAfterWrite(current.lease, leaseHeaders, now, 'container');
@@ -80,9 +82,8 @@ export async function renameContainer(ctx: BlobRequest): Promise<void> {
 }
 
 /** The soft-deleted containers whose names start with `prefix`, as List Containers with include=deleted shows them. */
-export function deletedContainersXml(ctx: BlobRequest, prefix: string, now: number): string {
-  return ctx.deps.repo
-    .hiddenContainers(ctx.account)
+export async function deletedContainersXml(ctx: BlobRequest, prefix: string, now: number): Promise<string> {
+  return (await ctx.deps.repo.hiddenContainers(ctx.account))
     .map(({ hiddenName: hidden, container }) => ({ name: hidden.slice(1, hidden.lastIndexOf('~')), version: hidden.slice(hidden.lastIndexOf('~') + 1), container }))
     .filter(({ name, container }) => name.startsWith(prefix) && container.retentionExpires! > now)
     .map(({ name, version, container }) => deletedContainerXml(name, version, container, now))

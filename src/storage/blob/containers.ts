@@ -12,15 +12,15 @@ import { LIMITS, type BlobRequest } from './deps.js';
 import { softDeleteContainer } from './container-moves.js';
 import { addLeaseHeaders, applyLeaseAction, checkLeaseIdIfGiven, leaseAfterWrite, type LeaseOutcome } from './leases.js';
 
-export function requireContainer(ctx: BlobRequest): ContainerRecord {
-  const container = ctx.deps.repo.getContainer(ctx.account, ctx.container);
+export async function requireContainer(ctx: BlobRequest): Promise<ContainerRecord> {
+  const container = await ctx.deps.repo.getContainer(ctx.account, ctx.container);
   if (!container) throw blobErrors.containerNotFound(ctx.container);
   return container;
 }
 
 /** The container an operation other than delete acts on: a lease id it names, which it need not, must be the container's. */
-function requireNamedLeaseHolder(ctx: BlobRequest): ContainerRecord {
-  const container = requireContainer(ctx);
+async function requireNamedLeaseHolder(ctx: BlobRequest): Promise<ContainerRecord> {
+  const container = await requireContainer(ctx);
   checkLeaseIdIfGiven(container.lease, ctx.req.headers, Date.now(), 'container');
   return container;
 }
@@ -59,14 +59,14 @@ export function newContainer(
 
 export async function createContainer(ctx: BlobRequest): Promise<void> {
   const container = newContainer(ctx.account, ctx.container, { metadata: readMetadata(ctx.req.headers), publicAccess: publicAccessHeader(ctx) });
-  if (!ctx.deps.repo.createContainer(container)) throw blobErrors.containerExists(ctx.container);
+  if (!(await ctx.deps.repo.createContainer(container))) throw blobErrors.containerExists(ctx.container);
   respondEmpty(ctx, 201, versionHeaders(container));
 }
 
 export async function deleteContainer(ctx: BlobRequest): Promise<void> {
   const retentionDays = ctx.deps.blobPolicy(ctx.account).containerDeleteRetentionDays;
   if (retentionDays !== undefined) return softDeleteContainer(ctx, retentionDays);
-  const orphans = ctx.deps.repo.deleteContainer(ctx.account, ctx.container, (current) => {
+  const orphans = await ctx.deps.repo.deleteContainer(ctx.account, ctx.container, (current) => {
     if (!current) return;
     // A container's lease guards its deletion only; the leases of blobs inside it do not stop it.
     leaseAfterWrite(current.lease, ctx.req.headers, Date.now(), 'container');
@@ -78,7 +78,7 @@ export async function deleteContainer(ctx: BlobRequest): Promise<void> {
 }
 
 export async function getContainerProperties(ctx: BlobRequest): Promise<void> {
-  const container = requireNamedLeaseHolder(ctx);
+  const container = await requireNamedLeaseHolder(ctx);
   writeMetadata(ctx.res, container.metadata);
   const headers: OutgoingHttpHeaders = {
     ...versionHeaders(container),
@@ -94,12 +94,12 @@ export async function getContainerProperties(ctx: BlobRequest): Promise<void> {
 
 export async function setContainerMetadata(ctx: BlobRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
-  const container = updateContainer(ctx, (current) => ({ ...current, metadata }));
+  const container = await updateContainer(ctx, (current) => ({ ...current, metadata }));
   respondEmpty(ctx, 200, versionHeaders(container));
 }
 
 export async function getContainerAcl(ctx: BlobRequest): Promise<void> {
-  const container = requireNamedLeaseHolder(ctx);
+  const container = await requireNamedLeaseHolder(ctx);
   const headers: Record<string, string> = versionHeaders(container);
   if (container.publicAccess) headers['x-ms-blob-public-access'] = container.publicAccess;
   respondXml(ctx, 200, signedIdentifiersXml(container.signedIdentifiers), headers);
@@ -109,16 +109,16 @@ export async function setContainerAcl(ctx: BlobRequest): Promise<void> {
   const publicAccess = publicAccessHeader(ctx);
   const body = await readSmallBody(ctx.req, LIMITS.xmlBody);
   const signedIdentifiers = parseSignedIdentifiers(body);
-  const container = updateContainer(ctx, (current) => ({ ...current, publicAccess, signedIdentifiers }));
+  const container = await updateContainer(ctx, (current) => ({ ...current, publicAccess, signedIdentifiers }));
   respondEmpty(ctx, 200, versionHeaders(container));
 }
 
 /** Applies `change` to the container atomically, honouring the request's conditional headers. */
-function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) => ContainerRecord): ContainerRecord {
-  const current = requireContainer(ctx);
+async function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) => ContainerRecord): Promise<ContainerRecord> {
+  const current = await requireContainer(ctx);
   const now = Date.now();
   const next = { ...change(current), lastModified: now, etag: newEtag(now) };
-  ctx.deps.repo.updateContainer(next, (latest) => {
+  await ctx.deps.repo.updateContainer(next, (latest) => {
     if (!latest) throw blobErrors.containerNotFound(ctx.container);
     if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The container changed while this request ran; retry it.');
     checkLeaseIdIfGiven(latest.lease, ctx.req.headers, now, 'container');
@@ -132,7 +132,7 @@ function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) =>
 /** Lease Container: acquire, renew, change, release or break, applied to the container's current lease in one transaction. */
 export async function leaseContainer(ctx: BlobRequest): Promise<void> {
   let outcome: LeaseOutcome | undefined;
-  const container = ctx.deps.repo.changeContainer(ctx.account, ctx.container, (current) => {
+  const container = await ctx.deps.repo.changeContainer(ctx.account, ctx.container, (current) => {
     if (!current) throw blobErrors.containerNotFound(ctx.container);
     checkConditions(ctx.req.headers, current, 'write');
     outcome = applyLeaseAction(ctx.req.headers, current.lease, Date.now(), 'container');

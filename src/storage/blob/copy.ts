@@ -12,8 +12,7 @@ import { checkMd5Format, header, httpDate, readContentHeaders, readMetadata, req
 import { parseBothEnds, type ByteRange } from '../http/range.js';
 import { parseLocalUrl } from '../http/request-url.js';
 import { respondEmpty } from '../http/respond.js';
-import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, newBlobVersion, openBlobBytes, requireBlob } from './blobs.js';
+import { NoBlob, commitBlob, discard, newBlobVersion, openBlobBytes, orMissing, requireBlob } from './blobs.js';
 import { leaseAfterWrite } from './leases.js';
 import { requireContainer } from './containers.js';
 import { checkOnline, uploadTier } from './tiers.js';
@@ -38,7 +37,7 @@ export function makeCopyBlob(keyring: KeyRing) {
     const { source, account } = await readSource(ctx, keyring, sourceUrl);
     const now = Date.now();
     const sourceMd5 = checkSourceMd5(ctx, source);
-    requireContainer(ctx);
+    await requireContainer(ctx);
     const metadata = readMetadata(ctx.req.headers);
     const copyId = randomUUID();
     // Append blocks and written pages live in tables of their own, which a pending copy has no place in: their copies complete at once.
@@ -55,7 +54,7 @@ export function makeCopyBlob(keyring: KeyRing) {
       pagesKey: undefined,
       ...uploadTier(ctx.req.headers, now),
       tags: tagsHeader(ctx.req.headers),
-      ...newBlobVersion(ctx, now),
+      ...(await newBlobVersion(ctx, now)),
       metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
     };
     const blob: BlobRecord = asynchronous
@@ -104,7 +103,7 @@ export function makePutBlobFromUrl(keyring: KeyRing) {
     const { source } = await readSource(ctx, keyring, header(ctx.req.headers, 'x-ms-copy-source')!);
     const now = Date.now();
     const sourceMd5 = checkSourceMd5(ctx, source);
-    requireContainer(ctx);
+    await requireContainer(ctx);
     const inherited = header(ctx.req.headers, 'x-ms-copy-source-blob-properties')?.toLowerCase() === 'false' ? NO_CONTENT : contentOf(source);
     const content: ContentHeaders = { ...inherited };
     for (const [name, value] of Object.entries(given) as [keyof ContentHeaders, string | undefined][]) if (value !== undefined) content[name] = value;
@@ -112,7 +111,7 @@ export function makePutBlobFromUrl(keyring: KeyRing) {
     // A page blob's pages are not a block blob's extents: its bytes, zeros and all, are copied into one file.
     const written = source.blobType === 'PageBlob' ? await copyBytes(ctx, source, { start: 0, end: source.size - 1 }, source.size, false) : undefined;
     const blob: BlobRecord = {
-      ...newBlobVersion(ctx, now),
+      ...(await newBlobVersion(ctx, now)),
       ...uploadTier(ctx.req.headers, now),
       ...content,
       tags: tagsHeader(ctx.req.headers),
@@ -136,16 +135,13 @@ export async function abortCopyBlob(ctx: BlobRequest): Promise<void> {
   if (action === undefined) throw errors.missingHeader('x-ms-copy-action', "Abort Copy Blob needs 'x-ms-copy-action: abort'.");
   if (action.toLowerCase() !== 'abort') throw errors.invalidHeader('x-ms-copy-action', "the only action is 'abort'.");
   const now = Date.now();
-  const { orphans } = ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
-    if (!current) {
-      requireContainer(ctx);
-      throw blobErrors.blobNotFound(ctx.path);
-    }
+  const { orphans } = await orMissing(ctx, ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+    if (!current) throw new NoBlob();
     const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
     if (!current.pendingCopy) throw new StorageError(409, 'NoPendingCopyOperation', 'There is currently no pending copy operation.');
     if (current.copy?.id !== copyId) throw new StorageError(409, 'CopyIdMismatch', 'The specified copy ID did not match the copy ID for the pending copy operation.');
     return { ...current, lease, pendingCopy: undefined, copy: { ...current.copy, status: 'aborted', completed: now, statusDescription: 'Aborted by Abort Copy Blob.' } };
-  });
+  }));
   discard(ctx.deps, orphans);
   respondEmpty(ctx, 204);
 }
@@ -176,23 +172,22 @@ export async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: 
   };
   const sameAccountKey = parsed.account === ctx.account && ctx.auth.kind === 'sharedKey';
   if (parsed.query.has('sig') || !sameAccountKey) {
+    // Read first: the check itself does not wait, and a SAS's stored policy is the source container's.
+    const container = await ctx.deps.repo.getContainer(parsed.account, parsed.container);
     let auth;
     try {
-      auth = authenticate(sourceCtx, keys, READ_BLOB, (container, id) =>
-        ctx.deps.repo.getContainer(parsed.account, container)?.signedIdentifiers.find((identifier) => identifier.id === id),
-      );
+      auth = authenticate(sourceCtx, keys, READ_BLOB, (named, id) => (named === parsed.container ? container?.signedIdentifiers.find((identifier) => identifier.id === id) : undefined));
     } catch (error) {
       if (error instanceof StorageError && error.status === 403) throw cannotVerify(403, `the source URL's SAS does not allow reading it (${error.code}: ${error.message})`);
       throw error;
     }
-    const container = ctx.deps.repo.getContainer(parsed.account, parsed.container);
     if (auth.kind === 'anonymous' && !container?.publicAccess) {
       throw cannotVerify(404, 'the source is private: append a SAS with read permission to the source URL.');
     }
   }
   let source: BlobRecord;
   try {
-    source = requireBlob(sourceCtx);
+    source = await requireBlob(sourceCtx);
   } catch (error) {
     if (error instanceof StorageError && error.status === 404) {
       throw new StorageError(404, 'CannotVerifyCopySource', `The copy source '${parsed.container}/${parsed.path}' does not exist.`);
@@ -271,7 +266,7 @@ async function copyBytes(ctx: BlobRequest, source: BlobRecord, range: ByteRange,
   const writing = ctx.deps.content.write(bytes, length, { md5 });
   // A write that fails stops the reading too; the source's files are pinned, so an overwrite cannot unlink them midway.
   writing.catch(() => bytes.destroy());
-  const { pieces, release } = length === 0 ? { pieces: [], release: async () => {} } : openBlobBytes(ctx, source, range);
+  const { pieces, release } = length === 0 ? { pieces: [], release: async () => {} } : await openBlobBytes(ctx, source, range);
   try {
     const [written] = await Promise.all([writing, sendPieces(ctx.deps.content, pieces, bytes)]);
     return written;

@@ -1,6 +1,7 @@
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { SmallContentCache } from '../../bytes/small-content-cache.js';
+import type { AsyncStore } from '../../db/async-store.js';
 import type { BlobRepo } from '../../db/blobs.js';
 import type { ServicePropertiesRepo } from '../../db/service-properties.js';
 import type { AccessTier } from '../../db/records.js';
@@ -9,7 +10,7 @@ import type { ConsoleOrigin } from '../http/cors.js';
 
 /** What the Blob service's handlers work with: metadata, bytes, and where they are served. */
 export interface BlobDeps {
-  repo: BlobRepo;
+  repo: AsyncStore<BlobRepo>;
   serviceProperties: ServicePropertiesRepo;
   content: ContentStore;
   /** Unlinks go through here, so a download in flight keeps its content files. */

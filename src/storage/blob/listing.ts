@@ -55,23 +55,23 @@ interface Shown {
  * and soft-deleted copies (when asked for), then the blob itself, or, asked
  * for uncommitted blobs, the blob its staged blocks will make.
  */
-function nameEntries(ctx: BlobRequest, name: string, current: BlobRecord | undefined, shown: Shown): BlobRecord[] {
+async function nameEntries(ctx: BlobRequest, name: string, current: BlobRecord | undefined, shown: Shown): Promise<BlobRecord[]> {
   const key = { account: ctx.account, container: ctx.container, name };
   const list: BlobRecord[] = [];
-  if (shown.snapshots) list.push(...ctx.deps.repo.snapshotsOf(ctx.account, ctx.container, name, shown.deleted));
-  if (shown.versions) list.push(...ctx.deps.repo.versionsOf(key, shown.deleted));
-  if (shown.deleted) list.push(...ctx.deps.repo.deletedOf(key));
+  if (shown.snapshots) list.push(...(await ctx.deps.repo.snapshotsOf(ctx.account, ctx.container, name, shown.deleted)));
+  if (shown.versions) list.push(...(await ctx.deps.repo.versionsOf(key, shown.deleted)));
+  if (shown.deleted) list.push(...(await ctx.deps.repo.deletedOf(key)));
   if (current) list.push(current);
   else if (shown.uncommitted) {
-    const staged = uncommittedBlob(ctx, name);
+    const staged = await uncommittedBlob(ctx, name);
     if (staged) list.push(staged);
   }
   return list;
 }
 
 /** A name with staged blocks and no blob yet, listed as an empty block blob (include=uncommittedblobs). */
-function uncommittedBlob(ctx: BlobRequest, name: string): BlobRecord | undefined {
-  const blocks = ctx.deps.repo.uncommittedBlocks({ account: ctx.account, container: ctx.container, name });
+async function uncommittedBlob(ctx: BlobRequest, name: string): Promise<BlobRecord | undefined> {
+  const blocks = await ctx.deps.repo.uncommittedBlocks({ account: ctx.account, container: ctx.container, name });
   if (blocks.length === 0) return undefined;
   return { account: ctx.account, container: ctx.container, name, created: 0, lastModified: 0, etag: '', size: 0, metadata: {}, extents: [] };
 }
@@ -81,21 +81,21 @@ function uncommittedBlob(ctx: BlobRequest, name: string): BlobRecord | undefined
  * A plain listing scans the blobs; one that shows versions, deleted blobs or
  * uncommitted ones scans every name that has any of them.
  */
-function* entries(ctx: BlobRequest, prefix: string, delimiter: string, start: Start, batch: number, shown: Shown): Generator<Entry> {
+async function* entries(ctx: BlobRequest, prefix: string, delimiter: string, start: Start, batch: number, shown: Shown): AsyncGenerator<Entry> {
   let { after, from } = start;
   let skip = start.skip ?? 0;
   const everyName = shown.versions || shown.deleted || shown.uncommitted;
   for (;;) {
     const names = everyName
-      ? ctx.deps.repo.historyNames(ctx.account, ctx.container, prefix, after, from, batch, shown.uncommitted)
-      : ctx.deps.repo.scanBlobs(ctx.account, ctx.container, prefix, after, from, batch);
+      ? await ctx.deps.repo.historyNames(ctx.account, ctx.container, prefix, after, from, batch, shown.uncommitted)
+      : await ctx.deps.repo.scanBlobs(ctx.account, ctx.container, prefix, after, from, batch);
     let restart = false;
     for (const item of names) {
       const name = typeof item === 'string' ? item : item.name;
       const cut = delimiter ? name.indexOf(delimiter, prefix.length) : -1;
       if (cut === -1) {
-        const current = typeof item === 'string' ? ctx.deps.repo.getBlob(ctx.account, ctx.container, name) : item;
-        const list = nameEntries(ctx, name, current, shown);
+        const current = typeof item === 'string' ? await ctx.deps.repo.getBlob(ctx.account, ctx.container, name) : item;
+        const list = await nameEntries(ctx, name, current, shown);
         for (let index = skip; index < list.length; index++) yield { blob: list[index]!, index };
         skip = 0;
         after = name;
@@ -115,7 +115,7 @@ function* entries(ctx: BlobRequest, prefix: string, delimiter: string, start: St
 }
 
 export async function listBlobs(ctx: BlobRequest): Promise<void> {
-  requireContainer(ctx);
+  await requireContainer(ctx);
   const prefix = ctx.query.get('prefix') ?? '';
   const delimiter = ctx.query.get('delimiter') ?? '';
   const marker = ctx.query.get('marker') ?? '';
@@ -131,7 +131,7 @@ export async function listBlobs(ctx: BlobRequest): Promise<void> {
   };
   const page: Entry[] = [];
   let next: string | undefined;
-  for (const entry of entries(ctx, prefix, delimiter, start, Math.min(limit + 1, 1000), shown)) {
+  for await (const entry of entries(ctx, prefix, delimiter, start, Math.min(limit + 1, 1000), shown)) {
     if (page.length === limit) {
       next = encodeMarker(entry);
       break;

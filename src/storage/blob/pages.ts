@@ -13,7 +13,7 @@ import { writeRange } from '../http/range.js';
 import { expectedCrc64, receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { commitBlob, discard, newBlobVersion, receiveInline, requireReadableBlob } from './blobs.js';
+import { NoBlob, blobVersionOver, commitBlob, discard, newBlobVersion, orMissing, receiveInline, requireReadableBlob } from './blobs.js';
 import { contentOf, copySourceRange, readSource } from './copy.js';
 import { requireContainer } from './containers.js';
 import type { BlobRequest } from './deps.js';
@@ -73,7 +73,7 @@ export async function createPageBlob(ctx: BlobRequest): Promise<void> {
     throw errors.invalidHeader('x-ms-access-tier', 'page blobs of a standard account have no access tier; leave the header out.');
   }
   const blob: BlobRecord = {
-    ...newBlobVersion(ctx),
+    ...(await newBlobVersion(ctx)),
     ...readContentHeaders(ctx.req.headers, true),
     blobType: 'PageBlob',
     sequenceNumber: sequenceHeader(ctx.req.headers, 'x-ms-blob-sequence-number') ?? 0,
@@ -82,7 +82,7 @@ export async function createPageBlob(ctx: BlobRequest): Promise<void> {
     metadata: readMetadata(ctx.req.headers),
     extents: [],
   };
-  requireContainer(ctx);
+  await requireContainer(ctx);
   await commitBlob(ctx, blob, []);
   respondEmpty(ctx, 201, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-request-server-encrypted': 'true' });
 }
@@ -106,7 +106,7 @@ function checkSequenceConditions(headers: IncomingHttpHeaders, sequence: number)
 
 /** What a page write may do to the blob as it is: its type, lease, conditions, and whether the pages are inside it. */
 function checkPageWrite(ctx: BlobRequest, current: BlobRecord | undefined, pages: { first: number; last: number }, now: number): BlobRecord {
-  const blob = currentPageBlob(ctx, current);
+  const blob = currentPageBlob(current);
   if (blob.incrementalCopy) throw pageErrors.incrementalCopyBlob();
   const lease = leaseAfterWrite(blob.lease, ctx.req.headers, now, 'blob');
   checkSequenceConditions(ctx.req.headers, blob.sequenceNumber ?? 0);
@@ -115,11 +115,8 @@ function checkPageWrite(ctx: BlobRequest, current: BlobRecord | undefined, pages
   return { ...blob, lease };
 }
 
-function currentPageBlob(ctx: BlobRequest, current: BlobRecord | undefined): BlobRecord {
-  if (!current) {
-    requireContainer(ctx);
-    throw blobErrors.blobNotFound(ctx.path);
-  }
+function currentPageBlob(current: BlobRecord | undefined): BlobRecord {
+  if (!current) throw new NoBlob();
   if (current.blobType !== 'PageBlob') throw blobErrors.notPageBlob();
   return current;
 }
@@ -133,7 +130,7 @@ export function makePutPage(keyring: KeyRing) {
     const pages = pageRange(ctx.req.headers);
     const span = pages.last - pages.first + 1;
     // Refuse before reading the body what would be refused after it.
-    checkPageWrite(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path), pages, Date.now());
+    await orMissing(ctx, ctx.deps.repo.getBlobProperties(ctx.account, ctx.container, ctx.path).then((current) => checkPageWrite(ctx, current, pages, Date.now())));
     if (mode === 'clear') {
       requireNoBody(ctx.req.headers, 'clearing pages takes no content');
       return commitPages(ctx, (current, now) => ({ blob: touched(checkPageWrite(ctx, current, pages, now), now), clear: pages }));
@@ -175,10 +172,9 @@ function touched(blob: BlobRecord, now: number): BlobRecord {
 
 /** Commits a page edit (everything checked again inside the transaction) and answers Put Page. */
 async function commitPages(ctx: BlobRequest, edit: (current: BlobRecord | undefined, now: number) => PageEdit, inline?: InlineContent, written?: WrittenContent): Promise<void> {
-  const { blob, orphans } = ctx.deps.repo.editPageBlob(
-    { account: ctx.account, container: ctx.container, name: ctx.path },
-    (current) => edit(current, Date.now()),
-    inline,
+  const { blob, orphans } = await orMissing(
+    ctx,
+    ctx.deps.repo.editPageBlob({ account: ctx.account, container: ctx.container, name: ctx.path }, (current) => edit(current, Date.now()), inline),
   );
   discard(ctx.deps, orphans);
   const headers: Record<string, string | number> = {
@@ -201,9 +197,9 @@ export async function setPageBlobProperties(ctx: BlobRequest): Promise<void> {
   if (action !== undefined && !SEQUENCE_ACTIONS.has(action)) throw errors.invalidHeader('x-ms-sequence-number-action', `use max, update or increment, not '${action}'.`);
   if (action === 'increment' && given !== undefined) throw errors.invalidHeader('x-ms-blob-sequence-number', 'increment adds one to the current number; send no number with it.');
   if ((action === 'max' || action === 'update') && given === undefined) throw errors.missingHeader('x-ms-blob-sequence-number', `The ${action} action needs the number to compare or set.`);
-  const { blob, orphans } = ctx.deps.repo.editPageBlob({ account: ctx.account, container: ctx.container, name: ctx.path }, (current) => {
+  const { blob, orphans } = await orMissing(ctx, ctx.deps.repo.editPageBlob({ account: ctx.account, container: ctx.container, name: ctx.path }, (current) => {
     const now = Date.now();
-    const blob = currentPageBlob(ctx, current);
+    const blob = currentPageBlob(current);
     if (blob.incrementalCopy) throw pageErrors.incrementalCopyBlob();
     const lease = leaseAfterWrite(blob.lease, ctx.req.headers, now, 'blob');
     checkConditions(ctx.req.headers, blob, 'write');
@@ -213,7 +209,7 @@ export async function setPageBlobProperties(ctx: BlobRequest): Promise<void> {
     const next = touched({ ...blob, ...contentHeaders, lease, size: size ?? blob.size, sequenceNumber: nextSequence }, now);
     // Shrinking forgets the pages past the new end; growing adds zeros, which cost nothing.
     return { blob: next, clear: size !== undefined && size < blob.size ? { first: size, last: blob.size - 1 } : undefined };
-  });
+  }));
   discard(ctx.deps, orphans);
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-blob-sequence-number': blob.sequenceNumber ?? 0 });
 }
@@ -231,7 +227,7 @@ export function setsPageProperties(headers: IncomingHttpHeaders): boolean {
  * Pages of at most maxresults ranges, the marker naming the next one's start.
  */
 export async function getPageRanges(ctx: BlobRequest): Promise<void> {
-  const blob = requireReadableBlob(ctx);
+  const blob = await requireReadableBlob(ctx);
   if (blob.blobType !== 'PageBlob') throw blobErrors.notPageBlob();
   checkConditions(ctx.req.headers, blob, 'read');
   if (ctx.query.has('prevsnapshoturl')) {
@@ -242,9 +238,9 @@ export async function getPageRanges(ctx: BlobRequest): Promise<void> {
   const marker = ctx.query.get('marker');
   const from = marker ? decodeMarker(marker) : window.first;
   const pages = (owner: BlobRecord) => ctx.deps.repo.pageRanges(owner, from, window.last);
-  const current = pages(blob);
-  const previous = previousSnapshot(ctx, blob);
-  const diff = previous ? diffRanges(pages(previous), current) : { changed: coalesce(current), cleared: [] };
+  const current = await pages(blob);
+  const previous = await previousSnapshot(ctx, blob);
+  const diff = previous ? diffRanges(await pages(previous), current) : { changed: coalesce(current), cleared: [] };
   type Entry = { first: number; last: number; clear: boolean };
   const entries: Entry[] = [...diff.changed.map((span) => ({ ...span, clear: false })), ...diff.cleared.map((span) => ({ ...span, clear: true }))]
     .map((entry) => ({ ...entry, first: Math.max(entry.first, from), last: Math.min(entry.last, window.last) }))
@@ -286,7 +282,7 @@ function decodeMarker(marker: string): number {
 }
 
 /** The snapshot a diff starts from (prevsnapshot): it must exist and be older than what it is compared with. */
-function previousSnapshot(ctx: BlobRequest, blob: BlobRecord): BlobRecord | undefined {
+async function previousSnapshot(ctx: BlobRequest, blob: BlobRecord): Promise<BlobRecord | undefined> {
   const time = ctx.query.get('prevsnapshot');
   if (time === null) return undefined;
   if (Number.isNaN(Date.parse(time))) throw errors.invalidQuery('prevsnapshot', 'it must be the x-ms-snapshot time of a snapshot of this blob.');
@@ -294,7 +290,7 @@ function previousSnapshot(ctx: BlobRequest, blob: BlobRecord): BlobRecord | unde
   if (against !== undefined && time >= against) {
     throw new StorageError(400, 'PreviousSnapshotCannotBeNewer', 'The prevsnapshot query parameter value cannot be newer than snapshot query parameter value.');
   }
-  const previous = ctx.deps.repo.getSnapshot(ctx.account, ctx.container, ctx.path, time);
+  const previous = await ctx.deps.repo.getSnapshot(ctx.account, ctx.container, ctx.path, time);
   if (!previous) throw new StorageError(409, 'PreviousSnapshotNotFound', `The previous snapshot ${time} of this blob does not exist.`);
   if (previous.created !== blob.created || previous.blobType !== 'PageBlob') {
     throw new StorageError(409, 'BlobOverwritten', 'The blob has been recreated since the previous snapshot was taken; list its pages without prevsnapshot.');
@@ -317,10 +313,10 @@ export function makeIncrementalCopy(keyring: KeyRing) {
     if (source.snapshot === undefined) {
       throw new StorageError(409, 'IncrementalCopySourceMustBeSnapshot', 'The source for an incremental copy request must be a snapshot: add ?snapshot= to its URL.');
     }
-    requireContainer(ctx);
+    await requireContainer(ctx);
     const now = Date.now();
     const copyId = randomUUID();
-    const copied = ctx.deps.repo.commitIncrementalCopy(
+    const copied = await ctx.deps.repo.commitIncrementalCopy(
       { account: ctx.account, container: ctx.container, name: ctx.path },
       source,
       (time) => snapshotTime(now, time),
@@ -329,7 +325,7 @@ export function makeIncrementalCopy(keyring: KeyRing) {
         const lease = leaseAfterWrite(existing?.lease, ctx.req.headers, now, 'blob');
         checkConditions(ctx.req.headers, existing, 'create');
         return {
-          ...newBlobVersion(ctx, now),
+          ...blobVersionOver(ctx, existing, now),
           ...contentOf(source),
           created: existing?.created ?? now,
           lease,

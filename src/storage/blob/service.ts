@@ -14,7 +14,7 @@ export async function listContainers(ctx: BlobRequest): Promise<void> {
   const limit = maxResults(ctx.query);
   const include = includes(ctx.query, ['metadata', 'deleted', 'system']);
   const withMetadata = include.has('metadata');
-  const page = ctx.deps.repo.listContainers(ctx.account, prefix, marker, limit);
+  const page = await ctx.deps.repo.listContainers(ctx.account, prefix, marker, limit);
   const parts = [
     `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="${escapeXml(`${ctx.deps.endpoint}/${ctx.account}/`)}">`,
     `<Prefix>${escapeXml(prefix)}</Prefix>`,
@@ -35,7 +35,7 @@ export async function listContainers(ctx: BlobRequest): Promise<void> {
     );
   }
   // Soft-deleted containers follow the last page of live ones.
-  if (include.has('deleted') && page.next === undefined) parts.push(deletedContainersXml(ctx, prefix, now));
+  if (include.has('deleted') && page.next === undefined) parts.push(await deletedContainersXml(ctx, prefix, now));
   parts.push('</Containers>', `<NextMarker>${page.next === undefined ? '' : escapeXml(page.next)}</NextMarker></EnumerationResults>`);
   respondXml(ctx, 200, parts.join(''));
 }

@@ -3,8 +3,7 @@ import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
 import { httpDate, readMetadata } from '../http/headers.js';
 import { respondEmpty } from '../http/respond.js';
-import { blobErrors } from './blob-errors.js';
-import { requireContainer } from './containers.js';
+import { blobNotFound } from './blobs.js';
 import type { BlobRequest } from './deps.js';
 import { checkLeaseIdIfGiven } from './leases.js';
 import { checkOnline } from './tiers.js';
@@ -44,7 +43,7 @@ export function snapshotTime(now: number, taken: (time: string) => boolean): str
 export async function snapshotBlob(ctx: BlobRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
   const now = Date.now();
-  const snapshot = ctx.deps.repo.snapshotBlob(
+  const snapshot = await ctx.deps.repo.snapshotBlob(
     ctx.account,
     ctx.container,
     ctx.path,
@@ -58,10 +57,7 @@ export async function snapshotBlob(ctx: BlobRequest): Promise<void> {
       checkConditions(ctx.req.headers, current, 'write');
     },
   );
-  if (!snapshot) {
-    requireContainer(ctx);
-    throw blobErrors.blobNotFound(ctx.path);
-  }
+  if (!snapshot) return blobNotFound(ctx);
   respondEmpty(ctx, 201, {
     'x-ms-snapshot': snapshot.snapshot!,
     etag: snapshot.etag,

@@ -5,8 +5,7 @@ import { errors, escapeXml } from '../http/errors.js';
 import { maxResults, parseNamePair } from '../http/listing-params.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { TagExpressionError, comparedKeys, matchesTags, parseTagExpression } from '../http/tag-expressions.js';
-import { blobErrors } from './blob-errors.js';
-import { requireReadableBlob } from './blobs.js';
+import { NoBlob, orMissing, requireReadableBlob } from './blobs.js';
 import { requireContainer } from './containers.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 import { checkLeaseIdIfGiven } from './leases.js';
@@ -20,20 +19,20 @@ import { parseTagsBody, tagSetXml } from './tag-set.js';
 
 export async function setBlobTags(ctx: BlobRequest): Promise<void> {
   const tags = parseTagsBody(await readSmallBody(ctx.req, LIMITS.xmlBody));
-  ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
-    if (!current) {
-      requireContainer(ctx);
-      throw blobErrors.blobNotFound(ctx.path);
-    }
-    checkLeaseIdIfGiven(current.lease, ctx.req.headers, Date.now(), 'blob');
-    checkConditions(ctx.req.headers, current, 'write');
-    return { ...current, tags: Object.keys(tags).length > 0 ? tags : undefined };
-  });
+  await orMissing(
+    ctx,
+    ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+      if (!current) throw new NoBlob();
+      checkLeaseIdIfGiven(current.lease, ctx.req.headers, Date.now(), 'blob');
+      checkConditions(ctx.req.headers, current, 'write');
+      return { ...current, tags: Object.keys(tags).length > 0 ? tags : undefined };
+    }),
+  );
   respondEmpty(ctx, 204);
 }
 
 export async function getBlobTags(ctx: BlobRequest): Promise<void> {
-  const blob = requireReadableBlob(ctx);
+  const blob = await requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, 'read');
   respondXml(ctx, 200, `<?xml version="1.0" encoding="utf-8"?>${tagSetXml(blob.tags ?? {})}`);
 }
@@ -49,7 +48,7 @@ export async function findBlobsByTags(ctx: BlobRequest): Promise<void> {
     if (error instanceof TagExpressionError) throw errors.invalidQuery('where', `${error.message}.`);
     throw error;
   }
-  if (ctx.container) requireContainer(ctx);
+  if (ctx.container) await requireContainer(ctx);
   const limit = maxResults(ctx.query);
   const marker = ctx.query.get('marker') ?? '';
   let after = decodeFindMarker(marker);
@@ -57,7 +56,7 @@ export async function findBlobsByTags(ctx: BlobRequest): Promise<void> {
   const found: BlobRecord[] = [];
   let next: string | undefined;
   scan: for (;;) {
-    const batch = ctx.deps.repo.scanTaggedBlobs(ctx.account, ctx.container || undefined, after, 1000);
+    const batch = await ctx.deps.repo.scanTaggedBlobs(ctx.account, ctx.container || undefined, after, 1000);
     for (const blob of batch) {
       after = [blob.container, blob.name];
       if (!matchesTags(expression, blob.tags ?? {}, blob.container)) continue;

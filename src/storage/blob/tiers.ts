@@ -5,7 +5,7 @@ import { StorageError, errors } from '../http/errors.js';
 import { header, httpDate } from '../http/headers.js';
 import { respondEmpty } from '../http/respond.js';
 import { blobErrors } from './blob-errors.js';
-import { requireContainer } from './containers.js';
+import { NoBlob, orMissing } from './blobs.js';
 import type { BlobRequest } from './deps.js';
 import { leaseAfterWrite } from './leases.js';
 
@@ -102,11 +102,8 @@ export async function setBlobTier(ctx: BlobRequest): Promise<void> {
   const now = Date.now();
   const delay = ctx.deps.rehydrateDelayMs / (priority === 'High' ? 10 : 1);
   let status = 200;
-  ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
-    if (!current) {
-      requireContainer(ctx);
-      throw blobErrors.blobNotFound(ctx.path);
-    }
+  await orMissing(ctx, ctx.deps.repo.changeBlob(ctx.account, ctx.container, ctx.path, (current) => {
+    if (!current) throw new NoBlob();
     if (current.blobType !== undefined) throw blobErrors.onlyBlockBlobs(current.blobType);
     checkConditions(ctx.req.headers, current, 'write');
     const lease = leaseAfterWrite(current.lease, ctx.req.headers, now, 'blob');
@@ -124,6 +121,6 @@ export async function setBlobTier(ctx: BlobRequest): Promise<void> {
     }
     if (view.tier === target && !view.inferred) return settled;
     return { ...settled, accessTier: target, accessTierChangeTime: now };
-  });
+  }));
   respondEmpty(ctx, status);
 }

@@ -2,8 +2,7 @@ import type { DeletePolicy, NewVersionId } from '../../db/blobs.js';
 import type { BlobRecord } from '../../db/records.js';
 import { errors } from '../http/errors.js';
 import { respondEmpty } from '../http/respond.js';
-import { blobErrors } from './blob-errors.js';
-import { requireContainer } from './containers.js';
+import { blobNotFound } from './blobs.js';
 import type { BlobRequest } from './deps.js';
 import { snapshotTime } from './snapshots.js';
 
@@ -54,9 +53,6 @@ export function remainingRetentionDays(record: { retentionExpires?: number }, no
 
 /** Undelete Blob: its soft-deleted snapshots and versions come back, and the blob itself when no blob has its name now. */
 export async function undeleteBlob(ctx: BlobRequest): Promise<void> {
-  if (!ctx.deps.repo.undeleteBlob({ account: ctx.account, container: ctx.container, name: ctx.path })) {
-    requireContainer(ctx);
-    throw blobErrors.blobNotFound(ctx.path);
-  }
+  if (!(await ctx.deps.repo.undeleteBlob({ account: ctx.account, container: ctx.container, name: ctx.path }))) return blobNotFound(ctx);
   respondEmpty(ctx, 200);
 }

@@ -19,8 +19,8 @@ export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Lo
         if (ctx.container) checkShareName(ctx.container);
         if (ctx.path) checkFilePath(ctx.path);
       },
-      lookupPolicy: (account, share, id) => deps.repo.getShare(account, share)?.signedIdentifiers.find((identifier) => identifier.id === id),
-      checkAnonymous() {
+      lookupPolicy: async (account, share, id) => deps.repo.getShare(account, share)?.signedIdentifiers.find((identifier) => identifier.id === id),
+      async checkAnonymous() {
         throw fileErrors.noAuthentication();
       },
       corsRules: (account) => corsRules(deps.serviceProperties, account, 'file'),

@@ -37,9 +37,9 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
   /** Refuses container/share and path names the service does not allow. */
   checkNames(ctx: C): void;
   /** A stored access policy (`si` of a service SAS) of a container or share. */
-  lookupPolicy(account: string, container: string, id: string): AccessPolicy | undefined;
+  lookupPolicy(account: string, container: string, id: string): Promise<AccessPolicy | undefined>;
   /** Decides whether an unsigned request may run; throws when it may not. */
-  checkAnonymous(ctx: C, operation: O): void;
+  checkAnonymous(ctx: C, operation: O): Promise<void>;
   /** The account's CORS rules for this service (its service properties). */
   corsRules(account: string): CorsRule[];
   /** The management port's web console, which may call every account. */
@@ -78,9 +78,12 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     } else if (req.method === 'OPTIONS') return answerPreflight(ctx, []);
     const operation = definition.selectOperation(ctx);
     definition.checkNames(ctx);
-    // Synchronous on purpose: the hot read path should not pay for promises it does not need.
-    ctx.auth = authenticate(ctx, keys, operation.access, (container, id) => definition.lookupPolicy(url.account, container, id));
-    if (ctx.auth.kind === 'anonymous') definition.checkAnonymous(ctx, operation);
+    // A SAS naming a stored access policy (si) is the only credential that needs the store: read it first,
+    // and keep the check itself synchronous, so the hot path pays no promise for a key or a plain SAS.
+    const si = ctx.query.get('si');
+    const policy = si !== null && url.container ? await definition.lookupPolicy(url.account, url.container, si) : undefined;
+    ctx.auth = authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
+    if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation);
     await operation.handler(ctx);
   }
 

@@ -46,7 +46,7 @@ describe('delete retention', () => {
     const key = { account: 'acct', container: 'c', name: 'versioned' };
     repo.commitBlob({ ...blob('versioned', 'content-b'), versionId: '2026-12-01T00:00:00.0000000Z' }, ['content-b']);
     // Set Blob Metadata under versioning: the blob keeps its content, and a version shares it.
-    repo.updateBlob({ ...blob('versioned', 'content-b'), versionId: '2026-12-02T00:00:00.0000000Z' }, undefined, true);
+    repo.updateBlob(blob('versioned', 'content-b'), undefined, () => '2026-12-02T00:00:00.0000000Z');
     const now = Date.now();
     expect(repo.deleteVersion(key, '2026-12-01T00:00:00.0000000Z', { deletedTime: now, expires: now + DAY })).toEqual([]);
     expect(repo.getVersion(key, '2026-12-01T00:00:00.0000000Z')).toBeUndefined();

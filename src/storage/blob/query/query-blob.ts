@@ -75,7 +75,7 @@ function readRequest(body: Buffer): { query: Query; input: Format; output: Forma
  */
 export async function queryBlob(ctx: BlobRequest): Promise<void> {
   const { query, input, output } = readRequest(await readSmallBody(ctx.req, LIMITS.xmlBody));
-  const blob = requireReadableBlob(ctx);
+  const blob = await requireReadableBlob(ctx);
   checkConditions(ctx.req.headers, blob, 'read');
   checkOnline(blob, Date.now());
   const headers: OutgoingHttpHeaders = {
@@ -93,7 +93,7 @@ export async function queryBlob(ctx: BlobRequest): Promise<void> {
       : new DelimitedReader(input);
   const writer = new ResultWriter(query, output, () => (reader instanceof DelimitedReader ? reader.headerNames : undefined));
 
-  const { pieces, release } = openBlobBytes(ctx, blob, { start: 0, end: blob.size - 1 });
+  const { pieces, release } = await openBlobBytes(ctx, blob, { start: 0, end: blob.size - 1 });
   const bytes = new PassThrough();
   const reading = sendPieces(ctx.deps.content, pieces, bytes);
   reading.catch((error) => bytes.destroy(error));
