@@ -25,25 +25,32 @@ import { LIMITS, type BlobDeps, type BlobRequest } from './deps.js';
 
 /** The blob a read serves: it must exist, and a lease id the read names must be its lease's. */
 export async function requireReadableBlob(ctx: BlobRequest): Promise<BlobRecord> {
-  const blob = await requireBlob(ctx);
+  const blob = (await findBlob(ctx)) ?? (await blobNotFound(ctx));
   checkLeaseIdIfGiven(blob.lease, ctx.req.headers, Date.now(), 'blob');
   return blob;
 }
 
-/** The blob, or the snapshot (`?snapshot=`) or version (`?versionid=`) of it that the request names, if it exists. */
-export async function findBlob(ctx: BlobRequest): Promise<BlobRecord | undefined> {
+/**
+ * The blob, or the snapshot (`?snapshot=`) or version (`?versionid=`) of it that
+ * the request names, if it exists. Not async itself: the common read (the blob)
+ * is the store's own promise, with no frame of this function's around it.
+ */
+export function findBlob(ctx: BlobRequest): Promise<BlobRecord | undefined> {
   const snapshot = snapshotParam(ctx);
   if (snapshot !== undefined) return ctx.deps.repo.getSnapshot(ctx.account, ctx.container, ctx.path, snapshot);
-  const current = await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
   const version = versionParam(ctx);
-  if (version === undefined || current?.versionId === version) return current;
+  if (version === undefined) return ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  return findVersion(ctx, version);
+}
+
+async function findVersion(ctx: BlobRequest, version: string): Promise<BlobRecord | undefined> {
+  const current = await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path);
+  if (current?.versionId === version) return current;
   return ctx.deps.repo.getVersion({ account: ctx.account, container: ctx.container, name: ctx.path }, version);
 }
 
 export async function requireBlob(ctx: BlobRequest): Promise<BlobRecord> {
-  const blob = await findBlob(ctx);
-  if (!blob) return blobNotFound(ctx);
-  return blob;
+  return (await findBlob(ctx)) ?? blobNotFound(ctx);
 }
 
 /** BlobNotFound, or ContainerNotFound when the container is gone too, as Azure answers. */
