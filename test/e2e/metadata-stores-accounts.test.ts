@@ -6,12 +6,10 @@ import { AccountRepo, type AccountStore } from '../../src/db/accounts.js';
 import { ActivityRepo, type ActivityRecord, type ActivityStore } from '../../src/db/activity-log.js';
 import { PgAccountRepo } from '../../src/db/postgres/accounts.js';
 import { PgActivityRepo } from '../../src/db/postgres/activity-log.js';
-import { migratePostgres } from '../../src/db/postgres/migrate.js';
 import type { AccountSettings, StorageAccountRecord } from '../../src/db/records.js';
 import { BUILTIN_RESOURCE_GROUP } from '../../src/db/resource-groups.js';
-import { openSqlite } from '../../src/db/sqlite.js';
 import { Sealer } from '../../src/secrets/seal.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
 /**
  * The accounts and activity-log stores, over every dialect: each must behave
@@ -38,32 +36,13 @@ afterAll(() => {
 });
 
 async function sqliteDialect(): Promise<Dialect> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
-  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
-  const sealer = Sealer.open(dir, {});
-  return {
-    accounts: new AccountRepo(db, sealer),
-    activity: new ActivityRepo(db),
-    accountsWith: (other) => new AccountRepo(db, other),
-    async close() {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const { db, sealer, close } = sqliteScratch();
+  return { accounts: new AccountRepo(db, sealer), activity: new ActivityRepo(db), accountsWith: (other) => new AccountRepo(db, other), close };
 }
 
-let database: TestDatabase;
 async function postgresDialect(): Promise<Dialect> {
-  database = await createTestDatabase('mlspace_stores_accounts');
-  const pool = database.pool();
-  await migratePostgres(pool);
-  const sealer = newSealer(tempDirs);
-  return {
-    accounts: new PgAccountRepo(pool, sealer),
-    activity: new PgActivityRepo(pool),
-    accountsWith: (other) => new PgAccountRepo(pool, other),
-    close: () => database.drop(),
-  };
+  const { pool, sealer, close } = await postgresScratch('mlspace_stores_accounts');
+  return { accounts: new PgAccountRepo(pool, sealer), activity: new PgActivityRepo(pool), accountsWith: (other) => new PgAccountRepo(pool, other), close };
 }
 
 const SETTINGS: AccountSettings = { location: 'eastus', skuName: 'Standard_GRS', kind: 'StorageV2', tags: { team: 'ml' }, properties: { accessTier: 'Hot' } };

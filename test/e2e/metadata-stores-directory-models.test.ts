@@ -1,14 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryRepo, type DirectoryStore, type ServicePrincipalRecord } from '../../src/db/directory.js';
 import { ModelRepo, type ModelContainerRecord, type ModelStore, type ModelVersionRecord } from '../../src/db/models.js';
 import { PgDirectoryRepo } from '../../src/db/postgres/directory.js';
-import { migratePostgres } from '../../src/db/postgres/migrate.js';
 import { PgModelRepo } from '../../src/db/postgres/models.js';
-import { openSqlite } from '../../src/db/sqlite.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
 /**
  * The directory and model stores over every dialect, as test/e2e/metadata-stores.test.ts
@@ -26,26 +21,15 @@ const WORKSPACE_ROW = `INSERT INTO workspaces (id, resource_group, name, storage
   VALUES ($1, 'mlspace-builtin', $1, 'devstoreaccount1', 'sealed', '{}', 1, 1)`;
 
 async function sqliteDialect(): Promise<Dialect> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
-  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
+  const { db, close } = sqliteScratch();
   for (const id of WORKSPACES) db.prepare(WORKSPACE_ROW.replaceAll('$1', '?')).run(id, id);
-  return {
-    directory: new DirectoryRepo(db),
-    models: new ModelRepo(db),
-    async close() {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { directory: new DirectoryRepo(db), models: new ModelRepo(db), close };
 }
 
-let database: TestDatabase;
 async function postgresDialect(): Promise<Dialect> {
-  database = await createTestDatabase('mlspace_stores_dm');
-  const pool = database.pool();
-  await migratePostgres(pool);
+  const { pool, close } = await postgresScratch('mlspace_stores_dm');
   for (const id of WORKSPACES) await pool.query(WORKSPACE_ROW, [id]);
-  return { directory: new PgDirectoryRepo(pool), models: new PgModelRepo(pool), close: () => database.drop() };
+  return { directory: new PgDirectoryRepo(pool), models: new PgModelRepo(pool), close };
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

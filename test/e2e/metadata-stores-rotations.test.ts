@@ -1,6 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountRepo, type AccountStore } from '../../src/db/accounts.js';
 import { ConsumerRepo, type ConsumerStore } from '../../src/db/consumers.js';
@@ -8,14 +5,11 @@ import { DatastoreRepo, type DatastoreRecord } from '../../src/db/datastores.js'
 import { PgAccountRepo } from '../../src/db/postgres/accounts.js';
 import { PgConsumerRepo } from '../../src/db/postgres/consumers.js';
 import { PgDatastoreRepo } from '../../src/db/postgres/datastores.js';
-import { migratePostgres } from '../../src/db/postgres/migrate.js';
 import { PgRotationRepo } from '../../src/db/postgres/rotations.js';
 import { PgWorkspaceRepo } from '../../src/db/postgres/workspaces.js';
 import { RotationRepo, type RotationStore } from '../../src/db/rotations.js';
-import { openSqlite } from '../../src/db/sqlite.js';
 import { WorkspaceRepo, type WorkspaceStore } from '../../src/db/workspaces.js';
-import { Sealer } from '../../src/secrets/seal.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
 /** Credential holders and the rotation journal's steps, the same over SQLite and over PostgreSQL. */
 interface Dialect {
@@ -27,42 +21,17 @@ interface Dialect {
 }
 
 async function sqliteDialect(): Promise<Dialect> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
-  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
-  const sealer = Sealer.open(dir, {});
+  const { db, sealer, close } = sqliteScratch();
   const accounts = new AccountRepo(db, sealer);
   const consumers = new ConsumerRepo(db, sealer);
-  return {
-    accounts,
-    workspaces: new WorkspaceRepo(db, sealer, new DatastoreRepo(db, sealer)),
-    consumers,
-    rotations: new RotationRepo(db, accounts, consumers),
-    async close() {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { accounts, workspaces: new WorkspaceRepo(db, sealer, new DatastoreRepo(db, sealer)), consumers, rotations: new RotationRepo(db, accounts, consumers), close };
 }
 
-let database: TestDatabase;
 async function postgresDialect(): Promise<Dialect> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
-  database = await createTestDatabase('mlspace_rotations');
-  const pool = database.pool(4);
-  await migratePostgres(pool);
-  const sealer = Sealer.open(dir, {});
+  const { pool, sealer, close } = await postgresScratch('mlspace_rotations', 4);
   const accounts = new PgAccountRepo(pool, sealer);
   const consumers = new PgConsumerRepo(pool, sealer);
-  return {
-    accounts,
-    workspaces: new PgWorkspaceRepo(pool, sealer, new PgDatastoreRepo(pool, sealer)),
-    consumers,
-    rotations: new PgRotationRepo(pool, accounts, consumers),
-    async close() {
-      await database.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { accounts, workspaces: new PgWorkspaceRepo(pool, sealer, new PgDatastoreRepo(pool, sealer)), consumers, rotations: new PgRotationRepo(pool, accounts, consumers), close };
 }
 
 const KEY1 = Buffer.alloc(64, 1).toString('base64');

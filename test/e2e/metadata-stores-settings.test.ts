@@ -1,15 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountDeclarationRepo, type AccountDeclarationStore } from '../../src/db/account-declarations.js';
 import { PgAccountDeclarationRepo } from '../../src/db/postgres/account-declarations.js';
-import { migratePostgres } from '../../src/db/postgres/migrate.js';
 import { PgSettingsRepo } from '../../src/db/postgres/settings.js';
 import { SettingsRepo, type SettingsStore } from '../../src/db/settings.js';
-import { openSqlite } from '../../src/db/sqlite.js';
-import { Sealer } from '../../src/secrets/seal.js';
-import { createTestDatabase } from '../helpers/postgres.js';
+import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
 /** The settings and account-declaration stores, which must behave the same over SQLite and over PostgreSQL. */
 interface Dialect {
@@ -19,33 +13,13 @@ interface Dialect {
 }
 
 async function sqliteDialect(): Promise<Dialect> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-settings-'));
-  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
-  const sealer = Sealer.open(dir, {});
-  return {
-    settings: new SettingsRepo(db),
-    declarations: new AccountDeclarationRepo(db, sealer),
-    async close() {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const { db, sealer, close } = sqliteScratch();
+  return { settings: new SettingsRepo(db), declarations: new AccountDeclarationRepo(db, sealer), close };
 }
 
 async function postgresDialect(): Promise<Dialect> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-settings-'));
-  const database = await createTestDatabase('mlspace_settings');
-  const pool = database.pool();
-  await migratePostgres(pool);
-  const sealer = Sealer.open(dir, {});
-  return {
-    settings: new PgSettingsRepo(pool),
-    declarations: new PgAccountDeclarationRepo(pool, sealer),
-    async close() {
-      await database.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const { pool, sealer, close } = await postgresScratch('mlspace_settings');
+  return { settings: new PgSettingsRepo(pool), declarations: new PgAccountDeclarationRepo(pool, sealer), close };
 }
 
 describe.each([

@@ -1,15 +1,9 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatastoreRepo, type DatastoreRecord, type DatastoreStore } from '../../src/db/datastores.js';
 import { PgDatastoreRepo } from '../../src/db/postgres/datastores.js';
-import { migratePostgres } from '../../src/db/postgres/migrate.js';
 import { PgWorkspaceRepo } from '../../src/db/postgres/workspaces.js';
-import { openSqlite } from '../../src/db/sqlite.js';
 import { WorkspaceRepo, type WorkspaceRecord, type WorkspaceStore } from '../../src/db/workspaces.js';
-import { Sealer } from '../../src/secrets/seal.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
 /** Workspaces and their datastores, the same over SQLite and over PostgreSQL (as test/e2e/metadata-stores.test.ts). */
 interface Dialect {
@@ -18,41 +12,16 @@ interface Dialect {
   close(): Promise<void>;
 }
 
-function tempDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
-}
-
 async function sqliteDialect(): Promise<Dialect> {
-  const dir = tempDir();
-  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
-  const sealer = Sealer.open(dir, {});
+  const { db, sealer, close } = sqliteScratch();
   const datastores = new DatastoreRepo(db, sealer);
-  return {
-    workspaces: new WorkspaceRepo(db, sealer, datastores),
-    datastores,
-    async close() {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { workspaces: new WorkspaceRepo(db, sealer, datastores), datastores, close };
 }
 
-let database: TestDatabase;
 async function postgresDialect(): Promise<Dialect> {
-  const dir = tempDir();
-  database = await createTestDatabase('mlspace_workspaces');
-  const pool = database.pool();
-  await migratePostgres(pool);
-  const sealer = Sealer.open(dir, {});
+  const { pool, sealer, close } = await postgresScratch('mlspace_workspaces');
   const datastores = new PgDatastoreRepo(pool, sealer);
-  return {
-    workspaces: new PgWorkspaceRepo(pool, sealer, datastores),
-    datastores,
-    async close() {
-      await database.drop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { workspaces: new PgWorkspaceRepo(pool, sealer, datastores), datastores, close };
 }
 
 function workspace(id: string, resourceGroup: string, name: string, created = 1_700_000_000_123): WorkspaceRecord {

@@ -1,12 +1,7 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migratePostgres } from '../../src/db/postgres/migrate.js';
 import { PgResourceGroupRepo } from '../../src/db/postgres/resource-groups.js';
 import { BUILTIN_RESOURCE_GROUP, ResourceGroupRepo, type ResourceGroupStore } from '../../src/db/resource-groups.js';
-import { openSqlite } from '../../src/db/sqlite.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
 /**
  * One suite, every dialect: each store of the metadata interface must behave
@@ -19,23 +14,13 @@ interface Dialect {
 }
 
 async function sqliteDialect(): Promise<Dialect> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-stores-'));
-  const db = openSqlite(path.join(dir, 'metadata.sqlite'));
-  return {
-    groups: new ResourceGroupRepo(db),
-    async close() {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const { db, close } = sqliteScratch();
+  return { groups: new ResourceGroupRepo(db), close };
 }
 
-let database: TestDatabase;
 async function postgresDialect(): Promise<Dialect> {
-  database = await createTestDatabase('mlspace_stores');
-  const pool = database.pool();
-  await migratePostgres(pool);
-  return { groups: new PgResourceGroupRepo(pool), close: () => database.drop() };
+  const { pool, close } = await postgresScratch('mlspace_stores');
+  return { groups: new PgResourceGroupRepo(pool), close };
 }
 
 describe.each([
