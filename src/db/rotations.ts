@@ -317,7 +317,7 @@ export class RotationRepo implements RotationStore {
       if (!decide(this.accounts.find(accountName), this.consumers.holdersOf(accountName))) return false as const;
       this.writeJournal(id, entry);
       const updated = this.accounts.writeKey(accountName, index, newKey, Date.now());
-      if (!updated) throw new Error(`The storage account '${accountName}' was deleted during its rotation.`);
+      if (!updated) throw accountGone(accountName);
       return updated;
     })();
   }
@@ -338,7 +338,7 @@ export class RotationRepo implements RotationStore {
           this.stmt.setMoveState.run('restored', null, id, move.consumer);
           counts.restored++;
         } else {
-          const why = current === undefined ? 'deleted during the rotation' : 'changed by another request during the rotation; left as it is';
+          const why = notRestored(current);
           this.stmt.setMoveState.run('changedElsewhere', why, id, move.consumer);
           counts.changedElsewhere++;
         }
@@ -389,4 +389,14 @@ export function moveFromRow(row: MoveRow): MoveRecord {
     state: row.state,
     detail: row.detail ?? undefined,
   };
+}
+
+/** The account a regenerate step was to change is gone: the step fails, and the rotation with it. */
+export function accountGone(accountName: string): Error {
+  return new Error(`The storage account '${accountName}' was deleted during its rotation.`);
+}
+
+/** Why a rollback left a consumer as it is: deleted, or given another credential by someone else. */
+export function notRestored(currentSealed: string | undefined): string {
+  return currentSealed === undefined ? 'deleted during the rotation' : 'changed by another request during the rotation; left as it is';
 }

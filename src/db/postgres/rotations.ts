@@ -2,7 +2,9 @@ import type pg from 'pg';
 import type { CredentialHolder } from '../consumers.js';
 import type { StorageAccountRecord } from '../records.js';
 import {
+  accountGone,
   moveFromRow,
+  notRestored,
   rotationFromRow,
   type JournalEntry,
   type MoveAction,
@@ -166,7 +168,7 @@ export class PgRotationRepo implements RotationStore {
       if (!decide(account, await this.consumers.holdersOf(client, accountName))) return false as const;
       await writeJournal(client, id, entry);
       const updated = await this.accounts.writeKey(client, accountName, index, newKey, Date.now());
-      if (!updated) throw new Error(`The storage account '${accountName}' was deleted during its rotation.`);
+      if (!updated) throw accountGone(accountName);
       return updated;
     });
   }
@@ -182,7 +184,7 @@ export class PgRotationRepo implements RotationStore {
           await client.query("UPDATE rotation_consumers SET state = 'restored', detail = NULL WHERE rotation_id = $1 AND consumer = $2", [id, move.consumer]);
           counts.restored++;
         } else {
-          const why = current === undefined ? 'deleted during the rotation' : 'changed by another request during the rotation; left as it is';
+          const why = notRestored(current);
           await client.query("UPDATE rotation_consumers SET state = 'changedElsewhere', detail = $1 WHERE rotation_id = $2 AND consumer = $3", [why, id, move.consumer]);
           counts.changedElsewhere++;
         }
