@@ -1,10 +1,11 @@
 import { isIP } from 'node:net';
 import type { Command } from 'commander';
-import { defaultDataDir, parseDeclaredAccounts } from '../server/config.js';
+import { defaultDataDir, parseDatabaseUrl, parseDeclaredAccounts } from '../server/config.js';
 import { DEFAULT_UPLOAD_LIMITS } from '../storage/http/body-limits.js';
 
 interface UpOptions {
   dataDir?: string;
+  database?: string;
   masterKeyFile?: string;
   host: string;
   blobPort: number;
@@ -49,6 +50,7 @@ export function registerUp(program: Command): void {
     .command('up')
     .description('Start the mlspace server (embedded: SQLite metadata and blob and file bytes in one data directory).')
     .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
+    .option('--database <url>', 'PostgreSQL URL for the metadata of a multi-node deployment (default: SQLite in the data directory; MLSPACE_DATABASE_URL sets it too)')
     .option('--master-key-file <file>', 'file holding the master key that seals secrets, outside the data directory (MLSPACE_MASTER_KEY wins)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
@@ -97,6 +99,7 @@ See docs/security.md for what the server promises about secrets, timeouts and li
       const starting = startServer(
         {
           dataDir: options.dataDir ?? defaultDataDir(),
+          database: parseDatabaseUrl(options.database ?? process.env.MLSPACE_DATABASE_URL),
           masterKeyFile: options.masterKeyFile,
           host: options.host,
           blobPort: options.blobPort,

@@ -1,18 +1,8 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { AccountRepo } from '../db/accounts.js';
-import { ActivityRepo } from '../db/activity-log.js';
-import { ConsumerRepo } from '../db/consumers.js';
-import { DatastoreRepo } from '../db/datastores.js';
-import { DirectoryRepo } from '../db/directory.js';
-import { ModelRepo } from '../db/models.js';
-import { ResourceGroupRepo } from '../db/resource-groups.js';
-import { RotationRepo } from '../db/rotations.js';
-import type { Db } from '../db/sqlite.js';
-import { WorkspaceRepo } from '../db/workspaces.js';
+import type { Metadata } from '../db/metadata.js';
 import { RotationEngine } from '../rotation/engine.js';
 import { recoverRotations } from '../rotation/recovery.js';
-import type { Sealer } from '../secrets/seal.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
 import { ActivityLog } from './activity/activity-log.js';
@@ -34,9 +24,7 @@ export interface ManagementOptions {
   port: number;
   /** How clients write the host in URLs (wildcard addresses become 127.0.0.1). */
   displayHost: string;
-  db: Db;
-  sealer: Sealer;
-  accounts: AccountRepo;
+  metadata: Metadata;
   keyring: KeyRing;
   blob: ManagementDeps['blob'];
   file: ManagementDeps['file'];
@@ -64,7 +52,8 @@ export interface ManagementEndpoint {
  * listener.
  */
 export async function startManagement(options: ManagementOptions): Promise<ManagementEndpoint> {
-  const directory = new DirectoryRepo(options.db);
+  const { metadata } = options;
+  const { directory } = metadata;
   const { tenantId, subscriptionId } = await directory.ids();
   const tokens = await TokenService.open(options.dataDir, tenantId);
   const adminClientFile = await ensureAdminClient(options.dataDir, directory, tenantId);
@@ -84,26 +73,24 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     });
   });
   const arm = `https://${options.displayHost}:${(server.address() as AddressInfo).port}`;
-  const datastores = new DatastoreRepo(options.db, options.sealer);
-  const consumers = new ConsumerRepo(options.db, options.sealer);
   const deps: Omit<ManagementDeps, 'rotation'> & { rotation?: RotationEngine } = {
     tenantId,
     subscriptionId,
     armEndpoint: arm,
     directory,
     tokens,
-    groups: new ResourceGroupRepo(options.db),
-    accounts: options.accounts,
-    workspaces: new WorkspaceRepo(options.db, options.sealer, datastores),
-    datastores,
-    models: new ModelRepo(options.db),
+    groups: metadata.groups,
+    accounts: metadata.accounts,
+    workspaces: metadata.workspaces,
+    datastores: metadata.datastores,
+    models: metadata.models,
     keyring: options.keyring,
     blob: options.blob,
     file: options.file,
     durable: options.durable,
-    consumers,
-    rotations: new RotationRepo(options.db, options.accounts, consumers),
-    activity: new ActivityLog(new ActivityRepo(options.db), options.logger),
+    consumers: metadata.consumers,
+    rotations: metadata.rotations,
+    activity: new ActivityLog(metadata.activity, options.logger),
     logger: options.logger,
     dataPlaneHttpsPorts: options.dataPlaneHttpsPorts,
     consoleSessions: new ConsoleSessions(),

@@ -4,6 +4,8 @@ import type { UploadLimits } from '../storage/http/body-limits.js';
 
 export interface ServerConfig {
   dataDir: string;
+  /** A PostgreSQL URL: the metadata of a multi-node deployment lives there instead of in the data directory's SQLite file. */
+  database?: string;
   /** The master key's file when it lives outside the data directory (MLSPACE_MASTER_KEY still wins). */
   masterKeyFile?: string;
   host: string;
@@ -80,4 +82,25 @@ function canonicalKey(value: string): string {
 
 function isBase64Key(value: string): boolean {
   return /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length >= 16;
+}
+
+/**
+ * Checks a `--database` / MLSPACE_DATABASE_URL value: a PostgreSQL URL, or
+ * nothing for the embedded SQLite file. The message never repeats the value,
+ * which may hold a password.
+ */
+export function parseDatabaseUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || url.hostname === '' || url.pathname.length < 2) {
+    throw new Error(
+      'The database URL is not a PostgreSQL URL: use postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or leave it out for the embedded SQLite file in the data directory).',
+    );
+  }
+  return value;
 }

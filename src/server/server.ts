@@ -5,15 +5,7 @@ import path from 'node:path';
 import { ContentPins } from '../bytes/content-pins.js';
 import { ContentStore } from '../bytes/content-store.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
-import { AccountDeclarationRepo } from '../db/account-declarations.js';
-import { AccountRepo } from '../db/accounts.js';
-import { asyncStore } from '../db/async-store.js';
-import { BlobRepo } from '../db/blobs.js';
-import { referencedContent } from '../db/content-refs.js';
-import { FileRepo } from '../db/files.js';
-import { ServicePropertiesRepo } from '../db/service-properties.js';
-import { openSqlite } from '../db/sqlite.js';
-import { WalSync } from '../db/wal-sync.js';
+import { openSqliteMetadata } from '../db/sqlite-metadata.js';
 import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
@@ -29,8 +21,7 @@ import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createDataPlaneServer, serviceOfPort } from './data-plane.js';
 import { ensureTlsMaterial } from '../management/tls/local-ca.js';
-import { masterKeyEvidence, SettingsRepo } from '../db/settings.js';
-import { checkMasterKey, MASTER_KEY_CHECK } from '../secrets/master-key-check.js';
+import { MASTER_KEY_CHECK } from '../secrets/master-key-check.js';
 import { ConsoleOrigin } from '../storage/http/cors.js';
 import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
@@ -58,16 +49,10 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   checkDataDirPrivate(config.dataDir, config.allowSharedDataDir);
   const sealer = Sealer.open(config.dataDir, process.env, config.masterKeyFile);
-  const dbFile = path.join(config.dataDir, 'metadata.sqlite');
-  const db = openSqlite(dbFile, (opened) => checkMasterKey(masterKeyEvidence(opened), sealer));
-  await new SettingsRepo(db).setOnce(MASTER_KEY_CHECK, sealer.keyCheck());
-  const accounts = new AccountRepo(db, sealer);
-  const walSync = new WalSync(`${dbFile}-wal`);
-  const durable = () => walSync.sync();
-  const blobs = new BlobRepo(db);
-  const files = new FileRepo(db);
-  const serviceProperties = new ServicePropertiesRepo(db);
-  await ensureAccounts(accounts, new AccountDeclarationRepo(db, sealer), [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
+  const metadata = openSqliteMetadata(config.dataDir, sealer);
+  await metadata.settings.setOnce(MASTER_KEY_CHECK, sealer.keyCheck());
+  const { accounts, durable } = metadata;
+  await ensureAccounts(accounts, metadata.declarations, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
   const keyring = new KeyRing();
   for (const account of await accounts.list()) {
@@ -77,7 +62,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
   await content.init();
   // Blob and File content share one store and one reference table, so one sweep covers both.
-  const swept = await content.sweep(referencedContent(db));
+  const swept = await content.sweep(await metadata.referencedContent());
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
@@ -98,8 +83,8 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   // Filled in once the management port listens: the console served there may call the data plane.
   const consoleOrigin = new ConsoleOrigin();
   const blobDeps = {
-    repo: asyncStore(blobs),
-    serviceProperties,
+    repo: metadata.blobs,
+    serviceProperties: metadata.serviceProperties,
     content,
     pins,
     durable,
@@ -121,8 +106,8 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   void purgeExpired();
   const purgeTimer = setInterval(purgeExpired, 60_000).unref();
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
-  const compactor = new FileCompactor(files, content, pins, logger);
-  const fileListener = fileRequestListener({ repo: files, serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable, consoleOrigin }, keyring, logger, uploads);
+  const compactor = new FileCompactor(metadata.files, content, pins, logger);
+  const fileListener = fileRequestListener({ repo: metadata.files, serviceProperties: metadata.serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable, consoleOrigin }, keyring, logger, uploads);
   const listeners = { blob: blobListener, file: fileListener };
   for (const server of [blobServer, blobTlsServer]) server.on('request', serviceOfPort('blob', listeners));
   for (const server of [fileServer, fileTlsServer]) server.on('request', serviceOfPort('file', listeners));
@@ -133,12 +118,10 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
     host,
     port: config.armPort,
     displayHost: displayHost(host),
-    db,
-    sealer,
-    accounts,
+    metadata,
     keyring,
     blob: blobDeps,
-    file: fileServiceHook(files, pins, fileEndpoint),
+    file: fileServiceHook(metadata.files, pins, fileEndpoint),
     durable,
     logger,
     idleTimeoutMs: config.uploads.idleTimeoutMs,
@@ -162,8 +145,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
       // Rotations verify consumers through the Blob and File services: let them pause while those still answer.
       await management.stopWork();
       await Promise.all([blobServer, fileServer, blobTlsServer, fileTlsServer, management.server].map(closeServer));
-      await walSync.close();
-      db.close();
+      await metadata.close();
     },
   };
 }

@@ -14,3 +14,17 @@ export class PgSettingsRepo implements SettingsStore {
     await this.pool.query('INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING', [name, value]);
   }
 }
+
+/**
+ * The PostgreSQL side of masterKeyEvidence (src/db/settings.ts): read before
+ * any migration, from whichever of the tables the database already has.
+ */
+export async function pgMasterKeyEvidence(pool: pg.Pool): Promise<{ check?: string; sealed?: string }> {
+  const { rows } = await pool.query<{ settings: string | null; accounts: string | null }>(
+    "SELECT to_regclass('settings')::text AS settings, to_regclass('accounts')::text AS accounts",
+  );
+  const tables = rows[0]!;
+  const check = tables.settings ? (await pool.query<{ value: string }>("SELECT value FROM settings WHERE name = 'masterKeyCheck'")).rows[0]?.value : undefined;
+  const sealed = tables.accounts ? (await pool.query<{ key1: string }>('SELECT key1 FROM accounts LIMIT 1')).rows[0]?.key1 : undefined;
+  return { check, sealed };
+}

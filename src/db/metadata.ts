@@ -1,0 +1,43 @@
+import type { AccountDeclarationStore } from './account-declarations.js';
+import type { AccountStore } from './accounts.js';
+import type { ActivityStore } from './activity-log.js';
+import type { AsyncStore } from './async-store.js';
+import type { BlobRepo } from './blobs.js';
+import type { ConsumerStore } from './consumers.js';
+import type { DatastoreStore } from './datastores.js';
+import type { DirectoryStore } from './directory.js';
+import type { FileRepo } from './files.js';
+import type { ModelStore } from './models.js';
+import type { ResourceGroupStore } from './resource-groups.js';
+import type { RotationStore } from './rotations.js';
+import type { ServicePropertiesRepo } from './service-properties.js';
+import type { SettingsStore } from './settings.js';
+import type { WorkspaceStore } from './workspaces.js';
+
+/**
+ * Every store of one metadata database, whichever its dialect: the one
+ * interface between the server and where it keeps metadata. Nothing outside
+ * src/db/ sees SQL, a SQLite handle or a PostgreSQL pool.
+ */
+export interface Metadata {
+  readonly dialect: 'sqlite' | 'postgres';
+  settings: SettingsStore;
+  declarations: AccountDeclarationStore;
+  accounts: AccountStore;
+  directory: DirectoryStore;
+  groups: ResourceGroupStore;
+  workspaces: WorkspaceStore;
+  datastores: DatastoreStore;
+  models: ModelStore;
+  consumers: ConsumerStore;
+  rotations: RotationStore;
+  activity: ActivityStore;
+  blobs: AsyncStore<BlobRepo>;
+  files: FileRepo;
+  serviceProperties: ServicePropertiesRepo;
+  /** Every content id something still refers to, whichever service: what a sweep of the content store keeps. */
+  referencedContent(): Promise<Set<string>>;
+  /** Resolves once the commits made so far are on disk; writes are acknowledged only then. */
+  durable(): Promise<void>;
+  close(): Promise<void>;
+}

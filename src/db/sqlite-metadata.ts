@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { checkMasterKey } from '../secrets/master-key-check.js';
+import type { Sealer } from '../secrets/seal.js';
+import { AccountDeclarationRepo } from './account-declarations.js';
+import { AccountRepo } from './accounts.js';
+import { ActivityRepo } from './activity-log.js';
+import { asyncStore } from './async-store.js';
+import { BlobRepo } from './blobs.js';
+import { ConsumerRepo } from './consumers.js';
+import { referencedContent } from './content-refs.js';
+import { DatastoreRepo } from './datastores.js';
+import { DirectoryRepo } from './directory.js';
+import { FileRepo } from './files.js';
+import type { Metadata } from './metadata.js';
+import { ModelRepo } from './models.js';
+import { ResourceGroupRepo } from './resource-groups.js';
+import { RotationRepo } from './rotations.js';
+import { ServicePropertiesRepo } from './service-properties.js';
+import { masterKeyEvidence, SettingsRepo } from './settings.js';
+import { openSqlite } from './sqlite.js';
+import { WalSync } from './wal-sync.js';
+import { WorkspaceRepo } from './workspaces.js';
+
+/**
+ * The embedded dialect: one SQLite file in the data directory, refused before
+ * any migration if `sealer` holds another master key than the one its secrets
+ * were sealed with.
+ */
+export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
+  const file = path.join(dataDir, 'metadata.sqlite');
+  const db = openSqlite(file, (opened) => checkMasterKey(masterKeyEvidence(opened), sealer));
+  const walSync = new WalSync(`${file}-wal`);
+  const accounts = new AccountRepo(db, sealer);
+  const datastores = new DatastoreRepo(db, sealer);
+  const consumers = new ConsumerRepo(db, sealer);
+  return {
+    dialect: 'sqlite',
+    settings: new SettingsRepo(db),
+    declarations: new AccountDeclarationRepo(db, sealer),
+    accounts,
+    directory: new DirectoryRepo(db),
+    groups: new ResourceGroupRepo(db),
+    workspaces: new WorkspaceRepo(db, sealer, datastores),
+    datastores,
+    models: new ModelRepo(db),
+    consumers,
+    rotations: new RotationRepo(db, accounts, consumers),
+    activity: new ActivityRepo(db),
+    blobs: asyncStore(new BlobRepo(db)),
+    files: new FileRepo(db),
+    serviceProperties: new ServicePropertiesRepo(db),
+    referencedContent: async () => referencedContent(db),
+    durable: () => walSync.sync(),
+    async close() {
+      await walSync.close();
+      db.close();
+    },
+  };
+}
