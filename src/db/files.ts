@@ -1,3 +1,4 @@
+import type { AsyncStore } from './async-store.js';
 import { prefixEnd } from './blobs.js';
 import { ContentRefs } from './content-refs.js';
 import { RangeRows } from './range-rows.js';
@@ -7,6 +8,16 @@ import type { Db } from './sqlite.js';
 
 /** A node not yet stored: the store assigns its id. */
 export type NodeDraft = Omit<FileNodeRecord, 'id'>;
+
+/**
+ * A security descriptor sent in full with a write (x-ms-file-permission), stored
+ * under its key in the node's share in the write's own transaction, so a share
+ * never keeps the descriptor of a write it refused, nor gets one after its delete.
+ */
+export interface NewPermission {
+  key: string;
+  permission: string;
+}
 
 /**
  * What a file edit does besides replacing the node's properties: forget the
@@ -91,6 +102,10 @@ export class FileRepo {
 
       getPermission: db.prepare('SELECT permission FROM file_permissions WHERE account = ? AND share = ? AND key = ?').pluck(),
       putPermission: db.prepare('INSERT INTO file_permissions (account, share, key, permission) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING'),
+      copyPermission: db.prepare(
+        `INSERT INTO file_permissions (account, share, key, permission)
+         SELECT ?, ?, key, permission FROM file_permissions WHERE account = ? AND share = ? AND key = ? ON CONFLICT DO NOTHING`,
+      ),
     };
   }
 
@@ -163,25 +178,36 @@ export class FileRepo {
   /**
    * Creates a directory or file at `at`, or replaces the file there (its ranges
    * dropped, its id kept). `build` sees the parent directory and what is at the
-   * path now, and returns the node to store or throws.
+   * path now, and returns the node to store or throws. `permission`, the
+   * descriptor the node names if the request sent one, is stored with it.
    */
   putNode(
     at: { account: string; share: string; key: string; parent: string },
     build: (parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
+    permission?: NewPermission,
   ): { node: FileNodeRecord; orphans: string[] } {
     return this.write(() => {
       const parent = this.getNode(at.account, at.share, at.parent);
       const existing = this.getNode(at.account, at.share, at.key);
       const orphans: string[] = [];
-      return { node: this.store(build(parent, existing), existing, orphans), orphans };
+      const node = this.store(build(parent, existing), existing, orphans);
+      if (permission) this.stmt.putPermission.run(at.account, at.share, permission.key, permission.permission);
+      return { node, orphans };
     });
   }
 
   /**
    * Changes a node: `change` sees its current record (undefined when it does not
    * exist) and returns the new record with the byte edits to make, or throws.
+   * `permission`, the descriptor the node names if the request sent one, is stored with it.
    */
-  editNode(account: string, share: string, key: string, change: (current: FileNodeRecord | undefined) => NodeEdit): { node: FileNodeRecord; orphans: string[] } {
+  editNode(
+    account: string,
+    share: string,
+    key: string,
+    change: (current: FileNodeRecord | undefined) => NodeEdit,
+    permission?: NewPermission,
+  ): { node: FileNodeRecord; orphans: string[] } {
     return this.write(() => {
       const edit = change(this.getNode(account, share, key));
       const { node } = edit;
@@ -189,6 +215,7 @@ export class FileRepo {
       if (edit.clear) this.fileRanges.clear([node.id], edit.clear.first, edit.clear.last, orphans);
       if (edit.write) this.fileRanges.write([node.id], edit.write, orphans);
       this.stmt.updateNode.run(node.name, node.size, nodeDoc(node), node.id);
+      if (permission) this.stmt.putPermission.run(account, share, permission.key, permission.permission);
       return { node, orphans };
     });
   }
@@ -219,12 +246,15 @@ export class FileRepo {
    * Makes `draft` a copy of a file: the same ranges over the same content files,
    * so no byte is copied. `build` sees the source (or undefined), the parent
    * directory and what is at the destination now; it returns the destination
-   * record or throws.
+   * record or throws. `permission`, the descriptor the copy names if the request
+   * sent one, is stored with it; a copy into another share that keeps the
+   * source's permission key brings the source's descriptor along.
    */
   copyFile(
     source: { account: string; share: string; key: string },
     destination: { account: string; share: string; key: string; parent: string },
     build: (source: FileNodeRecord | undefined, parent: FileNodeRecord | undefined, existing: FileNodeRecord | undefined) => NodeDraft,
+    permission?: NewPermission,
   ): { node: FileNodeRecord; orphans: string[] } {
     return this.write(() => {
       const original = this.getNode(source.account, source.share, source.key);
@@ -232,6 +262,10 @@ export class FileRepo {
       const existing = this.getNode(destination.account, destination.share, destination.key);
       const draft = build(original, parent, existing);
       const orphans: string[] = [];
+      if (permission) this.stmt.putPermission.run(destination.account, destination.share, permission.key, permission.permission);
+      if (source.account !== destination.account || source.share !== destination.share) {
+        this.stmt.copyPermission.run(destination.account, destination.share, source.account, source.share, draft.smb.permissionKey);
+      }
       if (existing && existing.id === original!.id) {
         // A file copied onto itself keeps its ranges; only its properties change.
         const node = { ...draft, id: existing.id };
@@ -303,9 +337,17 @@ export class FileRepo {
     return this.stmt.getPermission.get(account, share, key) as string | undefined;
   }
 
-  /** Keys are derived from the descriptor, so storing one twice is harmless. */
-  putPermission(account: string, share: string, key: string, permission: string): void {
-    this.stmt.putPermission.run(account, share, key, permission);
+  /**
+   * Stores a descriptor under its key (Create Permission); false, storing
+   * nothing, when the share does not exist. Keys are derived from the
+   * descriptor, so storing one twice is harmless.
+   */
+  putPermission(account: string, share: string, key: string, permission: string): boolean {
+    return this.write(() => {
+      if (this.stmt.getShare.get(account, share) === undefined) return false;
+      this.stmt.putPermission.run(account, share, key, permission);
+      return true;
+    });
   }
 
   // ---- inside transactions ----
@@ -333,6 +375,14 @@ export class FileRepo {
     return node;
   }
 }
+
+/**
+ * The File service's metadata as the handlers see it, whichever the dialect:
+ * FileRepo's methods answering promises (SQLite, through asyncStore) or
+ * PgFileRepo's (PostgreSQL). Callbacks passed to it are synchronous and run
+ * inside the method's transaction.
+ */
+export type FileStore = AsyncStore<FileRepo>;
 
 function fromRow(account: string, share: string, row: NodeRow): FileNodeRecord {
   return {

@@ -6,11 +6,11 @@ import type { BlobRepo } from './blobs.js';
 import type { ConsumerStore } from './consumers.js';
 import type { DatastoreStore } from './datastores.js';
 import type { DirectoryStore } from './directory.js';
-import type { FileRepo } from './files.js';
+import type { FileStore } from './files.js';
 import type { ModelStore } from './models.js';
 import type { ResourceGroupStore } from './resource-groups.js';
 import type { RotationStore } from './rotations.js';
-import type { ServicePropertiesRepo } from './service-properties.js';
+import type { ServicePropertiesStore } from './service-properties.js';
 import type { SettingsStore } from './settings.js';
 import type { WorkspaceStore } from './workspaces.js';
 
@@ -33,8 +33,8 @@ export interface Metadata {
   rotations: RotationStore;
   activity: ActivityStore;
   blobs: AsyncStore<BlobRepo>;
-  files: FileRepo;
-  serviceProperties: ServicePropertiesRepo;
+  files: FileStore;
+  serviceProperties: ServicePropertiesStore;
   /** Every content id something still refers to, whichever service: what a sweep of the content store keeps. */
   referencedContent(): Promise<Set<string>>;
   /** Resolves once the commits made so far are on disk; writes are acknowledged only then. */

@@ -47,7 +47,7 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
     rotations: new RotationRepo(db, accounts, consumers),
     activity: new ActivityRepo(db),
     blobs: asyncStore(new BlobRepo(db)),
-    files: new FileRepo(db),
+    files: asyncStore(new FileRepo(db)),
     serviceProperties: new ServicePropertiesRepo(db),
     referencedContent: async () => referencedContent(db),
     durable: () => walSync.sync(),

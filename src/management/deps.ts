@@ -18,7 +18,8 @@ import type { TokenService } from './identity/tokens.js';
 export interface FileServiceHook {
   /** Base URL, e.g. `http://127.0.0.1:10003`. */
   endpoint: string;
-  createShare(account: string, share: string): void;
+  /** Creates a workspace's share; one that already exists is kept as it is. */
+  createShare(account: string, share: string): Promise<void>;
   /** Removes every share of a deleted account. */
   deleteAccountData(account: string): Promise<void>;
 }

@@ -28,7 +28,7 @@ export async function provisionWorkspaceStorage(deps: ManagementDeps, workspaceI
   const datastores: DatastoreRecord[] = [];
   for (const store of systemStorage(workspaceId)) {
     if (store.type === 'AzureBlob') await deps.blob.repo.createContainer(newContainer(account.name, store.container, {}, now));
-    else deps.file.createShare(account.name, store.container);
+    else await deps.file.createShare(account.name, store.container);
     datastores.push({
       workspaceId,
       name: store.name,

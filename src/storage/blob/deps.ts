@@ -3,7 +3,7 @@ import type { ContentStore } from '../../bytes/content-store.js';
 import type { SmallContentCache } from '../../bytes/small-content-cache.js';
 import type { AsyncStore } from '../../db/async-store.js';
 import type { BlobRepo } from '../../db/blobs.js';
-import type { ServicePropertiesRepo } from '../../db/service-properties.js';
+import type { ServicePropertiesStore } from '../../db/service-properties.js';
 import type { AccessTier } from '../../db/records.js';
 import type { AuthorizedRequest } from '../http/listener.js';
 import type { ConsoleOrigin } from '../http/cors.js';
@@ -11,7 +11,7 @@ import type { ConsoleOrigin } from '../http/cors.js';
 /** What the Blob service's handlers work with: metadata, bytes, and where they are served. */
 export interface BlobDeps {
   repo: AsyncStore<BlobRepo>;
-  serviceProperties: ServicePropertiesRepo;
+  serviceProperties: ServicePropertiesStore;
   content: ContentStore;
   /** Unlinks go through here, so a download in flight keeps its content files. */
   pins: ContentPins;

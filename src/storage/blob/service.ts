@@ -53,7 +53,7 @@ const properties = servicePropertiesHandlers(
 );
 
 export async function getServiceProperties(ctx: BlobRequest): Promise<void> {
-  properties.get(ctx, ctx.deps.serviceProperties);
+  await properties.get(ctx, ctx.deps.serviceProperties);
 }
 
 export async function setServiceProperties(ctx: BlobRequest): Promise<void> {

@@ -1,7 +1,7 @@
 import { collectPieces } from '../../bytes/body-pieces.js';
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
-import type { FileRepo } from '../../db/files.js';
+import type { FileStore } from '../../db/files.js';
 import type { StoredRange } from '../../db/records.js';
 import type { Logger } from '../http/listener.js';
 import { stitch } from '../../bytes/stitch.js';
@@ -46,27 +46,37 @@ export class FileCompactor {
   private readonly settled = new Map<number, number>();
 
   constructor(
-    private readonly repo: FileRepo,
+    private readonly repo: FileStore,
     private readonly content: ContentStore,
     private readonly pins: ContentPins,
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * Called once a write to the file has committed; its answer does not wait for
+   * what follows. The file is marked before its ranges are counted, so the
+   * writes answered meanwhile start no second look at it.
+   */
   afterWrite(fileId: number): void {
     if (this.running.has(fileId)) return;
-    const count = this.repo.rangeCount(fileId);
-    if (count <= Math.max(COMPACT_ABOVE, 2 * (this.settled.get(fileId) ?? 0))) return;
     this.running.add(fileId);
-    this.compact(fileId)
+    this.compactIfFragmented(fileId)
       .catch((error: unknown) => this.logger.error({ fileId, err: error }, 'file compaction failed; the file stays as written'))
-      .finally(() => {
-        this.running.delete(fileId);
-        this.settled.set(fileId, this.repo.rangeCount(fileId));
-      });
+      .finally(() => this.running.delete(fileId));
+  }
+
+  private async compactIfFragmented(fileId: number): Promise<void> {
+    const count = await this.repo.rangeCount(fileId);
+    if (count <= Math.max(COMPACT_ABOVE, 2 * (this.settled.get(fileId) ?? 0))) return;
+    try {
+      await this.compact(fileId);
+    } finally {
+      this.settled.set(fileId, await this.repo.rangeCount(fileId));
+    }
   }
 
   private async compact(fileId: number): Promise<void> {
-    for (const run of planMerges(this.repo.allRanges(fileId))) {
+    for (const run of planMerges(await this.repo.allRanges(fileId))) {
       const first = run[0]!.first;
       const last = run[run.length - 1]!.last;
       const release = this.pins.pin(run.map((range) => range.contentId));
@@ -76,7 +86,7 @@ export class FileCompactor {
       } finally {
         await release();
       }
-      const orphans = this.repo.mergeRanges(fileId, run, { first, last, contentId: merged.id, contentOffset: 0 });
+      const orphans = await this.repo.mergeRanges(fileId, run, { first, last, contentId: merged.id, contentOffset: 0 });
       if (orphans === undefined) await this.content.remove([merged.id]);
       else this.pins.remove(orphans);
     }

@@ -10,9 +10,9 @@ import { respondEmpty } from '../http/respond.js';
 import { READ_FILE } from './access.js';
 import type { FileRequest } from './deps.js';
 import { checkFilePath, checkShareName, pathKey } from './names.js';
-import { newNodeLocation } from './lookup.js';
+import { newNodeLocation, orMissing } from './lookup.js';
 import { versionHeaders } from './node-headers.js';
-import { copyPermission } from './permissions.js';
+import { requestedPermission, type RequestedPermission } from './permissions.js';
 import { smbForCreate } from './smb.js';
 
 const cannotVerify = (why: string) => new StorageError(404, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
@@ -35,47 +35,60 @@ export function makeCopyFile(keyring: KeyRing) {
     const metadata = readMetadata(ctx.req.headers);
     const location = newNodeLocation(ctx, false);
     const copyId = randomUUID();
-    const { node, orphans } = ctx.deps.repo.copyFile(
-      { account: source.account, share: source.share, key: pathKey(source.path) },
-      location.at,
-      (original, parent, existing) => {
-        if (!original || original.isDirectory) throw cannotVerify(`the source file '${source.share}/${source.path}' does not exist.`);
-        const parentNode = location.check(parent, existing);
-        const now = Date.now();
-        return {
-          ...original,
-          ...location.identity(parentNode),
-          lastModified: now,
-          etag: newEtag(now),
-          metadata: Object.keys(metadata).length > 0 ? metadata : original.metadata,
-          smb: copiedSmb(ctx, original, parentNode, now),
-          copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${original.size}/${original.size}`, completed: now },
-        };
-      },
+    const permissionFromSource = permissionCopyMode(ctx) === 'source';
+    // The source's descriptor, kept under its key, follows the copy into another share inside copyFile's transaction.
+    const permission: RequestedPermission = permissionFromSource ? {} : await requestedPermission(ctx);
+    const { node, orphans } = await orMissing(
+      ctx,
+      ctx.deps.repo.copyFile(
+        { account: source.account, share: source.share, key: pathKey(source.path) },
+        location.at,
+        (original, parent, existing) => {
+          if (!original || original.isDirectory) throw cannotVerify(`the source file '${source.share}/${source.path}' does not exist.`);
+          const parentNode = location.check(parent, existing);
+          const now = Date.now();
+          return {
+            ...original,
+            ...location.identity(parentNode),
+            lastModified: now,
+            etag: newEtag(now),
+            metadata: Object.keys(metadata).length > 0 ? metadata : original.metadata,
+            smb: copiedSmb(ctx, original, parentNode, now, permissionFromSource ? original.smb.permissionKey : permission.key),
+            copy: { id: copyId, source: sourceUrl, status: 'success', progress: `${original.size}/${original.size}`, completed: now },
+          };
+        },
+        permission.store,
+      ),
     );
     ctx.deps.pins.remove(orphans);
     respondEmpty(ctx, 202, { ...versionHeaders(node), 'x-ms-copy-id': copyId, 'x-ms-copy-status': 'success' });
   };
 }
 
-/**
- * SMB properties of the copy: each of attributes and times is the request's
- * value, 'source' for the source's, or what a new file gets; the permission is
- * the source's with x-ms-file-permission-copy-mode: source, else as for a new file.
- */
-function copiedSmb(ctx: FileRequest, original: FileNodeRecord, parent: FileNodeRecord, now: number): SmbProperties {
-  const fresh = smbForCreate(withoutSourceValues(ctx), false, now, parent);
-  const fromSource = (name: string) => header(ctx.req.headers, name)?.toLowerCase() === 'source';
+/** x-ms-file-permission-copy-mode: 'source' keeps the source's permission; 'override' (or none) sets it as for a new file. */
+function permissionCopyMode(ctx: FileRequest): 'source' | 'override' | undefined {
   const mode = header(ctx.req.headers, 'x-ms-file-permission-copy-mode')?.toLowerCase();
   if (mode !== undefined && mode !== 'source' && mode !== 'override') {
     throw errors.invalidHeader('x-ms-file-permission-copy-mode', "use 'source' or 'override'.");
   }
+  return mode;
+}
+
+/**
+ * SMB properties of the copy: each of attributes and times is the request's
+ * value, 'source' for the source's, or what a new file gets; `permissionKey`
+ * is the source's (x-ms-file-permission-copy-mode: source) or the one the
+ * request asked for, else the parent's, as for a new file.
+ */
+function copiedSmb(ctx: FileRequest, original: FileNodeRecord, parent: FileNodeRecord, now: number, permissionKey: string | undefined): SmbProperties {
+  const fresh = smbForCreate(withoutSourceValues(ctx), false, now, parent, permissionKey);
+  const fromSource = (name: string) => header(ctx.req.headers, name)?.toLowerCase() === 'source';
   return {
     attributes: fromSource('x-ms-file-attributes') ? original.smb.attributes : fresh.attributes,
     creationTime: fromSource('x-ms-file-creation-time') ? original.smb.creationTime : fresh.creationTime,
     lastWriteTime: fromSource('x-ms-file-last-write-time') ? original.smb.lastWriteTime : fresh.lastWriteTime,
     changeTime: fromSource('x-ms-file-change-time') ? original.smb.changeTime : fresh.changeTime,
-    permissionKey: mode === 'source' ? copyPermission(ctx, original) : fresh.permissionKey,
+    permissionKey: fresh.permissionKey,
   };
 }
 
@@ -108,8 +121,10 @@ async function authorizeSource(ctx: FileRequest, keyring: KeyRing, sourceUrl: st
   const sameAccountKey = parsed.account === ctx.account && ctx.auth.kind === 'sharedKey';
   if (!sameAccountKey) {
     const sourceCtx: FileRequest = { ...ctx, ...parsed, req: { method: 'GET', headers: {}, socket: ctx.req.socket } as IncomingMessage };
-    const auth = authenticate(sourceCtx, keys, READ_FILE, (share, id) =>
-      ctx.deps.repo.getShare(parsed.account, share)?.signedIdentifiers.find((identifier) => identifier.id === id),
+    // Read first: the check itself does not wait, and a SAS's stored policy (si) is the source share's.
+    const share = parsed.query.has('si') ? await ctx.deps.repo.getShare(parsed.account, parsed.container) : undefined;
+    const auth = authenticate(sourceCtx, keys, READ_FILE, (named, id) =>
+      named === parsed.container ? share?.signedIdentifiers.find((identifier) => identifier.id === id) : undefined,
     );
     if (auth.kind === 'anonymous') throw cannotVerify('the source is private: append a SAS with read permission to the source URL.');
   }

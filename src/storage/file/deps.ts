@@ -1,16 +1,16 @@
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { SmallContentCache } from '../../bytes/small-content-cache.js';
-import type { FileRepo } from '../../db/files.js';
-import type { ServicePropertiesRepo } from '../../db/service-properties.js';
+import type { FileStore } from '../../db/files.js';
+import type { ServicePropertiesStore } from '../../db/service-properties.js';
 import type { AuthorizedRequest } from '../http/listener.js';
 import type { FileCompactor } from './compaction.js';
 import type { ConsoleOrigin } from '../http/cors.js';
 
 /** What the File service's handlers work with: metadata, bytes, and where they are served. */
 export interface FileDeps {
-  repo: FileRepo;
-  serviceProperties: ServicePropertiesRepo;
+  repo: FileStore;
+  serviceProperties: ServicePropertiesStore;
   content: ContentStore;
   /** Unlinks content files, waiting for reads still streaming them. */
   pins: ContentPins;

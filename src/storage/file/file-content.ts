@@ -11,11 +11,12 @@ export interface FileBytes {
 
 /**
  * Bytes [first, last] of a file: its written ranges in order, gaps as zeros.
- * The content files are pinned in the same tick as the lookup that named them,
- * so a Put Range or delete racing with the download cannot unlink them mid-stream.
+ * The content files are pinned right after the lookup that named them, with
+ * nothing but promise continuations between (see ContentPins), so a Put Range
+ * or delete racing with the download cannot unlink them mid-stream.
  */
-export function openFileBytes(deps: FileDeps, file: FileNodeRecord, first: number, last: number): FileBytes {
-  const ranges = deps.repo.ranges(file.id, first, last);
+export async function openFileBytes(deps: FileDeps, file: FileNodeRecord, first: number, last: number): Promise<FileBytes> {
+  const ranges = await deps.repo.ranges(file.id, first, last);
   const release = deps.pins.pin(ranges.map((range) => range.contentId));
   return { pieces: stitch(ranges, first, last), release };
 }
@@ -26,7 +27,7 @@ export function openFileBytes(deps: FileDeps, file: FileNodeRecord, first: numbe
  * never stale): the hot path of small file reads opens no file once warm.
  */
 export async function readSmallSpan(deps: FileDeps, file: FileNodeRecord, first: number, last: number): Promise<Buffer> {
-  const ranges = deps.repo.ranges(file.id, first, last);
+  const ranges = await deps.repo.ranges(file.id, first, last);
   const release = deps.pins.pin(ranges.map((range) => range.contentId));
   try {
     const span = Buffer.alloc(last - first + 1); // zero-filled: unwritten gaps read as zeros
@@ -56,7 +57,7 @@ export async function readSmallSpan(deps: FileDeps, file: FileNodeRecord, first:
 
 /** Bytes [first, last] in one buffer; only for small spans (a range's MD5, at most 4 MiB). */
 export async function readFileBytes(deps: FileDeps, file: FileNodeRecord, first: number, last: number): Promise<Buffer> {
-  const { pieces, release } = openFileBytes(deps, file, first, last);
+  const { pieces, release } = await openFileBytes(deps, file, first, last);
   try {
     return await collectPieces(deps.content, pieces);
   } finally {

@@ -19,7 +19,7 @@ export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Lo
         if (ctx.container) checkShareName(ctx.container);
         if (ctx.path) checkFilePath(ctx.path);
       },
-      lookupPolicy: async (account, share, id) => deps.repo.getShare(account, share)?.signedIdentifiers.find((identifier) => identifier.id === id),
+      lookupPolicy: (account, share, id) => deps.repo.getShare(account, share).then((found) => found?.signedIdentifiers.find((identifier) => identifier.id === id)),
       async checkAnonymous() {
         throw fileErrors.noAuthentication();
       },

@@ -8,9 +8,10 @@ import { requestedRange } from '../http/range.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
 import { openFileBytes, readFileBytes, readSmallSpan } from './file-content.js';
-import { checkFound, newNodeLocation, requireFile } from './lookup.js';
+import { checkFound, newNodeLocation, orMissing, requireFile } from './lookup.js';
 import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
+import { requestedPermission } from './permissions.js';
 import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';
 
 /** x-ms-content-length: the file's length, 0 to 4 TiB. */
@@ -39,20 +40,28 @@ export async function createFile(ctx: FileRequest): Promise<void> {
   const contentHeaders = readContentHeaders(ctx.req.headers, true, 'x-ms-');
   const metadata = readMetadata(ctx.req.headers);
   const location = newNodeLocation(ctx, false);
-  const { node, orphans } = ctx.deps.repo.putNode(location.at, (parent, existing) => {
-    const parentNode = location.check(parent, existing);
-    const now = Date.now();
-    return {
-      ...location.identity(parentNode),
-      isDirectory: false,
-      size,
-      lastModified: now,
-      etag: newEtag(now),
-      metadata,
-      ...contentHeaders,
-      smb: smbForCreate(ctx, false, now, parentNode),
-    };
-  });
+  const permission = await requestedPermission(ctx);
+  const { node, orphans } = await orMissing(
+    ctx,
+    ctx.deps.repo.putNode(
+      location.at,
+      (parent, existing) => {
+        const parentNode = location.check(parent, existing);
+        const now = Date.now();
+        return {
+          ...location.identity(parentNode),
+          isDirectory: false,
+          size,
+          lastModified: now,
+          etag: newEtag(now),
+          metadata,
+          ...contentHeaders,
+          smb: smbForCreate(ctx, false, now, parentNode, permission.key),
+        };
+      },
+      permission.store,
+    ),
+  );
   ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 201, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
 }
@@ -71,7 +80,7 @@ function fileHeaders(ctx: FileRequest, file: FileNodeRecord): OutgoingHttpHeader
 }
 
 export async function getFileProperties(ctx: FileRequest): Promise<void> {
-  const file = requireFile(ctx);
+  const file = await requireFile(ctx);
   const headers = fileHeaders(ctx, file);
   headers['content-length'] = file.size;
   if (file.contentMd5) headers['content-md5'] = file.contentMd5;
@@ -83,7 +92,7 @@ export async function getFileProperties(ctx: FileRequest): Promise<void> {
 const SMALL_SPAN = 64 * 1024;
 
 export async function getFile(ctx: FileRequest): Promise<void> {
-  const file = requireFile(ctx);
+  const file = await requireFile(ctx);
   const range = requestedRange(ctx.req.headers, file.size);
   const headers = fileHeaders(ctx, file);
   const first = range?.start ?? 0;
@@ -112,7 +121,7 @@ export async function getFile(ctx: FileRequest): Promise<void> {
     ctx.res.end(data);
     return;
   }
-  const { pieces, release } = openFileBytes(ctx.deps, file, first, last);
+  const { pieces, release } = await openFileBytes(ctx.deps, file, first, last);
   try {
     writeHead(ctx, status, headers);
     await sendPieces(ctx.deps.content, pieces, ctx.res);
@@ -122,7 +131,7 @@ export async function getFile(ctx: FileRequest): Promise<void> {
 }
 
 export async function deleteFile(ctx: FileRequest): Promise<void> {
-  const orphans = ctx.deps.repo.deleteNode(ctx.account, ctx.container, pathKey(ctx.path), (current) => checkFound(ctx, current, false));
+  const orphans = await orMissing(ctx, ctx.deps.repo.deleteNode(ctx.account, ctx.container, pathKey(ctx.path), (current) => checkFound(current, false)));
   ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 202);
 }
@@ -134,35 +143,48 @@ export async function deleteFile(ctx: FileRequest): Promise<void> {
 export async function setFileProperties(ctx: FileRequest): Promise<void> {
   const contentHeaders = readContentHeaders(ctx.req.headers, false, 'x-ms-');
   const size = fileLength(ctx, false);
-  const { node, orphans } = ctx.deps.repo.editNode(ctx.account, ctx.container, pathKey(ctx.path), (current) => {
-    const file = checkFound(ctx, current, false);
-    const now = Date.now();
-    const next: FileNodeRecord = {
-      ...file,
-      ...contentHeaders,
-      size: size ?? file.size,
-      smb: smbForUpdate(ctx, file, now),
-      lastModified: now,
-      etag: newEtag(now),
-    };
-    return { node: next, clear: size !== undefined && size < file.size ? { first: size, last: file.size - 1 } : undefined };
-  });
+  const permission = await requestedPermission(ctx);
+  const { node, orphans } = await orMissing(
+    ctx,
+    ctx.deps.repo.editNode(
+      ctx.account,
+      ctx.container,
+      pathKey(ctx.path),
+      (current) => {
+        const file = checkFound(current, false);
+        const now = Date.now();
+        const next: FileNodeRecord = {
+          ...file,
+          ...contentHeaders,
+          size: size ?? file.size,
+          smb: smbForUpdate(ctx, file, now, permission.key),
+          lastModified: now,
+          etag: newEtag(now),
+        };
+        return { node: next, clear: size !== undefined && size < file.size ? { first: size, last: file.size - 1 } : undefined };
+      },
+      permission.store,
+    ),
+  );
   ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 200, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
 }
 
 export async function getFileMetadata(ctx: FileRequest): Promise<void> {
-  const file = requireFile(ctx);
+  const file = await requireFile(ctx);
   writeMetadata(ctx.res, file.metadata);
   respondEmpty(ctx, 200, versionHeaders(file));
 }
 
 export async function setFileMetadata(ctx: FileRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
-  const { node } = ctx.deps.repo.editNode(ctx.account, ctx.container, pathKey(ctx.path), (current) => {
-    const file = checkFound(ctx, current, false);
-    const now = Date.now();
-    return { node: { ...file, metadata, lastModified: now, etag: newEtag(now) } };
-  });
+  const { node } = await orMissing(
+    ctx,
+    ctx.deps.repo.editNode(ctx.account, ctx.container, pathKey(ctx.path), (current) => {
+      const file = checkFound(current, false);
+      const now = Date.now();
+      return { node: { ...file, metadata, lastModified: now, etag: newEtag(now) } };
+    }),
+  );
   respondEmpty(ctx, 200, { ...versionHeaders(node), 'x-ms-request-server-encrypted': 'true' });
 }

@@ -20,7 +20,7 @@ function decodeMarker(marker: string, directoryPrefix: string): string {
 
 /** List Directories and Files: one directory's entries in name order, case-insensitively, filtered by prefix. */
 export async function listFilesAndDirectories(ctx: FileRequest): Promise<void> {
-  const directory = requireDirectory(ctx);
+  const directory = await requireDirectory(ctx);
   const prefix = ctx.query.get('prefix') ?? '';
   const marker = ctx.query.get('marker') ?? '';
   const limit = maxResults(ctx.query);
@@ -30,7 +30,7 @@ export async function listFilesAndDirectories(ctx: FileRequest): Promise<void> {
   const keyPrefix = directoryPrefix + pathKey(prefix);
   const after = marker ? decodeMarker(marker, directoryPrefix) : '';
 
-  const rows = ctx.deps.repo.listChildren(ctx.account, ctx.container, directory.key, keyPrefix, after, limit + 1);
+  const rows = await ctx.deps.repo.listChildren(ctx.account, ctx.container, directory.key, keyPrefix, after, limit + 1);
   const page = rows.slice(0, limit);
   const next = rows.length > limit ? Buffer.from(page[page.length - 1]!.key).toString('base64url') : '';
 

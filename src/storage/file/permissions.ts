@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { FileNodeRecord } from '../../db/records.js';
+import type { NewPermission } from '../../db/files.js';
 import { readSmallBody } from '../http/body.js';
 import { StorageError, errors } from '../http/errors.js';
 import { header } from '../http/headers.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
+import { fileErrors } from './file-errors.js';
 import { requireShare } from './lookup.js';
 
 /** The descriptor files and directories get when nobody sets one: full control for SYSTEM and administrators, modify for users. */
@@ -18,50 +19,57 @@ export function permissionKeyOf(permission: string): string {
 
 export const DEFAULT_PERMISSION_KEY = permissionKeyOf(DEFAULT_PERMISSION);
 
-function lookupPermission(ctx: FileRequest, key: string, account = ctx.account, share = ctx.container): string | undefined {
-  return key === DEFAULT_PERMISSION_KEY ? DEFAULT_PERMISSION : ctx.deps.repo.getPermission(account, share, key);
-}
-
-function storePermission(ctx: FileRequest, permission: string): string {
-  const key = permissionKeyOf(permission);
-  if (key !== DEFAULT_PERMISSION_KEY) ctx.deps.repo.putPermission(ctx.account, ctx.container, key, permission);
-  return key;
+function lookupPermission(ctx: FileRequest, key: string): Promise<string | undefined> {
+  return key === DEFAULT_PERMISSION_KEY ? Promise.resolve(DEFAULT_PERMISSION) : ctx.deps.repo.getPermission(ctx.account, ctx.container, key);
 }
 
 /**
- * The permission key a create or update asks for: from x-ms-file-permission (a
- * descriptor, 'inherit' or 'preserve') or x-ms-file-permission-key, never both.
- * Undefined means inherit (create) or keep (update), for the caller to decide.
+ * What a create or update asks of its permission (x-ms-file-permission: a
+ * descriptor, 'inherit' or 'preserve'; or x-ms-file-permission-key, never both),
+ * read before the write's transaction: the key the node gets (undefined:
+ * inherit on create, keep on update, for the caller to decide) and the
+ * descriptor to store with the node when one was sent in full.
  */
-export function requestedPermissionKey(ctx: FileRequest): string | undefined {
+export interface RequestedPermission {
+  key?: string;
+  store?: NewPermission;
+}
+
+const NO_PERMISSION: RequestedPermission = Object.freeze({});
+
+/**
+ * Reads the permission headers, checking that a key names a descriptor of the
+ * share. A share's descriptors go only with the share itself, so one found
+ * here is still there when the write's transaction runs.
+ */
+export async function requestedPermission(ctx: FileRequest): Promise<RequestedPermission> {
   const permission = header(ctx.req.headers, 'x-ms-file-permission');
   const key = header(ctx.req.headers, 'x-ms-file-permission-key');
   if (permission !== undefined && key !== undefined) {
     throw errors.invalidHeader('x-ms-file-permission', 'send either x-ms-file-permission or x-ms-file-permission-key, not both.');
   }
   if (key !== undefined) {
-    if (lookupPermission(ctx, key) === undefined) {
+    if ((await lookupPermission(ctx, key)) === undefined) {
       throw errors.invalidHeader('x-ms-file-permission-key', 'no permission of this share has that key; create it with Create Permission first.');
     }
-    return key;
+    return { key };
   }
-  if (permission === undefined || permission === 'inherit' || permission === 'preserve') return undefined;
+  if (permission === undefined || permission === 'inherit' || permission === 'preserve') return NO_PERMISSION;
   if (Buffer.byteLength(permission) > LIMITS.permissionHeader) {
     throw errors.invalidHeader('x-ms-file-permission', `it is longer than ${LIMITS.permissionHeader} bytes; create it with Create Permission and send x-ms-file-permission-key instead.`);
   }
-  return storePermission(ctx, permission);
+  return descriptorToStore(permission);
 }
 
-/** The key of a copied file's permission in the destination share, storing the descriptor there when the copy crosses shares. */
-export function copyPermission(ctx: FileRequest, source: FileNodeRecord): string {
-  if (source.account === ctx.account && source.share === ctx.container) return source.smb.permissionKey;
-  const permission = lookupPermission(ctx, source.smb.permissionKey, source.account, source.share);
-  return permission === undefined ? DEFAULT_PERMISSION_KEY : storePermission(ctx, permission);
+/** The default descriptor is never stored: every share has it. */
+function descriptorToStore(permission: string): { key: string; store?: NewPermission } {
+  const key = permissionKeyOf(permission);
+  return key === DEFAULT_PERMISSION_KEY ? { key } : { key, store: { key, permission } };
 }
 
 /** Create Permission: stores a descriptor sent as JSON `{"permission": "..."}` and answers its key. */
 export async function createPermission(ctx: FileRequest): Promise<void> {
-  requireShare(ctx);
+  await requireShare(ctx);
   const body = await readSmallBody(ctx.req, LIMITS.permissionBody);
   let permission: unknown;
   try {
@@ -72,15 +80,18 @@ export async function createPermission(ctx: FileRequest): Promise<void> {
   if (typeof permission !== 'string' || permission === '') {
     throw new StorageError(400, 'InvalidInput', 'The request body must be JSON of the form {"permission": "<SDDL descriptor>"}.');
   }
-  respondEmpty(ctx, 201, { 'x-ms-file-permission-key': storePermission(ctx, permission) });
+  const { key, store } = descriptorToStore(permission);
+  // The share may have gone while the body was read: its descriptors went with it.
+  if (store && !(await ctx.deps.repo.putPermission(ctx.account, ctx.container, store.key, store.permission))) throw fileErrors.shareNotFound(ctx.container);
+  respondEmpty(ctx, 201, { 'x-ms-file-permission-key': key });
 }
 
 /** Get Permission: the descriptor behind x-ms-file-permission-key, as JSON. */
 export async function getPermission(ctx: FileRequest): Promise<void> {
-  requireShare(ctx);
+  await requireShare(ctx);
   const key = header(ctx.req.headers, 'x-ms-file-permission-key');
   if (key === undefined) throw errors.missingHeader('x-ms-file-permission-key', 'Get Permission needs the key that Create Permission returned.');
-  const permission = lookupPermission(ctx, key);
+  const permission = await lookupPermission(ctx, key);
   if (permission === undefined) {
     throw new StorageError(404, 'ResourceNotFound', 'No permission of this share has that x-ms-file-permission-key; check the key or create the permission again.');
   }

@@ -6,7 +6,7 @@ import { requestedRange, writeRange } from '../http/range.js';
 import { receiveBody } from '../http/receive-body.js';
 import { respondEmpty, respondXml } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
-import { checkFound, requireFile } from './lookup.js';
+import { checkFound, orMissing, requireFile } from './lookup.js';
 import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { smbTime } from './smb.js';
@@ -47,17 +47,20 @@ export async function putRange(ctx: FileRequest): Promise<void> {
   if (mode === undefined) throw errors.missingHeader('x-ms-write', "Put Range needs 'x-ms-write: update' or 'x-ms-write: clear'.");
   if (mode !== 'update' && mode !== 'clear') throw errors.invalidHeader('x-ms-write', "use 'update' or 'clear'.");
   // Fail before reading a body that could not be stored anyway.
-  const span = writeSpan(ctx, requireFile(ctx).size);
+  const span = writeSpan(ctx, (await requireFile(ctx)).size);
   const key = pathKey(ctx.path);
 
   if (mode === 'clear') {
     const bodyLength = header(ctx.req.headers, 'content-length');
     if (bodyLength !== undefined && bodyLength !== '0') throw errors.invalidHeader('Content-Length', 'a clear takes no body; it must be 0.');
-    const { node, orphans } = ctx.deps.repo.editNode(ctx.account, ctx.container, key, (current) => {
-      const file = checkFound(ctx, current, false);
-      checkInside(span.first, span.last, file.size);
-      return { node: afterWrite(ctx, file, Date.now()), clear: span };
-    });
+    const { node, orphans } = await orMissing(
+      ctx,
+      ctx.deps.repo.editNode(ctx.account, ctx.container, key, (current) => {
+        const file = checkFound(current, false);
+        checkInside(span.first, span.last, file.size);
+        return { node: afterWrite(ctx, file, Date.now()), clear: span };
+      }),
+    );
     ctx.deps.pins.remove(orphans);
     ctx.deps.compactor.afterWrite(node.id);
     respondEmpty(ctx, 201, { ...versionHeaders(node), 'x-ms-file-last-write-time': node.smb.lastWriteTime });
@@ -74,11 +77,14 @@ export async function putRange(ctx: FileRequest): Promise<void> {
   const body = await receiveBody(ctx.req, ctx.deps.content, LIMITS.range, true);
   let result;
   try {
-    result = ctx.deps.repo.editNode(ctx.account, ctx.container, key, (current) => {
-      const file = checkFound(ctx, current, false);
-      checkInside(span.first, span.last, file.size);
-      return { node: afterWrite(ctx, file, Date.now()), write: { ...span, contentId: body.id, contentOffset: 0 } };
-    });
+    result = await orMissing(
+      ctx,
+      ctx.deps.repo.editNode(ctx.account, ctx.container, key, (current) => {
+        const file = checkFound(current, false);
+        checkInside(span.first, span.last, file.size);
+        return { node: afterWrite(ctx, file, Date.now()), write: { ...span, contentId: body.id, contentOffset: 0 } };
+      }),
+    );
   } catch (error) {
     await ctx.deps.content.remove([body.id]);
     throw error;
@@ -96,12 +102,12 @@ export async function putRange(ctx: FileRequest): Promise<void> {
 
 /** List Ranges: the written parts of the file (or of x-ms-range within it), touching ones joined. */
 export async function listRanges(ctx: FileRequest): Promise<void> {
-  const file = requireFile(ctx);
+  const file = await requireFile(ctx);
   // An empty file has no ranges, whatever span is asked about.
   const range = file.size === 0 ? undefined : requestedRange(ctx.req.headers, file.size);
   const first = range?.start ?? 0;
   const last = range?.end ?? file.size - 1;
-  const ranges = file.size === 0 ? [] : ctx.deps.repo.ranges(file.id, first, last).map((r) => ({ first: Math.max(r.first, first), last: Math.min(r.last, last) }));
+  const ranges = file.size === 0 ? [] : (await ctx.deps.repo.ranges(file.id, first, last)).map((r) => ({ first: Math.max(r.first, first), last: Math.min(r.last, last) }));
   const xml = coalesce(ranges)
     .map((r) => `<Range><Start>${r.first}</Start><End>${r.last}</End></Range>`)
     .join('');

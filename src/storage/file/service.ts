@@ -12,7 +12,7 @@ export async function listShares(ctx: FileRequest): Promise<void> {
   const limit = maxResults(ctx.query);
   // There are no snapshots or soft-deleted shares to include; asking for them is not an error.
   const withMetadata = includes(ctx.query, ['metadata', 'snapshots', 'deleted']).has('metadata');
-  const page = ctx.deps.repo.listShares(ctx.account, prefix, marker, limit);
+  const page = await ctx.deps.repo.listShares(ctx.account, prefix, marker, limit);
   const parts = [
     `<?xml version="1.0" encoding="utf-8"?><EnumerationResults ServiceEndpoint="${escapeXml(`${ctx.deps.endpoint}/${ctx.account}/`)}">`,
     `<Prefix>${escapeXml(prefix)}</Prefix>`,
@@ -46,7 +46,7 @@ const properties = servicePropertiesHandlers(
 );
 
 export async function getServiceProperties(ctx: FileRequest): Promise<void> {
-  properties.get(ctx, ctx.deps.serviceProperties);
+  await properties.get(ctx, ctx.deps.serviceProperties);
 }
 
 export async function setServiceProperties(ctx: FileRequest): Promise<void> {

@@ -77,19 +77,19 @@ export async function createShare(ctx: FileRequest): Promise<void> {
     quota: quotaHeader(ctx),
     accessTier: accessTierHeader(ctx),
   });
-  if (!ctx.deps.repo.createShare(share, root)) throw fileErrors.shareExists(ctx.container);
+  if (!(await ctx.deps.repo.createShare(share, root))) throw fileErrors.shareExists(ctx.container);
   respondEmpty(ctx, 201, versionHeaders(share));
 }
 
 export async function deleteShare(ctx: FileRequest): Promise<void> {
-  const orphans = ctx.deps.repo.deleteShare(ctx.account, ctx.container);
+  const orphans = await ctx.deps.repo.deleteShare(ctx.account, ctx.container);
   if (orphans === undefined) throw fileErrors.shareNotFound(ctx.container);
   ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 202);
 }
 
 export async function getShareProperties(ctx: FileRequest): Promise<void> {
-  const share = requireShare(ctx);
+  const share = await requireShare(ctx);
   writeMetadata(ctx.res, share.metadata);
   respondEmpty(ctx, 200, {
     ...versionHeaders(share),
@@ -104,7 +104,7 @@ export async function getShareProperties(ctx: FileRequest): Promise<void> {
 
 export async function setShareMetadata(ctx: FileRequest): Promise<void> {
   const metadata = readMetadata(ctx.req.headers);
-  const share = updateShare(ctx, (current) => ({ ...current, metadata }));
+  const share = await updateShare(ctx, (current) => ({ ...current, metadata }));
   respondEmpty(ctx, 200, versionHeaders(share));
 }
 
@@ -112,7 +112,7 @@ export async function setShareMetadata(ctx: FileRequest): Promise<void> {
 export async function setShareProperties(ctx: FileRequest): Promise<void> {
   const quota = quotaHeader(ctx);
   const tier = accessTierHeader(ctx);
-  const share = updateShare(ctx, (current) => ({
+  const share = await updateShare(ctx, (current) => ({
     ...current,
     quota: quota ?? current.quota,
     accessTier: tier ?? current.accessTier,
@@ -122,23 +122,23 @@ export async function setShareProperties(ctx: FileRequest): Promise<void> {
 }
 
 export async function getShareStats(ctx: FileRequest): Promise<void> {
-  const share = requireShare(ctx);
-  const usage = ctx.deps.repo.shareUsage(ctx.account, ctx.container);
+  const share = await requireShare(ctx);
+  const usage = await ctx.deps.repo.shareUsage(ctx.account, ctx.container);
   respondXml(ctx, 200, `<?xml version="1.0" encoding="utf-8"?><ShareStats><ShareUsageBytes>${usage}</ShareUsageBytes></ShareStats>`, versionHeaders(share));
 }
 
 export async function getShareAcl(ctx: FileRequest): Promise<void> {
-  const share = requireShare(ctx);
+  const share = await requireShare(ctx);
   respondXml(ctx, 200, signedIdentifiersXml(share.signedIdentifiers), versionHeaders(share));
 }
 
 export async function setShareAcl(ctx: FileRequest): Promise<void> {
   const signedIdentifiers = parseSignedIdentifiers(await readSmallBody(ctx.req, LIMITS.xmlBody));
-  const share = updateShare(ctx, (current) => ({ ...current, signedIdentifiers }));
+  const share = await updateShare(ctx, (current) => ({ ...current, signedIdentifiers }));
   respondEmpty(ctx, 200, versionHeaders(share));
 }
 
-function updateShare(ctx: FileRequest, change: (current: ShareRecord) => ShareRecord): ShareRecord {
+function updateShare(ctx: FileRequest, change: (current: ShareRecord) => ShareRecord): Promise<ShareRecord> {
   return ctx.deps.repo.updateShare(ctx.account, ctx.container, (current) => {
     if (!current) throw fileErrors.shareNotFound(ctx.container);
     const now = Date.now();

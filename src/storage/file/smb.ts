@@ -3,7 +3,7 @@ import type { FileNodeRecord, SmbProperties } from '../../db/records.js';
 import { errors } from '../http/errors.js';
 import { header } from '../http/headers.js';
 import type { FileRequest } from './deps.js';
-import { DEFAULT_PERMISSION_KEY, requestedPermissionKey } from './permissions.js';
+import { DEFAULT_PERMISSION_KEY } from './permissions.js';
 
 /**
  * SMB properties (attributes, times, permission) as the REST API sets and
@@ -62,8 +62,12 @@ export function defaultSmb(isDirectory: boolean, now: number): SmbProperties {
   return { attributes: defaultAttributes(isDirectory), creationTime: time, lastWriteTime: time, changeTime: time, permissionKey: DEFAULT_PERMISSION_KEY };
 }
 
-/** Properties of a new file or directory: what the request sets, else now, Archive/Directory, and the parent's permission. */
-export function smbForCreate(ctx: FileRequest, isDirectory: boolean, now: number, parent: FileNodeRecord | undefined): SmbProperties {
+/**
+ * Properties of a new file or directory: what the request sets, else now,
+ * Archive/Directory, and the parent's permission (`permissionKey` is the one
+ * the request asked for, read by requestedPermission before the transaction).
+ */
+export function smbForCreate(ctx: FileRequest, isDirectory: boolean, now: number, parent: FileNodeRecord | undefined, permissionKey: string | undefined): SmbProperties {
   const time = smbTime(now);
   const attributes = attributesHeader(ctx, isDirectory, undefined);
   return {
@@ -72,19 +76,19 @@ export function smbForCreate(ctx: FileRequest, isDirectory: boolean, now: number
     creationTime: timeHeader(ctx, 'x-ms-file-creation-time', time, undefined, 'now'),
     lastWriteTime: timeHeader(ctx, 'x-ms-file-last-write-time', time, undefined, 'now'),
     changeTime: timeHeader(ctx, 'x-ms-file-change-time', time, undefined, 'now'),
-    permissionKey: requestedPermissionKey(ctx) ?? parent?.smb.permissionKey ?? DEFAULT_PERMISSION_KEY,
+    permissionKey: permissionKey ?? parent?.smb.permissionKey ?? DEFAULT_PERMISSION_KEY,
   };
 }
 
 /** Set File/Directory Properties: what the request omits is kept, except the change time, which becomes now. */
-export function smbForUpdate(ctx: FileRequest, current: FileNodeRecord, now: number): SmbProperties {
+export function smbForUpdate(ctx: FileRequest, current: FileNodeRecord, now: number, permissionKey: string | undefined): SmbProperties {
   const time = smbTime(now);
   return {
     attributes: attributesHeader(ctx, current.isDirectory, current.smb.attributes),
     creationTime: timeHeader(ctx, 'x-ms-file-creation-time', time, current.smb.creationTime, 'preserve'),
     lastWriteTime: timeHeader(ctx, 'x-ms-file-last-write-time', time, current.smb.lastWriteTime, 'preserve'),
     changeTime: timeHeader(ctx, 'x-ms-file-change-time', time, current.smb.changeTime, 'now'),
-    permissionKey: requestedPermissionKey(ctx) ?? current.smb.permissionKey,
+    permissionKey: permissionKey ?? current.smb.permissionKey,
   };
 }
 

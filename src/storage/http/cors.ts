@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ServicePropertiesRepo } from '../../db/service-properties.js';
+import type { ServicePropertiesStore } from '../../db/service-properties.js';
 import type { StorageRequest } from './context.js';
 import { StorageError } from './errors.js';
 import { writeHead } from './respond.js';
@@ -21,9 +21,9 @@ const list = (value: unknown): string[] =>
         .filter(Boolean)
     : [];
 
-/** The CORS rules stored for an account's service, in their order. */
-export function corsRules(repo: ServicePropertiesRepo, account: string, service: string): CorsRule[] {
-  const cors = repo.get(account, service)?.Cors as { CorsRule?: unknown } | '' | undefined;
+/** The CORS rules stored for an account's service, in their order: read only for requests that carry an Origin. */
+export async function corsRules(store: ServicePropertiesStore, account: string, service: string): Promise<CorsRule[]> {
+  const cors = (await store.get(account, service))?.Cors as { CorsRule?: unknown } | '' | undefined;
   if (!cors || typeof cors !== 'object' || !cors.CorsRule) return [];
   const rules = Array.isArray(cors.CorsRule) ? cors.CorsRule : [cors.CorsRule];
   return rules.map((rule: Record<string, unknown>) => ({

@@ -40,8 +40,8 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
   lookupPolicy(account: string, container: string, id: string): Promise<AccessPolicy | undefined>;
   /** Decides whether an unsigned request may run; throws when it may not. */
   checkAnonymous(ctx: C, operation: O): Promise<void>;
-  /** The account's CORS rules for this service (its service properties). */
-  corsRules(account: string): CorsRule[];
+  /** The account's CORS rules for this service (its service properties); asked only when a request has an Origin. */
+  corsRules(account: string): Promise<CorsRule[]>;
   /** The management port's web console, which may call every account. */
   consoleOrigin: ConsoleOrigin;
 }
@@ -72,7 +72,7 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     if (!keys) throw errors.accountNotFound(url.account);
     // Browsers send a preflight unsigned, and a request with Origin needs the CORS headers to read its answer.
     if (req.headers.origin !== undefined) {
-      const rules = definition.consoleOrigin.matches(req) ? [CONSOLE_CORS_RULE] : definition.corsRules(url.account);
+      const rules = definition.consoleOrigin.matches(req) ? [CONSOLE_CORS_RULE] : await definition.corsRules(url.account);
       if (req.method === 'OPTIONS') return answerPreflight(ctx, rules);
       addCorsHeaders(req, ctx.res, rules);
     } else if (req.method === 'OPTIONS') return answerPreflight(ctx, []);

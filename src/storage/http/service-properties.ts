@@ -1,5 +1,5 @@
 import { XMLBuilder } from 'fast-xml-parser';
-import type { ServicePropertiesRepo } from '../../db/service-properties.js';
+import type { ServicePropertiesStore } from '../../db/service-properties.js';
 import { parseXml, readSmallBody } from './body.js';
 import type { StorageRequest } from './context.js';
 import { errors } from './errors.js';
@@ -17,13 +17,13 @@ const builder = new XMLBuilder({ ignoreAttributes: true });
 export function servicePropertiesHandlers(defaults: Record<string, unknown>, optionalSections: readonly string[]) {
   const known = new Set([...Object.keys(defaults), ...optionalSections]);
   return {
-    get(ctx: StorageRequest, repo: ServicePropertiesRepo): void {
-      const stored = repo.get(ctx.account, ctx.service) ?? {};
+    async get(ctx: StorageRequest, store: ServicePropertiesStore): Promise<void> {
+      const stored = (await store.get(ctx.account, ctx.service)) ?? {};
       respondXml(ctx, 200, `<?xml version="1.0" encoding="utf-8"?>${builder.build({ [ROOT]: { ...defaults, ...stored } })}`);
     },
 
     /** Sections the request leaves out keep their current values, as Azure documents. */
-    async set(ctx: StorageRequest, repo: ServicePropertiesRepo): Promise<void> {
+    async set(ctx: StorageRequest, store: ServicePropertiesStore): Promise<void> {
       const body = await readSmallBody(ctx.req, MAX_BODY);
       const doc = body.length ? parseXml(body) : undefined;
       if (!doc || typeof doc !== 'object' || !(ROOT in doc)) throw errors.invalidXml(`the root element must be <${ROOT}>.`);
@@ -31,7 +31,7 @@ export function servicePropertiesHandlers(defaults: Record<string, unknown>, opt
       for (const name of Object.keys(sections)) {
         if (!known.has(name)) throw errors.invalidXml(`<${name}> is not a service property; use ${[...known].join(', ')}.`);
       }
-      repo.set(ctx.account, ctx.service, { ...(repo.get(ctx.account, ctx.service) ?? {}), ...sections });
+      await store.set(ctx.account, ctx.service, sections);
       respondEmpty(ctx, 202);
     },
   };
