@@ -121,19 +121,34 @@ export class ContentStore {
     await Promise.all(Array.from(ids, (id) => fsp.rm(this.pathOf(id), { force: true })));
   }
 
-  /** Deletes every file not in `referenced`: leftovers of writes a crash interrupted. */
-  async sweep(referenced: Set<string>): Promise<number> {
-    let removed = 0;
+  /**
+   * Deletes every file nothing refers to and nobody has written for
+   * `minAgeMs`: leftovers of writes a crash interrupted.
+   */
+  async sweep(referenced: () => Promise<Set<string>>, minAgeMs: number): Promise<number> {
+    // Candidates first, then what is referenced: a file committed in between is referenced by then.
+    const cutoff = Date.now() - minAgeMs;
+    const candidates: string[] = [];
     for (const dir of await fsp.readdir(this.root)) {
       for (const name of await fsp.readdir(path.join(this.root, dir))) {
-        if (!referenced.has(name)) {
-          await fsp.rm(path.join(this.root, dir, name), { force: true });
-          removed++;
-        }
+        if (minAgeMs === 0 || (await modifiedBefore(this.pathOf(name), cutoff))) candidates.push(name);
+      }
+    }
+    const kept = await referenced();
+    let removed = 0;
+    for (const name of candidates) {
+      if (!kept.has(name)) {
+        await fsp.rm(this.pathOf(name), { force: true });
+        removed++;
       }
     }
     return removed;
   }
+}
+
+async function modifiedBefore(file: string, time: number): Promise<boolean> {
+  const stat = await fsp.stat(file).catch(() => undefined);
+  return stat !== undefined && stat.mtimeMs < time;
 }
 
 const WRITE_BATCH_BYTES = 1024 * 1024;

@@ -6,6 +6,8 @@ import { DEFAULT_UPLOAD_LIMITS } from '../storage/http/body-limits.js';
 interface UpOptions {
   dataDir?: string;
   database?: string;
+  nodeLease: number;
+  endpointsFile?: string;
   masterKeyFile?: string;
   host: string;
   blobPort: number;
@@ -51,6 +53,8 @@ export function registerUp(program: Command): void {
     .description('Start the mlspace server (embedded: SQLite metadata and blob and file bytes in one data directory).')
     .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
     .option('--database <url>', 'PostgreSQL URL for the metadata of a multi-node deployment (default: SQLite in the data directory; MLSPACE_DATABASE_URL sets it too)')
+    .option('--node-lease <seconds>', 'with --database: how long a node serves signed requests without confirming its keys with the database', positiveInteger('node lease'), 5)
+    .option('--endpoints-file <file>', 'where to write the endpoints once listening (default DATA_DIR/endpoints.json; one per node when nodes share a data directory)')
     .option('--master-key-file <file>', 'file holding the master key that seals secrets, outside the data directory (MLSPACE_MASTER_KEY wins)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--blob-port <port>', 'Blob service port (0 picks a free port)', port, 10000)
@@ -100,6 +104,8 @@ See docs/security.md for what the server promises about secrets, timeouts and li
         {
           dataDir: options.dataDir ?? defaultDataDir(),
           database: parseDatabaseUrl(options.database ?? process.env.MLSPACE_DATABASE_URL),
+          nodeLeaseMs: options.nodeLease * 1000,
+          endpointsFile: options.endpointsFile,
           masterKeyFile: options.masterKeyFile,
           host: options.host,
           blobPort: options.blobPort,

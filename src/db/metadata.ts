@@ -3,6 +3,7 @@ import type { AccountStore } from './accounts.js';
 import type { ActivityStore } from './activity-log.js';
 import type { AsyncStore } from './async-store.js';
 import type { BlobRepo } from './blobs.js';
+import type { ClusterStore } from './cluster.js';
 import type { ConsumerStore } from './consumers.js';
 import type { DatastoreStore } from './datastores.js';
 import type { DirectoryStore } from './directory.js';
@@ -35,6 +36,8 @@ export interface Metadata {
   blobs: AsyncStore<BlobRepo>;
   files: FileStore;
   serviceProperties: ServicePropertiesStore;
+  /** How the nodes sharing this database keep their key rings current; none for the embedded single node. */
+  cluster?: ClusterStore;
   /** Every content id something still refers to, whichever service: what a sweep of the content store keeps. */
   referencedContent(): Promise<Set<string>>;
   /** Resolves once the commits made so far are on disk; writes are acknowledged only then. */

@@ -43,7 +43,11 @@ export interface JournalEntry {
   detail: Record<string, unknown>;
 }
 
-export type NewRotation = Pick<RotationRecord, 'id' | 'account' | 'resourceGroup' | 'retireIndex' | 'reissueSas' | 'plan' | 'callerId' | 'callerName' | 'created'>;
+export type NewRotation = Pick<RotationRecord, 'id' | 'account' | 'resourceGroup' | 'retireIndex' | 'reissueSas' | 'plan' | 'callerId' | 'callerName' | 'created'> & {
+  /** The node that runs it, holding the rotation's lease for `leaseMs` (renewed by claim). */
+  owner: string;
+  leaseMs: number;
+};
 
 /** What a move step changes: each holder's new credential (sealed), and a result for the caller. */
 export interface Moves<T> {
@@ -113,6 +117,15 @@ export interface RotationStore {
   setError(id: string, error: { code: string; message: string }): Promise<void>;
   finish(id: string, status: Exclude<RotationStatus, 'InProgress'>, error?: { code: string; message: string }): Promise<void>;
   countAttempt(id: string, entry: JournalEntry): Promise<void>;
+  /**
+   * Takes or renews the lease of a rotation in progress for `owner`, for
+   * `leaseMs` on the store's clock: true when it was free, expired, already
+   * the owner's, or `evenIfHeld` (a lone SQLite node, whose earlier process is
+   * gone). Another node's live lease is never taken.
+   */
+  claim(id: string, owner: string, leaseMs: number, evenIfHeld?: boolean): Promise<boolean>;
+  /** Gives the lease up (a node shutting down), so another node resumes the rotation at once. */
+  release(id: string, owner: string): Promise<void>;
   moves(id: string): Promise<MoveRecord[]>;
   moveCounts(id: string): Promise<{ state: MoveState; action: MoveAction; n: number }[]>;
   setMoveState(id: string, consumer: string, state: MoveState, detail?: string): Promise<void>;
@@ -144,8 +157,8 @@ export class RotationRepo implements RotationStore {
   ) {
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated)
-         VALUES (@id, @account, @resource_group, @retire_index, @reissue_sas, 'InProgress', @step, @phase, @plan, @caller_id, @caller_name, 1, @created, @created)
+        `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until)
+         VALUES (@id, @account, @resource_group, @retire_index, @reissue_sas, 'InProgress', @step, @phase, @plan, @caller_id, @caller_name, 1, @created, @created, @owner, @lease_until)
          ON CONFLICT DO NOTHING`,
       ),
       get: db.prepare('SELECT * FROM rotations WHERE id = ?'),
@@ -160,6 +173,10 @@ export class RotationRepo implements RotationStore {
       setError: db.prepare('UPDATE rotations SET error = ?, updated = ? WHERE id = ?'),
       finish: db.prepare('UPDATE rotations SET status = ?, error = ?, updated = ?, ended = ? WHERE id = ?'),
       attempt: db.prepare('UPDATE rotations SET attempts = attempts + 1, updated = ? WHERE id = ?'),
+      claim: db.prepare(
+        "UPDATE rotations SET owner = @owner, lease_until = @until WHERE id = @id AND status = 'InProgress' AND (@force OR owner IS NULL OR owner = @owner OR lease_until < @now)",
+      ),
+      release: db.prepare('UPDATE rotations SET owner = NULL, lease_until = NULL WHERE id = ? AND owner = ?'),
       upsertMove: db.prepare(
         `INSERT INTO rotation_consumers (rotation_id, consumer, resource_id, action, old_secret, new_secret, state)
          VALUES (@rotation_id, @consumer, @resource_id, @action, @old_secret, @new_secret, 'moved')
@@ -190,6 +207,8 @@ export class RotationRepo implements RotationStore {
           caller_id: rotation.callerId,
           caller_name: rotation.callerName,
           created: rotation.created,
+          owner: rotation.owner,
+          lease_until: Date.now() + rotation.leaseMs,
         }).changes === 1;
       if (created) this.writeJournal(rotation.id, { step: 'plan', phase: 'done', detail });
       return created;
@@ -246,6 +265,15 @@ export class RotationRepo implements RotationStore {
       this.stmt.attempt.run(Date.now(), id);
       this.writeJournal(id, entry);
     })();
+  }
+
+  async claim(id: string, owner: string, leaseMs: number, evenIfHeld = false): Promise<boolean> {
+    const now = Date.now();
+    return this.stmt.claim.run({ id, owner, until: now + leaseMs, now, force: evenIfHeld ? 1 : 0 }).changes === 1;
+  }
+
+  async release(id: string, owner: string): Promise<void> {
+    this.stmt.release.run(id, owner);
   }
 
   async moves(id: string): Promise<MoveRecord[]> {

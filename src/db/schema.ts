@@ -378,4 +378,29 @@ export const migrations: readonly Migration[] = [
   ) WITHOUT ROWID;
   `,
   },
+  {
+    name: '013-cluster',
+    sql: `
+  -- The nodes of a multi-node deployment (PostgreSQL), each with its last heartbeat
+  -- and the key epoch it has loaded; a single SQLite node leaves both tables empty
+  -- but keeps them, so both dialects stay at one schema version.
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    started INTEGER NOT NULL,
+    heartbeat INTEGER NOT NULL,
+    epoch INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  -- Bumped by every change to an account's keys or settings: a node serves
+  -- authenticated requests only while it has loaded the current epoch.
+  CREATE TABLE key_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    epoch INTEGER NOT NULL
+  );
+  INSERT INTO key_epoch (id, epoch) VALUES (1, 0);
+  -- The node running a rotation, until when; another node resumes it once the lease runs out.
+  ALTER TABLE rotations ADD COLUMN owner TEXT;
+  ALTER TABLE rotations ADD COLUMN lease_until INTEGER;
+  `,
+  },
 ];

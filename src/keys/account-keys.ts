@@ -18,14 +18,15 @@ export interface KeyStores {
 
 /**
  * Replaces one key with a new random one, for regenerateKey and a rotation's
- * regenerate step alike. The key ring is reloaded before this returns, so the
- * old value (and every SAS signed with it) fails from the very next data-plane
- * request on. Undefined when the account is gone.
+ * regenerate step alike. The key ring is reloaded, on every node of the
+ * deployment, before this returns, so the old value (and every SAS signed with
+ * it) fails from the very next data-plane request on. Undefined when the
+ * account is gone.
  */
 export async function regenerateAccountKey(stores: KeyStores, account: StorageAccountRecord, index: 0 | 1): Promise<StorageAccountRecord | undefined> {
   const updated = await stores.accounts.setKey(account.name, index, newAccountKey(), Date.now());
   if (!updated) return undefined;
-  stores.keyring.load(updated);
+  await stores.keyring.changed(updated);
   stores.logger.info({ account: account.name, keyName: `key${index + 1}` }, 'storage account key regenerated');
   return updated;
 }

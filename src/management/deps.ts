@@ -9,6 +9,7 @@ import type { ResourceGroupStore } from '../db/resource-groups.js';
 import type { RotationStore } from '../db/rotations.js';
 import type { WorkspaceStore } from '../db/workspaces.js';
 import type { RotationEngine } from '../rotation/engine.js';
+import type { RotationNode } from '../rotation/lease.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
 import type { ActivityLog } from './activity/activity-log.js';
@@ -45,6 +46,8 @@ export interface ManagementDeps {
   /** The rotation journal. */
   rotations: RotationStore;
   rotation: RotationEngine;
+  /** This node, which holds the lease of the rotations it runs. */
+  node: RotationNode;
   activity: ActivityLog;
   /** Resolves once the metadata commits made so far are on disk; writes are answered only then. */
   durable: () => Promise<void>;

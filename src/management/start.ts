@@ -2,7 +2,8 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Metadata } from '../db/metadata.js';
 import { RotationEngine } from '../rotation/engine.js';
-import { recoverRotations } from '../rotation/recovery.js';
+import type { RotationNode } from '../rotation/lease.js';
+import { recoverRotations, watchRotations } from '../rotation/recovery.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
 import { ActivityLog } from './activity/activity-log.js';
@@ -25,6 +26,8 @@ export interface ManagementOptions {
   /** How clients write the host in URLs (wildcard addresses become 127.0.0.1). */
   displayHost: string;
   metadata: Metadata;
+  /** This node, for the leases of the rotations it runs. */
+  node: RotationNode;
   keyring: KeyRing;
   blob: ManagementDeps['blob'];
   file: ManagementDeps['file'];
@@ -94,18 +97,23 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     logger: options.logger,
     dataPlaneHttpsPorts: options.dataPlaneHttpsPorts,
     consoleSessions: new ConsoleSessions(),
+    node: options.node,
   };
   // The engine runs the same operations as the API, so it needs the deps it is part of.
   deps.rotation = new RotationEngine(deps as ManagementDeps);
   const ready = deps as ManagementDeps;
   // Interrupted rotations resume (or roll back) before any request can ask for a new one.
   await recoverRotations(ready);
+  const stopWatching = watchRotations(ready);
   answerClientErrors(server, 'arm');
   server.on('request', (req) => closeWhenIdle(req, options.idleTimeoutMs, options.logger));
   server.on('request', managementRequestListener(ready));
   return {
     server,
-    stopWork: () => ready.rotation.stop(),
+    stopWork: () => {
+      stopWatching();
+      return ready.rotation.stop();
+    },
     endpoints: { arm, authority: arm, tenantId, subscriptionId, caFile: options.tls.caFile, adminClientFile },
   };
 }

@@ -9,6 +9,7 @@ import { accountId } from '../management/arm-ids.js';
 import { newAccountKey } from '../keys/account-keys.js';
 import { classifyHolders, discoverConsumers, keyName, reliesOn, sasScope, type Consumer, type KeyName } from './consumers.js';
 import { RotationJournal, crashPoint } from './journal.js';
+import { RotationLease } from './lease.js';
 import { actionFor, otherKey, type RotationPlanSummary } from './plan.js';
 import { reissueSas } from './sas-token.js';
 import { verifyHolders } from './verify.js';
@@ -63,6 +64,7 @@ export function rotationConflict(deps: ManagementDeps, account: StorageAccountRe
  */
 export class RotationEngine {
   private readonly runs = new Map<string, Promise<void>>();
+  private readonly leases = new Map<string, RotationLease>();
   private stopping = false;
 
   constructor(private readonly deps: ManagementDeps) {}
@@ -81,7 +83,10 @@ export class RotationEngine {
       callerId: caller.clientId,
       callerName: caller.displayName,
       created: Date.now(),
+      owner: this.deps.node.id,
+      leaseMs: this.deps.node.leaseMs,
     };
+    const claimedAt = performance.now();
     if (!(await rotations.start(rotation, { counts: plan.counts }))) {
       const running = await rotations.running(account.name);
       // Ended between the two reads: the caller may simply try again.
@@ -98,26 +103,44 @@ export class RotationEngine {
       properties: { retiredKey: plan.retiredKey, keptKey: plan.keptKey, reissueSas: String(plan.reissueSas), consumersToMove: String(plan.counts.moveKey), sasToReissue: String(plan.counts.reissueSas) },
     });
     crashPoint('plan', 'done');
-    this.launch(id);
+    this.launch(id, claimedAt);
     return (await rotations.get(id))!;
   }
 
-  /** Continues a rotation a previous process left in progress (see recovery.ts). */
-  async resume(rotation: RotationRecord): Promise<void> {
-    await this.deps.rotations.countAttempt(rotation.id, { step: 'restart', phase: 'done', detail: { attempt: rotation.attempts + 1, lastStep: `${rotation.step}.${rotation.phase}` } });
-    this.launch(rotation.id);
+  /**
+   * Continues a rotation a previous process left in progress (see
+   * recovery.ts), unless it runs here already or another live node holds it;
+   * false then.
+   */
+  async resume(rotation: RotationRecord): Promise<boolean> {
+    const { node, rotations } = this.deps;
+    if (this.stopping || this.runs.has(rotation.id)) return false;
+    const claimedAt = performance.now();
+    // A lone node's earlier process is gone, whatever its lease says; on a shared database it may be alive.
+    if (!(await rotations.claim(rotation.id, node.id, node.leaseMs, !node.shared))) return false;
+    await rotations.countAttempt(rotation.id, { step: 'restart', phase: 'done', detail: { attempt: rotation.attempts + 1, lastStep: `${rotation.step}.${rotation.phase}` } });
+    this.launch(rotation.id, claimedAt);
+    return true;
   }
 
-  /** Lets each run reach its next step boundary; what is left is resumed on the next start. */
+  /** Lets each run reach its next step boundary and gives its rotation up; what is left is resumed by another node or on the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
     await Promise.allSettled(this.runs.values());
   }
 
-  private launch(id: string): void {
+  private launch(id: string, claimedAt: number): void {
+    const lease = new RotationLease(this.deps.rotations, id, this.deps.node, claimedAt);
+    this.leases.set(id, lease);
     const run = this.run(id)
       .catch((error: unknown) => this.deps.logger.error({ err: error, rotationId: id }, 'key rotation stopped by an unexpected error; it resumes on the next start'))
-      .finally(() => this.runs.delete(id));
+      .finally(async () => {
+        lease.stop();
+        this.leases.delete(id);
+        // Stopped mid-way (shutdown, lost hold): let another node take it over without waiting out the lease.
+        await this.deps.rotations.release(id, this.deps.node.id).catch(() => {});
+        this.runs.delete(id);
+      });
     this.runs.set(id, run);
   }
 
@@ -148,8 +171,9 @@ export class RotationEngine {
     }
   }
 
-  private checkpoint(): void {
+  private checkpoint(rotation: RotationRecord): void {
     if (this.stopping) throw new Stopping('the server is stopping');
+    if (!this.leases.get(rotation.id)?.held()) throw new Stopping('this node no longer holds the rotation; another node resumes it');
   }
 
   /** The rotation's account as a step's transaction sees it; the rotation is rolled back if it is gone. */
@@ -168,7 +192,7 @@ export class RotationEngine {
    * transaction with the journal entry: a crash leaves all of them moved or none.
    */
   private async move(rotation: RotationRecord, journal: RotationJournal, round: number): Promise<void> {
-    this.checkpoint();
+    this.checkpoint(rotation);
     await journal.record('move', 'started', { round });
     const { consumers, rotations } = this.deps;
     const retired = keyName(rotation.retireIndex);
@@ -206,11 +230,11 @@ export class RotationEngine {
 
   /** Step 2b: each moved consumer's new credential, against the data plane; any refusal rolls the rotation back. */
   private async verifyMoved(rotation: RotationRecord, journal: RotationJournal): Promise<void> {
-    this.checkpoint();
+    this.checkpoint(rotation);
     await journal.record('verify-moved', 'started');
     const holders = await this.movedHolders(rotation, ['moved', 'failed']);
     const refused = await verifyHolders(this.deps, rotation.account, holders);
-    this.checkpoint();
+    this.checkpoint(rotation);
     const moves = new Map((await this.deps.rotations.moves(rotation.id)).map((move) => [move.consumer, move]));
     await this.deps.rotations.settleMoves(
       rotation.id,
@@ -235,7 +259,7 @@ export class RotationEngine {
    * when some do (they started to meanwhile): another round moves them.
    */
   private async regenerate(rotation: RotationRecord, journal: RotationJournal): Promise<boolean> {
-    this.checkpoint();
+    this.checkpoint(rotation);
     await journal.record('regenerate', 'started');
     const retired = keyName(rotation.retireIndex);
     const regenerated = await this.deps.rotations.regenerateKey(
@@ -251,8 +275,8 @@ export class RotationEngine {
       journal.entry('regenerate', 'done', { keyName: retired }),
     );
     if (!regenerated) return false;
-    // Before anything else runs: the retired key is refused from the next request on, as regenerateKey's is.
-    this.deps.keyring.load(regenerated);
+    // The retired key is refused from the next request on, here at once, and on every node before the step is passed.
+    await this.deps.keyring.changed(regenerated);
     this.deps.logger.info({ account: regenerated.name, keyName: retired }, 'storage account key regenerated');
     await journal.passed('regenerate', 'done');
     return true;
@@ -260,12 +284,12 @@ export class RotationEngine {
 
   /** Step 4: every consumer that matches a key, verified again; the rotation succeeds, with warnings for any refused. */
   private async finish(rotation: RotationRecord, journal: RotationJournal): Promise<void> {
-    this.checkpoint();
+    this.checkpoint(rotation);
     await journal.record('verify-final', 'started');
     const account = await this.deps.accounts.get(rotation.account);
     const consumers = account ? (await discoverConsumers(this.deps.consumers, account, this.deps.subscriptionId)).filter((consumer) => reliesOn(consumer, 'key1') || reliesOn(consumer, 'key2')) : [];
     const refused = account ? await verifyHolders(this.deps, account.name, consumers.map((consumer) => consumer.holder)) : new Map<string, string>();
-    this.checkpoint();
+    this.checkpoint(rotation);
     const warnings = consumers.filter((consumer) => refused.has(consumer.holder.ref)).map((consumer) => ({ id: consumer.resourceId, reason: refused.get(consumer.holder.ref)! }));
     await this.deps.rotations.settleMoves(
       rotation.id,

@@ -6,6 +6,10 @@ export interface ServerConfig {
   dataDir: string;
   /** A PostgreSQL URL: the metadata of a multi-node deployment lives there instead of in the data directory's SQLite file. */
   database?: string;
+  /** How long a node of a multi-node deployment trusts its key ring without confirming it with the database. */
+  nodeLeaseMs: number;
+  /** Where the server writes its endpoints once listening (default DATA_DIR/endpoints.json; nodes sharing a data directory need one each). */
+  endpointsFile?: string;
   /** The master key's file when it lives outside the data directory (MLSPACE_MASTER_KEY still wins). */
   masterKeyFile?: string;
   host: string;

@@ -19,9 +19,13 @@ export interface Endpoints {
   adminClientFile: string;
 }
 
+/** Where a server writes its endpoints unless told otherwise (`mlspace up --endpoints-file`). */
+export function endpointsFileOf(dataDir: string): string {
+  return path.join(dataDir, 'endpoints.json');
+}
+
 /** Written once the server accepts requests; replaced atomically so a reader never sees half a file. */
-export function writeEndpoints(dataDir: string, endpoints: Endpoints): string {
-  const file = path.join(dataDir, 'endpoints.json');
+export function writeEndpoints(file: string, endpoints: Endpoints): string {
   const temp = `${file}.${process.pid}.tmp`;
   fs.writeFileSync(temp, JSON.stringify(endpoints, null, 2) + '\n', { mode: 0o600 });
   fs.renameSync(temp, file);
@@ -30,13 +34,13 @@ export function writeEndpoints(dataDir: string, endpoints: Endpoints): string {
 
 /** Reads a running server's endpoints.json, saying how to start one when there is none. */
 export function readEndpoints(dataDir: string): Endpoints {
-  const file = path.join(dataDir, 'endpoints.json');
+  const file = endpointsFileOf(dataDir);
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: start the server first (mlspace up --data-dir ${dataDir}).`);
   const endpoints = JSON.parse(fs.readFileSync(file, 'utf8')) as Endpoints;
   if (!endpoints.arm) throw new Error(`${file} names no management endpoint (arm); restart the server with this version of mlspace.`);
   return endpoints;
 }
 
-export function removeEndpoints(dataDir: string): void {
-  fs.rmSync(path.join(dataDir, 'endpoints.json'), { force: true });
+export function removeEndpoints(file: string): void {
+  fs.rmSync(file, { force: true });
 }

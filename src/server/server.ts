@@ -5,6 +5,10 @@ import path from 'node:path';
 import { ContentPins } from '../bytes/content-pins.js';
 import { ContentStore } from '../bytes/content-store.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
+import { randomUUID } from 'node:crypto';
+import { ClusterNode } from '../cluster/cluster-node.js';
+import type { Metadata } from '../db/metadata.js';
+import { openPostgresMetadata } from '../db/postgres/metadata.js';
 import { openSqliteMetadata } from '../db/sqlite-metadata.js';
 import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
@@ -18,13 +22,21 @@ import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
 import { fileServiceHook } from './file-hook.js';
 import { DEV_ACCOUNT, type ServerConfig } from './config.js';
-import { removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
+import { endpointsFileOf, removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createDataPlaneServer, serviceOfPort } from './data-plane.js';
 import { ensureTlsMaterial } from '../management/tls/local-ca.js';
 import { MASTER_KEY_CHECK } from '../secrets/master-key-check.js';
 import { ConsoleOrigin } from '../storage/http/cors.js';
 import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
+
+/**
+ * On a shared database, how old an unreferenced content file must be before a
+ * starting node removes it: another node may have written it and not yet
+ * committed the write that refers to it (an upload stalls for at most the idle
+ * timeout; this is far past that).
+ */
+const SHARED_SWEEP_AGE_MS = 3600_000;
 
 export interface RunningServer {
   endpoints: Endpoints;
@@ -49,20 +61,32 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   checkDataDirPrivate(config.dataDir, config.allowSharedDataDir);
   const sealer = Sealer.open(config.dataDir, process.env, config.masterKeyFile);
-  const metadata = openSqliteMetadata(config.dataDir, sealer);
+  const metadata = config.database ? await openPostgresMetadata(config.database, sealer) : openSqliteMetadata(config.dataDir, sealer);
+  try {
+    return await serve(config, logger, metadata, sealer);
+  } catch (error) {
+    await metadata.close();
+    throw error;
+  }
+}
+
+async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, sealer: Sealer): Promise<RunningServer> {
   await metadata.settings.setOnce(MASTER_KEY_CHECK, sealer.keyCheck());
   const { accounts, durable } = metadata;
   await ensureAccounts(accounts, metadata.declarations, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
   const keyring = new KeyRing();
-  for (const account of await accounts.list()) {
-    if (account.name !== DEV_ACCOUNT.name || config.devAccount) keyring.load(account);
-  }
+  const reloadKeyRing = async () => keyring.loadAll((await accounts.list()).filter((account) => account.name !== DEV_ACCOUNT.name || config.devAccount));
+  await reloadKeyRing();
+  // Nodes sharing a database confirm their key ring with it before serving a signed request.
+  const cluster = metadata.cluster && new ClusterNode(metadata.cluster, keyring, { leaseMs: config.nodeLeaseMs, reload: reloadKeyRing, logger });
+  await cluster?.start();
 
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
   await content.init();
   // Blob and File content share one store and one reference table, so one sweep covers both.
-  const swept = await content.sweep(await metadata.referencedContent());
+  // Other nodes may be writing files they are about to commit: on a shared database only old files are candidates.
+  const swept = await content.sweep(() => metadata.referencedContent(), cluster ? SHARED_SWEEP_AGE_MS : 0);
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;
@@ -119,6 +143,7 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
     port: config.armPort,
     displayHost: displayHost(host),
     metadata,
+    node: { id: cluster?.info.id ?? randomUUID(), leaseMs: config.nodeLeaseMs, shared: cluster !== undefined },
     keyring,
     blob: blobDeps,
     file: fileServiceHook(metadata.files, pins, fileEndpoint),
@@ -135,16 +160,18 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
     fileHttps: `https://${displayHost(host)}:${(fileTlsServer.address() as AddressInfo).port}`,
     ...management.endpoints,
   };
-  writeEndpoints(config.dataDir, endpoints);
+  const endpointsFile = config.endpointsFile ?? endpointsFileOf(config.dataDir);
+  writeEndpoints(endpointsFile, endpoints);
 
   return {
     endpoints,
     async close() {
-      removeEndpoints(config.dataDir);
+      removeEndpoints(endpointsFile);
       clearInterval(purgeTimer);
       // Rotations verify consumers through the Blob and File services: let them pause while those still answer.
       await management.stopWork();
       await Promise.all([blobServer, fileServer, blobTlsServer, fileTlsServer, management.server].map(closeServer));
+      await cluster?.stop();
       await metadata.close();
     },
   };

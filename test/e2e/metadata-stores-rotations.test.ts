@@ -59,7 +59,7 @@ function datastore(name: string, system: boolean, secret: string, credentialsTyp
 }
 
 const plan = { retiredKey: 'key1', counts: { consumers: 3 } };
-const rotation = (id: string) => ({ id, account: 'rotacct', resourceGroup: 'RG-Rot', retireIndex: 0 as const, reissueSas: false, plan, callerId: 'c', callerName: 'admin', created: 1_700_000_000_000 });
+const rotation = (id: string) => ({ id, account: 'rotacct', resourceGroup: 'RG-Rot', retireIndex: 0 as const, reissueSas: false, plan, callerId: 'c', callerName: 'admin', created: 1_700_000_000_000, owner: 'node-a', leaseMs: 60_000 });
 const entry = (step: string, detail: Record<string, unknown> = {}) => ({ step, phase: 'done' as const, detail });
 
 describe.each([
@@ -147,6 +147,20 @@ describe.each([
     expect((await stores.rotations.moves('rot-1')).map((move) => move.state)).toEqual(['changedElsewhere', 'changedElsewhere']);
   });
 
+  it('lease a rotation to one node at a time, to another once the lease runs out or is given up', async () => {
+    expect(await stores.rotations.claim('rot-1', 'node-a', 60_000)).toBe(true);
+    expect(await stores.rotations.claim('rot-1', 'node-b', 60_000)).toBe(false);
+    expect(await stores.rotations.claim('rot-1', 'node-a', 1)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await stores.rotations.claim('rot-1', 'node-b', 60_000)).toBe(true);
+    expect(await stores.rotations.claim('rot-1', 'node-a', 60_000)).toBe(false);
+    expect(await stores.rotations.claim('rot-1', 'node-a', 60_000, true)).toBe(true);
+    await stores.rotations.release('rot-1', 'node-b');
+    expect(await stores.rotations.claim('rot-1', 'node-b', 60_000)).toBe(false);
+    await stores.rotations.release('rot-1', 'node-a');
+    expect(await stores.rotations.claim('rot-1', 'node-b', 60_000)).toBe(true);
+  });
+
   it('count restarts, and end the rotation', async () => {
     await stores.rotations.countAttempt('rot-1', entry('restart', { attempt: 2 }));
     expect((await stores.rotations.get('rot-1'))!.attempts).toBe(2);
@@ -157,5 +171,6 @@ describe.each([
     const [ended] = await stores.rotations.recent('rotacct', 5);
     expect([ended!.status, ended!.error, typeof ended!.ended, ended!.created]).toEqual(['Failed', { code: 'Test', message: 'rolled back' }, 'number', 1_700_000_000_000]);
     expect(await stores.rotations.start(rotation('rot-2'), {})).toBe(true);
+    expect(await stores.rotations.claim('rot-1', 'node-b', 60_000, true)).toBe(false);
   });
 });

@@ -6,6 +6,8 @@ const SERVER = process.env.MLSPACE_TEST_POSTGRES_URL ?? 'postgres://postgres@127
 
 export interface TestDatabase {
   name: string;
+  /** Its URL, as a server's --database takes it. */
+  url: string;
   /** A pool on the database; `pool()` again makes another, as another node would. */
   pool(max?: number): pg.Pool;
   /** Ends the pools and drops the database. */
@@ -20,11 +22,12 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
   const pools: pg.Pool[] = [];
+  const url = new URL(SERVER);
+  url.pathname = `/${name}`;
   return {
     name,
+    url: url.toString(),
     pool(max = 2) {
-      const url = new URL(SERVER);
-      url.pathname = `/${name}`;
       const pool = new pg.Pool({ connectionString: url.toString(), max });
       // Dropping the database ends idle connections that are still closing: that is expected.
       pool.on('error', () => {});

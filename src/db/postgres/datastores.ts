@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Sealer } from '../../secrets/seal.js';
 import { datastoreFromRow, type DatastoreQuery, type DatastoreRecord, type DatastoreRow, type DatastoreStore } from '../datastores.js';
-import { asciiLower, type Queryable } from './sql.js';
+import { asciiLower, serializable, type Queryable } from './sql.js';
 
 
 const COLUMNS = 'workspace_id, name, system, is_default, doc, secret, created, modified';
@@ -18,8 +18,14 @@ export class PgDatastoreRepo implements DatastoreStore {
     return rows[0] && datastoreFromRow(rows[0], this.sealer);
   }
 
+  /**
+   * Serializable, as every write of a credential is: a rotation's regenerate
+   * step (serializable) checks that nobody relies on the retired key, and
+   * PostgreSQL catches a registration racing it only between two
+   * serializable transactions.
+   */
   put(datastore: DatastoreRecord): Promise<void> {
-    return this.write(this.pool, datastore);
+    return serializable(this.pool, (client) => this.write(client, datastore));
   }
 
   /** put, on `q`: within the workspace repo's transactions. */

@@ -21,7 +21,7 @@ import {
   type StepRecord,
 } from '../rotations.js';
 import type { PgConsumerRepo } from './consumers.js';
-import { serializable, type Queryable } from './sql.js';
+import { NOW_MS, serializable, type Queryable } from './sql.js';
 
 /** What a rotation's steps read and write of an account, inside their transaction (the accounts store of this dialect). */
 export interface AccountsInTransaction {
@@ -49,13 +49,39 @@ export class PgRotationRepo implements RotationStore {
   async start(rotation: NewRotation, detail: Record<string, unknown>): Promise<boolean> {
     return serializable(this.pool, async (client) => {
       const { rowCount } = await client.query(
-        `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated)
-         VALUES ($1, $2, $3, $4, $5, 'InProgress', 'plan', 'started', $6, $7, $8, 1, $9, $9) ON CONFLICT DO NOTHING`,
-        [rotation.id, rotation.account, rotation.resourceGroup, rotation.retireIndex, rotation.reissueSas ? 1 : 0, JSON.stringify(rotation.plan), rotation.callerId, rotation.callerName, rotation.created],
+        `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until)
+         VALUES ($1, $2, $3, $4, $5, 'InProgress', 'plan', 'started', $6, $7, $8, 1, $9, $9, $10, ${NOW_MS} + $11) ON CONFLICT DO NOTHING`,
+        [
+          rotation.id,
+          rotation.account,
+          rotation.resourceGroup,
+          rotation.retireIndex,
+          rotation.reissueSas ? 1 : 0,
+          JSON.stringify(rotation.plan),
+          rotation.callerId,
+          rotation.callerName,
+          rotation.created,
+          rotation.owner,
+          rotation.leaseMs,
+        ],
       );
       if (rowCount === 1) await writeJournal(client, rotation.id, { step: 'plan', phase: 'done', detail });
       return rowCount === 1;
     });
+  }
+
+  async claim(id: string, owner: string, leaseMs: number, evenIfHeld = false): Promise<boolean> {
+    // Leases run on the database's clock, which every node shares.
+    const { rowCount } = await this.pool.query(
+      `UPDATE rotations SET owner = $2, lease_until = ${NOW_MS} + $3
+       WHERE id = $1 AND status = 'InProgress' AND ($4 OR owner IS NULL OR owner = $2 OR lease_until < ${NOW_MS})`,
+      [id, owner, leaseMs, evenIfHeld],
+    );
+    return rowCount === 1;
+  }
+
+  async release(id: string, owner: string): Promise<void> {
+    await this.pool.query('UPDATE rotations SET owner = NULL, lease_until = NULL WHERE id = $1 AND owner = $2', [id, owner]);
   }
 
   async get(id: string): Promise<RotationRecord | undefined> {

@@ -324,4 +324,33 @@ export const postgresMigrations: readonly Migration[] = [
   );
   `,
   },
+  {
+    name: '013-cluster',
+    sql: `
+  CREATE TABLE nodes (
+    id TEXT PRIMARY KEY,
+    address TEXT NOT NULL,
+    started BIGINT NOT NULL,
+    heartbeat BIGINT NOT NULL,
+    epoch BIGINT NOT NULL
+  );
+  CREATE TABLE key_epoch (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    epoch BIGINT NOT NULL
+  );
+  INSERT INTO key_epoch (id, epoch) VALUES (1, 0);
+  -- Any change to an account (keys, Shared Key switch, settings) bumps the epoch in
+  -- its own transaction and wakes every node at commit: no writer can forget to.
+  CREATE FUNCTION bump_key_epoch() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    UPDATE key_epoch SET epoch = epoch + 1 WHERE id = 1;
+    PERFORM pg_notify('mlspace_keys', '');
+    RETURN NULL;
+  END
+  $$;
+  CREATE TRIGGER accounts_bump_key_epoch AFTER INSERT OR UPDATE OR DELETE ON accounts FOR EACH STATEMENT EXECUTE FUNCTION bump_key_epoch();
+  ALTER TABLE rotations ADD COLUMN owner TEXT;
+  ALTER TABLE rotations ADD COLUMN lease_until BIGINT;
+  `,
+  },
 ];

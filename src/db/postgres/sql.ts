@@ -8,6 +8,9 @@ export function asciiLower(expr: string): string {
   return `translate(${expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')`;
 }
 
+/** Milliseconds on PostgreSQL's clock: leases and heartbeats of several nodes are compared on the one clock they share. */
+export const NOW_MS = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
 /** PostgreSQL's answers to a serializable transaction that lost a race: it may simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
 const ATTEMPTS = 5;

@@ -3,7 +3,7 @@ import type { Sealer } from '../../secrets/seal.js';
 import type { DatastoreRecord } from '../datastores.js';
 import { workspaceFromRow, type WorkspaceRecord, type WorkspaceRow, type WorkspaceSettings, type WorkspaceStore } from '../workspaces.js';
 import type { PgDatastoreRepo } from './datastores.js';
-import { asciiLower, transaction } from './sql.js';
+import { asciiLower, serializable } from './sql.js';
 
 const SELECT = 'SELECT id, resource_group, name, storage_account, storage_key, doc, created, modified FROM workspaces';
 /** SQLite's NOCASE order (A-Z folded, then byte by byte), which the ICU `nocase` collation's own order is not. */
@@ -32,7 +32,7 @@ export class PgWorkspaceRepo implements WorkspaceStore {
   }
 
   create(workspace: WorkspaceRecord, systemDatastores: DatastoreRecord[]): Promise<void> {
-    return transaction(this.pool, async (client) => {
+    return serializable(this.pool, async (client) => {
       await client.query(
         `INSERT INTO workspaces (id, resource_group, name, storage_account, storage_key, doc, created, modified)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -55,8 +55,9 @@ export class PgWorkspaceRepo implements WorkspaceStore {
     await this.pool.query('UPDATE workspaces SET doc = $1, modified = $2 WHERE id = $3', [JSON.stringify(settings), modified, id]);
   }
 
+  /** Serializable, as datastore writes are (see PgDatastoreRepo.put). */
   resyncKey(workspace: WorkspaceRecord, key: string, modified: number): Promise<void> {
-    return transaction(this.pool, async (client) => {
+    return serializable(this.pool, async (client) => {
       await client.query('UPDATE workspaces SET storage_key = $1, modified = $2 WHERE id = $3', [this.sealer.seal(key), modified, workspace.id]);
       // Locked: a datastore PUT meanwhile must not be overwritten by what was read here.
       for (const datastore of await this.datastores.systemOf(client, workspace.id, true)) {

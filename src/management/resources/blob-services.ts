@@ -69,8 +69,8 @@ async function setProperties(deps: ManagementDeps, ctx: ArmRequest): Promise<Arm
   const settings = { ...account.settings, blobService };
   await deps.accounts.saveSettings(account.name, account.allowSharedKeyAccess, settings);
   const saved = { ...account, settings };
-  // The data plane reads the policy from the key ring: reload it before answering.
-  deps.keyring.load(saved);
+  // The data plane reads the policy from the key ring: reload it, on every node, before answering.
+  await deps.keyring.changed(saved);
   return { status: 200, body: serviceJson(deps, saved) };
 }
 

@@ -108,7 +108,7 @@ function readSettings(body: Fields, current: AccountSettings | undefined, allowS
 async function saveSettings(deps: ManagementDeps, account: StorageAccountRecord, update: ReturnType<typeof readSettings>): Promise<StorageAccountRecord> {
   await deps.accounts.saveSettings(account.name, update.allowSharedKeyAccess, update.settings);
   const saved = { ...account, allowSharedKeyAccess: update.allowSharedKeyAccess, settings: update.settings };
-  deps.keyring.load(saved);
+  await deps.keyring.changed(saved);
   return saved;
 }
 
@@ -143,7 +143,7 @@ async function create(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
     settings,
   };
   if (!(await deps.accounts.create(account))) throw accountTaken(name);
-  deps.keyring.load(account);
+  await deps.keyring.changed(account);
   return { status: 200, body: accountJson(deps, account) };
 }
 
@@ -164,7 +164,7 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
  */
 export async function deleteStorageAccount(deps: ManagementDeps, name: string): Promise<boolean> {
   if (!(await deps.accounts.delete(name))) return false;
-  deps.keyring.remove(name);
+  await deps.keyring.removed(name);
   const orphans = await deps.blob.repo.deleteAccountData(name);
   discard(deps.blob, orphans);
   await deps.file.deleteAccountData(name);

@@ -107,5 +107,11 @@ export const errors = {
   conditionNotMet: () => new StorageError(412, 'ConditionNotMet', 'The condition specified using HTTP conditional header(s) is not met.'),
   serverBusy: () =>
     new StorageError(503, 'ServerBusy', 'The server is currently unable to receive requests: too many uploads are in flight. Please retry your request.'),
+  keysBehind: () =>
+    new StorageError(
+      503,
+      'ServerBusy',
+      'The server is currently unable to receive requests: this node has not confirmed the current account keys with the database. Please retry your request.',
+    ),
   internal: () => new StorageError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.'),
 };

@@ -1,0 +1,152 @@
+import os from 'node:os';
+import { randomUUID } from 'node:crypto';
+import type { ClusterStore, NodeInfo } from '../db/cluster.js';
+import type { Logger } from '../server/log.js';
+import type { KeyRing } from '../storage/auth/keyring.js';
+
+export interface ClusterNodeOptions {
+  /** How long a node trusts its key ring without confirming it with the database; also how long a writer waits for a silent node. */
+  leaseMs: number;
+  /** Reads every account from the store into the key ring. */
+  reload(): Promise<void>;
+  logger: Logger;
+}
+
+/**
+ * This node's membership of a multi-node deployment, and the guarantee that
+ * a key regenerated through any node is refused by every node once the
+ * regeneration returns:
+ *
+ * - every change to an account bumps the key epoch in its transaction and
+ *   notifies every node at commit (a trigger, src/db/postgres/schema.ts);
+ * - a node, notified or every fifth of its lease, checks in: it records a
+ *   heartbeat and learns the current epoch; behind, it reloads its key ring
+ *   and checks in again;
+ * - a check-in that finds the node current confirms its key ring for one lease
+ *   from the moment it was sent; past that, the node answers authenticated
+ *   requests with 503 ServerBusy (KeyRing.current), so a node cut off from the
+ *   database (or stopped) never accepts a key regenerated meanwhile;
+ * - the writer (KeyRing.changed) waits until every live node has checked in at
+ *   the new epoch, or has let its lease run out.
+ *
+ * Only durations are compared on each clock (the database's for leases, this
+ * process's monotonic one for the confirmation), never one clock with another.
+ */
+export class ClusterNode {
+  readonly info: NodeInfo = { id: randomUUID(), address: `${os.hostname()}:${process.pid}`, started: Date.now() };
+  private loaded = -1;
+  private running: Promise<void> | undefined;
+  private queued: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private listener: { close(): Promise<void> } | undefined;
+  private listening: Promise<void> | undefined;
+  private readonly checkIns = new Set<() => void>();
+  private failing = false;
+
+  constructor(
+    private readonly store: ClusterStore,
+    private readonly keyring: KeyRing,
+    private readonly options: ClusterNodeOptions,
+  ) {}
+
+  /** Joins, with the key ring confirmed before this resolves; until then authenticated requests are refused. */
+  async start(): Promise<void> {
+    this.keyring.joinCluster(() => this.settled());
+    await this.listen();
+    await this.sync();
+    this.timer = setInterval(() => this.tick(), Math.max(50, this.options.leaseMs / 5)).unref();
+  }
+
+  /** Leaves: writers stop waiting for this node at once rather than after its lease. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => {});
+    await this.listener?.close().catch(() => {});
+    await this.store.leave(this.info.id).catch(() => {});
+  }
+
+  /** Resolves once every live node has loaded the accounts as they are now (or its lease has run out). */
+  async settled(): Promise<void> {
+    const epoch = await this.store.currentEpoch();
+    for (;;) {
+      const remaining = await this.store.laggards(epoch, this.options.leaseMs);
+      if (remaining.length === 0) return;
+      // Woken by the next check-in anywhere, or when the first silent node's lease runs out.
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timeout);
+          this.checkIns.delete(wake);
+          resolve();
+        };
+        const timeout = setTimeout(wake, Math.max(1, Math.min(...remaining)));
+        this.checkIns.add(wake);
+      });
+    }
+  }
+
+  /** Checks in now; calls that arrive while one runs share the next. */
+  private sync(): Promise<void> {
+    if (this.running === undefined) return this.startSync();
+    this.queued ??= this.running.then(
+      () => this.startSync(),
+      () => this.startSync(),
+    );
+    return this.queued;
+  }
+
+  private startSync(): Promise<void> {
+    this.queued = undefined;
+    this.running = this.checkIn().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async checkIn(): Promise<void> {
+    for (;;) {
+      const sent = performance.now();
+      const current = await this.store.checkIn(this.info, this.loaded);
+      if (current === this.loaded) {
+        this.keyring.confirm(sent + this.options.leaseMs);
+        return;
+      }
+      // The epoch was read after the changes it counts had committed: a reload from here on sees them.
+      await this.options.reload();
+      this.loaded = current;
+    }
+  }
+
+  private tick(): void {
+    if (this.listener === undefined) void this.listen().catch(() => {});
+    this.sync().then(
+      () => {
+        if (this.failing) this.options.logger.info({ node: this.info.id }, 'key ring confirmed with the database again');
+        this.failing = false;
+      },
+      (error: unknown) => {
+        // Once per outage, not once per tick; the lease turns requests away meanwhile.
+        if (!this.failing) this.options.logger.error({ err: error, node: this.info.id }, 'cannot confirm the key ring with the database; authenticated requests are refused once the lease runs out');
+        this.failing = true;
+      },
+    );
+  }
+
+  private listen(): Promise<void> {
+    this.listening ??= this.store
+      .listen({
+        onEpoch: () => void this.sync().catch(() => {}),
+        onCheckIn: () => {
+          for (const wake of [...this.checkIns]) wake();
+        },
+        onError: () => {
+          // The heartbeat still catches every change; the next tick listens again.
+          const listener = this.listener;
+          this.listener = undefined;
+          void listener?.close().catch(() => {});
+        },
+      })
+      .then((listener) => {
+        this.listener = listener;
+      })
+      .finally(() => (this.listening = undefined));
+    return this.listening;
+  }
+}

@@ -1,0 +1,69 @@
+import pg from 'pg';
+import type { ClusterStore, NodeInfo } from '../cluster.js';
+import { NOW_MS } from './sql.js';
+
+/** A node not heard of for this long is gone for good: its row is removed by whichever node checks in. */
+const FORGET_MS = 24 * 3600_000;
+
+/**
+ * The PostgreSQL dialect of the cluster: a `nodes` row per node, the key
+ * epoch (bumped by a trigger on `accounts`), and two notification channels.
+ */
+export class PgClusterStore implements ClusterStore {
+  private forgotten = 0;
+
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly connectionString: string,
+  ) {}
+
+  async checkIn(node: NodeInfo, loadedEpoch: number): Promise<number> {
+    // FOR SHARE waits for a bump under way (it holds the epoch row until commit) and then reads
+    // its result; a bump that starts later waits for this heartbeat, and so sees it.
+    const { rows } = await this.pool.query<{ epoch: string; moved: boolean }>(
+      `WITH current AS (SELECT epoch FROM key_epoch WHERE id = 1 FOR SHARE),
+            previous AS (SELECT epoch FROM nodes WHERE id = $1),
+            upsert AS (
+              INSERT INTO nodes (id, address, started, heartbeat, epoch) VALUES ($1, $2, $3, ${NOW_MS}, $4)
+              ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat, epoch = excluded.epoch)
+       SELECT current.epoch, (SELECT epoch FROM previous) IS DISTINCT FROM $4 AS moved FROM current`,
+      [node.id, node.address, node.started, loadedEpoch],
+    );
+    const row = rows[0]!;
+    // Writers waiting for this node to catch up are woken rather than left to poll.
+    if (row.moved) await this.pool.query("SELECT pg_notify('mlspace_key_acks', '')");
+    if (Date.now() - this.forgotten > 3600_000) {
+      this.forgotten = Date.now();
+      await this.pool.query(`DELETE FROM nodes WHERE heartbeat < ${NOW_MS} - $1`, [FORGET_MS]);
+    }
+    return Number(row.epoch);
+  }
+
+  async currentEpoch(): Promise<number> {
+    const { rows } = await this.pool.query<{ epoch: string }>('SELECT epoch FROM key_epoch WHERE id = 1');
+    return Number(rows[0]!.epoch);
+  }
+
+  async laggards(epoch: number, leaseMs: number): Promise<number[]> {
+    const { rows } = await this.pool.query<{ remaining: string }>(
+      `SELECT heartbeat + $2 - ${NOW_MS} AS remaining FROM nodes WHERE epoch < $1 AND heartbeat + $2 > ${NOW_MS}`,
+      [epoch, leaseMs],
+    );
+    return rows.map((row) => Number(row.remaining));
+  }
+
+  async leave(nodeId: string): Promise<void> {
+    await this.pool.query('DELETE FROM nodes WHERE id = $1', [nodeId]);
+  }
+
+  async listen(handlers: { onEpoch(): void; onCheckIn(): void; onError(error: Error): void }): Promise<{ close(): Promise<void> }> {
+    // LISTEN holds its connection for good: a client of its own, not one of the pool's.
+    const client = new pg.Client({ connectionString: this.connectionString });
+    client.on('error', handlers.onError);
+    client.on('notification', (message) => (message.channel === 'mlspace_keys' ? handlers.onEpoch() : handlers.onCheckIn()));
+    await client.connect();
+    await client.query('LISTEN mlspace_keys');
+    await client.query('LISTEN mlspace_key_acks');
+    return { close: () => client.end() };
+  }
+}
