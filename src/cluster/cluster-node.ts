@@ -52,6 +52,7 @@ export class ClusterNode {
   /** Joins, with the key ring confirmed before this resolves; until then authenticated requests are refused. */
   async start(): Promise<void> {
     this.keyring.joinCluster(() => this.settled());
+    await this.store.join(this.info);
     await this.listen();
     await this.sync();
     this.timer = setInterval(() => this.tick(), Math.max(50, this.options.leaseMs / 5)).unref();
@@ -63,6 +64,11 @@ export class ClusterNode {
     await this.running?.catch(() => {});
     await this.listener?.close().catch(() => {});
     await this.store.leave(this.info.id).catch(() => {});
+  }
+
+  /** Runs `work` while no node joins, telling it whether other nodes are live (see ClusterStore.alone). */
+  alone<T>(work: (othersLive: boolean) => Promise<T>): Promise<T> {
+    return this.store.alone(this.info.id, this.options.leaseMs, work);
   }
 
   /** Resolves once every live node has loaded the accounts as they are now (or its lease has run out). */

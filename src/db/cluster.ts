@@ -24,6 +24,14 @@ export interface ClusterStore {
    * later bump sees).
    */
   checkIn(node: NodeInfo, loadedEpoch: number): Promise<number>;
+  /** The node's first check-in; it waits while another node runs `alone` (see there). */
+  join(node: NodeInfo): Promise<void>;
+  /**
+   * Runs `work` while no node can join, telling it whether any node other
+   * than `nodeId` is live (heartbeat within `leaseMs`): a node alone may
+   * remove content nobody refers to, as nobody else is writing any.
+   */
+  alone<T>(nodeId: string, leaseMs: number, work: (othersLive: boolean) => Promise<T>): Promise<T>;
   currentEpoch(): Promise<number>;
   /** For each live node (heartbeat within `leaseMs`) that has not loaded `epoch`: the milliseconds until its lease runs out. */
   laggards(epoch: number, leaseMs: number): Promise<number[]>;

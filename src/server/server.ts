@@ -31,10 +31,10 @@ import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './
 import { createLogger, type Logger } from './log.js';
 
 /**
- * On a shared database, how old an unreferenced content file must be before a
- * starting node removes it: another node may have written it and not yet
- * committed the write that refers to it (an upload stalls for at most the idle
- * timeout; this is far past that).
+ * While other nodes are live, how old an unreferenced content file must be
+ * before a starting node removes it: another node may have written it and not
+ * yet committed the write that refers to it (an upload stalls for at most the
+ * idle timeout; this is far past that).
  */
 const SHARED_SWEEP_AGE_MS = 3600_000;
 
@@ -85,8 +85,9 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
   await content.init();
   // Blob and File content share one store and one reference table, so one sweep covers both.
-  // Other nodes may be writing files they are about to commit: on a shared database only old files are candidates.
-  const swept = await content.sweep(() => metadata.referencedContent(), cluster ? SHARED_SWEEP_AGE_MS : 0);
+  // Live nodes may be writing files they are about to commit: with any about, only old files are candidates.
+  const sweep = (othersLive: boolean) => content.sweep(() => metadata.referencedContent(), othersLive ? SHARED_SWEEP_AGE_MS : 0);
+  const swept = cluster ? await cluster.alone(sweep) : await sweep(false);
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
   const host = config.host;

@@ -1,10 +1,9 @@
 import { BlobServiceClient } from '@azure/storage-blob';
-import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { devConnectionString, startTestServer } from '../helpers/server.js';
+import { devConnectionString, queryMetadata, startTestServer } from '../helpers/server.js';
 
 /** Content derived from the name, so any blob read back can be checked without remembering it. */
 function contentFor(name: string, size: number): Buffer {
@@ -61,9 +60,7 @@ describe('crash safety', () => {
       // Content files of interrupted uploads were swept at start-up: every file left is referenced
       // by a blob or an uncommitted block (which Azure keeps too).
       const files = fs.readdirSync(path.join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
-      const db = new Database(path.join(server.dataDir, 'metadata.sqlite'), { readonly: true });
-      const referenced = new Set(db.prepare('SELECT id FROM content WHERE refs > 0').pluck().all());
-      db.close();
+      const referenced = new Set(await queryMetadata(server, 'SELECT id FROM content WHERE refs > 0'));
       expect(files.filter((file) => !referenced.has(file.name))).toEqual([]);
     } finally {
       await restarted.stop();
@@ -94,27 +91,20 @@ describe('small blobs', () => {
     try {
       const container = BlobServiceClient.fromConnectionString(devConnectionString(server)).getContainerClient('inline');
       await container.create();
-      const inlineRows = () => {
-        const db = new Database(path.join(server.dataDir, 'metadata.sqlite'), { readonly: true });
-        try {
-          return db.prepare('SELECT COUNT(*) FROM inline_content').pluck().get() as number;
-        } finally {
-          db.close();
-        }
-      };
+      const inlineRows = async () => Number((await queryMetadata(server, 'SELECT COUNT(*) FROM inline_content'))[0]);
       const files = () => fs.readdirSync(path.join(server.dataDir, 'blobs'), { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile()).length;
       const data = randomBytes(64 * 1024);
       const source = container.getBlockBlobClient('small');
       await source.upload(data, data.length);
-      expect([inlineRows(), files()]).toEqual([1, 0]);
+      expect([await inlineRows(), files()]).toEqual([1, 0]);
       const copy = container.getBlockBlobClient('copy');
       await (await copy.beginCopyFromURL(source.url)).pollUntilDone();
       await source.delete();
-      expect(inlineRows()).toBe(1);
+      expect(await inlineRows()).toBe(1);
       expect((await copy.downloadToBuffer()).equals(data)).toBe(true);
       expect((await copy.downloadToBuffer(100, 50)).equals(data.subarray(100, 150))).toBe(true);
       await copy.upload(randomBytes(64 * 1024 + 1), 64 * 1024 + 1);
-      expect([inlineRows(), files()]).toEqual([0, 1]);
+      expect([await inlineRows(), files()]).toEqual([0, 1]);
     } finally {
       await server.stop();
     }

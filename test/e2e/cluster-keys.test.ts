@@ -28,6 +28,8 @@ function partitionable(store: ClusterStore): ClusterStore & { cut: boolean } {
     currentEpoch: () => store.currentEpoch(),
     laggards: (epoch: number, lease: number) => store.laggards(epoch, lease),
     leave: (id: string) => store.leave(id),
+    join: (node: Parameters<ClusterStore['join']>[0]) => store.join(node),
+    alone: <T>(id: string, lease: number, work: (othersLive: boolean) => Promise<T>) => store.alone(id, lease, work),
     listen: (handlers: Parameters<ClusterStore['listen']>[0]) => store.listen(handlers),
   };
   return gate;
@@ -114,13 +116,28 @@ describe('key rings of several nodes over PostgreSQL', () => {
     expect(key1Of(b)).toBe(KEY1);
   });
 
-  it('a node that leaves is not waited for', async () => {
+  it('a node that leaves is not waited for, and the one left knows it is alone', async () => {
     const [a, b] = nodes as [Node, Node];
+    expect(await a.cluster.alone(async (othersLive) => othersLive)).toBe(true);
     await b.cluster.stop();
+    expect(await a.cluster.alone(async (othersLive) => othersLive)).toBe(false);
     nodes.splice(1, 1);
     const started = performance.now();
     const updated = await a.accounts.setKey('clusteracct', 1, KEY1, Date.now());
     await a.keyring.changed(updated!);
     expect(performance.now() - started).toBeLessThan(LEASE_MS / 2);
+  });
+
+  it('a node joins only once a node alone has finished what needed it alone', async () => {
+    const [a] = nodes as [Node];
+    let finish = () => {};
+    const holding = a.cluster.alone(() => new Promise<void>((resolve) => (finish = resolve)));
+    let joined = false;
+    const joining = startNode().then(() => (joined = true));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(joined).toBe(false);
+    finish();
+    await Promise.all([holding, joining]);
+    expect(joined).toBe(true);
   });
 });

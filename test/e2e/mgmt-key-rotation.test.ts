@@ -1,9 +1,8 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { managementClients } from '../helpers/management.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, storedMetadata, type TestServer } from '../helpers/server.js';
 
 const GROUP = 'rg-rotation';
 const ACCOUNT = 'rotationacct';
@@ -168,11 +167,7 @@ describe('regenerating a storage account key', { timeout: 90_000 }, () => {
       const secrets = [key1, key2, newKey1, admin.clientSecret];
       const output = server.output();
       for (const secret of secrets) expect(output).not.toContain(secret);
-      const stored = ['metadata.sqlite', 'metadata.sqlite-wal']
-        .map((file) => path.join(server.dataDir, file))
-        .filter((file) => fs.existsSync(file))
-        .map((file) => fs.readFileSync(file).toString('latin1'))
-        .join('');
+      const stored = await storedMetadata(server);
       expect(stored).toContain('rotationacct');
       for (const secret of secrets) expect(stored).not.toContain(secret);
     });

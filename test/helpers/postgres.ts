@@ -43,3 +43,19 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     },
   };
 }
+
+/** The prefix of the databases an end-to-end run on PostgreSQL gives its servers. */
+export const E2E_DATABASE_PREFIX = 'mlspace_e2e';
+
+/** Drops every database whose name starts with `prefix`: what a run on PostgreSQL leaves when it ends. */
+export async function dropTestDatabases(prefix: string): Promise<number> {
+  const admin = new pg.Client({ connectionString: SERVER });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname LIKE $1', [`${prefix}\\_%`]);
+    for (const { datname } of rows) await admin.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
+    return rows.length;
+  } finally {
+    await admin.end();
+  }
+}

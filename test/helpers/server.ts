@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Endpoints } from '../../src/server/endpoints.js';
+import { createTestDatabase, E2E_DATABASE_PREFIX, type TestDatabase } from './postgres.js';
 
 export const DEV_ACCOUNT = 'devstoreaccount1';
 export const DEV_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
@@ -20,13 +21,23 @@ export interface TestServer extends Endpoints {
 
 /** Starts `mlspace up` as a separate process on free ports and waits for its endpoints.json. */
 export async function startTestServer(
-  options: { dataDir?: string; env?: Record<string, string>; args?: string[]; /** leave --data-dir out: the server picks its default */ defaultDataDir?: boolean } = {},
+  options: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    args?: string[];
+    /** leave --data-dir out: the server picks its default */
+    defaultDataDir?: boolean;
+    /** --endpoints-file: each of several nodes sharing a data directory needs its own */
+    endpointsFile?: string;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-test-'));
   const dataDirArgs = options.defaultDataDir ? [] : ['--data-dir', dataDir];
-  const endpointsFile = path.join(dataDir, 'endpoints.json');
+  const endpointsFile = options.endpointsFile ?? path.join(dataDir, 'endpoints.json');
+  const endpointsArgs = options.endpointsFile ? ['--endpoints-file', options.endpointsFile] : [];
   fs.rmSync(endpointsFile, { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
+  const databaseArgs = await testDatabaseArgs(dataDir, options.args ?? []);
+  const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, ...databaseArgs, ...endpointsArgs, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -51,6 +62,65 @@ export async function startTestServer(
     },
   };
 }
+
+/**
+ * With MLSPACE_TEST_DATABASE=postgres, every server the suite starts keeps its
+ * metadata in a PostgreSQL database of its own: one per data directory, so a
+ * test that restarts a server on its data directory finds its metadata again.
+ * The databases are dropped when the run ends (test/helpers/postgres-run.ts).
+ */
+const testDatabases = new Map<string, Promise<TestDatabase>>();
+
+async function testDatabaseArgs(dataDir: string, args: string[]): Promise<string[]> {
+  if (process.env.MLSPACE_TEST_DATABASE !== 'postgres' || args.includes('--database')) return [];
+  let database = testDatabases.get(dataDir);
+  if (database === undefined) testDatabases.set(dataDir, (database = createTestDatabase(E2E_DATABASE_PREFIX)));
+  return ['--database', (await database).url];
+}
+
+/** Everything a server's metadata store holds, as text: its SQLite files, or every row of its PostgreSQL database. */
+export async function storedMetadata(server: { dataDir: string }): Promise<string> {
+  const database = testDatabases.get(server.dataDir);
+  if (database === undefined) {
+    return ['metadata.sqlite', 'metadata.sqlite-wal']
+      .map((file) => path.join(server.dataDir, file))
+      .filter((file) => fs.existsSync(file))
+      .map((file) => fs.readFileSync(file).toString('latin1'))
+      .join('');
+  }
+  const pool = (await database).pool(1);
+  try {
+    const { rows: tables } = await pool.query<{ name: string }>("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'");
+    const text: string[] = [];
+    for (const { name } of tables) text.push(...(await pool.query<{ row: string }>(`SELECT t::text AS row FROM "${name}" t`)).rows.map((row) => row.row));
+    return text.join('\n');
+  } finally {
+    await pool.end();
+  }
+}
+
+/** The first column of a query on a server's metadata store, in SQL both dialects accept. */
+export async function queryMetadata(server: { dataDir: string }, sql: string): Promise<unknown[]> {
+  const database = testDatabases.get(server.dataDir);
+  if (database === undefined) {
+    const { default: Database } = await import('better-sqlite3');
+    const db = new Database(path.join(server.dataDir, 'metadata.sqlite'), { readonly: true });
+    try {
+      return db.prepare(sql).pluck().all();
+    } finally {
+      db.close();
+    }
+  }
+  const pool = (await database).pool(1);
+  try {
+    return (await pool.query({ text: sql, rowMode: 'array' })).rows.map((row: unknown[]) => row[0]);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Whether this run keeps the servers' metadata in PostgreSQL (see testDatabaseArgs). */
+export const onPostgres = process.env.MLSPACE_TEST_DATABASE === 'postgres';
 
 export function devConnectionString(server: TestServer, key = DEV_KEY): string {
   return `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${key};BlobEndpoint=${server.blob}/${DEV_ACCOUNT};`;

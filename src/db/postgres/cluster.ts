@@ -1,7 +1,9 @@
 import pg from 'pg';
 import type { ClusterStore, NodeInfo } from '../cluster.js';
-import { NOW_MS } from './sql.js';
+import { NOW_MS, transaction } from './sql.js';
 
+/** Taken shared by a node joining, exclusively by a node that must be alone (ASCII "mljoin"). */
+const JOIN_LOCK = '120364023736686';
 /** A node not heard of for this long is gone for good: its row is removed by whichever node checks in. */
 const FORGET_MS = 24 * 3600_000;
 
@@ -37,6 +39,33 @@ export class PgClusterStore implements ClusterStore {
       await this.pool.query(`DELETE FROM nodes WHERE heartbeat < ${NOW_MS} - $1`, [FORGET_MS]);
     }
     return Number(row.epoch);
+  }
+
+  async join(node: NodeInfo): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock_shared($1)', [JOIN_LOCK]);
+      await client.query(`INSERT INTO nodes (id, address, started, heartbeat, epoch) VALUES ($1, $2, $3, ${NOW_MS}, -1) ON CONFLICT (id) DO NOTHING`, [
+        node.id,
+        node.address,
+        node.started,
+      ]);
+    });
+  }
+
+  async alone<T>(nodeId: string, leaseMs: number, work: (othersLive: boolean) => Promise<T>): Promise<T> {
+    // A session lock, on a connection held for the whole of `work`, which runs outside any transaction.
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [JOIN_LOCK]);
+      try {
+        const { rows } = await client.query(`SELECT 1 FROM nodes WHERE id <> $1 AND heartbeat + $2 > ${NOW_MS} LIMIT 1`, [nodeId, leaseMs]);
+        return await work(rows.length > 0);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [JOIN_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
   }
 
   async currentEpoch(): Promise<number> {
