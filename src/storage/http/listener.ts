@@ -83,6 +83,8 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     const si = ctx.query.get('si');
     const policy = si !== null && url.container ? await definition.lookupPolicy(url.account, url.container, si) : undefined;
     ctx.auth = authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
+    // A node that has gone a lease without confirming its keys with the database may still hold one regenerated meanwhile.
+    if (ctx.auth.kind !== 'anonymous' && !keyring.current()) throw errors.keysBehind();
     if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation);
     await operation.handler(ctx);
   }
