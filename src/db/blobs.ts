@@ -1,3 +1,4 @@
+import type { AsyncStore } from './async-store.js';
 import { BlobHistory, extentIds, pageOwner, recordDoc, type BlobKey, type PageOwner, type Retirement } from './blob-history.js';
 import { ContentRefs } from './content-refs.js';
 import { RangeRows } from './range-rows.js';
@@ -55,6 +56,9 @@ export interface PageEdit {
   clear?: { first: number; last: number };
   write?: StoredRange;
 }
+
+/** The Blob service's metadata store, whichever dialect answers (BlobRepo over SQLite, PgBlobRepo over PostgreSQL). */
+export type BlobStore = AsyncStore<BlobRepo>;
 
 /**
  * Containers, blobs and uncommitted blocks. Each method is one transaction, so a
@@ -646,9 +650,9 @@ export class BlobRepo {
 
 
 /** Tables whose rows each hold one reference on their content_id. */
-const CONTENT_ROW_TABLES = ['blocks', 'append_blocks', 'page_ranges'];
+export const CONTENT_ROW_TABLES = ['blocks', 'append_blocks', 'page_ranges'];
 /** Tables of records whose documents name their content (extents, a pending copy's). */
-const RECORD_TABLES = ['blobs', 'blob_snapshots', 'blob_versions', 'deleted_blobs'];
+export const RECORD_TABLES = ['blobs', 'blob_snapshots', 'blob_versions', 'deleted_blobs'];
 
 /**
  * The rows of every blob table under one scope (a container, an account), for
@@ -683,7 +687,7 @@ function blobKey(account: string, container: string, name: string): string {
  * completed. Like a lease, its progress follows from the clock, so nothing runs
  * when it completes and a restart changes nothing.
  */
-function asOfNow(blob: BlobRecord): BlobRecord {
+export function asOfNow(blob: BlobRecord): BlobRecord {
   const pending = blob.pendingCopy;
   if (pending === undefined || Date.now() < pending.completesAt) return blob;
   const { pendingCopy: _done, ...rest } = blob;
@@ -696,19 +700,19 @@ function asOfNow(blob: BlobRecord): BlobRecord {
   };
 }
 
-function containerDoc({ account: _a, name: _n, ...rest }: ContainerRecord): string {
+export function containerDoc({ account: _a, name: _n, ...rest }: ContainerRecord): string {
   return JSON.stringify(rest);
 }
 
 /** A blob (or snapshot) record from its row's JSON and its key. */
-function toBlob(doc: string, account: string, container: string, name: string, snapshot?: string): BlobRecord {
+export function toBlob(doc: string, account: string, container: string, name: string, snapshot?: string): BlobRecord {
   const blob: BlobRecord = { ...JSON.parse(doc), account, container, name };
   if (snapshot !== undefined) blob.snapshot = snapshot;
   return blob;
 }
 
 /** A blob's row: an append blob's extents live in append_blocks, not in it. */
-function blobDoc(blob: BlobRecord): string {
+export function blobDoc(blob: BlobRecord): string {
   return recordDoc(blob.blobType === 'AppendBlob' ? { ...blob, extents: [] } : blob);
 }
 

@@ -1,0 +1,615 @@
+/**
+ * The PostgreSQL dialect of the Blob service's metadata store: BlobRepo's
+ * behaviour (src/db/blobs.ts, whose comments say what each method means), for
+ * several nodes writing into one database at once.
+ *
+ * SQLite has one writer, so each of BlobRepo's methods is atomic and serial.
+ * Here transactions run READ COMMITTED side by side, and these locks give each
+ * write the same view: nothing it read changes before it commits.
+ *
+ * - A write on a blob (commit, put block, append, page edit, property change,
+ *   lease, snapshot, delete, undelete, a version's deletion, a purge of one
+ *   of its expired records) first takes its container's row FOR SHARE, then
+ *   `pg_advisory_xact_lock` on a 64-bit hash of (account, container, name)
+ *   (blob-tx.ts). Writes on one blob are therefore serial, each reading the
+ *   current row only once it holds the lock: a block list commits the blocks
+ *   it read, a conditional write's precondition sees the ETag it replaces, a
+ *   lease is acquired by one `change` only, a version id is picked among
+ *   those really taken.
+ * - A container-wide write (update, lease, delete, rename, soft delete,
+ *   restore, an account's deletion) locks the container's row FOR UPDATE
+ *   (blob-containers.ts): it waits for the blob writes in flight in the
+ *   container, and the next ones wait for it, then find the container as it
+ *   left it (gone, renamed). Create Container relies on the primary key.
+ * - Content reference counts change last, in one step per transaction, with
+ *   the content rows locked in id order (content-ledger.ts); a count that
+ *   reaches zero deletes its row and reports the file as orphaned.
+ *
+ * Every transaction takes its locks in that order (container rows, then at
+ * most one blob lock, then content rows) and container-wide writes take no
+ * blob lock, so no two transactions can wait on each other in a cycle.
+ * Callbacks (precondition, change, build, extentsFrom, version and snapshot
+ * id pickers) are synchronous: they run inside the transaction, after the
+ * rows they look at were read, as BlobRepo calls them, and whatever they ask
+ * of the store (whether an id is taken) was read beforehand under the lock.
+ * One of them throwing rolls the transaction back and rejects the call.
+ *
+ * Reads outside a transaction are single statements, each seeing one
+ * committed state. No blob records are cached: another node may change them.
+ */
+import type pg from 'pg';
+import { extentIds, pageOwner, recordDoc, type BlobKey, type PageOwner } from '../blob-history.js';
+import {
+  asOfNow,
+  blobDoc,
+  prefixEnd,
+  toBlob,
+  type BlobStore,
+  type CommitOptions,
+  type DeletePolicy,
+  type InlineContent,
+  type NewVersionId,
+  type PageEdit,
+  type Precondition,
+} from '../blobs.js';
+import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage, StoredRange } from '../records.js';
+import { PgBlobContainers } from './blob-containers.js';
+import { expiredBy, PgBlobHistory } from './blob-history.js';
+import { PgPageRanges } from './blob-ranges.js';
+import { blobTransaction, writeTransaction, type BlobTx } from './blob-tx.js';
+import type { Queryable } from './sql.js';
+
+type Key = BlobKey;
+type SoftDelete = { deletedTime: number; expires: number };
+
+const KEY = 'account = $1 AND container = $2 AND name = $3';
+const BLOCK_KEY = 'account = $1 AND container = $2 AND blob = $3';
+
+/** Containers, blobs, uncommitted blocks, snapshots and history in PostgreSQL; see the locking scheme above. */
+export class PgBlobRepo implements BlobStore {
+  private readonly containers: PgBlobContainers;
+  private readonly pages = new PgPageRanges();
+  private readonly history = new PgBlobHistory(this.pages);
+
+  constructor(private readonly pool: pg.Pool) {
+    this.containers = new PgBlobContainers(pool);
+  }
+
+  // ---- containers (blob-containers.ts) ----
+
+  getContainer(account: string, name: string): Promise<ContainerRecord | undefined> {
+    return this.containers.get(account, name);
+  }
+
+  createContainer(container: ContainerRecord): Promise<boolean> {
+    return this.containers.create(container);
+  }
+
+  updateContainer(container: ContainerRecord, precondition?: Precondition<ContainerRecord>): Promise<void> {
+    return this.containers.update(container, precondition);
+  }
+
+  changeContainer(account: string, name: string, change: (current: ContainerRecord | undefined) => ContainerRecord): Promise<ContainerRecord> {
+    return this.containers.change(account, name, change);
+  }
+
+  deleteContainer(account: string, name: string, precondition?: Precondition<ContainerRecord>): Promise<string[] | undefined> {
+    return this.containers.delete(account, name, precondition);
+  }
+
+  moveContainer(
+    account: string,
+    from: string,
+    to: string,
+    change: (source: ContainerRecord | undefined, target: ContainerRecord | undefined) => ContainerRecord,
+  ): Promise<ContainerRecord> {
+    return this.containers.move(account, from, to, change);
+  }
+
+  hiddenContainers(account: string): Promise<{ hiddenName: string; container: ContainerRecord }[]> {
+    return this.containers.hidden(account);
+  }
+
+  listContainers(account: string, prefix: string, after: string, limit: number): Promise<ListPage<ContainerRecord>> {
+    return this.containers.list(account, prefix, after, limit);
+  }
+
+  // ---- blobs ----
+
+  getBlob(account: string, container: string, name: string): Promise<BlobRecord | undefined> {
+    return readBlob(this.pool, account, container, name, true);
+  }
+
+  getBlobProperties(account: string, container: string, name: string): Promise<BlobRecord | undefined> {
+    return readBlob(this.pool, account, container, name, false);
+  }
+
+  /** One transaction per append, under the blob's lock: each lands whole at the offset its `change` saw. */
+  appendBlock(key: Key, block: { id: string; size: number }, change: (current: BlobRecord | undefined) => BlobRecord, inline?: InlineContent): Promise<BlobRecord> {
+    return blobTransaction(this.pool, key, async (tx) => {
+      const current = await readBlob(tx.q, key.account, key.container, key.name, false);
+      const next = change(current);
+      if (inline) await insertInline(tx.q, inline);
+      tx.refs.add([block.id]);
+      await tx.q.query('INSERT INTO append_blocks (account, container, blob, seq, content_id, size) VALUES ($1, $2, $3, $4, $5, $6)', [
+        key.account,
+        key.container,
+        key.name,
+        current!.committedBlockCount ?? 0,
+        block.id,
+        block.size,
+      ]);
+      await upsertBlob(tx.q, key, next);
+      return next;
+    });
+  }
+
+  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, options: CommitOptions = {}): Promise<string[] | undefined> {
+    return blobTransaction(this.pool, blob, async (tx, containerExists) => {
+      if (!containerExists) return undefined;
+      await this.commitIn(tx, blob, newContent, precondition, options);
+      return tx.refs.settle(tx.q);
+    });
+  }
+
+  /** commitBlob's work, in the caller's transaction (also Incremental Copy's); the container is known to exist. */
+  private async commitIn(
+    tx: BlobTx,
+    blob: BlobRecord,
+    newContent: string[],
+    precondition: Precondition<BlobRecord> | undefined,
+    { inline, pagesFrom, retire, versionId, extentsFrom }: CommitOptions,
+  ): Promise<void> {
+    const current = await readBlob(tx.q, blob.account, blob.container, blob.name, true);
+    precondition?.(current);
+    if (extentsFrom) {
+      const uncommitted = await uncommittedBlocks(tx.q, blob);
+      Object.assign(blob, extentsFrom(current, uncommitted));
+    }
+    if (versionId) {
+      const taken = await this.history.versionIds(tx.q, blob);
+      blob.versionId = versionId((id) => taken.has(id));
+    }
+    // Read before the blob's own pages are dropped: a page blob may be copied onto itself.
+    const pages = pagesFrom ? await this.pages.all(tx.q, pageOwner(pagesFrom)) : [];
+    if (inline) {
+      await insertInline(tx.q, inline);
+      newContent = [...newContent, inline.id];
+    }
+    tx.refs.add(newContent);
+    // Extents reused from existing content (copies, committed blocks) gain a reference too.
+    const fresh = new Set(newContent);
+    tx.refs.add(extentIds(blob).filter((id) => !fresh.has(id)));
+    if (current && retire) await this.history.retire(tx, current, retire);
+    else if (current) tx.refs.release(extentIds(current));
+    await dropBlobRows(tx, blob);
+    await this.pages.insertAll(tx, pageOwner(blob), pages);
+    if (blob.blobType === 'AppendBlob') await insertAppendBlocks(tx.q, blob, blob.extents);
+    await upsertBlob(tx.q, blob, blob);
+  }
+
+  async inlineData(id: string): Promise<Buffer | undefined> {
+    const { rows } = await this.pool.query<{ data: Buffer }>('SELECT data FROM inline_content WHERE id = $1', [id]);
+    return rows[0]?.data;
+  }
+
+  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>, versionId?: NewVersionId): Promise<boolean> {
+    return blobTransaction(this.pool, blob, async (tx) => {
+      const current = await readBlob(tx.q, blob.account, blob.container, blob.name, true);
+      precondition?.(current);
+      if (!current) return false;
+      if (versionId) {
+        const taken = await this.history.versionIds(tx.q, blob);
+        blob.versionId = versionId((id) => taken.has(id));
+        await this.history.keepVersion(tx, current);
+      }
+      await upsertBlob(tx.q, blob, { ...blob, extents: current.extents });
+      return true;
+    });
+  }
+
+  changeBlob(account: string, container: string, name: string, change: (current: BlobRecord | undefined) => BlobRecord): Promise<{ blob: BlobRecord; orphans: string[] }> {
+    const key = { account, container, name };
+    return blobTransaction(this.pool, key, async (tx) => {
+      const current = await readBlob(tx.q, account, container, name, true);
+      const next = { ...change(current), extents: current!.extents };
+      const kept = new Set(extentIds(next));
+      tx.refs.release(extentIds(current!).filter((id) => !kept.has(id)));
+      await upsertBlob(tx.q, key, next);
+      return { blob: next, orphans: await tx.refs.settle(tx.q) };
+    });
+  }
+
+  deleteBlob(
+    account: string,
+    container: string,
+    name: string,
+    precondition?: (current: BlobRecord | undefined, hasSnapshots: boolean) => void,
+    snapshots?: 'include' | 'only',
+    policy: DeletePolicy = {},
+  ): Promise<string[] | undefined> {
+    const key = { account, container, name };
+    return blobTransaction(this.pool, key, async (tx) => {
+      const current = await readBlob(tx.q, account, container, name, true);
+      if (precondition) precondition(current, current !== undefined && (await hasSnapshots(tx.q, key)));
+      if (!current) return undefined;
+      if (snapshots !== undefined) {
+        for (const snapshot of await snapshotsOf(tx.q, key, false)) await this.removeSnapshot(tx, snapshot, policy.soft);
+        if (snapshots === 'only') return tx.refs.settle(tx.q);
+      }
+      if (policy.retire) await this.history.retire(tx, current, policy.retire);
+      else tx.refs.release(extentIds(current));
+      await dropBlobRows(tx, key);
+      await tx.q.query(`DELETE FROM blobs WHERE ${KEY}`, [account, container, name]);
+      return tx.refs.settle(tx.q);
+    });
+  }
+
+  // ---- versions and soft delete ----
+
+  async getVersion(key: Key, id: string): Promise<BlobRecord | undefined> {
+    const version = await this.history.getVersion(this.pool, key, id);
+    return version?.deletedTime === undefined ? version : undefined;
+  }
+
+  async hasVersion(key: Key, id: string): Promise<boolean> {
+    return (await this.history.getVersion(this.pool, key, id)) !== undefined;
+  }
+
+  async versionsOf(key: Key, withDeleted: boolean): Promise<BlobRecord[]> {
+    return (await this.history.versionsOf(this.pool, key)).filter((version) => withDeleted || version.deletedTime === undefined);
+  }
+
+  deleteVersion(key: Key, id: string, soft?: SoftDelete): Promise<string[] | undefined> {
+    return blobTransaction(this.pool, key, async (tx) => ((await this.history.deleteVersion(tx, key, id, soft)) ? tx.refs.settle(tx.q) : undefined));
+  }
+
+  deletedOf(key: Key): Promise<BlobRecord[]> {
+    return this.history.deletedOf(this.pool, key);
+  }
+
+  undeleteBlob(key: Key): Promise<boolean> {
+    return blobTransaction(this.pool, key, async (tx) => {
+      const current = await readBlob(tx.q, key.account, key.container, key.name, true);
+      let found = current !== undefined;
+      const { rows } = await tx.q.query<{ snapshot: string; doc: string }>(`SELECT snapshot, doc FROM blob_snapshots WHERE ${KEY} ORDER BY snapshot COLLATE "C"`, [
+        key.account,
+        key.container,
+        key.name,
+      ]);
+      for (const row of rows) {
+        const snapshot = toBlob(row.doc, key.account, key.container, key.name, row.snapshot);
+        if (snapshot.deletedTime === undefined) continue;
+        const { deletedTime: _d, retentionExpires: _r, ...restored } = snapshot;
+        await writeSnapshotDoc(tx.q, restored);
+        found = true;
+      }
+      found = (await this.history.versionsOf(tx.q, key)).length > 0 || found;
+      const restored = await this.history.undelete(tx, key, !current);
+      if (restored) {
+        if (restored.blobType === 'AppendBlob') await insertAppendBlocks(tx.q, key, restored.extents);
+        await upsertBlob(tx.q, key, restored);
+      }
+      return found || restored !== undefined;
+    });
+  }
+
+  /**
+   * Lets go of what has expired: versions and soft-deleted blobs, then
+   * containers, then snapshots, as BlobRepo does, but each in a transaction of
+   * its own under its blob's (or container's) lock, which checks again that it
+   * is still there and still expired. A purge is idempotent: what one call
+   * leaves (another node's purge took it, or this one failed midway), the
+   * next finishes. Returns the orphaned content.
+   */
+  async purgeExpired(now: number): Promise<string[]> {
+    const orphans: string[] = [];
+    const { versions, deleted } = await this.history.expired(this.pool, now);
+    for (const [kind, records] of [['version', versions], ['deleted', deleted]] as const) {
+      for (const record of records) {
+        const dropped = await blobTransaction(this.pool, record, async (tx) => {
+          await this.history.purge(tx, kind, record, now);
+          return tx.refs.settle(tx.q);
+        });
+        orphans.push(...dropped);
+      }
+    }
+    orphans.push(...(await this.containers.purgeExpired(now)));
+    const { rows } = await this.pool.query<Key & { snapshot: string }>(
+      `SELECT account, container, name, snapshot FROM blob_snapshots WHERE ${expiredBy('$1')}
+       ORDER BY account COLLATE "C", container COLLATE "C", name COLLATE "C", snapshot COLLATE "C"`,
+      [now],
+    );
+    for (const row of rows) {
+      const dropped = await blobTransaction(this.pool, row, async (tx) => {
+        const gone = await tx.q.query<{ doc: string }>(`DELETE FROM blob_snapshots WHERE ${KEY} AND snapshot = $4 AND ${expiredBy('$5')} RETURNING doc`, [
+          row.account,
+          row.container,
+          row.name,
+          row.snapshot,
+          now,
+        ]);
+        if (gone.rows[0]) await this.releaseSnapshot(tx, toBlob(gone.rows[0].doc, row.account, row.container, row.name, row.snapshot));
+        return tx.refs.settle(tx.q);
+      });
+      orphans.push(...dropped);
+    }
+    return orphans;
+  }
+
+  historyNames(account: string, container: string, prefix: string, after: string, from: string, limit: number, withStaged: boolean): Promise<string[]> {
+    return this.history.names(this.pool, account, container, { after, from: from > prefix ? from : prefix, end: prefixEnd(prefix) }, limit, withStaged);
+  }
+
+  // ---- page blobs ----
+
+  editPageBlob(key: Key, change: (current: BlobRecord | undefined) => PageEdit, inline?: InlineContent): Promise<{ blob: BlobRecord; orphans: string[] }> {
+    return blobTransaction(this.pool, key, async (tx) => {
+      const edit = change(await readBlob(tx.q, key.account, key.container, key.name, true));
+      const owner = pageOwner(key);
+      if (edit.clear) await this.pages.clear(tx, owner, edit.clear.first, edit.clear.last);
+      if (inline) await insertInline(tx.q, inline);
+      if (edit.write) await this.pages.write(tx, owner, edit.write);
+      await upsertBlob(tx.q, key, edit.blob);
+      return { blob: edit.blob, orphans: await tx.refs.settle(tx.q) };
+    });
+  }
+
+  commitIncrementalCopy(
+    key: Key,
+    source: PageOwner,
+    snapshotTime: (taken: (time: string) => boolean) => string,
+    build: (current: BlobRecord | undefined, snapshot: string) => BlobRecord,
+  ): Promise<{ blob: BlobRecord; orphans: string[] } | undefined> {
+    return blobTransaction(this.pool, key, async (tx, containerExists) => {
+      const taken = await snapshotTimes(tx.q, key);
+      const time = snapshotTime((each) => taken.has(each));
+      const blob = build(await readBlob(tx.q, key.account, key.container, key.name, true), time);
+      if (!containerExists) return undefined;
+      await this.commitIn(tx, blob, [], undefined, { pagesFrom: source });
+      await this.snapshotIn(tx, key, () => time, undefined);
+      return { blob, orphans: await tx.refs.settle(tx.q) };
+    });
+  }
+
+  pageRanges(owner: PageOwner, first: number, last: number): Promise<StoredRange[]> {
+    return this.pages.overlapping(this.pool, pageOwner(owner), first, last);
+  }
+
+  // ---- snapshots ----
+
+  snapshotBlob(
+    account: string,
+    container: string,
+    name: string,
+    snapshotTime: (taken: (time: string) => boolean) => string,
+    metadata: Record<string, string> | undefined,
+    precondition?: Precondition<BlobRecord>,
+  ): Promise<BlobRecord | undefined> {
+    const key = { account, container, name };
+    return blobTransaction(this.pool, key, (tx) => this.snapshotIn(tx, key, snapshotTime, metadata, precondition));
+  }
+
+  /** snapshotBlob's work, in the caller's transaction (also Incremental Copy's). */
+  private async snapshotIn(
+    tx: BlobTx,
+    key: Key,
+    snapshotTime: (taken: (time: string) => boolean) => string,
+    metadata: Record<string, string> | undefined,
+    precondition?: Precondition<BlobRecord>,
+  ): Promise<BlobRecord | undefined> {
+    const { account, container, name } = key;
+    const current = await readBlob(tx.q, account, container, name, true);
+    precondition?.(current);
+    if (!current) return undefined;
+    const taken = await snapshotTimes(tx.q, key);
+    const snapshot = snapshotTime((time) => taken.has(time));
+    const record: BlobRecord = { ...current, metadata: metadata ?? current.metadata, lease: undefined, snapshot };
+    tx.refs.add(extentIds(record));
+    // A snapshot keeps its extents in its row, whatever the blob's type: it never changes.
+    await tx.q.query('INSERT INTO blob_snapshots (account, container, name, snapshot, doc) VALUES ($1, $2, $3, $4, $5)', [account, container, name, snapshot, recordDoc(record)]);
+    if (current.blobType === 'PageBlob') await this.pages.copy(tx, pageOwner(key), pageOwner({ ...key, snapshot }));
+    return record;
+  }
+
+  getSnapshot(account: string, container: string, name: string, snapshot: string): Promise<BlobRecord | undefined> {
+    return readSnapshot(this.pool, account, container, name, snapshot);
+  }
+
+  snapshotsOf(account: string, container: string, name: string, withDeleted = false): Promise<BlobRecord[]> {
+    return snapshotsOf(this.pool, { account, container, name }, withDeleted);
+  }
+
+  hasSnapshots(account: string, container: string, name: string): Promise<boolean> {
+    return hasSnapshots(this.pool, { account, container, name });
+  }
+
+  deleteSnapshot(account: string, container: string, name: string, snapshot: string, soft?: SoftDelete): Promise<string[] | undefined> {
+    return blobTransaction(this.pool, { account, container, name }, async (tx) => {
+      const record = await readSnapshot(tx.q, account, container, name, snapshot);
+      if (!record) return undefined;
+      await this.removeSnapshot(tx, record, soft);
+      return tx.refs.settle(tx.q);
+    });
+  }
+
+  private async removeSnapshot(tx: BlobTx, snapshot: BlobRecord, soft: SoftDelete | undefined): Promise<void> {
+    if (soft) {
+      await writeSnapshotDoc(tx.q, { ...snapshot, deletedTime: soft.deletedTime, retentionExpires: soft.expires });
+      return;
+    }
+    await this.releaseSnapshot(tx, snapshot);
+    await tx.q.query(`DELETE FROM blob_snapshots WHERE ${KEY} AND snapshot = $4`, [snapshot.account, snapshot.container, snapshot.name, snapshot.snapshot!]);
+  }
+
+  /** Lets go of what a deleted snapshot held: its extents' content and its written pages. */
+  private async releaseSnapshot(tx: BlobTx, snapshot: BlobRecord): Promise<void> {
+    tx.refs.release(extentIds(snapshot));
+    await this.pages.drop(tx, pageOwner({ account: snapshot.account, container: snapshot.container, name: snapshot.name, snapshot: snapshot.snapshot }));
+  }
+
+  /** Blobs in name order (bytes, as SQLite compares): names starting with `prefix`, after `after`, and at or beyond `from`. */
+  async scanBlobs(account: string, container: string, prefix: string, after: string, from: string, limit: number): Promise<BlobRecord[]> {
+    const start = from > prefix ? from : prefix;
+    const { rows } = await this.pool.query<{ name: string; doc: string }>(
+      `SELECT name, doc FROM blobs WHERE account = $1 AND container = $2 AND name COLLATE "C" > $3 AND name COLLATE "C" >= $4 AND name COLLATE "C" < $5
+       ORDER BY name COLLATE "C" LIMIT $6`,
+      [account, container, after, start, prefixEnd(prefix), limit],
+    );
+    return rows.map((row) => asOfNow(toBlob(row.doc, account, container, row.name)));
+  }
+
+  async scanTaggedBlobs(account: string, container: string | undefined, after: [string, string], limit: number): Promise<BlobRecord[]> {
+    const tagged = "(doc::jsonb ->> 'tags') IS NOT NULL";
+    const { rows } =
+      container === undefined
+        ? await this.pool.query<{ container: string; name: string; doc: string }>(
+            `SELECT container, name, doc FROM blobs WHERE account = $1 AND (container COLLATE "C", name COLLATE "C") > ($2, $3) AND ${tagged}
+             ORDER BY container COLLATE "C", name COLLATE "C" LIMIT $4`,
+            [account, after[0], after[1], limit],
+          )
+        : await this.pool.query<{ container: string; name: string; doc: string }>(
+            `SELECT container, name, doc FROM blobs WHERE account = $1 AND container = $2 AND name COLLATE "C" > $3 AND ${tagged} ORDER BY name COLLATE "C" LIMIT $4`,
+            [account, container, after[0] === container ? after[1] : '', limit],
+          );
+    return rows.map((row) => asOfNow(toBlob(row.doc, account, row.container, row.name)));
+  }
+
+  // ---- blocks ----
+
+  putBlock(key: Key, block: BlockRecord, maxUncommitted: number, precondition?: Precondition<BlobRecord>): Promise<string[] | 'tooMany' | undefined> {
+    return blobTransaction(this.pool, key, async (tx, containerExists) => {
+      if (!containerExists) return undefined;
+      precondition?.(await readBlob(tx.q, key.account, key.container, key.name, true));
+      const params = [key.account, key.container, key.name];
+      const found = await tx.q.query<{ content_id: string }>(`SELECT content_id FROM blocks WHERE ${BLOCK_KEY} AND block_id = $4`, [...params, block.blockId]);
+      const replaced = found.rows[0]?.content_id;
+      if (replaced === undefined) {
+        const { rows } = await tx.q.query<{ n: string }>(`SELECT COUNT(*) AS n FROM blocks WHERE ${BLOCK_KEY}`, params);
+        if (Number(rows[0]!.n) >= maxUncommitted) return 'tooMany';
+      }
+      tx.refs.add([block.contentId]);
+      if (replaced !== undefined) tx.refs.release([replaced]);
+      // Upload order among the blob's own blocks, which is all Get Block List needs (SQLite numbers across all blobs).
+      await tx.q.query(
+        `INSERT INTO blocks (account, container, blob, block_id, content_id, size, seq)
+         VALUES ($1, $2, $3, $4, $5, $6, (SELECT COALESCE(MAX(seq), 0) + 1 FROM blocks WHERE ${BLOCK_KEY}))
+         ON CONFLICT (account, container, blob, block_id) DO UPDATE SET content_id = EXCLUDED.content_id, size = EXCLUDED.size, seq = EXCLUDED.seq`,
+        [...params, block.blockId, block.contentId, block.size],
+      );
+      return tx.refs.settle(tx.q);
+    });
+  }
+
+  /** The id of one of the blob's uncommitted blocks, if it has any (all of a blob's block ids have one length): any one. */
+  async someUncommittedBlockId(key: Key): Promise<string | undefined> {
+    const { rows } = await this.pool.query<{ block_id: string }>(`SELECT block_id FROM blocks WHERE ${BLOCK_KEY} LIMIT 1`, [key.account, key.container, key.name]);
+    return rows[0]?.block_id;
+  }
+
+  uncommittedBlocks(key: Key): Promise<BlockRecord[]> {
+    return uncommittedBlocks(this.pool, key);
+  }
+
+  deleteAccountData(account: string): Promise<string[]> {
+    return writeTransaction(this.pool, (tx) => this.containers.dropAccount(tx, account));
+  }
+}
+
+/** A blob's current record, as of now; an append blob's extents (its appended blocks) when asked for, read in the same statement. */
+async function readBlob(q: Queryable, account: string, container: string, name: string, withExtents: boolean): Promise<BlobRecord | undefined> {
+  const appended = withExtents
+    ? `(SELECT json_agg(json_build_object('id', a.content_id, 'size', a.size) ORDER BY a.seq) FROM append_blocks a
+         WHERE a.account = b.account AND a.container = b.container AND a.blob = b.name)`
+    : 'NULL';
+  const { rows } = await q.query<{ doc: string; appended: Extent[] | null }>(`SELECT doc, ${appended} AS appended FROM blobs b WHERE ${KEY}`, [account, container, name]);
+  if (!rows[0]) return undefined;
+  const blob = toBlob(rows[0].doc, account, container, name);
+  if (blob.blobType === 'AppendBlob' && withExtents) blob.extents = rows[0].appended ?? [];
+  return asOfNow(blob);
+}
+
+async function upsertBlob(q: Queryable, { account, container, name }: Key, blob: BlobRecord): Promise<void> {
+  await q.query('INSERT INTO blobs (account, container, name, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (account, container, name) DO UPDATE SET doc = EXCLUDED.doc', [
+    account,
+    container,
+    name,
+    blobDoc(blob),
+  ]);
+}
+
+async function insertInline(q: Queryable, inline: InlineContent): Promise<void> {
+  await q.query('INSERT INTO inline_content (id, data) VALUES ($1, $2)', [inline.id, inline.data]);
+}
+
+async function insertAppendBlocks(q: Queryable, { account, container, name }: Key, extents: Extent[]): Promise<void> {
+  if (extents.length === 0) return;
+  await q.query(
+    'INSERT INTO append_blocks (account, container, blob, seq, content_id, size) SELECT $1, $2, $3, seq - 1, id, size FROM unnest($4::text[], $5::bigint[]) WITH ORDINALITY AS e(id, size, seq)',
+    [account, container, name, extents.map((extent) => extent.id), extents.map((extent) => extent.size)],
+  );
+}
+
+/**
+ * Forgets a blob's uncommitted blocks, append blocks and written pages (its
+ * own, not its snapshots' or versions'), in one statement: the blocks' and the
+ * pages' content is released, in key order, as BlobRepo releases it. The
+ * append blocks' references are the record's (released, or retired with it).
+ */
+async function dropBlobRows(tx: BlobTx, owner: PageOwner): Promise<void> {
+  const { rows } = await tx.q.query<{ blocks: string[] | null; pages: string[] | null }>(
+    `WITH blocks_gone AS (DELETE FROM blocks WHERE ${BLOCK_KEY} RETURNING block_id, content_id),
+          appended_gone AS (DELETE FROM append_blocks WHERE ${BLOCK_KEY}),
+          pages_gone AS (DELETE FROM page_ranges WHERE ${BLOCK_KEY} AND snapshot = $4 RETURNING first_byte, content_id)
+     SELECT (SELECT array_agg(content_id ORDER BY block_id COLLATE "C") FROM blocks_gone) AS blocks,
+            (SELECT array_agg(content_id ORDER BY first_byte) FROM pages_gone) AS pages`,
+    [...pageOwner(owner)],
+  );
+  tx.refs.release(rows[0]!.blocks ?? []);
+  tx.refs.release(rows[0]!.pages ?? []);
+}
+
+async function uncommittedBlocks(q: Queryable, key: Key): Promise<BlockRecord[]> {
+  const { rows } = await q.query<{ block_id: string; content_id: string; size: string }>(`SELECT block_id, content_id, size FROM blocks WHERE ${BLOCK_KEY} ORDER BY seq`, [
+    key.account,
+    key.container,
+    key.name,
+  ]);
+  return rows.map((row) => ({ blockId: row.block_id, contentId: row.content_id, size: Number(row.size) }));
+}
+
+async function readSnapshot(q: Queryable, account: string, container: string, name: string, snapshot: string): Promise<BlobRecord | undefined> {
+  const { rows } = await q.query<{ doc: string }>(`SELECT doc FROM blob_snapshots WHERE ${KEY} AND snapshot = $4`, [account, container, name, snapshot]);
+  const record = rows[0] && toBlob(rows[0].doc, account, container, name, snapshot);
+  return record && record.deletedTime === undefined ? asOfNow(record) : undefined;
+}
+
+async function snapshotsOf(q: Queryable, key: Key, withDeleted: boolean): Promise<BlobRecord[]> {
+  const { rows } = await q.query<{ snapshot: string; doc: string }>(`SELECT snapshot, doc FROM blob_snapshots WHERE ${KEY} ORDER BY snapshot COLLATE "C"`, [
+    key.account,
+    key.container,
+    key.name,
+  ]);
+  return rows
+    .map((row) => asOfNow(toBlob(row.doc, key.account, key.container, key.name, row.snapshot)))
+    .filter((snapshot) => withDeleted || snapshot.deletedTime === undefined);
+}
+
+async function hasSnapshots(q: Queryable, key: Key): Promise<boolean> {
+  const { rows } = await q.query<{ has: boolean }>(`SELECT EXISTS (SELECT 1 FROM blob_snapshots WHERE ${KEY} AND (doc::jsonb ->> 'deletedTime') IS NULL) AS has`, [
+    key.account,
+    key.container,
+    key.name,
+  ]);
+  return rows[0]!.has;
+}
+
+/** Every snapshot time the blob has used, soft-deleted snapshots' included: those a new snapshot must not take. */
+async function snapshotTimes(q: Queryable, key: Key): Promise<Set<string>> {
+  const { rows } = await q.query<{ snapshot: string }>(`SELECT snapshot FROM blob_snapshots WHERE ${KEY}`, [key.account, key.container, key.name]);
+  return new Set(rows.map((row) => row.snapshot));
+}
+
+async function writeSnapshotDoc(q: Queryable, snapshot: BlobRecord): Promise<void> {
+  await q.query(`UPDATE blob_snapshots SET doc = $5 WHERE ${KEY} AND snapshot = $4`, [snapshot.account, snapshot.container, snapshot.name, snapshot.snapshot!, recordDoc(snapshot)]);
+}
