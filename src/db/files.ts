@@ -37,7 +37,8 @@ const CACHED_RANGES_PER_FILE = 16;
 /** The cached range list of a file with more than CACHED_RANGES_PER_FILE ranges. */
 const MANY_RANGES: readonly StoredRange[] = Object.freeze([]);
 
-interface NodeRow {
+/** A file_nodes row, as both dialects read it (PostgreSQL's BIGINTs converted first). */
+export interface NodeRow {
   id: number;
   key: string;
   parent: string | null;
@@ -172,7 +173,7 @@ export class FileRepo {
 
   private readNode(account: string, share: string, key: string): FileNodeRecord | undefined {
     const row = this.stmt.getNode.get(account, share, key) as NodeRow | undefined;
-    return row && fromRow(account, share, row);
+    return row && nodeFromRow(account, share, row);
   }
 
   /**
@@ -239,7 +240,7 @@ export class FileRepo {
    */
   listChildren(account: string, share: string, parent: string, keyPrefix: string, after: string, limit: number): FileNodeRecord[] {
     const rows = this.stmt.children.all(account, share, parent, after, keyPrefix, prefixEnd(keyPrefix), limit) as NodeRow[];
-    return rows.map((row) => fromRow(account, share, row));
+    return rows.map((row) => nodeFromRow(account, share, row));
   }
 
   /**
@@ -384,7 +385,7 @@ export class FileRepo {
  */
 export type FileStore = AsyncStore<FileRepo>;
 
-function fromRow(account: string, share: string, row: NodeRow): FileNodeRecord {
+export function nodeFromRow(account: string, share: string, row: NodeRow): FileNodeRecord {
   return {
     ...JSON.parse(row.doc),
     id: row.id,
@@ -398,11 +399,13 @@ function fromRow(account: string, share: string, row: NodeRow): FileNodeRecord {
   };
 }
 
-function nodeDoc(node: NodeDraft & { id?: number }): string {
+/** The doc column of a node: every field the other columns do not hold. */
+export function nodeDoc(node: NodeDraft & { id?: number }): string {
   const { id: _i, account: _a, share: _s, key: _k, parent: _p, name: _n, isDirectory: _d, size: _z, ...rest } = node;
   return JSON.stringify(rest);
 }
 
-function shareDoc({ account: _a, name: _n, ...rest }: ShareRecord): string {
+/** The doc column of a share: every field but its key. */
+export function shareDoc({ account: _a, name: _n, ...rest }: ShareRecord): string {
   return JSON.stringify(rest);
 }
