@@ -73,7 +73,9 @@ export class PgBlobContainers {
    * Rename, and soft delete and restore (see BlobRepo.moveContainer). Both
    * names are locked, in name order; a target that does not exist is held by
    * a placeholder row for the transaction, so that a Create Container of that
-   * name meanwhile waits and then finds it taken, as it would after the move.
+   * name meanwhile waits and then finds it taken, as it would after the move,
+   * and one that got in first is seen by `change`, which refuses as it would
+   * over SQLite, rather than the rename failing on the primary key.
    */
   move(account: string, from: string, to: string, change: (source: ContainerRecord | undefined, target: ContainerRecord | undefined) => ContainerRecord): Promise<ContainerRecord> {
     return writeTransaction(this.pool, async ({ q }) => {

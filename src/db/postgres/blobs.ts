@@ -41,7 +41,6 @@ import type pg from 'pg';
 import { extentIds, pageOwner, recordDoc, type BlobKey, type PageOwner } from '../blob-history.js';
 import {
   asOfNow,
-  blobDoc,
   prefixEnd,
   toBlob,
   type BlobStore,
@@ -52,18 +51,29 @@ import {
   type PageEdit,
   type Precondition,
 } from '../blobs.js';
-import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage, StoredRange } from '../records.js';
+import type { BlobRecord, BlockRecord, ContainerRecord, ListPage, StoredRange } from '../records.js';
 import { PgBlobContainers } from './blob-containers.js';
 import { expiredBy, PgBlobHistory } from './blob-history.js';
 import { PgPageRanges } from './blob-ranges.js';
+import {
+  BLOCK_KEY,
+  dropBlobRows,
+  hasSnapshots,
+  insertAppendBlocks,
+  insertInline,
+  KEY,
+  readBlob,
+  readSnapshot,
+  snapshotsOf,
+  snapshotTimes,
+  uncommittedBlocks,
+  upsertBlob,
+  writeSnapshotDoc,
+} from './blob-rows.js';
 import { blobTransaction, writeTransaction, type BlobTx } from './blob-tx.js';
-import type { Queryable } from './sql.js';
 
 type Key = BlobKey;
 type SoftDelete = { deletedTime: number; expires: number };
-
-const KEY = 'account = $1 AND container = $2 AND name = $3';
-const BLOCK_KEY = 'account = $1 AND container = $2 AND blob = $3';
 
 /** Containers, blobs, uncommitted blocks, snapshots and history in PostgreSQL; see the locking scheme above. */
 export class PgBlobRepo implements BlobStore {
@@ -514,102 +524,4 @@ export class PgBlobRepo implements BlobStore {
   deleteAccountData(account: string): Promise<string[]> {
     return writeTransaction(this.pool, (tx) => this.containers.dropAccount(tx, account));
   }
-}
-
-/** A blob's current record, as of now; an append blob's extents (its appended blocks) when asked for, read in the same statement. */
-async function readBlob(q: Queryable, account: string, container: string, name: string, withExtents: boolean): Promise<BlobRecord | undefined> {
-  const appended = withExtents
-    ? `(SELECT json_agg(json_build_object('id', a.content_id, 'size', a.size) ORDER BY a.seq) FROM append_blocks a
-         WHERE a.account = b.account AND a.container = b.container AND a.blob = b.name)`
-    : 'NULL';
-  const { rows } = await q.query<{ doc: string; appended: Extent[] | null }>(`SELECT doc, ${appended} AS appended FROM blobs b WHERE ${KEY}`, [account, container, name]);
-  if (!rows[0]) return undefined;
-  const blob = toBlob(rows[0].doc, account, container, name);
-  if (blob.blobType === 'AppendBlob' && withExtents) blob.extents = rows[0].appended ?? [];
-  return asOfNow(blob);
-}
-
-async function upsertBlob(q: Queryable, { account, container, name }: Key, blob: BlobRecord): Promise<void> {
-  await q.query('INSERT INTO blobs (account, container, name, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (account, container, name) DO UPDATE SET doc = EXCLUDED.doc', [
-    account,
-    container,
-    name,
-    blobDoc(blob),
-  ]);
-}
-
-async function insertInline(q: Queryable, inline: InlineContent): Promise<void> {
-  await q.query('INSERT INTO inline_content (id, data) VALUES ($1, $2)', [inline.id, inline.data]);
-}
-
-async function insertAppendBlocks(q: Queryable, { account, container, name }: Key, extents: Extent[]): Promise<void> {
-  if (extents.length === 0) return;
-  await q.query(
-    'INSERT INTO append_blocks (account, container, blob, seq, content_id, size) SELECT $1, $2, $3, seq - 1, id, size FROM unnest($4::text[], $5::bigint[]) WITH ORDINALITY AS e(id, size, seq)',
-    [account, container, name, extents.map((extent) => extent.id), extents.map((extent) => extent.size)],
-  );
-}
-
-/**
- * Forgets a blob's uncommitted blocks, append blocks and written pages (its
- * own, not its snapshots' or versions'), in one statement: the blocks' and the
- * pages' content is released, in key order, as BlobRepo releases it. The
- * append blocks' references are the record's (released, or retired with it).
- */
-async function dropBlobRows(tx: BlobTx, owner: PageOwner): Promise<void> {
-  const { rows } = await tx.q.query<{ blocks: string[] | null; pages: string[] | null }>(
-    `WITH blocks_gone AS (DELETE FROM blocks WHERE ${BLOCK_KEY} RETURNING block_id, content_id),
-          appended_gone AS (DELETE FROM append_blocks WHERE ${BLOCK_KEY}),
-          pages_gone AS (DELETE FROM page_ranges WHERE ${BLOCK_KEY} AND snapshot = $4 RETURNING first_byte, content_id)
-     SELECT (SELECT array_agg(content_id ORDER BY block_id COLLATE "C") FROM blocks_gone) AS blocks,
-            (SELECT array_agg(content_id ORDER BY first_byte) FROM pages_gone) AS pages`,
-    [...pageOwner(owner)],
-  );
-  tx.refs.release(rows[0]!.blocks ?? []);
-  tx.refs.release(rows[0]!.pages ?? []);
-}
-
-async function uncommittedBlocks(q: Queryable, key: Key): Promise<BlockRecord[]> {
-  const { rows } = await q.query<{ block_id: string; content_id: string; size: string }>(`SELECT block_id, content_id, size FROM blocks WHERE ${BLOCK_KEY} ORDER BY seq`, [
-    key.account,
-    key.container,
-    key.name,
-  ]);
-  return rows.map((row) => ({ blockId: row.block_id, contentId: row.content_id, size: Number(row.size) }));
-}
-
-async function readSnapshot(q: Queryable, account: string, container: string, name: string, snapshot: string): Promise<BlobRecord | undefined> {
-  const { rows } = await q.query<{ doc: string }>(`SELECT doc FROM blob_snapshots WHERE ${KEY} AND snapshot = $4`, [account, container, name, snapshot]);
-  const record = rows[0] && toBlob(rows[0].doc, account, container, name, snapshot);
-  return record && record.deletedTime === undefined ? asOfNow(record) : undefined;
-}
-
-async function snapshotsOf(q: Queryable, key: Key, withDeleted: boolean): Promise<BlobRecord[]> {
-  const { rows } = await q.query<{ snapshot: string; doc: string }>(`SELECT snapshot, doc FROM blob_snapshots WHERE ${KEY} ORDER BY snapshot COLLATE "C"`, [
-    key.account,
-    key.container,
-    key.name,
-  ]);
-  return rows
-    .map((row) => asOfNow(toBlob(row.doc, key.account, key.container, key.name, row.snapshot)))
-    .filter((snapshot) => withDeleted || snapshot.deletedTime === undefined);
-}
-
-async function hasSnapshots(q: Queryable, key: Key): Promise<boolean> {
-  const { rows } = await q.query<{ has: boolean }>(`SELECT EXISTS (SELECT 1 FROM blob_snapshots WHERE ${KEY} AND (doc::jsonb ->> 'deletedTime') IS NULL) AS has`, [
-    key.account,
-    key.container,
-    key.name,
-  ]);
-  return rows[0]!.has;
-}
-
-/** Every snapshot time the blob has used, soft-deleted snapshots' included: those a new snapshot must not take. */
-async function snapshotTimes(q: Queryable, key: Key): Promise<Set<string>> {
-  const { rows } = await q.query<{ snapshot: string }>(`SELECT snapshot FROM blob_snapshots WHERE ${KEY}`, [key.account, key.container, key.name]);
-  return new Set(rows.map((row) => row.snapshot));
-}
-
-async function writeSnapshotDoc(q: Queryable, snapshot: BlobRecord): Promise<void> {
-  await q.query(`UPDATE blob_snapshots SET doc = $5 WHERE ${KEY} AND snapshot = $4`, [snapshot.account, snapshot.container, snapshot.name, snapshot.snapshot!, recordDoc(snapshot)]);
 }
