@@ -1,8 +1,7 @@
 import type { AccountDeclarationStore } from './account-declarations.js';
 import type { AccountStore } from './accounts.js';
 import type { ActivityStore } from './activity-log.js';
-import type { AsyncStore } from './async-store.js';
-import type { BlobRepo } from './blobs.js';
+import type { BlobStore } from './blobs.js';
 import type { ClusterStore } from './cluster.js';
 import type { ConsumerStore } from './consumers.js';
 import type { DatastoreStore } from './datastores.js';
@@ -33,7 +32,7 @@ export interface Metadata {
   consumers: ConsumerStore;
   rotations: RotationStore;
   activity: ActivityStore;
-  blobs: AsyncStore<BlobRepo>;
+  blobs: BlobStore;
   files: FileStore;
   serviceProperties: ServicePropertiesStore;
   /** How the nodes sharing this database keep their key rings current; none for the embedded single node. */

@@ -5,14 +5,17 @@ import type { Metadata } from '../metadata.js';
 import { PgAccountDeclarationRepo } from './account-declarations.js';
 import { PgAccountRepo } from './accounts.js';
 import { PgActivityRepo } from './activity-log.js';
+import { PgBlobRepo } from './blobs.js';
 import { PgClusterStore } from './cluster.js';
 import { PgConsumerRepo } from './consumers.js';
 import { PgDatastoreRepo } from './datastores.js';
 import { PgDirectoryRepo } from './directory.js';
+import { PgFileRepo } from './files.js';
 import { migratePostgres } from './migrate.js';
 import { PgModelRepo } from './models.js';
 import { PgResourceGroupRepo } from './resource-groups.js';
 import { PgRotationRepo } from './rotations.js';
+import { PgServicePropertiesRepo } from './service-properties.js';
 import { pgMasterKeyEvidence, PgSettingsRepo } from './settings.js';
 import { PgWorkspaceRepo } from './workspaces.js';
 
@@ -54,10 +57,9 @@ export async function openPostgresMetadata(url: string, sealer: Sealer): Promise
     consumers,
     rotations: new PgRotationRepo(pool, accounts, consumers),
     activity: new PgActivityRepo(pool),
-    // Being written: the PostgreSQL dialects of the data plane's stores.
-    blobs: undefined as never,
-    files: undefined as never,
-    serviceProperties: undefined as never,
+    blobs: new PgBlobRepo(pool),
+    files: new PgFileRepo(pool),
+    serviceProperties: new PgServicePropertiesRepo(pool),
     cluster: new PgClusterStore(pool, url),
     async referencedContent() {
       const { rows } = await pool.query<{ id: string }>('SELECT id FROM content WHERE refs > 0');

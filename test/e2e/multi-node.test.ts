@@ -1,0 +1,160 @@
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startCluster, type TestCluster } from '../helpers/cluster.js';
+import { adminSecret, armRequest, managementClients, tokenFor } from '../helpers/management.js';
+import { accountPath, heldCredential, latestRotation, waitForRotation, writeAndList } from '../helpers/rotation.js';
+import type { TestServer } from '../helpers/server.js';
+
+const GROUP = 'rg-nodes';
+const ACCOUNT = 'nodesacct';
+const LEASE_SECONDS = 2;
+
+function container(node: TestServer, key: string, name = 'shared'): ContainerClient {
+  return new BlobServiceClient(`${node.blob}/${ACCOUNT}`, new StorageSharedKeyCredential(ACCOUNT, key), { retryOptions: { maxTries: 1 } }).getContainerClient(name);
+}
+
+/** `count` signed reads of the container's properties, `concurrency` at a time: the status of each. */
+async function burst(client: ContainerClient, count: number, concurrency = 32): Promise<Map<number, number>> {
+  const statuses = new Map<number, number>();
+  let next = 0;
+  const worker = async () => {
+    while (next++ < count) {
+      const status = await client.getProperties().then(
+        (response) => response._response.status,
+        (error: { statusCode?: number }) => error.statusCode ?? 0,
+      );
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return statuses;
+}
+
+/**
+ * Three mlspace nodes on one PostgreSQL database and one data directory, as
+ * docs/scale-out.md deploys them: what one node does, every node sees, keys
+ * above all.
+ */
+describe('three nodes on one database', { timeout: 240_000 }, () => {
+  let cluster: TestCluster;
+  let keys: string[];
+  const node = (index: number) => cluster.nodes[index]!;
+
+  async function listKeys(through: TestServer): Promise<string[]> {
+    return (await managementClients(through).storage.storageAccounts.listKeys(GROUP, ACCOUNT)).keys!.map((key) => key.value!);
+  }
+
+  async function regenerate(through: TestServer, keyName: 'key1' | 'key2'): Promise<string[]> {
+    const response = await armRequest(through, 'POST', `${accountPath(through, GROUP, ACCOUNT)}/regenerateKey`, { token: await tokenFor(through), body: { keyName } });
+    expect(response.status, response.text).toBe(200);
+    return response.json.keys.map((key: { value: string }) => key.value);
+  }
+
+  beforeAll(async () => {
+    cluster = await startCluster(3, { leaseSeconds: LEASE_SECONDS });
+    const { resources, storage } = managementClients(node(0));
+    await resources.resourceGroups.createOrUpdate(GROUP, { location: 'eastus' });
+    await storage.storageAccounts.beginCreateAndWait(GROUP, ACCOUNT, { location: 'eastus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+    keys = await listKeys(node(1));
+    await container(node(2), keys[0]!).create();
+  });
+  afterAll(() => cluster?.close());
+
+  test('an account created through one node is served by every node', async () => {
+    for (const index of [0, 1, 2]) expect((await container(node(index), keys[1]!).getProperties())._response.status).toBe(200);
+  });
+
+  test('a key regenerated through A is refused by B and C from the moment the call returns, 1,000 requests each; the new key works at once', async () => {
+    const old = keys[0]!;
+    keys = await regenerate(node(0), 'key1');
+    const [onB, onC] = await Promise.all([burst(container(node(1), old), 1000), burst(container(node(2), old), 1000)]);
+    expect(Object.fromEntries(onB)).toEqual({ 403: 1000 });
+    expect(Object.fromEntries(onC)).toEqual({ 403: 1000 });
+    const [newOnB, newOnC] = await Promise.all([burst(container(node(1), keys[0]!), 1000), burst(container(node(2), keys[0]!), 1000)]);
+    expect(Object.fromEntries(newOnB)).toEqual({ 200: 1000 });
+    expect(Object.fromEntries(newOnC)).toEqual({ 200: 1000 });
+  });
+
+  test('a blob written through A is read byte-exact through C, and listed by B', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    await container(node(0), keys[0]!).getBlockBlobClient('written-on-a.bin').uploadData(data, { blockSize: 1024 * 1024 });
+    expect((await container(node(2), keys[1]!).getBlockBlobClient('written-on-a.bin').downloadToBuffer()).equals(data)).toBe(true);
+    const names: string[] = [];
+    for await (const blob of container(node(1), keys[0]!).listBlobsFlat()) names.push(blob.name);
+    expect(names).toContain('written-on-a.bin');
+  });
+
+  test('a lease acquired through B blocks a write through C', async () => {
+    const onB = container(node(1), keys[0]!).getBlockBlobClient('leased.txt');
+    await onB.upload('first', 5);
+    const lease = await onB.getBlobLeaseClient().acquireLease(-1);
+    const onC = container(node(2), keys[0]!).getBlockBlobClient('leased.txt');
+    await expect(onC.upload('second', 6)).rejects.toMatchObject({ statusCode: 412, details: { errorCode: 'LeaseIdMissing' } });
+    await onC.upload('second', 6, { conditions: { leaseId: lease.leaseId! } });
+    expect((await onB.downloadToBuffer()).toString()).toBe('second');
+  });
+
+  test('a node killed mid-upload leaves nothing partial on any node', async () => {
+    const size = 8 * 1024 * 1024;
+    const victim = node(1);
+    const url = container(victim, keys[0]!).getBlockBlobClient('cut-off.bin').url;
+    // A raw Put Blob whose body stops half way; the node dies while waiting for the rest.
+    const sas = generateBlobSASQueryParameters(
+      { containerName: 'shared', blobName: 'cut-off.bin', permissions: BlobSASPermissions.parse('cw'), expiresOn: new Date(Date.now() + 600_000) },
+      new StorageSharedKeyCredential(ACCOUNT, keys[0]!),
+    );
+    const request = http.request(`${url}?${sas}`, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob', 'content-length': size, 'x-ms-version': '2023-11-03' } });
+    request.on('error', () => {});
+    request.write(randomBytes(size / 2));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await victim.stop('SIGKILL');
+    request.destroy();
+    for (const index of [0, 2]) {
+      await expect(container(node(index), keys[0]!).getBlockBlobClient('cut-off.bin').getProperties()).rejects.toMatchObject({ statusCode: 404 });
+      const names: string[] = [];
+      for await (const blob of container(node(index), keys[0]!).listBlobsFlat()) names.push(blob.name);
+      expect(names).not.toContain('cut-off.bin');
+    }
+    await cluster.start(1);
+  });
+
+  test('a node stopped past its lease refuses signed requests when it wakes until it has caught up, and never takes a key regenerated meanwhile', async () => {
+    const sleeper = node(2);
+    const old = keys[1]!;
+    sleeper.process.kill('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, LEASE_SECONDS * 1000 + 500));
+    keys = await regenerate(node(0), 'key2');
+    sleeper.process.kill('SIGCONT');
+    const woken = await burst(container(sleeper, old), 200, 8);
+    expect([...woken.keys()].every((status) => status === 403 || status === 503), JSON.stringify([...woken])).toBe(true);
+    await expect.poll(async () => (await burst(container(sleeper, keys[1]!), 1, 1)).get(200), { timeout: 10_000 }).toBe(1);
+    expect(Object.fromEntries(await burst(container(sleeper, old), 100, 8))).toEqual({ 403: 100 });
+  });
+
+  test('kill -9 of the node running a rotation: another node resumes it once its lease runs out, and no consumer is left stale', async () => {
+    const { ml, storage } = managementClients(node(0));
+    const account = await storage.storageAccounts.getProperties(GROUP, ACCOUNT);
+    await ml.workspaces.beginCreateOrUpdateAndWait(GROUP, 'nodes-ws', { location: 'eastus', storageAccount: account.id });
+    await ml.datastores.createOrUpdate(GROUP, 'nodes-ws', 'shared-data', {
+      properties: { datastoreType: 'AzureBlob', accountName: ACCOUNT, containerName: 'shared', credentials: { credentialsType: 'AccountKey', secrets: { secretsType: 'AccountKey', key: keys[0]! } } },
+    });
+    await node(0).stop();
+    const doomed = await cluster.start(0, { MLSPACE_FAULT_CRASH_AT: 'verify-moved.done' });
+    const answer = await armRequest(doomed, 'POST', `${accountPath(doomed, GROUP, ACCOUNT)}/rotateKeys`, { token: await tokenFor(doomed), body: {} });
+    expect(answer.status, answer.text).toBe(202);
+    await expect.poll(() => doomed.process.signalCode, { timeout: 20_000 }).toBe('SIGKILL');
+    const survivor = node(1);
+    const token = await tokenFor(survivor);
+    const latest = await latestRotation(survivor, token, GROUP, ACCOUNT);
+    const rotation = await waitForRotation(survivor, token, `${survivor.arm}${latest.id}?api-version=2023-01-01`, 60_000);
+    expect(rotation.status, JSON.stringify(rotation.error)).toBe('Succeeded');
+    expect(rotation.properties.steps.map((step: { name: string }) => step.name)).toContain('restart');
+    for (const datastore of [undefined, 'shared-data']) {
+      const held = await heldCredential(survivor, adminSecret(survivor), GROUP, 'nodes-ws', datastore);
+      await writeAndList(node(2), ACCOUNT, 'shared', held);
+    }
+    await cluster.start(0);
+  });
+});
