@@ -702,6 +702,27 @@ describe('the Blob store over PostgreSQL, several writers at once', () => {
     expect(orphans.sort()).toEqual([...created].filter((id) => !counted.has(id)).sort());
   });
 
+  it('page blob copies racing writes to their source: no content is orphaned while a copy still refers to it', async () => {
+    const pageBlob = (name: string) => blob('race', name, { blobType: 'PageBlob', size: 1024 });
+    const write = (contentId: string) => (current: BlobRecord | undefined) => ({ blob: current!, write: { first: 0, last: 1023, contentId, contentOffset: 0 } });
+    await store.commitBlob(pageBlob('disk-a'), []);
+    await store.commitBlob(pageBlob('disk-b'), []);
+    await store.editPageBlob({ account: ACCOUNT, container: 'race', name: 'disk-a' }, write('page-0'));
+    const orphans: string[] = [];
+    const results = await Promise.all(
+      Array.from({ length: 30 }, (_, i) => {
+        const [from, to] = i % 2 === 0 ? ['disk-a', 'disk-b'] : ['disk-b', 'disk-a'];
+        if (i % 3 === 0) return store.editPageBlob({ account: ACCOUNT, container: 'race', name: from }, write(`page-${i + 1}`)).then((edit) => edit.orphans);
+        // Copies both ways at once: the two blobs' locks are taken in one order, so neither waits on the other forever.
+        return store.commitBlob(pageBlob(i % 5 === 0 ? `disk-copy-${i}` : to), [], undefined, { pagesFrom: { account: ACCOUNT, container: 'race', name: from } });
+      }),
+    );
+    for (const result of results) orphans.push(...(result ?? []));
+    const counted = await expectReferencesCounted(dialect);
+    expect(orphans.filter((id) => counted.has(id))).toEqual([]);
+    expect(new Set(orphans).size).toBe(orphans.length);
+  });
+
   it('commits racing a container delete: each lands before it (and is deleted with it) or finds the container gone', async () => {
     for (let round = 0; round < 3; round++) {
       const name = `doomed-${round}`;

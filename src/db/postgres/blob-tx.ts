@@ -15,9 +15,16 @@ export interface BlobTx {
  * then the blob's advisory lock, then, last (ContentLedger.settle), the
  * content rows. `containerExists` says whether the container was there; when
  * it is not, no lock is taken, since nothing of it can be written either.
+ *
+ * A commit that takes another blob's written pages (a page blob's copy)
+ * names it as `source`: it is locked too, so that the pages read are still
+ * there, and still referenced, when the commit adds its own references. The
+ * two containers, then the two blobs, are locked in one order (by name, by
+ * lock key), the order any other transaction holding both would take.
  */
-export function blobTransaction<T>(pool: pg.Pool, key: BlobKey, work: (tx: BlobTx, containerExists: boolean) => Promise<T>): Promise<T> {
+export function blobTransaction<T>(pool: pg.Pool, key: BlobKey, work: (tx: BlobTx, containerExists: boolean) => Promise<T>, source?: BlobKey): Promise<T> {
   return writeTransaction(pool, async (tx) => {
+    if (source) return work(tx, await lockWithSource(tx, key, source));
     // FOR SHARE in a subquery of its own: its rows are locked before the outer select asks for the advisory lock.
     const { rowCount } = await tx.q.query(
       `SELECT pg_advisory_xact_lock(hashtextextended($3, 0))
@@ -26,6 +33,23 @@ export function blobTransaction<T>(pool: pg.Pool, key: BlobKey, work: (tx: BlobT
     );
     return work(tx, rowCount === 1);
   });
+}
+
+/** Locks a blob and the blob whose pages it copies, as blobTransaction says; answers whether the first one's container exists. */
+async function lockWithSource(tx: BlobTx, key: BlobKey, source: BlobKey): Promise<boolean> {
+  const { rows } = await tx.q.query<{ account: string; name: string }>(
+    `SELECT account, name FROM containers WHERE (account = $1 AND name = $2) OR (account = $3 AND name = $4)
+     ORDER BY account COLLATE "C", name COLLATE "C" FOR SHARE`,
+    [key.account, key.container, source.account, source.container],
+  );
+  const exists = rows.some((row) => row.account === key.account && row.name === key.container);
+  if (exists) {
+    await tx.q.query(
+      `SELECT pg_advisory_xact_lock(lock) FROM (SELECT DISTINCT hashtextextended(name, 0) AS lock FROM unnest($1::text[]) AS name ORDER BY lock) AS locks`,
+      [[blobLockName(key), blobLockName(source)]],
+    );
+  }
+  return exists;
 }
 
 /** A write transaction that takes its own locks (container-wide writes lock the container rows FOR UPDATE). */

@@ -25,9 +25,15 @@
  *   the content rows locked in id order (content-ledger.ts); a count that
  *   reaches zero deletes its row and reports the file as orphaned.
  *
- * Every transaction takes its locks in that order (container rows, then at
- * most one blob lock, then content rows) and container-wide writes take no
- * blob lock, so no two transactions can wait on each other in a cycle.
+ * - A page blob's copy (commitBlob with pagesFrom, Incremental Copy) also
+ *   holds its source's container row and blob lock while it reads the
+ *   source's pages: no write can release them before the copy has taken its
+ *   own references (SQLite reads them in its one transaction too).
+ *
+ * Every transaction takes its locks in that order (container rows, in name
+ * order; then its blob's lock, or a copy's two in lock-key order; then the
+ * content rows, in id order) and container-wide writes take no blob lock, so
+ * no two transactions can wait on each other in a cycle.
  * Callbacks (precondition, change, build, extentsFrom, version and snapshot
  * id pickers) are synchronous: they run inside the transaction, after the
  * rows they look at were read, as BlobRepo calls them, and whatever they ask
@@ -155,11 +161,16 @@ export class PgBlobRepo implements BlobStore {
   }
 
   commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, options: CommitOptions = {}): Promise<string[] | undefined> {
-    return blobTransaction(this.pool, blob, async (tx, containerExists) => {
-      if (!containerExists) return undefined;
-      await this.commitIn(tx, blob, newContent, precondition, options);
-      return tx.refs.settle(tx.q);
-    });
+    return blobTransaction(
+      this.pool,
+      blob,
+      async (tx, containerExists) => {
+        if (!containerExists) return undefined;
+        await this.commitIn(tx, blob, newContent, precondition, options);
+        return tx.refs.settle(tx.q);
+      },
+      options.pagesFrom,
+    );
   }
 
   /** commitBlob's work, in the caller's transaction (also Incremental Copy's); the container is known to exist. */
@@ -371,15 +382,20 @@ export class PgBlobRepo implements BlobStore {
     snapshotTime: (taken: (time: string) => boolean) => string,
     build: (current: BlobRecord | undefined, snapshot: string) => BlobRecord,
   ): Promise<{ blob: BlobRecord; orphans: string[] } | undefined> {
-    return blobTransaction(this.pool, key, async (tx, containerExists) => {
-      const taken = await snapshotTimes(tx.q, key);
-      const time = snapshotTime((each) => taken.has(each));
-      const blob = build(await readBlob(tx.q, key.account, key.container, key.name, true), time);
-      if (!containerExists) return undefined;
-      await this.commitIn(tx, blob, [], undefined, { pagesFrom: source });
-      await this.snapshotIn(tx, key, () => time, undefined);
-      return { blob, orphans: await tx.refs.settle(tx.q) };
-    });
+    return blobTransaction(
+      this.pool,
+      key,
+      async (tx, containerExists) => {
+        const taken = await snapshotTimes(tx.q, key);
+        const time = snapshotTime((each) => taken.has(each));
+        const blob = build(await readBlob(tx.q, key.account, key.container, key.name, true), time);
+        if (!containerExists) return undefined;
+        await this.commitIn(tx, blob, [], undefined, { pagesFrom: source });
+        await this.snapshotIn(tx, key, () => time, undefined);
+        return { blob, orphans: await tx.refs.settle(tx.q) };
+      },
+      source,
+    );
   }
 
   pageRanges(owner: PageOwner, first: number, last: number): Promise<StoredRange[]> {
