@@ -16,6 +16,10 @@
  *   it read, a conditional write's precondition sees the ETag it replaces, a
  *   lease is acquired by one `change` only, a version id is picked among
  *   those really taken.
+ * - A page blob's copy (commitBlob with pagesFrom, Incremental Copy) also
+ *   holds its source's container row and blob lock while it reads the
+ *   source's pages: no write can release them before the copy has taken its
+ *   own references (SQLite reads them in its one transaction too).
  * - A container-wide write (update, lease, delete, rename, soft delete,
  *   restore, an account's deletion) locks the container's row FOR UPDATE
  *   (blob-containers.ts): it waits for the blob writes in flight in the
@@ -25,15 +29,11 @@
  *   the content rows locked in id order (content-ledger.ts); a count that
  *   reaches zero deletes its row and reports the file as orphaned.
  *
- * - A page blob's copy (commitBlob with pagesFrom, Incremental Copy) also
- *   holds its source's container row and blob lock while it reads the
- *   source's pages: no write can release them before the copy has taken its
- *   own references (SQLite reads them in its one transaction too).
- *
  * Every transaction takes its locks in that order (container rows, in name
  * order; then its blob's lock, or a copy's two in lock-key order; then the
  * content rows, in id order) and container-wide writes take no blob lock, so
  * no two transactions can wait on each other in a cycle.
+ *
  * Callbacks (precondition, change, build, extentsFrom, version and snapshot
  * id pickers) are synchronous: they run inside the transaction, after the
  * rows they look at were read, as BlobRepo calls them, and whatever they ask
