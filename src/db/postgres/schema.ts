@@ -7,6 +7,11 @@ import type { Migration } from '../schema.js';
  * differs is spelling: BIGINT for times and sizes, BYTEA for bytes, an identity
  * column for file ids, `(doc::jsonb ->> 'x')` for `json_extract(doc, '$.x')`,
  * and the `nocase` ICU collation (created by the runner) for COLLATE NOCASE.
+ * The text columns of keys and indexes that the stores compare and order byte
+ * by byte, as SQLite's BINARY does (`... COLLATE "C"` in their queries), are
+ * declared COLLATE "C": an index serves such an ORDER BY or range only in the
+ * collation of its column, not in the database's default one (whatever that
+ * is). test/e2e/postgres-indexes.test.ts checks the listings' plans.
  * test/e2e/postgres-schema.test.ts checks that both have the same tables and columns.
  */
 export const postgresMigrations: readonly Migration[] = [
@@ -14,7 +19,7 @@ export const postgresMigrations: readonly Migration[] = [
     name: '001-blob-service',
     sql: `
   CREATE TABLE accounts (
-    name TEXT PRIMARY KEY,
+    name TEXT COLLATE "C" PRIMARY KEY,
     key1 TEXT NOT NULL,
     key2 TEXT NOT NULL,
     key1_created BIGINT NOT NULL,
@@ -23,35 +28,35 @@ export const postgresMigrations: readonly Migration[] = [
     created BIGINT NOT NULL
   );
   CREATE TABLE containers (
-    account TEXT NOT NULL,
-    name TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (account, name)
   );
   CREATE TABLE blobs (
-    account TEXT NOT NULL,
-    container TEXT NOT NULL,
-    name TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    container TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (account, container, name)
   );
   CREATE TABLE blocks (
-    account TEXT NOT NULL,
-    container TEXT NOT NULL,
-    blob TEXT NOT NULL,
-    block_id TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    container TEXT COLLATE "C" NOT NULL,
+    blob TEXT COLLATE "C" NOT NULL,
+    block_id TEXT COLLATE "C" NOT NULL,
     content_id TEXT NOT NULL,
     size BIGINT NOT NULL,
     seq BIGINT NOT NULL,
     PRIMARY KEY (account, container, blob, block_id)
   );
   CREATE TABLE content (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     refs BIGINT NOT NULL
   );
   CREATE TABLE service_properties (
-    account TEXT NOT NULL,
-    service TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    service TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (account, service)
   );
@@ -61,17 +66,17 @@ export const postgresMigrations: readonly Migration[] = [
     name: '002-file-service',
     sql: `
   CREATE TABLE shares (
-    account TEXT NOT NULL,
-    name TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (account, name)
   );
   CREATE TABLE file_nodes (
     id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    account TEXT NOT NULL,
-    share TEXT NOT NULL,
-    key TEXT NOT NULL,
-    parent TEXT,
+    account TEXT COLLATE "C" NOT NULL,
+    share TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
+    parent TEXT COLLATE "C",
     name TEXT NOT NULL,
     is_dir INTEGER NOT NULL,
     size BIGINT NOT NULL,
@@ -88,9 +93,9 @@ export const postgresMigrations: readonly Migration[] = [
     PRIMARY KEY (file_id, first_byte)
   );
   CREATE TABLE file_permissions (
-    account TEXT NOT NULL,
-    share TEXT NOT NULL,
-    key TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    share TEXT COLLATE "C" NOT NULL,
+    key TEXT COLLATE "C" NOT NULL,
     permission TEXT NOT NULL,
     PRIMARY KEY (account, share, key)
   );
@@ -135,7 +140,7 @@ export const postgresMigrations: readonly Migration[] = [
   );
   CREATE TABLE datastores (
     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
     system INTEGER NOT NULL,
     is_default INTEGER NOT NULL,
     doc TEXT NOT NULL,
@@ -146,7 +151,7 @@ export const postgresMigrations: readonly Migration[] = [
   );
   CREATE TABLE model_containers (
     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     created BIGINT NOT NULL,
     modified BIGINT NOT NULL,
@@ -154,8 +159,8 @@ export const postgresMigrations: readonly Migration[] = [
   );
   CREATE TABLE model_versions (
     workspace_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    version TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     created BIGINT NOT NULL,
     modified BIGINT NOT NULL,
@@ -209,7 +214,7 @@ export const postgresMigrations: readonly Migration[] = [
   );
   CREATE TABLE rotation_consumers (
     rotation_id TEXT NOT NULL REFERENCES rotations (id) ON DELETE CASCADE,
-    consumer TEXT NOT NULL,
+    consumer TEXT COLLATE "C" NOT NULL,
     resource_id TEXT NOT NULL,
     action TEXT NOT NULL,
     old_secret TEXT NOT NULL,
@@ -219,7 +224,7 @@ export const postgresMigrations: readonly Migration[] = [
     PRIMARY KEY (rotation_id, consumer)
   );
   CREATE TABLE activity_log (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     at BIGINT NOT NULL,
     resource_group TEXT COLLATE nocase,
     resource_id TEXT NOT NULL,
@@ -237,7 +242,7 @@ export const postgresMigrations: readonly Migration[] = [
     name: '006-inline-content',
     sql: `
   CREATE TABLE inline_content (
-    id TEXT PRIMARY KEY,
+    id TEXT COLLATE "C" PRIMARY KEY,
     data BYTEA NOT NULL
   );
   `,
@@ -246,10 +251,10 @@ export const postgresMigrations: readonly Migration[] = [
     name: '007-blob-snapshots',
     sql: `
   CREATE TABLE blob_snapshots (
-    account TEXT NOT NULL,
-    container TEXT NOT NULL,
-    name TEXT NOT NULL,
-    snapshot TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    container TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    snapshot TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (account, container, name, snapshot)
   );
@@ -259,9 +264,9 @@ export const postgresMigrations: readonly Migration[] = [
     name: '008-append-blocks',
     sql: `
   CREATE TABLE append_blocks (
-    account TEXT NOT NULL,
-    container TEXT NOT NULL,
-    blob TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    container TEXT COLLATE "C" NOT NULL,
+    blob TEXT COLLATE "C" NOT NULL,
     seq BIGINT NOT NULL,
     content_id TEXT NOT NULL,
     size BIGINT NOT NULL,
@@ -273,10 +278,10 @@ export const postgresMigrations: readonly Migration[] = [
     name: '009-page-ranges',
     sql: `
   CREATE TABLE page_ranges (
-    account TEXT NOT NULL,
-    container TEXT NOT NULL,
-    blob TEXT NOT NULL,
-    snapshot TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    container TEXT COLLATE "C" NOT NULL,
+    blob TEXT COLLATE "C" NOT NULL,
+    snapshot TEXT COLLATE "C" NOT NULL,
     first_byte BIGINT NOT NULL,
     last_byte BIGINT NOT NULL,
     content_id TEXT NOT NULL,
@@ -289,18 +294,18 @@ export const postgresMigrations: readonly Migration[] = [
     name: '010-blob-versions',
     sql: `
   CREATE TABLE blob_versions (
-    account TEXT NOT NULL,
-    container TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version_id TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    container TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    version_id TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (account, container, name, version_id)
   );
   CREATE TABLE deleted_blobs (
-    account TEXT NOT NULL,
-    container TEXT NOT NULL,
-    name TEXT NOT NULL,
-    deleted_time TEXT NOT NULL,
+    account TEXT COLLATE "C" NOT NULL,
+    container TEXT COLLATE "C" NOT NULL,
+    name TEXT COLLATE "C" NOT NULL,
+    deleted_time TEXT COLLATE "C" NOT NULL,
     doc TEXT NOT NULL,
     PRIMARY KEY (account, container, name, deleted_time)
   );
