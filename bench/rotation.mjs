@@ -18,7 +18,7 @@
 //     latency of listConsumers and the time of a full rotation.
 //
 // `npm run bench` runs both parts too, through lib/scenarios/rotation.mjs, with PASS/FAIL targets.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
@@ -34,14 +34,26 @@ const ROTATIONS_UNDER_LOAD = 4;
 
 // ---------------------------------------------------------------- server and ARM
 
-async function startServer(dataDir) {
-  fs.rmSync(path.join(dataDir, 'endpoints.json'), { force: true });
-  const child = spawn(process.execPath, [BIN, 'up', '--data-dir', dataDir, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0'], {
+/**
+ * `mlspace up` on `dataDir`; with `database`, on that PostgreSQL database, as
+ * one node of several when they share both (then each needs its own
+ * `endpointsFile`). `cpu` pins the process to one core, where taskset exists.
+ */
+export async function startServer(dataDir, { database, endpointsFile, leaseSeconds, cpu } = {}) {
+  const file = endpointsFile ?? path.join(dataDir, 'endpoints.json');
+  fs.rmSync(file, { force: true });
+  const options = [
+    ...(database ? ['--database', database] : []),
+    ...(endpointsFile ? ['--endpoints-file', endpointsFile] : []),
+    ...(leaseSeconds ? ['--node-lease', String(leaseSeconds)] : []),
+  ];
+  const command = [BIN, 'up', '--data-dir', dataDir, ...options, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0'];
+  const pinned = cpu !== undefined && hasTaskset();
+  const child = spawn(pinned ? 'taskset' : process.execPath, pinned ? ['-c', String(cpu), process.execPath, ...command] : command, {
     env: { ...process.env, MLSPACE_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  const file = path.join(dataDir, 'endpoints.json');
   for (const deadline = Date.now() + 30_000; !fs.existsSync(file); await sleep(25)) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error('mlspace up did not start');
   }
@@ -51,6 +63,7 @@ async function startServer(dataDir) {
   return {
     endpoints,
     arm,
+    pinned,
     async stop() {
       child.kill('SIGTERM');
       await exited;
@@ -58,7 +71,16 @@ async function startServer(dataDir) {
   };
 }
 
-class Arm {
+function hasTaskset() {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class Arm {
   constructor(endpoints) {
     this.endpoints = endpoints;
     this.agent = new https.Agent({ ca: fs.readFileSync(endpoints.caFile), keepAlive: true, maxSockets: 32 });
@@ -103,11 +125,11 @@ class Arm {
   }
 }
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const accountPath = (arm, group, account) => arm.sub(`/resourceGroups/${group}/providers/Microsoft.Storage/storageAccounts/${account}`);
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export const accountPath = (arm, group, account) => arm.sub(`/resourceGroups/${group}/providers/Microsoft.Storage/storageAccounts/${account}`);
 const workspacePath = (arm, group, workspace) => arm.sub(`/resourceGroups/${group}/providers/Microsoft.MachineLearningServices/workspaces/${workspace}`);
 
-async function createAccount(arm, group, account) {
+export async function createAccount(arm, group, account) {
   await arm.call('PUT', arm.sub(`/resourcegroups/${group}`), { location: 'local' });
   const created = await arm.call('PUT', accountPath(arm, group, account), { location: 'local', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
   const keys = (await arm.call('POST', `${accountPath(arm, group, account)}/listKeys`)).json.keys.map((key) => key.value);
@@ -126,7 +148,7 @@ async function rotate(arm, group, account, body = { reissueSas: true }) {
   }
 }
 
-function percentile(sorted, p) {
+export function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
@@ -288,7 +310,8 @@ async function loadBench({ durationAfterMs = 1500, workersPerConsumer = 3 } = {}
 // ---------------------------------------------------------------- (2) scale
 
 /** SEEDING: user datastores written straight into the metadata store with the server stopped, through dist's repositories. */
-async function seedDatastores(dataDir, plan) {
+async function seedDatastores(dataDir, plan, database) {
+  if (database) return seedPostgresDatastores(dataDir, plan, database);
   const { openSqlite } = await import(path.join(ROOT, 'dist/db/sqlite.js'));
   const { Sealer } = await import(path.join(ROOT, 'dist/secrets/seal.js'));
   const { DatastoreRepo } = await import(path.join(ROOT, 'dist/db/datastores.js'));
@@ -304,9 +327,28 @@ async function seedDatastores(dataDir, plan) {
   }
 }
 
-async function scaleBench({ workspaces = 100, datastores = 10_000, containers = 100 } = {}) {
+/** The same seeding in the PostgreSQL dialect, in one transaction. */
+async function seedPostgresDatastores(dataDir, plan, database) {
+  const { default: pg } = await import('pg');
+  const { Sealer } = await import(path.join(ROOT, 'dist/secrets/seal.js'));
+  const { PgDatastoreRepo } = await import(path.join(ROOT, 'dist/db/postgres/datastores.js'));
+  const { transaction } = await import(path.join(ROOT, 'dist/db/postgres/sql.js'));
+  const pool = new pg.Pool({ connectionString: database, max: 1 });
+  try {
+    const repo = new PgDatastoreRepo(pool, Sealer.open(dataDir));
+    const now = Date.now();
+    await transaction(pool, async (client) => {
+      for (const datastore of plan) await repo.write(client, { system: false, isDefault: false, tags: {}, properties: {}, created: now, modified: now, ...datastore });
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
+/** With `database` (a PostgreSQL URL), the metadata lives there, as on a multi-node deployment. */
+export async function scaleBench({ workspaces = 100, datastores = 10_000, containers = 100, database } = {}) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-bench-scale-'));
-  let server = await startServer(dataDir);
+  let server = await startServer(dataDir, { database });
   try {
     const group = 'bench-scale';
     const account = 'benchscale';
@@ -354,10 +396,10 @@ async function scaleBench({ workspaces = 100, datastores = 10_000, containers = 
         secret: sas ? sasByContainer.get(containerName) : keys[0],
       };
     });
-    await seedDatastores(dataDir, seeded);
+    await seedDatastores(dataDir, seeded, database);
     timings.seedDatastoresMs = performance.now() - t;
 
-    server = await startServer(dataDir);
+    server = await startServer(dataDir, { database });
     const listConsumers = () => server.arm.call('POST', `${accountPath(server.arm, group, account)}/listConsumers`);
     const first = await listConsumers();
     const consumerCount = first.json.counts.consumers;

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { createBenchDatabase } from './postgres.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -13,7 +14,7 @@ const START_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 /** Labels for tables, in the order columns are printed. */
-export const SERVER_LABELS = { mlspace: 'mlspace', azurite: 'Azurite', bare: 'bare node:http (ceiling)' };
+export const SERVER_LABELS = { mlspace: 'mlspace', 'mlspace-pg': 'mlspace on PostgreSQL', azurite: 'Azurite', bare: 'bare node:http (ceiling)' };
 
 /** Every child started and not yet known to have exited, so a crash of the bench still kills them. */
 const running = new Set();
@@ -23,7 +24,7 @@ process.on('exit', () => {
 
 /**
  * @typedef {object} Server
- * @property {'mlspace' | 'azurite' | 'bare'} name
+ * @property {'mlspace' | 'mlspace-pg' | 'azurite' | 'bare'} name
  * @property {{ blob: string, file?: string }} endpoints Service URLs without the account (Azurite runs no File service).
  * @property {boolean} stores false for the bare server, which answers any upload but keeps nothing.
  * @property {string} version
@@ -36,15 +37,34 @@ process.on('exit', () => {
  * @param {{ profileDir?: string }} options profileDir: write a V8 CPU profile of mlspace there
  * @returns {Promise<Server>}
  */
-export async function startMlspace(workDir, { profileDir } = {}) {
-  const dataDir = path.join(workDir, 'mlspace');
+export async function startMlspace(workDir, { profileDir, name = 'mlspace', database } = {}) {
+  const dataDir = path.join(workDir, name);
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   // Every port free-picked: the defaults (10000, 10003, 10443) may be taken, by another mlspace say.
   const ports = ['--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0'];
-  const child = launch('mlspace', [...profile, path.join(ROOT, 'bin/mlspace.js'), 'up', '--data-dir', dataDir, ...ports]);
+  const metadata = database ? ['--database', database] : [];
+  const child = launch(name, [...profile, path.join(ROOT, 'bin/mlspace.js'), 'up', '--data-dir', dataDir, ...metadata, ...ports]);
   // endpoints.json is mlspace's documented signal that it accepts requests.
   const endpoints = await untilReady(child, () => readJson(path.join(dataDir, 'endpoints.json')));
-  return server('mlspace', child, endpoints, readJson(path.join(ROOT, 'package.json')).version, true);
+  return server(name, child, endpoints, readJson(path.join(ROOT, 'package.json')).version, true);
+}
+
+/** mlspace with its metadata in a PostgreSQL database of its own (a single node), dropped when it stops. */
+export async function startMlspacePg(workDir, options = {}) {
+  const database = await createBenchDatabase();
+  try {
+    const started = await startMlspace(workDir, { ...options, name: 'mlspace-pg', database: database.url });
+    return {
+      ...started,
+      async stop() {
+        await started.stop();
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
 }
 
 /** Azurite's Blob service persisting to disk (its default), as mlspace does, so neither keeps data only in memory. */
@@ -139,7 +159,7 @@ function readJson(file) {
   }
 }
 
-const STARTERS = { mlspace: startMlspace, azurite: startAzurite, bare: startBare };
+const STARTERS = { mlspace: startMlspace, 'mlspace-pg': startMlspacePg, azurite: startAzurite, bare: startBare };
 
 /**
  * Starts the named servers one after another (so start-up work does not compete),

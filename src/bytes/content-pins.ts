@@ -14,7 +14,17 @@ export class ContentPins {
   private readonly pins = new Map<string, number>();
   private readonly deferred = new Set<string>();
 
-  constructor(private readonly store: ContentStore) {}
+  /**
+   * `graceMs`: how long an orphaned file stays before it may go, asked at each
+   * removal; nodes that share the content directory with live others keep it a
+   * while. A read on another node has no pin here: it must find the file still
+   * there between its lookup and its open (and, on a network filesystem, while
+   * it streams).
+   */
+  constructor(
+    private readonly store: ContentStore,
+    private readonly graceMs: () => number = () => 0,
+  ) {}
 
   /** Pins `ids`; the returned function releases them (calling it again does nothing). */
   pin(ids: Iterable<string>): () => Promise<void> {
@@ -48,13 +58,16 @@ export class ContentPins {
   remove(ids: Iterable<string>): void {
     const orphans = [...ids];
     if (orphans.length === 0) return;
-    setImmediate(() => {
+    const decide = () => {
       const now: string[] = [];
       for (const id of orphans) {
         if (this.pins.has(id)) this.deferred.add(id);
         else now.push(id);
       }
       if (now.length > 0) this.store.remove(now).catch(() => {});
-    });
+    };
+    const grace = this.graceMs();
+    if (grace > 0) setTimeout(decide, grace).unref();
+    else setImmediate(decide);
   }
 }

@@ -42,6 +42,8 @@ export class ClusterNode {
   private listening: Promise<void> | undefined;
   private readonly checkIns = new Set<() => void>();
   private failing = false;
+  /** Whether another node was live at the last check-in: content another node may be reading is then unlinked late. */
+  othersLive = false;
 
   constructor(
     private readonly store: ClusterStore,
@@ -66,9 +68,14 @@ export class ClusterNode {
     await this.store.leave(this.info.id).catch(() => {});
   }
 
-  /** Runs `work` while no node joins, telling it whether other nodes are live (see ClusterStore.alone). */
+  /**
+   * Runs `work` while no node joins, telling it whether other nodes are live
+   * (see ClusterStore.alone). A node of this host whose process is gone is
+   * not, whatever its lease says: a server restarted after a kill -9 finds
+   * its former self that way.
+   */
   alone<T>(work: (othersLive: boolean) => Promise<T>): Promise<T> {
-    return this.store.alone(this.info.id, this.options.leaseMs, work);
+    return this.store.alone(this.info.id, this.options.leaseMs, (others) => work(others.some((address) => !deadHere(address))));
   }
 
   /** Resolves once every live node has loaded the accounts as they are now (or its lease has run out). */
@@ -109,7 +116,8 @@ export class ClusterNode {
   private async checkIn(): Promise<void> {
     for (;;) {
       const sent = performance.now();
-      const current = await this.store.checkIn(this.info, this.loaded);
+      const { epoch: current, othersLive } = await this.store.checkIn(this.info, this.loaded, this.options.leaseMs);
+      this.othersLive = othersLive;
       if (current === this.loaded) {
         this.keyring.confirm(sent + this.options.leaseMs);
         return;
@@ -154,5 +162,17 @@ export class ClusterNode {
       })
       .finally(() => (this.listening = undefined));
     return this.listening;
+  }
+}
+
+/** Whether `address` (host:pid) names a process of this host that no longer runs. */
+function deadHere(address: string): boolean {
+  const colon = address.lastIndexOf(':');
+  if (address.slice(0, colon) !== os.hostname()) return false;
+  try {
+    process.kill(Number(address.slice(colon + 1)), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }

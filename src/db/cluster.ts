@@ -21,17 +21,19 @@ export interface ClusterStore {
    * Records the node's heartbeat and the epoch it has loaded, on the
    * database's clock; answers the current epoch, read after any bump under way
    * has committed (so a heartbeat that answers an old epoch is one every
-   * later bump sees).
+   * later bump sees), and whether any other node is live (heartbeat within
+   * `leaseMs`).
    */
-  checkIn(node: NodeInfo, loadedEpoch: number): Promise<number>;
+  checkIn(node: NodeInfo, loadedEpoch: number, leaseMs: number): Promise<{ epoch: number; othersLive: boolean }>;
   /** The node's first check-in; it waits while another node runs `alone` (see there). */
   join(node: NodeInfo): Promise<void>;
   /**
-   * Runs `work` while no node can join, telling it whether any node other
-   * than `nodeId` is live (heartbeat within `leaseMs`): a node alone may
-   * remove content nobody refers to, as nobody else is writing any.
+   * Runs `work` while no node can join, telling it the addresses of the
+   * nodes other than `nodeId` that are live (heartbeat within `leaseMs`): a
+   * node alone may remove content nobody refers to, as nobody else is
+   * writing any.
    */
-  alone<T>(nodeId: string, leaseMs: number, work: (othersLive: boolean) => Promise<T>): Promise<T>;
+  alone<T>(nodeId: string, leaseMs: number, work: (others: string[]) => Promise<T>): Promise<T>;
   currentEpoch(): Promise<number>;
   /** For each live node (heartbeat within `leaseMs`) that has not loaded `epoch`: the milliseconds until its lease runs out. */
   laggards(epoch: number, leaseMs: number): Promise<number[]>;

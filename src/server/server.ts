@@ -38,6 +38,9 @@ import { createLogger, type Logger } from './log.js';
  */
 const SHARED_SWEEP_AGE_MS = 3600_000;
 
+/** While other nodes are live, how long an orphaned content file stays for their reads (see ContentPins). */
+const SHARED_UNLINK_GRACE_MS = 10 * 60_000;
+
 export interface RunningServer {
   endpoints: Endpoints;
   close(): Promise<void>;
@@ -103,7 +106,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   await listen(blobTlsServer, config.blobHttpsPort, host);
   await listen(fileTlsServer, config.fileHttpsPort, host);
   // One set of pins and one small-content cache for both services: they share the content store.
-  const pins = new ContentPins(content);
+  const pins = new ContentPins(content, () => (cluster?.othersLive ? SHARED_UNLINK_GRACE_MS : 0));
   const cache = new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent);
   // Filled in once the management port listens: the console served there may call the data plane.
   const consoleOrigin = new ConsoleOrigin();

@@ -29,7 +29,7 @@ function partitionable(store: ClusterStore): ClusterStore & { cut: boolean } {
     laggards: (epoch: number, lease: number) => store.laggards(epoch, lease),
     leave: (id: string) => store.leave(id),
     join: (node: Parameters<ClusterStore['join']>[0]) => store.join(node),
-    alone: <T>(id: string, lease: number, work: (othersLive: boolean) => Promise<T>) => store.alone(id, lease, work),
+    alone: <T>(id: string, lease: number, work: (others: string[]) => Promise<T>) => store.alone(id, lease, work),
     listen: (handlers: Parameters<ClusterStore['listen']>[0]) => store.listen(handlers),
   };
   return gate;
@@ -88,6 +88,8 @@ describe('key rings of several nodes over PostgreSQL', () => {
     const [a, b] = [await startNode(), await startNode()];
     expect([a.keyring.current(), b.keyring.current()]).toEqual([true, true]);
     expect([key1Of(a), key1Of(b)]).toEqual([KEY1, KEY1]);
+    // Each learns of the other at its next check-in: orphaned content then stays a while for the other's reads.
+    await expect.poll(() => a.cluster.othersLive && b.cluster.othersLive).toBe(true);
   });
 
   it('a key changed through one node is loaded by every node before the change returns', async () => {
@@ -121,6 +123,7 @@ describe('key rings of several nodes over PostgreSQL', () => {
     expect(await a.cluster.alone(async (othersLive) => othersLive)).toBe(true);
     await b.cluster.stop();
     expect(await a.cluster.alone(async (othersLive) => othersLive)).toBe(false);
+    await expect.poll(() => a.cluster.othersLive).toBe(false);
     nodes.splice(1, 1);
     const started = performance.now();
     const updated = await a.accounts.setKey('clusteracct', 1, KEY1, Date.now());

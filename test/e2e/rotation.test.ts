@@ -6,6 +6,7 @@ import { adminSecret, armRequest, type ClientSecret, managementClients, tokenFor
 import { ShareServiceClient, StorageSharedKeyCredential as FileSharedKeyCredential } from '@azure/storage-file-share';
 import { accountPath, getOperation, heldCredential, waitForRotation, writeAndList, writeAndListFiles } from '../helpers/rotation.js';
 import { startTestServer, storedMetadata, type TestServer } from '../helpers/server.js';
+import { until } from '../helpers/wait.js';
 
 const GROUP_A = 'rg-rot-a';
 const GROUP_B = 'rg-rot-b';
@@ -276,6 +277,10 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     test('while a rotation runs, a second one is a 409 and so is regenerateKey; a datastore registered meanwhile with the retired key is moved too', async () => {
       const running = await armRequest(server, 'POST', `${path()}/rotateKeys`, { token, body: { reissueSas: true } });
       expect(running.status).toBe(202);
+      // Registered once the first round has moved every consumer (the server pauses before verifying): a second round must move it.
+      const status = running.headers['azure-asyncoperation'] as string;
+      const movedOnce = async () => (await getOperation(server, token, status)).json.properties.steps.some((step: any) => step.name === 'move' && step.phase === 'done');
+      await until(movedOnce);
       const retiring = (await clients.storage.storageAccounts.listKeys(GROUP_A, ACCOUNT)).keys![1]!.value!;
       await clients.ml.datastores.createOrUpdate(GROUP_A, 'ws-alpha', 'late-comer', { properties: { ...blobKey(retiring), containerName: 'features' } });
       working.push({ group: GROUP_A, workspace: 'ws-alpha', datastore: 'late-comer', container: 'features' });

@@ -29,6 +29,8 @@ export async function startTestServer(
     defaultDataDir?: boolean;
     /** --endpoints-file: each of several nodes sharing a data directory needs its own */
     endpointsFile?: string;
+    /** Keep the data directory's SQLite file even in a run on PostgreSQL: the test is about that file. */
+    embedded?: boolean;
   } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-test-'));
@@ -36,7 +38,7 @@ export async function startTestServer(
   const endpointsFile = options.endpointsFile ?? path.join(dataDir, 'endpoints.json');
   const endpointsArgs = options.endpointsFile ? ['--endpoints-file', options.endpointsFile] : [];
   fs.rmSync(endpointsFile, { force: true });
-  const databaseArgs = await testDatabaseArgs(dataDir, options.args ?? []);
+  const databaseArgs = options.embedded ? [] : await testDatabaseArgs(dataDir, options.args ?? []);
   const child = spawn(process.execPath, [BIN, 'up', ...dataDirArgs, ...databaseArgs, ...endpointsArgs, '--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0', ...(options.args ?? [])], {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,10 +11,11 @@ const BLOB = 'small-1k';
 export default {
   id: 'blob-sas-get',
   title: '1 KiB blob GET through a SAS URL (autocannon, 32 connections)',
-  servers: ['mlspace', 'azurite', 'bare'],
+  servers: ['mlspace', 'mlspace-pg', 'azurite', 'bare'],
   targets: [
     { row: 'get', of: 'mlspace', vs: 'azurite', atLeast: 10 },
     { row: 'get', of: 'mlspace', vs: 'bare', atLeast: 0.3 },
+    { row: 'get', of: 'mlspace-pg', vs: 'mlspace', atLeast: 0.8 },
   ],
 
   run(servers, settings, log) {

@@ -10,10 +10,12 @@ const CONCURRENCY = 16;
 export default {
   id: 'blob-small-ops',
   title: `1 KiB Shared Key PUT and GET with @azure/storage-blob (${CONCURRENCY} parallel loops)`,
-  servers: ['mlspace', 'azurite', 'bare'],
+  servers: ['mlspace', 'mlspace-pg', 'azurite', 'bare'],
   targets: [
     { row: 'put', of: 'mlspace', vs: 'azurite', atLeast: 3 },
     { row: 'get', of: 'mlspace', vs: 'azurite', atLeast: 3 },
+    { row: 'put', of: 'mlspace-pg', vs: 'mlspace', atLeast: 0.5 },
+    { row: 'get', of: 'mlspace-pg', vs: 'mlspace', atLeast: 0.5 },
   ],
 
   async run(servers, settings, log) {

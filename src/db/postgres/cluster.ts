@@ -19,17 +19,19 @@ export class PgClusterStore implements ClusterStore {
     private readonly connectionString: string,
   ) {}
 
-  async checkIn(node: NodeInfo, loadedEpoch: number): Promise<number> {
+  async checkIn(node: NodeInfo, loadedEpoch: number, leaseMs: number): Promise<{ epoch: number; othersLive: boolean }> {
     // FOR SHARE waits for a bump under way (it holds the epoch row until commit) and then reads
     // its result; a bump that starts later waits for this heartbeat, and so sees it.
-    const { rows } = await this.pool.query<{ epoch: string; moved: boolean }>(
+    const { rows } = await this.pool.query<{ epoch: string; moved: boolean; others: boolean }>(
       `WITH current AS (SELECT epoch FROM key_epoch WHERE id = 1 FOR SHARE),
             previous AS (SELECT epoch FROM nodes WHERE id = $1),
             upsert AS (
               INSERT INTO nodes (id, address, started, heartbeat, epoch) VALUES ($1, $2, $3, ${NOW_MS}, $4)
               ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat, epoch = excluded.epoch)
-       SELECT current.epoch, (SELECT epoch FROM previous) IS DISTINCT FROM $4 AS moved FROM current`,
-      [node.id, node.address, node.started, loadedEpoch],
+       SELECT current.epoch, (SELECT epoch FROM previous) IS DISTINCT FROM $4 AS moved,
+              EXISTS (SELECT 1 FROM nodes WHERE id <> $1 AND heartbeat + $5 > ${NOW_MS}) AS others
+       FROM current`,
+      [node.id, node.address, node.started, loadedEpoch, leaseMs],
     );
     const row = rows[0]!;
     // Writers waiting for this node to catch up are woken rather than left to poll.
@@ -38,7 +40,7 @@ export class PgClusterStore implements ClusterStore {
       this.forgotten = Date.now();
       await this.pool.query(`DELETE FROM nodes WHERE heartbeat < ${NOW_MS} - $1`, [FORGET_MS]);
     }
-    return Number(row.epoch);
+    return { epoch: Number(row.epoch), othersLive: row.others };
   }
 
   async join(node: NodeInfo): Promise<void> {
@@ -52,14 +54,14 @@ export class PgClusterStore implements ClusterStore {
     });
   }
 
-  async alone<T>(nodeId: string, leaseMs: number, work: (othersLive: boolean) => Promise<T>): Promise<T> {
+  async alone<T>(nodeId: string, leaseMs: number, work: (others: string[]) => Promise<T>): Promise<T> {
     // A session lock, on a connection held for the whole of `work`, which runs outside any transaction.
     const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [JOIN_LOCK]);
       try {
-        const { rows } = await client.query(`SELECT 1 FROM nodes WHERE id <> $1 AND heartbeat + $2 > ${NOW_MS} LIMIT 1`, [nodeId, leaseMs]);
-        return await work(rows.length > 0);
+        const { rows } = await client.query<{ address: string }>(`SELECT address FROM nodes WHERE id <> $1 AND heartbeat + $2 > ${NOW_MS}`, [nodeId, leaseMs]);
+        return await work(rows.map((row) => row.address));
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [JOIN_LOCK]);
       }

@@ -67,9 +67,15 @@ export class Router<R extends RouteSpec> {
 }
 
 function decodeSegment(segment: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(segment);
+    decoded = decodeURIComponent(segment);
   } catch {
     throw new ArmError(400, 'InvalidRequestUri', `The path segment '${segment}' is not valid percent-encoded UTF-8.`);
   }
+  // No resource name holds one, and PostgreSQL text cannot even be compared with one.
+  if (/[\u0000-\u001f\u007f]/.test(decoded)) {
+    throw new ArmError(400, 'InvalidRequestUri', `The path segment '${segment}' holds a control character, which no resource name may contain.`);
+  }
+  return decoded;
 }

@@ -39,6 +39,10 @@ export function parseStorageUrl(url: string, accountFromHost?: string): ParsedUr
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
   const query = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  // No parameter value holds a NUL (and PostgreSQL text cannot even be compared with one): refused before anything reads it.
+  if (q !== -1 && url.includes('%00', q)) {
+    for (const [name, value] of query) if (value.includes('\u0000')) throw errors.invalidQuery(name, 'it holds a NUL character.');
+  }
   const accountEnd = accountFromHost === undefined ? indexOrEnd(rawPath, '/', 1) : 0;
   const containerEnd = indexOrEnd(rawPath, '/', accountEnd + 1);
   return {
