@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
  * programmatic API (in-process, no workers), after an unmeasured warm-up.
  * Any error or non-2xx answer fails the run: a fast 403 is not a result.
  */
-async function autocannonGet(url, { connections, seconds, warmupSeconds }) {
+export async function autocannonGet(url, { connections, seconds, warmupSeconds }) {
   await autocannon({ url, connections, duration: warmupSeconds });
   const result = await autocannon({ url, connections, duration: seconds });
   const failed = result.errors + result.timeouts + result.non2xx;

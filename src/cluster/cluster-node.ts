@@ -41,6 +41,8 @@ export class ClusterNode {
   private listener: { close(): Promise<void> } | undefined;
   private listening: Promise<void> | undefined;
   private readonly checkIns = new Set<() => void>();
+  /** Check-ins of other nodes heard of so far: one heard while a laggards query was out means asking again, not waiting. */
+  private checkInsHeard = 0;
   private failing = false;
   /** Whether another node was live at the last check-in: content another node may be reading is then unlinked late. */
   othersLive = false;
@@ -82,8 +84,10 @@ export class ClusterNode {
   async settled(): Promise<void> {
     const epoch = await this.store.currentEpoch();
     for (;;) {
+      const heard = this.checkInsHeard;
       const remaining = await this.store.laggards(epoch, this.options.leaseMs);
       if (remaining.length === 0) return;
+      if (this.checkInsHeard !== heard) continue;
       // Woken by the next check-in anywhere, or when the first silent node's lease runs out.
       await new Promise<void>((resolve) => {
         const wake = () => {
@@ -148,6 +152,7 @@ export class ClusterNode {
       .listen({
         onEpoch: () => void this.sync().catch(() => {}),
         onCheckIn: () => {
+          this.checkInsHeard++;
           for (const wake of [...this.checkIns]) wake();
         },
         onError: () => {

@@ -17,5 +17,6 @@ import cliLatency from './cli-latency.mjs';
 import fileSasGet from './file-sas-get.mjs';
 import fileTransfer from './file-transfer.mjs';
 import rotation from './rotation.mjs';
+import scaleOut from './scale-out.mjs';
 
-export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation, cliLatency];
+export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation, scaleOut, cliLatency];

@@ -22,20 +22,20 @@ export class PgClusterStore implements ClusterStore {
   async checkIn(node: NodeInfo, loadedEpoch: number, leaseMs: number): Promise<{ epoch: number; othersLive: boolean }> {
     // FOR SHARE waits for a bump under way (it holds the epoch row until commit) and then reads
     // its result; a bump that starts later waits for this heartbeat, and so sees it.
-    const { rows } = await this.pool.query<{ epoch: string; moved: boolean; others: boolean }>(
+    // A node that moved to a new epoch wakes the writers waiting for it (at the statement's commit) rather than leave them to poll.
+    const { rows } = await this.pool.query<{ epoch: string; others: boolean }>(
       `WITH current AS (SELECT epoch FROM key_epoch WHERE id = 1 FOR SHARE),
             previous AS (SELECT epoch FROM nodes WHERE id = $1),
             upsert AS (
               INSERT INTO nodes (id, address, started, heartbeat, epoch) VALUES ($1, $2, $3, ${NOW_MS}, $4)
               ON CONFLICT (id) DO UPDATE SET heartbeat = excluded.heartbeat, epoch = excluded.epoch)
-       SELECT current.epoch, (SELECT epoch FROM previous) IS DISTINCT FROM $4 AS moved,
-              EXISTS (SELECT 1 FROM nodes WHERE id <> $1 AND heartbeat + $5 > ${NOW_MS}) AS others
+       SELECT current.epoch,
+              EXISTS (SELECT 1 FROM nodes WHERE id <> $1 AND heartbeat + $5 > ${NOW_MS}) AS others,
+              CASE WHEN (SELECT epoch FROM previous) IS DISTINCT FROM $4 THEN pg_notify('mlspace_key_acks', '') END AS woken
        FROM current`,
       [node.id, node.address, node.started, loadedEpoch, leaseMs],
     );
     const row = rows[0]!;
-    // Writers waiting for this node to catch up are woken rather than left to poll.
-    if (row.moved) await this.pool.query("SELECT pg_notify('mlspace_key_acks', '')");
     if (Date.now() - this.forgotten > 3600_000) {
       this.forgotten = Date.now();
       await this.pool.query(`DELETE FROM nodes WHERE heartbeat < ${NOW_MS} - $1`, [FORGET_MS]);

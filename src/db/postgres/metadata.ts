@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { checkMasterKey } from '../../secrets/master-key-check.js';
 import type { Sealer } from '../../secrets/seal.js';
 import type { Metadata } from '../metadata.js';
@@ -12,6 +11,7 @@ import { PgDatastoreRepo } from './datastores.js';
 import { PgDirectoryRepo } from './directory.js';
 import { PgFileRepo } from './files.js';
 import { migratePostgres } from './migrate.js';
+import { createPool } from './pool.js';
 import { PgModelRepo } from './models.js';
 import { PgResourceGroupRepo } from './resource-groups.js';
 import { PgRotationRepo } from './rotations.js';
@@ -31,7 +31,7 @@ const POOL_SIZE = 16;
  * `durable` has nothing left to wait for.
  */
 export async function openPostgresMetadata(url: string, sealer: Sealer): Promise<Metadata> {
-  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE });
+  const pool = createPool(url, POOL_SIZE);
   // An idle connection the server drops is replaced on the next query; it is no reason to crash.
   pool.on('error', () => {});
   try {
