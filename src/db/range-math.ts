@@ -17,6 +17,14 @@ export function cutOut(range: StoredRange, first: number, last: number): StoredR
   return parts;
 }
 
+/** Whether two lists of ranges are the same rows: same bytes, same content file, same offset, in the same order. */
+export function sameRanges(a: readonly StoredRange[], b: readonly StoredRange[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((range, i) => range.first === b[i]!.first && range.last === b[i]!.last && range.contentId === b[i]!.contentId && range.contentOffset === b[i]!.contentOffset)
+  );
+}
+
 /** Ranges sorted by offset, with touching ones joined: what List Ranges reports. */
 export function coalesce(ranges: readonly { first: number; last: number }[]): { first: number; last: number }[] {
   const joined: { first: number; last: number }[] = [];

@@ -1,5 +1,5 @@
 import type { ContentRefs } from './content-refs.js';
-import { cutOut } from './range-math.js';
+import { cutOut, sameRanges } from './range-math.js';
 import type { StoredRange } from './records.js';
 import type { Db } from './sqlite.js';
 
@@ -87,16 +87,7 @@ export class RangeRows {
    */
   replace(owner: Owner, expected: readonly StoredRange[], merged: StoredRange, orphans: string[]): boolean {
     const current = this.overlapping(owner, merged.first, merged.last);
-    const unchanged =
-      current.length === expected.length &&
-      current.every(
-        (range, i) =>
-          range.first === expected[i]!.first &&
-          range.last === expected[i]!.last &&
-          range.contentId === expected[i]!.contentId &&
-          range.contentOffset === expected[i]!.contentOffset,
-      );
-    if (!unchanged) return false;
+    if (!sameRanges(current, expected)) return false;
     for (const range of current) this.stmt.delete.run(...owner, range.first);
     this.refs.add([merged.contentId]);
     this.insert(owner, merged);

@@ -1,7 +1,7 @@
 import { extentIds, pageOwner, recordDoc, timeId, versionIdOf, type BlobKey, type Retirement } from '../blob-history.js';
 import type { BlobRecord } from '../records.js';
-import type { PgPageRanges } from './blob-ranges.js';
 import type { BlobTx } from './blob-tx.js';
+import type { PgRangeRows } from './range-rows.js';
 import type { Queryable } from './sql.js';
 
 const KEY = 'account = $1 AND container = $2 AND name = $3';
@@ -23,7 +23,7 @@ export type ExpiredRecord = BlobKey & { id: string };
  * caller's transaction, under the blob's lock.
  */
 export class PgBlobHistory {
-  constructor(private readonly pages: PgPageRanges) {}
+  constructor(private readonly pages: PgRangeRows) {}
 
   /**
    * Moves the blob's current record (its extents complete) into history, with

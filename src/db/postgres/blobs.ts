@@ -60,7 +60,6 @@ import {
 import type { BlobRecord, BlockRecord, ContainerRecord, ListPage, StoredRange } from '../records.js';
 import { PgBlobContainers } from './blob-containers.js';
 import { expiredBy, PgBlobHistory } from './blob-history.js';
-import { PgPageRanges } from './blob-ranges.js';
 import {
   BLOCK_KEY,
   dropBlobRows,
@@ -77,6 +76,7 @@ import {
   writeSnapshotDoc,
 } from './blob-rows.js';
 import { blobTransaction, writeTransaction, type BlobTx } from './blob-tx.js';
+import { PgRangeRows } from './range-rows.js';
 
 type Key = BlobKey;
 type SoftDelete = { deletedTime: number; expires: number };
@@ -84,7 +84,8 @@ type SoftDelete = { deletedTime: number; expires: number };
 /** Containers, blobs, uncommitted blocks, snapshots and history in PostgreSQL; see the locking scheme above. */
 export class PgBlobRepo implements BlobStore {
   private readonly containers: PgBlobContainers;
-  private readonly pages = new PgPageRanges();
+  /** A page blob's written pages, owned by account, container, blob and snapshot (`version:<id>`, `deleted:<time>`, '' for the blob). */
+  private readonly pages = new PgRangeRows('page_ranges', ['account', 'container', 'blob', 'snapshot']);
   private readonly history = new PgBlobHistory(this.pages);
 
   constructor(private readonly pool: pg.Pool) {

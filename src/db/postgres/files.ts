@@ -31,8 +31,8 @@ import type pg from 'pg';
 import { prefixEnd } from '../blobs.js';
 import { nodeDoc, nodeFromRow, shareDoc, type FileStore, type NewPermission, type NodeDraft, type NodeEdit } from '../files.js';
 import type { FileNodeRecord, ListPage, ShareRecord, StoredRange } from '../records.js';
-import { PgFileRanges } from './file-ranges.js';
 import { fileWrite, lockNodes, type FileTx, type NodeKey } from './file-tx.js';
+import { PgRangeRows } from './range-rows.js';
 import { transaction, type Queryable } from './sql.js';
 
 const NODE_COLUMNS = 'id, key, parent, name, is_dir, size, doc';
@@ -51,7 +51,7 @@ interface PgNodeRow {
 type Written = { node: FileNodeRecord; orphans: string[] };
 
 export class PgFileRepo implements FileStore {
-  private readonly fileRanges = new PgFileRanges();
+  private readonly fileRanges = new PgRangeRows('file_ranges', ['file_id']);
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -148,8 +148,8 @@ export class PgFileRepo implements FileStore {
       const at = { account, share, key };
       await lockNodes(tx.q, at);
       const edit = change(await readNode(tx.q, at));
-      if (edit.clear) await this.fileRanges.clear(tx, edit.node.id, edit.clear.first, edit.clear.last);
-      if (edit.write) await this.fileRanges.write(tx, edit.node.id, edit.write);
+      if (edit.clear) await this.fileRanges.clear(tx, [edit.node.id], edit.clear.first, edit.clear.last);
+      if (edit.write) await this.fileRanges.write(tx, [edit.node.id], edit.write);
       await updateNode(tx.q, edit.node);
       if (permission) await putDescriptor(tx.q, at, permission);
       return edit.node;
@@ -165,7 +165,7 @@ export class PgFileRepo implements FileStore {
       const current = await readNode(tx.q, at, 'FOR UPDATE');
       check(current, current !== undefined && current.isDirectory && (await hasChildren(tx.q, at)));
       if (!current) return;
-      await this.fileRanges.drop(tx, current.id);
+      await this.fileRanges.drop(tx, [current.id]);
       await tx.q.query('DELETE FROM file_nodes WHERE id = $1', [current.id]);
     });
     return orphans;
@@ -207,22 +207,22 @@ export class PgFileRepo implements FileStore {
         return node;
       }
       const node = await this.store(tx, draft, existing);
-      await this.fileRanges.copy(tx, original!.id, node.id);
+      await this.fileRanges.copy(tx, [original!.id], [node.id]);
       return node;
     });
     return { node, orphans };
   }
 
   ranges(fileId: number, first: number, last: number): Promise<readonly StoredRange[]> {
-    return this.fileRanges.overlapping(this.pool, fileId, first, last);
+    return this.fileRanges.overlapping(this.pool, [fileId], first, last);
   }
 
   allRanges(fileId: number): Promise<StoredRange[]> {
-    return this.fileRanges.all(this.pool, fileId);
+    return this.fileRanges.all(this.pool, [fileId]);
   }
 
   rangeCount(fileId: number): Promise<number> {
-    return this.fileRanges.count(this.pool, fileId);
+    return this.fileRanges.count(this.pool, [fileId]);
   }
 
   async mergeRanges(fileId: number, expected: readonly StoredRange[], merged: StoredRange): Promise<string[] | undefined> {
@@ -231,7 +231,7 @@ export class PgFileRepo implements FileStore {
       // A file deleted since its ranges were read has none left to match them.
       if (!rows[0]) return false;
       await lockNodes(tx.q, rows[0]);
-      return this.fileRanges.replace(tx, fileId, expected, merged);
+      return this.fileRanges.replace(tx, [fileId], expected, merged);
     });
     return replaced ? orphans : undefined;
   }
@@ -279,7 +279,7 @@ export class PgFileRepo implements FileStore {
   private async store(tx: FileTx, draft: NodeDraft, existing: FileNodeRecord | undefined): Promise<FileNodeRecord> {
     if (!existing) return insertNode(tx.q, draft);
     const node = { ...draft, id: existing.id };
-    await this.fileRanges.drop(tx, existing.id);
+    await this.fileRanges.drop(tx, [existing.id]);
     await updateNode(tx.q, node);
     return node;
   }
