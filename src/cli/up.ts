@@ -50,7 +50,7 @@ function positiveInteger(what: string) {
 export function registerUp(program: Command): void {
   program
     .command('up')
-    .description('Start the mlspace server (embedded: SQLite metadata and blob and file bytes in one data directory).')
+    .description('Start the mlspace server: SQLite metadata and blob and file bytes in one data directory, or one node of several on PostgreSQL (--database).')
     .option('--data-dir <dir>', 'data directory (default: $MLSPACE_HOME/data, MLSPACE_HOME defaulting to ~/.mlspace)')
     .option('--database <url>', 'PostgreSQL URL for the metadata of a multi-node deployment (default: SQLite in the data directory; MLSPACE_DATABASE_URL sets it too)')
     .option('--node-lease <seconds>', 'with --database: how long a node serves signed requests without confirming its keys with the database', positiveInteger('node lease'), 5)
@@ -88,12 +88,20 @@ Secrets are sealed with the master key from MLSPACE_MASTER_KEY, --master-key-fil
 DATA_DIR/master.key (created on first start). The database remembers which key sealed
 them: a server started with another one refuses to start and says so.
 
+Several nodes (docs/scale-out.md): give each the same --database (PostgreSQL), the same
+--data-dir on a shared volume, the same master key (not in the data directory) and its
+own --endpoints-file; start one first, then the others; put nginx or HAProxy in front.
+A key regenerated through any node is refused by every node once the call returns.
+
 Examples:
   mlspace up
   mlspace up --data-dir /tmp/mlspace --blob-port 0 --file-port 0 --arm-port 0
   MLSPACE_ACCOUNTS="myaccount:$(openssl rand -base64 64 | tr -d '\\n')" mlspace up
   MLSPACE_MASTER_KEY="$(cat /run/secrets/mlspace-master-key)" mlspace up --host 0.0.0.0 --no-dev-account
   mlspace up --master-key-file /etc/mlspace/master.key
+  # one of three nodes behind a load balancer:
+  MLSPACE_MASTER_KEY=... mlspace up --database postgres://mlspace@db:5432/mlspace --data-dir /mnt/mlspace \\
+    --endpoints-file /var/lib/mlspace/endpoints.json --host 0.0.0.0 --tls-name mlspace.example.com --no-dev-account
 See docs/security.md for what the server promises about secrets, timeouts and limits.`,
     )
     .action(async (options: UpOptions) => {

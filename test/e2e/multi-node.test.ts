@@ -133,6 +133,18 @@ describe('three nodes on one database', { timeout: 240_000 }, () => {
     expect(Object.fromEntries(await burst(container(sleeper, old), 100, 8))).toEqual({ 403: 100 });
   });
 
+  test('two nodes asked to rotate the same account at once: one rotation runs, the other request is a 409', async () => {
+    const ask = async (through: TestServer) => armRequest(through, 'POST', `${accountPath(through, GROUP, ACCOUNT)}/rotateKeys`, { token: await tokenFor(through), body: {} });
+    const answers = await Promise.all([ask(node(0)), ask(node(1))]);
+    expect(answers.map((answer) => answer.status).sort()).toEqual([202, 409]);
+    expect(answers.find((answer) => answer.status === 409)!.json.error.code).toBe('RotationInProgress');
+    const running = answers.find((answer) => answer.status === 202)!;
+    // Polled through a third node: every node answers for every rotation.
+    const done = await waitForRotation(node(2), await tokenFor(node(2)), running.headers['azure-asyncoperation'] as string);
+    expect(done.status).toBe('Succeeded');
+    keys = await listKeys(node(2));
+  });
+
   test('kill -9 of the node running a rotation: another node resumes it once its lease runs out, and no consumer is left stale', async () => {
     const { ml, storage } = managementClients(node(0));
     const account = await storage.storageAccounts.getProperties(GROUP, ACCOUNT);
