@@ -5,11 +5,12 @@ import { newEtag, readMetadata, writeMetadata } from '../http/headers.js';
 import { respondEmpty } from '../http/respond.js';
 import type { FileRequest } from './deps.js';
 import { fileErrors } from './file-errors.js';
-import { checkFound, newNodeLocation, orMissing, requireDirectory } from './lookup.js';
+import { createNode } from './create-node.js';
+import { checkFound, orMissing, requireDirectory } from './lookup.js';
 import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { requestedPermission } from './permissions.js';
-import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';
+import { smbForUpdate, smbHeaders } from './smb.js';
 
 const rootIsPermanent = (what: string) =>
   new StorageError(400, 'InvalidResourceName', `The root directory of a share cannot be ${what}; it exists as long as the share does.`);
@@ -17,28 +18,7 @@ const rootIsPermanent = (what: string) =>
 export async function createDirectory(ctx: FileRequest): Promise<void> {
   if (ctx.path === '') throw fileErrors.resourceExists('/');
   const metadata = readMetadata(ctx.req.headers);
-  const location = newNodeLocation(ctx, true);
-  const permission = await requestedPermission(ctx);
-  const { node } = await orMissing(
-    ctx,
-    ctx.deps.repo.putNode(
-      location.at,
-      (parent, existing) => {
-        const parentNode = location.check(parent, existing);
-        const now = Date.now();
-        return {
-          ...location.identity(parentNode),
-          isDirectory: true,
-          size: 0,
-          lastModified: now,
-          etag: newEtag(now),
-          metadata,
-          smb: smbForCreate(ctx, true, now, parentNode, permission.key),
-        };
-      },
-      permission.store,
-    ),
-  );
+  const { node } = await createNode(ctx, true, { size: 0, metadata });
   respondEmpty(ctx, 201, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
 }
 

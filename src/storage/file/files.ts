@@ -8,11 +8,12 @@ import { requestedRange } from '../http/range.js';
 import { respondEmpty, writeHead } from '../http/respond.js';
 import { LIMITS, type FileRequest } from './deps.js';
 import { openFileBytes, readFileBytes, readSmallSpan } from './file-content.js';
-import { checkFound, newNodeLocation, orMissing, requireFile } from './lookup.js';
+import { createNode } from './create-node.js';
+import { checkFound, orMissing, requireFile } from './lookup.js';
 import { pathKey } from './names.js';
 import { versionHeaders } from './node-headers.js';
 import { requestedPermission } from './permissions.js';
-import { smbForCreate, smbForUpdate, smbHeaders } from './smb.js';
+import { smbForUpdate, smbHeaders } from './smb.js';
 
 /** x-ms-content-length: the file's length, 0 to 4 TiB. */
 function fileLength(ctx: FileRequest, required: boolean): number | undefined {
@@ -39,29 +40,7 @@ export async function createFile(ctx: FileRequest): Promise<void> {
   }
   const contentHeaders = readContentHeaders(ctx.req.headers, true, 'x-ms-');
   const metadata = readMetadata(ctx.req.headers);
-  const location = newNodeLocation(ctx, false);
-  const permission = await requestedPermission(ctx);
-  const { node, orphans } = await orMissing(
-    ctx,
-    ctx.deps.repo.putNode(
-      location.at,
-      (parent, existing) => {
-        const parentNode = location.check(parent, existing);
-        const now = Date.now();
-        return {
-          ...location.identity(parentNode),
-          isDirectory: false,
-          size,
-          lastModified: now,
-          etag: newEtag(now),
-          metadata,
-          ...contentHeaders,
-          smb: smbForCreate(ctx, false, now, parentNode, permission.key),
-        };
-      },
-      permission.store,
-    ),
-  );
+  const { node, orphans } = await createNode(ctx, false, { size, metadata, ...contentHeaders });
   ctx.deps.pins.remove(orphans);
   respondEmpty(ctx, 201, { ...versionHeaders(node), ...smbHeaders(node), 'x-ms-request-server-encrypted': 'true' });
 }
