@@ -90,7 +90,7 @@ them: a server started with another one refuses to start and says so.
 
 Several nodes (docs/scale-out.md): give each the same --database (PostgreSQL), the same
 --data-dir on a shared volume, the same master key (not in the data directory) and its
-own --endpoints-file; start one first, then the others; put nginx or HAProxy in front.
+own --endpoints-file; start them in any order, or at once; put nginx or HAProxy in front.
 A key regenerated through any node is refused by every node once the call returns.
 
 Examples:

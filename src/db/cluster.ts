@@ -28,10 +28,11 @@ export interface ClusterStore {
   /** The node's first check-in; it waits while another node runs `alone` (see there). */
   join(node: NodeInfo): Promise<void>;
   /**
-   * Runs `work` while no node can join, telling it the addresses of the
-   * nodes other than `nodeId` that are live (heartbeat within `leaseMs`): a
-   * node alone may remove content nobody refers to, as nobody else is
-   * writing any.
+   * Runs `work` while no node can join and no other node runs `alone`,
+   * telling it the addresses of the nodes other than `nodeId` that are live
+   * (heartbeat within `leaseMs`): a node alone may remove content nobody
+   * refers to, as nobody else is writing any, and a starting node makes the
+   * data directory's shared files (CA, signing key, admin client) one at a time.
    */
   alone<T>(nodeId: string, leaseMs: number, work: (others: string[]) => Promise<T>): Promise<T>;
   currentEpoch(): Promise<number>;

@@ -8,8 +8,7 @@ import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
 import { ActivityLog } from './activity/activity-log.js';
 import type { ManagementDeps } from './deps.js';
-import { ensureAdminClient } from './identity/service-principals.js';
-import { TokenService } from './identity/tokens.js';
+import type { Identity } from './identity/identity.js';
 import { managementRequestListener } from './management-service.js';
 import type { TlsMaterial } from './tls/local-ca.js';
 import { ConsoleSessions } from './console/sessions.js';
@@ -17,9 +16,10 @@ import { closeWhenIdle, headerTimeouts } from '../storage/http/body-limits.js';
 import { answerClientErrors } from '../server/client-errors.js';
 
 export interface ManagementOptions {
-  dataDir: string;
   /** The local CA's server certificate, which the data plane's TLS ports serve too. */
   tls: TlsMaterial;
+  /** The directory's ids, the token-signing key and the admin client (openIdentity). */
+  identity: Identity;
   host: string;
   /** 0 picks a free port. */
   port: number;
@@ -49,17 +49,11 @@ export interface ManagementEndpoint {
   endpoints: { arm: string; authority: string; tenantId: string; subscriptionId: string; caFile: string; adminClientFile: string };
 }
 
-/**
- * Starts the HTTPS management and identity endpoint: token signing key and
- * admin client (both created on first start, in the data directory), then the
- * listener.
- */
+/** Starts the HTTPS management and identity endpoint, and the rotations' recovery and watch. */
 export async function startManagement(options: ManagementOptions): Promise<ManagementEndpoint> {
   const { metadata } = options;
   const { directory } = metadata;
-  const { tenantId, subscriptionId } = await directory.ids();
-  const tokens = await TokenService.open(options.dataDir, tenantId);
-  const adminClientFile = await ensureAdminClient(options.dataDir, directory, tenantId);
+  const { tenantId, subscriptionId, tokens, adminClientFile } = options.identity;
 
   const server = https.createServer({
     cert: options.tls.certChain,

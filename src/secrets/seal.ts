@@ -43,8 +43,18 @@ export class Sealer {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
     const key = randomBytes(32);
-    // 'wx' fails rather than overwrite a key another process just created.
-    fs.writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+    // Written aside and linked into place: never half a file, never over a key another
+    // process just made (nodes started together on one volume); the loser reads the winner's.
+    const temp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, key.toString('base64') + '\n', { mode: 0o600 });
+    try {
+      fs.linkSync(temp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      return new Sealer(decodeKey(fs.readFileSync(file, 'utf8').trim(), file), file);
+    } finally {
+      fs.rmSync(temp, { force: true });
+    }
     return new Sealer(key, file);
   }
 

@@ -10,6 +10,7 @@ import { ClusterNode } from '../cluster/cluster-node.js';
 import type { Metadata } from '../db/metadata.js';
 import { openPostgresMetadata } from '../db/postgres/metadata.js';
 import { openSqliteMetadata } from '../db/sqlite-metadata.js';
+import { openIdentity } from '../management/identity/identity.js';
 import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
@@ -25,7 +26,7 @@ import { DEV_ACCOUNT, type ServerConfig } from './config.js';
 import { endpointsFileOf, removeEndpoints, writeEndpoints, type Endpoints } from './endpoints.js';
 import { createDataPlaneServer, serviceOfPort } from './data-plane.js';
 import { ensureTlsMaterial } from '../management/tls/local-ca.js';
-import { MASTER_KEY_CHECK } from '../secrets/master-key-check.js';
+import { checkMasterKey, MASTER_KEY_CHECK } from '../secrets/master-key-check.js';
 import { ConsoleOrigin } from '../storage/http/cors.js';
 import { checkDataDirPrivate, checkDevAccountExposure, checkPortsFree } from './start-checks.js';
 import { createLogger, type Logger } from './log.js';
@@ -54,8 +55,9 @@ export async function startServer(config: ServerConfig, logger: Logger = createL
   try {
     return await start(config, logger);
   } catch (error) {
-    // A server that never started leaves no data directory of its own making behind.
-    if (created) fs.rmSync(config.dataDir, { recursive: true, force: true });
+    // A server that never started leaves no data directory of its own making behind
+    // (unless it may share it: another node started at the same moment may be using it).
+    if (created && !config.database) fs.rmSync(config.dataDir, { recursive: true, force: true });
     throw error;
   }
 }
@@ -75,6 +77,8 @@ async function start(config: ServerConfig, logger: Logger): Promise<RunningServe
 
 async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, sealer: Sealer): Promise<RunningServer> {
   await metadata.settings.setOnce(MASTER_KEY_CHECK, sealer.keyCheck());
+  // Read back: of nodes first started together with different keys, only the first to record its own serves.
+  checkMasterKey({ check: await metadata.settings.get(MASTER_KEY_CHECK) }, sealer);
   const { accounts, durable } = metadata;
   await ensureAccounts(accounts, metadata.declarations, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
@@ -87,14 +91,19 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
 
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
   await content.init();
-  // Blob and File content share one store and one reference table, so one sweep covers both.
-  // Live nodes may be writing files they are about to commit: with any about, only old files are candidates.
-  const sweep = (othersLive: boolean) => content.sweep(() => metadata.referencedContent(), othersLive ? SHARED_SWEEP_AGE_MS : 0);
-  const swept = cluster ? await cluster.alone(sweep) : await sweep(false);
+  const host = config.host;
+  // Nodes sharing a data directory run this one at a time (ClusterNode.alone): nodes started
+  // together on an empty volume agree on one CA, one token-signing key and one admin client.
+  const prepare = async (othersLive: boolean) => {
+    // Blob and File content share one store and one reference table, so one sweep covers both.
+    // Live nodes may be writing files they are about to commit: with any about, only old files are candidates.
+    const swept = await content.sweep(() => metadata.referencedContent(), othersLive ? SHARED_SWEEP_AGE_MS : 0);
+    const tls = await ensureTlsMaterial(config.dataDir, host, config.tlsNames);
+    return { swept, tls, identity: await openIdentity(config.dataDir, metadata.directory) };
+  };
+  const { swept, tls, identity } = cluster ? await cluster.alone(prepare) : await prepare(false);
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
 
-  const host = config.host;
-  const tls = await ensureTlsMaterial(config.dataDir, host, config.tlsNames);
   const blobServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
   const fileServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
   const blobTlsServer = createDataPlaneServer(config.uploads.idleTimeoutMs, tls);
@@ -141,8 +150,8 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   for (const server of [fileServer, fileTlsServer]) server.on('request', serviceOfPort('file', listeners));
 
   const management = await startManagement({
-    dataDir: config.dataDir,
     tls,
+    identity,
     host,
     port: config.armPort,
     displayHost: displayHost(host),

@@ -1,11 +1,15 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { adminSecret, armRequest, managementClients, tokenFor } from '../helpers/management.js';
 import { accountPath, heldCredential, latestRotation, waitForRotation, writeAndList } from '../helpers/rotation.js';
-import type { TestServer } from '../helpers/server.js';
+import { createTestDatabase } from '../helpers/postgres.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const GROUP = 'rg-nodes';
 const ACCOUNT = 'nodesacct';
@@ -168,5 +172,55 @@ describe('three nodes on one database', { timeout: 240_000 }, () => {
       await writeAndList(node(2), ACCOUNT, 'shared', held);
     }
     await cluster.start(0);
+  });
+});
+
+/**
+ * Nodes started together on an empty database and an empty shared data
+ * directory, as an orchestrator starts them: they make its shared files one at
+ * a time, so they agree on one master key, one CA, one token-signing key and
+ * one admin client.
+ */
+describe('three nodes started at once on an empty data directory', { timeout: 120_000 }, () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startCluster(3, { leaseSeconds: LEASE_SECONDS, atOnce: true });
+  });
+  afterAll(() => cluster?.close());
+
+  test('they agree on the CA, the admin client and the token-signing key: a token from any node is taken by every node', async () => {
+    const [first, ...others] = cluster.nodes;
+    const token = await tokenFor(first!);
+    for (const node of cluster.nodes) {
+      // Over TLS with the shared ca.pem, with the shared admin client's token from the first node.
+      const listed = await armRequest(node, 'GET', `/subscriptions/${node.subscriptionId}/resourcegroups`, { token });
+      expect(listed.status, listed.text).toBe(200);
+      await managementClients(node).resources.resourceGroups.createOrUpdate(`rg-${node.arm.split(':').at(-1)}`, { location: 'eastus' });
+    }
+    for (const node of others) expect(node.subscriptionId).toBe(first!.subscriptionId);
+  });
+
+  test('of two nodes first started together with different master keys on an empty database, one serves and the other refuses, saying why', async () => {
+    const database = await createTestDatabase('mlspace_nodes');
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-nodes-'));
+    const outcomes = await Promise.allSettled(
+      [0, 1].map((index) =>
+        startTestServer({
+          dataDir,
+          endpointsFile: path.join(dataDir, `endpoints-${index}.json`),
+          args: ['--database', database.url],
+          env: { MLSPACE_MASTER_KEY: randomBytes(32).toString('base64') },
+        }),
+      ),
+    );
+    try {
+      expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const refused = outcomes.find((outcome) => outcome.status === 'rejected') as PromiseRejectedResult;
+      expect(String(refused.reason)).toMatch(/master key from MLSPACE_MASTER_KEY is not the one this deployment's secrets were sealed with/);
+    } finally {
+      for (const outcome of outcomes) if (outcome.status === 'fulfilled') await outcome.value.stop('SIGKILL');
+      await database.drop();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

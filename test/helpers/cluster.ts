@@ -16,10 +16,10 @@ export interface TestCluster {
 /**
  * `count` mlspace nodes on one PostgreSQL database of their own and one data
  * directory, started one after the other as an operator would (the first
- * creates the schema and the data directory's keys), each writing its own
- * endpoints file.
+ * creates the schema and the data directory's keys), or all at once (`atOnce`),
+ * each writing its own endpoints file.
  */
-export async function startCluster(count: number, options: { leaseSeconds: number }): Promise<TestCluster> {
+export async function startCluster(count: number, options: { leaseSeconds: number; atOnce?: boolean }): Promise<TestCluster> {
   const database = await createTestDatabase('mlspace_nodes');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-nodes-'));
   const nodes: TestServer[] = [];
@@ -32,7 +32,8 @@ export async function startCluster(count: number, options: { leaseSeconds: numbe
     });
     return nodes[index]!;
   };
-  for (let index = 0; index < count; index++) await start(index);
+  if (options.atOnce) await Promise.all(Array.from({ length: count }, (_, index) => start(index)));
+  else for (let index = 0; index < count; index++) await start(index);
   return {
     database,
     dataDir,
