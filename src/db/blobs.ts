@@ -35,6 +35,12 @@ export interface CommitOptions {
    * takes, whatever another commit does meanwhile.
    */
   extentsFrom?: (current: BlobRecord | undefined, uncommitted: BlockRecord[]) => { extents: Extent[]; size: number };
+  /**
+   * The blob as the caller read it before the commit (`blob` undefined: there was
+   * none). A store may commit in one step when the blob is still that one, with
+   * the precondition run on it; otherwise it reads the blob in its transaction.
+   */
+  seen?: { blob: BlobRecord | undefined };
 }
 
 /** Picks a version id among those not taken yet: inside the store's transaction, so two writes never pick the same. */

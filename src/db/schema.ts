@@ -403,4 +403,10 @@ export const migrations: readonly Migration[] = [
   ALTER TABLE rotations ADD COLUMN lease_until INTEGER;
   `,
   },
+  {
+    // PostgreSQL's Put Blob in one statement (a stored function there); SQLite commits in
+    // process, with no round trips to save, and records the version only.
+    name: '014-put-blob-function',
+    sql: '',
+  },
 ];

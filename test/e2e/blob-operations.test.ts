@@ -102,6 +102,23 @@ describe('blobs', () => {
     expect((await blob.getProperties()).metadata).toEqual({ a: '1' });
   });
 
+  it('keeps the creation time across overwrites (Put Blob, Put Block List) and takes a new one after a delete', async () => {
+    const blob = (await newContainer()).getBlockBlobClient('born.txt');
+    await blob.upload('first', 5);
+    const born = await blob.getProperties();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await blob.upload('second', 6);
+    const blockId = Buffer.from('block-1').toString('base64');
+    await blob.stageBlock(blockId, Buffer.from('third'), 5);
+    await blob.commitBlockList([blockId]);
+    const overwritten = await blob.getProperties();
+    expect(overwritten.createdOn).toEqual(born.createdOn);
+    expect(overwritten.lastModified!.getTime()).toBeGreaterThan(born.lastModified!.getTime());
+    await blob.delete();
+    await blob.upload('reborn', 6);
+    expect((await blob.getProperties()).createdOn!.getTime()).toBeGreaterThan(born.createdOn!.getTime());
+  });
+
   it('serves ranges through both Range and x-ms-range', async () => {
     const container = await newContainer();
     const blob = container.getBlockBlobClient('ranged');

@@ -227,6 +227,44 @@ describe.each([
     await expectReferencesCounted(dialect);
   });
 
+  it('commit over the blob the caller read: over it while unchanged, over the blob as it is now once changed', async () => {
+    await store.createContainer(container('seen'));
+    expect(await store.commitBlob(blob('seen', 'a', extents('s-1')), ['s-1'], undefined, { seen: { blob: undefined } })).toEqual([]);
+    const read = await store.getBlob(ACCOUNT, 'seen', 'a');
+    const preconditionSaw: (BlobRecord | undefined)[] = [];
+    const second = blob('seen', 'a', { etag: '"0x2"', ...extents('s-2') });
+    const orphans = await store.commitBlob(second, ['s-2'], (current) => void preconditionSaw.push(current), { seen: { blob: read } });
+    expect(orphans).toEqual(['s-1']);
+    expect(preconditionSaw).toEqual([read]);
+    expect(await store.getBlob(ACCOUNT, 'seen', 'a')).toEqual(second);
+
+    // A lease taken since the read (the ETag stays): the precondition sees it.
+    const stale = await store.getBlob(ACCOUNT, 'seen', 'a');
+    await store.changeBlob(ACCOUNT, 'seen', 'a', (current) => ({ ...current!, lease: { id: 'l-1', duration: -1 } }));
+    const refuseLeased = (current: BlobRecord | undefined) => {
+      if (current?.lease) throw new Error('LeaseIdMissing');
+    };
+    await expect(store.commitBlob(blob('seen', 'a', { etag: '"0x3"', ...extents('s-3') }), ['s-3'], refuseLeased, { seen: { blob: stale } })).rejects.toThrow('LeaseIdMissing');
+    expect(await store.getBlob(ACCOUNT, 'seen', 'a')).toEqual({ ...second, lease: { id: 'l-1', duration: -1 } });
+
+    // Seen absent, made since: an If-None-Match: * write finds it.
+    await store.commitBlob(blob('seen', 'b', extents('s-4')), ['s-4']);
+    const refuseExisting = (current: BlobRecord | undefined) => {
+      if (current) throw new Error('BlobAlreadyExists');
+    };
+    await expect(store.commitBlob(blob('seen', 'b', extents('s-5')), ['s-5'], refuseExisting, { seen: { blob: undefined } })).rejects.toThrow('BlobAlreadyExists');
+
+    // Inline content over a read blob; replaced in turn, it is deleted with the commit. A missing container is still undefined.
+    const data = Buffer.from('seen inline');
+    const small = blob('seen', 'b', { extents: [{ id: 'inline:5e', size: data.length }], size: data.length });
+    expect(await store.commitBlob(small, [], undefined, { inline: { id: 'inline:5e', data }, seen: { blob: await store.getBlob(ACCOUNT, 'seen', 'b') } })).toEqual(['s-4']);
+    expect(await store.inlineData('inline:5e')).toEqual(data);
+    expect(await store.commitBlob(blob('seen', 'b', extents('s-6')), ['s-6'], undefined, { seen: { blob: await store.getBlob(ACCOUNT, 'seen', 'b') } })).toEqual([]);
+    expect(await store.inlineData('inline:5e')).toBeUndefined();
+    expect(await store.commitBlob(blob('nowhere', 'x', extents('s-9')), ['s-9'], undefined, { seen: { blob: undefined } })).toBeUndefined();
+    await expectReferencesCounted(dialect);
+  });
+
   it('change a blob: its extents stay, content only a dropped pending copy held is orphaned, a completed copy reads as done', async () => {
     const pending = blob('docs', 'copying', { pendingCopy: { completesAt: T * 2, size: 8, extents: [{ id: 'pc-1', size: 8 }], content: { contentType: 'x/y' } } });
     await store.commitBlob(pending, []);
@@ -610,6 +648,22 @@ describe('the Blob store over PostgreSQL, several writers at once', () => {
     expect((results[won[0]!] as PromiseFulfilledResult<string[]>).value).toEqual(['cond-base']);
     for (const result of results) if (result.status === 'rejected') expect(String(result.reason)).toContain('ConditionNotMet');
     expect(await store.getBlob(ACCOUNT, 'race', 'cond')).toEqual(blob('race', 'cond', { ...extents(`cond-${won[0]}`), etag: `"e${won[0]! + 1}"` }));
+    await expectReferencesCounted(dialect);
+  });
+
+  it('twenty commits over one blob they all read, each conditional on its ETag: exactly one wins, the others change nothing', async () => {
+    await store.commitBlob(blob('race', 'seen', { ...extents('seen-base'), etag: '"s0"' }), ['seen-base']);
+    const read = await store.getBlob(ACCOUNT, 'race', 'seen');
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.commitBlob(blob('race', 'seen', { ...extents(`seen-${i}`), etag: `"s${i + 1}"` }), [`seen-${i}`], failUnless('"s0"'), { seen: { blob: read } }),
+      ),
+    );
+    const won = results.flatMap((result, i) => (result.status === 'fulfilled' ? [i] : []));
+    expect(won).toHaveLength(1);
+    expect((results[won[0]!] as PromiseFulfilledResult<string[]>).value).toEqual(['seen-base']);
+    for (const result of results) if (result.status === 'rejected') expect(String(result.reason)).toContain('ConditionNotMet');
+    expect((await store.getBlob(ACCOUNT, 'race', 'seen'))!.etag).toBe(`"s${won[0]! + 1}"`);
     await expectReferencesCounted(dialect);
   });
 

@@ -26,8 +26,13 @@ export async function readBlob(q: Queryable, account: string, container: string,
   if (!rows[0]) return undefined;
   const blob = toBlob(rows[0].doc, account, container, name);
   if (blob.blobType === 'AppendBlob' && withExtents) blob.extents = rows[0].appended ?? [];
-  return asOfNow(blob);
+  const record = asOfNow(blob);
+  rowsRead.set(record, rows[0].doc);
+  return record;
 }
+
+/** The stored doc each record readBlob made was read from: a commit that saw the record commits in one step only if the row is unchanged (PgBlobStore.commitSeen). */
+export const rowsRead = new WeakMap<BlobRecord, string>();
 
 export async function upsertBlob(q: Queryable, { account, container, name }: Key, blob: BlobRecord): Promise<void> {
   await q.query('INSERT INTO blobs (account, container, name, doc) VALUES ($1, $2, $3, $4) ON CONFLICT (account, container, name) DO UPDATE SET doc = EXCLUDED.doc', [
@@ -55,15 +60,23 @@ export async function insertAppendBlocks(q: Queryable, { account, container, nam
  * own, not its snapshots' or versions'), in one statement: the blocks' and the
  * pages' content is released, in key order, as BlobRepo releases it. The
  * append blocks' references are the record's (released, or retired with it).
+ *
+ * With `replacement`, the same statement writes the blob's new record (and
+ * its inline content): one round trip, not three, for a commit that adds no
+ * rows of the tables it empties (no pages, no append blocks).
  */
-export async function dropBlobRows(tx: BlobTx, owner: PageOwner): Promise<void> {
+export async function dropBlobRows(tx: BlobTx, owner: PageOwner, replacement?: { record: BlobRecord; inline?: InlineContent }): Promise<void> {
+  const writes = replacement
+    ? `, upserted AS (INSERT INTO blobs (account, container, name, doc) VALUES ($1, $2, $3, $5) ON CONFLICT (account, container, name) DO UPDATE SET doc = EXCLUDED.doc)
+       , inlined AS (INSERT INTO inline_content (id, data) SELECT $6::text, $7::bytea WHERE $6::text IS NOT NULL)`
+    : '';
   const { rows } = await tx.q.query<{ blocks: string[] | null; pages: string[] | null }>(
     `WITH blocks_gone AS (DELETE FROM blocks WHERE ${BLOCK_KEY} RETURNING block_id, content_id),
           appended_gone AS (DELETE FROM append_blocks WHERE ${BLOCK_KEY}),
-          pages_gone AS (DELETE FROM page_ranges WHERE ${BLOCK_KEY} AND snapshot = $4 RETURNING first_byte, content_id)
+          pages_gone AS (DELETE FROM page_ranges WHERE ${BLOCK_KEY} AND snapshot = $4 RETURNING first_byte, content_id)${writes}
      SELECT (SELECT array_agg(content_id ORDER BY block_id COLLATE "C") FROM blocks_gone) AS blocks,
             (SELECT array_agg(content_id ORDER BY first_byte) FROM pages_gone) AS pages`,
-    [...pageOwner(owner)],
+    replacement ? [...pageOwner(owner), blobDoc(replacement.record), replacement.inline?.id ?? null, replacement.inline?.data ?? null] : [...pageOwner(owner)],
   );
   tx.refs.release(rows[0]!.blocks ?? []);
   tx.refs.release(rows[0]!.pages ?? []);

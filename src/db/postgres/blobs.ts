@@ -47,6 +47,7 @@ import type pg from 'pg';
 import { extentIds, pageOwner, recordDoc, type BlobKey, type PageOwner } from '../blob-history.js';
 import {
   asOfNow,
+  blobDoc,
   prefixEnd,
   toBlob,
   type BlobStore,
@@ -69,6 +70,7 @@ import {
   KEY,
   readBlob,
   readSnapshot,
+  rowsRead,
   snapshotsOf,
   snapshotTimes,
   uncommittedBlocks,
@@ -161,7 +163,45 @@ export class PgBlobRepo implements BlobStore {
     });
   }
 
-  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, options: CommitOptions = {}): Promise<string[] | undefined> {
+  async commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, options: CommitOptions = {}): Promise<string[] | undefined> {
+    return (await this.commitSeen(blob, newContent, precondition, options)) ?? this.commitInTransaction(blob, newContent, precondition, options);
+  }
+
+  /**
+   * Put Blob's common case in one round trip, not eight (put_blob_seen, migration
+   * 014): a block blob that replaces the block blob the caller read, or none, and
+   * takes nothing from other rows. Undefined when that does not apply, or the blob
+   * (or container) changed since it was read: the transaction then decides.
+   */
+  private async commitSeen(
+    blob: BlobRecord,
+    newContent: string[],
+    precondition: Precondition<BlobRecord> | undefined,
+    { seen, inline, pagesFrom, retire, versionId, extentsFrom }: CommitOptions,
+  ): Promise<string[] | undefined> {
+    if (!seen || pagesFrom || retire || versionId || extentsFrom || blob.blobType !== undefined) return undefined;
+    const current = seen.blob;
+    const row = current === undefined ? null : rowsRead.get(current);
+    if (row === undefined || current?.blobType !== undefined) return undefined;
+    precondition?.(current);
+    const added = inline ? [...newContent, inline.id] : newContent;
+    const fresh = new Set(added);
+    const adds = [...added, ...extentIds(blob).filter((id) => !fresh.has(id))];
+    const { rows } = await this.pool.query<{ orphans: string[] | null }>('SELECT put_blob_seen($1, $2, $3, $4, $5, $6, $7, $8, $9) AS orphans', [
+      blob.account,
+      blob.container,
+      blob.name,
+      row,
+      blobDoc(blob),
+      inline?.id ?? null,
+      inline?.data ?? null,
+      adds,
+      current ? extentIds(current) : [],
+    ]);
+    return rows[0]!.orphans ?? undefined;
+  }
+
+  private commitInTransaction(blob: BlobRecord, newContent: string[], precondition: Precondition<BlobRecord> | undefined, options: CommitOptions): Promise<string[] | undefined> {
     return blobTransaction(
       this.pool,
       blob,
@@ -194,16 +234,16 @@ export class PgBlobRepo implements BlobStore {
     }
     // Read before the blob's own pages are dropped: a page blob may be copied onto itself.
     const pages = pagesFrom ? await this.pages.all(tx.q, pageOwner(pagesFrom)) : [];
-    if (inline) {
-      await insertInline(tx.q, inline);
-      newContent = [...newContent, inline.id];
-    }
+    if (inline) newContent = [...newContent, inline.id];
     tx.refs.add(newContent);
     // Extents reused from existing content (copies, committed blocks) gain a reference too.
     const fresh = new Set(newContent);
     tx.refs.add(extentIds(blob).filter((id) => !fresh.has(id)));
     if (current && retire) await this.history.retire(tx, current, retire);
     else if (current) tx.refs.release(extentIds(current));
+    // Most commits (Put Blob, Put Block List) add no rows to the tables the drop empties: one statement does both.
+    if (pages.length === 0 && blob.blobType !== 'AppendBlob') return dropBlobRows(tx, blob, { record: blob, inline });
+    if (inline) await insertInline(tx.q, inline);
     await dropBlobRows(tx, blob);
     await this.pages.insertAll(tx, pageOwner(blob), pages);
     if (blob.blobType === 'AppendBlob') await insertAppendBlocks(tx.q, blob, blob.extents);

@@ -33,6 +33,13 @@ export class ContentLedger {
     if (steps.length === 0) return [];
     // Content ids are ASCII (hex, `inline:` + hex): this order is the "C" collation's.
     const ids = [...new Set(steps.map((step) => step.id))].sort();
+    // Only adds (a new blob's content): no count can reach zero, so the counts need not be read first.
+    if (steps.every((step) => step.add)) {
+      const adds = new Map<string, number>();
+      for (const { id } of steps) adds.set(id, (adds.get(id) ?? 0) + 1);
+      await addRefs(q, ids, ids.map((id) => adds.get(id)!));
+      return [];
+    }
     const { rows } = await q.query<{ id: string; refs: string }>('SELECT id, refs FROM content WHERE id = ANY($1::text[]) ORDER BY id COLLATE "C" FOR UPDATE', [ids]);
     const before = new Map(rows.map((row) => [row.id, Number(row.refs)]));
     const counts = new Map(before);
@@ -65,16 +72,22 @@ export class ContentLedger {
         deltas.push(now - (was ?? 0));
       }
     }
-    // Added to, not set: a row that did not exist when locked may have been made since by another transaction.
-    if (changed.length > 0) {
-      await q.query(
-        `INSERT INTO content (id, refs) SELECT * FROM unnest($1::text[], $2::bigint[])
-         ON CONFLICT (id) DO UPDATE SET refs = content.refs + EXCLUDED.refs`,
-        [changed, deltas],
-      );
-    }
+    if (changed.length > 0) await addRefs(q, changed, deltas);
     if (dropped.length > 0) await q.query('DELETE FROM content WHERE id = ANY($1::text[])', [dropped]);
     if (inlineGone.length > 0) await q.query('DELETE FROM inline_content WHERE id = ANY($1::text[])', [inlineGone]);
     return orphans;
   }
+}
+
+/**
+ * Adds `deltas[i]` references to content `ids[i]` (ids in "C" order, the order
+ * their rows are locked in), making the rows that are missing. Added to, not
+ * set: a row that did not exist when locked may have been made since by another transaction.
+ */
+async function addRefs(q: Queryable, ids: string[], deltas: number[]): Promise<void> {
+  await q.query(
+    `INSERT INTO content (id, refs) SELECT * FROM unnest($1::text[], $2::bigint[])
+     ON CONFLICT (id) DO UPDATE SET refs = content.refs + EXCLUDED.refs`,
+    [ids, deltas],
+  );
 }

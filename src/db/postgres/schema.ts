@@ -358,4 +358,71 @@ export const postgresMigrations: readonly Migration[] = [
   ALTER TABLE rotations ADD COLUMN lease_until BIGINT;
   `,
   },
+  {
+    name: '014-put-blob-function',
+    sql: `
+  -- Put Blob's commit in one statement (PgBlobStore.commitSeen), under the locks, in
+  -- the order, that a transaction of blob-tx.ts takes: the container's row FOR SHARE,
+  -- the blob's advisory lock, then the content rows by id. It commits only if the
+  -- blob's row is still the one the caller read (p_seen; NULL: no blob) and answers
+  -- the orphaned content files; NULL when the blob changed or the container is gone,
+  -- for the caller to take the transactional path. Each statement of a VOLATILE
+  -- function sees what committed before it ran, so the row read under the lock is current.
+  CREATE FUNCTION put_blob_seen(p_account TEXT, p_container TEXT, p_name TEXT, p_seen TEXT, p_doc TEXT,
+                                p_inline_id TEXT, p_inline_data BYTEA, p_adds TEXT[], p_releases TEXT[])
+  RETURNS TEXT[] LANGUAGE plpgsql VOLATILE AS $$
+  DECLARE
+    v_current TEXT;
+    v_dropped TEXT[];
+    v_orphans TEXT[] := '{}';
+    v_step RECORD;
+    v_refs BIGINT;
+  BEGIN
+    PERFORM 1 FROM containers WHERE account = p_account AND name = p_container FOR SHARE;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_account || '/' || p_container || '/' || p_name, 0));
+    SELECT doc INTO v_current FROM blobs WHERE account = p_account AND container = p_container AND name = p_name;
+    IF v_current IS DISTINCT FROM p_seen THEN RETURN NULL; END IF;
+    -- The blob's uncommitted blocks and own pages go, their content released (as dropBlobRows).
+    WITH blocks_gone AS (DELETE FROM blocks WHERE account = p_account AND container = p_container AND blob = p_name RETURNING block_id, content_id),
+         appended_gone AS (DELETE FROM append_blocks WHERE account = p_account AND container = p_container AND blob = p_name),
+         pages_gone AS (DELETE FROM page_ranges WHERE account = p_account AND container = p_container AND blob = p_name AND snapshot = '' RETURNING first_byte, content_id)
+    SELECT coalesce((SELECT array_agg(content_id ORDER BY block_id COLLATE "C") FROM blocks_gone), '{}')
+           || coalesce((SELECT array_agg(content_id ORDER BY first_byte) FROM pages_gone), '{}')
+      INTO v_dropped;
+    IF p_inline_id IS NOT NULL THEN INSERT INTO inline_content (id, data) VALUES (p_inline_id, p_inline_data); END IF;
+    INSERT INTO blobs (account, container, name, doc) VALUES (p_account, p_container, p_name, p_doc)
+      ON CONFLICT (account, container, name) DO UPDATE SET doc = EXCLUDED.doc;
+    -- Reference counts, as ContentLedger.settle replays its steps (adds first): a count
+    -- that reaches zero drops its row, and its file is orphaned (inline content deleted).
+    FOR v_step IN
+      SELECT id, sum(delta) AS delta, bool_or(delta > 0) AS added
+        FROM (SELECT id, 1 AS delta FROM unnest(p_adds) AS id UNION ALL SELECT id, -1 FROM unnest(p_releases || v_dropped) AS id) AS steps
+       GROUP BY id ORDER BY id COLLATE "C"
+    LOOP
+      SELECT refs INTO v_refs FROM content WHERE id = v_step.id FOR UPDATE;
+      IF NOT FOUND THEN
+        IF v_step.delta > 0 THEN
+          -- Added to, not set: another transaction may have made the row since.
+          INSERT INTO content (id, refs) VALUES (v_step.id, v_step.delta) ON CONFLICT (id) DO UPDATE SET refs = content.refs + EXCLUDED.refs;
+          CONTINUE;
+        END IF;
+        CONTINUE WHEN NOT v_step.added;
+      ELSIF v_refs + v_step.delta > 0 THEN
+        UPDATE content SET refs = v_refs + v_step.delta WHERE id = v_step.id;
+        CONTINUE;
+      ELSE
+        DELETE FROM content WHERE id = v_step.id;
+      END IF;
+      IF v_step.id LIKE 'inline:%' THEN
+        DELETE FROM inline_content WHERE id = v_step.id;
+      ELSE
+        v_orphans := v_orphans || v_step.id;
+      END IF;
+    END LOOP;
+    RETURN v_orphans;
+  END
+  $$;
+  `,
+  },
 ];

@@ -32,7 +32,7 @@ export async function createAppendBlob(ctx: BlobRequest): Promise<void> {
   requireNoBody(ctx.req.headers, 'an append blob is created empty; add content with Append Block');
   const now = Date.now();
   const blob: BlobRecord = {
-    ...(await newBlobVersion(ctx, now)),
+    ...newBlobVersion(ctx, now),
     ...readContentHeaders(ctx.req.headers, true),
     blobType: 'AppendBlob',
     committedBlockCount: 0,

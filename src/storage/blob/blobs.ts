@@ -91,6 +91,8 @@ export async function commitBlob(ctx: BlobRequest, blob: BlobRecord, newContent:
         // The lease comes first, as in Azure: a leased blob refuses even an If-None-Match: * write with LeaseIdMissing.
         blob.lease = leaseAfterWrite(current?.lease, ctx.req.headers, Date.now(), 'blob');
         checkConditions(ctx.req.headers, current, 'create');
+        // An overwrite keeps the creation time of the blob it replaces.
+        if (current) blob.created = current.created;
       },
       options,
     );
@@ -112,9 +114,12 @@ export function discard(deps: BlobDeps, ids: string[]): void {
   deps.pins.remove(ids);
 }
 
-/** The identity and version of the blob a write commits: a new ETag and time, the creation time kept across overwrites. */
-export async function newBlobVersion(ctx: BlobRequest, now = Date.now()) {
-  return blobVersionOver(ctx, await ctx.deps.repo.getBlob(ctx.account, ctx.container, ctx.path), now);
+/**
+ * The identity and version of the blob a write commits: a new ETag and time.
+ * Its creation time is now until commitBlob keeps the one of the blob it replaces.
+ */
+export function newBlobVersion(ctx: BlobRequest, now = Date.now()) {
+  return blobVersionOver(ctx, undefined, now);
 }
 
 /** newBlobVersion, over the blob a store callback sees. */
@@ -150,7 +155,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
   const md5 = written.md5!.toString('base64');
   const now = Date.now();
   const blob: BlobRecord = {
-    ...(await newBlobVersion(ctx, now)),
+    ...newBlobVersion(ctx, now),
     ...tier,
     tags,
     size: written.size,
@@ -159,7 +164,7 @@ export async function putBlob(ctx: BlobRequest): Promise<void> {
     metadata,
     extents: [{ id: written.id, size: written.size }],
   };
-  await commitBlob(ctx, blob, inline ? [] : [written.id], { inline });
+  await commitBlob(ctx, blob, inline ? [] : [written.id], { inline, seen: { blob: existing } });
   respondEmpty(ctx, 201, {
     etag: blob.etag,
     'last-modified': httpDate(blob.lastModified),

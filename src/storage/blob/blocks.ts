@@ -155,7 +155,7 @@ export async function putBlockList(ctx: BlobRequest): Promise<void> {
   resolveBlockList(entries, existing, await ctx.deps.repo.uncommittedBlocks(key));
   const now = Date.now();
   const blob: BlobRecord = {
-    ...(await newBlobVersion(ctx, now)),
+    ...newBlobVersion(ctx, now),
     ...uploadTier(ctx.req.headers, now),
     tags: tagsHeader(ctx.req.headers),
     size: 0,

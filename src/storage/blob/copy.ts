@@ -54,7 +54,7 @@ export function makeCopyBlob(keyring: KeyRing) {
       pagesKey: undefined,
       ...uploadTier(ctx.req.headers, now),
       tags: tagsHeader(ctx.req.headers),
-      ...(await newBlobVersion(ctx, now)),
+      ...newBlobVersion(ctx, now),
       metadata: Object.keys(metadata).length > 0 ? metadata : source.metadata,
     };
     const blob: BlobRecord = asynchronous
@@ -111,7 +111,7 @@ export function makePutBlobFromUrl(keyring: KeyRing) {
     // A page blob's pages are not a block blob's extents: its bytes, zeros and all, are copied into one file.
     const written = source.blobType === 'PageBlob' ? await copyBytes(ctx, source, { start: 0, end: source.size - 1 }, source.size, false) : undefined;
     const blob: BlobRecord = {
-      ...(await newBlobVersion(ctx, now)),
+      ...newBlobVersion(ctx, now),
       ...uploadTier(ctx.req.headers, now),
       ...content,
       tags: tagsHeader(ctx.req.headers),

@@ -73,7 +73,7 @@ export async function createPageBlob(ctx: BlobRequest): Promise<void> {
     throw errors.invalidHeader('x-ms-access-tier', 'page blobs of a standard account have no access tier; leave the header out.');
   }
   const blob: BlobRecord = {
-    ...(await newBlobVersion(ctx)),
+    ...newBlobVersion(ctx),
     ...readContentHeaders(ctx.req.headers, true),
     blobType: 'PageBlob',
     sequenceNumber: sequenceHeader(ctx.req.headers, 'x-ms-blob-sequence-number') ?? 0,
