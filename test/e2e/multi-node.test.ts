@@ -124,6 +124,39 @@ describe('three nodes on one database', { timeout: 240_000 }, () => {
     await cluster.start(1);
   });
 
+  test('a node restarting while another uploads sweeps only old unreferenced files: the upload in progress commits whole', async () => {
+    const size = 4 * 1024 * 1024;
+    const body = randomBytes(size);
+    const writer = node(0);
+    const url = container(writer, keys[0]!).getBlockBlobClient('during-restart.bin').url;
+    const sas = generateBlobSASQueryParameters(
+      { containerName: 'shared', blobName: 'during-restart.bin', permissions: BlobSASPermissions.parse('cw'), expiresOn: new Date(Date.now() + 600_000) },
+      new StorageSharedKeyCredential(ACCOUNT, keys[0]!),
+    );
+    // Content nobody refers to, left two hours ago by an interrupted write: the restart removes it.
+    const leftover = path.join(cluster.dataDir, 'blobs', 'ff', `ff${randomBytes(15).toString('hex')}`);
+    fs.mkdirSync(path.dirname(leftover), { recursive: true });
+    fs.writeFileSync(leftover, 'left by a crash');
+    fs.utimesSync(leftover, new Date(Date.now() - 7_200_000), new Date(Date.now() - 7_200_000));
+    const answer = new Promise<number>((resolve, reject) => {
+      const request = http.request(`${url}?${sas}`, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob', 'content-length': size, 'x-ms-version': '2023-11-03' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      request.on('error', reject);
+      request.write(body.subarray(0, size / 2));
+      // Half the body is in the writer's content file when node C restarts and sweeps.
+      setTimeout(async () => {
+        await node(2).stop();
+        await cluster.start(2);
+        request.end(body.subarray(size / 2));
+      }, 300);
+    });
+    expect(await answer).toBe(201);
+    expect(fs.existsSync(leftover)).toBe(false);
+    expect(await container(node(2), keys[0]!).getBlockBlobClient('during-restart.bin').downloadToBuffer()).toEqual(body);
+  });
+
   test('a node stopped past its lease refuses signed requests when it wakes until it has caught up, and never takes a key regenerated meanwhile', async () => {
     const sleeper = node(2);
     const old = keys[1]!;
