@@ -174,3 +174,42 @@ describe.each([
     expect(await stores.rotations.claim('rot-1', 'node-b', 60_000, true)).toBe(false);
   });
 });
+
+describe('rotation steps over PostgreSQL while the lease is renewed', () => {
+  let stores: Dialect;
+  beforeAll(async () => {
+    stores = await postgresDialect();
+  });
+  afterAll(() => stores?.close());
+
+  it('a step longer than the renewals around it commits: each renewal waits for it rather than make it fail', async () => {
+    await stores.accounts.create({ name: 'rotacct', keys: [KEY1, KEY2], keyCreated: [1, 1], allowSharedKeyAccess: true, created: 1, resourceGroup: 'RG-Rot', settings: { location: 'eastus', skuName: 'Standard_LRS', kind: 'StorageV2', tags: {}, properties: {} } });
+    const many = Array.from({ length: 400 }, (_, i) => datastore(`data${i}`, false, KEY1));
+    await stores.workspaces.create(
+      { id: 'ws-1', resourceGroup: 'RG-Rot', name: 'rotws', storageAccount: 'rotacct', storageKey: KEY1, settings: { location: 'eastus', tags: {} } as never, created: 1, modified: 1 },
+      many,
+    );
+    await stores.rotations.start(rotation('rot-long'), {});
+    // The running node renews its lease every few milliseconds, as RotationLease does every third of its lease.
+    let renewing = true;
+    const renewals = (async () => {
+      let renewed = 0;
+      while (renewing) {
+        if (await stores.rotations.claim('rot-long', 'node-a', 60_000)) renewed++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return renewed;
+    })();
+    const moveAll = (_account: unknown, holders: { ref: string; credentialsType: string }[]) => {
+      const changes = holders.map((holder) => ({ holder: holder as never, resourceId: `/id/${holder.ref}`, action: 'moveKey' as const, newSealed: stores.consumers.seal(KEY2) }));
+      return { changes, result: { moveKey: changes.length } };
+    };
+    try {
+      expect(await stores.rotations.moveConsumers('rot-long', 'rotacct', moveAll, (counts) => entry('move', counts))).toEqual({ moveKey: 401 });
+    } finally {
+      renewing = false;
+    }
+    expect(await renewals).toBeGreaterThan(0);
+    expect((await stores.rotations.steps('rot-long')).at(-1)).toMatchObject({ step: 'move', detail: { moveKey: 401 } });
+  });
+});

@@ -46,6 +46,20 @@ export class PgRotationRepo implements RotationStore {
     private readonly consumers: PgConsumerRepo,
   ) {}
 
+  /**
+   * A step's SERIALIZABLE transaction, holding the rotation's row from its first
+   * statement. Every journal entry updates that row, and so does a lease renewal
+   * (claim): the renewal waits for the step instead of making a long step (10,000
+   * consumers) fail at each of its attempts, and no node can claim the rotation
+   * while one of its steps runs.
+   */
+  private step<T>(id: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return serializable(this.pool, async (client) => {
+      await client.query('SELECT 1 FROM rotations WHERE id = $1 FOR NO KEY UPDATE', [id]);
+      return work(client);
+    });
+  }
+
   async start(rotation: NewRotation, detail: Record<string, unknown>): Promise<boolean> {
     return serializable(this.pool, async (client) => {
       const { rowCount } = await client.query(
@@ -105,7 +119,7 @@ export class PgRotationRepo implements RotationStore {
   }
 
   async journal(id: string, entry: JournalEntry): Promise<void> {
-    await serializable(this.pool, (client) => writeJournal(client, id, entry));
+    await this.step(id, (client) => writeJournal(client, id, entry));
   }
 
   async steps(id: string): Promise<StepRecord[]> {
@@ -131,7 +145,7 @@ export class PgRotationRepo implements RotationStore {
   }
 
   async countAttempt(id: string, entry: JournalEntry): Promise<void> {
-    await serializable(this.pool, async (client) => {
+    await this.step(id, async (client) => {
       await client.query('UPDATE rotations SET attempts = attempts + 1, updated = $1 WHERE id = $2', [Date.now(), id]);
       await writeJournal(client, id, entry);
     });
@@ -154,7 +168,7 @@ export class PgRotationRepo implements RotationStore {
   }
 
   async moveConsumers<T>(id: string, accountName: string, decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => Moves<T>, entry: (result: T) => JournalEntry): Promise<T> {
-    return serializable(this.pool, async (client) => {
+    return this.step(id, async (client) => {
       const account = await this.accounts.find(client, accountName);
       const { changes, result } = decide(account, await this.consumers.holdersOf(client, accountName));
       const now = Date.now();
@@ -173,7 +187,7 @@ export class PgRotationRepo implements RotationStore {
   }
 
   async settleMoves(id: string, decide: (moves: MoveRecord[]) => { consumer: string; state: MoveState; detail?: string }[], entry: JournalEntry): Promise<void> {
-    await serializable(this.pool, async (client) => {
+    await this.step(id, async (client) => {
       for (const { consumer, state, detail } of decide(await movesOf(client, id))) {
         await client.query('UPDATE rotation_consumers SET state = $1, detail = $2 WHERE rotation_id = $3 AND consumer = $4', [state, detail ?? null, id, consumer]);
       }
@@ -189,7 +203,7 @@ export class PgRotationRepo implements RotationStore {
     decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => boolean,
     entry: JournalEntry,
   ): Promise<StorageAccountRecord | false> {
-    return serializable(this.pool, async (client) => {
+    return this.step(id, async (client) => {
       const account = await this.accounts.find(client, accountName);
       if (!decide(account, await this.consumers.holdersOf(client, accountName))) return false as const;
       await writeJournal(client, id, entry);
@@ -200,7 +214,7 @@ export class PgRotationRepo implements RotationStore {
   }
 
   async rollbackMoves(id: string, restore: (move: MoveRecord, currentSealed: string | undefined) => boolean, entry: (counts: { restored: number; changedElsewhere: number }) => JournalEntry): Promise<void> {
-    await serializable(this.pool, async (client) => {
+    await this.step(id, async (client) => {
       const counts = { restored: 0, changedElsewhere: 0 };
       for (const move of await movesOf(client, id)) {
         if (move.state === 'restored' || move.state === 'changedElsewhere') continue;
