@@ -31,6 +31,14 @@ export interface ClusterNodeOptions {
  *
  * Only durations are compared on each clock (the database's for leases, this
  * process's monotonic one for the confirmation), never one clock with another.
+ *
+ * The same protocol tells a node when it is alone, and may then answer reads
+ * from memory (`sole`, cacheWhileAlone): a check-in that finds no other live
+ * node makes it sole for one lease, and anything else (another node live, an
+ * epoch it has not loaded, a notification) ends that before the node checks
+ * in again. A node that starts, or comes back from a lapse, while others are
+ * live moves the epoch on and waits for every one of them to check in (so
+ * to stop being sole) or to run out of its lease, before it serves.
  */
 export class ClusterNode {
   readonly info: NodeInfo = { id: randomUUID(), address: `${os.hostname()}:${process.pid}`, started: Date.now() };
@@ -46,6 +54,11 @@ export class ClusterNode {
   private failing = false;
   /** Whether another node was live at the last check-in: content another node may be reading is then unlinked late. */
   othersLive = false;
+  /** Until when the key ring is confirmed (performance.now()); 0: not yet, or lapsed. */
+  private confirmedUntil = 0;
+  /** Until when this node knows itself alone, and which unbroken stretch of being alone that is. */
+  private soleUntil = 0;
+  private solePeriod = 0;
 
   constructor(
     private readonly store: ClusterStore,
@@ -78,6 +91,15 @@ export class ClusterNode {
    */
   alone<T>(work: (othersLive: boolean) => Promise<T>): Promise<T> {
     return this.store.alone(this.info.id, this.options.leaseMs, (others) => work(others.some((address) => !deadHere(address))));
+  }
+
+  /**
+   * While no other node can be writing, an id of this unbroken stretch of being
+   * alone (a new one after any break: what was read before it may be stale);
+   * undefined otherwise.
+   */
+  sole(): number | undefined {
+    return performance.now() < this.soleUntil ? this.solePeriod : undefined;
   }
 
   /** Resolves once every live node has loaded the accounts as they are now (or its lease has run out). */
@@ -118,12 +140,30 @@ export class ClusterNode {
   }
 
   private async checkIn(): Promise<void> {
+    let announced = false;
     for (;;) {
       const sent = performance.now();
       const { epoch: current, othersLive } = await this.store.checkIn(this.info, this.loaded, this.options.leaseMs);
       this.othersLive = othersLive;
+      // Before the check-in that acknowledges a new epoch, which lets a starting node serve.
+      if (othersLive || current !== this.loaded) this.soleUntil = 0;
       if (current === this.loaded) {
-        this.keyring.confirm(sent + this.options.leaseMs);
+        // Starting, or back from a lapse (judged now: this check-in may have been sent before it, and
+        // answered after): other nodes may have taken themselves for alone meanwhile. They stop
+        // answering from memory before this node serves again (see the class comment).
+        if (!announced && othersLive && performance.now() >= this.confirmedUntil) {
+          announced = true;
+          await this.store.bumpEpoch();
+          continue;
+        }
+        if (announced) await this.settled();
+        const until = sent + this.options.leaseMs;
+        if (!othersLive) {
+          if (performance.now() >= this.soleUntil) this.solePeriod++;
+          this.soleUntil = until;
+        }
+        this.confirmedUntil = until;
+        this.keyring.confirm(until);
         return;
       }
       // The epoch was read after the changes it counts had committed: a reload from here on sees them.
@@ -150,7 +190,10 @@ export class ClusterNode {
   private listen(): Promise<void> {
     this.listening ??= this.store
       .listen({
-        onEpoch: () => void this.sync().catch(() => {}),
+        onEpoch: () => {
+          this.soleUntil = 0;
+          void this.sync().catch(() => {});
+        },
         onCheckIn: () => {
           this.checkInsHeard++;
           for (const wake of [...this.checkIns]) wake();

@@ -36,6 +36,8 @@ export interface ClusterStore {
    */
   alone<T>(nodeId: string, leaseMs: number, work: (others: string[]) => Promise<T>): Promise<T>;
   currentEpoch(): Promise<number>;
+  /** Moves the key epoch on and notifies every node, as a change to an account does: each node then checks in. */
+  bumpEpoch(): Promise<void>;
   /** For each live node (heartbeat within `leaseMs`) that has not loaded `epoch`: the milliseconds until its lease runs out. */
   laggards(epoch: number, leaseMs: number): Promise<number[]>;
   leave(nodeId: string): Promise<void>;

@@ -10,6 +10,7 @@ import { ClusterNode } from '../cluster/cluster-node.js';
 import type { Metadata } from '../db/metadata.js';
 import { openPostgresMetadata } from '../db/postgres/metadata.js';
 import { openSqliteMetadata } from '../db/sqlite-metadata.js';
+import { cacheWhileAlone } from '../cluster/cache-while-alone.js';
 import { openIdentity } from '../management/identity/identity.js';
 import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
@@ -120,7 +121,8 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   // Filled in once the management port listens: the console served there may call the data plane.
   const consoleOrigin = new ConsoleOrigin();
   const blobDeps = {
-    repo: metadata.blobs,
+    // Alone on PostgreSQL, a node answers Get Blob's lookup from memory as the SQLite dialect does.
+    repo: cluster ? cacheWhileAlone(metadata.blobs, () => cluster.sole()) : metadata.blobs,
     serviceProperties: metadata.serviceProperties,
     content,
     pins,

@@ -26,6 +26,7 @@ function partitionable(store: ClusterStore): ClusterStore & { cut: boolean } {
       return store.checkIn(...args);
     },
     currentEpoch: () => store.currentEpoch(),
+    bumpEpoch: () => store.bumpEpoch(),
     laggards: (epoch: number, lease: number) => store.laggards(epoch, lease),
     leave: (id: string) => store.leave(id),
     join: (node: Parameters<ClusterStore['join']>[0]) => store.join(node),
@@ -84,8 +85,12 @@ describe('key rings of several nodes over PostgreSQL', () => {
 
   const key1Of = (node: Node) => node.keyring.get('clusteracct')?.keys[0]?.toString('base64');
 
-  it('serve once joined, with the keys the database holds', async () => {
-    const [a, b] = [await startNode(), await startNode()];
+  it('serve once joined, with the keys the database holds; a node alone is sole until another has joined', async () => {
+    const a = await startNode();
+    expect(a.cluster.sole()).toBeDefined();
+    const b = await startNode();
+    // B's start returned once A had checked in at the epoch B moved on, which ended A's being alone.
+    expect([a.cluster.sole(), b.cluster.sole()]).toEqual([undefined, undefined]);
     expect([a.keyring.current(), b.keyring.current()]).toEqual([true, true]);
     expect([key1Of(a), key1Of(b)]).toEqual([KEY1, KEY1]);
     // Each learns of the other at its next check-in: orphaned content then stays a while for the other's reads.
@@ -113,9 +118,15 @@ describe('key rings of several nodes over PostgreSQL', () => {
     expect(key1Of(b)).not.toBe(KEY1);
     expect(b.keyring.current()).toBe(false);
     expect(waited).toBeLessThan(LEASE_MS * 3);
+    // A, alone as far as the database knows, is sole again: a new stretch, since B wrote nothing it could know of.
+    await expect.poll(() => a.cluster.sole(), { timeout: 5000 }).toBeDefined();
+    const stretch = a.cluster.sole();
     b.store.cut = false;
     await expect.poll(() => b.keyring.current(), { timeout: 5000 }).toBe(true);
     expect(key1Of(b)).toBe(KEY1);
+    // B came back from a lapse: it vouched for its keys again only once A had stopped being sole.
+    expect(a.cluster.sole()).toBeUndefined();
+    expect(stretch).toBeDefined();
   });
 
   it('a node that leaves is not waited for, and the one left knows it is alone', async () => {

@@ -9,7 +9,7 @@ import { startCluster, type TestCluster } from '../helpers/cluster.js';
 import { adminSecret, armRequest, managementClients, tokenFor } from '../helpers/management.js';
 import { accountPath, heldCredential, latestRotation, waitForRotation, writeAndList } from '../helpers/rotation.js';
 import { createTestDatabase } from '../helpers/postgres.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { DEV_ACCOUNT, DEV_KEY, startTestServer, type TestServer } from '../helpers/server.js';
 
 const GROUP = 'rg-nodes';
 const ACCOUNT = 'nodesacct';
@@ -255,5 +255,42 @@ describe('three nodes started at once on an empty data directory', { timeout: 12
       await database.drop();
       fs.rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+/**
+ * A node alone answers Get Blob's lookups from memory (cacheWhileAlone); it
+ * must stop before any other node serves, whether that node has just started
+ * or wakes from a stop past its lease.
+ */
+describe('a node alone, and a second node that starts or wakes', { timeout: 120_000 }, () => {
+  let cluster: TestCluster;
+  const containerOn = (node: TestServer) =>
+    new BlobServiceClient(`${node.blob}/${DEV_ACCOUNT}`, new StorageSharedKeyCredential(DEV_ACCOUNT, DEV_KEY), { retryOptions: { maxTries: 1 } }).getContainerClient('alone');
+  const blobOn = (node: TestServer) => containerOn(node).getBlockBlobClient('x.txt');
+  const read = async (node: TestServer) => (await blobOn(node).downloadToBuffer()).toString();
+  beforeAll(async () => {
+    cluster = await startCluster(1, { leaseSeconds: LEASE_SECONDS });
+  });
+  afterAll(() => cluster?.close());
+
+  test('what the other node writes is what the first node reads next', async () => {
+    const first = cluster.nodes[0]!;
+    await containerOn(first).create();
+    await blobOn(first).upload('v1', 2);
+    for (let i = 0; i < 20; i++) expect(await read(first)).toBe('v1');
+
+    const second = await cluster.start(1);
+    await blobOn(second).upload('v2', 2);
+    expect(await read(first)).toBe('v2');
+
+    // Stopped past its lease, the second node is gone as far as the first knows: alone again, it reads from memory.
+    second.process.kill('SIGSTOP');
+    await new Promise((resolve) => setTimeout(resolve, LEASE_SECONDS * 1000 + 1000));
+    for (let i = 0; i < 20; i++) expect(await read(first)).toBe('v2');
+    second.process.kill('SIGCONT');
+    // Its first signed requests may be 503 ServerBusy, until it has caught up and the first node has stopped being alone.
+    await expect.poll(() => blobOn(second).upload('v3', 2).then(() => 'written', (error: { statusCode?: number }) => String(error.statusCode)), { timeout: 15_000 }).toBe('written');
+    expect(await read(first)).toBe('v3');
   });
 });

@@ -75,6 +75,11 @@ export class PgClusterStore implements ClusterStore {
     return Number(rows[0]!.epoch);
   }
 
+  async bumpEpoch(): Promise<void> {
+    // The same two steps as the trigger on accounts; the notification goes out at commit.
+    await this.pool.query("WITH bumped AS (UPDATE key_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch) SELECT pg_notify('mlspace_keys', '') FROM bumped");
+  }
+
   async laggards(epoch: number, leaseMs: number): Promise<number[]> {
     const { rows } = await this.pool.query<{ remaining: string }>(
       `SELECT heartbeat + $2 - ${NOW_MS} AS remaining FROM nodes WHERE epoch < $1 AND heartbeat + $2 > ${NOW_MS}`,
