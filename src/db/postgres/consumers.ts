@@ -43,10 +43,34 @@ export class PgConsumerRepo implements ConsumerStore {
   }
 
   /** Replaces a holder's credential with an already sealed one, inside the caller's transaction. */
-  async writeSealed(q: Queryable, ref: string, sealed: string, modified: number): Promise<void> {
-    const { kind, workspaceId, name } = parseRef(ref);
-    if (kind === 'workspace') await q.query('UPDATE workspaces SET storage_key = $1, modified = $2 WHERE id = $3', [sealed, modified, workspaceId]);
-    else await q.query('UPDATE datastores SET secret = $1, modified = $2 WHERE workspace_id = $3 AND name = $4', [sealed, modified, workspaceId, name]);
+  /** Gives each holder its sealed secret: one statement for the workspaces, one for the datastores, however many (a rotation moves thousands). */
+  async writeSealed(q: Queryable, writes: { ref: string; sealed: string }[], modified: number): Promise<void> {
+    const workspaces = { ids: [] as string[], sealed: [] as string[] };
+    const datastores = { ids: [] as string[], names: [] as string[], sealed: [] as string[] };
+    for (const { ref, sealed } of writes) {
+      const { kind, workspaceId, name } = parseRef(ref);
+      if (kind === 'workspace') {
+        workspaces.ids.push(workspaceId);
+        workspaces.sealed.push(sealed);
+      } else {
+        datastores.ids.push(workspaceId);
+        datastores.names.push(name);
+        datastores.sealed.push(sealed);
+      }
+    }
+    if (workspaces.ids.length > 0) {
+      await q.query('UPDATE workspaces w SET storage_key = v.sealed, modified = $3 FROM unnest($1::text[], $2::text[]) AS v(id, sealed) WHERE w.id = v.id', [
+        workspaces.ids,
+        workspaces.sealed,
+        modified,
+      ]);
+    }
+    if (datastores.ids.length > 0) {
+      await q.query(
+        'UPDATE datastores d SET secret = v.sealed, modified = $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS v(workspace_id, name, sealed) WHERE d.workspace_id = v.workspace_id AND d.name = v.name',
+        [datastores.ids, datastores.names, datastores.sealed, modified],
+      );
+    }
   }
 
   fingerprint(holder: CredentialHolder): Buffer {

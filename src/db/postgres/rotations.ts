@@ -171,14 +171,24 @@ export class PgRotationRepo implements RotationStore {
     return this.step(id, async (client) => {
       const account = await this.accounts.find(client, accountName);
       const { changes, result } = decide(account, await this.consumers.holdersOf(client, accountName));
-      const now = Date.now();
-      for (const change of changes) {
-        await this.consumers.writeSealed(client, change.holder.ref, change.newSealed, now);
+      if (changes.length > 0) {
+        await this.consumers.writeSealed(
+          client,
+          changes.map((change) => ({ ref: change.holder.ref, sealed: change.newSealed })),
+          Date.now(),
+        );
         await client.query(
           `INSERT INTO rotation_consumers (rotation_id, consumer, resource_id, action, old_secret, new_secret, state)
-           VALUES ($1, $2, $3, $4, $5, $6, 'moved')
+           SELECT $1, * , 'moved' FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
            ON CONFLICT (rotation_id, consumer) DO UPDATE SET new_secret = excluded.new_secret, action = excluded.action, state = 'moved', detail = NULL`,
-          [id, change.holder.ref, change.resourceId, change.action, change.holder.sealed, change.newSealed],
+          [
+            id,
+            changes.map((change) => change.holder.ref),
+            changes.map((change) => change.resourceId),
+            changes.map((change) => change.action),
+            changes.map((change) => change.holder.sealed),
+            changes.map((change) => change.newSealed),
+          ],
         );
       }
       await writeJournal(client, id, entry(result));
@@ -220,7 +230,7 @@ export class PgRotationRepo implements RotationStore {
         if (move.state === 'restored' || move.state === 'changedElsewhere') continue;
         const current = await this.consumers.sealedOf(client, move.consumer);
         if (restore(move, current)) {
-          await this.consumers.writeSealed(client, move.consumer, move.oldSealed, Date.now());
+          await this.consumers.writeSealed(client, [{ ref: move.consumer, sealed: move.oldSealed }], Date.now());
           await client.query("UPDATE rotation_consumers SET state = 'restored', detail = NULL WHERE rotation_id = $1 AND consumer = $2", [id, move.consumer]);
           counts.restored++;
         } else {
