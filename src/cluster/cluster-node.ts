@@ -27,7 +27,8 @@ export interface ClusterNodeOptions {
  *   requests with 503 ServerBusy (KeyRing.current), so a node cut off from the
  *   database (or stopped) never accepts a key regenerated meanwhile;
  * - the writer (KeyRing.changed) waits until every live node has checked in at
- *   the new epoch, or has let its lease run out.
+ *   the new epoch, or has let its lease run out (a node of this host whose
+ *   process is gone is not waited for).
  *
  * Only durations are compared on each clock (the database's for leases, this
  * process's monotonic one for the confirmation), never one clock with another.
@@ -107,7 +108,8 @@ export class ClusterNode {
     const epoch = await this.store.currentEpoch();
     for (;;) {
       const heard = this.checkInsHeard;
-      const remaining = await this.store.laggards(epoch, this.options.leaseMs);
+      // A node of this host whose process is gone (kill -9) loads nothing more: not waited for.
+      const remaining = (await this.store.laggards(epoch, this.options.leaseMs)).filter((node) => !deadHere(node.address)).map((node) => node.remainingMs);
       if (remaining.length === 0) return;
       if (this.checkInsHeard !== heard) continue;
       // Woken by the next check-in anywhere, or when the first silent node's lease runs out.

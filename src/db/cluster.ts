@@ -38,8 +38,8 @@ export interface ClusterStore {
   currentEpoch(): Promise<number>;
   /** Moves the key epoch on and notifies every node, as a change to an account does: each node then checks in. */
   bumpEpoch(): Promise<void>;
-  /** For each live node (heartbeat within `leaseMs`) that has not loaded `epoch`: the milliseconds until its lease runs out. */
-  laggards(epoch: number, leaseMs: number): Promise<number[]>;
+  /** Each live node (heartbeat within `leaseMs`) that has not loaded `epoch`: its address, and the milliseconds until its lease runs out. */
+  laggards(epoch: number, leaseMs: number): Promise<{ address: string; remainingMs: number }[]>;
   leave(nodeId: string): Promise<void>;
   /** Calls `onEpoch` when an account changes, `onCheckIn` when a node has loaded a new epoch. */
   listen(handlers: { onEpoch(): void; onCheckIn(): void; onError(error: Error): void }): Promise<{ close(): Promise<void> }>;

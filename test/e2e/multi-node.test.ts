@@ -294,3 +294,23 @@ describe('a node alone, and a second node that starts or wakes', { timeout: 120_
     expect(await read(first)).toBe('v3');
   });
 });
+
+/** A node of this host killed with kill -9: its process is gone, so nobody waits for its lease to run out. */
+describe('a node killed and started again, with a long lease', { timeout: 120_000 }, () => {
+  let cluster: TestCluster;
+  beforeAll(async () => {
+    cluster = await startCluster(2, { leaseSeconds: 30 });
+  });
+  afterAll(() => cluster?.close());
+
+  test('starts again, and a key regenerated meanwhile returns, well within the dead node lease', async () => {
+    await cluster.nodes[1]!.stop('SIGKILL');
+    const started = performance.now();
+    const again = await cluster.start(1);
+    const { storage, resources } = managementClients(again);
+    await resources.resourceGroups.createOrUpdate('rg-restart', { location: 'eastus' });
+    await storage.storageAccounts.beginCreateAndWait('rg-restart', 'restartacct', { location: 'eastus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+    await storage.storageAccounts.regenerateKey('rg-restart', 'restartacct', { keyName: 'key1' });
+    expect(performance.now() - started).toBeLessThan(15_000);
+  });
+});

@@ -80,12 +80,12 @@ export class PgClusterStore implements ClusterStore {
     await this.pool.query("WITH bumped AS (UPDATE key_epoch SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch) SELECT pg_notify('mlspace_keys', '') FROM bumped");
   }
 
-  async laggards(epoch: number, leaseMs: number): Promise<number[]> {
-    const { rows } = await this.pool.query<{ remaining: string }>(
-      `SELECT heartbeat + $2 - ${NOW_MS} AS remaining FROM nodes WHERE epoch < $1 AND heartbeat + $2 > ${NOW_MS}`,
+  async laggards(epoch: number, leaseMs: number): Promise<{ address: string; remainingMs: number }[]> {
+    const { rows } = await this.pool.query<{ address: string; remaining: string }>(
+      `SELECT address, heartbeat + $2 - ${NOW_MS} AS remaining FROM nodes WHERE epoch < $1 AND heartbeat + $2 > ${NOW_MS}`,
       [epoch, leaseMs],
     );
-    return rows.map((row) => Number(row.remaining));
+    return rows.map((row) => ({ address: row.address, remainingMs: Number(row.remaining) }));
   }
 
   async leave(nodeId: string): Promise<void> {
