@@ -25,10 +25,11 @@ const READS = new Set<string>([
 ]);
 
 /**
- * A node's Blob store on PostgreSQL that answers the lookups of a blob and of a
- * container from memory while the node is alone (`sole`, ClusterNode.sole), as the SQLite dialect
- * always does: no other node can then write, and this node's own writes pass
- * through here. With other nodes about, every read goes to the database.
+ * A node's Blob store on PostgreSQL that answers the lookups of a blob and of
+ * a container from memory while the node is alone (`sole`, ClusterNode.sole),
+ * as the SQLite dialect always does: no other node can then write, and this
+ * node's own writes pass through here. With other nodes about, every read goes
+ * to the database.
  *
  * A write (any method not in READS, so a new method is safe by default) empties
  * the cache as it starts and as it ends, and a lookup that overlapped a write
