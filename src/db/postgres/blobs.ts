@@ -184,9 +184,6 @@ export class PgBlobRepo implements BlobStore {
     const row = current === undefined ? null : rowsRead.get(current);
     if (row === undefined || current?.blobType !== undefined) return undefined;
     precondition?.(current);
-    const added = inline ? [...newContent, inline.id] : newContent;
-    const fresh = new Set(added);
-    const adds = [...added, ...extentIds(blob).filter((id) => !fresh.has(id))];
     const { rows } = await this.pool.query<{ orphans: string[] | null }>('SELECT put_blob_seen($1, $2, $3, $4, $5, $6, $7, $8, $9) AS orphans', [
       blob.account,
       blob.container,
@@ -195,7 +192,7 @@ export class PgBlobRepo implements BlobStore {
       blobDoc(blob),
       inline?.id ?? null,
       inline?.data ?? null,
-      adds,
+      referencedByCommit(blob, newContent, inline),
       current ? extentIds(current) : [],
     ]);
     return rows[0]!.orphans ?? undefined;
@@ -234,11 +231,7 @@ export class PgBlobRepo implements BlobStore {
     }
     // Read before the blob's own pages are dropped: a page blob may be copied onto itself.
     const pages = pagesFrom ? await this.pages.all(tx.q, pageOwner(pagesFrom)) : [];
-    if (inline) newContent = [...newContent, inline.id];
-    tx.refs.add(newContent);
-    // Extents reused from existing content (copies, committed blocks) gain a reference too.
-    const fresh = new Set(newContent);
-    tx.refs.add(extentIds(blob).filter((id) => !fresh.has(id)));
+    tx.refs.add(referencedByCommit(blob, newContent, inline));
     if (current && retire) await this.history.retire(tx, current, retire);
     else if (current) tx.refs.release(extentIds(current));
     // Most commits (Put Blob, Put Block List) add no rows to the tables the drop empties: one statement does both.
@@ -581,4 +574,15 @@ export class PgBlobRepo implements BlobStore {
   deleteAccountData(account: string): Promise<string[]> {
     return writeTransaction(this.pool, (tx) => this.containers.dropAccount(tx, account));
   }
+}
+
+/**
+ * The content a commit of `blob` takes a reference to: what it wrote (and its
+ * inline content), then the existing content its extents reuse (copies,
+ * committed blocks), in the order the SQLite dialect adds them.
+ */
+function referencedByCommit(blob: BlobRecord, newContent: string[], inline: InlineContent | undefined): string[] {
+  const added = inline ? [...newContent, inline.id] : newContent;
+  const fresh = new Set(added);
+  return [...added, ...extentIds(blob).filter((id) => !fresh.has(id))];
 }

@@ -42,8 +42,11 @@ export class PgConsumerRepo implements ConsumerStore {
     return rows[0]?.sealed ?? undefined;
   }
 
-  /** Replaces a holder's credential with an already sealed one, inside the caller's transaction. */
-  /** Gives each holder its sealed secret: one statement for the workspaces, one for the datastores, however many (a rotation moves thousands). */
+  /**
+   * Replaces each holder's credential with an already sealed one, inside the caller's
+   * transaction: one statement for the workspaces, one for the datastores, however
+   * many (a rotation moves thousands).
+   */
   async writeSealed(q: Queryable, writes: { ref: string; sealed: string }[], modified: number): Promise<void> {
     const workspaces = { ids: [] as string[], sealed: [] as string[] };
     const datastores = { ids: [] as string[], names: [] as string[], sealed: [] as string[] };
