@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ROLE_NAMES } from '../management/identity/roles.js';
+import { BUILT_IN_ROLES } from '../management/identity/role-definitions.js';
 import fs from 'node:fs';
 import { defaultDataDir } from '../server/config.js';
 import { readEndpoints } from '../server/endpoints.js';
@@ -9,10 +9,11 @@ import { TokenSource } from './token-source.js';
 /** `mlspace ad sp create`: a new management client with a role, through the running server's admin API. */
 export function registerAd(program: Command): void {
   const ad = program.command('ad').description('Manage the identities that may call the management endpoint.');
-  const sp = ad.command('sp').description('Service principals (clients with a secret and a role).');
+  const sp = ad.command('sp').description('Service principals (clients with a secret and role assignments).');
   sp.command('create')
-    .description("Create a client and print its credentials as JSON (the secret is shown only here).")
-    .requiredOption('--role <role>', `role to grant: ${ROLE_NAMES.map((r) => `"${r}"`).join(', ')}`)
+    .description('Create a client with a role and print its credentials as JSON (the secret is shown only here).')
+    .requiredOption('--role <role>', `role to assign: ${BUILT_IN_ROLES.map((r) => `"${r.roleName}"`).join(', ')}`)
+    .option('--scopes <scopes...>', 'ARM ids to assign the role at (default: the subscription)')
     .option('--name <displayName>', 'display name of the client')
     .option('--data-dir <dir>', 'data directory of the running server (default: $MLSPACE_HOME/data)')
     .addHelpText(
@@ -22,15 +23,16 @@ Uses DATA_DIR/endpoints.json and the admin client the server created (adminClien
 The output works with @azure/identity's ClientSecretCredential(tenantId, clientId, clientSecret,
 { authorityHost: <endpoints.json authority>, disableInstanceDiscovery: true }).
 
-Example:
-  mlspace ad sp create --role Reader --data-dir /tmp/mlspace`,
+Examples:
+  mlspace ad sp create --role Reader --data-dir /tmp/mlspace
+  mlspace ad sp create --role "Storage Blob Data Reader" --scopes /subscriptions/<id>/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct`,
     )
-    .action(async (options: { role: string; name?: string; dataDir?: string }) => {
+    .action(async (options: { role: string; scopes?: string[]; name?: string; dataDir?: string }) => {
       const endpoints = readEndpoints(options.dataDir ?? defaultDataDir());
       const admin = JSON.parse(fs.readFileSync(endpoints.adminClientFile, 'utf8')) as { tenantId: string; clientId: string; clientSecret: string };
       const ca = fs.readFileSync(endpoints.caFile);
       const rest = new ArmRest(endpoints.arm, new TokenSource({ ...admin, authority: endpoints.authority, ca }), ca);
-      const created = await rest.post('/providers/Mlspace.Identity/servicePrincipals', { role: options.role, displayName: options.name });
+      const created = await rest.post('/providers/Mlspace.Identity/servicePrincipals', { role: options.role, scopes: options.scopes, displayName: options.name });
       process.stdout.write(JSON.stringify(created, null, 2) + '\n');
     });
 }

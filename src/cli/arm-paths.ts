@@ -29,3 +29,17 @@ export function workspacePath(subscriptionId: string, group: string | undefined,
   const inside = [workspace, ...rest].filter((part): part is string => part !== undefined).map(segment);
   return `/subscriptions/${segment(subscriptionId)}${scope}/providers/Microsoft.MachineLearningServices/workspaces${inside.map((part) => `/${part}`).join('')}?${ML_API}`;
 }
+
+const AUTHORIZATION_API = 'api-version=2022-04-01';
+
+/** Role assignments at a scope (an ARM id, its slashes kept), or one of them by name. */
+export function roleAssignmentsPath(scope: string, name?: string, filter?: string): string {
+  const query = filter === undefined ? '' : `&$filter=${encodeURIComponent(filter)}`;
+  return `${scope.replace(/\/+$/, '')}/providers/Microsoft.Authorization/roleAssignments${name === undefined ? '' : `/${segment(name)}`}?${AUTHORIZATION_API}${query}`;
+}
+
+/** The role definitions visible at a scope. */
+export function roleDefinitionsPath(scope: string, filter?: string): string {
+  const query = filter === undefined ? '' : `&$filter=${encodeURIComponent(filter)}`;
+  return `${scope.replace(/\/+$/, '')}/providers/Microsoft.Authorization/roleDefinitions?${AUTHORIZATION_API}${query}`;
+}

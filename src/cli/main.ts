@@ -16,6 +16,7 @@ const TREES: { parent?: 'storage' | 'ml'; names: string[]; load: () => Promise<R
   { names: ['up'], load: async () => (await import('./up.js')).registerUp },
   { names: ['login', 'logout', 'account'], load: async () => (await import('./commands/login.js')).registerLogin },
   { names: ['ad'], load: async () => (await import('./ad.js')).registerAd },
+  { names: ['role'], load: async () => (await import('./commands/role.js')).registerRole },
   { names: ['group'], load: async () => (await import('./commands/group.js')).registerGroup },
   { parent: 'storage', names: ['account'], load: async () => (await import('./commands/storage-account.js')).registerStorageAccount },
   { parent: 'storage', names: ['container', 'share', 'blob', 'file', 'directory'], load: async () => (await import('./commands/storage-data/index.js')).registerStorageData },

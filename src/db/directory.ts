@@ -1,37 +1,102 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './sqlite.js';
 
-export type RoleName = 'Owner' | 'Contributor' | 'Reader' | 'Storage Account Key Operator Service Role';
-
 export interface ServicePrincipalRecord {
   clientId: string;
   displayName: string;
-  role: RoleName;
   /** `salt:hash` of the client secret (identity/client-secret.ts); the secret itself is never stored. */
   secretHash: string;
   created: number;
 }
 
+/** A role given to a principal at a scope: ARM's `Microsoft.Authorization/roleAssignments`. */
+export interface RoleAssignmentRecord {
+  /** The assignment's GUID, its ARM name. */
+  name: string;
+  /** An ARM resource id (subscription, resource group, resource or sub-resource), as given, without a trailing slash. */
+  scope: string;
+  /** A built-in role definition's GUID (identity/role-definitions.ts). */
+  roleDefinitionId: string;
+  /** The object id of the principal: for a service principal, its client id. */
+  principalId: string;
+  principalType: 'ServicePrincipal';
+  created: number;
+  /** Who assigned it (a client id); absent for the assignments made from the one-role-per-principal model. */
+  createdBy?: string;
+}
+
+/** Why an assignment was not added. */
+export type AssignmentConflict = 'nameInUse' | 'exists';
+
 interface PrincipalRow {
   client_id: string;
   display_name: string;
-  role: RoleName;
   secret_hash: string;
-  created: number;
+  created: number | string;
+}
+
+export interface AssignmentRow {
+  name: string;
+  scope: string;
+  role_definition_id: string;
+  principal_id: string;
+  principal_type: 'ServicePrincipal';
+  /** BIGINT in PostgreSQL: pg hands it over as text. */
+  created: number | string;
+  created_by: string | null;
 }
 
 /**
- * The directory: the one tenant and subscription this server is, and the
- * service principals (clients) that may call the management plane, as every
+ * The directory: the one tenant and subscription this server is, the service
+ * principals (clients) that may call it, and their role assignments, as every
  * dialect stores them (the SQLite one below, src/db/postgres/directory.ts).
  */
 export interface DirectoryStore {
   /** The tenant and subscription ids: random GUIDs chosen once, on first start, and kept; the first writer's win. */
   ids(): Promise<{ tenantId: string; subscriptionId: string }>;
   getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined>;
-  /** Throws when a principal of that client id exists. */
-  addPrincipal(principal: ServicePrincipalRecord): Promise<void>;
+  /** Adds a principal with its first assignments, at once; throws when a principal of that client id exists. */
+  addPrincipal(principal: ServicePrincipalRecord, assignments: RoleAssignmentRecord[]): Promise<void>;
+  /** Every assignment, or those of one principal, oldest first. */
+  listAssignments(principalId?: string): Promise<RoleAssignmentRecord[]>;
+  getAssignment(name: string): Promise<RoleAssignmentRecord | undefined>;
+  /** Adds an assignment, or says why not: its name is taken, or the principal already has that role at that scope. */
+  addAssignment(assignment: RoleAssignmentRecord): Promise<AssignmentConflict | undefined>;
+  /** Removes an assignment; answers it, or undefined when there was none. */
+  deleteAssignment(name: string): Promise<RoleAssignmentRecord | undefined>;
 }
+
+export function principalRecord(row: PrincipalRow): ServicePrincipalRecord {
+  return { clientId: row.client_id, displayName: row.display_name, secretHash: row.secret_hash, created: Number(row.created) };
+}
+
+export function assignmentRecord(row: AssignmentRow): RoleAssignmentRecord {
+  return {
+    name: row.name,
+    scope: row.scope,
+    roleDefinitionId: row.role_definition_id,
+    principalId: row.principal_id,
+    principalType: row.principal_type,
+    created: Number(row.created),
+    ...(row.created_by !== null && { createdBy: row.created_by }),
+  };
+}
+
+export function assignmentRow(assignment: RoleAssignmentRecord): AssignmentRow {
+  return {
+    name: assignment.name.toLowerCase(),
+    scope: assignment.scope,
+    role_definition_id: assignment.roleDefinitionId,
+    principal_id: assignment.principalId,
+    principal_type: assignment.principalType,
+    created: assignment.created,
+    created_by: assignment.createdBy ?? null,
+  };
+}
+
+const INSERT_ASSIGNMENT =
+  'INSERT INTO role_assignments (name, scope, role_definition_id, principal_id, principal_type, created, created_by) ' +
+  'VALUES (@name, @scope, @role_definition_id, @principal_id, @principal_type, @created, @created_by)';
 
 /** The SQLite dialect's directory. */
 export class DirectoryRepo implements DirectoryStore {
@@ -39,14 +104,20 @@ export class DirectoryRepo implements DirectoryStore {
   private readonly insertSetting;
   private readonly selectPrincipal;
   private readonly insertPrincipal;
+  private readonly insertAssignment;
+  private readonly selectAssignment;
+  private readonly selectSame;
 
   constructor(private readonly db: Db) {
     this.getSetting = db.prepare('SELECT value FROM directory WHERE name = ?').pluck();
     this.insertSetting = db.prepare('INSERT INTO directory (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING');
     this.selectPrincipal = db.prepare('SELECT * FROM service_principals WHERE client_id = ?');
     this.insertPrincipal = db.prepare(
-      'INSERT INTO service_principals (client_id, display_name, role, secret_hash, created) VALUES (@client_id, @display_name, @role, @secret_hash, @created)',
+      'INSERT INTO service_principals (client_id, display_name, secret_hash, created) VALUES (@client_id, @display_name, @secret_hash, @created)',
     );
+    this.insertAssignment = db.prepare(INSERT_ASSIGNMENT);
+    this.selectAssignment = db.prepare('SELECT * FROM role_assignments WHERE name = ?');
+    this.selectSame = db.prepare('SELECT 1 FROM role_assignments WHERE lower(scope) = lower(?) AND role_definition_id = ? AND principal_id = ?').pluck();
   }
 
   /** The tenant and subscription ids: random GUIDs chosen once, on first start, and kept. */
@@ -60,16 +131,41 @@ export class DirectoryRepo implements DirectoryStore {
 
   async getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined> {
     const row = this.selectPrincipal.get(clientId) as PrincipalRow | undefined;
-    return row && { clientId: row.client_id, displayName: row.display_name, role: row.role, secretHash: row.secret_hash, created: row.created };
+    return row && principalRecord(row);
   }
 
-  async addPrincipal(principal: ServicePrincipalRecord): Promise<void> {
-    this.insertPrincipal.run({
-      client_id: principal.clientId,
-      display_name: principal.displayName,
-      role: principal.role,
-      secret_hash: principal.secretHash,
-      created: principal.created,
-    });
+  async addPrincipal(principal: ServicePrincipalRecord, assignments: RoleAssignmentRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      this.insertPrincipal.run({ client_id: principal.clientId, display_name: principal.displayName, secret_hash: principal.secretHash, created: principal.created });
+      for (const assignment of assignments) this.insertAssignment.run(assignmentRow(assignment));
+    })();
+  }
+
+  async listAssignments(principalId?: string): Promise<RoleAssignmentRecord[]> {
+    const rows = (
+      principalId === undefined
+        ? this.db.prepare('SELECT * FROM role_assignments ORDER BY created, name').all()
+        : this.db.prepare('SELECT * FROM role_assignments WHERE principal_id = ? ORDER BY created, name').all(principalId)
+    ) as AssignmentRow[];
+    return rows.map(assignmentRecord);
+  }
+
+  async getAssignment(name: string): Promise<RoleAssignmentRecord | undefined> {
+    const row = this.selectAssignment.get(name.toLowerCase()) as AssignmentRow | undefined;
+    return row && assignmentRecord(row);
+  }
+
+  async addAssignment(assignment: RoleAssignmentRecord): Promise<AssignmentConflict | undefined> {
+    return this.db.transaction(() => {
+      if (this.selectAssignment.get(assignment.name.toLowerCase())) return 'nameInUse' as const;
+      if (this.selectSame.get(assignment.scope, assignment.roleDefinitionId, assignment.principalId)) return 'exists' as const;
+      this.insertAssignment.run(assignmentRow(assignment));
+      return undefined;
+    })();
+  }
+
+  async deleteAssignment(name: string): Promise<RoleAssignmentRecord | undefined> {
+    const row = this.db.prepare('DELETE FROM role_assignments WHERE name = ? RETURNING *').get(name.toLowerCase()) as AssignmentRow | undefined;
+    return row && assignmentRecord(row);
   }
 }

@@ -17,6 +17,19 @@ export function refuseUnknownMigrations(applied: Iterable<string>, known: readon
 }
 
 /**
+ * Migration 015's map from the four roles of the one-role-per-principal model
+ * to their built-in role definition ids: an SQL CASE on `column`, the same in
+ * both dialects. Frozen with the migration; never follow later role changes.
+ */
+export function legacyRoleIds(column: string): string {
+  return `CASE ${column}
+    WHEN 'Owner' THEN '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'
+    WHEN 'Contributor' THEN 'b24988ac-6180-42a0-ab88-20f7382dd24c'
+    WHEN 'Reader' THEN 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+    ELSE '81a9662b-bebf-436f-a333-f67b29880f12' END`;
+}
+
+/**
  * The metadata schema, as migrations applied in this order. Each is applied once,
  * inside a transaction, and recorded by name; never edit one that shipped.
  */
@@ -408,5 +421,29 @@ export const migrations: readonly Migration[] = [
     // process, with no round trips to save, and records the version only.
     name: '014-put-blob-function',
     sql: '',
+  },
+  {
+    // Role assignments with scopes replace the one role each principal had: each keeps it, at subscription scope.
+    name: '015-role-assignments',
+    sql: `
+  CREATE TABLE role_assignments (
+    name TEXT PRIMARY KEY,         -- a GUID, lower case
+    scope TEXT NOT NULL,           -- an ARM resource id, as given
+    role_definition_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    principal_type TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    created_by TEXT
+  ) WITHOUT ROWID;
+  -- ARM ids compare without regard to case: one assignment of a role to a principal per scope.
+  CREATE UNIQUE INDEX role_assignments_unique ON role_assignments (lower(scope), role_definition_id, principal_id);
+  CREATE INDEX role_assignments_principal ON role_assignments (principal_id);
+  INSERT INTO role_assignments (name, scope, role_definition_id, principal_id, principal_type, created)
+    SELECT lower(substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-4' || substr(h, 14, 3) || '-8' || substr(h, 18, 3) || '-' || substr(h, 21, 12)),
+           '/subscriptions/' || (SELECT value FROM directory WHERE name = 'subscriptionId'),
+           ${legacyRoleIds('role')}, client_id, 'ServicePrincipal', created
+    FROM (SELECT hex(randomblob(16)) AS h, client_id, role, created FROM service_principals);
+  ALTER TABLE service_principals DROP COLUMN role;
+  `,
   },
 ];

@@ -39,6 +39,8 @@ export interface ManagementDeps {
   models: ModelStore;
   /** Must be reloaded on every key change before answering (see KeyRing). */
   keyring: KeyRing;
+  /** Call after a role assignment changes, before answering: every node's data plane then reads roles afresh. */
+  rolesChanged: () => Promise<void>;
   blob: BlobDeps;
   file: FileServiceHook;
   /** Credential holders of each account, for consumer discovery and rotation. */

@@ -10,8 +10,9 @@ import { sendArmError, sendJson } from './http/respond.js';
 import type { ArmRoute } from './http/route.js';
 import { Router } from './http/router.js';
 import { authenticateBearer, authorize } from './identity/authenticate.js';
-import type { Principal } from './identity/principal.js';
+import { loadPrincipal, type Principal } from './identity/principal.js';
 import { identityRoutes } from './identity/routes.js';
+import { roleRoutes } from './identity/role-routes.js';
 import { datastoreRoutes } from './resources/datastores.js';
 import { blobServiceRoutes } from './resources/blob-services.js';
 import { bulkRotationRoutes } from './resources/bulk-rotation.js';
@@ -29,6 +30,7 @@ import { serveConsole } from './console/static.js';
 export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
   return [
     ...identityRoutes(deps),
+    ...roleRoutes(deps),
     ...subscriptionRoutes(deps),
     ...resourceGroupRoutes(deps),
     ...storageAccountRoutes(deps),
@@ -47,7 +49,7 @@ export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
 
 /** The resource an operation acts on: the route's pattern filled in, without a trailing action name. */
 function operationResourceId(route: ArmRoute, ctx: ArmRequest): string {
-  const filled = route.pattern.replace(/\{(\w+)\}/g, (_, name: string) => ctx.params[name] ?? '');
+  const filled = route.pattern.replace(/\{\*?(\w+)\}/g, (_, name: string) => ctx.params[name] ?? '');
   return route.activity?.endsWith('/action') ? filled.slice(0, filled.lastIndexOf('/')) : filled;
 }
 
@@ -88,8 +90,12 @@ async function consolePrincipal(deps: ManagementDeps, ctx: ArmRequest): Promise<
   const found = sessionOf(deps.consoleSessions, ctx.req);
   if (!found) return undefined;
   if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') requireCsrf(found.session, ctx.req);
-  const principal = await deps.directory.getPrincipal(found.session.clientId);
-  return principal && { clientId: principal.clientId, displayName: principal.displayName, role: principal.role };
+  return loadPrincipal(deps.directory, found.session.clientId);
+}
+
+/** The scope a route's action is checked at: its path, or the subscription for the tenant-level routes (this server is one subscription). */
+function authorizationScope(deps: ManagementDeps, path: string): string {
+  return /^\/subscriptions\//i.test(path) ? path : `/subscriptions/${deps.subscriptionId}`;
 }
 
 /**
@@ -111,7 +117,7 @@ export function managementRequestListener(deps: ManagementDeps) {
       }
     }
     const result = await recorded(deps, route, ctx, () => {
-      if (ctx.principal) authorize(ctx.principal, route.action!, ctx.path);
+      if (ctx.principal) authorize(ctx.principal, route.action!, authorizationScope(deps, ctx.path));
       return route.handler(ctx);
     });
     if (ctx.req.method !== 'GET' && ctx.req.method !== 'HEAD') await deps.durable();

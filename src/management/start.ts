@@ -6,6 +6,7 @@ import type { RotationNode } from '../rotation/lease.js';
 import { recoverRotations, watchRotations } from '../rotation/recovery.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
+import type { BearerAuth } from '../storage/auth/bearer.js';
 import { ActivityLog } from './activity/activity-log.js';
 import type { ManagementDeps } from './deps.js';
 import type { Identity } from './identity/identity.js';
@@ -29,6 +30,7 @@ export interface ManagementOptions {
   /** This node, for the leases of the rotations it runs. */
   node: RotationNode;
   keyring: KeyRing;
+  bearer: BearerAuth;
   blob: ManagementDeps['blob'];
   file: ManagementDeps['file'];
   durable: ManagementDeps['durable'];
@@ -82,6 +84,10 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     datastores: metadata.datastores,
     models: metadata.models,
     keyring: options.keyring,
+    rolesChanged: async () => {
+      options.bearer.forget();
+      await options.keyring.propagate();
+    },
     blob: options.blob,
     file: options.file,
     durable: options.durable,

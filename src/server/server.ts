@@ -15,6 +15,7 @@ import { openIdentity } from '../management/identity/identity.js';
 import { startManagement } from '../management/start.js';
 import { Sealer } from '../secrets/seal.js';
 import { KeyRing } from '../storage/auth/keyring.js';
+import { BearerAuth } from '../storage/auth/bearer.js';
 import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { discard } from '../storage/blob/blobs.js';
 import { LIMITS } from '../storage/blob/deps.js';
@@ -87,7 +88,13 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   const reloadKeyRing = async () => keyring.loadAll((await accounts.list()).filter((account) => account.name !== DEV_ACCOUNT.name || config.devAccount));
   await reloadKeyRing();
   // Nodes sharing a database confirm their key ring with it before serving a signed request.
-  const cluster = metadata.cluster && new ClusterNode(metadata.cluster, keyring, { leaseMs: config.nodeLeaseMs, reload: reloadKeyRing, logger });
+  // Made once the identity is open; a reload (another node changed keys or roles) drops the roles it cached.
+  let bearer: BearerAuth | undefined;
+  const reload = async () => {
+    await reloadKeyRing();
+    bearer?.forget();
+  };
+  const cluster = metadata.cluster && new ClusterNode(metadata.cluster, keyring, { leaseMs: config.nodeLeaseMs, reload, logger });
   await cluster?.start();
 
   const content = new ContentStore(path.join(config.dataDir, 'blobs'));
@@ -104,6 +111,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   };
   const { swept, tls, identity } = cluster ? await cluster.alone(prepare) : await prepare(false);
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
+  bearer = new BearerAuth(identity.tokens, metadata.directory, identity);
 
   const blobServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
   const fileServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
@@ -135,7 +143,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
     asyncCopyDelayMs: config.asyncCopyDelayMs,
     consoleOrigin,
   };
-  const blobListener = blobRequestListener(blobDeps, keyring, logger, uploads);
+  const blobListener = blobRequestListener(blobDeps, keyring, bearer, logger, uploads);
   // Soft-deleted blobs, versions and snapshots go for good once their retention runs out: now, then every minute.
   const purgeExpired = () =>
     blobDeps.repo.purgeExpired(Date.now()).then(
@@ -146,7 +154,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   const purgeTimer = setInterval(purgeExpired, 60_000).unref();
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(metadata.files, content, pins, logger);
-  const fileListener = fileRequestListener({ repo: metadata.files, serviceProperties: metadata.serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable, consoleOrigin }, keyring, logger, uploads);
+  const fileListener = fileRequestListener({ repo: metadata.files, serviceProperties: metadata.serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable, consoleOrigin }, keyring, bearer, logger, uploads);
   const listeners = { blob: blobListener, file: fileListener };
   for (const server of [blobServer, blobTlsServer]) server.on('request', serviceOfPort('blob', listeners));
   for (const server of [fileServer, fileTlsServer]) server.on('request', serviceOfPort('file', listeners));
@@ -160,6 +168,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
     metadata,
     node: { id: cluster?.info.id ?? randomUUID(), leaseMs: config.nodeLeaseMs, shared: cluster !== undefined },
     keyring,
+    bearer,
     blob: blobDeps,
     file: fileServiceHook(metadata.files, pins, fileEndpoint),
     durable,
@@ -168,6 +177,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
     dataPlaneHttpsPorts: { blob: (blobTlsServer.address() as AddressInfo).port, file: (fileTlsServer.address() as AddressInfo).port },
   });
   consoleOrigin.port = (management.server.address() as AddressInfo).port;
+  bearer.authority = management.endpoints.authority;
   const endpoints: Endpoints = {
     blob: blobDeps.endpoint,
     file: fileEndpoint,

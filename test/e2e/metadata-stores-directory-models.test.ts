@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DirectoryRepo, type DirectoryStore, type ServicePrincipalRecord } from '../../src/db/directory.js';
+import { DirectoryRepo, type DirectoryStore, type RoleAssignmentRecord, type ServicePrincipalRecord } from '../../src/db/directory.js';
 import { ModelRepo, type ModelContainerRecord, type ModelStore, type ModelVersionRecord } from '../../src/db/models.js';
 import { PgDirectoryRepo } from '../../src/db/postgres/directory.js';
 import { PgModelRepo } from '../../src/db/postgres/models.js';
@@ -91,17 +91,53 @@ describe.each([
     expect(await directory.ids()).toEqual(ids);
   });
 
-  it('keep service principals: round trip, unknown ones undefined, a client id only once', async () => {
+  it('keep service principals with their first role assignments: round trip, unknown ones undefined, a client id only once', async () => {
     const { directory } = stores;
-    const principal: ServicePrincipalRecord = { clientId: 'c0ffee00-0000-4000-8000-000000000001', displayName: 'ci', role: 'Contributor', secretHash: 'salt:hash', created: T };
+    const principal: ServicePrincipalRecord = { clientId: 'c0ffee00-0000-4000-8000-000000000001', displayName: 'ci', secretHash: 'salt:hash', created: T };
+    const assignment: RoleAssignmentRecord = {
+      name: 'a0000000-0000-4000-8000-000000000001',
+      scope: '/subscriptions/s/resourceGroups/RG',
+      roleDefinitionId: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+      principalId: principal.clientId,
+      principalType: 'ServicePrincipal',
+      created: T,
+      createdBy: 'c0ffee00-0000-4000-8000-0000000000ff',
+    };
     expect(await directory.getPrincipal(principal.clientId)).toBeUndefined();
-    await directory.addPrincipal(principal);
+    await directory.addPrincipal(principal, [assignment]);
     expect(await directory.getPrincipal(principal.clientId)).toEqual(principal);
-    await directory.addPrincipal({ ...principal, clientId: 'c0ffee00-0000-4000-8000-000000000002', role: 'Storage Account Key Operator Service Role' });
-    expect((await directory.getPrincipal('c0ffee00-0000-4000-8000-000000000002'))?.role).toBe('Storage Account Key Operator Service Role');
-    await expect(directory.addPrincipal({ ...principal, displayName: 'again' })).rejects.toThrow();
+    expect(await directory.listAssignments(principal.clientId)).toEqual([assignment]);
+    // A second principal whose assignment clashes fails whole: neither the principal nor the assignment is kept.
+    await expect(directory.addPrincipal({ ...principal, clientId: 'c0ffee00-0000-4000-8000-000000000002' }, [assignment])).rejects.toThrow();
+    expect(await directory.getPrincipal('c0ffee00-0000-4000-8000-000000000002')).toBeUndefined();
+    await expect(directory.addPrincipal({ ...principal, displayName: 'again' }, [])).rejects.toThrow();
     expect(await directory.getPrincipal(principal.clientId)).toEqual(principal);
     expect(await directory.getPrincipal('not-a-client')).toBeUndefined();
+  });
+
+  it('keep role assignments: one per name, one per role, principal and scope (scopes compare without case), deleted once', async () => {
+    const { directory } = stores;
+    const base: RoleAssignmentRecord = {
+      name: 'b0000000-0000-4000-8000-000000000001',
+      scope: '/subscriptions/s/resourceGroups/other',
+      roleDefinitionId: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
+      principalId: 'c0ffee00-0000-4000-8000-000000000001',
+      principalType: 'ServicePrincipal',
+      created: T + 1,
+    };
+    expect(await directory.addAssignment(base)).toBeUndefined();
+    expect(await directory.getAssignment(base.name.toUpperCase())).toEqual(base);
+    expect(await directory.addAssignment({ ...base, scope: '/SUBSCRIPTIONS/s/resourcegroups/OTHER' })).toBe('nameInUse');
+    expect(await directory.addAssignment({ ...base, name: 'b0000000-0000-4000-8000-000000000002', scope: '/SUBSCRIPTIONS/s/resourcegroups/OTHER' })).toBe('exists');
+    const racing = await Promise.all(
+      ['b0000000-0000-4000-8000-000000000003', 'b0000000-0000-4000-8000-000000000004'].map((name) => directory.addAssignment({ ...base, name, scope: '/subscriptions/s' })),
+    );
+    expect(racing.filter((outcome) => outcome === undefined)).toHaveLength(1);
+    expect((await directory.listAssignments(base.principalId)).map((a) => a.scope)).toEqual(['/subscriptions/s/resourceGroups/RG', base.scope, '/subscriptions/s']);
+    expect(await directory.deleteAssignment(base.name)).toEqual(base);
+    expect(await directory.deleteAssignment(base.name)).toBeUndefined();
+    expect(await directory.getAssignment(base.name)).toBeUndefined();
+    expect((await directory.listAssignments()).length).toBe(2);
   });
 
   it('keep model containers: round trip, replaced in place, listed a page at a time in byte order', async () => {

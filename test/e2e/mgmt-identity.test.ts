@@ -161,7 +161,7 @@ describe('management endpoint: TLS, tokens and roles', { timeout: 60_000 }, () =
       expect([response.status, response.json.error.code]).toEqual([403, 'AuthorizationFailed']);
       const bad = await runCli(['ad', 'sp', 'create', '--role', 'Superuser', '--data-dir', server.dataDir]);
       expect(bad.code).not.toBe(0);
-      expect(bad.stderr).toMatch(/'role' must be one of 'Owner', 'Contributor', 'Reader'/);
+      expect(bad.stderr).toMatch(/'role' must be a built-in role: 'Owner', 'Contributor', 'Reader'/);
     });
   });
 

@@ -1,14 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { DirectoryStore, RoleName, ServicePrincipalRecord } from '../directory.js';
+import {
+  assignmentRecord,
+  assignmentRow,
+  principalRecord,
+  type AssignmentConflict,
+  type AssignmentRow,
+  type DirectoryStore,
+  type RoleAssignmentRecord,
+  type ServicePrincipalRecord,
+} from '../directory.js';
+import { transaction } from './sql.js';
 
-interface PrincipalRow {
-  client_id: string;
-  display_name: string;
-  role: RoleName;
-  secret_hash: string;
-  /** BIGINT: pg hands it over as text. */
-  created: string;
+const ASSIGNMENT_COLUMNS = 'name, scope, role_definition_id, principal_id, principal_type, created, created_by';
+
+function assignmentValues(assignment: RoleAssignmentRecord): unknown[] {
+  const row = assignmentRow(assignment);
+  return [row.name, row.scope, row.role_definition_id, row.principal_id, row.principal_type, row.created, row.created_by];
 }
 
 /** The PostgreSQL dialect's directory; nodes starting together agree on the ids, the first writer's. */
@@ -23,15 +31,47 @@ export class PgDirectoryRepo implements DirectoryStore {
   }
 
   async getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined> {
-    const { rows } = await this.pool.query<PrincipalRow>('SELECT client_id, display_name, role, secret_hash, created FROM service_principals WHERE client_id = $1', [clientId]);
-    const row = rows[0];
-    return row && { clientId: row.client_id, displayName: row.display_name, role: row.role, secretHash: row.secret_hash, created: Number(row.created) };
+    const { rows } = await this.pool.query('SELECT client_id, display_name, secret_hash, created FROM service_principals WHERE client_id = $1', [clientId]);
+    return rows[0] && principalRecord(rows[0]);
   }
 
-  async addPrincipal(principal: ServicePrincipalRecord): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO service_principals (client_id, display_name, role, secret_hash, created) VALUES ($1, $2, $3, $4, $5)',
-      [principal.clientId, principal.displayName, principal.role, principal.secretHash, principal.created],
+  async addPrincipal(principal: ServicePrincipalRecord, assignments: RoleAssignmentRecord[]): Promise<void> {
+    await transaction(this.pool, async (client) => {
+      await client.query('INSERT INTO service_principals (client_id, display_name, secret_hash, created) VALUES ($1, $2, $3, $4)', [
+        principal.clientId,
+        principal.displayName,
+        principal.secretHash,
+        principal.created,
+      ]);
+      for (const assignment of assignments) await client.query(`INSERT INTO role_assignments (${ASSIGNMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`, assignmentValues(assignment));
+    });
+  }
+
+  async listAssignments(principalId?: string): Promise<RoleAssignmentRecord[]> {
+    const { rows } =
+      principalId === undefined
+        ? await this.pool.query<AssignmentRow>('SELECT * FROM role_assignments ORDER BY created, name')
+        : await this.pool.query<AssignmentRow>('SELECT * FROM role_assignments WHERE principal_id = $1 ORDER BY created, name', [principalId]);
+    return rows.map(assignmentRecord);
+  }
+
+  async getAssignment(name: string): Promise<RoleAssignmentRecord | undefined> {
+    const { rows } = await this.pool.query<AssignmentRow>('SELECT * FROM role_assignments WHERE name = $1', [name.toLowerCase()]);
+    return rows[0] && assignmentRecord(rows[0]);
+  }
+
+  async addAssignment(assignment: RoleAssignmentRecord): Promise<AssignmentConflict | undefined> {
+    // Both unique constraints answer at once, whichever concurrent insert came first: no read-then-write race.
+    const { rows } = await this.pool.query<{ name: string }>(
+      `INSERT INTO role_assignments (${ASSIGNMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING name`,
+      assignmentValues(assignment),
     );
+    if (rows.length > 0) return undefined;
+    return (await this.getAssignment(assignment.name)) ? 'nameInUse' : 'exists';
+  }
+
+  async deleteAssignment(name: string): Promise<RoleAssignmentRecord | undefined> {
+    const { rows } = await this.pool.query<AssignmentRow>('DELETE FROM role_assignments WHERE name = $1 RETURNING *', [name.toLowerCase()]);
+    return rows[0] && assignmentRecord(rows[0]);
   }
 }

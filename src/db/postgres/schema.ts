@@ -1,4 +1,4 @@
-import type { Migration } from '../schema.js';
+import { legacyRoleIds, type Migration } from '../schema.js';
 
 /**
  * The PostgreSQL dialect's schema: the same migrations, by the same names and
@@ -423,6 +423,30 @@ export const postgresMigrations: readonly Migration[] = [
     RETURN v_orphans;
   END
   $$;
+  `,
+  },
+  {
+    // Role assignments with scopes replace the one role each principal had: each keeps it, at subscription scope.
+    name: '015-role-assignments',
+    sql: `
+  CREATE TABLE role_assignments (
+    name TEXT PRIMARY KEY,
+    scope TEXT NOT NULL,
+    role_definition_id TEXT NOT NULL,
+    principal_id TEXT NOT NULL,
+    principal_type TEXT NOT NULL,
+    created BIGINT NOT NULL,
+    created_by TEXT
+  );
+  CREATE UNIQUE INDEX role_assignments_unique ON role_assignments (lower(scope), role_definition_id, principal_id);
+  CREATE INDEX role_assignments_principal ON role_assignments (principal_id);
+  INSERT INTO role_assignments (name, scope, role_definition_id, principal_id, principal_type, created)
+    SELECT gen_random_uuid()::text, '/subscriptions/' || (SELECT value FROM directory WHERE name = 'subscriptionId'),
+           ${legacyRoleIds('role')}, client_id, 'ServicePrincipal', created
+    FROM service_principals;
+  ALTER TABLE service_principals DROP COLUMN role;
+  -- A role change reaches every node as a key change does: nodes drop the tokens and roles they cached.
+  CREATE TRIGGER role_assignments_bump_key_epoch AFTER INSERT OR UPDATE OR DELETE ON role_assignments FOR EACH STATEMENT EXECUTE FUNCTION bump_key_epoch();
   `,
   },
 ];

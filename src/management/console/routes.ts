@@ -6,6 +6,7 @@ import { ArmError } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import type { ArmRoute } from '../http/route.js';
 import { authenticateBearer } from '../identity/authenticate.js';
+import { headlineRole, loadPrincipal } from '../identity/principal.js';
 import { clientSecretMatches } from '../identity/client-secret.js';
 import { ConsoleSessions, SESSION_LIFETIME_MS, type ConsoleSession } from './sessions.js';
 
@@ -31,13 +32,13 @@ const signedOut = () => new ArmError(401, 'NotSignedIn', "The console session is
 
 /** What the page needs to know of its session: who it acts as, where, and the CSRF token it must send back. */
 async function sessionAnswer(deps: ManagementDeps, session: ConsoleSession, headers?: Record<string, string>): Promise<ArmResult> {
-  const principal = await deps.directory.getPrincipal(session.clientId);
+  const principal = await loadPrincipal(deps.directory, session.clientId);
   if (!principal) throw signedOut();
   return {
     status: 200,
     headers: { 'cache-control': 'no-store', ...headers },
     body: {
-      principal: { clientId: principal.clientId, displayName: principal.displayName, role: principal.role },
+      principal: { clientId: principal.clientId, displayName: principal.displayName, role: headlineRole(principal, `/subscriptions/${deps.subscriptionId}`) },
       tenantId: deps.tenantId,
       subscriptionId: deps.subscriptionId,
       csrfToken: session.csrfToken,

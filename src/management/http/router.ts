@@ -2,9 +2,11 @@ import { ArmError } from './errors.js';
 
 /**
  * A table of routes: method + path pattern → handler. Patterns are ARM paths with
- * `{name}` placeholders for one segment each; literal segments match without
- * regard to case, as ARM matches them (the SDKs send both `resourceGroups` and
- * `resourcegroups`).
+ * `{name}` placeholders for one segment each, and a leading `{*name}` for any
+ * run of segments (an extension resource's scope, as in `{*scope}/providers/
+ * Microsoft.Authorization/roleAssignments`; empty at the tenant). Literal
+ * segments match without regard to case, as ARM matches them (the SDKs send both
+ * `resourceGroups` and `resourcegroups`).
  */
 export interface RouteSpec {
   method: string;
@@ -31,7 +33,12 @@ export class Router<R extends RouteSpec> {
       const names: string[] = [];
       const source = route.pattern
         .split('/')
-        .map((segment) => {
+        .map((segment, index) => {
+          const run = index === 0 ? /^\{\*(\w+)\}$/.exec(segment) : null;
+          if (run) {
+            names.push(run[1]!);
+            return '(|/.*?)';
+          }
           const placeholder = /^\{(\w+)\}$/.exec(segment);
           if (!placeholder) return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
           names.push(placeholder[1]!);

@@ -1,8 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { DirectoryStore } from '../../db/directory.js';
 import { ArmError } from '../http/errors.js';
-import type { Principal } from './principal.js';
-import { roleAllows } from './roles.js';
+import { loadPrincipal, principalAllows, scopeKey, type Principal } from './principal.js';
 import type { TokenService } from './tokens.js';
 
 /**
@@ -33,13 +32,13 @@ export async function authenticateBearer(
   } catch (error) {
     throw unauthorized(`The access token is invalid: ${reason(error)} Get a new token for the scope https://management.azure.com/.default.`);
   }
-  const principal = await directory.getPrincipal(clientId);
+  const principal = await loadPrincipal(directory, clientId);
   if (!principal) throw unauthorized(`The access token is invalid: client '${clientId}' no longer exists.`);
-  return { clientId: principal.clientId, displayName: principal.displayName, role: principal.role };
+  return principal;
 }
 
 /** jose's error messages name the failed check without echoing the token. */
-function reason(error: unknown): string {
+export function reason(error: unknown): string {
   const code = (error as { code?: string }).code;
   if (code === 'ERR_JWT_EXPIRED') return 'it has expired.';
   if (code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') return `${(error as Error).message}.`;
@@ -48,11 +47,13 @@ function reason(error: unknown): string {
   return error instanceof Error && !code ? error.message : 'it could not be verified.';
 }
 
+/** Refuses, 403 AuthorizationFailed, a principal none of whose role assignments reaching `scope` grants `action`. */
 export function authorize(principal: Principal, action: string, scope: string): void {
-  if (roleAllows(principal.role, action)) return;
+  if (principalAllows(principal, action, scopeKey(scope))) return;
   throw new ArmError(
     403,
     'AuthorizationFailed',
-    `The client '${principal.clientId}' with object id '${principal.clientId}' (role '${principal.role}') does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid.`,
+    `The client '${principal.clientId}' with object id '${principal.clientId}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. ` +
+      'Ask an Owner to assign you a role that allows it at this scope or above (mlspace role assignment create).',
   );
 }

@@ -19,6 +19,6 @@ export interface Identity {
 export async function openIdentity(dataDir: string, directory: DirectoryStore): Promise<Identity> {
   const { tenantId, subscriptionId } = await directory.ids();
   const tokens = await TokenService.open(dataDir, tenantId);
-  const adminClientFile = await ensureAdminClient(dataDir, directory, tenantId);
+  const adminClientFile = await ensureAdminClient(dataDir, directory, { tenantId, subscriptionId });
   return { tenantId, subscriptionId, tokens, adminClientFile };
 }

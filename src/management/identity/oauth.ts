@@ -6,7 +6,7 @@ import { sameName } from '../http/names.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
 import { requestOrigin } from '../http/origin.js';
 import { clientSecretMatches } from './client-secret.js';
-import type { TokenService } from './tokens.js';
+import { isStorageAudience, MANAGEMENT_AUDIENCE, STORAGE_AUDIENCE, type TokenService } from './tokens.js';
 
 export interface IdentityDeps {
   directory: DirectoryStore;
@@ -16,7 +16,7 @@ export interface IdentityDeps {
   armEndpoint: string;
 }
 
-/** Resources a token may be requested for; all of them mean this server's management plane. */
+/** Resources a management token may be requested for; all of them mean this server's management plane. */
 const MANAGEMENT_RESOURCES = ['https://management.azure.com', 'https://management.core.windows.net'];
 const OIDC_SCOPES = new Set(['openid', 'profile', 'offline_access']);
 
@@ -63,7 +63,7 @@ export function openIdConfiguration(deps: IdentityDeps, adfs = false) {
         response_types_supported: ['token'],
         subject_types_supported: ['pairwise'],
         id_token_signing_alg_values_supported: ['ES256'],
-        scopes_supported: ['https://management.azure.com/.default'],
+        scopes_supported: ['https://management.azure.com/.default', `${STORAGE_AUDIENCE}/.default`],
         tenant_region_scope: null,
       },
     };
@@ -108,7 +108,7 @@ export function tokenEndpoint(deps: IdentityDeps, adfs = false) {
     const origin = requestOrigin(ctx.req, deps.armEndpoint);
     const resource = requestedResource(form, origin);
     if (typeof resource !== 'string') return resource;
-    const token = await deps.tokens.issue(principal.clientId, `${origin}/${deps.tenantId}/v2.0`);
+    const token = await deps.tokens.issue(principal.clientId, `${origin}/${deps.tenantId}/v2.0`, isStorageAudience(resource) ? resource : MANAGEMENT_AUDIENCE);
     return {
       status: 200,
       body: { token_type: 'Bearer', expires_in: token.expiresIn, ext_expires_in: token.expiresIn, access_token: token.accessToken },
@@ -134,14 +134,18 @@ function clientCredentials(req: IncomingMessage, form: URLSearchParams): { clien
   return clientId && secret ? { clientId, secret } : undefined;
 }
 
-/** The one management resource the token is for, from `scope` (v2.0) or `resource` (v1), or the error to answer. */
+/**
+ * The one resource the token is for, from `scope` (v2.0) or `resource` (v1), or
+ * the error to answer: the management plane (by any of its names), or Azure
+ * Storage (https://storage.azure.com, or an account's own audience).
+ */
 function requestedResource(form: URLSearchParams, origin: string): string | ArmResult {
-  const accepted = [...MANAGEMENT_RESOURCES, origin];
+  const accepted = [...MANAGEMENT_RESOURCES, origin, STORAGE_AUDIENCE];
   const resource = form.get('resource');
   const scopes = resource !== null ? [] : (form.get('scope') ?? '').split(' ').filter((scope) => scope !== '' && !OIDC_SCOPES.has(scope));
   const requested = resource ?? (scopes.length === 1 && scopes[0]!.endsWith('/.default') ? scopes[0]!.slice(0, -'/.default'.length) : undefined);
   const normalized = requested?.replace(/\/+$/, '').toLowerCase();
-  if (normalized !== undefined && accepted.some((candidate) => candidate.toLowerCase() === normalized)) return normalized;
+  if (normalized !== undefined && (accepted.some((candidate) => candidate.toLowerCase() === normalized) || isStorageAudience(normalized))) return normalized;
   return oauthError(
     400,
     'invalid_scope',

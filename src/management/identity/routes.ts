@@ -5,22 +5,32 @@ import { armErrors } from '../http/errors.js';
 import { Fields } from '../http/fields.js';
 import type { ArmRoute } from '../http/route.js';
 import { cloudMetadata, jwks, openIdConfiguration, tokenEndpoint, type IdentityDeps } from './oauth.js';
-import { parseRole, ROLE_NAMES } from './roles.js';
+import { BUILT_IN_ROLES, findRole } from './role-definitions.js';
+import { assignableScope } from './role-routes.js';
 import { createServicePrincipal } from './service-principals.js';
 
 /**
- * Creates a client with a role (`mlspace ad sp create`). Granting a role is
- * `Microsoft.Authorization/roleAssignments/write`, which only Owner holds.
+ * Creates a client with a role at one or more scopes (`mlspace ad sp create`,
+ * as `az ad sp create-for-rbac --role R --scopes S`); the subscription when no
+ * scope is given. Granting a role is `Microsoft.Authorization/roleAssignments/write`,
+ * which Owner and User Access Administrator hold.
  */
 async function createPrincipal(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const body = new Fields(await readJsonObject(ctx.req));
   const roleName = body.requiredString('role');
-  const role = parseRole(roleName);
-  if (!role) throw armErrors.invalidContent(`'role' must be one of ${ROLE_NAMES.map((r) => `'${r}'`).join(', ')}; got '${roleName}'.`);
-  const displayName = body.string('displayName') ?? `mlspace-${role.toLowerCase().replace(/\s+/g, '-')}`;
-  const credentials = await createServicePrincipal(deps.directory, deps.tenantId, role, displayName);
-  deps.logger.info({ clientId: credentials.clientId, role }, 'service principal created');
-  return { status: 201, body: { ...credentials, role, displayName } };
+  const role = findRole(roleName);
+  if (!role) throw armErrors.invalidContent(`'role' must be a built-in role: ${BUILT_IN_ROLES.map((r) => `'${r.roleName}'`).join(', ')}; got '${roleName}'.`);
+  const requested = body.raw.scopes ?? [`/subscriptions/${deps.subscriptionId}`];
+  if (!Array.isArray(requested) || requested.length === 0 || !requested.every((scope) => typeof scope === 'string')) {
+    throw armErrors.invalidContent("'scopes' must be a non-empty array of ARM ids, e.g. [\"/subscriptions/{id}/resourceGroups/{group}\"].");
+  }
+  const scopes: string[] = [];
+  for (const scope of requested as string[]) scopes.push(await assignableScope(deps, scope));
+  const displayName = body.string('displayName') ?? `mlspace-${role.roleName.toLowerCase().replace(/\s+/g, '-')}`;
+  const credentials = await createServicePrincipal(deps.directory, deps.tenantId, displayName, { roleDefinitionId: role.id, scopes, createdBy: ctx.principal?.clientId });
+  await deps.rolesChanged();
+  deps.logger.info({ clientId: credentials.clientId, role: role.roleName, scopes }, 'service principal created');
+  return { status: 201, body: { ...credentials, role: role.roleName, scopes, displayName } };
 }
 
 export function identityRoutes(deps: ManagementDeps): ArmRoute[] {

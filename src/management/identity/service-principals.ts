@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DirectoryStore, RoleName } from '../../db/directory.js';
+import type { DirectoryStore, RoleAssignmentRecord } from '../../db/directory.js';
 import { writePrivateFile } from '../../secrets/private-file.js';
 import { hashClientSecret, newClientSecret } from './client-secret.js';
+import { OWNER_ROLE_ID } from './role-definitions.js';
 
 export interface ClientCredentials {
   tenantId: string;
@@ -11,11 +12,28 @@ export interface ClientCredentials {
   clientSecret: string;
 }
 
-/** Registers a new client with a role; the secret is returned once and only its hash is kept. */
-export async function createServicePrincipal(directory: DirectoryStore, tenantId: string, role: RoleName, displayName: string): Promise<ClientCredentials> {
+/** A new client's first role: which role, at which scopes, given by whom. */
+export interface InitialRole {
+  roleDefinitionId: string;
+  scopes: string[];
+  createdBy?: string;
+}
+
+/** Registers a new client with its role assignments, at once; the secret is returned once and only its hash is kept. */
+export async function createServicePrincipal(directory: DirectoryStore, tenantId: string, displayName: string, initial: InitialRole): Promise<ClientCredentials> {
   const clientId = randomUUID();
   const clientSecret = newClientSecret();
-  await directory.addPrincipal({ clientId, displayName, role, secretHash: hashClientSecret(clientSecret), created: Date.now() });
+  const created = Date.now();
+  const assignments: RoleAssignmentRecord[] = initial.scopes.map((scope) => ({
+    name: randomUUID(),
+    scope,
+    roleDefinitionId: initial.roleDefinitionId,
+    principalId: clientId,
+    principalType: 'ServicePrincipal',
+    created,
+    createdBy: initial.createdBy,
+  }));
+  await directory.addPrincipal({ clientId, displayName, secretHash: hashClientSecret(clientSecret), created }, assignments);
   return { tenantId, clientId, clientSecret };
 }
 
@@ -24,13 +42,14 @@ export async function createServicePrincipal(directory: DirectoryStore, tenantId
  * `DATA_DIR/admin-client.json` on first start; the CLI and tests use it to
  * bootstrap. If the file is lost, a new admin client is registered.
  */
-export async function ensureAdminClient(dataDir: string, directory: DirectoryStore, tenantId: string): Promise<string> {
+export async function ensureAdminClient(dataDir: string, directory: DirectoryStore, ids: { tenantId: string; subscriptionId: string }): Promise<string> {
+  const { tenantId } = ids;
   const file = path.join(dataDir, 'admin-client.json');
   if (fs.existsSync(file)) {
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<ClientCredentials>;
     if (saved.tenantId === tenantId && saved.clientId && (await directory.getPrincipal(saved.clientId))) return file;
   }
-  const credentials = await createServicePrincipal(directory, tenantId, 'Owner', 'mlspace-admin');
+  const credentials = await createServicePrincipal(directory, tenantId, 'mlspace-admin', { roleDefinitionId: OWNER_ROLE_ID, scopes: [`/subscriptions/${ids.subscriptionId}`] });
   writePrivateFile(file, JSON.stringify(credentials, null, 2) + '\n');
   return file;
 }

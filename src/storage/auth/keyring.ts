@@ -36,6 +36,11 @@ export class KeyRing {
     await this.settle();
   }
 
+  /** Waits until every node has loaded the store as it is now (after a change to what the data plane checks besides keys: roles). */
+  propagate(): Promise<void> {
+    return this.settle();
+  }
+
   /** Forgets a deleted account and waits until every node has. */
   async removed(account: string): Promise<void> {
     this.remove(account);
@@ -61,6 +66,7 @@ export class KeyRing {
     const { isVersioningEnabled, deleteRetentionPolicy, containerDeleteRetentionPolicy } = record.settings.blobService ?? {};
     this.accounts.set(record.name, {
       account: record.name,
+      resourceGroup: record.resourceGroup,
       keys: [Buffer.from(record.keys[0], 'base64'), Buffer.from(record.keys[1], 'base64')],
       allowSharedKeyAccess: record.allowSharedKeyAccess,
       defaultAccessTier: tier === 'Cool' || tier === 'Cold' ? tier : 'Hot',

@@ -1,6 +1,8 @@
 /** The two keys of one storage account, as the key ring holds them, with the account settings the data plane applies. */
 export interface AccountKeys {
   readonly account: string;
+  /** The account's resource group: a bearer token's roles are matched against the account's ARM id. */
+  readonly resourceGroup: string;
   /** key1 and key2, base64-decoded. Either authorizes. */
   readonly keys: readonly [Buffer, Buffer];
   /** `allowSharedKeyAccess: false` refuses Shared Key and SAS alike. */
@@ -26,6 +28,18 @@ export interface OperationAccess {
   readonly permissions: string;
   readonly resourceType: 's' | 'c' | 'o';
   readonly scope: 'service' | 'container' | 'object';
+  /** What a bearer token's principal needs, every one of them (see RbacNeed); none: any valid token (a batch, whose parts are checked each). */
+  readonly rbac: readonly RbacNeed[];
+}
+
+/**
+ * An Azure RBAC permission an operation needs from a token's roles: a
+ * management `action` (containers and shares themselves) or a `dataAction`
+ * (blobs and files), as Azure's "permissions for calling data operations" say.
+ */
+export interface RbacNeed {
+  readonly action: string;
+  readonly data: boolean;
 }
 
 /** A stored access policy (container ACL / share ACL signed identifier). */
@@ -40,6 +54,7 @@ export type AccessPolicyLookup = (container: string, id: string) => AccessPolicy
 
 export type AuthOutcome =
   | { readonly kind: 'sharedKey'; readonly keyIndex: 0 | 1 }
+  | { readonly kind: 'bearer'; readonly principalId: string }
   | { readonly kind: 'sas'; readonly keyIndex: 0 | 1; readonly responseOverrides: SasResponseOverrides }
   | { readonly kind: 'anonymous' };
 

@@ -1,3 +1,4 @@
+import type { BearerAuth } from '../auth/bearer.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
 import type { UploadGate } from '../http/body-limits.js';
@@ -8,7 +9,7 @@ import type { BlobDeps, BlobRequest } from './deps.js';
 import { checkBlobName, checkContainerName } from './names.js';
 
 /** The Blob service's request listener: the shared pipeline with Blob's operations, names and public access. */
-export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Logger, uploads: UploadGate) {
+export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, bearer: BearerAuth, logger: Logger, uploads: UploadGate) {
   // Batches run their sub-requests through this very listener, which exists only once the operations do.
   const operations = blobOperations(keyring, () => listener);
   const listener = storageRequestListener<BlobRequest, BlobOperation>(
@@ -30,6 +31,7 @@ export function blobRequestListener(deps: BlobDeps, keyring: KeyRing, logger: Lo
       consoleOrigin: deps.consoleOrigin,
     },
     keyring,
+    bearer,
     logger,
     deps.durable,
     uploads,

@@ -95,8 +95,8 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['blob PUT  undelete', op('UndeleteBlob', A.WRITE_BLOB, undeleteBlob)],
     ['blob PUT  lease', op('LeaseBlob', A.WRITE_BLOB, leaseBlob)],
     ['blob PUT  tier', op('SetBlobTier', A.WRITE_BLOB, setBlobTier)],
-    ['blob PUT  tags', op('SetBlobTags', A.TAGS, setBlobTags)],
-    ['blob GET  tags', op('GetBlobTags', A.TAGS, getBlobTags, { onSnapshot: true })],
+    ['blob PUT  tags', op('SetBlobTags', A.WRITE_TAGS, setBlobTags)],
+    ['blob GET  tags', op('GetBlobTags', A.READ_TAGS, getBlobTags, { onSnapshot: true })],
     ['blob POST  query', op('QueryBlobContents', A.READ_BLOB, queryBlob, { onSnapshot: true })],
   ]);
 }

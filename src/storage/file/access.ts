@@ -1,30 +1,40 @@
-import type { OperationAccess } from '../auth/types.js';
+import type { OperationAccess, RbacNeed } from '../auth/types.js';
+
+const FILE_SERVICE = 'Microsoft.Storage/storageAccounts/fileServices';
+const SHARES = `${FILE_SERVICE}/fileshares`;
+const action = (name: string): RbacNeed => ({ action: name, data: false });
+/** With a token, Azure Files takes only backup intent (x-ms-file-request-intent: backup): every file operation needs its backup semantics too. */
+const READ_DATA = [`${SHARES}/files/read`, `${SHARES}/files/readFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
+const WRITE_DATA = [`${SHARES}/files/write`, `${SHARES}/files/writeFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
+const DELETE_DATA = [`${SHARES}/files/delete`, `${SHARES}/files/writeFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
 
 /**
- * SAS requirements of File operations. A share SAS (sr=s) grants within its
+ * What File operations need. From a SAS: a share SAS (sr=s) grants within its
  * share, a file SAS (sr=f) only the file it names; directories need a share
  * SAS. For an account SAS, listing is container-level (srt=c) and directories
- * and files are objects (srt=o), as Azure documents.
+ * and files are objects (srt=o), as Azure documents. From a bearer token: the
+ * RBAC permission (shares themselves are actions, their content data actions).
  */
-const access = (permissions: string, resourceType: OperationAccess['resourceType'], scope: OperationAccess['scope']): OperationAccess => ({
+const access = (permissions: string, resourceType: OperationAccess['resourceType'], scope: OperationAccess['scope'], rbac: RbacNeed[]): OperationAccess => ({
   permissions,
   resourceType,
   scope,
+  rbac,
 });
 
-export const LIST_SHARES = access('l', 's', 'service');
-export const READ_SERVICE = access('r', 's', 'service');
-export const WRITE_SERVICE = access('w', 's', 'service');
-export const CREATE_SHARE = access('cw', 'c', 'service');
-export const DELETE_SHARE = access('d', 'c', 'service');
-export const READ_SHARE = access('r', 'c', 'container');
-export const WRITE_SHARE = access('w', 'c', 'service');
-export const READ_DIRECTORY = access('r', 'o', 'container');
-export const CREATE_DIRECTORY = access('cw', 'o', 'container');
-export const WRITE_DIRECTORY = access('w', 'o', 'container');
-export const DELETE_DIRECTORY = access('d', 'o', 'container');
-export const LIST_DIRECTORY = access('l', 'c', 'container');
-export const READ_FILE = access('r', 'o', 'object');
-export const CREATE_FILE = access('cw', 'o', 'object');
-export const WRITE_FILE = access('w', 'o', 'object');
-export const DELETE_FILE = access('d', 'o', 'object');
+export const LIST_SHARES = access('l', 's', 'service', [action(`${SHARES}/read`)]);
+export const READ_SERVICE = access('r', 's', 'service', [action(`${FILE_SERVICE}/read`)]);
+export const WRITE_SERVICE = access('w', 's', 'service', [action(`${FILE_SERVICE}/write`)]);
+export const CREATE_SHARE = access('cw', 'c', 'service', [action(`${SHARES}/write`)]);
+export const DELETE_SHARE = access('d', 'c', 'service', [action(`${SHARES}/delete`)]);
+export const READ_SHARE = access('r', 'c', 'container', [action(`${SHARES}/read`)]);
+export const WRITE_SHARE = access('w', 'c', 'service', [action(`${SHARES}/write`)]);
+export const READ_DIRECTORY = access('r', 'o', 'container', READ_DATA);
+export const CREATE_DIRECTORY = access('cw', 'o', 'container', WRITE_DATA);
+export const WRITE_DIRECTORY = access('w', 'o', 'container', WRITE_DATA);
+export const DELETE_DIRECTORY = access('d', 'o', 'container', DELETE_DATA);
+export const LIST_DIRECTORY = access('l', 'c', 'container', READ_DATA);
+export const READ_FILE = access('r', 'o', 'object', READ_DATA);
+export const CREATE_FILE = access('cw', 'o', 'object', WRITE_DATA);
+export const WRITE_FILE = access('w', 'o', 'object', WRITE_DATA);
+export const DELETE_FILE = access('d', 'o', 'object', DELETE_DATA);

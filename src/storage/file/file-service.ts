@@ -1,3 +1,4 @@
+import type { BearerAuth } from '../auth/bearer.js';
 import type { KeyRing } from '../auth/keyring.js';
 import { corsRules } from '../http/cors.js';
 import { storageRequestListener, type Logger } from '../http/listener.js';
@@ -8,7 +9,7 @@ import { fileErrors } from './file-errors.js';
 import { checkFilePath, checkShareName } from './names.js';
 
 /** The File service's request listener: the shared pipeline with File's operations and names; no anonymous access. */
-export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Logger, uploads: UploadGate) {
+export function fileRequestListener(deps: FileDeps, keyring: KeyRing, bearer: BearerAuth, logger: Logger, uploads: UploadGate) {
   const operations = fileOperations(keyring);
   return storageRequestListener<FileRequest, FileOperation>(
     {
@@ -27,6 +28,7 @@ export function fileRequestListener(deps: FileDeps, keyring: KeyRing, logger: Lo
       consoleOrigin: deps.consoleOrigin,
     },
     keyring,
+    bearer,
     logger,
     deps.durable,
     uploads,

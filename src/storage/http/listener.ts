@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate } from '../auth/authenticate.js';
+import type { BearerAuth } from '../auth/bearer.js';
 import type { KeyRing } from '../auth/keyring.js';
 import type { AccessPolicy, AuthOutcome, OperationAccess } from '../auth/types.js';
 import { NotModified } from './conditions.js';
@@ -48,7 +49,8 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
 
 /**
  * A data-plane request listener: parse the path-style URL, find the account's
- * keys, pick the operation, check names, authenticate, run the handler (an
+ * keys, pick the operation, check names, authenticate (a bearer token, or a
+ * key or SAS), run the handler (an
  * upload only while the server is under its bound of concurrent uploads). Errors
  * become Azure XML (or a bare 304 for reads the client has cached); anything
  * that is not a StorageError is logged and answered with a generic 500.
@@ -56,6 +58,7 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
 export function storageRequestListener<C extends AuthorizedRequest, O extends StorageOperation<C>>(
   definition: StorageServiceDefinition<C, O>,
   keyring: KeyRing,
+  bearer: BearerAuth,
   logger: Logger,
   durable: () => Promise<void>,
   uploads: UploadGate,
@@ -82,7 +85,11 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     // and keep the check itself synchronous, so the hot path pays no promise for a key or a plain SAS.
     const si = ctx.query.get('si');
     const policy = si !== null && url.container ? await definition.lookupPolicy(url.account, url.container, si) : undefined;
-    ctx.auth = authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
+    const authorization = req.headers.authorization;
+    ctx.auth =
+      authorization !== undefined && /^bearer /i.test(authorization)
+        ? await bearer.authenticate(ctx, keys, operation.access, authorization)
+        : authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
     // A node that has gone a lease without confirming its keys with the database may still hold one regenerated meanwhile.
     if (ctx.auth.kind !== 'anonymous' && !keyring.current()) throw errors.keysBehind();
     if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation);
