@@ -126,7 +126,8 @@ export function managementRequestListener(deps: ManagementDeps) {
   }
 
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const url = new URL(req.url ?? '/', 'https://management.invalid');
+    // arm-authorization puts its scope after a '/' of its own ('//subscriptions/...'), which a URL would read as a host.
+    const url = new URL((req.url ?? '/').replace(/^\/{2,}/, '/'), 'https://management.invalid');
     if (serveConsole(req, res, url.pathname, deps.dataPlaneHttpsPorts)) return;
     const ctx: ArmRequest = { req, res, requestId: randomUUID(), path: url.pathname, query: url.searchParams, params: {} };
     handle(ctx).catch((error: unknown) => {

@@ -39,6 +39,9 @@ function unpackFixture(fixture = FIXTURE): string {
 async function expectFixtureContents(running: TestServer, home: string): Promise<void> {
   const cli = cliIn(home);
   await run(cli, 'login', '-o', 'none');
+  // The release before scoped roles gave each principal one role: the admin's Owner is now an assignment at the subscription.
+  const roles = JSON.parse(await run(cli, 'role', 'assignment', 'list', '-o', 'json')) as { roleDefinitionName: string; scope: string }[];
+  expect(roles).toEqual([expect.objectContaining({ roleDefinitionName: 'Owner', scope: `/subscriptions/${running.subscriptionId}` })]);
   const key1 = await run(cli, 'storage', 'account', 'keys', 'list', '-g', 'rg-fixture', '-n', 'fixtureacct', '--query', '[0].value', '-o', 'tsv');
   const blobs = new BlobServiceClient(`${running.blob}/fixtureacct`, new StorageSharedKeyCredential('fixtureacct', key1));
   expect((await blobs.getContainerClient('data').getBlobClient('hello.txt').downloadToBuffer()).toString()).toBe('written by mlspace 0.1.0\n');

@@ -38,7 +38,8 @@ export async function assignableScope(deps: ManagementDeps, raw: string): Promis
   if (!(await deps.groups.get(group))) throw armErrors.resourceGroupNotFound(group);
   const account = resource && /^\/providers\/Microsoft\.Storage\/storageAccounts\/([^/]+)/i.exec(resource)?.[1];
   if (account) {
-    const record = await deps.accounts.get(account);
+    // Account names are lower case; ARM ids compare without case.
+    const record = await deps.accounts.get(account.toLowerCase());
     if (!record || !sameName(record.resourceGroup, group)) throw armErrors.resourceNotFound('Microsoft.Storage/storageAccounts', account, group);
   }
   return scope;

@@ -87,7 +87,7 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     const policy = si !== null && url.container ? await definition.lookupPolicy(url.account, url.container, si) : undefined;
     const authorization = req.headers.authorization;
     ctx.auth =
-      authorization !== undefined && /^bearer /i.test(authorization)
+      authorization !== undefined && /^bearer(?: |$)/i.test(authorization)
         ? await bearer.authenticate(ctx, keys, operation.access, authorization)
         : authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
     // A node that has gone a lease without confirming its keys with the database may still hold one regenerated meanwhile.

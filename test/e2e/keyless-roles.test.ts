@@ -1,0 +1,205 @@
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { ClientSecretCredential } from '@azure/identity';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { ShareServiceClient } from '@azure/storage-file-share';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trustCa } from '../../src/client/trust-ca.js';
+import { runCli } from '../helpers/cli.js';
+import { errorOf, statusAndCode } from '../helpers/errors.js';
+
+/** An ARM error's status and code, side by side. */
+const armStatus = (error: { statusCode?: number; code?: string }) => [error.statusCode, error.code];
+import { adminSecret, armRequest, managementClients, tokenFor, type ClientSecret } from '../helpers/management.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const ROLE = {
+  owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+  contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+  blobContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  blobReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
+  filePrivilegedContributor: '69566ab7-960f-475b-8e7c-b3118f30c6bd',
+};
+
+describe('keyless: scoped role assignments and bearer tokens on the data plane', { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let home: string;
+  let admin: ReturnType<typeof managementClients>;
+  let authorization: AuthorizationManagementClient;
+  let app: ClientSecret;
+  let groupA: string;
+  let accountA: string;
+
+  const roleId = (id: string) => `/subscriptions/${server.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
+  const credentialOf = (secret: ClientSecret) =>
+    new ClientSecretCredential(secret.tenantId, secret.clientId, secret.clientSecret, { authorityHost: server.authority, disableInstanceDiscovery: true, ...trustCa(server.caFile) });
+  // The storage clients pass core-rest-pipeline's tlsOptions through, though their options type does not name it.
+  const tls = () => ({ retryOptions: { maxTries: 1 }, tlsOptions: { ca: fs.readFileSync(server.caFile) } });
+  const blobsOf = (secret: ClientSecret, account = 'keylessa') => new BlobServiceClient(`${server.blobHttps}/${account}`, credentialOf(secret), tls());
+  const createPrincipal = async (role: string, scopes?: string[]): Promise<ClientSecret> => {
+    const created = await armRequest(server, 'POST', '/providers/Mlspace.Identity/servicePrincipals', { token: await tokenFor(server), body: { role, scopes } });
+    expect(created.status).toBe(201);
+    return created.json;
+  };
+
+  beforeAll(async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-keyless-'));
+    server = await startTestServer({ dataDir: path.join(home, 'data') });
+    admin = managementClients(server);
+    authorization = new AuthorizationManagementClient(admin.credential, server.subscriptionId, { endpoint: server.arm, ...trustCa(server.caFile) });
+    for (const group of ['keyless-a', 'keyless-b']) await admin.resources.resourceGroups.createOrUpdate(group, { location: 'westeurope' });
+    for (const [group, name] of [['keyless-a', 'keylessa'], ['keyless-b', 'keylessb']] as const) {
+      await admin.storage.storageAccounts.beginCreateAndWait(group, name, { location: 'westeurope', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+    }
+    groupA = `/subscriptions/${server.subscriptionId}/resourceGroups/keyless-a`;
+    accountA = `${groupA}/providers/Microsoft.Storage/storageAccounts/keylessa`;
+    // The containers exist before anyone gets a role on them; the admin (Owner, no data roles) creates them with a token: containers are actions.
+    const ownerBlobs = blobsOf(adminSecret(server));
+    for (const name of ['data', 'other']) await ownerBlobs.getContainerClient(name).create();
+    app = await createPrincipal('Reader', [groupA]);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('lists the built-in roles with their real ids and data actions (arm-authorization)', async () => {
+    const all = [];
+    for await (const definition of authorization.roleDefinitions.list(`/subscriptions/${server.subscriptionId}`)) all.push(definition);
+    expect(all.map((definition) => definition.roleName)).toEqual(
+      expect.arrayContaining(['Owner', 'Contributor', 'Reader', 'User Access Administrator', 'Storage Account Key Operator Service Role', 'Storage Blob Data Owner', 'Storage Blob Data Contributor', 'Storage Blob Data Reader', 'Storage Blob Delegator', 'Storage File Data Privileged Contributor', 'Storage File Data Privileged Reader']),
+    );
+    const reader = [];
+    for await (const definition of authorization.roleDefinitions.list(accountA, { filter: "roleName eq 'Storage Blob Data Reader'" })) reader.push(definition);
+    expect(reader).toHaveLength(1);
+    expect(reader[0]).toMatchObject({ name: ROLE.blobReader, roleType: 'BuiltInRole', permissions: [{ dataActions: ['Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read'] }] });
+    expect((await authorization.roleDefinitions.getById(roleId(ROLE.owner))).roleName).toBe('Owner');
+  });
+
+  it('a bearer token reads and writes only where a data role reaches: the container assigned, not its neighbour', async () => {
+    const blobs = blobsOf(app);
+    // Reader on the group: containers may be listed (an action), no blob read (a data action).
+    expect((await blobs.listContainers().byPage().next()).value.containerItems.map((c: { name: string }) => c.name)).toEqual(['data', 'other']);
+    expect(statusAndCode(await errorOf(blobs.getContainerClient('data').getBlockBlobClient('x').upload('x', 1)))).toEqual([403, 'AuthorizationPermissionMismatch']);
+
+    const assignment = await authorization.roleAssignments.create(`${accountA}/blobServices/default/containers/data`, randomUUID(), {
+      roleDefinitionId: roleId(ROLE.blobContributor),
+      principalId: app.clientId,
+      principalType: 'ServicePrincipal',
+    });
+    expect(assignment).toMatchObject({ principalId: app.clientId, scope: `${accountA}/blobServices/default/containers/data`, roleDefinitionId: roleId(ROLE.blobContributor) });
+    // The role takes effect from the very next request (the data plane had cached the principal's roles).
+    await blobs.getContainerClient('data').getBlockBlobClient('hello.txt').upload('keyless', 7);
+    expect((await blobs.getContainerClient('data').getBlobClient('hello.txt').downloadToBuffer()).toString()).toBe('keyless');
+    const refused = await errorOf(blobs.getContainerClient('other').getBlockBlobClient('x').upload('x', 1));
+    expect(statusAndCode(refused)).toEqual([403, 'AuthorizationPermissionMismatch']);
+    expect((refused as Error).message).toMatch(/Storage Blob Data Contributor/);
+    // Another account's container: no role there at all.
+    expect(statusAndCode(await errorOf(blobsOf(app, 'keylessb').getContainerClient('data').exists()))).toEqual([403, 'AuthorizationPermissionMismatch']);
+
+    await authorization.roleAssignments.deleteById(assignment.id!);
+    expect(statusAndCode(await errorOf(blobs.getContainerClient('data').getBlobClient('hello.txt').downloadToBuffer()))).toEqual([403, 'AuthorizationPermissionMismatch']);
+  });
+
+  it('File shares take a token with backup intent and a File Data Privileged role at the share', async () => {
+    const ownerFiles = new ShareServiceClient(`${server.fileHttps}/keylessa`, credentialOf(adminSecret(server)), { ...tls(), fileRequestIntent: 'backup' });
+    await ownerFiles.getShareClient('team').create();
+    await authorization.roleAssignments.create(`${accountA}/fileServices/default/fileshares/team`, randomUUID(), {
+      roleDefinitionId: roleId(ROLE.filePrivilegedContributor),
+      principalId: app.clientId,
+    });
+    const files = new ShareServiceClient(`${server.fileHttps}/keylessa`, credentialOf(app), { ...tls(), fileRequestIntent: 'backup' });
+    const file = files.getShareClient('team').rootDirectoryClient.getFileClient('notes.txt');
+    await file.uploadData(Buffer.from('files too'));
+    expect((await file.downloadToBuffer()).toString()).toBe('files too');
+    const withoutIntent = new ShareServiceClient(`${server.fileHttps}/keylessa`, credentialOf(app), tls());
+    expect(statusAndCode(await errorOf(withoutIntent.getShareClient('team').rootDirectoryClient.getFileClient('notes.txt').downloadToBuffer()))).toEqual([
+      400,
+      'MissingRequiredHeader',
+    ]);
+  });
+
+  it('refuses bad tokens with 401 InvalidAuthenticationInfo and the challenge; never over plain HTTP', async () => {
+    const storageToken = (await credentialOf(app).getToken('https://storage.azure.com/.default'))!.token;
+    const managementToken = await tokenFor(server, app);
+    const get = (base: string, authorization: string) =>
+      new Promise<{ status: number; code?: string; challenge?: string }>((resolve, reject) => {
+        const url = new URL(`${base}/keylessa/data?restype=container`);
+        const request = (url.protocol === 'https:' ? https : http).request(
+          url,
+          { headers: { authorization, 'x-ms-version': '2025-11-05' }, ca: fs.readFileSync(server.caFile) },
+          (res: http.IncomingMessage) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode!, code: res.headers['x-ms-error-code'] as string, challenge: res.headers['www-authenticate'] as string }));
+          },
+        );
+        request.on('error', reject);
+        request.end();
+      });
+    for (const header of [`Bearer ${storageToken.slice(0, -4)}AAAA`, `Bearer ${managementToken}`, 'Bearer not.a.jwt', `Bearer ${'a'.repeat(9000)}`, 'Bearer']) {
+      const answer = await get(server.blobHttps, header);
+      expect([answer.status, answer.code]).toEqual([401, 'InvalidAuthenticationInfo']);
+      expect(answer.challenge).toBe(`Bearer authorization_uri=${server.authority}/${server.tenantId}/oauth2/authorize resource_id=https://storage.azure.com`);
+    }
+    expect((await get(server.blob, `Bearer ${storageToken}`)).status).toBe(401);
+    // The same good token is accepted on HTTPS (Reader may read container properties: an action).
+    expect((await get(server.blobHttps, `Bearer ${storageToken}`)).status).toBe(200);
+    expect(server.output()).not.toContain(storageToken);
+  });
+
+  it('scopes management roles too: Contributor on one group cannot list the keys of an account in another, nor assign roles', async () => {
+    const contributor = await createPrincipal('Contributor', [groupA]);
+    const { storage } = managementClients(server, contributor);
+    expect((await storage.storageAccounts.listKeys('keyless-a', 'keylessa')).keys).toHaveLength(2);
+    expect(armStatus(await errorOf(storage.storageAccounts.listKeys('keyless-b', 'keylessb')))).toEqual([403, 'AuthorizationFailed']);
+    const asContributor = new AuthorizationManagementClient(credentialOf(contributor), server.subscriptionId, { endpoint: server.arm, ...trustCa(server.caFile) });
+    const refused = await errorOf(asContributor.roleAssignments.create(accountA, randomUUID(), { roleDefinitionId: roleId(ROLE.owner), principalId: contributor.clientId }));
+    expect(armStatus(refused)).toEqual([403, 'AuthorizationFailed']);
+  });
+
+  it('refuses bad assignments with ARM errors that say what to fix', async () => {
+    const create = (scope: string, name: string, roleDefinitionId: string, principalId: string) =>
+      errorOf(authorization.roleAssignments.create(scope, name, { roleDefinitionId, principalId }));
+    expect(armStatus(await create(accountA, randomUUID(), roleId('00000000-0000-4000-8000-000000000000'), app.clientId))).toEqual([400, 'RoleDefinitionDoesNotExist']);
+    expect(armStatus(await create(accountA, randomUUID(), roleId(ROLE.blobReader), randomUUID()))).toEqual([400, 'PrincipalNotFound']);
+    expect(armStatus(await create(accountA, 'not-a-guid', roleId(ROLE.blobReader), app.clientId))).toEqual([400, 'InvalidRoleAssignmentId']);
+    // Nobody holds a role in a subscription this server is not.
+    expect(armStatus(await create(`/subscriptions/${randomUUID()}`, randomUUID(), roleId(ROLE.blobReader), app.clientId))).toEqual([403, 'AuthorizationFailed']);
+    expect(armStatus(await create(`/subscriptions/${server.subscriptionId}/resourceGroups/nope`, randomUUID(), roleId(ROLE.blobReader), app.clientId))).toEqual([404, 'ResourceGroupNotFound']);
+    expect(armStatus(await create(`${groupA}/providers/Microsoft.Storage/storageAccounts/nope`, randomUUID(), roleId(ROLE.blobReader), app.clientId))).toEqual([404, 'ResourceNotFound']);
+    const first = await authorization.roleAssignments.create(accountA, randomUUID(), { roleDefinitionId: roleId(ROLE.blobReader), principalId: app.clientId });
+    expect(armStatus(await create(accountA.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/'), randomUUID(), roleId(ROLE.blobReader), app.clientId))).toEqual([409, 'RoleAssignmentExists']);
+    await authorization.roleAssignments.delete(accountA, first.name!);
+  });
+
+  it('lists assignments at, above and below a scope, by principal; the CLI shapes them as az role does', async () => {
+    const listed = [];
+    for await (const assignment of authorization.roleAssignments.listForScope(accountA, { filter: `principalId eq '${app.clientId}'` })) listed.push(assignment);
+    // Reader on the group (above) and File Data Privileged Contributor on the share (below).
+    expect(listed.map((assignment) => assignment.roleDefinitionId!.split('/').pop()).sort()).toEqual([ROLE.filePrivilegedContributor, 'acdd72a7-3385-48ef-bd42-f606fba81ae7'].sort());
+    const atScope = [];
+    for await (const assignment of authorization.roleAssignments.listForScope(accountA, { filter: `atScope() and principalId eq '${app.clientId}'` })) atScope.push(assignment);
+    expect(atScope.map((assignment) => assignment.scope)).toEqual([groupA]);
+
+    const env = { MLSPACE_HOME: home };
+    expect((await runCli(['login', '-o', 'none'], { env })).code).toBe(0);
+    const created = await runCli(['role', 'assignment', 'create', '--assignee', app.clientId, '--role', 'Storage Blob Data Reader', '--scope', accountA], { env });
+    expect(created.stderr).toBe('');
+    expect(JSON.parse(created.stdout)).toMatchObject({ principalId: app.clientId, roleDefinitionName: 'Storage Blob Data Reader', scope: accountA, resourceGroup: 'keyless-a' });
+    const table = await runCli(['role', 'assignment', 'list', '--assignee', app.clientId, '--scope', accountA, '-o', 'table'], { env });
+    expect(table.stdout).toMatch(/Storage Blob Data Reader/);
+    expect((await runCli(['role', 'assignment', 'delete', '--assignee', app.clientId, '--role', 'Storage Blob Data Reader', '--scope', accountA], { env })).code).toBe(0);
+    const after = await runCli(['role', 'assignment', 'list', '--assignee', app.clientId, '--scope', accountA, '--query', '[].roleDefinitionName', '-o', 'tsv'], { env });
+    expect(after.stdout.split('\n').filter(Boolean).sort()).toEqual(['Reader', 'Storage File Data Privileged Contributor']);
+    const definitions = await runCli(['role', 'definition', 'list', '--name', 'storage blob delegator', '--query', '[0].permissions[0].actions', '-o', 'tsv'], { env });
+    expect(definitions.stdout.trim()).toBe('Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action');
+    const unknown = await runCli(['role', 'assignment', 'create', '--assignee', app.clientId, '--role', 'Superuser', '--scope', accountA], { env });
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/Role 'Superuser' doesn't exist/);
+  });
+});
