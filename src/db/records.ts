@@ -27,6 +27,8 @@ export interface AccountSettings {
   properties: Record<string, unknown>;
   /** The properties of its `blobServices/default` (versioning, delete retention, CORS, ...), as set. */
   blobService?: BlobServiceSettings;
+  /** How many times `revokeUserDelegationKeys` has run: every user delegation key is derived from it. */
+  delegationKeyRevocations?: number;
 }
 
 export interface RetentionPolicy {

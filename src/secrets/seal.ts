@@ -67,6 +67,11 @@ export class Sealer {
     return createHmac('sha256', this.masterKey).update('mlspace/master-key-check/v1').digest('base64');
   }
 
+  /** A secret for one purpose, derived from the master key: the same on every node of a deployment, and nothing of the key itself. */
+  derive(purpose: string): Buffer {
+    return createHmac('sha256', this.masterKey).update(`mlspace/${purpose}/v1`).digest();
+  }
+
   /** Whether `check` is this key's check value (compared in constant time). */
   matchesCheck(check: string): boolean {
     const mine = Buffer.from(this.keyCheck(), 'base64');

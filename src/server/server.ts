@@ -84,7 +84,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   const { accounts, durable } = metadata;
   await ensureAccounts(accounts, metadata.declarations, [...(config.devAccount ? [DEV_ACCOUNT] : []), ...config.declaredAccounts]);
 
-  const keyring = new KeyRing();
+  const keyring = new KeyRing(sealer.derive('user-delegation'));
   const reloadKeyRing = async () => keyring.loadAll((await accounts.list()).filter((account) => account.name !== DEV_ACCOUNT.name || config.devAccount));
   await reloadKeyRing();
   // Nodes sharing a database confirm their key ring with it before serving a signed request.

@@ -53,6 +53,10 @@ describe('blob service settings through the management plane', () => {
     expect([set.isVersioningEnabled, set.deleteRetentionPolicy?.days]).toEqual([true, 7]);
     const again = await clients.storage.blobServices.getServiceProperties('versions-rg', 'settingsacct');
     expect([again.isVersioningEnabled, again.deleteRetentionPolicy]).toEqual([true, { enabled: true, days: 7, allowPermanentDelete: false }]);
+    // A change to the account itself (PATCH, or PUT again) keeps its Blob service's settings.
+    await clients.storage.storageAccounts.update('versions-rg', 'settingsacct', { allowSharedKeyAccess: true, tags: { kept: 'yes' } });
+    await clients.storage.storageAccounts.beginCreateAndWait('versions-rg', 'settingsacct', { location: 'eastus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+    expect((await clients.storage.blobServices.getServiceProperties('versions-rg', 'settingsacct')).isVersioningEnabled).toBe(true);
     const list = [];
     for await (const service of clients.storage.blobServices.list('versions-rg', 'settingsacct')) list.push(service.name);
     expect(list).toEqual(['default']);

@@ -53,7 +53,7 @@ describe('key rings of several nodes over PostgreSQL', () => {
     const pool: pg.Pool = database.pool(4);
     const sealer = Sealer.open(dir, {});
     const accounts = new PgAccountRepo(pool, sealer);
-    const keyring = new KeyRing();
+    const keyring = new KeyRing(Buffer.alloc(32));
     const store = partitionable(new PgClusterStore(pool, database.url));
     const cluster = new ClusterNode(store, keyring, { leaseMs: LEASE_MS, reload: async () => keyring.loadAll(await accounts.list()), logger: quiet });
     await cluster.start();

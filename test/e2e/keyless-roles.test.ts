@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ClientSecretCredential } from '@azure/identity';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobClient, BlobSASPermissions, BlobServiceClient, ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { ShareServiceClient } from '@azure/storage-file-share';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustCa } from '../../src/client/trust-ca.js';
@@ -24,6 +24,7 @@ const ROLE = {
   blobContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   blobReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
   filePrivilegedContributor: '69566ab7-960f-475b-8e7c-b3118f30c6bd',
+  delegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a',
 };
 
 describe('keyless: scoped role assignments and bearer tokens on the data plane', { timeout: 120_000 }, () => {
@@ -201,5 +202,106 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
     const unknown = await runCli(['role', 'assignment', 'create', '--assignee', app.clientId, '--role', 'Superuser', '--scope', accountA], { env });
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr).toMatch(/Role 'Superuser' doesn't exist/);
+  });
+  describe('user delegation SAS', () => {
+    let signer: ClientSecret;
+    let containerScope: string;
+    beforeAll(async () => {
+      containerScope = `${accountA}/blobServices/default/containers/data`;
+      signer = await delegatingReader();
+      const writer = blobsOf(adminSecret(server));
+      await authorization.roleAssignments.create(containerScope, randomUUID(), { roleDefinitionId: roleId(ROLE.blobContributor), principalId: adminSecret(server).clientId });
+      await writer.getContainerClient('data').getBlockBlobClient('shared.txt').upload('delegated', 9);
+    });
+    /** Reads one container; may get user delegation keys, which takes a role at the account (Storage Blob Delegator). */
+    const delegatingReader = async () => {
+      const reader = await createPrincipal('Storage Blob Data Reader', [containerScope]);
+      await authorization.roleAssignments.create(accountA, randomUUID(), { roleDefinitionId: roleId(ROLE.delegator), principalId: reader.clientId });
+      return reader;
+    };
+    const keyFor = (secret: ClientSecret, hours = 1) => blobsOf(secret).getUserDelegationKey(new Date(Date.now() - 60_000), new Date(Date.now() + hours * 3600_000));
+    const sasUrl = (key: Awaited<ReturnType<typeof keyFor>>, permissions: string, blobName?: string) => {
+      const query = generateBlobSASQueryParameters(
+        { containerName: 'data', blobName, permissions: blobName ? BlobSASPermissions.parse(permissions) : ContainerSASPermissions.parse(permissions), expiresOn: new Date(Date.now() + 3600_000) },
+        key,
+        'keylessa',
+      ).toString();
+      return `${server.blob}/keylessa/data${blobName ? `/${blobName}` : ''}?${query}`;
+    };
+
+    it('is issued to a token, used over plain HTTP like any SAS, and held to its permissions and the signer\'s roles at use', async () => {
+      const key = await keyFor(signer);
+      expect(key).toMatchObject({ signedObjectId: signer.clientId, signedTenantId: server.tenantId, signedService: 'b' });
+      expect((await new BlobClient(sasUrl(key, 'r', 'shared.txt')).downloadToBuffer()).toString()).toBe('delegated');
+      const container = new ContainerClient(sasUrl(key, 'rl'));
+      expect((await container.listBlobsFlat().byPage().next()).value.segment.blobItems.map((b: { name: string }) => b.name)).toContain('shared.txt');
+      // The SAS says read only.
+      expect(statusAndCode(await errorOf(new BlobClient(sasUrl(key, 'r', 'new.txt')).getBlockBlobClient().upload('x', 1)))).toEqual([403, 'AuthorizationPermissionMismatch']);
+      // The SAS says write, but its signer may only read.
+      const refused = await errorOf(new BlobClient(sasUrl(key, 'rw', 'new.txt')).getBlockBlobClient().upload('x', 1));
+      expect(statusAndCode(refused)).toEqual([403, 'AuthorizationPermissionMismatch']);
+      expect(refused.message).toMatch(/signer of this user delegation SAS/);
+      // A changed parameter breaks the signature.
+      expect(statusAndCode(await errorOf(new BlobClient(sasUrl(key, 'r', 'shared.txt').replace('sp=r', 'sp=rw')).downloadToBuffer()))).toEqual([403, 'AuthenticationFailed']);
+    });
+
+    it('keeps working with Shared Key turned off, which refuses keys and key-signed SAS until it is turned back on', async () => {
+      const key = await keyFor(signer);
+      const url = sasUrl(key, 'r', 'shared.txt');
+      const keys = await admin.storage.storageAccounts.listKeys('keyless-a', 'keylessa');
+      const keyed = new BlobServiceClient(`${server.blob}/keylessa`, new StorageSharedKeyCredential('keylessa', keys.keys![0]!.value!), { retryOptions: { maxTries: 1 } });
+      const env = { MLSPACE_HOME: home };
+      expect((await runCli(['login', '-o', 'none'], { env })).code).toBe(0);
+      const off = await runCli(['storage', 'account', 'update', '-g', 'keyless-a', '-n', 'keylessa', '--allow-shared-key-access', 'false', '--query', 'allowSharedKeyAccess', '-o', 'tsv'], { env });
+      // As az prints a boolean in tsv.
+      expect(off.stdout.trim()).toBe('False');
+      const keyRefused = await errorOf(keyed.getContainerClient('data').getBlobClient('shared.txt').downloadToBuffer());
+      expect(statusAndCode(keyRefused)).toEqual([403, 'KeyBasedAuthenticationNotPermitted']);
+      expect((await new BlobClient(url).downloadToBuffer()).toString()).toBe('delegated');
+      expect((await blobsOf(adminSecret(server)).getContainerClient('data').getBlobClient('shared.txt').downloadToBuffer()).toString()).toBe('delegated');
+      await admin.storage.storageAccounts.update('keyless-a', 'keylessa', { allowSharedKeyAccess: true });
+      expect((await keyed.getContainerClient('data').getBlobClient('shared.txt').downloadToBuffer()).toString()).toBe('delegated');
+    });
+
+    it('fails once the signer loses its role, and every SAS of the account fails after revokeUserDelegationKeys', async () => {
+      const other = await delegatingReader();
+      const [signerKey, otherKey] = [await keyFor(signer), await keyFor(other)];
+      const otherUrl = sasUrl(otherKey, 'r', 'shared.txt');
+      expect((await new BlobClient(otherUrl).downloadToBuffer()).toString()).toBe('delegated');
+      const reading = (await listFor(other.clientId)).find((assignment) => assignment.roleDefinitionId!.endsWith(ROLE.blobReader));
+      await authorization.roleAssignments.deleteById(reading!.id!);
+      expect(statusAndCode(await errorOf(new BlobClient(otherUrl).downloadToBuffer()))).toEqual([403, 'AuthorizationPermissionMismatch']);
+
+      const url = sasUrl(signerKey, 'r', 'shared.txt');
+      expect((await new BlobClient(url).downloadToBuffer()).toString()).toBe('delegated');
+      await admin.storage.storageAccounts.revokeUserDelegationKeys('keyless-a', 'keylessa');
+      expect(statusAndCode(await errorOf(new BlobClient(url).downloadToBuffer()))).toEqual([403, 'AuthenticationFailed']);
+      // A key issued after the revocation works.
+      expect((await new BlobClient(sasUrl(await keyFor(signer), 'r', 'shared.txt')).downloadToBuffer()).toString()).toBe('delegated');
+      // The revocation survives an account update (it is kept with the account's settings).
+      await admin.storage.storageAccounts.update('keyless-a', 'keylessa', { tags: { team: 'a' } });
+      expect(statusAndCode(await errorOf(new BlobClient(url).downloadToBuffer()))).toEqual([403, 'AuthenticationFailed']);
+    });
+
+    it('refuses keys with bad times, and asked for with anything but a token', async () => {
+      const blobs = blobsOf(signer);
+      const now = Date.now();
+      expect(statusAndCode(await errorOf(blobs.getUserDelegationKey(new Date(now), new Date(now + 8 * 24 * 3600_000))))).toEqual([400, 'InvalidXmlNodeValue']);
+      expect(statusAndCode(await errorOf(blobs.getUserDelegationKey(new Date(now), new Date(now - 60_000))))).toEqual([400, 'InvalidXmlNodeValue']);
+      const keys = await admin.storage.storageAccounts.listKeys('keyless-a', 'keylessa');
+      const keyed = new BlobServiceClient(`${server.blob}/keylessa`, new StorageSharedKeyCredential('keylessa', keys.keys![0]!.value!), { retryOptions: { maxTries: 1 } });
+      expect(statusAndCode(await errorOf(keyed.getUserDelegationKey(new Date(now), new Date(now + 3600_000))))).toEqual([403, 'AuthenticationFailed']);
+      // A data role on a container alone does not reach the key: that takes a role at the account.
+      const containerOnly = await createPrincipal('Storage Blob Data Reader', [containerScope]);
+      const refused = await errorOf(keyFor(containerOnly));
+      expect(statusAndCode(refused)).toEqual([403, 'AuthorizationPermissionMismatch']);
+      expect(refused.message).toMatch(/Storage Blob Delegator, at the storage account or above/);
+    });
+
+    const listFor = async (principalId: string) => {
+      const found = [];
+      for await (const assignment of authorization.roleAssignments.listForScope(accountA, { filter: `principalId eq '${principalId}'` })) found.push(assignment);
+      return found;
+    };
   });
 });

@@ -81,6 +81,18 @@ export function registerStorageAccount(storage: Command): void {
       emit(accountView(created), options, accountRow);
     });
 
+  withOutput(
+    withGroup(account.command('update').description("Change a storage account's settings.").requiredOption('-n, --name <name>', 'account name')).addOption(
+      new Option('--allow-shared-key-access <bool>', 'false refuses Shared Key and key-signed SAS; tokens and user delegation SAS keep working').choices(['true', 'false']),
+    ),
+  )
+    .addHelpText('after', examples('mlspace storage account update -n mystorageaccount -g myresourcegroup --allow-shared-key-access false'))
+    .action(async (options: AccountOptions & { allowSharedKeyAccess?: 'true' | 'false' }) => {
+      const { rest, subscriptionId } = await session();
+      const properties = options.allowSharedKeyAccess === undefined ? {} : { allowSharedKeyAccess: options.allowSharedKeyAccess === 'true' };
+      emit(accountView(await rest.patch(storageAccountPath(subscriptionId, options.resourceGroup, options.name), { properties })), options, accountRow);
+    });
+
   withOutput(withGroup(account.command('show').description('Show a storage account.').requiredOption('-n, --name <name>', 'account name')))
     .addHelpText('after', examples('mlspace storage account show -n mystorageaccount -g myresourcegroup --query primaryEndpoints'))
     .action(async (options: AccountOptions) => {

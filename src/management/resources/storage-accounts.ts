@@ -104,12 +104,32 @@ function readSettings(body: Fields, current: AccountSettings | undefined, allowS
   return { settings, allowSharedKeyAccess: properties.boolean('allowSharedKeyAccess') ?? allowSharedKeyAccess };
 }
 
-/** Saves new settings and reloads the key ring, so an allowSharedKeyAccess change applies to the next request. */
+/**
+ * Saves new settings and reloads the key ring, so an allowSharedKeyAccess change
+ * applies to the next request. What the account's body does not carry is kept:
+ * its blobServices/default settings and its count of delegation key revocations.
+ */
 async function saveSettings(deps: ManagementDeps, account: StorageAccountRecord, update: ReturnType<typeof readSettings>): Promise<StorageAccountRecord> {
-  await deps.accounts.saveSettings(account.name, update.allowSharedKeyAccess, update.settings);
-  const saved = { ...account, allowSharedKeyAccess: update.allowSharedKeyAccess, settings: update.settings };
+  const { blobService, delegationKeyRevocations } = account.settings;
+  const settings: AccountSettings = { ...update.settings, ...(blobService && { blobService }), ...(delegationKeyRevocations && { delegationKeyRevocations }) };
+  await deps.accounts.saveSettings(account.name, update.allowSharedKeyAccess, settings);
+  const saved = { ...account, allowSharedKeyAccess: update.allowSharedKeyAccess, settings };
   await deps.keyring.changed(saved);
   return saved;
+}
+
+/**
+ * revokeUserDelegationKeys: every user delegation key of the account, and every
+ * SAS signed with one, stops working from the next request on, on every node
+ * (the keys derive from the revocation count; see user-delegation.ts).
+ */
+async function revokeUserDelegationKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const account = await requireAccount(deps, ctx);
+  const settings = { ...account.settings, delegationKeyRevocations: (account.settings.delegationKeyRevocations ?? 0) + 1 };
+  await deps.accounts.saveSettings(account.name, account.allowSharedKeyAccess, settings);
+  await deps.keyring.changed({ ...account, settings });
+  deps.logger.info({ account: account.name }, 'user delegation keys revoked');
+  return { status: 200 };
 }
 
 /**
@@ -206,6 +226,13 @@ export function storageAccountRoutes(deps: ManagementDeps): ArmRoute[] {
     { method: 'PATCH', pattern: ACCOUNT_PATH, action: `${TYPE}/write`, handler: (ctx) => update(deps, ctx) },
     { method: 'GET', pattern: ACCOUNT_PATH, action: `${TYPE}/read`, handler: async (ctx) => ({ status: 200, body: accountJson(deps, await requireAccount(deps, ctx)) }) },
     { method: 'DELETE', pattern: ACCOUNT_PATH, action: `${TYPE}/delete`, handler: (ctx) => remove(deps, ctx) },
+    {
+      method: 'POST',
+      pattern: `${ACCOUNT_PATH}/revokeUserDelegationKeys`,
+      action: `${TYPE}/revokeUserDelegationKeys/action`,
+      activity: `${TYPE}/revokeUserDelegationKeys/action`,
+      handler: (ctx) => revokeUserDelegationKeys(deps, ctx),
+    },
     {
       method: 'GET',
       pattern: '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.Storage/storageAccounts',

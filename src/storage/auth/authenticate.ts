@@ -31,6 +31,8 @@ export function authenticate(
     return { kind: 'sharedKey', keyIndex: verifySharedKey(ctx, keys, scheme === 'SharedKeyLite', authorization.slice(space + 1)) };
   }
   if (!ctx.query.has('sig')) return ANONYMOUS;
+  // The request listener verifies a user delegation SAS itself (it needs the signer's roles); here it can only be a copy source's.
+  if (ctx.query.has('skoid')) throw errors.authFailed('A user delegation SAS is not accepted on a copy source by this server; sign the source SAS with an account key.');
   if (!keys.allowSharedKeyAccess) throw errors.keyBasedAuthNotPermitted();
   // A request without a URL of its own (none today) is never cached: the URL is what an entry vouches for.
   const signature = sasSignatureText(ctx.query.get('sig')!);

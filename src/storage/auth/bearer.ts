@@ -5,6 +5,7 @@ import { STORAGE_AUDIENCE, type TokenService } from '../../management/identity/t
 import type { StorageRequest } from '../http/context.js';
 import { errors, StorageError } from '../http/errors.js';
 import type { AccountKeys, AuthOutcome, OperationAccess } from './types.js';
+import { verifyDelegatedSas } from './user-delegation.js';
 
 /** Far above any token this server issues (about 900 bytes); a longer header is refused unread. */
 const MAX_TOKEN_LENGTH = 8192;
@@ -78,15 +79,33 @@ export class BearerAuth {
         "Azure Files takes a bearer token only with 'x-ms-file-request-intent: backup' (ShareServiceClient option fileRequestIntent: 'backup').",
       );
     }
+    this.requireRoles(principal, ctx, keys, access, 'The principal');
+    return { kind: 'bearer', principalId: principal.clientId, tenantId: this.identity.tenantId };
+  }
+
+  /**
+   * A user delegation SAS: verified as a SAS (user-delegation.ts), then the
+   * principal whose key signed it must still exist and still hold the roles the
+   * request needs, as Azure checks them at use, not only at signing.
+   */
+  async authenticateDelegatedSas(ctx: StorageRequest, keys: AccountKeys, access: OperationAccess): Promise<AuthOutcome> {
+    const sas = verifyDelegatedSas(ctx, keys, access, this.identity.tenantId);
+    const principal = await this.principal(sas.oid);
+    if (!principal) throw errors.authFailed(`The principal '${sas.oid}' whose user delegation key signed this SAS no longer exists.`);
+    this.requireRoles(principal, ctx, keys, access, 'The signer of this user delegation SAS,');
+    return { kind: 'delegatedSas', principalId: principal.clientId, responseOverrides: sas.responseOverrides };
+  }
+
+  /** 403 AuthorizationPermissionMismatch unless the principal's roles at the request's scope allow every permission the operation needs. */
+  private requireRoles(principal: Principal, ctx: StorageRequest, keys: AccountKeys, access: OperationAccess, who: string): void {
     const resource = resourceOf(ctx, keys, this.identity.subscriptionId);
     const missing = access.rbac.find((need) => !principalAllows(principal, need.action, resource, need.data));
     if (missing) {
       throw errors.permissionMismatch(
-        `The principal '${principal.clientId}' has no role at scope '${resource}' or above that allows the ${missing.data ? 'data action' : 'action'} '${missing.action}'. ` +
-          `Assign one (e.g. ${ctx.service === 'blob' ? 'Storage Blob Data Contributor' : 'Storage File Data Privileged Contributor'}): mlspace role assignment create.`,
+        `${who} '${principal.clientId}', has no role at scope '${resource}' or above that allows the ${missing.data ? 'data action' : 'action'} '${missing.action}'. ` +
+          `Assign one (e.g. ${suggestedRole(missing.action, ctx.service)}): mlspace role assignment create.`,
       );
     }
-    return { kind: 'bearer', principalId: principal.clientId };
   }
 
   private async verify(token: string): Promise<VerifiedToken> {
@@ -114,6 +133,12 @@ export class BearerAuth {
     }
     return loaded;
   }
+}
+
+/** A built-in role that grants `action`, for the message that says what to assign. */
+function suggestedRole(action: string, service: 'blob' | 'file'): string {
+  if (action.endsWith('/generateUserDelegationKey/action')) return 'Storage Blob Delegator, at the storage account or above';
+  return service === 'blob' ? 'Storage Blob Data Contributor' : 'Storage File Data Privileged Contributor';
 }
 
 /** The ARM id of what a data-plane request acts on, as a scope key (lower case): the service, or the container or share. */

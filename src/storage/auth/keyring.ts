@@ -1,5 +1,6 @@
 import type { StorageAccountRecord } from '../../db/records.js';
 import type { AccountKeys } from './types.js';
+import { delegationRoot } from './user-delegation.js';
 
 /**
  * The in-memory view of every account's two keys that the data plane checks
@@ -10,6 +11,9 @@ import type { AccountKeys } from './types.js';
  */
 export class KeyRing {
   private readonly accounts = new Map<string, AccountKeys>();
+
+  /** `delegationSecret`: the deployment's root of user delegation keys (from the master key, so every node derives the same). */
+  constructor(private readonly delegationSecret: Buffer) {}
   /** Until when (performance.now()) this view is known to be current; a single node's always is. */
   private confirmedUntil = Infinity;
   /** Resolves once every other node has loaded the accounts as they are now (see ClusterNode). */
@@ -67,6 +71,7 @@ export class KeyRing {
     this.accounts.set(record.name, {
       account: record.name,
       resourceGroup: record.resourceGroup,
+      delegationRoot: delegationRoot(this.delegationSecret, record.name, record.settings.delegationKeyRevocations ?? 0),
       keys: [Buffer.from(record.keys[0], 'base64'), Buffer.from(record.keys[1], 'base64')],
       allowSharedKeyAccess: record.allowSharedKeyAccess,
       defaultAccessTier: tier === 'Cool' || tier === 'Cold' ? tier : 'Hot',

@@ -64,9 +64,6 @@ export function verifyServiceSas(
   lookupPolicy: AccessPolicyLookup,
 ): SasOutcome {
   const query = ctx.query;
-  if (query.has('skoid')) {
-    throw errors.authFailed('User delegation SAS (skoid) is not supported by this server; sign the SAS with an account key (key1 or key2) instead.');
-  }
   const sv = requiredParam(query, 'sv', 'signed version');
   const sig = requiredParam(query, 'sig', 'signature');
   const sr = requiredParam(query, 'sr', 'signed resource');
@@ -173,7 +170,7 @@ function signedPath(ctx: StorageRequest, sr: string): string {
   return depth === 0 ? '' : ctx.path.slice(0, end);
 }
 
-function responseOverrides([cacheControl, contentDisposition, contentEncoding, contentLanguage, contentType]: Overrides): SasResponseOverrides {
+export function responseOverrides([cacheControl, contentDisposition, contentEncoding, contentLanguage, contentType]: Overrides): SasResponseOverrides {
   if (cacheControl === null && contentDisposition === null && contentEncoding === null && contentLanguage === null && contentType === null) {
     return NO_OVERRIDES;
   }

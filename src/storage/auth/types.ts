@@ -5,6 +5,8 @@ export interface AccountKeys {
   readonly resourceGroup: string;
   /** key1 and key2, base64-decoded. Either authorizes. */
   readonly keys: readonly [Buffer, Buffer];
+  /** Under which user delegation keys are derived (user-delegation.ts); it changes when the account's delegation keys are revoked. */
+  readonly delegationRoot: Buffer;
   /** `allowSharedKeyAccess: false` refuses Shared Key and SAS alike. */
   readonly allowSharedKeyAccess: boolean;
   /** The account's `accessTier`: the tier of every blob not given one of its own. */
@@ -54,7 +56,9 @@ export type AccessPolicyLookup = (container: string, id: string) => AccessPolicy
 
 export type AuthOutcome =
   | { readonly kind: 'sharedKey'; readonly keyIndex: 0 | 1 }
-  | { readonly kind: 'bearer'; readonly principalId: string }
+  | { readonly kind: 'bearer'; readonly principalId: string; readonly tenantId: string }
+  /** A user delegation SAS: signed with a key derived for `principalId`, whose roles allowed the request. */
+  | { readonly kind: 'delegatedSas'; readonly principalId: string; readonly responseOverrides: SasResponseOverrides }
   | { readonly kind: 'sas'; readonly keyIndex: 0 | 1; readonly responseOverrides: SasResponseOverrides }
   | { readonly kind: 'anonymous' };
 

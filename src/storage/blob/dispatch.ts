@@ -19,6 +19,7 @@ import { setBlobTier } from './tiers.js';
 import { undeleteBlob } from './versions.js';
 import { findBlobsByTags, getBlobTags, setBlobTags } from './tags.js';
 import { getAccountInfo, getServiceProperties, getServiceStats, listContainers, setServiceProperties } from './service.js';
+import { makeGetUserDelegationKey } from './user-delegation-key.js';
 
 export interface BlobOperation {
   name: string;
@@ -50,6 +51,7 @@ export function blobOperations(keyring: KeyRing, serviceListener: () => (req: In
     ['service GET service properties', op('GetServiceProperties', A.READ_SERVICE, getServiceProperties)],
     ['service PUT service properties', op('SetServiceProperties', A.WRITE_SERVICE, setServiceProperties)],
     ['service GET service stats', op('GetServiceStats', A.READ_SERVICE, getServiceStats)],
+    ['service POST service userdelegationkey', op('GetUserDelegationKey', A.USER_DELEGATION_KEY, makeGetUserDelegationKey(keyring))],
     ['service GET  blobs', op('FindBlobsByTags', A.FIND_IN_ACCOUNT, findBlobsByTags)],
     ['service POST  batch', op('BlobBatch', A.BATCH_IN_ACCOUNT, batch)],
     // The SDK takes a path-style service URL (/account) for a container's and sends restype=container.

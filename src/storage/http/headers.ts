@@ -66,7 +66,7 @@ const NO_OVERRIDES: SasResponseOverrides = Object.freeze({});
  * no intermediate objects.
  */
 export function addContentHeaders(headers: OutgoingHttpHeaders, record: ContentHeaders & { copy?: CopyInfo }, auth: AuthOutcome): void {
-  const overrides = auth.kind === 'sas' ? auth.responseOverrides : NO_OVERRIDES;
+  const overrides = auth.kind === 'sas' || auth.kind === 'delegatedSas' ? auth.responseOverrides : NO_OVERRIDES;
   headers['content-type'] = overrides.contentType ?? record.contentType ?? 'application/octet-stream';
   const encoding = overrides.contentEncoding ?? record.contentEncoding;
   if (encoding !== undefined) headers['content-encoding'] = encoding;

@@ -86,10 +86,10 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     const si = ctx.query.get('si');
     const policy = si !== null && url.container ? await definition.lookupPolicy(url.account, url.container, si) : undefined;
     const authorization = req.headers.authorization;
-    ctx.auth =
-      authorization !== undefined && /^bearer(?: |$)/i.test(authorization)
-        ? await bearer.authenticate(ctx, keys, operation.access, authorization)
-        : authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
+    // Credentials of the directory (a token, a user delegation SAS) need its roles: they are the ones that wait.
+    if (authorization !== undefined && /^bearer(?: |$)/i.test(authorization)) ctx.auth = await bearer.authenticate(ctx, keys, operation.access, authorization);
+    else if (authorization === undefined && ctx.query.has('skoid')) ctx.auth = await bearer.authenticateDelegatedSas(ctx, keys, operation.access);
+    else ctx.auth = authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
     // A node that has gone a lease without confirming its keys with the database may still hold one regenerated meanwhile.
     if (ctx.auth.kind !== 'anonymous' && !keyring.current()) throw errors.keysBehind();
     if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation);
