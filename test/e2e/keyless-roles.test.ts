@@ -128,12 +128,12 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
   it('refuses bad tokens with 401 InvalidAuthenticationInfo and the challenge; never over plain HTTP', async () => {
     const storageToken = (await credentialOf(app).getToken('https://storage.azure.com/.default'))!.token;
     const managementToken = await tokenFor(server, app);
-    const get = (base: string, authorization: string) =>
+    const get = (base: string, authorization: string, version = '2025-11-05') =>
       new Promise<{ status: number; code?: string; challenge?: string }>((resolve, reject) => {
         const url = new URL(`${base}/keylessa/data?restype=container`);
         const request = (url.protocol === 'https:' ? https : http).request(
           url,
-          { headers: { authorization, 'x-ms-version': '2025-11-05' }, ca: fs.readFileSync(server.caFile) },
+          { headers: { ...(authorization && { authorization }), 'x-ms-version': version }, ca: fs.readFileSync(server.caFile) },
           (res: http.IncomingMessage) => {
             res.resume();
             res.on('end', () => resolve({ status: res.statusCode!, code: res.headers['x-ms-error-code'] as string, challenge: res.headers['www-authenticate'] as string }));
@@ -148,6 +148,12 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
       expect(answer.challenge).toBe(`Bearer authorization_uri=${server.authority}/${server.tenantId}/oauth2/authorize resource_id=https://storage.azure.com`);
     }
     expect((await get(server.blob, `Bearer ${storageToken}`)).status).toBe(401);
+    // Before 2017-11-09 the service took no tokens.
+    expect(await get(server.blobHttps, `Bearer ${storageToken}`, '2017-07-29')).toMatchObject({ status: 403, code: 'AuthenticationFailed' });
+    // An unsigned request to a private container is refused with the challenge too.
+    const anonymous = await get(server.blobHttps, '');
+    expect([anonymous.status, anonymous.code]).toEqual([404, 'ResourceNotFound']);
+    expect(anonymous.challenge).toMatch(/^Bearer authorization_uri=.* resource_id=https:\/\/storage\.azure\.com$/);
     // The same good token is accepted on HTTPS (Reader may read container properties: an action).
     expect((await get(server.blobHttps, `Bearer ${storageToken}`)).status).toBe(200);
     expect(server.output()).not.toContain(storageToken);

@@ -51,6 +51,12 @@ export class BearerAuth {
     return `Bearer authorization_uri=${this.authority}/${this.identity.tenantId}/oauth2/authorize resource_id=${STORAGE_AUDIENCE}`;
   }
 
+  /** A refusal of an unsigned request, with the challenge added. */
+  withChallenge(error: unknown): unknown {
+    if (!(error instanceof StorageError)) return error;
+    return new StorageError(error.status, error.code, error.message, error.details, { ...error.headers, 'www-authenticate': this.challenge() });
+  }
+
   /** 401 with the challenge: a missing, malformed, expired or foreign token. */
   invalidToken(detail: string): StorageError {
     return new StorageError(
@@ -67,6 +73,10 @@ export class BearerAuth {
     if (!match) throw this.invalidToken("The Authorization header must have the form 'Bearer <token>', with a token from the token endpoint.");
     const token = match[1]!;
     if (token.length > MAX_TOKEN_LENGTH) throw this.invalidToken(`The access token is longer than ${MAX_TOKEN_LENGTH} characters; no token of this server is.`);
+    const version = ctx.req.headers['x-ms-version'];
+    if (typeof version !== 'string' || version < '2017-11-09') {
+      throw errors.authFailed('Authentication scheme Bearer is not supported in this version: send x-ms-version 2017-11-09 or later (every current SDK does).');
+    }
     if (ctx.protocol !== 'https') {
       throw this.invalidToken('Bearer tokens are accepted only over HTTPS: use the blobHttps or fileHttps endpoint of endpoints.json.');
     }

@@ -92,7 +92,8 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     else ctx.auth = authenticate(ctx, keys, operation.access, (container, id) => (container === url.container && id === si ? policy : undefined));
     // A node that has gone a lease without confirming its keys with the database may still hold one regenerated meanwhile.
     if (ctx.auth.kind !== 'anonymous' && !keyring.current()) throw errors.keysBehind();
-    if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation);
+    // An unsigned request that may not run names, as Azure's do, where to get a token (the SDK's challenge flow reads it).
+    if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation).catch((error: unknown) => Promise.reject(bearer.withChallenge(error)));
     await operation.handler(ctx);
   }
 
