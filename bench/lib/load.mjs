@@ -7,12 +7,13 @@ import { performance } from 'node:perf_hooks';
 
 /**
  * GET `url` over `connections` keep-alive connections with autocannon's
- * programmatic API (in-process, no workers), after an unmeasured warm-up.
+ * programmatic API (in-process, no workers), after an unmeasured warm-up;
+ * `headers` go with every request, `tlsOptions` (a CA) with every https connection.
  * Any error or non-2xx answer fails the run: a fast 403 is not a result.
  */
-export async function autocannonGet(url, { connections, seconds, warmupSeconds }) {
-  await autocannon({ url, connections, duration: warmupSeconds });
-  const result = await autocannon({ url, connections, duration: seconds });
+export async function autocannonGet(url, { connections, seconds, warmupSeconds, headers, tlsOptions }) {
+  await autocannon({ url, connections, duration: warmupSeconds, headers, tlsOptions });
+  const result = await autocannon({ url, connections, duration: seconds, headers, tlsOptions });
   const failed = result.errors + result.timeouts + result.non2xx;
   if (failed > 0) throw new Error(`${failed} of ${result.requests.total} GETs of ${new URL(url).origin} failed (errors, timeouts or non-2xx)`);
   return { perSecond: result.requests.average, p99Ms: result.latency.p99 };

@@ -8,8 +8,9 @@ import { SERVER_LABELS } from './servers.mjs';
 export function evaluateTargets(scenario, rows) {
   return scenario.targets.map((target) => {
     const row = rows.find((r) => r.id === target.row);
-    const measured = target.vs ? row.values[target.of] / row.values[target.vs] : row.values[target.of];
-    return { ...target, label: row.label, unit: row.unit, measured, pass: verdict(target, measured) };
+    const other = target.vsRow && rows.find((r) => r.id === target.vsRow);
+    const measured = other ? row.values[target.of] / other.values[target.of] : target.vs ? row.values[target.of] / row.values[target.vs] : row.values[target.of];
+    return { ...target, label: other ? `${row.label} vs ${other.label}` : row.label, unit: row.unit, measured, pass: verdict(target, measured) };
   });
 }
 
@@ -56,6 +57,7 @@ function required(target) {
 /** A fraction of the bare ceiling reads best as a percentage, a speed-up as a multiple, anything else in its unit. */
 function measured(target, value) {
   if (target.vs === 'bare') return `${Math.round(value * 100)}%`;
+  if (target.vsRow) return `${value.toFixed(2)}×`;
   if (target.vs) return `${value.toFixed(1)}×`;
   return `${number(value)} ${target.unit}`;
 }

@@ -5,9 +5,11 @@
 //   targets  [{ row, of, ... }] on values[of] of that row, one of:
 //              vs, atLeast   values[of] / values[vs] must be ≥ atLeast
 //              vs            that ratio is shown, not judged (informational)
+//              vsRow, atLeast   values[of] / (row vsRow).values[of]: two rows of one server (vsRow alone: shown)
 //              atMost        values[of] must be ≤ atMost
 //              below         values[of] must be < below
 import blobAppend from './blob-append.mjs';
+import blobBearerGet from './blob-bearer-get.mjs';
 import blobLease from './blob-lease.mjs';
 import blobPage from './blob-page.mjs';
 import blobSasGet from './blob-sas-get.mjs';
@@ -19,4 +21,4 @@ import fileTransfer from './file-transfer.mjs';
 import rotation from './rotation.mjs';
 import scaleOut from './scale-out.mjs';
 
-export const scenarios = [blobSasGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation, scaleOut, cliLatency];
+export const scenarios = [blobSasGet, blobBearerGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation, scaleOut, cliLatency];
