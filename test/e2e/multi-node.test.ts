@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { BlobSASPermissions, BlobServiceClient, generateBlobSASQueryParameters, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCluster, type TestCluster } from '../helpers/cluster.js';
@@ -79,6 +79,44 @@ describe('three nodes on one database', { timeout: 240_000 }, () => {
     const [newOnB, newOnC] = await Promise.all([burst(container(node(1), keys[0]!), 1000), burst(container(node(2), keys[0]!), 1000)]);
     expect(Object.fromEntries(newOnB)).toEqual({ 200: 1000 });
     expect(Object.fromEntries(newOnC)).toEqual({ 200: 1000 });
+  });
+
+  test('a role granted through one node is in force on the others when the call returns, and so is its removal and a revocation of delegation keys', async () => {
+    const shared = `${accountPath(node(0), GROUP, ACCOUNT)}/blobServices/default/containers/shared`;
+    const created = await armRequest(node(0), 'POST', '/providers/Mlspace.Identity/servicePrincipals', { token: await tokenFor(node(0)), body: { role: 'Storage Blob Delegator', scopes: [accountPath(node(0), GROUP, ACCOUNT)] } });
+    expect(created.status, created.text).toBe(201);
+    const reader = created.json;
+    const blobsOn = (index: number) =>
+      new BlobServiceClient(`${node(index).blobHttps}/${ACCOUNT}`, managementClients(node(index), reader).credential, { retryOptions: { maxTries: 1 }, tlsOptions: { ca: fs.readFileSync(node(index).caFile) } } as object);
+    const read = (index: number) =>
+      blobsOn(index).getContainerClient('shared').getBlobClient('role.txt').downloadToBuffer().then(
+        (body) => body.toString(),
+        (error: { statusCode?: number }) => error.statusCode,
+      );
+    await container(node(0), keys[0]!).getBlockBlobClient('role.txt').upload('granted', 7);
+    expect(await Promise.all([read(0), read(1), read(2)])).toEqual([403, 403, 403]);
+
+    const assignment = `${shared}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}`;
+    const granted = await armRequest(node(0), 'PUT', assignment, {
+      token: await tokenFor(node(0)),
+      apiVersion: '2022-04-01',
+      body: { properties: { roleDefinitionId: '/providers/Microsoft.Authorization/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1', principalId: reader.clientId } },
+    });
+    expect(granted.status, granted.text).toBe(201);
+    expect(await Promise.all([read(1), read(2), read(0)])).toEqual(['granted', 'granted', 'granted']);
+
+    // A user delegation SAS signed with a key from node B, used on C, refused on every node once A revokes the keys.
+    const key = await blobsOn(1).getUserDelegationKey(new Date(Date.now() - 60_000), new Date(Date.now() + 3600_000));
+    const sas = generateBlobSASQueryParameters({ containerName: 'shared', blobName: 'role.txt', permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 3600_000) }, key, ACCOUNT).toString();
+    const viaSas = (index: number) => new BlobServiceClient(`${node(index).blob}/${ACCOUNT}?${sas}`, undefined, { retryOptions: { maxTries: 1 } }).getContainerClient('shared').getBlobClient('role.txt').downloadToBuffer().then((body) => body.toString(), (error: { statusCode?: number }) => error.statusCode);
+    expect(await viaSas(2)).toBe('granted');
+    const revoked = await armRequest(node(0), 'POST', `${accountPath(node(0), GROUP, ACCOUNT)}/revokeUserDelegationKeys`, { token: await tokenFor(node(0)) });
+    expect(revoked.status, revoked.text).toBe(200);
+    expect(await Promise.all([viaSas(0), viaSas(1), viaSas(2)])).toEqual([403, 403, 403]);
+
+    const removed = await armRequest(node(2), 'DELETE', assignment, { token: await tokenFor(node(2)), apiVersion: '2022-04-01' });
+    expect(removed.status, removed.text).toBe(200);
+    expect(await Promise.all([read(0), read(1), read(2)])).toEqual([403, 403, 403]);
   });
 
   test('a blob written through A is read byte-exact through C, and listed by B', async () => {
