@@ -19,7 +19,7 @@ interface Consumer {
   system?: boolean;
   datastoreType?: string;
   credentialsType: string;
-  matches: 'key1' | 'key2' | 'stale' | 'unknown';
+  matches: 'key1' | 'key2' | 'stale' | 'unknown' | 'keyless';
   sas?: { expiry: string | null; expired?: boolean };
 }
 

@@ -25,11 +25,12 @@ interface Datastore {
 }
 
 /** Whether each consumer's credential still works, by its ARM id, from its account's listConsumers. */
-type Health = Map<string, 'key1' | 'key2' | 'stale' | 'unknown'>;
+type KeyMatch = 'key1' | 'key2' | 'stale' | 'unknown' | 'keyless';
+type Health = Map<string, KeyMatch>;
 
 function HealthCell({ datastore, health }: { datastore: Datastore; health: Health }) {
   const type = datastore.properties.credentials.credentialsType;
-  if (type === 'None') return <td class="muted">no credential</td>;
+  if (type === 'None') return <td class="muted">keyless: identity access</td>;
   const matches = health.get(datastore.id.toLowerCase());
   if (matches === 'stale') return <td><span class="badge bad">stale — re-register it</span></td>;
   if (matches === 'key1' || matches === 'key2') return <td><span class="badge ok">works</span> holds {matches}</td>;
@@ -92,7 +93,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
         accounts
           .filter((account) => used.has(account.name))
           .map(async (account) => {
-            const consumers = await api<{ value: { id: string; matches: 'key1' | 'key2' | 'stale' | 'unknown' }[] }>('POST', `${account.id}/listConsumers?${STORAGE_API}`).catch(() => ({ value: [] }));
+            const consumers = await api<{ value: { id: string; matches: KeyMatch }[] }>('POST', `${account.id}/listConsumers?${STORAGE_API}`).catch(() => ({ value: [] }));
             for (const consumer of consumers.value) next.set(consumer.id.toLowerCase(), consumer.matches);
           }),
       );

@@ -25,6 +25,37 @@ export interface CredentialHolder {
   readonly secret: string;
 }
 
+/** A datastore of the account that holds no credential (credentialsType None): accessed with an identity, untouched by any key change. */
+export interface KeylessHolder {
+  workspaceName: string;
+  resourceGroup: string;
+  datastoreName: string;
+  system: boolean;
+  datastoreType: DatastoreType;
+  containerName: string;
+}
+
+/** The columns discovery reads of a keyless datastore, in every dialect. */
+export interface KeylessRow {
+  name: string;
+  system: number;
+  resource_group: string;
+  workspace_name: string;
+  type: DatastoreType;
+  container: string;
+}
+
+export function keylessHolder(row: KeylessRow): KeylessHolder {
+  return {
+    workspaceName: row.workspace_name,
+    resourceGroup: row.resource_group,
+    datastoreName: row.name,
+    system: row.system === 1,
+    datastoreType: row.type,
+    containerName: row.container,
+  };
+}
+
 /** The columns discovery reads of a workspace, in every dialect. */
 export interface WorkspaceRow {
   id: string;
@@ -64,6 +95,8 @@ function datastoreRef(workspaceId: string, name: string): string {
  */
 export interface ConsumerStore {
   byAccount(account: string): Promise<CredentialHolder[]>;
+  /** The account's datastores that hold no credential, in the order byAccount lists holders. */
+  keylessByAccount(account: string): Promise<KeylessHolder[]>;
   fingerprint(holder: CredentialHolder): Buffer;
   fingerprintOfSecret(secret: string): Buffer;
   unseal(sealed: string): string;
@@ -88,6 +121,13 @@ export class ConsumerRepo implements ConsumerStore {
           WHERE json_extract(d.doc, '$.accountName') = ? AND d.secret IS NOT NULL
           ORDER BY w.resource_group, w.name, d.name`,
       ),
+      keyless: db.prepare(
+        `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
+                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container
+           FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
+          WHERE json_extract(d.doc, '$.accountName') = ? AND d.secret IS NULL
+          ORDER BY w.resource_group, w.name, d.name`,
+      ),
       workspaceSecret: db.prepare('SELECT storage_key FROM workspaces WHERE id = ?').pluck(),
       datastoreSecret: db.prepare('SELECT secret FROM datastores WHERE workspace_id = ? AND name = ?').pluck(),
       setWorkspaceSecret: db.prepare('UPDATE workspaces SET storage_key = ?, modified = ? WHERE id = ?'),
@@ -98,6 +138,10 @@ export class ConsumerRepo implements ConsumerStore {
   /** Every holder of a credential of `account`; datastores with credentialsType None hold none and are left out. */
   async byAccount(account: string): Promise<CredentialHolder[]> {
     return this.holdersOf(account);
+  }
+
+  async keylessByAccount(account: string): Promise<KeylessHolder[]> {
+    return (this.stmt.keyless.all(account) as KeylessRow[]).map(keylessHolder);
   }
 
   /** byAccount, within a transaction of this dialect (a rotation's). */

@@ -8,8 +8,10 @@ export interface WorkspaceSettings {
   skuName?: string;
   friendlyName?: string;
   description?: string;
-  /** Further ARM properties kept as given (keyVault, applicationInsights, identity, ...). */
+  /** Further ARM properties kept as given (keyVault, applicationInsights, ...). */
   properties: Record<string, unknown>;
+  /** The workspace's system-assigned identity: a principal of the directory (no secret) that roles can be assigned to. */
+  identity?: { principalId: string };
 }
 
 export interface WorkspaceRecord {

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { ConsumerStore, CredentialHolder } from '../db/consumers.js';
+import type { ConsumerStore, CredentialHolder, KeylessHolder } from '../db/consumers.js';
 import type { AccountRecord, StorageAccountRecord } from '../db/records.js';
 import { readHeldSas, type HeldSas, type SasScope } from './sas-token.js';
 
@@ -47,9 +47,9 @@ export function sasScope(account: string, holder: CredentialHolder): SasScope {
   return { account, service: holder.datastoreType === 'AzureFile' ? 'file' : 'blob', container: holder.containerName ?? '' };
 }
 
-function holderResourceId(subscriptionId: string, holder: CredentialHolder): string {
+function holderResourceId(subscriptionId: string, holder: Pick<CredentialHolder, 'resourceGroup' | 'workspaceName' | 'datastoreName'>): string {
   const workspace = `/subscriptions/${subscriptionId}/resourceGroups/${holder.resourceGroup}/providers/${WORKSPACES}/${holder.workspaceName}`;
-  return holder.kind === 'workspace' ? workspace : `${workspace}/datastores/${holder.datastoreName}`;
+  return holder.datastoreName === undefined ? workspace : `${workspace}/datastores/${holder.datastoreName}`;
 }
 
 function classify(repo: ConsumerStore, holder: CredentialHolder, account: AccountRecord, views: AccountKeyViews, subscriptionId: string, now: number): Consumer {
@@ -109,19 +109,54 @@ export function keyAges(account: StorageAccountRecord, now = Date.now()) {
   return { key1: age('key1'), key2: age('key2') };
 }
 
+/** Where a datastore is, as listConsumers shows it. */
+function datastoreWhere(holder: Pick<CredentialHolder, 'datastoreName' | 'system' | 'datastoreType' | 'containerName'>) {
+  return {
+    type: `${WORKSPACES}/datastores`,
+    datastoreName: holder.datastoreName,
+    system: holder.system,
+    datastoreType: holder.datastoreType,
+    ...(holder.datastoreType === 'AzureFile' ? { fileShareName: holder.containerName } : { containerName: holder.containerName }),
+  };
+}
+
+/** What listConsumers shows of a datastore that holds no credential: `keyless`, which no key change affects. */
+export function keylessJson(subscriptionId: string, holder: KeylessHolder) {
+  return {
+    id: holderResourceId(subscriptionId, holder),
+    kind: 'datastore' as const,
+    resourceGroup: holder.resourceGroup,
+    workspaceName: holder.workspaceName,
+    ...datastoreWhere(holder),
+    credentialsType: 'None' as const,
+    matches: 'keyless' as const,
+  };
+}
+
+/**
+ * What would break if the account's Shared Key access were turned off: every
+ * consumer whose credential works now (an account key or a key-signed SAS; all
+ * of them are key-based), each with what to do instead.
+ */
+export function keylessReadiness(consumers: Consumer[], keyless: KeylessHolder[]) {
+  const blocking = consumers
+    .filter((consumer) => consumer.matches === 'key1' || consumer.matches === 'key2' || consumer.matches === 'unknown')
+    .filter((consumer) => !consumer.sas?.expired)
+    .map((consumer) => ({
+      id: consumer.resourceId,
+      credentialsType: consumer.holder.credentialsType,
+      fix:
+        consumer.holder.kind === 'workspace'
+          ? 'give its identity Blob and File data roles on the account; switch it to identity access'
+          : 're-register it without credentials (identity access); give its readers a data role',
+    }));
+  return { ready: blocking.length === 0, keyBased: blocking.length, keyless: keyless.length, blocking };
+}
+
 /** What listConsumers shows of a consumer: where it is and which key its credential matches, never the credential. */
 export function consumerJson(consumer: Consumer) {
   const { holder, sas } = consumer;
-  const where =
-    holder.kind === 'workspace'
-      ? { type: WORKSPACES }
-      : {
-          type: `${WORKSPACES}/datastores`,
-          datastoreName: holder.datastoreName,
-          system: holder.system,
-          datastoreType: holder.datastoreType,
-          ...(holder.datastoreType === 'AzureFile' ? { fileShareName: holder.containerName } : { containerName: holder.containerName }),
-        };
+  const where = holder.kind === 'workspace' ? { type: WORKSPACES } : datastoreWhere(holder);
   return {
     id: consumer.resourceId,
     kind: holder.kind,

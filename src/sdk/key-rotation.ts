@@ -16,8 +16,9 @@ export interface KeyConsumer {
   datastoreType?: 'AzureBlob' | 'AzureFile';
   containerName?: string;
   fileShareName?: string;
-  credentialsType: 'AccountKey' | 'Sas';
-  matches: KeyName | 'stale' | 'unknown';
+  /** None: an identity-based datastore, which holds no credential (matches `keyless`). */
+  credentialsType: 'AccountKey' | 'Sas' | 'None';
+  matches: KeyName | 'stale' | 'unknown' | 'keyless';
   sas?: { kind: 'service' | 'account'; signedResource: string; permissions?: string; expiry: string | null; expired: boolean; signedWith: string; note?: string };
 }
 
@@ -35,9 +36,20 @@ export interface KeyConsumers {
   keyPolicy?: { keyExpirationPeriodInDays: number };
   keyAges: Record<KeyName, KeyAge>;
   activeKey: KeyName | 'both';
-  counts: { consumers: number } & Record<KeyName | 'stale' | 'unknown', number>;
+  /** `consumers` counts the key-based ones; `keyless` the datastores that hold no credential. */
+  counts: { consumers: number; keyless: number } & Record<KeyName | 'stale' | 'unknown', number>;
   rotationInProgress?: { id: string; step: string; phase: string };
+  allowSharedKeyAccess: boolean;
+  /** What turning Shared Key access off would break: each consumer whose key or key-signed SAS works now, and what to do instead. */
+  keylessReadiness: KeylessReadiness;
   value: KeyConsumer[];
+}
+
+export interface KeylessReadiness {
+  ready: boolean;
+  keyBased: number;
+  keyless: number;
+  blocking: { id: string; credentialsType: 'AccountKey' | 'Sas'; fix: string }[];
 }
 
 /** A rotation's async-operation status (docs/rotation.md). */

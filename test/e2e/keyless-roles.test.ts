@@ -310,4 +310,45 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
       return found;
     };
   });
+  describe('consumers on the way to keyless', () => {
+    it('a workspace gets a system identity that roles can be given to; identity datastores are listed as keyless; Shared Key is not turned off under key-based consumers without --force', async () => {
+      const workspace = await admin.ml.workspaces.beginCreateOrUpdateAndWait('keyless-a', 'keylessws', { location: 'westeurope', storageAccount: accountA });
+      expect(workspace.identity).toMatchObject({ type: 'SystemAssigned', tenantId: server.tenantId });
+      const principalId = workspace.identity!.principalId!;
+      expect(principalId).toMatch(/^[0-9a-f-]{36}$/);
+      const granted = await authorization.roleAssignments.create(accountA, randomUUID(), { roleDefinitionId: roleId(ROLE.blobContributor), principalId, principalType: 'ServicePrincipal' });
+      expect(granted.principalId).toBe(principalId);
+      // The identity has no secret: nothing signs in as it.
+      const signIn = new ClientSecretCredential(server.tenantId, principalId, 'a-guessed-secret', { authorityHost: server.authority, disableInstanceDiscovery: true, ...trustCa(server.caFile) });
+      await expect(signIn.getToken('https://storage.azure.com/.default')).rejects.toThrow();
+      // Kept across an update.
+      expect((await admin.ml.workspaces.beginUpdateAndWait('keyless-a', 'keylessws', { tags: { team: 'a' } })).identity?.principalId).toBe(principalId);
+
+      await admin.ml.datastores.createOrUpdate('keyless-a', 'keylessws', 'byidentity', {
+        properties: { datastoreType: 'AzureBlob', accountName: 'keylessa', containerName: 'data', credentials: { credentialsType: 'None' } },
+      });
+      const env = { MLSPACE_HOME: home };
+      expect((await runCli(['login', '-o', 'none'], { env })).code).toBe(0);
+      const listed = JSON.parse((await runCli(['storage', 'account', 'keys', 'consumers', '-g', 'keyless-a', '-n', 'keylessa', '-o', 'json'], { env })).stdout);
+      expect(listed.value.find((consumer: { datastoreName?: string }) => consumer.datastoreName === 'byidentity')).toMatchObject({ credentialsType: 'None', matches: 'keyless' });
+      expect(listed.counts.keyless).toBe(1);
+      const readiness = JSON.parse((await runCli(['storage', 'account', 'keys', 'consumers', '-g', 'keyless-a', '-n', 'keylessa', '--keyless-readiness', '-o', 'json'], { env })).stdout);
+      expect(readiness).toMatchObject({ ready: false, keyless: 1 });
+      // The workspace's own key copy and its key-holding system datastores.
+      expect(readiness.blocking.map((consumer: { id: string }) => consumer.id.split('/').slice(-2).join('/'))).toEqual(
+        expect.arrayContaining(['workspaces/keylessws', 'datastores/workspaceblobstore', 'datastores/workspacefilestore']),
+      );
+      const table = await runCli(['storage', 'account', 'keys', 'consumers', '-g', 'keyless-a', '-n', 'keylessa', '--keyless-readiness', '-o', 'table'], { env: { ...env, COLUMNS: '120' } });
+      expect(table.stdout).toMatch(/keylessws\/datastores\/workspaceblobstore/);
+
+      const refused = await runCli(['storage', 'account', 'update', '-g', 'keyless-a', '-n', 'keylessa', '--allow-shared-key-access', 'false'], { env });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/KeyBasedConsumersExist|would break \d+ consumer/);
+      expect(refused.stderr).toMatch(/keylessws/);
+      expect((await admin.storage.storageAccounts.getProperties('keyless-a', 'keylessa')).allowSharedKeyAccess).toBe(true);
+      const forced = await runCli(['storage', 'account', 'update', '-g', 'keyless-a', '-n', 'keylessa', '--allow-shared-key-access', 'false', '--force', '--query', 'allowSharedKeyAccess', '-o', 'tsv'], { env });
+      expect(forced.stdout.trim()).toBe('False');
+      await admin.storage.storageAccounts.update('keyless-a', 'keylessa', { allowSharedKeyAccess: true });
+    });
+  });
 });

@@ -84,13 +84,20 @@ export function registerStorageAccount(storage: Command): void {
   withOutput(
     withGroup(account.command('update').description("Change a storage account's settings.").requiredOption('-n, --name <name>', 'account name')).addOption(
       new Option('--allow-shared-key-access <bool>', 'false refuses Shared Key and key-signed SAS; tokens and user delegation SAS keep working').choices(['true', 'false']),
-    ),
+    ).option('--force', 'turn Shared Key off even though workspaces or datastores still use the keys (they break)'),
   )
-    .addHelpText('after', examples('mlspace storage account update -n mystorageaccount -g myresourcegroup --allow-shared-key-access false'))
-    .action(async (options: AccountOptions & { allowSharedKeyAccess?: 'true' | 'false' }) => {
+    .addHelpText(
+      'after',
+      `
+Turning Shared Key off is refused while a workspace or datastore still uses the account's keys;
+'mlspace storage account keys consumers --keyless-readiness' lists them and what to do.
+${examples('mlspace storage account update -n mystorageaccount -g myresourcegroup --allow-shared-key-access false')}`,
+    )
+    .action(async (options: AccountOptions & { allowSharedKeyAccess?: 'true' | 'false'; force?: boolean }) => {
       const { rest, subscriptionId } = await session();
       const properties = options.allowSharedKeyAccess === undefined ? {} : { allowSharedKeyAccess: options.allowSharedKeyAccess === 'true' };
-      emit(accountView(await rest.patch(storageAccountPath(subscriptionId, options.resourceGroup, options.name), { properties })), options, accountRow);
+      const path = storageAccountPath(subscriptionId, options.resourceGroup, options.name) + (options.force ? '&force=true' : '');
+      emit(accountView(await rest.patch(path, { properties })), options, accountRow);
     });
 
   withOutput(withGroup(account.command('show').description('Show a storage account.').requiredOption('-n, --name <name>', 'account name')))

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { CliError } from '../errors.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import { rotationProgress } from '../rotation-progress.js';
-import type { AccountRotationOutcome, KeyConsumer, RotationStatus } from '../../sdk/key-rotation.js';
+import type { AccountRotationOutcome, KeyConsumer, KeylessReadiness, RotationStatus } from '../../sdk/key-rotation.js';
 import { examples, session } from './common.js';
 
 /** az names the keys primary and secondary; the service names them key1 and key2. */
@@ -17,6 +17,13 @@ const consumerRow = (consumer: KeyConsumer) => ({
   Credential: consumer.credentialsType,
   Matches: consumer.matches,
   SasExpiry: consumer.sas?.expiry ?? '',
+});
+
+/** `-o table` of --keyless-readiness: one row per consumer that turning Shared Key off would break. */
+const readinessRow = (consumer: KeylessReadiness['blocking'][number]) => ({
+  Consumer: consumer.id.replace(/^.*\/workspaces\//, ''),
+  Credential: consumer.credentialsType,
+  Fix: consumer.fix,
 });
 
 /** `-o table`: one row per rotation. */
@@ -54,19 +61,26 @@ export function registerKeyRotation(keys: Command): void {
       .command('consumers')
       .description('List every workspace and datastore, in any resource group, holding one of the account\'s credentials, and which key it matches (never the credential).')
       .requiredOption('-n, --account-name <name>', 'account name')
-      .requiredOption('-g, --resource-group <name>', 'name of the resource group'),
+      .requiredOption('-g, --resource-group <name>', 'name of the resource group')
+      .option('--keyless-readiness', 'instead, list what turning Shared Key access off would break, and what to do about each'),
   )
     .addHelpText(
       'after',
       examples(
         'mlspace storage account keys consumers -g myresourcegroup -n mystorageaccount -o table',
+        'mlspace storage account keys consumers -g myresourcegroup -n mystorageaccount --keyless-readiness -o table',
         'mlspace storage account keys consumers -g myresourcegroup -n mystorageaccount --query "value[?matches==\'stale\'].id" -o tsv',
         'mlspace storage account keys consumers -g myresourcegroup -n mystorageaccount --query keyAges',
       ),
     )
-    .action(async (options: OutputOptions & { accountName: string; resourceGroup: string }) => {
+    .action(async (options: OutputOptions & { accountName: string; resourceGroup: string; keylessReadiness?: boolean }) => {
       const { StorageAccountKeys } = await import('../../sdk/key-rotation.js');
       const result = await StorageAccountKeys.fromClients(await (await session()).clients(), options.resourceGroup, options.accountName).consumers();
+      if (options.keylessReadiness) {
+        const readiness = result.keylessReadiness;
+        emit(options.output === 'table' && options.query === undefined ? readiness.blocking : readiness, options, readinessRow);
+        return;
+      }
       // A table shows the consumers; every other format the whole answer (key ages, counts, the active key).
       emit(options.output === 'table' && options.query === undefined ? result.value : result, options, consumerRow);
     });

@@ -1,7 +1,18 @@
 import type pg from 'pg';
 import type { Sealer } from '../../secrets/seal.js';
 import type { Queryable } from './sql.js';
-import { datastoreHolder, parseRef, workspaceHolder, type ConsumerStore, type CredentialHolder, type DatastoreRow, type WorkspaceRow } from '../consumers.js';
+import {
+  datastoreHolder,
+  keylessHolder,
+  parseRef,
+  workspaceHolder,
+  type ConsumerStore,
+  type CredentialHolder,
+  type DatastoreRow,
+  type KeylessHolder,
+  type KeylessRow,
+  type WorkspaceRow,
+} from '../consumers.js';
 
 /**
  * The PostgreSQL dialect's credential holders, with the reads and writes a
@@ -15,6 +26,18 @@ export class PgConsumerRepo implements ConsumerStore {
 
   byAccount(account: string): Promise<CredentialHolder[]> {
     return this.holdersOf(this.pool, account);
+  }
+
+  async keylessByAccount(account: string): Promise<KeylessHolder[]> {
+    const { rows } = await this.pool.query<KeylessRow>(
+      `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
+              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container
+         FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
+        WHERE (d.doc::jsonb ->> 'accountName') = $1 AND d.secret IS NULL
+        ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
+      [account],
+    );
+    return rows.map(keylessHolder);
   }
 
   /** Every holder of a credential of `account`, in the order the SQLite dialect answers them. */

@@ -1,4 +1,5 @@
 import type { AccountSettings, StorageAccountRecord } from '../../db/records.js';
+import { discoverConsumers, keylessReadiness } from '../../rotation/consumers.js';
 import { newAccountKey } from '../../keys/account-keys.js';
 import { ACCOUNT_NAME } from '../../server/config.js';
 import type { ManagementDeps } from '../deps.js';
@@ -109,13 +110,31 @@ function readSettings(body: Fields, current: AccountSettings | undefined, allowS
  * applies to the next request. What the account's body does not carry is kept:
  * its blobServices/default settings and its count of delegation key revocations.
  */
-async function saveSettings(deps: ManagementDeps, account: StorageAccountRecord, update: ReturnType<typeof readSettings>): Promise<StorageAccountRecord> {
+async function saveSettings(deps: ManagementDeps, ctx: ArmRequest, account: StorageAccountRecord, update: ReturnType<typeof readSettings>): Promise<StorageAccountRecord> {
+  if (account.allowSharedKeyAccess && !update.allowSharedKeyAccess && ctx.query.get('force') !== 'true') await refuseIfKeyBased(deps, account);
   const { blobService, delegationKeyRevocations } = account.settings;
   const settings: AccountSettings = { ...update.settings, ...(blobService && { blobService }), ...(delegationKeyRevocations && { delegationKeyRevocations }) };
   await deps.accounts.saveSettings(account.name, update.allowSharedKeyAccess, settings);
   const saved = { ...account, allowSharedKeyAccess: update.allowSharedKeyAccess, settings };
   await deps.keyring.changed(saved);
   return saved;
+}
+
+/**
+ * Turning Shared Key off breaks every consumer that holds a key or a key-signed
+ * SAS: refused, naming them and what to do, unless the caller says force=true
+ * (an mlspace extension; `mlspace storage account update --force`).
+ */
+async function refuseIfKeyBased(deps: ManagementDeps, account: StorageAccountRecord): Promise<void> {
+  const readiness = keylessReadiness(await discoverConsumers(deps.consumers, account, deps.subscriptionId), []);
+  if (readiness.ready) return;
+  const named = readiness.blocking.slice(0, 5).map((consumer) => `${consumer.id} (${consumer.credentialsType})`);
+  throw new ArmError(
+    409,
+    'KeyBasedConsumersExist',
+    `Turning off Shared Key access on storage account '${account.name}' would break ${readiness.keyBased} consumer(s) that use its keys: ${named.join('; ')}${readiness.keyBased > 5 ? '; ...' : ''}. ` +
+      "Move them to identity access first ('mlspace storage account keys consumers --keyless-readiness' says how for each), or pass force=true (--force) to turn it off anyway.",
+  );
 }
 
 /**
@@ -149,7 +168,7 @@ async function create(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
     if (!sameName(update.settings.location, existing.settings.location)) {
       throw new ArmError(409, 'InvalidResourceLocation', `The storage account '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
-    return { status: 200, body: accountJson(deps, await saveSettings(deps, existing, update)) };
+    return { status: 200, body: accountJson(deps, await saveSettings(deps, ctx, existing, update)) };
   }
   const { settings, allowSharedKeyAccess } = readSettings(body, undefined, true);
   const now = Date.now();
@@ -174,7 +193,7 @@ function accountTaken(name: string): ArmError {
 async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
   const body = new Fields(await readJsonObject(ctx.req));
-  return { status: 200, body: accountJson(deps, await saveSettings(deps, account, readSettings(body, account.settings, account.allowSharedKeyAccess))) };
+  return { status: 200, body: accountJson(deps, await saveSettings(deps, ctx, account, readSettings(body, account.settings, account.allowSharedKeyAccess))) };
 }
 
 /**

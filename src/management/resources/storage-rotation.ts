@@ -1,5 +1,5 @@
 import type { StorageAccountRecord } from '../../db/records.js';
-import { activeKey, consumerJson, discoverConsumers, keyAges, type Consumer, type KeyMatch } from '../../rotation/consumers.js';
+import { activeKey, consumerJson, discoverConsumers, keyAges, keylessJson, keylessReadiness, type Consumer, type KeyMatch } from '../../rotation/consumers.js';
 import { ROTATE_OPERATION, rotationConflict } from '../../rotation/engine.js';
 import { blockedError, planRotation } from '../../rotation/plan.js';
 import { rotationStatusJson } from '../../rotation/status.js';
@@ -26,11 +26,13 @@ function countMatches(consumers: Consumer[]): Record<KeyMatch, number> {
 /**
  * POST …/listConsumers (an mlspace extension): every workspace and datastore,
  * in any resource group, holding a credential of the account, with the key
- * it matches, the accounts' key ages, and the key a rotation would retire.
+ * it matches, the accounts' key ages, and the key a rotation would retire;
+ * then the account's keyless datastores (matches `keyless`), and what turning
+ * Shared Key off would break (keylessReadiness).
  */
 async function listConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
-  const consumers = await discoverConsumers(deps.consumers, account, deps.subscriptionId);
+  const [consumers, keyless] = await Promise.all([discoverConsumers(deps.consumers, account, deps.subscriptionId), deps.consumers.keylessByAccount(account.name)]);
   const running = await deps.rotations.running(account.name);
   const period = account.settings.keyExpirationPeriodInDays;
   return {
@@ -42,9 +44,11 @@ async function listConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<Arm
       ...(period === undefined ? {} : { keyPolicy: { keyExpirationPeriodInDays: period } }),
       keyAges: keyAges(account),
       activeKey: activeKey(consumers, account),
-      counts: { consumers: consumers.length, ...countMatches(consumers) },
+      counts: { consumers: consumers.length, ...countMatches(consumers), keyless: keyless.length },
       ...(running ? { rotationInProgress: { id: running.id, step: running.step, phase: running.phase } } : {}),
-      value: consumers.map(consumerJson),
+      allowSharedKeyAccess: account.allowSharedKeyAccess,
+      keylessReadiness: keylessReadiness(consumers, keyless),
+      value: [...consumers.map(consumerJson), ...keyless.map((holder) => keylessJson(deps.subscriptionId, holder))],
     },
   };
 }

@@ -35,6 +35,7 @@ async function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
     tags: settings.tags,
     sku: { name: settings.skuName ?? 'Basic', tier: settings.skuName ?? 'Basic' },
     systemData: systemData(workspace.created, workspace.modified),
+    identity: settings.identity ? { type: 'SystemAssigned', principalId: settings.identity.principalId, tenantId: deps.tenantId } : { type: 'None' },
     properties: {
       ...settings.properties,
       workspaceId: workspace.id,
@@ -98,6 +99,21 @@ function readSettings(body: Fields, current: WorkspaceSettings | undefined): Wor
 }
 
 /**
+ * The workspace's system-assigned identity: kept when it has one; made when it
+ * is new, or when the body asks for one (identity.type SystemAssigned), as
+ * Azure ML gives every workspace one. It is a principal of the directory with no
+ * secret: nothing can sign in as it, and roles can be assigned to it.
+ */
+async function systemIdentity(deps: ManagementDeps, body: Fields, name: string, current: WorkspaceSettings['identity'], isNew: boolean): Promise<WorkspaceSettings['identity']> {
+  if (current) return current;
+  const asked = body.object('identity')?.oneOf('type', ['SystemAssigned', 'None', 'UserAssigned', 'SystemAssigned,UserAssigned'] as const, true);
+  if (!isNew && asked !== 'SystemAssigned' && asked !== 'SystemAssigned,UserAssigned') return undefined;
+  const principalId = randomUUID();
+  await deps.directory.addPrincipal({ clientId: principalId, displayName: `${name} (workspace identity)`, secretHash: '', created: Date.now() }, []);
+  return { principalId };
+}
+
+/**
  * PUT: creates the workspace, its containers (and share) in the linked account
  * and its system datastores, synchronously; 200 with provisioningState
  * Succeeded ends the SDK's poller at once. A PUT on an existing workspace
@@ -121,6 +137,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     if (!sameName(settings.location, existing.settings.location)) {
       throw new ArmError(409, 'InvalidResourceLocation', `Workspace '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
+    settings.identity = await systemIdentity(deps, body, name, existing.settings.identity, false);
     await deps.workspaces.saveSettings(existing.id, settings, now);
     return { status: 200, body: await workspaceJson(deps, { ...existing, settings, modified: now }) };
   }
@@ -130,7 +147,7 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
     name,
     storageAccount: account.name,
     storageKey: account.keys[0],
-    settings: readSettings(body, undefined),
+    settings: { ...readSettings(body, undefined), identity: await systemIdentity(deps, body, name, undefined, true) },
     created: now,
     modified: now,
   };
@@ -140,7 +157,9 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
 
 async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const workspace = await requireWorkspace(deps, ctx);
-  const settings = readSettings(new Fields(await readJsonObject(ctx.req)), workspace.settings);
+  const body = new Fields(await readJsonObject(ctx.req));
+  const settings = readSettings(body, workspace.settings);
+  settings.identity = await systemIdentity(deps, body, workspace.name, workspace.settings.identity, false);
   const now = Date.now();
   await deps.workspaces.saveSettings(workspace.id, settings, now);
   return { status: 200, body: await workspaceJson(deps, { ...workspace, settings, modified: now }) };

@@ -325,9 +325,9 @@ describe('SAS refusals', () => {
     expect((await refused(`${BLOB_URL}?${sas}`, READ_BLOB, { remoteAddress: '::1' })).code).toBe('AuthorizationSourceIPMismatch');
   });
 
-  it('refuses a user delegation SAS, saying it is not supported', async () => {
+  it('refuses a user delegation SAS where only key-signed ones are checked (a copy source), saying so', async () => {
     const sas = `${blobSas()}&skoid=00000000-0000-0000-0000-000000000000&sktid=00000000-0000-0000-0000-000000000000`;
-    expect((await refused(`${BLOB_URL}?${sas}`)).details.AuthenticationErrorDetail).toContain('not supported');
+    expect((await refused(`${BLOB_URL}?${sas}`)).details.AuthenticationErrorDetail).toContain('not accepted on a copy source');
   });
 
   for (const field of ['sv', 'se', 'sp', 'sr']) {
