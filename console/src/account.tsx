@@ -152,7 +152,8 @@ function SharedKeySwitch({ accountId, allowed, consumers, onDone }: { accountId:
           }
           confirm={`Turn Shared Key ${allowed ? 'off' : 'on'}`}
           danger={allowed}
-          run={() => api('PATCH', `${accountId}?${STORAGE_API}`, { properties: { allowSharedKeyAccess: !allowed } })}
+          // The dialog named the consumers that break: confirming it is the force=true the server asks for when there are some.
+          run={() => api('PATCH', `${accountId}?${STORAGE_API}${allowed ? '&force=true' : ''}`, { properties: { allowSharedKeyAccess: !allowed } })}
           onCancel={() => setAsked(false)}
           onDone={() => {
             setAsked(false);

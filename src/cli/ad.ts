@@ -5,6 +5,8 @@ import { defaultDataDir } from '../server/config.js';
 import { readEndpoints } from '../server/endpoints.js';
 import { ArmRest } from './arm-rest.js';
 import { TokenSource } from './token-source.js';
+import { examples, session } from './commands/common.js';
+import { emit, withOutput, type OutputOptions } from './output/options.js';
 
 /** `mlspace ad sp create`: a new management client with a role, through the running server's admin API. */
 export function registerAd(program: Command): void {
@@ -34,5 +36,25 @@ Examples:
       const rest = new ArmRest(endpoints.arm, new TokenSource({ ...admin, authority: endpoints.authority, ca }), ca);
       const created = await rest.post('/providers/Mlspace.Identity/servicePrincipals', { role: options.role, scopes: options.scopes, displayName: options.name });
       process.stdout.write(JSON.stringify(created, null, 2) + '\n');
+    });
+
+  withOutput(
+    sp
+      .command('consumers')
+      .description("List every datastore, in any workspace and resource group, that holds the principal's client secret.")
+      .requiredOption('--id <clientId>', "the principal's client id"),
+  )
+    .addHelpText('after', examples('mlspace ad sp consumers --id 0b3f...e1 -o table'))
+    .action(async (options: OutputOptions & { id: string }) => {
+      const { rest } = await session();
+      const answer = await rest.post<{ value: { resourceGroup: string; workspaceName: string; datastoreName: string; accountName: string }[] }>(
+        `/providers/Mlspace.Identity/servicePrincipals/${encodeURIComponent(options.id)}/listConsumers?api-version=2022-04-01`,
+      );
+      emit(answer.value, options, (item: (typeof answer.value)[number]) => ({
+        ResourceGroup: item.resourceGroup,
+        Workspace: item.workspaceName,
+        Datastore: item.datastoreName,
+        Account: item.accountName,
+      }));
     });
 }

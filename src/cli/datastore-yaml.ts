@@ -13,11 +13,14 @@ const TYPES = {
 } as const;
 const COMMON_FIELDS = ['$schema', 'name', 'type', 'description', 'account_name', 'endpoint', 'protocol', 'credentials', 'tags'];
 const CREDENTIAL_FIELDS = ['account_key', 'sas_token'];
+/** A service principal's credentials, as az ml writes them; all three together. */
+const PRINCIPAL_FIELDS = ['tenant_id', 'client_id', 'client_secret'];
 
 /**
  * Reads an az ml v2 datastore YAML file (`type: azure_blob|azure_file`, `name`,
  * `account_name`, `container_name` or `file_share_name`, `credentials` with
- * `account_key` or `sas_token`, optional `description`, `endpoint`,
+ * `account_key`, `sas_token`, or `tenant_id` + `client_id` + `client_secret`
+ * (none: identity access), optional `description`, `endpoint`,
  * `protocol`, `tags`) into a registration. Anything else is refused with the
  * file, the field and what is allowed, as az ml's schema validation does.
  */
@@ -72,15 +75,26 @@ export function readDatastoreYaml(file: string, nameOverride?: string): Datastor
 
   const credentials = fields.credentials;
   if (credentials !== undefined && credentials !== null) {
-    if (typeof credentials !== 'object' || Array.isArray(credentials)) fail("'credentials' must be a mapping with account_key or sas_token.");
+    if (typeof credentials !== 'object' || Array.isArray(credentials)) fail("'credentials' must be a mapping with account_key, sas_token, or tenant_id, client_id and client_secret.");
     const given = Object.keys(credentials as object);
-    const unknown = given.find((key) => !CREDENTIAL_FIELDS.includes(key));
-    if (unknown) fail(`unknown field 'credentials.${unknown}'; use account_key or sas_token.`);
-    if (given.length !== 1) fail("'credentials' must give exactly one of account_key and sas_token.");
-    const value = (credentials as Record<string, unknown>)[given[0]!];
-    if (typeof value !== 'string' || value === '') fail(`'credentials.${given[0]}' must be a non-empty string.`);
-    if (given[0] === 'account_key') registration.accountKey = value as string;
-    else registration.sasToken = value as string;
+    const unknown = given.find((key) => !CREDENTIAL_FIELDS.includes(key) && !PRINCIPAL_FIELDS.includes(key));
+    if (unknown) fail(`unknown field 'credentials.${unknown}'; use account_key, sas_token, or tenant_id, client_id and client_secret.`);
+    for (const key of given) {
+      const value = (credentials as Record<string, unknown>)[key];
+      if (typeof value !== 'string' || value === '') fail(`'credentials.${key}' must be a non-empty string.`);
+    }
+    const values = credentials as Record<string, string>;
+    if (given.some((key) => PRINCIPAL_FIELDS.includes(key))) {
+      const missing = PRINCIPAL_FIELDS.filter((key) => !given.includes(key));
+      if (missing.length > 0 || given.length !== PRINCIPAL_FIELDS.length) {
+        fail(`a service principal's 'credentials' take tenant_id, client_id and client_secret, all three and nothing else${missing.length > 0 ? `; missing ${missing.join(', ')}` : ''}.`);
+      }
+      registration.servicePrincipal = { tenantId: values.tenant_id!, clientId: values.client_id!, clientSecret: values.client_secret! };
+    } else {
+      if (given.length !== 1) fail("'credentials' must give exactly one of account_key and sas_token.");
+      if (given[0] === 'account_key') registration.accountKey = values.account_key;
+      else registration.sasToken = values.sas_token;
+    }
   }
   return registration;
 }

@@ -1,5 +1,5 @@
 import type { Sealer } from '../secrets/seal.js';
-import type { CredentialsType, DatastoreType } from './datastores.js';
+import type { DatastoreType } from './datastores.js';
 import type { Db } from './sqlite.js';
 
 /**
@@ -18,14 +18,18 @@ export interface CredentialHolder {
   datastoreType?: DatastoreType;
   /** The container (AzureBlob) or share (AzureFile) a datastore names. */
   containerName?: string;
-  credentialsType: Exclude<CredentialsType, 'None'>;
+  credentialsType: 'AccountKey' | 'Sas';
   /** As stored (sealed); a rollback puts back exactly this. */
   sealed: string;
   /** Unsealed when read (so listing, which compares fingerprints, decrypts only SAS tokens); in memory only. */
   readonly secret: string;
 }
 
-/** A datastore of the account that holds no credential (credentialsType None): accessed with an identity, untouched by any key change. */
+/**
+ * A datastore of the account that holds no key: none at all (credentialsType
+ * None, accessed with an identity), or a service principal's secret. No key
+ * change touches it.
+ */
 export interface KeylessHolder {
   workspaceName: string;
   resourceGroup: string;
@@ -33,6 +37,14 @@ export interface KeylessHolder {
   system: boolean;
   datastoreType: DatastoreType;
   containerName: string;
+  credentialsType: 'None' | 'ServicePrincipal';
+  /** The service principal whose secret it holds. */
+  clientId?: string;
+}
+
+/** A datastore holding a service principal's secret, with the account it reads. */
+export interface PrincipalHolder extends KeylessHolder {
+  accountName: string;
 }
 
 /** The columns discovery reads of a keyless datastore, in every dialect. */
@@ -43,6 +55,9 @@ export interface KeylessRow {
   workspace_name: string;
   type: DatastoreType;
   container: string;
+  credentials_type: 'None' | 'ServicePrincipal';
+  client_id: string | null;
+  account_name?: string;
 }
 
 export function keylessHolder(row: KeylessRow): KeylessHolder {
@@ -53,7 +68,13 @@ export function keylessHolder(row: KeylessRow): KeylessHolder {
     system: row.system === 1,
     datastoreType: row.type,
     containerName: row.container,
+    credentialsType: row.credentials_type,
+    ...(row.client_id !== null && { clientId: row.client_id }),
   };
+}
+
+export function principalHolder(row: KeylessRow): PrincipalHolder {
+  return { ...keylessHolder(row), accountName: row.account_name! };
 }
 
 /** The columns discovery reads of a workspace, in every dialect. */
@@ -95,8 +116,10 @@ function datastoreRef(workspaceId: string, name: string): string {
  */
 export interface ConsumerStore {
   byAccount(account: string): Promise<CredentialHolder[]>;
-  /** The account's datastores that hold no credential, in the order byAccount lists holders. */
+  /** The account's datastores that hold no key, in the order byAccount lists holders. */
   keylessByAccount(account: string): Promise<KeylessHolder[]>;
+  /** Every datastore, of any account, holding a secret of this service principal. */
+  byServicePrincipal(clientId: string): Promise<PrincipalHolder[]>;
   fingerprint(holder: CredentialHolder): Buffer;
   fingerprintOfSecret(secret: string): Buffer;
   unseal(sealed: string): string;
@@ -118,14 +141,24 @@ export class ConsumerRepo implements ConsumerStore {
                 json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
                 json_extract(d.doc, '$.credentialsType') AS credentials_type
            FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
-          WHERE json_extract(d.doc, '$.accountName') = ? AND d.secret IS NOT NULL
+          WHERE json_extract(d.doc, '$.accountName') = ? AND json_extract(d.doc, '$.credentialsType') IN ('AccountKey', 'Sas')
           ORDER BY w.resource_group, w.name, d.name`,
       ),
       keyless: db.prepare(
         `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
-                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container
+                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
+                json_extract(d.doc, '$.credentialsType') AS credentials_type, json_extract(d.doc, '$.servicePrincipal.clientId') AS client_id
            FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
-          WHERE json_extract(d.doc, '$.accountName') = ? AND d.secret IS NULL
+          WHERE json_extract(d.doc, '$.accountName') = ? AND json_extract(d.doc, '$.credentialsType') IN ('None', 'ServicePrincipal')
+          ORDER BY w.resource_group, w.name, d.name`,
+      ),
+      byPrincipal: db.prepare(
+        `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
+                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
+                json_extract(d.doc, '$.credentialsType') AS credentials_type, json_extract(d.doc, '$.servicePrincipal.clientId') AS client_id,
+                json_extract(d.doc, '$.accountName') AS account_name
+           FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
+          WHERE json_extract(d.doc, '$.credentialsType') = 'ServicePrincipal' AND lower(json_extract(d.doc, '$.servicePrincipal.clientId')) = lower(?)
           ORDER BY w.resource_group, w.name, d.name`,
       ),
       workspaceSecret: db.prepare('SELECT storage_key FROM workspaces WHERE id = ?').pluck(),
@@ -135,13 +168,17 @@ export class ConsumerRepo implements ConsumerStore {
     };
   }
 
-  /** Every holder of a credential of `account`; datastores with credentialsType None hold none and are left out. */
+  /** Every holder of a key-based credential of `account`; datastores that hold none, or a principal's secret, are left out. */
   async byAccount(account: string): Promise<CredentialHolder[]> {
     return this.holdersOf(account);
   }
 
   async keylessByAccount(account: string): Promise<KeylessHolder[]> {
     return (this.stmt.keyless.all(account) as KeylessRow[]).map(keylessHolder);
+  }
+
+  async byServicePrincipal(clientId: string): Promise<PrincipalHolder[]> {
+    return (this.stmt.byPrincipal.all(clientId) as KeylessRow[]).map(principalHolder);
   }
 
   /** byAccount, within a transaction of this dialect (a rotation's). */

@@ -2,7 +2,15 @@ import type { Sealer } from '../secrets/seal.js';
 import type { Db } from './sqlite.js';
 
 export type DatastoreType = 'AzureBlob' | 'AzureFile';
-export type CredentialsType = 'AccountKey' | 'Sas' | 'None';
+export type CredentialsType = 'AccountKey' | 'Sas' | 'None' | 'ServicePrincipal';
+
+/** Who a ServicePrincipal datastore signs in as; its client secret is the datastore's (sealed) secret. */
+export interface ServicePrincipalCredential {
+  tenantId: string;
+  clientId: string;
+  authorityUrl?: string;
+  resourceUrl?: string;
+}
 
 export interface DatastoreRecord {
   workspaceId: string;
@@ -17,8 +25,10 @@ export interface DatastoreRecord {
   endpoint: string;
   protocol: string;
   credentialsType: CredentialsType;
-  /** The account key or SAS token, in memory only; sealed at rest. */
+  /** The account key, SAS token or client secret, in memory only; sealed at rest. */
   secret?: string;
+  /** For credentialsType ServicePrincipal: the client the secret belongs to. */
+  servicePrincipal?: ServicePrincipalCredential;
   description?: string;
   tags: Record<string, string>;
   properties: Record<string, string>;

@@ -1,6 +1,10 @@
 import http from 'node:http';
+import https from 'node:https';
 import type { AccountStore } from '../db/accounts.js';
 import type { DatastoreRecord } from '../db/datastores.js';
+import type { DirectoryStore } from '../db/directory.js';
+import { clientSecretMatches } from '../management/identity/client-secret.js';
+import { STORAGE_AUDIENCE, type TokenService } from '../management/identity/tokens.js';
 import { issueAccountSas, issueServiceSas, sasTime } from '../storage/auth/sas-issue.js';
 
 const PROBE_TIMEOUT_MS = 10_000;
@@ -8,13 +12,22 @@ const PROBE_TIMEOUT_MS = 10_000;
 const probeAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
 /** What a credential check needs of a datastore. */
-export type DatastoreCredential = Pick<DatastoreRecord, 'name' | 'accountName' | 'type' | 'containerName' | 'credentialsType' | 'secret'>;
+export type DatastoreCredential = Pick<DatastoreRecord, 'name' | 'accountName' | 'type' | 'containerName' | 'credentialsType' | 'secret' | 'servicePrincipal'>;
 
-/** Where credentials are tried: the accounts, and this server's Blob and File endpoints. */
+/**
+ * Where credentials are tried: the accounts, and this server's Blob and File
+ * endpoints; a service principal's, with a token from this server's issuer,
+ * over the services' TLS ports.
+ */
 export interface ProbeTargets {
   accounts: AccountStore;
   blob: { endpoint: string };
   file: { endpoint: string };
+  directory: DirectoryStore;
+  tokens: TokenService;
+  tenantId: string;
+  armEndpoint: string;
+  dataPlaneHttps: { blob: string; file: string; ca: Buffer };
 }
 
 /*
@@ -32,6 +45,7 @@ export async function checkDatastore(deps: ProbeTargets, datastore: DatastoreCre
   const target = isBlob
     ? { service: 'blob' as const, resource: 'c', endpoint: deps.blob.endpoint, listing: 'restype=container&comp=list', kind: 'container' }
     : { service: 'file' as const, resource: 's', endpoint: deps.file.endpoint, listing: 'restype=directory&comp=list', kind: 'share' };
+  if (datastore.credentialsType === 'ServicePrincipal') return checkPrincipal(deps, datastore, target);
   const sas =
     datastore.credentialsType === 'AccountKey'
       ? issueServiceSas(account.name, datastore.secret!, {
@@ -71,12 +85,39 @@ export async function checkAccountKey(deps: ProbeTargets, accountName: string, k
   return `listing the account's containers answered ${status}${code ? ` ${code}` : ''}.`;
 }
 
-function probe(url: string): Promise<{ status: number; code?: string }> {
+/**
+ * A service principal's datastore: its secret must sign in as the client (the
+ * token endpoint's own check), and a token for that client must list the
+ * container or share, which takes a data role there.
+ */
+async function checkPrincipal(deps: ProbeTargets, datastore: DatastoreCredential, target: { listing: string; kind: string }): Promise<string | undefined> {
+  const clientId = datastore.servicePrincipal!.clientId;
+  const principal = await deps.directory.getPrincipal(clientId);
+  if (!principal) return `the service principal '${clientId}' does not exist in this server's directory.`;
+  if (!clientSecretMatches(datastore.secret!, principal.secretHash)) return `the client secret is not valid for service principal '${clientId}' (it may have been reset).`;
+  const token = (await deps.tokens.issue(clientId, `${deps.armEndpoint}/${deps.tenantId}/v2.0`, STORAGE_AUDIENCE)).accessToken;
+  const isBlob = datastore.type === 'AzureBlob';
+  const endpoint = isBlob ? deps.dataPlaneHttps.blob : deps.dataPlaneHttps.file;
+  const url = `${endpoint}/${datastore.accountName}/${encodeURIComponent(datastore.containerName)}?${target.listing}&maxresults=1`;
+  const headers = { authorization: `Bearer ${token}`, ...(isBlob ? {} : { 'x-ms-file-request-intent': 'backup' }) };
+  const { status, code } = await probe(url, { headers, ca: deps.dataPlaneHttps.ca });
+  if (status === 200) return undefined;
+  if (code === 'ContainerNotFound' || code === 'ShareNotFound') return `the ${target.kind} '${datastore.containerName}' does not exist in account '${datastore.accountName}'.`;
+  if (code === 'AuthorizationPermissionMismatch') {
+    return `service principal '${clientId}' has no data role on the ${target.kind} '${datastore.containerName}': assign it ${isBlob ? 'Storage Blob Data Reader' : 'Storage File Data Privileged Reader'} or above there.`;
+  }
+  return `listing the ${target.kind} with the service principal's token answered ${status}${code ? ` ${code}` : ''}.`;
+}
+
+/** One GET of the data plane: over TLS with `tls` (a token's request), else plain HTTP; the status and error code. */
+function probe(url: string, tls?: { headers: Record<string, string>; ca: Buffer }): Promise<{ status: number; code?: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: probeAgent, headers: { 'x-ms-version': '2021-08-06' }, timeout: PROBE_TIMEOUT_MS }, (res) => {
+    const headers = { 'x-ms-version': '2021-08-06', ...tls?.headers };
+    const answered = (res: http.IncomingMessage) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, code: res.headers['x-ms-error-code'] as string | undefined }));
-    });
+    };
+    const req = tls ? https.get(url, { ca: tls.ca, headers, timeout: PROBE_TIMEOUT_MS }, answered) : http.get(url, { agent: probeAgent, headers, timeout: PROBE_TIMEOUT_MS }, answered);
     req.on('timeout', () => req.destroy(new Error('the data plane did not answer the validation request in time')));
     req.on('error', reject);
   });

@@ -58,4 +58,6 @@ export interface ManagementDeps {
   consoleSessions: ConsoleSessions;
   /** The Blob and File services' TLS ports: the console's storage browser calls them at its own host name. */
   dataPlaneHttpsPorts: { blob: number; file: number };
+  /** The same services' HTTPS URLs and the CA that signed them: credentials that are tokens are checked there (bearer tokens travel over TLS only). */
+  dataPlaneHttps: { blob: string; file: string; ca: Buffer };
 }

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Metadata } from '../db/metadata.js';
@@ -96,6 +97,11 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     activity: new ActivityLog(metadata.activity, options.logger),
     logger: options.logger,
     dataPlaneHttpsPorts: options.dataPlaneHttpsPorts,
+    dataPlaneHttps: {
+      blob: `https://${options.displayHost}:${options.dataPlaneHttpsPorts.blob}`,
+      file: `https://${options.displayHost}:${options.dataPlaneHttpsPorts.file}`,
+      ca: fs.readFileSync(options.tls.caFile),
+    },
     consoleSessions: new ConsoleSessions(),
     node: options.node,
   };

@@ -120,7 +120,7 @@ function datastoreWhere(holder: Pick<CredentialHolder, 'datastoreName' | 'system
   };
 }
 
-/** What listConsumers shows of a datastore that holds no credential: `keyless`, which no key change affects. */
+/** What listConsumers shows of a datastore that holds no key (none at all, or a service principal's secret): `keyless`, which no key change affects. */
 export function keylessJson(subscriptionId: string, holder: KeylessHolder) {
   return {
     id: holderResourceId(subscriptionId, holder),
@@ -128,7 +128,8 @@ export function keylessJson(subscriptionId: string, holder: KeylessHolder) {
     resourceGroup: holder.resourceGroup,
     workspaceName: holder.workspaceName,
     ...datastoreWhere(holder),
-    credentialsType: 'None' as const,
+    credentialsType: holder.credentialsType,
+    ...(holder.clientId !== undefined && { servicePrincipal: { clientId: holder.clientId } }),
     matches: 'keyless' as const,
   };
 }

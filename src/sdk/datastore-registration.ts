@@ -9,9 +9,10 @@ export interface DatastoreRegistration {
   accountName: string;
   /** The container (AzureBlob) or file share (AzureFile). */
   container: string;
-  /** At most one of accountKey and sasToken; neither registers a datastore without credentials. */
+  /** At most one of accountKey, sasToken and servicePrincipal; none registers a datastore without credentials (identity access). */
   accountKey?: string;
   sasToken?: string;
+  servicePrincipal?: { tenantId: string; clientId: string; clientSecret: string };
   /** Storage DNS suffix (`core.windows.net`) or, for this server, `host:port`; the server's own by default. */
   endpoint?: string;
   /** `https` (default in Azure), `http`, `wasbs` or `wasb`. */
@@ -21,8 +22,12 @@ export interface DatastoreRegistration {
 }
 
 function credentials(registration: DatastoreRegistration): DatastoreCredentialsUnion {
-  if (registration.accountKey !== undefined && registration.sasToken !== undefined) {
-    throw new MlspaceError(`Datastore '${registration.name}': give an account key or a SAS token, not both.`, 'InvalidArgument');
+  if ([registration.accountKey, registration.sasToken, registration.servicePrincipal].filter((given) => given !== undefined).length > 1) {
+    throw new MlspaceError(`Datastore '${registration.name}': give one of an account key, a SAS token or a service principal, not several.`, 'InvalidArgument');
+  }
+  const principal = registration.servicePrincipal;
+  if (principal !== undefined) {
+    return { credentialsType: 'ServicePrincipal', tenantId: principal.tenantId, clientId: principal.clientId, secrets: { secretsType: 'ServicePrincipal', clientSecret: principal.clientSecret } };
   }
   if (registration.accountKey !== undefined) return { credentialsType: 'AccountKey', secrets: { secretsType: 'AccountKey', key: registration.accountKey } };
   if (registration.sasToken !== undefined) return { credentialsType: 'Sas', secrets: { secretsType: 'Sas', sasToken: registration.sasToken.replace(/^\?/, '') } };

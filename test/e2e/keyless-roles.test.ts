@@ -16,7 +16,7 @@ import { errorOf, statusAndCode } from '../helpers/errors.js';
 /** An ARM error's status and code, side by side. */
 const armStatus = (error: { statusCode?: number; code?: string }) => [error.statusCode, error.code];
 import { adminSecret, armRequest, managementClients, tokenFor, type ClientSecret } from '../helpers/management.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { startTestServer, storedMetadata, type TestServer } from '../helpers/server.js';
 
 const ROLE = {
   owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
@@ -150,10 +150,12 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
     expect((await get(server.blob, `Bearer ${storageToken}`)).status).toBe(401);
     // Before 2017-11-09 the service took no tokens.
     expect(await get(server.blobHttps, `Bearer ${storageToken}`, '2017-07-29')).toMatchObject({ status: 403, code: 'AuthenticationFailed' });
-    // An unsigned request to a private container is refused with the challenge too.
+    // An unsigned request to a private container is refused with the challenge too (service versions from 2019-12-12 on).
     const anonymous = await get(server.blobHttps, '');
-    expect([anonymous.status, anonymous.code]).toEqual([404, 'ResourceNotFound']);
+    expect([anonymous.status, anonymous.code]).toEqual([401, 'NoAuthenticationInformation']);
     expect(anonymous.challenge).toMatch(/^Bearer authorization_uri=.* resource_id=https:\/\/storage\.azure\.com$/);
+    const older = await get(server.blobHttps, '', '2019-07-07');
+    expect([older.status, older.code, older.challenge]).toEqual([404, 'ResourceNotFound', undefined]);
     // The same good token is accepted on HTTPS (Reader may read container properties: an action).
     expect((await get(server.blobHttps, `Bearer ${storageToken}`)).status).toBe(200);
     expect(server.output()).not.toContain(storageToken);
@@ -350,5 +352,42 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
       expect(forced.stdout.trim()).toBe('False');
       await admin.storage.storageAccounts.update('keyless-a', 'keylessa', { allowSharedKeyAccess: true });
     });
+    it('service-principal datastores: validated with a token for the principal, their secret sealed, listed as keyless and as the principal\'s consumers', async () => {
+      const reader = await createPrincipal('Reader', [groupA]);
+      const body = (secret: string, container = 'data') => ({
+        properties: {
+          datastoreType: 'AzureBlob' as const,
+          accountName: 'keylessa',
+          containerName: container,
+          credentials: { credentialsType: 'ServicePrincipal' as const, tenantId: server.tenantId, clientId: reader.clientId, secrets: { secretsType: 'ServicePrincipal' as const, clientSecret: secret } },
+        },
+      });
+      // No data role on the container yet: the validation's token is refused, and says which role to give.
+      const noRole = await errorOf(admin.ml.datastores.createOrUpdate('keyless-a', 'keylessws', 'byprincipal', body(reader.clientSecret)));
+      expect(armStatus(noRole)).toEqual([400, 'DatastoreValidationFailed']);
+      expect(noRole.message).toMatch(/has no data role on the container 'data': assign it Storage Blob Data Reader/);
+      await authorization.roleAssignments.create(`${accountA}/blobServices/default/containers/data`, randomUUID(), { roleDefinitionId: roleId(ROLE.blobReader), principalId: reader.clientId });
+      const wrongSecret = await errorOf(admin.ml.datastores.createOrUpdate('keyless-a', 'keylessws', 'byprincipal', body('not-its-secret')));
+      expect(wrongSecret.message).toMatch(/the client secret is not valid for service principal/);
+      expect(wrongSecret.message).not.toContain('not-its-secret');
+      const saved = await admin.ml.datastores.createOrUpdate('keyless-a', 'keylessws', 'byprincipal', body(reader.clientSecret));
+      expect(saved.properties.credentials).toEqual({ credentialsType: 'ServicePrincipal', tenantId: server.tenantId, clientId: reader.clientId });
+      expect(await admin.ml.datastores.listSecrets('keyless-a', 'keylessws', 'byprincipal')).toMatchObject({ secretsType: 'ServicePrincipal', clientSecret: reader.clientSecret });
+      expect(await storedMetadata(server)).not.toContain(reader.clientSecret);
+
+      const env = { MLSPACE_HOME: home };
+      const listed = JSON.parse((await runCli(['storage', 'account', 'keys', 'consumers', '-g', 'keyless-a', '-n', 'keylessa', '-o', 'json'], { env })).stdout);
+      expect(listed.value.find((consumer: { datastoreName?: string }) => consumer.datastoreName === 'byprincipal')).toMatchObject({
+        credentialsType: 'ServicePrincipal',
+        servicePrincipal: { clientId: reader.clientId },
+        matches: 'keyless',
+      });
+      const ofPrincipal = JSON.parse((await runCli(['ad', 'sp', 'consumers', '--id', reader.clientId, '-o', 'json'], { env })).stdout);
+      expect(ofPrincipal).toEqual([expect.objectContaining({ workspaceName: 'keylessws', datastoreName: 'byprincipal', accountName: 'keylessa' })]);
+      const unknown = await runCli(['ad', 'sp', 'consumers', '--id', randomUUID()], { env });
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr).toMatch(/PrincipalNotFound/);
+    });
   });
 });
+

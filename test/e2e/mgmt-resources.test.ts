@@ -1,6 +1,7 @@
 import { BlobServiceClient, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { armRequest, managementClients, tokenFor } from '../helpers/management.js';
+import { errorOf } from '../helpers/errors.js';
 import { DEV_ACCOUNT, DEV_KEY, startTestServer, type TestServer } from '../helpers/server.js';
 
 const GROUP = 'rg-resources';
@@ -120,11 +121,18 @@ describe('management resources', { timeout: 90_000 }, () => {
     const viaSas = new ContainerClient(`${server.blob}/${ACCOUNT}/data?${serviceSas}`);
     expect((await viaSas.getBlockBlobClient('hello.txt').downloadToBuffer()).toString()).toBe('hello');
 
-    const updated = await clients.storage.storageAccounts.update(GROUP, ACCOUNT, {
-      tags: { env: 'prod' },
-      allowSharedKeyAccess: false,
-      keyPolicy: { keyExpirationPeriodInDays: 90 },
+    const change = { tags: { env: 'prod' }, allowSharedKeyAccess: false, keyPolicy: { keyExpirationPeriodInDays: 90 } };
+    // The account's workspace and its datastores hold its key: turning Shared Key off is refused, naming them, unless forced.
+    const refused = await errorOf(clients.storage.storageAccounts.update(GROUP, ACCOUNT, change));
+    expect(refused).toMatchObject({ statusCode: 409, code: 'KeyBasedConsumersExist' });
+    expect(refused.message).toMatch(/would break 4 consumer\(s\).*workspaces\/resources-ws/);
+    expect((await clients.storage.storageAccounts.getProperties(GROUP, ACCOUNT)).allowSharedKeyAccess).toBe(true);
+    const forced = await armRequest(server, 'PATCH', `/subscriptions/${server.subscriptionId}/resourceGroups/${GROUP}/providers/Microsoft.Storage/storageAccounts/${ACCOUNT}?force=true`, {
+      token: await tokenFor(server),
+      body: { tags: change.tags, properties: { allowSharedKeyAccess: false, keyPolicy: change.keyPolicy } },
     });
+    expect(forced.status, forced.text).toBe(200);
+    const updated = await clients.storage.storageAccounts.getProperties(GROUP, ACCOUNT);
     expect(updated).toMatchObject({ tags: { env: 'prod' }, allowSharedKeyAccess: false, keyPolicy: { keyExpirationPeriodInDays: 90 } });
     const notPermitted = { statusCode: 403, code: 'KeyBasedAuthenticationNotPermitted' };
     await expect(blobService(key1).getContainerClient('data').getProperties()).rejects.toMatchObject(notPermitted);

@@ -177,7 +177,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     });
     expect(byId.get('ws-beta/datastores/features-account-sas').sas).toMatchObject({ kind: 'account', signedWith: 'key1' });
     expect(byId.get('ws-alpha/datastores/shared-files-sas').sas).toMatchObject({ kind: 'service', signedResource: 's', signedWith: 'key1' });
-    expect(body.counts).toEqual({ consumers: 15, key1: 14, key2: 0, stale: 1, unknown: 0 });
+    expect(body.counts).toEqual({ consumers: 15, key1: 14, key2: 0, stale: 1, unknown: 0, keyless: 0 });
     for (const secret of [key1, key2, staleKey, ...[serviceSas, accountSas, fileSas].map((sas) => new URLSearchParams(sas).get('sig')!)]) {
       expect(response.text).not.toContain(secret);
     }
@@ -252,7 +252,7 @@ describe('consumers and rotation of a storage account', { timeout: 120_000 }, ()
     test('every consumer works with what it now holds, and holds key2 or a SAS signed with it', async () => {
       await assertAllWork();
       const consumers = (await armRequest(server, 'POST', `${path()}/listConsumers`, { token })).json;
-      expect(consumers.counts).toEqual({ consumers: 15, key1: 0, key2: 14, stale: 1, unknown: 0 });
+      expect(consumers.counts).toEqual({ consumers: 15, key1: 0, key2: 14, stale: 1, unknown: 0, keyless: 0 });
       expect(consumers.activeKey).toBe('key2');
       const keys = (await clients.storage.storageAccounts.listKeys(GROUP_A, ACCOUNT)).keys!.map((key) => key.value);
       expect(keys[1]).toBe(key2);

@@ -106,7 +106,7 @@ describe('the TypeScript SDK', { timeout: 90_000 }, () => {
     test('a key and a SAS token together are refused before anything is sent', async () => {
       await expect(
         Datastore.registerAzureBlobContainer({ workspace: ws, datastoreName: 'both', containerName: 'c1', accountName: ACCOUNT, accountKey: key1, sasToken: 'sv=1' }),
-      ).rejects.toMatchObject({ code: 'InvalidArgument', message: "Datastore 'both': give an account key or a SAS token, not both." });
+      ).rejects.toMatchObject({ code: 'InvalidArgument', message: "Datastore 'both': give one of an account key, a SAS token or a service principal, not several." });
     });
   });
 

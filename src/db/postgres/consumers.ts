@@ -5,12 +5,14 @@ import {
   datastoreHolder,
   keylessHolder,
   parseRef,
+  principalHolder,
   workspaceHolder,
   type ConsumerStore,
   type CredentialHolder,
   type DatastoreRow,
   type KeylessHolder,
   type KeylessRow,
+  type PrincipalHolder,
   type WorkspaceRow,
 } from '../consumers.js';
 
@@ -31,13 +33,28 @@ export class PgConsumerRepo implements ConsumerStore {
   async keylessByAccount(account: string): Promise<KeylessHolder[]> {
     const { rows } = await this.pool.query<KeylessRow>(
       `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
-              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container
+              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
+              d.doc::jsonb ->> 'credentialsType' AS credentials_type, d.doc::jsonb -> 'servicePrincipal' ->> 'clientId' AS client_id
          FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
-        WHERE (d.doc::jsonb ->> 'accountName') = $1 AND d.secret IS NULL
+        WHERE (d.doc::jsonb ->> 'accountName') = $1 AND (d.doc::jsonb ->> 'credentialsType') IN ('None', 'ServicePrincipal')
         ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
       [account],
     );
     return rows.map(keylessHolder);
+  }
+
+  async byServicePrincipal(clientId: string): Promise<PrincipalHolder[]> {
+    const { rows } = await this.pool.query<KeylessRow>(
+      `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
+              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
+              d.doc::jsonb ->> 'credentialsType' AS credentials_type, d.doc::jsonb -> 'servicePrincipal' ->> 'clientId' AS client_id,
+              d.doc::jsonb ->> 'accountName' AS account_name
+         FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
+        WHERE (d.doc::jsonb ->> 'credentialsType') = 'ServicePrincipal' AND lower(d.doc::jsonb -> 'servicePrincipal' ->> 'clientId') = lower($1)
+        ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
+      [clientId],
+    );
+    return rows.map(principalHolder);
   }
 
   /** Every holder of a credential of `account`, in the order the SQLite dialect answers them. */
@@ -48,7 +65,7 @@ export class PgConsumerRepo implements ConsumerStore {
               d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
               d.doc::jsonb ->> 'credentialsType' AS credentials_type
          FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
-        WHERE (d.doc::jsonb ->> 'accountName') = $1 AND d.secret IS NOT NULL
+        WHERE (d.doc::jsonb ->> 'accountName') = $1 AND (d.doc::jsonb ->> 'credentialsType') IN ('AccountKey', 'Sas')
         ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
       [account],
     );

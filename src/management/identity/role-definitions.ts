@@ -19,7 +19,8 @@ export interface RoleDefinition {
 
 const STORAGE = 'Microsoft.Storage/storageAccounts';
 const CONTAINERS = `${STORAGE}/blobServices/containers`;
-const FILES = `${STORAGE}/fileServices/fileshares/files`;
+const FILE_SERVICE = `${STORAGE}/fileServices`;
+const FILES = `${FILE_SERVICE}/fileshares/files`;
 
 const role = (id: string, roleName: string, description: string, permissions: Partial<Omit<RoleDefinition, 'id' | 'roleName' | 'description'>>): RoleDefinition => ({
   id,
@@ -40,8 +41,23 @@ export const BUILT_IN_ROLES: readonly RoleDefinition[] = [
   role(
     'b24988ac-6180-42a0-ab88-20f7382dd24c',
     'Contributor',
-    'Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.',
-    { actions: ['*'], notActions: ['Microsoft.Authorization/*/Delete', 'Microsoft.Authorization/*/Write', 'Microsoft.Authorization/elevateAccess/Action'] },
+    'Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC, manage assignments in Azure Blueprints, or share image galleries.',
+    {
+      actions: ['*'],
+      notActions: [
+        'Microsoft.Authorization/*/Delete',
+        'Microsoft.Authorization/*/Write',
+        'Microsoft.Authorization/elevateAccess/Action',
+        'Microsoft.Blueprint/blueprintAssignments/write',
+        'Microsoft.Blueprint/blueprintAssignments/delete',
+        'Microsoft.Compute/galleries/share/action',
+        'Microsoft.Purview/consents/write',
+        'Microsoft.Purview/consents/delete',
+        'Microsoft.Resources/deploymentStacks/manageDenySetting/action',
+        'Microsoft.Subscription/cancel/action',
+        'Microsoft.Subscription/enable/action',
+      ],
+    },
   ),
   role('acdd72a7-3385-48ef-bd42-f606fba81ae7', 'Reader', 'View all resources, but does not allow you to make any changes.', { actions: ['*/read'] }),
   role('18d7d88d-d35e-4fb5-a5c3-7773c20a72d9', 'User Access Administrator', 'Lets you manage user access to Azure resources.', {
@@ -50,50 +66,50 @@ export const BUILT_IN_ROLES: readonly RoleDefinition[] = [
   role(
     '81a9662b-bebf-436f-a333-f67b29880f12',
     'Storage Account Key Operator Service Role',
-    'Permits listing and regenerating storage account access keys.',
+    'Storage Account Key Operators are allowed to list and regenerate keys on Storage Accounts',
     // listConsumers (an mlspace extension) shows which key each consumer holds: whoever may list the keys may see it.
     { actions: [`${STORAGE}/listkeys/action`, `${STORAGE}/regeneratekey/action`, `${STORAGE}/listConsumers/action`] },
   ),
   role(
     'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
     'Storage Blob Data Owner',
-    'Provides full access to Azure Storage blob containers and data, including assigning POSIX access control.',
+    'Allows for full access to Azure Storage blob containers and data, including assigning POSIX access control.',
     { actions: [`${CONTAINERS}/*`, `${STORAGE}/blobServices/generateUserDelegationKey/action`], dataActions: [`${CONTAINERS}/blobs/*`] },
   ),
-  role('ba92f5b4-2d11-453d-a403-e96b0029c9fe', 'Storage Blob Data Contributor', 'Allows for read, write and delete access to Azure Storage blob containers and data.', {
+  role('ba92f5b4-2d11-453d-a403-e96b0029c9fe', 'Storage Blob Data Contributor', 'Allows for read, write and delete access to Azure Storage blob containers and data', {
     actions: [`${CONTAINERS}/delete`, `${CONTAINERS}/read`, `${CONTAINERS}/write`, `${STORAGE}/blobServices/generateUserDelegationKey/action`],
     dataActions: [`${CONTAINERS}/blobs/delete`, `${CONTAINERS}/blobs/read`, `${CONTAINERS}/blobs/write`, `${CONTAINERS}/blobs/move/action`, `${CONTAINERS}/blobs/add/action`],
   }),
-  role('2a2b9908-6ea1-4ae2-8e65-a410df84e7d1', 'Storage Blob Data Reader', 'Allows for read access to Azure Storage blob containers and data.', {
+  role('2a2b9908-6ea1-4ae2-8e65-a410df84e7d1', 'Storage Blob Data Reader', 'Allows for read access to Azure Storage blob containers and data', {
     actions: [`${CONTAINERS}/read`, `${STORAGE}/blobServices/generateUserDelegationKey/action`],
     dataActions: [`${CONTAINERS}/blobs/read`],
   }),
   role(
     'db58b8e5-c6ad-4a2a-8342-4190687cbf4a',
     'Storage Blob Delegator',
-    'Allows for generation of a user delegation key which can be used to sign SAS tokens.',
+    'Allows for generation of a user delegation key which can be used to sign SAS tokens',
     { actions: [`${STORAGE}/blobServices/generateUserDelegationKey/action`] },
   ),
   role(
     '69566ab7-960f-475b-8e7c-b3118f30c6bd',
     'Storage File Data Privileged Contributor',
-    'Allows for read, write, delete and modify NTFS permission access in Azure Storage file shares over REST, bypassing existing file and directory permissions.',
+    'Customer has read, write, delete and modify NTFS permission access on Azure Storage file shares.',
     {
       dataActions: [
         `${FILES}/read`,
         `${FILES}/write`,
         `${FILES}/delete`,
         `${FILES}/modifypermissions/action`,
-        `${FILES}/readFileBackupSemantics/action`,
-        `${FILES}/writeFileBackupSemantics/action`,
+        `${FILE_SERVICE}/readFileBackupSemantics/action`,
+        `${FILE_SERVICE}/writeFileBackupSemantics/action`,
       ],
     },
   ),
   role(
     'b8eda974-7b85-4f76-af95-65846b26df6d',
     'Storage File Data Privileged Reader',
-    'Allows for read access to Azure Storage file shares over REST, bypassing existing file and directory permissions.',
-    { dataActions: [`${FILES}/read`, `${FILES}/readFileBackupSemantics/action`] },
+    'Customer has read access on Azure Storage file shares.',
+    { dataActions: [`${FILES}/read`, `${FILE_SERVICE}/readFileBackupSemantics/action`] },
   ),
 ];
 

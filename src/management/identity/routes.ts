@@ -1,7 +1,8 @@
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
-import { armErrors } from '../http/errors.js';
+import { ArmError, armErrors } from '../http/errors.js';
+import { keylessJson } from '../../rotation/consumers.js';
 import { Fields } from '../http/fields.js';
 import type { ArmRoute } from '../http/route.js';
 import { cloudMetadata, jwks, openIdConfiguration, tokenEndpoint, type IdentityDeps } from './oauth.js';
@@ -33,6 +34,20 @@ async function createPrincipal(deps: ManagementDeps, ctx: ArmRequest): Promise<A
   return { status: 201, body: { ...credentials, role: role.roleName, scopes, displayName } };
 }
 
+/**
+ * POST …/servicePrincipals/{clientId}/listConsumers (an mlspace extension): every
+ * datastore, in any workspace and resource group, holding this principal's
+ * client secret: what a reset of the secret must move.
+ */
+async function principalConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const clientId = ctx.params.clientId!;
+  if (!(await deps.directory.getPrincipal(clientId))) {
+    throw new ArmError(404, 'PrincipalNotFound', `Service principal '${clientId}' does not exist in the directory ${deps.tenantId}.`);
+  }
+  const holders = await deps.consumers.byServicePrincipal(clientId);
+  return { status: 200, body: { clientId, value: holders.map((holder) => ({ ...keylessJson(deps.subscriptionId, holder), accountName: holder.accountName })) } };
+}
+
 export function identityRoutes(deps: ManagementDeps): ArmRoute[] {
   const identity: IdentityDeps = deps;
   return [
@@ -50,6 +65,12 @@ export function identityRoutes(deps: ManagementDeps): ArmRoute[] {
       pattern: '/providers/Mlspace.Identity/servicePrincipals',
       action: 'Microsoft.Authorization/roleAssignments/write',
       handler: (ctx) => createPrincipal(deps, ctx),
+    },
+    {
+      method: 'POST',
+      pattern: '/providers/Mlspace.Identity/servicePrincipals/{clientId}/listConsumers',
+      action: 'Microsoft.MachineLearningServices/workspaces/datastores/read',
+      handler: (ctx) => principalConsumers(deps, ctx),
     },
   ];
 }

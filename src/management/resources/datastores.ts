@@ -1,4 +1,4 @@
-import type { CredentialsType, DatastoreRecord } from '../../db/datastores.js';
+import type { DatastoreRecord, ServicePrincipalCredential } from '../../db/datastores.js';
 import type { WorkspaceRecord } from '../../db/workspaces.js';
 import { ACCOUNT_NAME } from '../../server/config.js';
 import { isContainerOrShareName } from '../../storage/http/resource-names.js';
@@ -31,7 +31,7 @@ function datastoreJson(deps: ManagementDeps, workspace: WorkspaceRecord, datasto
       endpoint: datastore.endpoint,
       protocol: datastore.protocol,
       // GET never returns secrets; listSecrets does.
-      credentials: { credentialsType: datastore.credentialsType },
+      credentials: { credentialsType: datastore.credentialsType, ...datastore.servicePrincipal },
       isDefault: datastore.isDefault,
       description: datastore.description,
       tags: datastore.tags,
@@ -47,14 +47,14 @@ async function requireDatastore(deps: ManagementDeps, workspace: WorkspaceRecord
   return datastore;
 }
 
-/** The credential a body states: its type and, for AccountKey and Sas, the secret (never echoed back in errors). */
-function readCredentials(properties: Fields): { credentialsType: CredentialsType; secret?: string } {
+/** The credential a body states: its type and, for AccountKey, Sas and ServicePrincipal, the secret (never echoed back in errors). */
+function readCredentials(deps: ManagementDeps, properties: Fields): Pick<DatastoreRecord, 'credentialsType' | 'secret' | 'servicePrincipal'> {
   const credentials = properties.requiredObject('credentials');
   const credentialsType = credentials.string('credentialsType');
   if (credentialsType === 'None') return { credentialsType };
-  if (credentialsType !== 'AccountKey' && credentialsType !== 'Sas') {
+  if (credentialsType !== 'AccountKey' && credentialsType !== 'Sas' && credentialsType !== 'ServicePrincipal') {
     throw armErrors.invalidContent(
-      `'properties.credentials.credentialsType' must be 'AccountKey', 'Sas' or 'None'${credentialsType ? `; '${credentialsType}' is not supported by this server` : ''}.`,
+      `'properties.credentials.credentialsType' must be 'AccountKey', 'Sas', 'ServicePrincipal' or 'None'${credentialsType ? `; '${credentialsType}' is not supported by this server` : ''}.`,
     );
   }
   const secrets = credentials.requiredObject('secrets');
@@ -67,6 +67,18 @@ function readCredentials(properties: Fields): { credentialsType: CredentialsType
     if (!/^[A-Za-z0-9+/]+={0,2}$/.test(key)) throw armErrors.invalidContent("'properties.credentials.secrets.key' is not a base64 account key.");
     // Stored canonical, so its sealing fingerprint equals the account key's whatever padding the client sent.
     return { credentialsType, secret: Buffer.from(key, 'base64').toString('base64') };
+  }
+  if (credentialsType === 'ServicePrincipal') {
+    const tenantId = credentials.requiredString('tenantId');
+    if (tenantId.toLowerCase() !== deps.tenantId.toLowerCase()) {
+      throw armErrors.invalidContent(`'properties.credentials.tenantId' '${tenantId}' is not this server's tenant; use ${deps.tenantId} (endpoints.json tenantId).`);
+    }
+    const servicePrincipal: ServicePrincipalCredential = { tenantId: deps.tenantId, clientId: credentials.requiredString('clientId') };
+    const authorityUrl = credentials.string('authorityUrl');
+    const resourceUrl = credentials.string('resourceUrl');
+    if (authorityUrl !== undefined) servicePrincipal.authorityUrl = authorityUrl;
+    if (resourceUrl !== undefined) servicePrincipal.resourceUrl = resourceUrl;
+    return { credentialsType, secret: secrets.requiredString('clientSecret'), servicePrincipal };
   }
   return { credentialsType, secret: secrets.requiredString('sasToken') };
 }
@@ -98,7 +110,7 @@ function readDatastore(deps: ManagementDeps, workspace: WorkspaceRecord, name: s
     containerName,
     endpoint: properties.string('endpoint') ?? defaults.endpoint,
     protocol: properties.oneOf('protocol', ['https', 'http', 'wasbs', 'wasb'] as const) ?? defaults.protocol,
-    ...readCredentials(properties),
+    ...readCredentials(deps, properties),
     description: properties.string('description'),
     tags: properties.stringMap('tags') ?? {},
     properties: properties.stringMap('properties') ?? {},
@@ -178,6 +190,7 @@ async function listSecrets(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRe
   const datastore = await requireDatastore(deps, workspace, ctx.params.name!);
   if (datastore.credentialsType === 'AccountKey') return { status: 200, body: { secretsType: 'AccountKey', key: datastore.secret } };
   if (datastore.credentialsType === 'Sas') return { status: 200, body: { secretsType: 'Sas', sasToken: datastore.secret } };
+  if (datastore.credentialsType === 'ServicePrincipal') return { status: 200, body: { secretsType: 'ServicePrincipal', clientSecret: datastore.secret } };
   throw new ArmError(400, 'UserError', `Datastore '${datastore.name}' has credentialsType None: it holds no secrets.`);
 }
 

@@ -48,7 +48,7 @@ function unsupportedScheme(scheme: string): Error {
   // Name the scheme only when it looks like one: a header without a scheme may be a bare secret.
   const named = /^[A-Za-z][A-Za-z0-9-]{0,31}$/.test(scheme) ? `'${scheme}' ` : '';
   return errors.authFailed(
-    `The Authorization scheme ${named}is not supported: only Shared Key, Shared Key Lite and SAS are supported. ` +
-      'Sign the request with an account key, or use a SAS token.',
+    `The Authorization scheme ${named}is not supported: only Shared Key, Shared Key Lite, Bearer (over HTTPS) and SAS are supported. ` +
+      'Sign the request with an account key, use a SAS token, or send a bearer token to the HTTPS endpoint.',
   );
 }

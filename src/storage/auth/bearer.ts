@@ -51,10 +51,24 @@ export class BearerAuth {
     return `Bearer authorization_uri=${this.authority}/${this.identity.tenantId}/oauth2/authorize resource_id=${STORAGE_AUDIENCE}`;
   }
 
-  /** A refusal of an unsigned request, with the challenge added. */
-  withChallenge(error: unknown): unknown {
-    if (!(error instanceof StorageError)) return error;
-    return new StorageError(error.status, error.code, error.message, error.details, { ...error.headers, 'www-authenticate': this.challenge() });
+  /**
+   * The refusal of an unsigned request that may not run. From the service
+   * versions that know the bearer challenge on (Blob 2019-12-12, File
+   * 2022-11-02), Azure answers 401 NoAuthenticationInformation with it, so a
+   * client learns where to get a token; older versions keep their answer (404,
+   * which tells nothing of what exists).
+   */
+  refuseAnonymous(ctx: StorageRequest, error: unknown): unknown {
+    const version = ctx.req.headers['x-ms-version'];
+    const since = ctx.service === 'blob' ? '2019-12-12' : '2022-11-02';
+    if (!(error instanceof StorageError) || typeof version !== 'string' || version < since) return error;
+    return new StorageError(
+      401,
+      'NoAuthenticationInformation',
+      'Server failed to authenticate the request. Please refer to the information in the www-authenticate header. (Sign the request, use a SAS, or send a bearer token over HTTPS.)',
+      {},
+      { 'www-authenticate': this.challenge() },
+    );
   }
 
   /** 401 with the challenge: a missing, malformed, expired or foreign token. */
@@ -74,8 +88,17 @@ export class BearerAuth {
     const token = match[1]!;
     if (token.length > MAX_TOKEN_LENGTH) throw this.invalidToken(`The access token is longer than ${MAX_TOKEN_LENGTH} characters; no token of this server is.`);
     const version = ctx.req.headers['x-ms-version'];
-    if (typeof version !== 'string' || version < '2017-11-09') {
-      throw errors.authFailed('Authentication scheme Bearer is not supported in this version: send x-ms-version 2017-11-09 or later (every current SDK does).');
+    const since = ctx.service === 'blob' ? '2017-11-09' : '2022-11-02';
+    if (typeof version !== 'string' || version < since) {
+      throw errors.authFailed(`Authentication scheme Bearer is not supported in this version: send x-ms-version ${since} or later (every current SDK does).`);
+    }
+    // Azure Files took tokens for files and directories first; for shares and the service (management actions) only from 2024-11-04.
+    if (ctx.service === 'file' && version < '2024-11-04' && access.rbac.some((need) => !need.data)) {
+      throw new StorageError(
+        409,
+        'FileOAuthManagementApiRestrictedToSrp',
+        `Share and service operations take a bearer token from service version 2024-11-04 on; this request has x-ms-version ${version}. Use a newer SDK, or the management plane (fileServices/shares).`,
+      );
     }
     if (ctx.protocol !== 'https') {
       throw this.invalidToken('Bearer tokens are accepted only over HTTPS: use the blobHttps or fileHttps endpoint of endpoints.json.');

@@ -1,12 +1,14 @@
 import type { OperationAccess, RbacNeed } from '../auth/types.js';
 
 const FILE_SERVICE = 'Microsoft.Storage/storageAccounts/fileServices';
-const SHARES = `${FILE_SERVICE}/fileshares`;
+/** Shares themselves are `fileServices/shares/*` actions; their files `fileServices/fileshares/files/*` data actions, as Azure spells them. */
+const SHARES = `${FILE_SERVICE}/shares`;
+const FILES = `${FILE_SERVICE}/fileshares/files`;
 const action = (name: string): RbacNeed => ({ action: name, data: false });
 /** With a token, Azure Files takes only backup intent (x-ms-file-request-intent: backup): every file operation needs its backup semantics too. */
-const READ_DATA = [`${SHARES}/files/read`, `${SHARES}/files/readFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
-const WRITE_DATA = [`${SHARES}/files/write`, `${SHARES}/files/writeFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
-const DELETE_DATA = [`${SHARES}/files/delete`, `${SHARES}/files/writeFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
+const READ_DATA = [`${FILES}/read`, `${FILE_SERVICE}/readFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
+/** Writes and deletes alike: Azure's table asks files/write for Delete File and Delete Directory. */
+const WRITE_DATA = [`${FILES}/write`, `${FILE_SERVICE}/writeFileBackupSemantics/action`].map((name) => ({ action: name, data: true }));
 
 /**
  * What File operations need. From a SAS: a share SAS (sr=s) grants within its
@@ -32,9 +34,9 @@ export const WRITE_SHARE = access('w', 'c', 'service', [action(`${SHARES}/write`
 export const READ_DIRECTORY = access('r', 'o', 'container', READ_DATA);
 export const CREATE_DIRECTORY = access('cw', 'o', 'container', WRITE_DATA);
 export const WRITE_DIRECTORY = access('w', 'o', 'container', WRITE_DATA);
-export const DELETE_DIRECTORY = access('d', 'o', 'container', DELETE_DATA);
+export const DELETE_DIRECTORY = access('d', 'o', 'container', WRITE_DATA);
 export const LIST_DIRECTORY = access('l', 'c', 'container', READ_DATA);
 export const READ_FILE = access('r', 'o', 'object', READ_DATA);
 export const CREATE_FILE = access('cw', 'o', 'object', WRITE_DATA);
 export const WRITE_FILE = access('w', 'o', 'object', WRITE_DATA);
-export const DELETE_FILE = access('d', 'o', 'object', DELETE_DATA);
+export const DELETE_FILE = access('d', 'o', 'object', WRITE_DATA);

@@ -93,7 +93,7 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
     // A node that has gone a lease without confirming its keys with the database may still hold one regenerated meanwhile.
     if (ctx.auth.kind !== 'anonymous' && !keyring.current()) throw errors.keysBehind();
     // An unsigned request that may not run names, as Azure's do, where to get a token (the SDK's challenge flow reads it).
-    if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation).catch((error: unknown) => Promise.reject(bearer.withChallenge(error)));
+    if (ctx.auth.kind === 'anonymous') await definition.checkAnonymous(ctx, operation).catch((error: unknown) => Promise.reject(bearer.refuseAnonymous(ctx, error)));
     await operation.handler(ctx);
   }
 

@@ -38,13 +38,26 @@ describe('az ml v2 datastore YAML', () => {
     expect(sas.properties).toMatchObject({ datastoreType: 'AzureFile', fileShareName: 's', credentials: { credentialsType: 'Sas', secrets: { sasToken: 'sv=1&sig=x' } } });
     const none = readDatastoreYaml(file('type: azure_blob\nname: n\naccount_name: acct\ncontainer_name: c\n'), 'renamed');
     expect([none.name, datastoreResource(none).properties.credentials]).toEqual(['renamed', { credentialsType: 'None' }]);
+    const principal = readDatastoreYaml(file('type: azure_blob\nname: sp\naccount_name: acct\ncontainer_name: c\ncredentials:\n  tenant_id: t\n  client_id: c\n  client_secret: s\n'));
+    expect(datastoreResource(principal).properties.credentials).toEqual({
+      credentialsType: 'ServicePrincipal',
+      tenantId: 't',
+      clientId: 'c',
+      secrets: { secretsType: 'ServicePrincipal', clientSecret: 's' },
+    });
   });
 
   test('wrong shapes are refused with the field named', () => {
     expect(() => readDatastoreYaml(file('type: azure_blob\nname: 3\naccount_name: acct\ncontainer_name: c\n'))).toThrow("'name' must be a non-empty string.");
     expect(() => readDatastoreYaml(file('type: azure_blob\nname: d\naccount_name: acct\ncontainer_name: c\ntags: [a]\n'))).toThrow("'tags' must map names to strings.");
+    expect(() => readDatastoreYaml(file('type: azure_blob\nname: d\naccount_name: acct\ncontainer_name: c\ncredentials:\n  password: x\n'))).toThrow(
+      "unknown field 'credentials.password'; use account_key, sas_token, or tenant_id, client_id and client_secret.",
+    );
     expect(() => readDatastoreYaml(file('type: azure_blob\nname: d\naccount_name: acct\ncontainer_name: c\ncredentials:\n  client_secret: x\n'))).toThrow(
-      "unknown field 'credentials.client_secret'; use account_key or sas_token.",
+      "a service principal's 'credentials' take tenant_id, client_id and client_secret, all three and nothing else; missing tenant_id, client_id.",
+    );
+    expect(() => readDatastoreYaml(file('type: azure_blob\nname: d\naccount_name: acct\ncontainer_name: c\ncredentials:\n  tenant_id: t\n  client_id: c\n  client_secret: s\n  account_key: k\n'))).toThrow(
+      "all three and nothing else.",
     );
     expect(() => readDatastoreYaml(file('type: azure_blob\nname: d\naccount_name: acct\n'))).toThrow("'container_name' is required.");
   });
