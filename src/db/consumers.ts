@@ -135,7 +135,12 @@ export class ConsumerRepo implements ConsumerStore {
     private readonly sealer: Sealer,
   ) {
     this.stmt = {
-      workspaces: db.prepare('SELECT id, resource_group, name, storage_key FROM workspaces WHERE storage_account = ? ORDER BY resource_group, name'),
+      // A workspace that reaches its account with its identity holds no key (systemDatastoresAuthMode identity).
+      workspaces: db.prepare(
+        `SELECT id, resource_group, name, storage_key FROM workspaces
+          WHERE storage_account = ? AND coalesce(json_extract(doc, '$.systemDatastoresAuthMode'), 'accessKey') <> 'identity'
+          ORDER BY resource_group, name`,
+      ),
       datastores: db.prepare(
         `SELECT d.workspace_id, d.name, d.system, d.secret, w.resource_group, w.name AS workspace_name,
                 json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,

@@ -12,6 +12,8 @@ export interface WorkspaceSettings {
   properties: Record<string, unknown>;
   /** The workspace's system-assigned identity: a principal of the directory (no secret) that roles can be assigned to. */
   identity?: { principalId: string };
+  /** How the workspace and its system datastores reach its account: with its key (the default), or with its identity. */
+  systemDatastoresAuthMode?: 'accessKey' | 'identity';
 }
 
 export interface WorkspaceRecord {
@@ -59,7 +61,22 @@ export interface WorkspaceStore {
    * User datastores are left alone, as in Azure: they must be re-registered.
    */
   resyncKey(workspace: WorkspaceRecord, key: string, modified: number): Promise<void>;
+  /**
+   * Switches how the workspace and its system datastores reach the linked
+   * account, in one transaction: with `key` (accessKey), the workspace's copy and
+   * those datastores hold it; without (identity), both drop their key and the
+   * datastores hold no credential. `settings` records the mode.
+   */
+  setSystemAccess(workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): Promise<void>;
   delete(id: string): Promise<boolean>;
+}
+
+/** A system datastore as the workspace's access mode has it: the account key, or (identity) no credential. */
+export function systemDatastoreAccess(workspace: WorkspaceRecord, datastore: DatastoreRecord, key: string | undefined, modified: number): DatastoreRecord | undefined {
+  if (datastore.accountName !== workspace.storageAccount || (datastore.credentialsType !== 'AccountKey' && datastore.credentialsType !== 'None')) return undefined;
+  return key === undefined
+    ? { ...datastore, credentialsType: 'None', secret: undefined, modified }
+    : { ...datastore, credentialsType: 'AccountKey', secret: key, modified };
 }
 
 /** The SQLite dialect's workspaces. */
@@ -128,6 +145,17 @@ export class WorkspaceRepo implements WorkspaceStore {
         if (datastore.accountName === workspace.storageAccount && datastore.credentialsType === 'AccountKey') {
           this.datastores.write({ ...datastore, secret: key, modified });
         }
+      }
+    })();
+  }
+
+  async setSystemAccess(workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt.updateKey.run(this.sealer.seal(key ?? ''), modified, workspace.id);
+      this.stmt.updateDoc.run(JSON.stringify(settings), modified, workspace.id);
+      for (const datastore of this.datastores.systemOf(workspace.id)) {
+        const changed = systemDatastoreAccess(workspace, datastore, key, modified);
+        if (changed) this.datastores.write(changed);
       }
     })();
   }

@@ -6,6 +6,7 @@ import type { DirectoryStore } from '../db/directory.js';
 import { clientSecretMatches } from '../management/identity/client-secret.js';
 import { STORAGE_AUDIENCE, type TokenService } from '../management/identity/tokens.js';
 import { issueAccountSas, issueServiceSas, sasTime } from '../storage/auth/sas-issue.js';
+import { STORAGE_API_VERSION } from '../storage/http/errors.js';
 
 const PROBE_TIMEOUT_MS = 10_000;
 /** Probes are many during a rotation (one per distinct credential and container); keep their connections. */
@@ -45,7 +46,7 @@ export async function checkDatastore(deps: ProbeTargets, datastore: DatastoreCre
   const target = isBlob
     ? { service: 'blob' as const, resource: 'c', endpoint: deps.blob.endpoint, listing: 'restype=container&comp=list', kind: 'container' }
     : { service: 'file' as const, resource: 's', endpoint: deps.file.endpoint, listing: 'restype=directory&comp=list', kind: 'share' };
-  if (datastore.credentialsType === 'ServicePrincipal') return checkPrincipal(deps, datastore, target);
+  if (datastore.credentialsType === 'ServicePrincipal') return checkPrincipal(deps, datastore);
   const sas =
     datastore.credentialsType === 'AccountKey'
       ? issueServiceSas(account.name, datastore.secret!, {
@@ -88,31 +89,43 @@ export async function checkAccountKey(deps: ProbeTargets, accountName: string, k
 /**
  * A service principal's datastore: its secret must sign in as the client (the
  * token endpoint's own check), and a token for that client must list the
- * container or share, which takes a data role there.
+ * container or share (checkIdentityAccess).
  */
-async function checkPrincipal(deps: ProbeTargets, datastore: DatastoreCredential, target: { listing: string; kind: string }): Promise<string | undefined> {
+async function checkPrincipal(deps: ProbeTargets, datastore: DatastoreCredential): Promise<string | undefined> {
   const clientId = datastore.servicePrincipal!.clientId;
   const principal = await deps.directory.getPrincipal(clientId);
   if (!principal) return `the service principal '${clientId}' does not exist in this server's directory.`;
   if (!clientSecretMatches(datastore.secret!, principal.secretHash)) return `the client secret is not valid for service principal '${clientId}' (it may have been reset).`;
-  const token = (await deps.tokens.issue(clientId, `${deps.armEndpoint}/${deps.tenantId}/v2.0`, STORAGE_AUDIENCE)).accessToken;
+  return checkIdentityAccess(deps, clientId, datastore);
+}
+
+/**
+ * Why a token for `principalId` cannot list the datastore's container or share
+ * (which takes a data role there), or undefined when it can: the check of every
+ * credential that is an identity, over the services' TLS ports.
+ */
+export async function checkIdentityAccess(deps: ProbeTargets, principalId: string, datastore: Pick<DatastoreCredential, 'type' | 'accountName' | 'containerName'>): Promise<string | undefined> {
   const isBlob = datastore.type === 'AzureBlob';
+  const kind = isBlob ? 'container' : 'share';
+  const token = (await deps.tokens.issue(principalId, `${deps.armEndpoint}/${deps.tenantId}/v2.0`, STORAGE_AUDIENCE)).accessToken;
   const endpoint = isBlob ? deps.dataPlaneHttps.blob : deps.dataPlaneHttps.file;
-  const url = `${endpoint}/${datastore.accountName}/${encodeURIComponent(datastore.containerName)}?${target.listing}&maxresults=1`;
+  const listing = isBlob ? 'restype=container&comp=list' : 'restype=directory&comp=list';
+  const url = `${endpoint}/${datastore.accountName}/${encodeURIComponent(datastore.containerName)}?${listing}&maxresults=1`;
   const headers = { authorization: `Bearer ${token}`, ...(isBlob ? {} : { 'x-ms-file-request-intent': 'backup' }) };
   const { status, code } = await probe(url, { headers, ca: deps.dataPlaneHttps.ca });
   if (status === 200) return undefined;
-  if (code === 'ContainerNotFound' || code === 'ShareNotFound') return `the ${target.kind} '${datastore.containerName}' does not exist in account '${datastore.accountName}'.`;
+  if (code === 'ContainerNotFound' || code === 'ShareNotFound') return `the ${kind} '${datastore.containerName}' does not exist in account '${datastore.accountName}'.`;
   if (code === 'AuthorizationPermissionMismatch') {
-    return `service principal '${clientId}' has no data role on the ${target.kind} '${datastore.containerName}': assign it ${isBlob ? 'Storage Blob Data Reader' : 'Storage File Data Privileged Reader'} or above there.`;
+    return `'${principalId}' has no data role on the ${kind} '${datastore.containerName}': assign it ${isBlob ? 'Storage Blob Data Reader' : 'Storage File Data Privileged Reader'} or above there.`;
   }
-  return `listing the ${target.kind} with the service principal's token answered ${status}${code ? ` ${code}` : ''}.`;
+  return `listing the ${kind} with a token for '${principalId}' answered ${status}${code ? ` ${code}` : ''}.`;
 }
 
 /** One GET of the data plane: over TLS with `tls` (a token's request), else plain HTTP; the status and error code. */
 function probe(url: string, tls?: { headers: Record<string, string>; ca: Buffer }): Promise<{ status: number; code?: string }> {
   return new Promise((resolve, reject) => {
-    const headers = { 'x-ms-version': '2021-08-06', ...tls?.headers };
+    // A token needs a recent version: Azure Files take tokens from 2022-11-02 on.
+    const headers = { 'x-ms-version': tls ? STORAGE_API_VERSION : '2021-08-06', ...tls?.headers };
     const answered = (res: http.IncomingMessage) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, code: res.headers['x-ms-error-code'] as string | undefined }));

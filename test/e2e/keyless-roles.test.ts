@@ -388,6 +388,49 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
       expect(unknown.code).not.toBe(0);
       expect(unknown.stderr).toMatch(/PrincipalNotFound/);
     });
+    it('a workspace switches to identity access once its identity reaches every system container and share; then regenerating both keys breaks nothing, and sync-keys has nothing to do', async () => {
+      const env = { MLSPACE_HOME: home };
+      const cli = (...args: string[]) => runCli(args, { env });
+      const principalId = (await admin.ml.workspaces.get('keyless-a', 'keylessws')).identity!.principalId!;
+      // Blob Data Contributor on the account (given above) does not reach the file share.
+      const refused = await cli('ml', 'workspace', 'update', '-n', 'keylessws', '-g', 'keyless-a', '--system-datastores-auth-mode', 'identity');
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/WorkspaceIdentityCannotAccess.*workspacefilestore.*Storage File Data Privileged Reader/s);
+      const before = JSON.parse((await cli('storage', 'account', 'keys', 'consumers', '-g', 'keyless-a', '-n', 'keylessa', '-o', 'json')).stdout);
+      expect(before.value.some((consumer: { kind: string }) => consumer.kind === 'workspace')).toBe(true);
+
+      await authorization.roleAssignments.create(accountA, randomUUID(), { roleDefinitionId: roleId(ROLE.filePrivilegedContributor), principalId });
+      const switched = JSON.parse((await cli('ml', 'workspace', 'update', '-n', 'keylessws', '-g', 'keyless-a', '--system-datastores-auth-mode', 'identity', '-o', 'json')).stdout);
+      expect(switched).toMatchObject({ system_datastores_auth_mode: 'identity', identity: { type: 'SystemAssigned', principal_id: principalId } });
+      expect((await admin.ml.workspaces.listKeys('keyless-a', 'keylessws')).userStorageKey ?? '').toBe('');
+      expect((await admin.ml.datastores.get('keyless-a', 'keylessws', 'workspaceblobstore')).properties.credentials.credentialsType).toBe('None');
+      const readiness = JSON.parse((await cli('storage', 'account', 'keys', 'consumers', '-g', 'keyless-a', '-n', 'keylessa', '--keyless-readiness', '-o', 'json')).stdout);
+      expect(readiness).toMatchObject({ ready: true, keyBased: 0, blocking: [] });
+
+      for (const keyName of ['key1', 'key2']) await admin.storage.storageAccounts.regenerateKey('keyless-a', 'keylessa', { keyName });
+      const sync = await cli('ml', 'workspace', 'sync-keys', '-n', 'keylessws', '-g', 'keyless-a');
+      expect(sync.code).toBe(0);
+      expect(sync.stderr).toMatch(/holds no key: there is nothing to synchronize/);
+      // Every consumer still works: the principal's datastore validates again, and the workspace's identity passes the data-plane check again.
+      await admin.ml.datastores.createOrUpdate('keyless-a', 'keylessws', 'byprincipal', {
+        properties: {
+          datastoreType: 'AzureBlob',
+          accountName: 'keylessa',
+          containerName: 'data',
+          credentials: { credentialsType: 'ServicePrincipal', tenantId: server.tenantId, clientId: (await admin.ml.datastores.get('keyless-a', 'keylessws', 'byprincipal')).properties.credentials.clientId as string, secrets: { secretsType: 'ServicePrincipal', clientSecret: (await admin.ml.datastores.listSecrets('keyless-a', 'keylessws', 'byprincipal') as { clientSecret: string }).clientSecret } },
+        } as never,
+      });
+      expect((await cli('ml', 'workspace', 'update', '-n', 'keylessws', '-g', 'keyless-a', '--system-datastores-auth-mode', 'accessKey')).code).toBe(0);
+      expect((await cli('ml', 'workspace', 'update', '-n', 'keylessws', '-g', 'keyless-a', '--system-datastores-auth-mode', 'identity')).code).toBe(0);
+      // Nothing holds a key now: Shared Key goes off without --force.
+      expect((await cli('storage', 'account', 'update', '-g', 'keyless-a', '-n', 'keylessa', '--allow-shared-key-access', 'false')).code).toBe(0);
+      await admin.storage.storageAccounts.update('keyless-a', 'keylessa', { allowSharedKeyAccess: true });
+      // And back to keys: the workspace and its system datastores take key1 again.
+      expect((await cli('ml', 'workspace', 'update', '-n', 'keylessws', '-g', 'keyless-a', '--system-datastores-auth-mode', 'accessKey')).code).toBe(0);
+      const keys = await admin.storage.storageAccounts.listKeys('keyless-a', 'keylessa');
+      expect((await admin.ml.workspaces.listKeys('keyless-a', 'keylessws')).userStorageKey).toBe(keys.keys![0]!.value);
+    });
   });
 });
+
 

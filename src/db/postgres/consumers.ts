@@ -59,7 +59,12 @@ export class PgConsumerRepo implements ConsumerStore {
 
   /** Every holder of a credential of `account`, in the order the SQLite dialect answers them. */
   async holdersOf(q: Queryable, account: string): Promise<CredentialHolder[]> {
-    const workspaces = await q.query<WorkspaceRow>('SELECT id, resource_group, name, storage_key FROM workspaces WHERE storage_account = $1 ORDER BY resource_group, name', [account]);
+    const workspaces = await q.query<WorkspaceRow>(
+      `SELECT id, resource_group, name, storage_key FROM workspaces
+        WHERE storage_account = $1 AND coalesce(doc::jsonb ->> 'systemDatastoresAuthMode', 'accessKey') <> 'identity'
+        ORDER BY resource_group, name`,
+      [account],
+    );
     const datastores = await q.query<DatastoreRow>(
       `SELECT d.workspace_id, d.name, d.system, d.secret, w.resource_group, w.name AS workspace_name,
               d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,

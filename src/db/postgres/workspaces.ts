@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Sealer } from '../../secrets/seal.js';
 import type { DatastoreRecord } from '../datastores.js';
-import { workspaceFromRow, type WorkspaceRecord, type WorkspaceRow, type WorkspaceSettings, type WorkspaceStore } from '../workspaces.js';
+import { systemDatastoreAccess, workspaceFromRow, type WorkspaceRecord, type WorkspaceRow, type WorkspaceSettings, type WorkspaceStore } from '../workspaces.js';
 import type { PgDatastoreRepo } from './datastores.js';
 import { asciiLower, serializable } from './sql.js';
 
@@ -64,6 +64,16 @@ export class PgWorkspaceRepo implements WorkspaceStore {
         if (datastore.accountName === workspace.storageAccount && datastore.credentialsType === 'AccountKey') {
           await this.datastores.write(client, { ...datastore, secret: key, modified });
         }
+      }
+    });
+  }
+
+  setSystemAccess(workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): Promise<void> {
+    return serializable(this.pool, async (client) => {
+      await client.query('UPDATE workspaces SET storage_key = $1, doc = $2, modified = $3 WHERE id = $4', [this.sealer.seal(key ?? ''), JSON.stringify(settings), modified, workspace.id]);
+      for (const datastore of await this.datastores.systemOf(client, workspace.id, true)) {
+        const changed = systemDatastoreAccess(workspace, datastore, key, modified);
+        if (changed) await this.datastores.write(client, changed);
       }
     });
   }

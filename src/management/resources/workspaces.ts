@@ -11,6 +11,7 @@ import type { ArmRoute } from '../http/route.js';
 import { accountId, groupId } from '../arm-ids.js';
 import { requireGroup, systemData } from './common.js';
 import { provisionWorkspaceStorage } from './workspace-provisioning.js';
+import { checkIdentityAccess } from '../../keys/credential-probes.js';
 
 export const WORKSPACE_PATH =
   '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.MachineLearningServices/workspaces/{workspaceName}';
@@ -45,6 +46,7 @@ async function workspaceJson(deps: ManagementDeps, workspace: WorkspaceRecord) {
       provisioningState: 'Succeeded',
       hbiWorkspace: false,
       storageHnsEnabled: false,
+      systemDatastoresAuthMode: settings.systemDatastoresAuthMode ?? 'accessKey',
     },
   };
 }
@@ -89,6 +91,8 @@ function readSettings(body: Fields, current: WorkspaceSettings | undefined): Wor
   const publicNetworkAccess = properties.oneOf('publicNetworkAccess', ['Enabled', 'Disabled'] as const);
   if (publicNetworkAccess !== undefined) extra.publicNetworkAccess = publicNetworkAccess;
   return {
+    identity: current?.identity,
+    systemDatastoresAuthMode: current?.systemDatastoresAuthMode,
     location: current?.location ?? body.requiredString('location'),
     tags: body.stringMap('tags') ?? current?.tags ?? {},
     skuName: body.object('sku')?.string('name') ?? current?.skuName,
@@ -111,6 +115,50 @@ async function systemIdentity(deps: ManagementDeps, body: Fields, name: string, 
   const principalId = randomUUID();
   await deps.directory.addPrincipal({ clientId: principalId, displayName: `${name} (workspace identity)`, secretHash: '', created: Date.now() }, []);
   return { principalId };
+}
+
+/**
+ * Saves a workspace's settings, switching how it and its system datastores reach
+ * its account when the body asks for another properties.systemDatastoresAuthMode:
+ * - identity: the workspace's identity must already reach every system container
+ *   and share (checked on the data plane with a token for it, as a rotation
+ *   verifies); then, in one transaction, the workspace's key copy and its system
+ *   datastores' keys are dropped, and no key change touches them any more;
+ * - accessKey: they take the account's key1 again.
+ */
+async function saveWithAccessMode(deps: ManagementDeps, workspace: WorkspaceRecord, body: Fields, settings: WorkspaceSettings, now: number): Promise<WorkspaceSettings> {
+  const current = workspace.settings.systemDatastoresAuthMode ?? 'accessKey';
+  const asked = body.object('properties')?.oneOf('systemDatastoresAuthMode', ['accessKey', 'identity'] as const, true) ?? current;
+  if (asked === current) {
+    await deps.workspaces.saveSettings(workspace.id, settings, now);
+    return settings;
+  }
+  const switched = { ...settings, systemDatastoresAuthMode: asked };
+  if (asked === 'accessKey') {
+    const account = await deps.accounts.get(workspace.storageAccount);
+    if (!account) throw new ArmError(400, 'ValidationError', `The storage account '${workspace.storageAccount}' of workspace '${workspace.name}' no longer exists.`);
+    await deps.workspaces.setSystemAccess(workspace, switched, account.keys[0], now);
+    return switched;
+  }
+  const principalId = settings.identity?.principalId;
+  if (!principalId) {
+    throw new ArmError(400, 'ValidationError', `Workspace '${workspace.name}' has no system-assigned identity; give it one (identity.type SystemAssigned) before switching to identity access.`);
+  }
+  for (const datastore of await deps.datastores.listSystem(workspace.id)) {
+    if (datastore.accountName !== workspace.storageAccount) continue;
+    const why = await checkIdentityAccess(deps, principalId, datastore);
+    if (why !== undefined) {
+      throw new ArmError(
+        400,
+        'WorkspaceIdentityCannotAccess',
+        `The identity of workspace '${workspace.name}' cannot reach its system datastore '${datastore.name}': ${why} ` +
+          `Give the identity (principal ${principalId}) Storage Blob Data Contributor and Storage File Data Privileged Contributor on account '${workspace.storageAccount}', then switch again. Nothing was changed.`,
+      );
+    }
+  }
+  await deps.workspaces.setSystemAccess(workspace, switched, undefined, now);
+  deps.logger.info({ workspace: workspace.name, account: workspace.storageAccount }, 'workspace switched to identity access');
+  return switched;
 }
 
 /**
@@ -138,8 +186,9 @@ async function createOrUpdate(deps: ManagementDeps, ctx: ArmRequest): Promise<Ar
       throw new ArmError(409, 'InvalidResourceLocation', `Workspace '${name}' already exists in location '${existing.settings.location}'; its location cannot change.`);
     }
     settings.identity = await systemIdentity(deps, body, name, existing.settings.identity, false);
-    await deps.workspaces.saveSettings(existing.id, settings, now);
-    return { status: 200, body: await workspaceJson(deps, { ...existing, settings, modified: now }) };
+    settings.systemDatastoresAuthMode = existing.settings.systemDatastoresAuthMode;
+    const saved = await saveWithAccessMode(deps, existing, body, settings, now);
+    return { status: 200, body: await workspaceJson(deps, { ...existing, settings: saved, modified: now }) };
   }
   const workspace: WorkspaceRecord = {
     id: randomUUID(),
@@ -161,8 +210,8 @@ async function update(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   const settings = readSettings(body, workspace.settings);
   settings.identity = await systemIdentity(deps, body, workspace.name, workspace.settings.identity, false);
   const now = Date.now();
-  await deps.workspaces.saveSettings(workspace.id, settings, now);
-  return { status: 200, body: await workspaceJson(deps, { ...workspace, settings, modified: now }) };
+  const saved = await saveWithAccessMode(deps, workspace, body, settings, now);
+  return { status: 200, body: await workspaceJson(deps, { ...workspace, settings: saved, modified: now }) };
 }
 
 /** Re-reads the linked account's key1 into the workspace's copy and its system datastores (az ml workspace sync-keys). */
@@ -172,8 +221,13 @@ async function resyncKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmRes
   if (!account) {
     throw new ArmError(400, 'ValidationError', `The storage account '${workspace.storageAccount}' linked to workspace '${workspace.name}' no longer exists; keys cannot be synchronized.`);
   }
-  const key = account.keys[0];
   const id = workspaceId(deps, workspace);
+  if (workspace.settings.systemDatastoresAuthMode === 'identity') {
+    ctx.activity = { properties: { systemDatastoresAuthMode: 'identity', consumersChanged: boundedIds([]) } };
+    const message = `Workspace '${workspace.name}' reaches its storage account with its identity and holds no key: there is nothing to synchronize.`;
+    return { status: 200, body: { message } };
+  }
+  const key = account.keys[0];
   const changed = [
     ...(workspace.storageKey === key ? [] : [id]),
     ...(await deps.datastores.listSystem(workspace.id))
