@@ -42,7 +42,7 @@ export interface ClusterNodeOptions {
  * to stop being sole) or to run out of its lease, before it serves.
  */
 export class ClusterNode {
-  readonly info: NodeInfo = { id: randomUUID(), address: `${os.hostname()}:${process.pid}`, started: Date.now() };
+  readonly info: NodeInfo = { id: randomUUID(), address: processAddress(), started: Date.now() };
   private loaded = -1;
   private running: Promise<void> | undefined;
   private queued: Promise<void> | undefined;
@@ -215,8 +215,13 @@ export class ClusterNode {
   }
 }
 
+/** This process as nodes name each other: `host:pid`. */
+export function processAddress(): string {
+  return `${os.hostname()}:${process.pid}`;
+}
+
 /** Whether `address` (host:pid) names a process of this host that no longer runs. */
-function deadHere(address: string): boolean {
+export function deadHere(address: string): boolean {
   const colon = address.lastIndexOf(':');
   if (address.slice(0, colon) !== os.hostname()) return false;
   try {

@@ -7,6 +7,7 @@ import type { ConsumerStore } from './consumers.js';
 import type { DatastoreStore } from './datastores.js';
 import type { DirectoryStore } from './directory.js';
 import type { FileStore } from './files.js';
+import type { KeylessMigrationStore } from './keyless-migrations.js';
 import type { ModelStore } from './models.js';
 import type { ResourceGroupStore } from './resource-groups.js';
 import type { RotationStore } from './rotations.js';
@@ -31,6 +32,7 @@ export interface Metadata {
   models: ModelStore;
   consumers: ConsumerStore;
   rotations: RotationStore;
+  keylessMigrations: KeylessMigrationStore;
   activity: ActivityStore;
   blobs: BlobStore;
   files: FileStore;

@@ -446,4 +446,18 @@ export const migrations: readonly Migration[] = [
   ALTER TABLE service_principals DROP COLUMN role;
   `,
   },
+  {
+    // Migrations of consumers to keyless (identity) access, journaled: the last step commits with its `done`.
+    name: '016-keyless-migrations',
+    sql: `
+  CREATE TABLE keyless_migrations (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    state TEXT NOT NULL,           -- assigning | verifying | done | rolledBack
+    doc TEXT NOT NULL,             -- targets, planned role assignments, caller, error (JSON)
+    created INTEGER NOT NULL,
+    updated INTEGER NOT NULL
+  );
+  `,
+  },
 ];

@@ -15,6 +15,7 @@ import type { Metadata } from './metadata.js';
 import { ModelRepo } from './models.js';
 import { ResourceGroupRepo } from './resource-groups.js';
 import { RotationRepo } from './rotations.js';
+import { KeylessMigrationRepo } from './keyless-migrations.js';
 import { ServicePropertiesRepo } from './service-properties.js';
 import { masterKeyEvidence, SettingsRepo } from './settings.js';
 import { openSqlite } from './sqlite.js';
@@ -45,6 +46,7 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
     models: new ModelRepo(db),
     consumers,
     rotations: new RotationRepo(db, accounts, consumers),
+    keylessMigrations: new KeylessMigrationRepo(db, sealer, datastores),
     activity: new ActivityRepo(db),
     blobs: asyncStore(new BlobRepo(db)),
     files: asyncStore(new FileRepo(db)),

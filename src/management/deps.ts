@@ -7,6 +7,7 @@ import type { DirectoryStore } from '../db/directory.js';
 import type { ModelStore } from '../db/models.js';
 import type { ResourceGroupStore } from '../db/resource-groups.js';
 import type { RotationStore } from '../db/rotations.js';
+import type { KeylessMigrationStore } from '../db/keyless-migrations.js';
 import type { WorkspaceStore } from '../db/workspaces.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import type { RotationNode } from '../rotation/lease.js';
@@ -47,6 +48,8 @@ export interface ManagementDeps {
   consumers: ConsumerStore;
   /** The rotation journal. */
   rotations: RotationStore;
+  /** The journal of migrations to keyless access. */
+  keylessMigrations: KeylessMigrationStore;
   rotation: RotationEngine;
   /** This node, which holds the lease of the rotations it runs. */
   node: RotationNode;

@@ -21,6 +21,7 @@ import { resourceGroupRoutes } from './resources/resource-groups.js';
 import { storageAccountRoutes } from './resources/storage-accounts.js';
 import { storageKeyRoutes } from './resources/storage-keys.js';
 import { storageRotationRoutes } from './resources/storage-rotation.js';
+import { keylessMigrationRoutes } from './resources/keyless-migration.js';
 import { storageSasRoutes } from './resources/storage-sas.js';
 import { subscriptionRoutes } from './resources/subscriptions.js';
 import { workspaceRoutes } from './resources/workspaces.js';
@@ -38,6 +39,7 @@ export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
     ...storageKeyRoutes(deps),
     ...storageSasRoutes(deps),
     ...storageRotationRoutes(deps),
+    ...keylessMigrationRoutes(deps),
     ...bulkRotationRoutes(deps),
     ...workspaceRoutes(deps),
     ...datastoreRoutes(deps),

@@ -8,6 +8,7 @@ import { recoverRotations, watchRotations } from '../rotation/recovery.js';
 import type { Logger } from '../server/log.js';
 import type { KeyRing } from '../storage/auth/keyring.js';
 import type { BearerAuth } from '../storage/auth/bearer.js';
+import { recoverMigrations } from '../keyless/migrate.js';
 import { ActivityLog } from './activity/activity-log.js';
 import type { ManagementDeps } from './deps.js';
 import type { Identity } from './identity/identity.js';
@@ -94,6 +95,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     durable: options.durable,
     consumers: metadata.consumers,
     rotations: metadata.rotations,
+    keylessMigrations: metadata.keylessMigrations,
     activity: new ActivityLog(metadata.activity, options.logger),
     logger: options.logger,
     dataPlaneHttpsPorts: options.dataPlaneHttpsPorts,
@@ -110,6 +112,7 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   const ready = deps as ManagementDeps;
   // Interrupted rotations resume (or roll back) before any request can ask for a new one.
   await recoverRotations(ready);
+  await recoverMigrations(ready);
   const stopWatching = watchRotations(ready);
   answerClientErrors(server, 'arm');
   server.on('request', (req) => closeWhenIdle(req, options.idleTimeoutMs, options.logger));

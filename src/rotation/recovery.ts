@@ -1,3 +1,4 @@
+import { recoverMigrations } from '../keyless/migrate.js';
 import type { ManagementDeps } from '../management/deps.js';
 
 /**
@@ -17,11 +18,14 @@ export async function recoverRotations(deps: ManagementDeps): Promise<void> {
   }
 }
 
-/** Looks for rotations of dead nodes every lease, on a shared database; answers a stop function. */
+/** Looks for rotations (and keyless migrations) of dead nodes every lease, on a shared database; answers a stop function. */
 export function watchRotations(deps: ManagementDeps): () => void {
   if (!deps.node.shared) return () => {};
   const timer = setInterval(
-    () => void recoverRotations(deps).catch((error: unknown) => deps.logger.error({ err: error }, 'looking for interrupted key rotations failed; the next lease tries again')),
+    () =>
+      void Promise.all([recoverRotations(deps), recoverMigrations(deps)]).catch((error: unknown) =>
+        deps.logger.error({ err: error }, 'looking for interrupted key rotations or keyless migrations failed; the next lease tries again'),
+      ),
     deps.node.leaseMs,
   ).unref();
   return () => clearInterval(timer);

@@ -133,6 +133,44 @@ ${examples('mlspace storage account update -n mystorageaccount -g myresourcegrou
       emit({ connectionString: await connectionString(await session(), options.resourceGroup, options.name, options.key) }, options);
     });
 
+  const keyless = account.command('keyless').description('Move consumers of the account off its keys, to identity access (docs/keyless.md).');
+  withOutput(
+    withGroup(
+      keyless
+        .command('migrate')
+        .description(
+          "Move the account's key-based datastores, and workspaces with their system datastores, to identity access: assign each identity a data role at " +
+            'the narrowest scope, verify it on the data plane, and only then drop the key. Journaled: a failure or a crash rolls it back.',
+        )
+        .requiredOption('-n, --account-name <name>', 'account name'),
+    )
+      .option('-w, --workspace <name>', 'only this workspace (and, with --datastore, one of its datastores)')
+      .option('--workspace-resource-group <name>', "the workspace's resource group, when its name is not unique")
+      .option('--datastore <name>', 'only this datastore of --workspace')
+      .option('--dry-run', 'show what would move, and the roles it would assign, without changing anything'),
+  )
+    .addHelpText(
+      'after',
+      examples(
+        'mlspace storage account keyless migrate -g myresourcegroup -n mystorageaccount --dry-run -o table',
+        'mlspace storage account keyless migrate -g myresourcegroup -n mystorageaccount -w myworkspace --datastore training-data',
+      ),
+    )
+    .action(async (options: OutputOptions & { accountName: string; resourceGroup: string; workspace?: string; workspaceResourceGroup?: string; datastore?: string; dryRun?: boolean }) => {
+      const { rest, subscriptionId } = await session();
+      const body = { workspace: options.workspace, resourceGroup: options.workspaceResourceGroup, datastore: options.datastore, dryRun: options.dryRun ?? false };
+      const result = await rest.post<{ status: string; targets: { id: string; kind: string; roles: { roleDefinitionName: string; scope: string }[] }[] }>(
+        storageAccountPath(subscriptionId, options.resourceGroup, options.accountName, 'migrateToKeyless'),
+        body,
+      );
+      emit(options.output === 'table' && options.query === undefined ? result.targets : result, options, (target: (typeof result.targets)[number]) => ({
+        Consumer: target.id.replace(/^.*\/workspaces\//, ''),
+        Kind: target.kind,
+        Roles: target.roles.map((role) => `${role.roleDefinitionName} on ${role.scope.split('/').slice(-2).join('/')}`).join('; '),
+        Status: result.status,
+      }));
+    });
+
   const keys = account
     .command('keys')
     .description("List, renew or rotate a storage account's access keys, and see who holds them.")

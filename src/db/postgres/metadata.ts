@@ -15,6 +15,7 @@ import { createPool } from './pool.js';
 import { PgModelRepo } from './models.js';
 import { PgResourceGroupRepo } from './resource-groups.js';
 import { PgRotationRepo } from './rotations.js';
+import { PgKeylessMigrationRepo } from './keyless-migrations.js';
 import { PgServicePropertiesRepo } from './service-properties.js';
 import { pgMasterKeyEvidence, PgSettingsRepo } from './settings.js';
 import { PgWorkspaceRepo } from './workspaces.js';
@@ -56,6 +57,7 @@ export async function openPostgresMetadata(url: string, sealer: Sealer): Promise
     models: new PgModelRepo(pool),
     consumers,
     rotations: new PgRotationRepo(pool, accounts, consumers),
+    keylessMigrations: new PgKeylessMigrationRepo(pool, sealer, datastores),
     activity: new PgActivityRepo(pool),
     blobs: new PgBlobRepo(pool),
     files: new PgFileRepo(pool),

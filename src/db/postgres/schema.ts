@@ -449,4 +449,18 @@ export const postgresMigrations: readonly Migration[] = [
   CREATE TRIGGER role_assignments_bump_key_epoch AFTER INSERT OR UPDATE OR DELETE ON role_assignments FOR EACH STATEMENT EXECUTE FUNCTION bump_key_epoch();
   `,
   },
+  {
+    // Migrations of consumers to keyless (identity) access, journaled: the last step commits with its `done`.
+    name: '016-keyless-migrations',
+    sql: `
+  CREATE TABLE keyless_migrations (
+    id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    state TEXT NOT NULL,           -- assigning | verifying | done | rolledBack
+    doc TEXT NOT NULL,             -- targets, planned role assignments, caller, error (JSON)
+    created BIGINT NOT NULL,
+    updated BIGINT NOT NULL
+  );
+  `,
+  },
 ];

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { ShareServiceClient, StorageSharedKeyCredential as FileKeyCredential } from '@azure/storage-file-share';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trustCa } from '../../src/client/trust-ca.js';
+import { cliIn } from '../helpers/cli.js';
+import { armRequest, managementClients, tokenFor } from '../helpers/management.js';
+import { accountPath } from '../helpers/rotation.js';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+const GROUP = 'rg-migrate';
+
+/** An account with a workspace and three user datastores holding its key: a blob container, a file share, and a SAS. */
+async function accountWithConsumers(server: TestServer, account: string, workspace: string) {
+  const { resources, storage, ml } = managementClients(server);
+  await resources.resourceGroups.createOrUpdate(GROUP, { location: 'westeurope' });
+  const created = await storage.storageAccounts.beginCreateAndWait(GROUP, account, { location: 'westeurope', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+  const key = (await storage.storageAccounts.listKeys(GROUP, account)).keys![0]!.value!;
+  await new BlobServiceClient(`${server.blob}/${account}`, new StorageSharedKeyCredential(account, key)).getContainerClient('data').create();
+  await new ShareServiceClient(`${server.file}/${account}`, new FileKeyCredential(account, key)).getShareClient('files').create();
+  await ml.workspaces.beginCreateOrUpdateAndWait(GROUP, workspace, { location: 'westeurope', storageAccount: created.id });
+  const sas = (await storage.storageAccounts.listServiceSAS(GROUP, account, { canonicalizedResource: `/blob/${account}/data`, resource: 'c', permissions: 'rl', sharedAccessExpiryTime: new Date(Date.now() + 86_400_000) })).serviceSasToken!;
+  const register = (name: string, properties: object) => ml.datastores.createOrUpdate(GROUP, workspace, name, { properties: { accountName: account, ...properties } as never });
+  await register('userkey', { datastoreType: 'AzureBlob', containerName: 'data', credentials: { credentialsType: 'AccountKey', secrets: { secretsType: 'AccountKey', key } } });
+  await register('userfiles', { datastoreType: 'AzureFile', fileShareName: 'files', credentials: { credentialsType: 'AccountKey', secrets: { secretsType: 'AccountKey', key } } });
+  await register('usersas', { datastoreType: 'AzureBlob', containerName: 'data', credentials: { credentialsType: 'Sas', secrets: { secretsType: 'Sas', sasToken: sas } } });
+}
+
+async function consumers(server: TestServer, account: string) {
+  const answer = await armRequest(server, 'POST', `${accountPath(server, GROUP, account)}/listConsumers`, { token: await tokenFor(server) });
+  return answer.json as { counts: Record<string, number>; keylessReadiness: { ready: boolean }; value: { id: string; matches: string; credentialsType: string }[] };
+}
+
+async function assignmentsOf(server: TestServer, principalId: string) {
+  const authorization = new AuthorizationManagementClient(managementClients(server).credential, server.subscriptionId, { endpoint: server.arm, ...trustCa(server.caFile) });
+  const found = [];
+  for await (const assignment of authorization.roleAssignments.listForScope(`/subscriptions/${server.subscriptionId}`, { filter: `principalId eq '${principalId}'` })) found.push(assignment);
+  return found;
+}
+
+describe('migrating an account to keyless, consumer by consumer', { timeout: 120_000 }, () => {
+  let server: TestServer;
+  let home: string;
+  let cli: ReturnType<typeof cliIn>;
+
+  beforeAll(async () => {
+    home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-migrate-'));
+    server = await startTestServer({ dataDir: path.join(home, 'data') });
+    cli = cliIn(home);
+    expect((await cli('login', '-o', 'none')).code).toBe(0);
+    await accountWithConsumers(server, 'migacct', 'migws');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    if (home) fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('shows the plan with --dry-run and changes nothing', async () => {
+    const plan = JSON.parse((await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct', '--dry-run', '-o', 'json')).stdout);
+    expect(plan.status).toBe('DryRun');
+    expect(plan.targets.map((target: { id: string }) => target.id.split('/workspaces/')[1]).sort()).toEqual(['migws', 'migws/datastores/userfiles', 'migws/datastores/userkey', 'migws/datastores/usersas']);
+    const files = plan.targets.find((target: { id: string }) => target.id.endsWith('userfiles'));
+    expect(files.roles).toEqual([{ roleDefinitionName: 'Storage File Data Privileged Contributor', scope: `${accountPath(server, GROUP, 'migacct')}/fileServices/default/fileshares/files` }]);
+    const table = await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct', '--dry-run', '-o', 'table');
+    expect(table.stdout).toMatch(/migws\/datastores\/userkey\s+datastore\s+Storage Blob Data Contributor on containers\/data\s+DryRun/);
+    expect((await consumers(server, 'migacct')).counts.consumers).toBe(7);
+    expect(await assignmentsOf(server, plan.targets[0].principalId)).toEqual([]);
+  });
+
+  it('rolls back when an identity cannot be verified: roles removed, every key kept', async () => {
+    const { ml } = managementClients(server);
+    const key = (await managementClients(server).storage.storageAccounts.listKeys(GROUP, 'migacct')).keys![0]!.value!;
+    // Registered without validation, on a container that does not exist: its identity cannot list it.
+    await ml.datastores.createOrUpdate(GROUP, 'migws', 'ghost', {
+      properties: { datastoreType: 'AzureBlob', accountName: 'migacct', containerName: 'missing', credentials: { credentialsType: 'AccountKey', secrets: { secretsType: 'AccountKey', key } } } as never,
+    }, { skipValidation: true });
+    const failed = await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct');
+    expect(failed.code).not.toBe(0);
+    expect(failed.stderr).toMatch(/KeylessMigrationRolledBack.*datastores\/ghost.*the container 'missing' does not exist.*Nothing was changed/s);
+    const principalId = (await ml.workspaces.get(GROUP, 'migws')).identity!.principalId!;
+    expect(await assignmentsOf(server, principalId)).toEqual([]);
+    const after = await consumers(server, 'migacct');
+    expect(after.counts.consumers).toBe(8);
+    expect(after.keylessReadiness.ready).toBe(false);
+    await ml.datastores.delete(GROUP, 'migws', 'ghost');
+  });
+
+  it('moves every consumer, after which both keys are regenerated and nothing breaks; Shared Key goes off', async () => {
+    const { ml, storage } = managementClients(server);
+    const done = JSON.parse((await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct', '-o', 'json')).stdout);
+    expect(done.status).toBe('Succeeded');
+    const principalId = (await ml.workspaces.get(GROUP, 'migws')).identity!.principalId!;
+    expect((await assignmentsOf(server, principalId)).length).toBe(5);
+    const status = await armRequest(server, 'GET', `${accountPath(server, GROUP, 'migacct')}/keylessMigrations/${done.name}`, { token: await tokenFor(server) });
+    expect(status.json).toMatchObject({ name: done.name, status: 'Succeeded' });
+
+    const listed = await consumers(server, 'migacct');
+    expect(listed.counts).toMatchObject({ consumers: 0, keyless: 6 });
+    expect(listed.keylessReadiness.ready).toBe(true);
+    for (const name of ['userkey', 'userfiles', 'usersas', 'workspaceblobstore']) {
+      expect((await ml.datastores.get(GROUP, 'migws', name)).properties.credentials.credentialsType).toBe('None');
+    }
+    expect((await cli('ml', 'workspace', 'show', '-n', 'migws', '-g', GROUP, '--query', 'system_datastores_auth_mode', '-o', 'tsv')).stdout.trim()).toBe('identity');
+
+    for (const keyName of ['key1', 'key2']) await storage.storageAccounts.regenerateKey(GROUP, 'migacct', { keyName });
+    // The identity still reaches every container and share: switching the workspace back and forth checks it on the data plane.
+    expect((await cli('ml', 'workspace', 'update', '-n', 'migws', '-g', GROUP, '--system-datastores-auth-mode', 'accessKey')).code).toBe(0);
+    expect((await cli('ml', 'workspace', 'update', '-n', 'migws', '-g', GROUP, '--system-datastores-auth-mode', 'identity')).code).toBe(0);
+    expect((await cli('storage', 'account', 'update', '-g', GROUP, '-n', 'migacct', '--allow-shared-key-access', 'false')).code).toBe(0);
+  });
+
+  it('refuses a system datastore on its own, and an unknown one, saying what to do', async () => {
+    await accountWithConsumers(server, 'migacct2', 'migws2');
+    const system = await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct2', '-w', 'migws2', '--datastore', 'workspaceblobstore');
+    expect(system.stderr).toMatch(/system datastore.*moves with its workspace/);
+    const unknown = await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct2', '-w', 'migws2', '--datastore', 'nope');
+    expect(unknown.stderr).toMatch(/DatastoreNotFound/);
+    // One datastore alone moves; the rest keep their keys.
+    const one = JSON.parse((await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct2', '-w', 'migws2', '--datastore', 'userkey', '-o', 'json')).stdout);
+    expect(one.targets.map((target: { id: string }) => target.id.split('/').pop())).toEqual(['userkey']);
+    expect((await consumers(server, 'migacct2')).counts).toMatchObject({ consumers: 6, keyless: 1 });
+  });
+});
+
+describe('a migration interrupted by kill -9', { timeout: 120_000 }, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-migrate-crash-'));
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('is rolled back at the next start when it had not finished, and kept when it had', async () => {
+    server = await startTestServer({ dataDir, env: { MLSPACE_FAULT_CRASH_AT: 'keyless-verifying' } });
+    await accountWithConsumers(server, 'crashacct', 'crashws');
+    const principalId = (await managementClients(server).ml.workspaces.get(GROUP, 'crashws')).identity!.principalId!;
+    await armRequest(server, 'POST', `${accountPath(server, GROUP, 'crashacct')}/migrateToKeyless`, { token: await tokenFor(server), body: {} }).catch(() => undefined);
+    expect(await server.stop()).toBeNull();
+
+    server = await startTestServer({ dataDir, env: { MLSPACE_FAULT_CRASH_AT: 'keyless-done' } });
+    // Rolled back: the roles it had assigned are gone, and every consumer holds its key as before.
+    expect(await assignmentsOf(server, principalId)).toEqual([]);
+    expect((await consumers(server, 'crashacct')).counts.consumers).toBe(7);
+    await armRequest(server, 'POST', `${accountPath(server, GROUP, 'crashacct')}/migrateToKeyless`, { token: await tokenFor(server), body: {} }).catch(() => undefined);
+    await server.stop();
+
+    server = await startTestServer({ dataDir });
+    // Killed after its last step committed: it stays done.
+    expect((await consumers(server, 'crashacct')).counts).toMatchObject({ consumers: 0, keyless: 6 });
+    expect((await assignmentsOf(server, principalId)).length).toBe(5);
+  });
+});
