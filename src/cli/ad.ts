@@ -38,6 +38,21 @@ Examples:
       process.stdout.write(JSON.stringify(created, null, 2) + '\n');
     });
 
+  const credential = sp.command('credential').description("A service principal's client secret.");
+  withOutput(
+    credential
+      .command('reset')
+      .description(
+        "Give the principal a new client secret without downtime: every datastore holding its secret is moved to the new one and verified before the old one stops working. Prints the new secret once.",
+      )
+      .requiredOption('--id <clientId>', "the principal's client id"),
+  )
+    .addHelpText('after', examples('mlspace ad sp credential reset --id 0b3f...e1'))
+    .action(async (options: OutputOptions & { id: string }) => {
+      const { rest } = await session();
+      emit(await rest.post(`/providers/Mlspace.Identity/servicePrincipals/${encodeURIComponent(options.id)}/resetCredential?api-version=2022-04-01`), options);
+    });
+
   withOutput(
     sp
       .command('consumers')

@@ -44,6 +44,7 @@ export interface KeylessHolder {
 
 /** A datastore holding a service principal's secret, with the account it reads. */
 export interface PrincipalHolder extends KeylessHolder {
+  workspaceId: string;
   accountName: string;
 }
 
@@ -58,6 +59,7 @@ export interface KeylessRow {
   credentials_type: 'None' | 'ServicePrincipal';
   client_id: string | null;
   account_name?: string;
+  workspace_id?: string;
 }
 
 export function keylessHolder(row: KeylessRow): KeylessHolder {
@@ -74,7 +76,7 @@ export function keylessHolder(row: KeylessRow): KeylessHolder {
 }
 
 export function principalHolder(row: KeylessRow): PrincipalHolder {
-  return { ...keylessHolder(row), accountName: row.account_name! };
+  return { ...keylessHolder(row), workspaceId: row.workspace_id!, accountName: row.account_name! };
 }
 
 /** The columns discovery reads of a workspace, in every dialect. */
@@ -161,7 +163,7 @@ export class ConsumerRepo implements ConsumerStore {
         `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
                 json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
                 json_extract(d.doc, '$.credentialsType') AS credentials_type, json_extract(d.doc, '$.servicePrincipal.clientId') AS client_id,
-                json_extract(d.doc, '$.accountName') AS account_name
+                json_extract(d.doc, '$.accountName') AS account_name, d.workspace_id
            FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
           WHERE json_extract(d.doc, '$.credentialsType') = 'ServicePrincipal' AND lower(json_extract(d.doc, '$.servicePrincipal.clientId')) = lower(?)
           ORDER BY w.resource_group, w.name, d.name`,

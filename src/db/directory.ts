@@ -4,7 +4,11 @@ import type { Db } from './sqlite.js';
 export interface ServicePrincipalRecord {
   clientId: string;
   displayName: string;
-  /** `salt:hash` of the client secret (identity/client-secret.ts); the secret itself is never stored. */
+  /**
+   * `salt:hash` of the client secret (identity/client-secret.ts), or several,
+   * space-separated, while a reset moves its holders; '' for an identity with
+   * none (a workspace's). The secret itself is never stored.
+   */
   secretHash: string;
   created: number;
 }
@@ -57,6 +61,8 @@ export interface DirectoryStore {
   getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined>;
   /** Adds a principal with its first assignments, at once; throws when a principal of that client id exists. */
   addPrincipal(principal: ServicePrincipalRecord, assignments: RoleAssignmentRecord[]): Promise<void>;
+  /** Replaces the principal's secret hashes (space-separated); false when there is no such principal. */
+  setSecretHash(clientId: string, secretHash: string): Promise<boolean>;
   /** Every assignment, or those of one principal, oldest first. */
   listAssignments(principalId?: string): Promise<RoleAssignmentRecord[]>;
   getAssignment(name: string): Promise<RoleAssignmentRecord | undefined>;
@@ -139,6 +145,10 @@ export class DirectoryRepo implements DirectoryStore {
       this.insertPrincipal.run({ client_id: principal.clientId, display_name: principal.displayName, secret_hash: principal.secretHash, created: principal.created });
       for (const assignment of assignments) this.insertAssignment.run(assignmentRow(assignment));
     })();
+  }
+
+  async setSecretHash(clientId: string, secretHash: string): Promise<boolean> {
+    return this.db.prepare('UPDATE service_principals SET secret_hash = ? WHERE client_id = ?').run(secretHash, clientId).changes === 1;
   }
 
   async listAssignments(principalId?: string): Promise<RoleAssignmentRecord[]> {

@@ -123,6 +123,38 @@ describe('migrating an account to keyless, consumer by consumer', { timeout: 120
     expect(one.targets.map((target: { id: string }) => target.id.split('/').pop())).toEqual(['userkey']);
     expect((await consumers(server, 'migacct2')).counts).toMatchObject({ consumers: 6, keyless: 1 });
   });
+
+  it("resets a service principal's secret through the datastores that hold it: the new one works at once, the old one stops", async () => {
+    const { ml } = managementClients(server);
+    const created = await armRequest(server, 'POST', '/providers/Mlspace.Identity/servicePrincipals', {
+      token: await tokenFor(server),
+      body: { role: 'Storage Blob Data Reader', scopes: [`${accountPath(server, GROUP, 'migacct2')}/blobServices/default/containers/data`], displayName: 'etl' },
+    });
+    const etl = created.json as { tenantId: string; clientId: string; clientSecret: string };
+    const register = (secret: string) =>
+      ml.datastores.createOrUpdate(GROUP, 'migws2', 'etlstore', {
+        properties: {
+          datastoreType: 'AzureBlob',
+          accountName: 'migacct2',
+          containerName: 'data',
+          credentials: { credentialsType: 'ServicePrincipal', tenantId: etl.tenantId, clientId: etl.clientId, secrets: { secretsType: 'ServicePrincipal', clientSecret: secret } },
+        } as never,
+      });
+    await register(etl.clientSecret);
+
+    const reset = JSON.parse((await cli('ad', 'sp', 'credential', 'reset', '--id', etl.clientId, '-o', 'json')).stdout);
+    expect(reset).toMatchObject({ tenantId: server.tenantId, clientId: etl.clientId, consumers: [{ id: expect.stringMatching(/migws2\/datastores\/etlstore$/), result: 'moved' }] });
+    expect(reset.clientSecret).not.toBe(etl.clientSecret);
+    expect(await ml.datastores.listSecrets(GROUP, 'migws2', 'etlstore')).toMatchObject({ clientSecret: reset.clientSecret });
+    const signIn = (secret: string) => managementClients(server, { ...etl, clientSecret: secret }).credential.getToken('https://storage.azure.com/.default');
+    expect((await signIn(reset.clientSecret))!.token).toBeTruthy();
+    await expect(signIn(etl.clientSecret)).rejects.toThrow(/Invalid client secret/);
+    await expect(register(etl.clientSecret)).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/client secret is not valid/) });
+    expect(server.output()).not.toContain(reset.clientSecret);
+
+    const identity = (await ml.workspaces.get(GROUP, 'migws2')).identity!.principalId!;
+    expect((await cli('ad', 'sp', 'credential', 'reset', '--id', identity)).stderr).toMatch(/workspace's identity: it has no secret/);
+  });
 });
 
 describe('a migration interrupted by kill -9', { timeout: 120_000 }, () => {

@@ -48,7 +48,7 @@ export class PgConsumerRepo implements ConsumerStore {
       `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
               d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
               d.doc::jsonb ->> 'credentialsType' AS credentials_type, d.doc::jsonb -> 'servicePrincipal' ->> 'clientId' AS client_id,
-              d.doc::jsonb ->> 'accountName' AS account_name
+              d.doc::jsonb ->> 'accountName' AS account_name, d.workspace_id
          FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
         WHERE (d.doc::jsonb ->> 'credentialsType') = 'ServicePrincipal' AND lower(d.doc::jsonb -> 'servicePrincipal' ->> 'clientId') = lower($1)
         ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,

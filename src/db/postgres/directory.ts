@@ -47,6 +47,11 @@ export class PgDirectoryRepo implements DirectoryStore {
     });
   }
 
+  async setSecretHash(clientId: string, secretHash: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('UPDATE service_principals SET secret_hash = $1 WHERE client_id = $2', [secretHash, clientId]);
+    return rowCount === 1;
+  }
+
   async listAssignments(principalId?: string): Promise<RoleAssignmentRecord[]> {
     const { rows } =
       principalId === undefined

@@ -14,7 +14,15 @@ export function hashClientSecret(secret: string): string {
   return `${salt.toString('base64')}:${digest(salt, secret).toString('base64')}`;
 }
 
+/** Whether `secret` is one of the principal's: `stored` holds one hash, or several (space-separated) while a reset is under way. */
 export function clientSecretMatches(secret: string, stored: string): boolean {
+  let matched = false;
+  // Every hash is computed, whichever matches: the timing tells nothing of which one.
+  for (const one of stored.split(' ')) matched = oneMatches(secret, one) || matched;
+  return matched;
+}
+
+function oneMatches(secret: string, stored: string): boolean {
   const [salt, hash] = stored.split(':');
   if (!salt || !hash) return false;
   const expected = Buffer.from(hash, 'base64');

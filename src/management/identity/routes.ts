@@ -9,6 +9,7 @@ import { cloudMetadata, jwks, openIdConfiguration, tokenEndpoint, type IdentityD
 import { BUILT_IN_ROLES, findRole } from './role-definitions.js';
 import { assignableScope } from './role-routes.js';
 import { createServicePrincipal } from './service-principals.js';
+import { resetClientSecret } from '../../keyless/reset-secret.js';
 
 /**
  * Creates a client with a role at one or more scopes (`mlspace ad sp create`,
@@ -65,6 +66,17 @@ export function identityRoutes(deps: ManagementDeps): ArmRoute[] {
       pattern: '/providers/Mlspace.Identity/servicePrincipals',
       action: 'Microsoft.Authorization/roleAssignments/write',
       handler: (ctx) => createPrincipal(deps, ctx),
+    },
+    {
+      method: 'POST',
+      pattern: '/providers/Mlspace.Identity/servicePrincipals/{clientId}/resetCredential',
+      action: 'Microsoft.Authorization/roleAssignments/write',
+      activity: 'Mlspace.Identity/servicePrincipals/resetCredential/action',
+      handler: async (ctx) => {
+        const reset = await resetClientSecret(deps, ctx.params.clientId!);
+        ctx.activity = { properties: { clientId: reset.clientId, datastoresMoved: String(reset.consumers.length) } };
+        return { status: 200, body: { tenantId: deps.tenantId, ...reset } };
+      },
     },
     {
       method: 'POST',
