@@ -43,3 +43,17 @@ export function roleDefinitionsPath(scope: string, filter?: string): string {
   const query = filter === undefined ? '' : `&$filter=${encodeURIComponent(filter)}`;
   return `${scope.replace(/\/+$/, '')}/providers/Microsoft.Authorization/roleDefinitions?${AUTHORIZATION_API}${query}`;
 }
+
+/**
+ * A scope as a table shows it, to fit a terminal: below the subscription, with the
+ * provider and default-service segments left out
+ * (`rg/storageAccounts/acct/containers/data`); `/` for the subscription itself.
+ */
+export function shortScope(scope: string): string {
+  const short = scope
+    .replace(/^\/subscriptions\/[^/]+/i, '')
+    .replace(/^\/resourceGroups\//i, '')
+    .replace(/\/providers\/Microsoft\.[A-Za-z]+\//gi, '/')
+    .replace(/\/(blobServices|fileServices)\/default\//gi, '/');
+  return short === '' ? '/' : short;
+}

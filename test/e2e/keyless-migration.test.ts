@@ -65,7 +65,7 @@ describe('migrating an account to keyless, consumer by consumer', { timeout: 120
     const files = plan.targets.find((target: { id: string }) => target.id.endsWith('userfiles'));
     expect(files.roles).toEqual([{ roleDefinitionName: 'Storage File Data Privileged Contributor', scope: `${accountPath(server, GROUP, 'migacct')}/fileServices/default/fileshares/files` }]);
     const table = await cli('storage', 'account', 'keyless', 'migrate', '-g', GROUP, '-n', 'migacct', '--dry-run', '-o', 'table');
-    expect(table.stdout).toMatch(/migws\/datastores\/userkey\s+datastore\s+Storage Blob Data Contributor on containers\/data\s+DryRun/);
+    expect(table.stdout).toMatch(/migws\/datastores\/userkey\s+Storage Blob Data Contributor\s+rg-migrate\/storageAccounts\/migacct\/containers\/data\s+DryRun/);
     expect((await consumers(server, 'migacct')).counts.consumers).toBe(7);
     expect(await assignmentsOf(server, plan.targets[0].principalId)).toEqual([]);
   });

@@ -52,4 +52,17 @@ describe('the README', () => {
     // Step 1's table lists the datastore the walkthrough registered.
     expect(result.stdout).toMatch(/trainingdata/);
   }, 150_000);
+
+  it('then takes that account keyless with its "Going keyless" block, as written', () => {
+    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', shellBlock('## Going keyless')], {
+      encoding: 'utf8',
+      env: { ...process.env, MLSPACE_HOME: home, PATH: `${bin}${path.delimiter}${process.env.PATH}`, COLUMNS: '120' },
+      timeout: 120_000,
+    });
+    expect(result.stderr).not.toMatch(/ERROR|WARNING/);
+    expect(result.status).toBe(0);
+    // The readiness table named the walkthrough's datastore; afterwards Shared Key is off.
+    expect(result.stdout).toMatch(/datastores\/trainingdata/);
+    expect(result.stdout).toMatch(/"allowSharedKeyAccess": false/);
+  }, 150_000);
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { BUILT_IN_ROLES, findRole, roleById } from '../../management/identity/role-definitions.js';
-import { roleAssignmentsPath, roleDefinitionsPath } from '../arm-paths.js';
+import { roleAssignmentsPath, roleDefinitionsPath, shortScope } from '../arm-paths.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
 import { examples, groupOf, session } from './common.js';
 
@@ -28,7 +28,7 @@ function flatten(assignment: AssignmentJson) {
   };
 }
 
-const assignmentRow = (item: ReturnType<typeof flatten>) => ({ Principal: item.principalId, Role: item.roleDefinitionName, Scope: item.scope });
+const assignmentRow = (item: ReturnType<typeof flatten>) => ({ Principal: item.principalId, Role: item.roleDefinitionName, Scope: shortScope(item.scope) });
 
 function roleOrExit(name: string) {
   const role = findRole(name);

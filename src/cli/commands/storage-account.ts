@@ -4,7 +4,7 @@ import type { StorageAccount } from '@azure/arm-storage';
 import { CliError } from '../errors.js';
 import { confirm } from '../confirm.js';
 import { emit, withOutput, type OutputOptions } from '../output/options.js';
-import { groupsPath, storageAccountPath, storageAccountsPath } from '../arm-paths.js';
+import { groupsPath, shortScope, storageAccountPath, storageAccountsPath } from '../arm-paths.js';
 import { liftProperties } from '../arm-rest.js';
 import type { Session } from '../session.js';
 import { registerKeyRotation } from './storage-rotation.js';
@@ -163,12 +163,11 @@ ${examples('mlspace storage account update -n mystorageaccount -g myresourcegrou
         storageAccountPath(subscriptionId, options.resourceGroup, options.accountName, 'migrateToKeyless'),
         body,
       );
-      emit(options.output === 'table' && options.query === undefined ? result.targets : result, options, (target: (typeof result.targets)[number]) => ({
-        Consumer: target.id.replace(/^.*\/workspaces\//, ''),
-        Kind: target.kind,
-        Roles: target.roles.map((role) => `${role.roleDefinitionName} on ${role.scope.split('/').slice(-2).join('/')}`).join('; '),
-        Status: result.status,
-      }));
+      // A table has a row per role assigned: a workspace's identity gets one per system container and share.
+      const rows = result.targets.flatMap((target) =>
+        target.roles.map((role) => ({ Consumer: target.id.replace(/^.*\/workspaces\//, ''), Role: role.roleDefinitionName, Scope: shortScope(role.scope), Status: result.status })),
+      );
+      emit(options.output === 'table' && options.query === undefined ? rows : result, options, (row: (typeof rows)[number]) => row);
     });
 
   const keys = account
