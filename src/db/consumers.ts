@@ -62,7 +62,8 @@ export interface KeylessRow {
   workspace_id?: string;
 }
 
-export function keylessHolder(row: KeylessRow): KeylessHolder {
+/** Where a datastore is, from the columns every discovery query reads. */
+function datastorePlace(row: Pick<KeylessRow, 'workspace_name' | 'resource_group' | 'name' | 'system' | 'type' | 'container'>) {
   return {
     workspaceName: row.workspace_name,
     resourceGroup: row.resource_group,
@@ -70,6 +71,12 @@ export function keylessHolder(row: KeylessRow): KeylessHolder {
     system: row.system === 1,
     datastoreType: row.type,
     containerName: row.container,
+  };
+}
+
+export function keylessHolder(row: KeylessRow): KeylessHolder {
+  return {
+    ...datastorePlace(row),
     credentialsType: row.credentials_type,
     ...(row.client_id !== null && { clientId: row.client_id }),
   };
@@ -128,6 +135,11 @@ export interface ConsumerStore {
   seal(secret: string): string;
 }
 
+/** The columns a keyless datastore is read with (KeylessRow). */
+const KEYLESS_COLUMNS = `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
+                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
+                json_extract(d.doc, '$.credentialsType') AS credentials_type, json_extract(d.doc, '$.servicePrincipal.clientId') AS client_id`;
+
 /** The SQLite dialect's credential holders. */
 export class ConsumerRepo implements ConsumerStore {
   private readonly stmt;
@@ -152,18 +164,13 @@ export class ConsumerRepo implements ConsumerStore {
           ORDER BY w.resource_group, w.name, d.name`,
       ),
       keyless: db.prepare(
-        `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
-                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
-                json_extract(d.doc, '$.credentialsType') AS credentials_type, json_extract(d.doc, '$.servicePrincipal.clientId') AS client_id
+        `${KEYLESS_COLUMNS}
            FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
           WHERE json_extract(d.doc, '$.accountName') = ? AND json_extract(d.doc, '$.credentialsType') IN ('None', 'ServicePrincipal')
           ORDER BY w.resource_group, w.name, d.name`,
       ),
       byPrincipal: db.prepare(
-        `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
-                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
-                json_extract(d.doc, '$.credentialsType') AS credentials_type, json_extract(d.doc, '$.servicePrincipal.clientId') AS client_id,
-                json_extract(d.doc, '$.accountName') AS account_name, d.workspace_id
+        `${KEYLESS_COLUMNS}, json_extract(d.doc, '$.accountName') AS account_name, d.workspace_id
            FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
           WHERE json_extract(d.doc, '$.credentialsType') = 'ServicePrincipal' AND lower(json_extract(d.doc, '$.servicePrincipal.clientId')) = lower(?)
           ORDER BY w.resource_group, w.name, d.name`,
@@ -255,12 +262,7 @@ export function datastoreHolder(row: DatastoreRow, sealer: Sealer): CredentialHo
     ref: datastoreRef(row.workspace_id, row.name),
     kind: 'datastore',
     workspaceId: row.workspace_id,
-    workspaceName: row.workspace_name,
-    resourceGroup: row.resource_group,
-    datastoreName: row.name,
-    system: row.system === 1,
-    datastoreType: row.type,
-    containerName: row.container,
+    ...datastorePlace(row),
     credentialsType: row.credentials_type,
     sealed: row.secret,
     get secret() {

@@ -1,7 +1,7 @@
 import type { Sealer } from '../secrets/seal.js';
 import { datastoreFromRow, type DatastoreRecord, type DatastoreRepo, type DatastoreRow, type DatastoreType } from './datastores.js';
 import type { Db } from './sqlite.js';
-import { systemDatastoreAccess, workspaceFromRow, type WorkspaceRecord, type WorkspaceRow } from './workspaces.js';
+import type { WorkspaceRepo } from './workspaces.js';
 
 /** A role assignment a migration makes: its name is chosen, and journaled, before it is made, so a rollback can always find it. */
 export interface PlannedGrant {
@@ -102,15 +102,14 @@ export class KeylessMigrationRepo implements KeylessMigrationStore {
     private readonly db: Db,
     private readonly sealer: Sealer,
     private readonly datastores: DatastoreRepo,
+    private readonly workspaces: WorkspaceRepo,
   ) {
     this.stmt = {
       insert: db.prepare('INSERT INTO keyless_migrations (id, account, state, doc, created, updated) VALUES (?, ?, ?, ?, ?, ?)'),
       setState: db.prepare('UPDATE keyless_migrations SET state = ?, doc = ?, updated = ? WHERE id = ?'),
       get: db.prepare('SELECT * FROM keyless_migrations WHERE id = ?'),
       unfinished: db.prepare("SELECT * FROM keyless_migrations WHERE state IN ('assigning', 'verifying') ORDER BY created"),
-      workspace: db.prepare('SELECT * FROM workspaces WHERE id = ?'),
       datastore: db.prepare('SELECT * FROM datastores WHERE workspace_id = ? AND name = ?'),
-      updateWorkspace: db.prepare('UPDATE workspaces SET storage_key = ?, doc = ?, modified = ? WHERE id = ?'),
     };
   }
 
@@ -131,15 +130,8 @@ export class KeylessMigrationRepo implements KeylessMigrationStore {
           if (row) this.datastores.write(keylessDatastore(datastoreFromRow(row, this.sealer), modified));
           continue;
         }
-        const row = this.stmt.workspace.get(target.workspaceId) as WorkspaceRow | undefined;
-        if (!row) continue;
-        const workspace: WorkspaceRecord = workspaceFromRow(row, this.sealer);
-        const settings = { ...workspace.settings, systemDatastoresAuthMode: 'identity' as const };
-        this.stmt.updateWorkspace.run(this.sealer.seal(''), JSON.stringify(settings), modified, workspace.id);
-        for (const datastore of this.datastores.systemOf(workspace.id)) {
-          const changed = systemDatastoreAccess(workspace, datastore, undefined, modified);
-          if (changed) this.datastores.write(changed);
-        }
+        const workspace = this.workspaces.byId(target.workspaceId);
+        if (workspace) this.workspaces.applySystemAccess(workspace, { ...workspace.settings, systemDatastoresAuthMode: 'identity' }, undefined, modified);
       }
       this.stmt.setState.run('done', migrationDoc({ ...record, error: undefined }), modified, record.id);
     })();

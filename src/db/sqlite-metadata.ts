@@ -34,6 +34,7 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
   const accounts = new AccountRepo(db, sealer);
   const datastores = new DatastoreRepo(db, sealer);
   const consumers = new ConsumerRepo(db, sealer);
+  const workspaces = new WorkspaceRepo(db, sealer, datastores);
   return {
     dialect: 'sqlite',
     settings: new SettingsRepo(db),
@@ -41,12 +42,12 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
     accounts,
     directory: new DirectoryRepo(db),
     groups: new ResourceGroupRepo(db),
-    workspaces: new WorkspaceRepo(db, sealer, datastores),
+    workspaces,
     datastores,
     models: new ModelRepo(db),
     consumers,
     rotations: new RotationRepo(db, accounts, consumers),
-    keylessMigrations: new KeylessMigrationRepo(db, sealer, datastores),
+    keylessMigrations: new KeylessMigrationRepo(db, sealer, datastores, workspaces),
     activity: new ActivityRepo(db),
     blobs: asyncStore(new BlobRepo(db)),
     files: asyncStore(new FileRepo(db)),

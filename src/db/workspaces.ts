@@ -90,6 +90,7 @@ export class WorkspaceRepo implements WorkspaceStore {
   ) {
     this.stmt = {
       get: db.prepare('SELECT * FROM workspaces WHERE resource_group = ? AND name = ?'),
+      byId: db.prepare('SELECT * FROM workspaces WHERE id = ?'),
       byGroup: db.prepare('SELECT * FROM workspaces WHERE resource_group = ? ORDER BY name'),
       all: db.prepare('SELECT * FROM workspaces ORDER BY resource_group, name'),
       insert: db.prepare(
@@ -150,14 +151,23 @@ export class WorkspaceRepo implements WorkspaceStore {
   }
 
   async setSystemAccess(workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): Promise<void> {
-    this.db.transaction(() => {
-      this.stmt.updateKey.run(this.sealer.seal(key ?? ''), modified, workspace.id);
-      this.stmt.updateDoc.run(JSON.stringify(settings), modified, workspace.id);
-      for (const datastore of this.datastores.systemOf(workspace.id)) {
-        const changed = systemDatastoreAccess(workspace, datastore, key, modified);
-        if (changed) this.datastores.write(changed);
-      }
-    })();
+    this.db.transaction(() => this.applySystemAccess(workspace, settings, key, modified))();
+  }
+
+  /** setSystemAccess, within a transaction of this dialect (a keyless migration's). */
+  applySystemAccess(workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): void {
+    this.stmt.updateKey.run(this.sealer.seal(key ?? ''), modified, workspace.id);
+    this.stmt.updateDoc.run(JSON.stringify(settings), modified, workspace.id);
+    for (const datastore of this.datastores.systemOf(workspace.id)) {
+      const changed = systemDatastoreAccess(workspace, datastore, key, modified);
+      if (changed) this.datastores.write(changed);
+    }
+  }
+
+  /** A workspace by id, within a transaction of this dialect. */
+  byId(id: string): WorkspaceRecord | undefined {
+    const row = this.stmt.byId.get(id) as WorkspaceRow | undefined;
+    return row && workspaceFromRow(row, this.sealer);
   }
 
   async delete(id: string): Promise<boolean> {

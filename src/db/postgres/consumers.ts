@@ -16,6 +16,11 @@ import {
   type WorkspaceRow,
 } from '../consumers.js';
 
+/** The columns a keyless datastore is read with (KeylessRow). */
+const KEYLESS_COLUMNS = `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
+              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
+              d.doc::jsonb ->> 'credentialsType' AS credentials_type, d.doc::jsonb -> 'servicePrincipal' ->> 'clientId' AS client_id`;
+
 /**
  * The PostgreSQL dialect's credential holders, with the reads and writes a
  * rotation makes inside its own transactions (they take the transaction's client).
@@ -32,9 +37,7 @@ export class PgConsumerRepo implements ConsumerStore {
 
   async keylessByAccount(account: string): Promise<KeylessHolder[]> {
     const { rows } = await this.pool.query<KeylessRow>(
-      `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
-              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
-              d.doc::jsonb ->> 'credentialsType' AS credentials_type, d.doc::jsonb -> 'servicePrincipal' ->> 'clientId' AS client_id
+      `${KEYLESS_COLUMNS}
          FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
         WHERE (d.doc::jsonb ->> 'accountName') = $1 AND (d.doc::jsonb ->> 'credentialsType') IN ('None', 'ServicePrincipal')
         ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
@@ -45,10 +48,7 @@ export class PgConsumerRepo implements ConsumerStore {
 
   async byServicePrincipal(clientId: string): Promise<PrincipalHolder[]> {
     const { rows } = await this.pool.query<KeylessRow>(
-      `SELECT d.name, d.system, w.resource_group, w.name AS workspace_name,
-              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
-              d.doc::jsonb ->> 'credentialsType' AS credentials_type, d.doc::jsonb -> 'servicePrincipal' ->> 'clientId' AS client_id,
-              d.doc::jsonb ->> 'accountName' AS account_name, d.workspace_id
+      `${KEYLESS_COLUMNS}, d.doc::jsonb ->> 'accountName' AS account_name, d.workspace_id
          FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
         WHERE (d.doc::jsonb ->> 'credentialsType') = 'ServicePrincipal' AND lower(d.doc::jsonb -> 'servicePrincipal' ->> 'clientId') = lower($1)
         ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,

@@ -9,8 +9,8 @@ import {
   type KeylessMigrationStore,
   type MigrationState,
 } from '../keyless-migrations.js';
-import { systemDatastoreAccess, workspaceFromRow, type WorkspaceRow } from '../workspaces.js';
 import type { PgDatastoreRepo } from './datastores.js';
+import type { PgWorkspaceRepo } from './workspaces.js';
 import { serializable } from './sql.js';
 
 /** The PostgreSQL dialect's migration journal; the final step locks what it rewrites. */
@@ -19,6 +19,7 @@ export class PgKeylessMigrationRepo implements KeylessMigrationStore {
     private readonly pool: pg.Pool,
     private readonly sealer: Sealer,
     private readonly datastores: PgDatastoreRepo,
+    private readonly workspaces: PgWorkspaceRepo,
   ) {}
 
   async start(record: KeylessMigrationRecord): Promise<void> {
@@ -45,15 +46,8 @@ export class PgKeylessMigrationRepo implements KeylessMigrationStore {
           if (rows[0]) await this.datastores.write(client, keylessDatastore(datastoreFromRow(rows[0], this.sealer), modified));
           continue;
         }
-        const { rows } = await client.query<WorkspaceRow>('SELECT * FROM workspaces WHERE id = $1 FOR UPDATE', [target.workspaceId]);
-        if (!rows[0]) continue;
-        const workspace = workspaceFromRow(rows[0], this.sealer);
-        const settings = { ...workspace.settings, systemDatastoresAuthMode: 'identity' as const };
-        await client.query('UPDATE workspaces SET storage_key = $1, doc = $2, modified = $3 WHERE id = $4', [this.sealer.seal(''), JSON.stringify(settings), modified, workspace.id]);
-        for (const datastore of await this.datastores.systemOf(client, workspace.id, true)) {
-          const changed = systemDatastoreAccess(workspace, datastore, undefined, modified);
-          if (changed) await this.datastores.write(client, changed);
-        }
+        const workspace = await this.workspaces.byIdForUpdate(client, target.workspaceId);
+        if (workspace) await this.workspaces.applySystemAccess(client, workspace, { ...workspace.settings, systemDatastoresAuthMode: 'identity' }, undefined, modified);
       }
       await client.query("UPDATE keyless_migrations SET state = 'done', doc = $1, updated = $2 WHERE id = $3", [migrationDoc({ ...record, error: undefined }), modified, record.id]);
     });

@@ -45,6 +45,7 @@ export async function openPostgresMetadata(url: string, sealer: Sealer): Promise
   const accounts = new PgAccountRepo(pool, sealer);
   const datastores = new PgDatastoreRepo(pool, sealer);
   const consumers = new PgConsumerRepo(pool, sealer);
+  const workspaces = new PgWorkspaceRepo(pool, sealer, datastores);
   return {
     dialect: 'postgres',
     settings: new PgSettingsRepo(pool),
@@ -52,12 +53,12 @@ export async function openPostgresMetadata(url: string, sealer: Sealer): Promise
     accounts,
     directory: new PgDirectoryRepo(pool),
     groups: new PgResourceGroupRepo(pool),
-    workspaces: new PgWorkspaceRepo(pool, sealer, datastores),
+    workspaces,
     datastores,
     models: new PgModelRepo(pool),
     consumers,
     rotations: new PgRotationRepo(pool, accounts, consumers),
-    keylessMigrations: new PgKeylessMigrationRepo(pool, sealer, datastores),
+    keylessMigrations: new PgKeylessMigrationRepo(pool, sealer, datastores, workspaces),
     activity: new PgActivityRepo(pool),
     blobs: new PgBlobRepo(pool),
     files: new PgFileRepo(pool),

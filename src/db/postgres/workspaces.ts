@@ -3,7 +3,7 @@ import type { Sealer } from '../../secrets/seal.js';
 import type { DatastoreRecord } from '../datastores.js';
 import { systemDatastoreAccess, workspaceFromRow, type WorkspaceRecord, type WorkspaceRow, type WorkspaceSettings, type WorkspaceStore } from '../workspaces.js';
 import type { PgDatastoreRepo } from './datastores.js';
-import { asciiLower, serializable } from './sql.js';
+import { asciiLower, serializable, type Queryable } from './sql.js';
 
 const SELECT = 'SELECT id, resource_group, name, storage_account, storage_key, doc, created, modified FROM workspaces';
 /** SQLite's NOCASE order (A-Z folded, then byte by byte), which the ICU `nocase` collation's own order is not. */
@@ -69,13 +69,22 @@ export class PgWorkspaceRepo implements WorkspaceStore {
   }
 
   setSystemAccess(workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): Promise<void> {
-    return serializable(this.pool, async (client) => {
-      await client.query('UPDATE workspaces SET storage_key = $1, doc = $2, modified = $3 WHERE id = $4', [this.sealer.seal(key ?? ''), JSON.stringify(settings), modified, workspace.id]);
-      for (const datastore of await this.datastores.systemOf(client, workspace.id, true)) {
-        const changed = systemDatastoreAccess(workspace, datastore, key, modified);
-        if (changed) await this.datastores.write(client, changed);
-      }
-    });
+    return serializable(this.pool, (client) => this.applySystemAccess(client, workspace, settings, key, modified));
+  }
+
+  /** setSystemAccess, inside the caller's transaction (a keyless migration's); the system datastores are locked. */
+  async applySystemAccess(q: Queryable, workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): Promise<void> {
+    await q.query('UPDATE workspaces SET storage_key = $1, doc = $2, modified = $3 WHERE id = $4', [this.sealer.seal(key ?? ''), JSON.stringify(settings), modified, workspace.id]);
+    for (const datastore of await this.datastores.systemOf(q, workspace.id, true)) {
+      const changed = systemDatastoreAccess(workspace, datastore, key, modified);
+      if (changed) await this.datastores.write(q, changed);
+    }
+  }
+
+  /** A workspace by id, locked until the caller's transaction ends. */
+  async byIdForUpdate(q: Queryable, id: string): Promise<WorkspaceRecord | undefined> {
+    const { rows } = await q.query<WorkspaceRow>(`${SELECT} WHERE id = $1 FOR UPDATE`, [id]);
+    return rows[0] && workspaceFromRow(rows[0], this.sealer);
   }
 
   async delete(id: string): Promise<boolean> {
