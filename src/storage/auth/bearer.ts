@@ -20,9 +20,10 @@ interface VerifiedToken {
 
 /**
  * Azure AD on the data plane: `Authorization: Bearer <token>` with a token from
- * this server's token endpoint for Azure Storage, checked against the roles the
- * principal holds at the request's scope (the account, its blob or file
- * service, the container or share).
+ * this server's token endpoint for Azure Storage, and user delegation SAS, both
+ * checked against the roles the principal holds at the request's scope (the
+ * account, its blob or file service, the container or share); and the bearer
+ * challenge that unsigned requests are refused with.
  *
  * Verified tokens are remembered until they expire, never past; principals
  * with their roles until any role changes (`forget`, which every node runs

@@ -49,9 +49,9 @@ export interface StorageServiceDefinition<C extends AuthorizedRequest, O extends
 
 /**
  * A data-plane request listener: parse the path-style URL, find the account's
- * keys, pick the operation, check names, authenticate (a bearer token, or a
- * key or SAS), run the handler (an
- * upload only while the server is under its bound of concurrent uploads). Errors
+ * keys, pick the operation, check names, authenticate (a key, a SAS, a bearer
+ * token or a user delegation SAS), run the handler (an upload only while the
+ * server is under its bound of concurrent uploads). Errors
  * become Azure XML (or a bare 304 for reads the client has cached); anything
  * that is not a StorageError is logged and answered with a generic 500.
  */

@@ -14,13 +14,13 @@ describe('authenticate', () => {
     expect(await authenticate(request({}), accountKeys(false), READ_BLOB, noPolicies)).toEqual({ kind: 'anonymous' });
   });
 
-  it('refuses a Bearer token, naming the schemes it supports and not echoing the token', async () => {
+  it('refuses another scheme, naming the schemes it supports and not echoing the credential (tokens go to BearerAuth)', async () => {
     const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0In0.c2lnbmF0dXJl';
-    const error = await refusal(() => authenticate(request({ authorization: `Bearer ${token}` }), accountKeys(), READ_BLOB, noPolicies));
+    const error = await refusal(() => authenticate(request({ authorization: `Negotiate ${token}` }), accountKeys(), READ_BLOB, noPolicies));
     expect(error.status).toBe(403);
     expect(error.code).toBe('AuthenticationFailed');
-    expect(error.details.AuthenticationErrorDetail).toContain('only Shared Key, Shared Key Lite and SAS are supported');
-    expect(error.details.AuthenticationErrorDetail).toContain("'Bearer'");
+    expect(error.details.AuthenticationErrorDetail).toContain('only Shared Key, Shared Key Lite, Bearer (over HTTPS) and SAS are supported');
+    expect(error.details.AuthenticationErrorDetail).toContain("'Negotiate'");
     expect(errorText(error)).not.toContain(token);
   });
 
