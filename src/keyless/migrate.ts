@@ -39,9 +39,13 @@ function grantFor(deps: ManagementDeps, account: StorageAccountRecord, type: Dat
   return { name: randomUUID(), scope, roleDefinitionId: type === 'AzureBlob' ? BLOB_ROLE : FILE_ROLE };
 }
 
-/** The workspace's system identity, made now if it has none (as a PATCH with identity.type SystemAssigned would). */
-async function identityOf(deps: ManagementDeps, workspace: WorkspaceRecord): Promise<string> {
+/**
+ * The workspace's system identity, made now if it has none (as a PATCH with
+ * identity.type SystemAssigned would); a dry run makes nothing and says '' instead.
+ */
+async function identityOf(deps: ManagementDeps, workspace: WorkspaceRecord, dryRun: boolean): Promise<string> {
   if (workspace.settings.identity) return workspace.settings.identity.principalId;
+  if (dryRun) return '';
   const principalId = randomUUID();
   await deps.directory.addPrincipal({ clientId: principalId, displayName: `${workspace.name} (workspace identity)`, secretHash: '', created: Date.now() }, []);
   await deps.workspaces.saveSettings(workspace.id, { ...workspace.settings, identity: { principalId } }, Date.now());
@@ -53,7 +57,7 @@ async function identityOf(deps: ManagementDeps, workspace: WorkspaceRecord): Pro
  * key copy (and system datastores) use the account, each with the role
  * assignments its identity needs and the containers and shares to check.
  */
-async function plan(deps: ManagementDeps, account: StorageAccountRecord, selection: MigrationSelection): Promise<MigrationTarget[]> {
+async function plan(deps: ManagementDeps, account: StorageAccountRecord, selection: MigrationSelection, dryRun: boolean): Promise<MigrationTarget[]> {
   const consumers = (await discoverConsumers(deps.consumers, account, deps.subscriptionId)).filter(
     (consumer) =>
       (selection.workspace === undefined || consumer.holder.workspaceName.toLowerCase() === selection.workspace.toLowerCase()) &&
@@ -71,7 +75,7 @@ async function plan(deps: ManagementDeps, account: StorageAccountRecord, selecti
     }
     const workspace = await deps.workspaces.get(holder.resourceGroup, holder.workspaceName);
     if (!workspace) continue;
-    const principalId = await identityOf(deps, workspace);
+    const principalId = await identityOf(deps, workspace, dryRun);
     const checks: IdentityCheck[] =
       holder.kind === 'datastore'
         ? [{ datastoreName: holder.datastoreName!, type: holder.datastoreType!, containerName: holder.containerName! }]
@@ -127,7 +131,7 @@ export async function migrateToKeyless(
     account: account.name,
     resourceGroup: account.resourceGroup,
     state: 'assigning',
-    targets: await plan(deps, account, selection),
+    targets: await plan(deps, account, selection, dryRun),
     callerId,
     owner: processAddress(),
     created: now,

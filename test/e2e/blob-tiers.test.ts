@@ -39,6 +39,17 @@ describe('access tiers', () => {
     expect(listed).toMatchObject({ inferred: ['Cold', undefined], cool: ['Cool', undefined] });
   });
 
+  it('keeps a tier set while metadata or properties change at the same moment (neither changes the ETag the other checks)', async () => {
+    const blob = container.getBlockBlobClient('racing');
+    await blob.upload('x', 1);
+    for (let round = 0; round < 30; round++) {
+      const tier = round % 2 === 0 ? 'Cool' : 'Hot';
+      await Promise.all([blob.setAccessTier(tier), blob.setMetadata({ round: String(round) }), blob.setHTTPHeaders({ blobContentType: `text/r${round}` })]);
+      const properties = await blob.getProperties();
+      expect([properties.accessTier, properties.metadata?.round]).toEqual([tier, String(round)]);
+    }
+  });
+
   it('refuses reads and content changes of an archived blob with 409 BlobArchived, and keeps its properties readable', async () => {
     const blob = container.getBlockBlobClient('archived');
     await blob.upload('cold storage', 12, { tier: 'Archive' });

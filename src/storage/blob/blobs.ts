@@ -403,7 +403,13 @@ export async function setBlobMetadata(ctx: BlobRequest): Promise<void> {
   respondEmpty(ctx, 200, { etag: blob.etag, 'last-modified': httpDate(blob.lastModified), 'x-ms-request-server-encrypted': 'true' });
 }
 
-/** Changes a blob's properties or metadata; `versioned` changes (metadata) make a new version where the account keeps them. */
+/**
+ * Changes a blob's properties or metadata; `versioned` changes (metadata) make a
+ * new version where the account keeps them. The change is applied to the blob as
+ * it is inside the write's transaction, under its lock: what another request
+ * changed meanwhile (other properties, the tier, tags, the lease) is kept, as
+ * Azure serializes such writes rather than refusing one.
+ */
 async function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => BlobRecord, versioned = false): Promise<BlobRecord> {
   const current = await requireBlob(ctx);
   const now = Date.now();
@@ -412,9 +418,9 @@ async function updateBlob(ctx: BlobRequest, change: (current: BlobRecord) => Blo
   const next: BlobRecord = { ...change(current), lastModified: now, etag: newEtag(now) };
   const updated = await ctx.deps.repo.updateBlob(next, (latest) => {
     if (!latest) return;
-    if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The blob changed while this request ran; retry it.');
-    next.lease = leaseAfterWrite(latest.lease, ctx.req.headers, now, 'blob');
+    checkOnline(latest, now);
     checkConditions(ctx.req.headers, latest, 'write');
+    Object.assign(next, change(latest), { lastModified: now, etag: next.etag, lease: leaseAfterWrite(latest.lease, ctx.req.headers, now, 'blob') });
   }, versionId);
   if (!updated) throw blobErrors.blobNotFound(ctx.path);
   if (versionId !== undefined) ctx.res.setHeader('x-ms-version-id', next.versionId!);
