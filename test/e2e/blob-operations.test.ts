@@ -65,6 +65,22 @@ describe('containers', () => {
     expect(policy.signedIdentifiers[0]!.accessPolicy.expiresOn?.getTime()).toBe(expiresOn.getTime());
   });
 
+  it('applies metadata, an access policy and a lease that arrive at the same moment, all of them', async () => {
+    const container = await newContainer();
+    for (let round = 0; round < 20; round++) {
+      const lease = container.getBlobLeaseClient();
+      await Promise.all([
+        container.setMetadata({ round: String(round) }, { conditions: {} }),
+        container.setAccessPolicy(undefined, [{ id: `policy-${round}`, accessPolicy: { permissions: 'r' } }]),
+        lease.acquireLease(15),
+      ]);
+      const properties = await container.getProperties();
+      expect([properties.metadata?.round, properties.leaseState]).toEqual([String(round), 'leased']);
+      expect((await container.getAccessPolicy()).signedIdentifiers.map((identifier) => identifier.id)).toEqual([`policy-${round}`]);
+      await lease.releaseLease();
+    }
+  });
+
   it('gets and sets service properties', async () => {
     await service.setProperties({ deleteRetentionPolicy: { enabled: false }, cors: [] });
     const properties = await service.getProperties();

@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { ContainerRecord } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
-import { StorageError, errors } from '../http/errors.js';
+import { errors } from '../http/errors.js';
 import { header, httpDate, newEtag, readMetadata, writeMetadata } from '../http/headers.js';
 import { readSmallBody } from '../http/body.js';
 import { parseSignedIdentifiers, signedIdentifiersXml } from '../http/signed-identifiers.js';
@@ -113,18 +113,21 @@ export async function setContainerAcl(ctx: BlobRequest): Promise<void> {
   respondEmpty(ctx, 200, versionHeaders(container));
 }
 
-/** Applies `change` to the container atomically, honouring the request's conditional headers. */
+/**
+ * Applies `change` to the container atomically, honouring the request's
+ * conditional headers: to the container as it is under the write's lock, so what
+ * another request changed meanwhile (the lease, which keeps the ETag, or other
+ * settings) is kept, as Azure serializes such writes rather than refusing one.
+ */
 async function updateContainer(ctx: BlobRequest, change: (current: ContainerRecord) => ContainerRecord): Promise<ContainerRecord> {
   const current = await requireContainer(ctx);
   const now = Date.now();
   const next = { ...change(current), lastModified: now, etag: newEtag(now) };
   await ctx.deps.repo.updateContainer(next, (latest) => {
     if (!latest) throw blobErrors.containerNotFound(ctx.container);
-    if (latest.etag !== current.etag) throw new StorageError(409, 'OperationConflict', 'The container changed while this request ran; retry it.');
     checkLeaseIdIfGiven(latest.lease, ctx.req.headers, now, 'container');
-    // Lease actions leave the ETag alone, so the lease is taken from the latest record, not from `current`.
-    next.lease = latest.lease;
     checkConditions(ctx.req.headers, latest, 'write');
+    Object.assign(next, change(latest), { lastModified: now, etag: next.etag, lease: latest.lease });
   });
   return next;
 }
