@@ -9,6 +9,7 @@ import { accountId } from '../management/arm-ids.js';
 import type { ManagementDeps } from '../management/deps.js';
 import { ArmError } from '../management/http/errors.js';
 import { findRole } from '../management/identity/role-definitions.js';
+import { newWorkspaceIdentity } from '../management/resources/workspaces.js';
 import { discoverConsumers } from '../rotation/consumers.js';
 
 /**
@@ -46,8 +47,7 @@ function grantFor(deps: ManagementDeps, account: StorageAccountRecord, type: Dat
 async function identityOf(deps: ManagementDeps, workspace: WorkspaceRecord, dryRun: boolean): Promise<string> {
   if (workspace.settings.identity) return workspace.settings.identity.principalId;
   if (dryRun) return '';
-  const principalId = randomUUID();
-  await deps.directory.addPrincipal({ clientId: principalId, displayName: `${workspace.name} (workspace identity)`, secretHash: '', created: Date.now() }, []);
+  const principalId = await newWorkspaceIdentity(deps, workspace.name);
   await deps.workspaces.saveSettings(workspace.id, { ...workspace.settings, identity: { principalId } }, Date.now());
   return principalId;
 }
@@ -64,6 +64,17 @@ async function plan(deps: ManagementDeps, account: StorageAccountRecord, selecti
       (selection.resourceGroup === undefined || consumer.holder.resourceGroup.toLowerCase() === selection.resourceGroup.toLowerCase()),
   );
   const targets: MigrationTarget[] = [];
+  // A workspace and its identity are read (or made) once, however many of its datastores move.
+  const identities = new Map<string, Promise<{ workspace: WorkspaceRecord; principalId: string } | undefined>>();
+  const identityFor = (resourceGroup: string, name: string) => {
+    const key = `${resourceGroup.toLowerCase()}/${name.toLowerCase()}`;
+    let found = identities.get(key);
+    if (!found) {
+      found = deps.workspaces.get(resourceGroup, name).then(async (workspace) => workspace && { workspace, principalId: await identityOf(deps, workspace, dryRun) });
+      identities.set(key, found);
+    }
+    return found;
+  };
   for (const { holder, resourceId } of consumers) {
     if (selection.datastore !== undefined && holder.datastoreName !== selection.datastore) continue;
     // System datastores move with their workspace.
@@ -73,9 +84,9 @@ async function plan(deps: ManagementDeps, account: StorageAccountRecord, selecti
       }
       continue;
     }
-    const workspace = await deps.workspaces.get(holder.resourceGroup, holder.workspaceName);
-    if (!workspace) continue;
-    const principalId = await identityOf(deps, workspace, dryRun);
+    const found = await identityFor(holder.resourceGroup, holder.workspaceName);
+    if (!found) continue;
+    const { workspace, principalId } = found;
     const checks: IdentityCheck[] =
       holder.kind === 'datastore'
         ? [{ datastoreName: holder.datastoreName!, type: holder.datastoreType!, containerName: holder.containerName! }]

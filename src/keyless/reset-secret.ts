@@ -3,16 +3,14 @@ import { checkDatastore } from '../keys/credential-probes.js';
 import type { ManagementDeps } from '../management/deps.js';
 import { ArmError } from '../management/http/errors.js';
 import { hashClientSecret, newClientSecret } from '../management/identity/client-secret.js';
+import { requirePrincipal } from '../management/identity/service-principals.js';
+import { holderResourceId } from '../rotation/consumers.js';
 
 export interface SecretReset {
   clientId: string;
   clientSecret: string;
   /** Every datastore that held a secret of the principal, and what became of it. */
   consumers: { id: string; result: 'moved' | 'movedStale'; detail?: string }[];
-}
-
-function datastoreId(deps: ManagementDeps, resourceGroup: string, workspace: string, name: string): string {
-  return `/subscriptions/${deps.subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.MachineLearningServices/workspaces/${workspace}/datastores/${name}`;
 }
 
 /**
@@ -27,8 +25,7 @@ function datastoreId(deps: ManagementDeps, resourceGroup: string, workspace: str
  * the principal keeps every secret until a reset finishes (the next one cleans up).
  */
 export async function resetClientSecret(deps: ManagementDeps, clientId: string): Promise<SecretReset> {
-  const principal = await deps.directory.getPrincipal(clientId);
-  if (!principal) throw new ArmError(404, 'PrincipalNotFound', `Service principal '${clientId}' does not exist in the directory ${deps.tenantId}.`);
+  const principal = await requirePrincipal(deps.directory, deps.tenantId, clientId);
   if (principal.secretHash === '') {
     throw new ArmError(400, 'InvalidTarget', `'${clientId}' is a workspace's identity: it has no secret to reset.`);
   }
@@ -41,7 +38,7 @@ export async function resetClientSecret(deps: ManagementDeps, clientId: string):
   const before = new Map<string, { datastore: DatastoreRecord; worked: boolean }>();
   for (const holder of holders) {
     const datastore = await deps.datastores.get(holder.workspaceId, holder.datastoreName);
-    if (datastore) before.set(datastoreId(deps, holder.resourceGroup, holder.workspaceName, holder.datastoreName), { datastore, worked: (await checkDatastore(deps, datastore)) === undefined });
+    if (datastore) before.set(holderResourceId(deps.subscriptionId, holder), { datastore, worked: (await checkDatastore(deps, datastore)) === undefined });
   }
   const now = Date.now();
   const consumers: SecretReset['consumers'] = [];

@@ -47,7 +47,8 @@ export function sasScope(account: string, holder: CredentialHolder): SasScope {
   return { account, service: holder.datastoreType === 'AzureFile' ? 'file' : 'blob', container: holder.containerName ?? '' };
 }
 
-function holderResourceId(subscriptionId: string, holder: Pick<CredentialHolder, 'resourceGroup' | 'workspaceName' | 'datastoreName'>): string {
+/** The ARM id of a consumer: its workspace, or the datastore in it. */
+export function holderResourceId(subscriptionId: string, holder: Pick<CredentialHolder, 'resourceGroup' | 'workspaceName' | 'datastoreName'>): string {
   const workspace = `/subscriptions/${subscriptionId}/resourceGroups/${holder.resourceGroup}/providers/${WORKSPACES}/${holder.workspaceName}`;
   return holder.datastoreName === undefined ? workspace : `${workspace}/datastores/${holder.datastoreName}`;
 }

@@ -1,14 +1,14 @@
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';
 import type { ArmRequest, ArmResult } from '../http/context.js';
-import { ArmError, armErrors } from '../http/errors.js';
+import { armErrors } from '../http/errors.js';
 import { keylessJson } from '../../rotation/consumers.js';
 import { Fields } from '../http/fields.js';
 import type { ArmRoute } from '../http/route.js';
 import { cloudMetadata, jwks, openIdConfiguration, tokenEndpoint, type IdentityDeps } from './oauth.js';
 import { BUILT_IN_ROLES, findRole } from './role-definitions.js';
 import { assignableScope } from './role-routes.js';
-import { createServicePrincipal } from './service-principals.js';
+import { createServicePrincipal, requirePrincipal } from './service-principals.js';
 import { resetClientSecret } from '../../keyless/reset-secret.js';
 
 /**
@@ -42,9 +42,7 @@ async function createPrincipal(deps: ManagementDeps, ctx: ArmRequest): Promise<A
  */
 async function principalConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const clientId = ctx.params.clientId!;
-  if (!(await deps.directory.getPrincipal(clientId))) {
-    throw new ArmError(404, 'PrincipalNotFound', `Service principal '${clientId}' does not exist in the directory ${deps.tenantId}.`);
-  }
+  await requirePrincipal(deps.directory, deps.tenantId, clientId);
   const holders = await deps.consumers.byServicePrincipal(clientId);
   return { status: 200, body: { clientId, value: holders.map((holder) => ({ ...keylessJson(deps.subscriptionId, holder), accountName: holder.accountName })) } };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DirectoryStore, RoleAssignmentRecord } from '../../db/directory.js';
+import type { DirectoryStore, RoleAssignmentRecord, ServicePrincipalRecord } from '../../db/directory.js';
+import { ArmError } from '../http/errors.js';
 import { writePrivateFile } from '../../secrets/private-file.js';
 import { hashClientSecret, newClientSecret } from './client-secret.js';
 import { OWNER_ROLE_ID } from './role-definitions.js';
@@ -10,6 +11,13 @@ export interface ClientCredentials {
   tenantId: string;
   clientId: string;
   clientSecret: string;
+}
+
+/** The principal of a client id, or 404 PrincipalNotFound. */
+export async function requirePrincipal(directory: DirectoryStore, tenantId: string, clientId: string): Promise<ServicePrincipalRecord> {
+  const principal = await directory.getPrincipal(clientId);
+  if (!principal) throw new ArmError(404, 'PrincipalNotFound', `Service principal '${clientId}' does not exist in the directory ${tenantId}.`);
+  return principal;
 }
 
 /** A new client's first role: which role, at which scopes, given by whom. */

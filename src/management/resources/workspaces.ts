@@ -112,9 +112,14 @@ async function systemIdentity(deps: ManagementDeps, body: Fields, name: string, 
   if (current) return current;
   const asked = body.object('identity')?.oneOf('type', ['SystemAssigned', 'None', 'UserAssigned', 'SystemAssigned,UserAssigned'] as const, true);
   if (!isNew && asked !== 'SystemAssigned' && asked !== 'SystemAssigned,UserAssigned') return undefined;
+  return { principalId: await newWorkspaceIdentity(deps, name) };
+}
+
+/** A new system-assigned identity for a workspace: a principal of the directory with no secret, that nothing can sign in as. */
+export async function newWorkspaceIdentity(deps: ManagementDeps, workspaceName: string): Promise<string> {
   const principalId = randomUUID();
-  await deps.directory.addPrincipal({ clientId: principalId, displayName: `${name} (workspace identity)`, secretHash: '', created: Date.now() }, []);
-  return { principalId };
+  await deps.directory.addPrincipal({ clientId: principalId, displayName: `${workspaceName} (workspace identity)`, secretHash: '', created: Date.now() }, []);
+  return principalId;
 }
 
 /**

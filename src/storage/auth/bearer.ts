@@ -176,7 +176,7 @@ function suggestedRole(action: string, service: 'blob' | 'file'): string {
 }
 
 /** The ARM id of what a data-plane request acts on, as a scope key (lower case): the service, or the container or share. */
-export function resourceOf(ctx: StorageRequest, keys: AccountKeys, subscriptionId: string): string {
+function resourceOf(ctx: StorageRequest, keys: AccountKeys, subscriptionId: string): string {
   const account = `/subscriptions/${subscriptionId}/resourcegroups/${keys.resourceGroup}/providers/microsoft.storage/storageaccounts/${keys.account}`;
   const service = ctx.service === 'blob' ? '/blobservices/default' : '/fileservices/default';
   const child = ctx.container === '' ? '' : ctx.service === 'blob' ? `/containers/${ctx.container}` : `/fileshares/${ctx.container}`;

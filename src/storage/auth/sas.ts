@@ -104,13 +104,18 @@ export function verifyServiceSas(
 }
 
 /** A service SAS never reaches the service level, and an object SAS never a whole container. */
-function checkScope(access: OperationAccess, sr: string): void {
+export function checkScope(access: OperationAccess, sr: string): void {
   if (access.scope === 'service') {
     throw errors.resourceTypeMismatch(`A service SAS (sr=${sr}) cannot authorize service-level operations; use an account SAS with srt=s.`);
   }
   if (access.scope === 'container' && sr !== 'c' && sr !== 's') {
     throw errors.resourceTypeMismatch(`A SAS for a single blob, file or directory (sr=${sr}) cannot authorize container or share operations; use sr=c or sr=s.`);
   }
+}
+
+/** The snapshot or version a blob snapshot (bs) or version (bv) SAS names, as it is signed; '' for any other. */
+export function signedSnapshotTime(query: URLSearchParams, sr: string): string {
+  return (sr === 'bs' ? query.get('snapshot') : sr === 'bv' ? query.get('versionid') : null) ?? '';
 }
 
 /** Azure forbids stating a field both in the SAS and in its stored access policy. */
@@ -140,7 +145,7 @@ function serviceStringToSign(ctx: StorageRequest, sv: string, sr: string, overri
     spr: query.get('spr') ?? '',
     sv,
     sr,
-    snapshotTime: (sr === 'bs' ? query.get('snapshot') : sr === 'bv' ? query.get('versionid') : null) ?? '',
+    snapshotTime: signedSnapshotTime(query, sr),
     ses: query.get('ses') ?? '',
     rscc: rscc!,
     rscd: rscd!,

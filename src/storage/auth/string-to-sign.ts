@@ -73,12 +73,11 @@ export function serviceSasStringToSign(f: ServiceSasFields): string {
   return stringToSign + [f.rscc, f.rscd, f.rsce, f.rscl, f.rsct].join('\n');
 }
 
-export interface UserDelegationSasFields {
+/** A user delegation SAS signs the same fields as a service SAS, but the resource whole and, instead of `si`, its key's. */
+export interface UserDelegationSasFields
+  extends Pick<ServiceSasFields, 'sp' | 'st' | 'se' | 'sip' | 'spr' | 'sv' | 'sr' | 'snapshotTime' | 'ses' | 'rscc' | 'rscd' | 'rsce' | 'rscl' | 'rsct'> {
   /** `/blob/account/container[/blob]`. */
   resource: string;
-  sp: string;
-  st: string;
-  se: string;
   skoid: string;
   sktid: string;
   skt: string;
@@ -90,17 +89,6 @@ export interface UserDelegationSasFields {
   scid: string;
   skdutid: string;
   sduoid: string;
-  sip: string;
-  spr: string;
-  sv: string;
-  sr: string;
-  snapshotTime: string;
-  ses: string;
-  rscc: string;
-  rscd: string;
-  rsce: string;
-  rscl: string;
-  rsct: string;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { StorageRequest } from '../http/context.js';
 import { errors } from '../http/errors.js';
-import { responseOverrides } from './sas.js';
+import { checkScope, responseOverrides, signedSnapshotTime } from './sas.js';
 import { checkPermissions, checkProtocol, checkSourceIp, checkTimeWindow, parseSasTime, requiredParam } from './sas-conditions.js';
 import { decodeSignature, hmacSha256, sasSignatureText } from './signature.js';
 import { userDelegationSasStringToSign } from './string-to-sign.js';
@@ -73,8 +73,7 @@ export function verifyDelegatedSas(ctx: StorageRequest, keys: AccountKeys, acces
   if (query.has('si')) throw errors.authFailed('A user delegation SAS cannot name a stored access policy (si); state sp and se in the SAS itself.');
   if (query.has('srh') || query.has('srq')) throw errors.authFailed('SAS-signed request headers and query parameters (srh, srq) are not supported by this server; sign the SAS without them.');
   if (!BLOB_RESOURCES.includes(sr)) throw errors.authFailed(`The SAS signed resource sr=${sr} is not valid for a user delegation SAS (use one of ${BLOB_RESOURCES.join(', ')}).`);
-  if (access.scope === 'service') throw errors.resourceTypeMismatch(`A user delegation SAS (sr=${sr}) cannot authorize service-level operations.`);
-  if (access.scope === 'container' && sr !== 'c') throw errors.resourceTypeMismatch(`A SAS for a single blob (sr=${sr}) cannot authorize container operations; use sr=c.`);
+  checkScope(access, sr);
   const key: DelegationKeyFields = {
     oid: requiredParam(query, 'skoid', 'signed key object id'),
     tid: requiredParam(query, 'sktid', 'signed key tenant id'),
@@ -110,7 +109,7 @@ export function verifyDelegatedSas(ctx: StorageRequest, keys: AccountKeys, acces
     spr: param('spr'),
     sv,
     sr,
-    snapshotTime: (sr === 'bs' ? query.get('snapshot') : sr === 'bv' ? query.get('versionid') : null) ?? '',
+    snapshotTime: signedSnapshotTime(query, sr),
     ses: param('ses'),
     rscc: overrides[0] ?? '',
     rscd: overrides[1] ?? '',
