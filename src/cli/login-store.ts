@@ -3,6 +3,7 @@ import path from 'node:path';
 import { writePrivateFile } from '../secrets/private-file.js';
 import { readEndpoints } from '../server/endpoints.js';
 import { tokenCacheFile } from './token-source.js';
+import type { DataPlaneEndpoints } from '../sdk/connection.js';
 
 /**
  * What `mlspace login` remembers. A login to the local server keeps its data
@@ -57,10 +58,10 @@ export function clearLogin(home: string): boolean {
 }
 
 /** Where a login's endpoints are: a local server's are re-read, as its ports may have changed. */
-export function loginEndpoints(login: StoredLogin): { arm: string; authority: string; caFile?: string } {
+export function loginEndpoints(login: StoredLogin): { arm: string; authority: string; caFile?: string; dataPlane?: DataPlaneEndpoints } {
   if (login.kind === 'local') {
     const endpoints = readEndpoints(login.dataDir!);
-    return { arm: endpoints.arm, authority: endpoints.authority, caFile: endpoints.caFile };
+    return { arm: endpoints.arm, authority: endpoints.authority, caFile: endpoints.caFile, dataPlane: endpoints };
   }
   return { arm: login.endpoint!, authority: login.authority!, caFile: login.caFile };
 }

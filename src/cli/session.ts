@@ -21,7 +21,7 @@ export function openSession(home: string = mlspaceHome()): Session {
   const stored = loadLogin(home);
   if (!stored) throw new CliError("Please run 'mlspace login' to setup account.");
   const { login, clientSecret } = stored;
-  const { arm, authority, caFile } = loginEndpoints(login);
+  const { arm, authority, caFile, dataPlane } = loginEndpoints(login);
   const ca = caFile ? fs.readFileSync(caFile) : undefined;
   const tokens = new TokenSource({ authority, tenantId: login.tenantId, clientId: login.clientId, clientSecret, ca }, tokenCacheFile(configDir(home)));
   let clients: Promise<ArmClients> | undefined;
@@ -31,7 +31,7 @@ export function openSession(home: string = mlspaceHome()): Session {
     rest: new ArmRest(arm, tokens, ca),
     clients() {
       clients ??= import('../sdk/arm-clients.js').then(({ armClients }) =>
-        armClients({ credential: tokens, endpoint: arm, clientOptions: caFile ? trustCa(caFile) : {}, caFile }, login.subscriptionId),
+        armClients({ credential: tokens, endpoint: arm, clientOptions: caFile ? trustCa(caFile) : {}, caFile, authorityHost: authority, dataPlane }, login.subscriptionId),
       );
       return clients;
     },

@@ -12,6 +12,8 @@ export interface ArmClients {
   ml: AzureMachineLearningWorkspaces;
   /** The operations those clients do not wrap: mlspace's key consumers and rotation, the activity log. */
   actions: ArmActions;
+  /** What they were built from: the caller's identity also reaches datastores that hold no credential. */
+  connection: Connection;
 }
 
 export function armClients(connection: Connection, subscriptionId: string): ArmClients {
@@ -22,6 +24,7 @@ export function armClients(connection: Connection, subscriptionId: string): ArmC
     storage: new StorageManagementClient(connection.credential, subscriptionId, options),
     ml: new AzureMachineLearningWorkspaces(connection.credential, subscriptionId, options),
     actions: new ArmActions(connection.credential, connection.endpoint, connection.caFile),
+    connection,
   };
 }
 

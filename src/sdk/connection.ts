@@ -3,7 +3,7 @@ import path from 'node:path';
 import { ClientSecretCredential, type TokenCredential } from '@azure/identity';
 import { trustCa, type TrustCaOptions } from '../client/trust-ca.js';
 import { mlspaceHome } from '../server/config.js';
-import { readEndpoints } from '../server/endpoints.js';
+import { readEndpoints, type Endpoints } from '../server/endpoints.js';
 import { MlspaceError } from './errors.js';
 
 /**
@@ -35,9 +35,15 @@ export interface Connection {
   defaultSubscriptionId?: string;
   /** Options for the ARM clients (and the credential) to trust a private CA. */
   clientOptions: Partial<TrustCaOptions>;
-  /** That CA's certificate file, for requests made outside those clients (ArmActions). */
+  /** That CA's certificate file, for requests made outside those clients (ArmActions, storage over HTTPS). */
   caFile?: string;
+  /** The token authority of a mlspace server (its management endpoint); Azure's own when left out. */
+  authorityHost?: string;
+  /** A local mlspace server's data-plane endpoints, so that a token goes to the HTTPS twin of a plain-HTTP datastore endpoint. */
+  dataPlane?: DataPlaneEndpoints;
 }
+
+export type DataPlaneEndpoints = Pick<Endpoints, 'blob' | 'file' | 'blobHttps' | 'fileHttps'>;
 
 const AZURE_RESOURCE_MANAGER = 'https://management.azure.com';
 
@@ -80,5 +86,7 @@ export function localServerConnection(home: string): Connection {
     defaultSubscriptionId: endpoints.subscriptionId,
     clientOptions: trust,
     caFile: endpoints.caFile,
+    authorityHost: endpoints.authority,
+    dataPlane: endpoints,
   };
 }

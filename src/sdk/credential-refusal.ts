@@ -94,6 +94,46 @@ function sasExpiry(sasToken: string): Date | undefined {
   return date && !Number.isNaN(date.getTime()) ? date : undefined;
 }
 
+/** The data plane's 403 to a valid token whose identity lacks the data role, or a token refused (401). */
+function isTokenRefusal(error: unknown): error is StorageRestError {
+  const candidate = error as StorageRestError | undefined;
+  const code = candidate?.code ?? candidate?.details?.errorCode;
+  return (candidate?.statusCode === 403 && (code === 'AuthorizationPermissionMismatch' || code === 'AuthorizationFailure')) || candidate?.statusCode === 401;
+}
+
+/** What @azure/identity throws when the authority issues no token (a wrong or retired secret). */
+const SIGN_IN_FAILURES = new Set(['AuthenticationError', 'AuthenticationRequiredError', 'CredentialUnavailableError']);
+
+/** A token refused, or not issued at all (a service principal's secret the authority no longer takes): who, why, and the fix. */
+function explainTokenRefusal(error: unknown, holder: CredentialHolder, account: { name: string; id?: string }, identity: string): unknown {
+  const what = holder.datastore ? `datastore '${holder.datastore.name}' of workspace '${holder.workspace}'` : `the storage of workspace '${holder.workspace}'`;
+  const data = holder.datastore?.type === 'AzureFile' ? 'File Data Privileged Contributor' : 'Blob Data Contributor';
+  const scope = account.id ?? `<the id of storage account '${account.name}'>`;
+  const assignee = /^service principal '(.+)'$/.exec(identity)?.[1] ?? '<your client id>';
+  if (isTokenRefusal(error)) {
+    const answer = `${error.statusCode} ${error.code ?? error.details?.errorCode ?? ''}`.trim();
+    return new CredentialRefusedError(
+      `Storage account '${account.name}' refused ${identity} access to ${what} (${answer}): it needs a data role there. ` +
+        `To fix it: mlspace role assignment create --assignee ${assignee} --role "Storage ${data}" --scope ${scope} (or a narrower scope: its container or share).`,
+      holder,
+      account.name,
+      'current',
+      error,
+    );
+  }
+  if (SIGN_IN_FAILURES.has((error as Error | undefined)?.name ?? '') && holder.datastore) {
+    return new CredentialRefusedError(
+      `${identity} could not sign in to reach ${what}: ${reason(error)}. If its secret was reset, re-register the datastore with the new one ` +
+        `(mlspace ad sp credential reset moves every datastore holding the secret for you).`,
+      holder,
+      account.name,
+      'stale',
+      error,
+    );
+  }
+  return error;
+}
+
 /**
  * Turns a data-plane refusal of a held credential into an error that names
  * the cause. Whether a key is stale is decided honestly, by comparing it with
@@ -108,6 +148,7 @@ export async function explainRefusal(
   account: { name: string; id?: string },
   credential: HeldCredential,
 ): Promise<unknown> {
+  if (credential.type === 'Token') return explainTokenRefusal(error, holder, account, credential.identity);
   if (!isCredentialRefusal(error)) return error;
   const who = describeHolder(holder, credential);
   const fix = remedy(holder, account.name, credential);

@@ -1,8 +1,19 @@
+import type { TokenCredential } from '@azure/identity';
+
 /** The datastore kinds the SDK reads and writes, named as Azure ML names them. */
 export type DatastoreType = 'AzureBlob' | 'AzureFile';
 
-/** What a datastore (or a workspace, for its storage) signs its data-plane requests with. */
-export type HeldCredential = { type: 'AccountKey'; key: string } | { type: 'Sas'; sasToken: string } | { type: 'None' };
+/**
+ * What a datastore (or a workspace, for its storage) signs its data-plane
+ * requests with. `Token` is an identity's: Azure AD bearer tokens for
+ * `https://storage.azure.com/`, sent only over HTTPS; `identity` names it in
+ * errors ("the signed-in identity", "service principal <id>").
+ */
+export type HeldCredential =
+  | { type: 'AccountKey'; key: string }
+  | { type: 'Sas'; sasToken: string }
+  | { type: 'Token'; credential: TokenCredential; identity: string }
+  | { type: 'None' };
 
 /** Progress of an upload or download of many files, in bytes and files. */
 export interface TransferProgress {

@@ -1,11 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Datastore as ArmDatastore, AzureBlobDatastore, AzureFileDatastore } from '@azure/arm-machinelearning';
+import type { Datastore as ArmDatastore, AzureBlobDatastore, AzureFileDatastore, ServicePrincipalDatastoreCredentials } from '@azure/arm-machinelearning';
+import { ClientSecretCredential } from '@azure/identity';
 import { explainRefusal, type CredentialHolder } from './credential-refusal.js';
 import { datastoreResource, type DatastoreRegistration } from './datastore-registration.js';
 import type { DatastoreType, HeldCredential, TransferOptions, TransferResult } from './datastore-types.js';
 import { MlspaceError } from './errors.js';
-import { storageTarget, type StorageTarget } from './storage-target.js';
+import { targetAt, type StorageTarget } from './storage-target.js';
+import { datastoreServiceUrl, tokenServiceUrl } from './storage-url.js';
 import { downloadPlanned, filesUnder, joinRemote, localPathUnder, uploadPlanned } from './transfer.js';
 import type { Workspace } from './workspace.js';
 
@@ -75,6 +77,8 @@ export class Datastore {
   readonly protocol: string;
   readonly isDefault: boolean;
   readonly credentialsType: string;
+  /** The principal a ServicePrincipal datastore signs in as (its secret comes from listSecrets). */
+  readonly servicePrincipal?: { tenantId: string; clientId: string; authorityUrl?: string };
   readonly description?: string;
   readonly tags: Record<string, string | null>;
   /** The datastore's ARM id. */
@@ -99,6 +103,10 @@ export class Datastore {
     this.protocol = properties.protocol ?? 'https';
     this.isDefault = properties.isDefault ?? false;
     this.credentialsType = properties.credentials.credentialsType;
+    if (properties.credentials.credentialsType === 'ServicePrincipal') {
+      const { tenantId, clientId, authorityUrl } = properties.credentials as ServicePrincipalDatastoreCredentials;
+      this.servicePrincipal = { tenantId, clientId, authorityUrl };
+    }
     this.description = properties.description;
     this.tags = properties.tags ?? {};
   }
@@ -181,7 +189,12 @@ export class Datastore {
     });
   }
 
-  /** @internal The datastore's own registered credential (listSecrets). */
+  /**
+   * @internal What the datastore's registration says to sign with: its key or
+   * SAS (listSecrets); for a datastore without credentials, the caller's own
+   * identity, as az ml uses it; for a service-principal one, a token of that
+   * principal.
+   */
   async ownAccess(): Promise<StorageAccess> {
     const holder: CredentialHolder = {
       workspace: this.workspace.name,
@@ -189,14 +202,25 @@ export class Datastore {
       datastore: { name: this.name, type: this.datastoreType },
       renewedBySyncKeys: SYSTEM_DATASTORES.has(this.name) && this.accountName === this.workspace.storageAccountName,
     };
-    if (this.credentialsType === 'None') return { credential: { type: 'None' }, holder };
+    const connection = this.workspace.arm.connection;
+    if (this.credentialsType === 'None') return { credential: { type: 'Token', credential: connection.credential, identity: 'the signed-in identity' }, holder };
     const secrets = (await this.workspace.arm.ml.datastores.listSecrets(this.workspace.resourceGroup, this.workspace.name, this.name)) as {
       secretsType: string;
       key?: string;
       sasToken?: string;
+      clientSecret?: string;
     };
     if (secrets.secretsType === 'AccountKey' && secrets.key) return { credential: { type: 'AccountKey', key: secrets.key }, holder };
     if (secrets.secretsType === 'Sas' && secrets.sasToken) return { credential: { type: 'Sas', sasToken: secrets.sasToken }, holder };
+    if (secrets.secretsType === 'ServicePrincipal' && secrets.clientSecret && this.servicePrincipal) {
+      const { tenantId, clientId, authorityUrl } = this.servicePrincipal;
+      const credential = new ClientSecretCredential(tenantId, clientId, secrets.clientSecret, {
+        // A mlspace server is its own authority, with no Azure instance metadata to discover.
+        ...(connection.authorityHost ? { authorityHost: connection.authorityHost, disableInstanceDiscovery: true } : authorityUrl ? { authorityHost: authorityUrl } : {}),
+        ...connection.clientOptions,
+      });
+      return { credential: { type: 'Token', credential, identity: `service principal '${clientId}'` }, holder };
+    }
     throw new MlspaceError(`Datastore '${this.name}' holds ${secrets.secretsType} secrets, which this SDK cannot sign storage requests with.`, 'InvalidArgument');
   }
 
@@ -206,16 +230,32 @@ export class Datastore {
    * names the holder, the account and the fix.
    */
   async withStorage<T>(access: StorageAccess, work: (target: StorageTarget) => Promise<T>): Promise<T> {
-    const target = storageTarget(
-      { type: this.datastoreType, accountName: this.accountName, container: this.containerName, endpoint: this.endpoint, protocol: this.protocol },
-      access.credential,
-    );
+    const target = targetAt(this.datastoreType, this.serviceUrl(access), this.accountName, this.containerName, access.credential, this.tls(access));
     try {
       return await work(target);
     } catch (error) {
       const accountId = this.accountName === this.workspace.storageAccountName ? this.workspace.storageAccountId : undefined;
       throw await explainRefusal(error, this.workspace.arm, access.holder, { name: this.accountName, id: accountId }, access.credential);
     }
+  }
+
+  /** A token goes to an HTTPS endpoint, which on a mlspace server has a certificate of its local CA. */
+  private tls(access: StorageAccess): { ca?: Buffer } {
+    const { caFile } = this.workspace.arm.connection;
+    return access.credential.type === 'Token' && caFile ? { ca: fs.readFileSync(caFile) } : {};
+  }
+
+  /** The account's service URL; over HTTPS for a token, which is never sent in the clear. */
+  private serviceUrl(access: StorageAccess): string {
+    const url = datastoreServiceUrl(this.datastoreType, this.accountName, this.endpoint, this.protocol);
+    if (access.credential.type !== 'Token') return url;
+    const secure = tokenServiceUrl(url, this.workspace.arm.connection.dataPlane);
+    if (secure) return secure;
+    throw new MlspaceError(
+      `Datastore '${this.name}' is reached at ${url}, over plain HTTP, and it is accessed with ${access.credential.identity}, whose tokens are sent only over HTTPS. ` +
+        `Re-register it with protocol https and the account's HTTPS endpoint (blobHttps or fileHttps in a mlspace server's endpoints.json).`,
+      'InvalidArgument',
+    );
   }
 }
 

@@ -90,7 +90,7 @@ export class Model {
       ? filesUnder(options.modelPath).map((file) => ({ localPath: file.localPath, remotePath: joinRemote(prefix, file.relative), size: file.size }))
       : [{ localPath: options.modelPath, remotePath: joinRemote(prefix, path.basename(options.modelPath)), size: stat.size }];
     // A fresh version's path can only hold what an interrupted attempt left: replace it.
-    await datastore.withStorage(await workspaceAccess(workspace), (target) => uploadPlanned(target, files, { ...options, overwrite: true }));
+    await datastore.withStorage(await workspaceAccess(workspace, datastore), (target) => uploadPlanned(target, files, { ...options, overwrite: true }));
     const modelUri = `azureml://datastores/${datastore.name}/paths/${stat.isDirectory() ? `${prefix}/` : files[0]!.remotePath}`;
     const resource = await workspace.arm.ml.modelVersions.createOrUpdate(workspace.resourceGroup, workspace.name, modelName, version, {
       properties: { modelUri, modelType: options.modelType ?? 'custom_model', description: options.description, tags: options.tags },
@@ -112,7 +112,7 @@ export class Model {
     const [, datastoreName, remotePath] = match;
     const datastore = await Datastore.get(this.workspace, datastoreName!);
     const directory = path.join(targetDir, this.name);
-    const access = datastore.isDefault ? await workspaceAccess(this.workspace) : await datastore.ownAccess();
+    const access = datastore.isDefault ? await workspaceAccess(this.workspace, datastore) : await datastore.ownAccess();
     const result = await datastore.withStorage(access, async (target) => {
       const isDirectory = remotePath!.endsWith('/');
       const planned = [];
@@ -127,8 +127,13 @@ export class Model {
   }
 }
 
-/** The workspace's copy of its account key (workspace listKeys), which Azure ML uses for its own artifacts. */
-async function workspaceAccess(workspace: Workspace): Promise<StorageAccess> {
+/**
+ * What Azure ML writes its own artifacts with: the workspace's copy of its
+ * account key (workspace listKeys); or, when the workspace is on identity
+ * access (its default datastore holds no credential), the caller's identity.
+ */
+async function workspaceAccess(workspace: Workspace, datastore: Datastore): Promise<StorageAccess> {
+  if (datastore.credentialsType === 'None') return datastore.ownAccess();
   const { userStorageKey } = await workspace.listKeys();
   return {
     credential: { type: 'AccountKey', key: userStorageKey },

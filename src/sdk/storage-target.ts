@@ -1,5 +1,10 @@
-import { AnonymousCredential, ContainerClient, StorageSharedKeyCredential } from '@azure/storage-blob';
-import { AnonymousCredential as FileAnonymousCredential, ShareClient, StorageSharedKeyCredential as FileSharedKeyCredential } from '@azure/storage-file-share';
+import { AnonymousCredential, ContainerClient, StorageSharedKeyCredential, type StoragePipelineOptions } from '@azure/storage-blob';
+import {
+  AnonymousCredential as FileAnonymousCredential,
+  ShareClient,
+  StorageSharedKeyCredential as FileSharedKeyCredential,
+  type ShareClientOptions,
+} from '@azure/storage-file-share';
 import type { DatastoreType, HeldCredential } from './datastore-types.js';
 import { datastoreServiceUrl } from './storage-url.js';
 
@@ -59,15 +64,22 @@ export interface TargetLocation {
   protocol: string;
 }
 
-export function storageTarget(location: TargetLocation, credential: HeldCredential): StorageTarget {
+/** A private CA to trust over HTTPS (a local mlspace server's caFile), which tokens need. */
+export interface TargetTls {
+  ca?: Buffer;
+}
+
+export function storageTarget(location: TargetLocation, credential: HeldCredential, tls: TargetTls = {}): StorageTarget {
   const service = datastoreServiceUrl(location.type, location.accountName, location.endpoint, location.protocol);
-  return targetAt(location.type, service, location.accountName, location.container, credential);
+  return targetAt(location.type, service, location.accountName, location.container, credential, tls);
 }
 
 /** A container or share of the account whose Blob or File service is at `serviceUrl` (no trailing slash, no SAS). */
-export function targetAt(type: DatastoreType, serviceUrl: string, account: string, container: string, credential: HeldCredential): StorageTarget {
+export function targetAt(type: DatastoreType, serviceUrl: string, account: string, container: string, credential: HeldCredential, tls: TargetTls = {}): StorageTarget {
   const url = `${serviceUrl}/${encodeURIComponent(container)}${credential.type === 'Sas' ? `?${credential.sasToken.replace(/^\?/, '')}` : ''}`;
-  return type === 'AzureBlob' ? blobTarget(url, account, credential) : fileTarget(url, account, credential);
+  // core-rest-pipeline takes tlsOptions through the storage clients' options, though their types do not name it.
+  const options: StoragePipelineOptions & ShareClientOptions & { tlsOptions?: TargetTls } = tls.ca ? { tlsOptions: { ca: tls.ca } } : {};
+  return type === 'AzureBlob' ? blobTarget(url, account, credential, options) : fileTarget(url, account, credential, options);
 }
 
 /** A client's URL without its query, which holds the SAS token when there is one. */
@@ -77,8 +89,10 @@ function withoutQuery(url: string): string {
   return parsed.toString();
 }
 
-function blobTarget(url: string, account: string, credential: HeldCredential): StorageTarget {
-  const container = new ContainerClient(url, credential.type === 'AccountKey' ? new StorageSharedKeyCredential(account, credential.key) : new AnonymousCredential());
+function blobTarget(url: string, account: string, credential: HeldCredential, options: StoragePipelineOptions): StorageTarget {
+  const signer =
+    credential.type === 'AccountKey' ? new StorageSharedKeyCredential(account, credential.key) : credential.type === 'Token' ? credential.credential : new AnonymousCredential();
+  const container = new ContainerClient(url, signer, options);
   return {
     exists: (path) => container.getBlobClient(path).exists(),
     async upload(localPath, path, onBytes, abortSignal, attributes = {}) {
@@ -116,8 +130,12 @@ function blobTarget(url: string, account: string, credential: HeldCredential): S
   };
 }
 
-function fileTarget(url: string, account: string, credential: HeldCredential): StorageTarget {
-  const share = new ShareClient(url, credential.type === 'AccountKey' ? new FileSharedKeyCredential(account, credential.key) : new FileAnonymousCredential());
+function fileTarget(url: string, account: string, credential: HeldCredential, options: ShareClientOptions): StorageTarget {
+  const share =
+    credential.type === 'Token'
+      ? // Azure Files takes a token only for a caller who says it acts with backup semantics, as Azure requires.
+        new ShareClient(url, credential.credential, { ...options, fileRequestIntent: 'backup' })
+      : new ShareClient(url, credential.type === 'AccountKey' ? new FileSharedKeyCredential(account, credential.key) : new FileAnonymousCredential(), options);
   // A file share has real directories: each must exist before a file goes in it.
   const madeDirectories = new Map<string, Promise<unknown>>();
   const ensureDirectory = (dir: string): Promise<unknown> => {

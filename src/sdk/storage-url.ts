@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { DatastoreType } from './datastore-types.js';
+import type { DataPlaneEndpoints } from './connection.js';
 
 /**
  * The service URL of a datastore's account. Azure's datastore `endpoint` is a
@@ -14,4 +15,17 @@ export function datastoreServiceUrl(type: DatastoreType, accountName: string, en
   const hostname = host.hostname.replace(/^\[|\]$/g, '');
   if (host.port !== '' || isIP(hostname) !== 0 || hostname === 'localhost') return `${scheme}://${host.host}/${accountName}`;
   return `${scheme}://${accountName}.${type === 'AzureBlob' ? 'blob' : 'file'}.${host.host}`;
+}
+
+/**
+ * Where a token may go for a service at `serviceUrl`: bearer tokens travel
+ * only over HTTPS, so a plain-HTTP endpoint of a local mlspace server is
+ * swapped for its HTTPS twin (endpoints.json); undefined when there is none.
+ */
+export function tokenServiceUrl(serviceUrl: string, dataPlane: DataPlaneEndpoints | undefined): string | undefined {
+  if (serviceUrl.startsWith('https:')) return serviceUrl;
+  for (const [plain, tls] of dataPlane ? [[dataPlane.blob, dataPlane.blobHttps], [dataPlane.file, dataPlane.fileHttps]] : []) {
+    if (serviceUrl === plain || serviceUrl.startsWith(`${plain}/`)) return tls + serviceUrl.slice(plain!.length);
+  }
+  return undefined;
 }
