@@ -43,7 +43,7 @@ Examples:
     credential
       .command('reset')
       .description(
-        "Give the principal a new client secret without downtime: every datastore holding its secret is moved to the new one and verified before the old one stops working. Prints the new secret once.",
+        "Give the principal a new client secret without downtime, on the key rotation engine (journaled, resumed after a crash): every datastore holding its secret is moved to the new one and verified before the old one stops working. Prints the new secret once.",
       )
       .requiredOption('--id <clientId>', "the principal's client id"),
   )

@@ -4,7 +4,8 @@ import type { Db } from './sqlite.js';
 
 /**
  * Something that holds a credential of a storage account: a workspace's copy
- * of the account key, or a datastore's account key or SAS token.
+ * of the account key, or a datastore's account key, SAS token or service
+ * principal's client secret.
  */
 export interface CredentialHolder {
   /** Stable reference: `workspace:{workspaceId}` or `datastore:{workspaceId}/{name}`. */
@@ -18,7 +19,11 @@ export interface CredentialHolder {
   datastoreType?: DatastoreType;
   /** The container (AzureBlob) or share (AzureFile) a datastore names. */
   containerName?: string;
-  credentialsType: 'AccountKey' | 'Sas';
+  credentialsType: 'AccountKey' | 'Sas' | 'ServicePrincipal';
+  /** A principal's datastores span accounts: each names the one it reads (holdersOfPrincipal). */
+  accountName?: string;
+  /** The service principal whose secret a ServicePrincipal datastore holds. */
+  clientId?: string;
   /** As stored (sealed); a rollback puts back exactly this. */
   sealed: string;
   /** Unsealed when read (so listing, which compares fingerprints, decrypts only SAS tokens); in memory only. */
@@ -58,8 +63,6 @@ export interface KeylessRow {
   container: string;
   credentials_type: 'None' | 'ServicePrincipal';
   client_id: string | null;
-  account_name?: string;
-  workspace_id?: string;
 }
 
 /** Where a datastore is, from the columns every discovery query reads. */
@@ -82,8 +85,20 @@ export function keylessHolder(row: KeylessRow): KeylessHolder {
   };
 }
 
-export function principalHolder(row: KeylessRow): PrincipalHolder {
-  return { ...keylessHolder(row), workspaceId: row.workspace_id!, accountName: row.account_name! };
+/** A principal's datastore as discovery lists it, without its secret. */
+export function principalHolder(holder: CredentialHolder): PrincipalHolder {
+  return {
+    workspaceName: holder.workspaceName,
+    resourceGroup: holder.resourceGroup,
+    datastoreName: holder.datastoreName!,
+    system: holder.system ?? false,
+    datastoreType: holder.datastoreType!,
+    containerName: holder.containerName!,
+    credentialsType: 'ServicePrincipal',
+    clientId: holder.clientId,
+    workspaceId: holder.workspaceId,
+    accountName: holder.accountName!,
+  };
 }
 
 /** The columns discovery reads of a workspace, in every dialect. */
@@ -104,7 +119,10 @@ export interface DatastoreRow {
   workspace_name: string;
   type: DatastoreType;
   container: string;
-  credentials_type: 'AccountKey' | 'Sas';
+  credentials_type: 'AccountKey' | 'Sas' | 'ServicePrincipal';
+  /** Read for a principal's datastores only (holdersOfPrincipal). */
+  account_name?: string;
+  client_id?: string;
 }
 
 function workspaceRef(workspaceId: string): string {
@@ -129,6 +147,8 @@ export interface ConsumerStore {
   keylessByAccount(account: string): Promise<KeylessHolder[]>;
   /** Every datastore, of any account, holding a secret of this service principal. */
   byServicePrincipal(clientId: string): Promise<PrincipalHolder[]>;
+  /** The same datastores as credential holders, with their sealed secrets (what a secret reset moves). */
+  principalHolders(clientId: string): Promise<CredentialHolder[]>;
   fingerprint(holder: CredentialHolder): Buffer;
   fingerprintOfSecret(secret: string): Buffer;
   unseal(sealed: string): string;
@@ -169,8 +189,11 @@ export class ConsumerRepo implements ConsumerStore {
           WHERE json_extract(d.doc, '$.accountName') = ? AND json_extract(d.doc, '$.credentialsType') IN ('None', 'ServicePrincipal')
           ORDER BY w.resource_group, w.name, d.name`,
       ),
-      byPrincipal: db.prepare(
-        `${KEYLESS_COLUMNS}, json_extract(d.doc, '$.accountName') AS account_name, d.workspace_id
+      principalHolders: db.prepare(
+        `SELECT d.workspace_id, d.name, d.system, d.secret, w.resource_group, w.name AS workspace_name,
+                json_extract(d.doc, '$.type') AS type, json_extract(d.doc, '$.containerName') AS container,
+                json_extract(d.doc, '$.credentialsType') AS credentials_type,
+                json_extract(d.doc, '$.accountName') AS account_name, json_extract(d.doc, '$.servicePrincipal.clientId') AS client_id
            FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
           WHERE json_extract(d.doc, '$.credentialsType') = 'ServicePrincipal' AND lower(json_extract(d.doc, '$.servicePrincipal.clientId')) = lower(?)
           ORDER BY w.resource_group, w.name, d.name`,
@@ -192,7 +215,11 @@ export class ConsumerRepo implements ConsumerStore {
   }
 
   async byServicePrincipal(clientId: string): Promise<PrincipalHolder[]> {
-    return (this.stmt.byPrincipal.all(clientId) as KeylessRow[]).map(principalHolder);
+    return this.holdersOfPrincipal(clientId).map(principalHolder);
+  }
+
+  async principalHolders(clientId: string): Promise<CredentialHolder[]> {
+    return this.holdersOfPrincipal(clientId);
   }
 
   /** byAccount, within a transaction of this dialect (a rotation's). */
@@ -201,6 +228,11 @@ export class ConsumerRepo implements ConsumerStore {
       ...(this.stmt.workspaces.all(account) as WorkspaceRow[]).map((row) => workspaceHolder(row, this.sealer)),
       ...(this.stmt.datastores.all(account) as DatastoreRow[]).map((row) => datastoreHolder(row, this.sealer)),
     ];
+  }
+
+  /** Every datastore holding a secret of the principal, with its sealed secret, within a transaction of this dialect (a rotation's). */
+  holdersOfPrincipal(clientId: string): CredentialHolder[] {
+    return (this.stmt.principalHolders.all(clientId) as DatastoreRow[]).map((row) => datastoreHolder(row, this.sealer));
   }
 
   /**
@@ -264,6 +296,8 @@ export function datastoreHolder(row: DatastoreRow, sealer: Sealer): CredentialHo
     workspaceId: row.workspace_id,
     ...datastorePlace(row),
     credentialsType: row.credentials_type,
+    ...(row.account_name !== undefined && { accountName: row.account_name }),
+    ...(row.client_id !== undefined && { clientId: row.client_id }),
     sealed: row.secret,
     get secret() {
       return sealer.unseal(this.sealed);

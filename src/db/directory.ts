@@ -136,6 +136,11 @@ export class DirectoryRepo implements DirectoryStore {
   }
 
   async getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined> {
+    return this.principalOf(clientId);
+  }
+
+  /** getPrincipal, within a transaction of this dialect (a rotation's). */
+  principalOf(clientId: string): ServicePrincipalRecord | undefined {
     const row = this.selectPrincipal.get(clientId) as PrincipalRow | undefined;
     return row && principalRecord(row);
   }
@@ -148,6 +153,11 @@ export class DirectoryRepo implements DirectoryStore {
   }
 
   async setSecretHash(clientId: string, secretHash: string): Promise<boolean> {
+    return this.writeSecretHash(clientId, secretHash);
+  }
+
+  /** setSecretHash, within a transaction of this dialect (a rotation's). */
+  writeSecretHash(clientId: string, secretHash: string): boolean {
     return this.db.prepare('UPDATE service_principals SET secret_hash = ? WHERE client_id = ?').run(secretHash, clientId).changes === 1;
   }
 

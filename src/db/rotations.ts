@@ -1,16 +1,30 @@
 import type { AccountRepo } from './accounts.js';
 import type { ConsumerRepo, CredentialHolder } from './consumers.js';
+import type { DirectoryRepo, ServicePrincipalRecord } from './directory.js';
 import type { StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
 
 export type RotationStatus = 'InProgress' | 'Succeeded' | 'Failed';
 export type StepPhase = 'started' | 'done';
-export type MoveAction = 'moveKey' | 'reissueSas';
+export type MoveAction = 'moveKey' | 'reissueSas' | 'moveSecret';
+/** What a rotation renews: a storage account's keys, or a service principal's client secret. */
+export type RotationKind = 'accountKey' | 'clientSecret';
+
+/**
+ * A rotation's subject as one of its steps' transactions reads it: the account
+ * or the principal (undefined once deleted), and every holder of its credentials.
+ */
+export type SubjectState =
+  | { kind: 'accountKey'; account: StorageAccountRecord | undefined; holders: CredentialHolder[] }
+  | { kind: 'clientSecret'; principal: ServicePrincipalRecord | undefined; holders: CredentialHolder[] };
 export type MoveState = 'moved' | 'verified' | 'failed' | 'restored' | 'changedElsewhere';
 
 export interface RotationRecord {
   id: string;
+  kind: RotationKind;
+  /** The subject: the account's name, or the principal's client id. */
   account: string;
+  /** The account's resource group; '' for a principal. */
   resourceGroup: string;
   retireIndex: 0 | 1;
   reissueSas: boolean;
@@ -26,6 +40,8 @@ export interface RotationRecord {
   created: number;
   updated: number;
   ended?: number;
+  /** Sealed: the credential the consumers move to when it is not one of the subject's own (a new client secret). */
+  newSealed?: string;
 }
 
 export interface StepRecord {
@@ -43,7 +59,10 @@ export interface JournalEntry {
   detail: Record<string, unknown>;
 }
 
-export type NewRotation = Pick<RotationRecord, 'id' | 'account' | 'resourceGroup' | 'retireIndex' | 'reissueSas' | 'plan' | 'callerId' | 'callerName' | 'created'> & {
+export type NewRotation = Pick<
+  RotationRecord,
+  'id' | 'kind' | 'account' | 'resourceGroup' | 'retireIndex' | 'reissueSas' | 'plan' | 'callerId' | 'callerName' | 'created' | 'newSealed'
+> & {
   /** The node that runs it, holding the rotation's lease for `leaseMs` (renewed by claim). */
   owner: string;
   leaseMs: number;
@@ -69,6 +88,7 @@ export interface MoveRecord {
 /** A rotations row, in either dialect (PostgreSQL hands BIGINT columns over as text). */
 export interface RotationRow {
   id: string;
+  kind: RotationKind;
   account: string;
   resource_group: string;
   retire_index: number;
@@ -84,6 +104,7 @@ export interface RotationRow {
   created: number | string;
   updated: number | string;
   ended: number | string | null;
+  new_secret: string | null;
 }
 
 export interface MoveRow {
@@ -129,16 +150,15 @@ export interface RotationStore {
   moves(id: string): Promise<MoveRecord[]>;
   moveCounts(id: string): Promise<{ state: MoveState; action: MoveAction; n: number }[]>;
   setMoveState(id: string, consumer: string, state: MoveState, detail?: string): Promise<void>;
-  moveConsumers<T>(id: string, accountName: string, decide: Decide<[StorageAccountRecord | undefined, CredentialHolder[]], Moves<T>>, entry: (result: T) => JournalEntry): Promise<T>;
+  /** `subject` is the account's name (accountKey) or the principal's client id (clientSecret). */
+  moveConsumers<T>(id: string, kind: RotationKind, subject: string, decide: Decide<[SubjectState], Moves<T>>, entry: (result: T) => JournalEntry): Promise<T>;
   settleMoves(id: string, decide: Decide<[MoveRecord[]], { consumer: string; state: MoveState; detail?: string }[]>, entry: JournalEntry): Promise<void>;
-  regenerateKey(
-    id: string,
-    accountName: string,
-    index: 0 | 1,
-    newKey: string,
-    decide: Decide<[StorageAccountRecord | undefined, CredentialHolder[]], boolean>,
-    entry: JournalEntry,
-  ): Promise<StorageAccountRecord | false>;
+  regenerateKey(id: string, accountName: string, index: 0 | 1, newKey: string, decide: Decide<[SubjectState], boolean>, entry: JournalEntry): Promise<StorageAccountRecord | false>;
+  /**
+   * Leaves the principal only `keptHash` (its other secrets stop signing in),
+   * with its journal entry, when `decide` says no holder relies on another; false otherwise.
+   */
+  retireSecrets(id: string, clientId: string, keptHash: string, decide: Decide<[SubjectState], boolean>, entry: JournalEntry): Promise<boolean>;
   rollbackMoves(id: string, restore: Decide<[MoveRecord, string | undefined], boolean>, entry: (counts: { restored: number; changedElsewhere: number }) => JournalEntry): Promise<void>;
 }
 
@@ -154,11 +174,12 @@ export class RotationRepo implements RotationStore {
     private readonly db: Db,
     private readonly accounts: AccountRepo,
     private readonly consumers: ConsumerRepo,
+    private readonly directory: DirectoryRepo,
   ) {
     this.stmt = {
       insert: db.prepare(
-        `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until)
-         VALUES (@id, @account, @resource_group, @retire_index, @reissue_sas, 'InProgress', @step, @phase, @plan, @caller_id, @caller_name, 1, @created, @created, @owner, @lease_until)
+        `INSERT INTO rotations (id, kind, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until, new_secret)
+         VALUES (@id, @kind, @account, @resource_group, @retire_index, @reissue_sas, 'InProgress', @step, @phase, @plan, @caller_id, @caller_name, 1, @created, @created, @owner, @lease_until, @new_secret)
          ON CONFLICT DO NOTHING`,
       ),
       get: db.prepare('SELECT * FROM rotations WHERE id = ?'),
@@ -197,6 +218,7 @@ export class RotationRepo implements RotationStore {
       const created =
         this.stmt.insert.run({
           id: rotation.id,
+          kind: rotation.kind,
           account: rotation.account,
           resource_group: rotation.resourceGroup,
           retire_index: rotation.retireIndex,
@@ -209,6 +231,7 @@ export class RotationRepo implements RotationStore {
           created: rotation.created,
           owner: rotation.owner,
           lease_until: Date.now() + rotation.leaseMs,
+          new_secret: rotation.newSealed ?? null,
         }).changes === 1;
       if (created) this.writeJournal(rotation.id, { step: 'plan', phase: 'done', detail });
       return created;
@@ -294,14 +317,14 @@ export class RotationRepo implements RotationStore {
   // does, and throw to undo everything.
 
   /**
-   * Moves consumers off the retired key: `decide` sees the account and its credential
-   * holders and names the new credential of each one to move; each gets it, and the
-   * move is recorded with the credential it had (a consumer moved twice keeps the
-   * first). Answers what `decide` answered.
+   * Moves consumers off the retired credential: `decide` sees the subject and its
+   * credential holders and names the new credential of each one to move; each gets
+   * it, and the move is recorded with the credential it had (a consumer moved twice
+   * keeps the first). Answers what `decide` answered.
    */
-  async moveConsumers<T>(id: string, accountName: string, decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => Moves<T>, entry: (result: T) => JournalEntry): Promise<T> {
+  async moveConsumers<T>(id: string, kind: RotationKind, subject: string, decide: (state: SubjectState) => Moves<T>, entry: (result: T) => JournalEntry): Promise<T> {
     return this.db.transaction(() => {
-      const { changes, result } = decide(this.accounts.find(accountName), this.consumers.holdersOf(accountName));
+      const { changes, result } = decide(this.subjectState(kind, subject));
       const now = Date.now();
       for (const change of changes) {
         this.consumers.writeSealed(change.holder.ref, change.newSealed, now);
@@ -338,16 +361,31 @@ export class RotationRepo implements RotationStore {
     accountName: string,
     index: 0 | 1,
     newKey: string,
-    decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => boolean,
+    decide: (state: SubjectState) => boolean,
     entry: JournalEntry,
   ): Promise<StorageAccountRecord | false> {
     return this.db.transaction(() => {
-      if (!decide(this.accounts.find(accountName), this.consumers.holdersOf(accountName))) return false as const;
+      if (!decide(this.subjectState('accountKey', accountName))) return false as const;
       this.writeJournal(id, entry);
       const updated = this.accounts.writeKey(accountName, index, newKey, Date.now());
       if (!updated) throw accountGone(accountName);
       return updated;
     })();
+  }
+
+  async retireSecrets(id: string, clientId: string, keptHash: string, decide: (state: SubjectState) => boolean, entry: JournalEntry): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!decide(this.subjectState('clientSecret', clientId))) return false;
+      this.writeJournal(id, entry);
+      this.directory.writeSecretHash(clientId, keptHash);
+      return true;
+    })();
+  }
+
+  private subjectState(kind: RotationKind, subject: string): SubjectState {
+    return kind === 'accountKey'
+      ? { kind, account: this.accounts.find(subject), holders: this.consumers.holdersOf(subject) }
+      : { kind, principal: this.directory.principalOf(subject), holders: this.consumers.holdersOfPrincipal(subject) };
   }
 
   /**
@@ -389,6 +427,7 @@ export class RotationRepo implements RotationStore {
 export function rotationFromRow(row: RotationRow): RotationRecord {
   return {
     id: row.id,
+    kind: row.kind,
     account: row.account,
     resourceGroup: row.resource_group,
     retireIndex: row.retire_index === 1 ? 1 : 0,
@@ -404,6 +443,7 @@ export function rotationFromRow(row: RotationRow): RotationRecord {
     created: Number(row.created),
     updated: Number(row.updated),
     ended: row.ended === null ? undefined : Number(row.ended),
+    ...(row.new_secret !== null && { newSealed: row.new_secret }),
   };
 }
 

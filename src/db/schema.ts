@@ -460,4 +460,14 @@ export const migrations: readonly Migration[] = [
   );
   `,
   },
+  {
+    // The rotation engine also resets service principals' client secrets: a rotation's
+    // kind says which; 'account' then holds the principal's client id (never a valid
+    // account name, so one rotation at a time per account or principal still holds).
+    name: '017-rotation-kinds',
+    sql: `
+  ALTER TABLE rotations ADD COLUMN kind TEXT NOT NULL DEFAULT 'accountKey';  -- accountKey | clientSecret
+  ALTER TABLE rotations ADD COLUMN new_secret TEXT;                          -- sealed: the client secret consumers move to
+  `,
+  },
 ];

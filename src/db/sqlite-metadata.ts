@@ -33,6 +33,7 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
   const walSync = new WalSync(`${file}-wal`);
   const accounts = new AccountRepo(db, sealer);
   const datastores = new DatastoreRepo(db, sealer);
+  const directory = new DirectoryRepo(db);
   const consumers = new ConsumerRepo(db, sealer);
   const workspaces = new WorkspaceRepo(db, sealer, datastores);
   return {
@@ -40,13 +41,13 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
     settings: new SettingsRepo(db),
     declarations: new AccountDeclarationRepo(db, sealer),
     accounts,
-    directory: new DirectoryRepo(db),
+    directory,
     groups: new ResourceGroupRepo(db),
     workspaces,
     datastores,
     models: new ModelRepo(db),
     consumers,
-    rotations: new RotationRepo(db, accounts, consumers),
+    rotations: new RotationRepo(db, accounts, consumers, directory),
     keylessMigrations: new KeylessMigrationRepo(db, sealer, datastores, workspaces),
     activity: new ActivityRepo(db),
     blobs: asyncStore(new BlobRepo(db)),

@@ -13,7 +13,7 @@ import type { ManagementDeps } from '../management/deps.js';
 export async function recoverRotations(deps: ManagementDeps): Promise<void> {
   for (const rotation of await deps.rotations.unfinished()) {
     if (await deps.rotation.resume(rotation)) {
-      deps.logger.info({ rotationId: rotation.id, account: rotation.account, step: rotation.step, phase: rotation.phase }, 'resuming an interrupted key rotation');
+      deps.logger.info({ rotationId: rotation.id, kind: rotation.kind, subject: rotation.account, step: rotation.step, phase: rotation.phase }, 'resuming an interrupted rotation');
     }
   }
 }

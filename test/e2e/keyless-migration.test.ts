@@ -143,7 +143,12 @@ describe('migrating an account to keyless, consumer by consumer', { timeout: 120
     await register(etl.clientSecret);
 
     const reset = JSON.parse((await cli('ad', 'sp', 'credential', 'reset', '--id', etl.clientId, '-o', 'json')).stdout);
-    expect(reset).toMatchObject({ tenantId: server.tenantId, clientId: etl.clientId, consumers: [{ id: expect.stringMatching(/migws2\/datastores\/etlstore$/), result: 'moved' }] });
+    expect(reset).toMatchObject({ tenantId: server.tenantId, clientId: etl.clientId, status: 'Succeeded', consumers: [{ id: expect.stringMatching(/migws2\/datastores\/etlstore$/), state: 'verified' }] });
+    // The rotation engine ran it: its journal shows the same steps as a key rotation's.
+    const status = await armRequest(server, 'GET', `/providers/Mlspace.Identity/servicePrincipals/${etl.clientId}/rotations/${reset.resetId}`, { token: await tokenFor(server) });
+    const steps = (status.json as { properties: { steps: { name: string; phase: string }[] } }).properties.steps.map((step) => `${step.name}.${step.phase}`);
+    expect(steps).toEqual(['plan.done', 'move.started', 'move.done', 'verify-moved.started', 'verify-moved.done', 'regenerate.started', 'regenerate.done', 'verify-final.started', 'verify-final.done']);
+    expect(JSON.stringify(status.json)).not.toContain(reset.clientSecret);
     expect(reset.clientSecret).not.toBe(etl.clientSecret);
     expect(await ml.datastores.listSecrets(GROUP, 'migws2', 'etlstore')).toMatchObject({ clientSecret: reset.clientSecret });
     const signIn = (secret: string) => managementClients(server, { ...etl, clientSecret: secret }).credential.getToken('https://storage.azure.com/.default');
@@ -151,6 +156,23 @@ describe('migrating an account to keyless, consumer by consumer', { timeout: 120
     await expect(signIn(etl.clientSecret)).rejects.toThrow(/Invalid client secret/);
     await expect(register(etl.clientSecret)).rejects.toMatchObject({ statusCode: 400, message: expect.stringMatching(/client secret is not valid/) });
     expect(server.output()).not.toContain(reset.clientSecret);
+
+    // A datastore whose principal has no role on its container fails verification with the new secret: the reset
+    // rolls back, every datastore keeps its secret, the old one still signs in and the new one never does.
+    await ml.datastores.createOrUpdate(GROUP, 'migws2', 'etlfiles', {
+      properties: {
+        datastoreType: 'AzureFile',
+        accountName: 'migacct2',
+        fileShareName: 'files',
+        credentials: { credentialsType: 'ServicePrincipal', tenantId: etl.tenantId, clientId: etl.clientId, secrets: { secretsType: 'ServicePrincipal', clientSecret: reset.clientSecret } },
+      } as never,
+    }, { skipValidation: true });
+    const refused = await armRequest(server, 'POST', `/providers/Mlspace.Identity/servicePrincipals/${etl.clientId}/resetCredential`, { token: await tokenFor(server) });
+    expect(refused.status).toBe(409);
+    expect(refused.json).toMatchObject({ error: { code: 'SecretResetRolledBack', message: expect.stringMatching(/the old client secret was not retired and every consumer was restored: .*datastores\/etlfiles: /) } });
+    expect(await ml.datastores.listSecrets(GROUP, 'migws2', 'etlstore')).toMatchObject({ clientSecret: reset.clientSecret });
+    expect((await signIn(reset.clientSecret))!.token).toBeTruthy();
+    await ml.datastores.delete(GROUP, 'migws2', 'etlfiles');
 
     const identity = (await ml.workspaces.get(GROUP, 'migws2')).identity!.principalId!;
     expect((await cli('ad', 'sp', 'credential', 'reset', '--id', identity)).stderr).toMatch(/workspace's identity: it has no secret/);
@@ -183,5 +205,48 @@ describe('a migration interrupted by kill -9', { timeout: 120_000 }, () => {
     // Killed after its last step committed: it stays done.
     expect((await consumers(server, 'crashacct')).counts).toMatchObject({ consumers: 0, keyless: 6 });
     expect((await assignmentsOf(server, principalId)).length).toBe(5);
+  });
+});
+
+describe('a secret reset interrupted by kill -9', { timeout: 120_000 }, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-reset-crash-'));
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('resumes at the next start: the datastore holds a new secret that signs in, and the old one no longer does', async () => {
+    server = await startTestServer({ dataDir, env: { MLSPACE_FAULT_CRASH_AT: 'verify-moved.done' } });
+    await accountWithConsumers(server, 'resetacct', 'resetws');
+    const created = await armRequest(server, 'POST', '/providers/Mlspace.Identity/servicePrincipals', {
+      token: await tokenFor(server),
+      body: { role: 'Storage Blob Data Reader', scopes: [`${accountPath(server, GROUP, 'resetacct')}/blobServices/default/containers/data`] },
+    });
+    const etl = created.json as { tenantId: string; clientId: string; clientSecret: string };
+    await managementClients(server).ml.datastores.createOrUpdate(GROUP, 'resetws', 'etl', {
+      properties: {
+        datastoreType: 'AzureBlob',
+        accountName: 'resetacct',
+        containerName: 'data',
+        credentials: { credentialsType: 'ServicePrincipal', tenantId: etl.tenantId, clientId: etl.clientId, secrets: { secretsType: 'ServicePrincipal', clientSecret: etl.clientSecret } },
+      } as never,
+    });
+    await armRequest(server, 'POST', `/providers/Mlspace.Identity/servicePrincipals/${etl.clientId}/resetCredential`, { token: await tokenFor(server) }).catch(() => undefined);
+    expect(await server.stop()).toBeNull();
+
+    server = await startTestServer({ dataDir });
+    const { ml } = managementClients(server);
+    let held = '';
+    for (let tries = 0; tries < 100; tries++) {
+      const old = await managementClients(server, etl).credential.getToken('https://storage.azure.com/.default').then(() => true, () => false);
+      held = ((await ml.datastores.listSecrets(GROUP, 'resetws', 'etl')) as { clientSecret: string }).clientSecret;
+      if (!old && held !== etl.clientSecret) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(held).not.toBe(etl.clientSecret);
+    expect((await managementClients(server, { ...etl, clientSecret: held }).credential.getToken('https://storage.azure.com/.default'))!.token).toBeTruthy();
+    await expect(managementClients(server, etl).credential.getToken('https://storage.azure.com/.default')).rejects.toThrow(/Invalid client secret/);
+    expect(server.output()).toMatch(/resuming an interrupted rotation/);
   });
 });

@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AccountRepo, type AccountStore } from '../../src/db/accounts.js';
 import { ConsumerRepo, type ConsumerStore } from '../../src/db/consumers.js';
 import { DatastoreRepo, type DatastoreRecord } from '../../src/db/datastores.js';
+import { DirectoryRepo, type DirectoryStore } from '../../src/db/directory.js';
 import { PgAccountRepo } from '../../src/db/postgres/accounts.js';
 import { PgConsumerRepo } from '../../src/db/postgres/consumers.js';
 import { PgDatastoreRepo } from '../../src/db/postgres/datastores.js';
+import { PgDirectoryRepo } from '../../src/db/postgres/directory.js';
 import { PgRotationRepo } from '../../src/db/postgres/rotations.js';
 import { PgWorkspaceRepo } from '../../src/db/postgres/workspaces.js';
-import { RotationRepo, type RotationStore } from '../../src/db/rotations.js';
+import { RotationRepo, type RotationStore, type SubjectState } from '../../src/db/rotations.js';
 import { WorkspaceRepo, type WorkspaceStore } from '../../src/db/workspaces.js';
 import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
@@ -17,6 +19,7 @@ interface Dialect {
   workspaces: WorkspaceStore;
   consumers: ConsumerStore;
   rotations: RotationStore;
+  directory: DirectoryStore;
   close(): Promise<void>;
 }
 
@@ -24,14 +27,23 @@ async function sqliteDialect(): Promise<Dialect> {
   const { db, sealer, close } = sqliteScratch();
   const accounts = new AccountRepo(db, sealer);
   const consumers = new ConsumerRepo(db, sealer);
-  return { accounts, workspaces: new WorkspaceRepo(db, sealer, new DatastoreRepo(db, sealer)), consumers, rotations: new RotationRepo(db, accounts, consumers), close };
+  const directory = new DirectoryRepo(db);
+  return { accounts, workspaces: new WorkspaceRepo(db, sealer, new DatastoreRepo(db, sealer)), consumers, directory, rotations: new RotationRepo(db, accounts, consumers, directory), close };
 }
 
 async function postgresDialect(): Promise<Dialect> {
   const { pool, sealer, close } = await postgresScratch('mlspace_rotations', 4);
   const accounts = new PgAccountRepo(pool, sealer);
   const consumers = new PgConsumerRepo(pool, sealer);
-  return { accounts, workspaces: new PgWorkspaceRepo(pool, sealer, new PgDatastoreRepo(pool, sealer)), consumers, rotations: new PgRotationRepo(pool, accounts, consumers), close };
+  const directory = new PgDirectoryRepo(pool);
+  return {
+    accounts,
+    workspaces: new PgWorkspaceRepo(pool, sealer, new PgDatastoreRepo(pool, sealer)),
+    consumers,
+    directory,
+    rotations: new PgRotationRepo(pool, accounts, consumers, directory),
+    close,
+  };
 }
 
 const KEY1 = Buffer.alloc(64, 1).toString('base64');
@@ -59,7 +71,7 @@ function datastore(name: string, system: boolean, secret: string, credentialsTyp
 }
 
 const plan = { retiredKey: 'key1', counts: { consumers: 3 } };
-const rotation = (id: string) => ({ id, account: 'rotacct', resourceGroup: 'RG-Rot', retireIndex: 0 as const, reissueSas: false, plan, callerId: 'c', callerName: 'admin', created: 1_700_000_000_000, owner: 'node-a', leaseMs: 60_000 });
+const rotation = (id: string) => ({ id, kind: 'accountKey' as const, account: 'rotacct', resourceGroup: 'RG-Rot', retireIndex: 0 as const, reissueSas: false, plan, callerId: 'c', callerName: 'admin', created: 1_700_000_000_000, owner: 'node-a', leaseMs: 60_000 });
 const entry = (step: string, detail: Record<string, unknown> = {}) => ({ step, phase: 'done' as const, detail });
 
 describe.each([
@@ -100,9 +112,9 @@ describe.each([
   });
 
   it('move consumers in one step with its journal entry, and nothing when the decision throws', async () => {
-    const mover = (account: { keys: readonly [string, string] } | undefined, holders: { ref: string; secret: string; credentialsType: string }[]) => {
-      const kept = account!.keys[1];
-      const changes = holders
+    const mover = (state: SubjectState) => {
+      const kept = state.kind === 'accountKey' ? state.account!.keys[1] : '';
+      const changes = state.holders
         .filter((holder) => holder.credentialsType === 'AccountKey' && holder.secret === KEY1)
         .map((holder) => ({ holder: holder as never, resourceId: `/id/${holder.ref}`, action: 'moveKey' as const, newSealed: stores.consumers.seal(kept) }));
       return { changes, result: { moveKey: changes.length } };
@@ -110,10 +122,10 @@ describe.each([
     const refuse = (): never => {
       throw new Error('refused');
     };
-    await expect(stores.rotations.moveConsumers('rot-1', 'rotacct', refuse, () => entry('move'))).rejects.toThrow('refused');
+    await expect(stores.rotations.moveConsumers('rot-1', 'accountKey', 'rotacct', refuse, () => entry('move'))).rejects.toThrow('refused');
     expect(await secrets()).toMatchObject({ 'workspace:ws-1': KEY1 });
     expect(await stores.rotations.reached('rot-1', 'move', 'done')).toBe(false);
-    const moved = await stores.rotations.moveConsumers('rot-1', 'rotacct', mover, (counts) => entry('move', counts));
+    const moved = await stores.rotations.moveConsumers('rot-1', 'accountKey', 'rotacct', mover, (counts) => entry('move', counts));
     expect(moved).toEqual({ moveKey: 2 });
     expect(await secrets()).toMatchObject({ 'workspace:ws-1': KEY2, 'datastore:ws-1/workspaceblobstore': KEY2, 'datastore:ws-1/userdata': KEY2 });
     const moves = await stores.rotations.moves('rot-1');
@@ -135,7 +147,7 @@ describe.each([
   it('regenerate a key only when the decision says no one relies on it, with its journal entry', async () => {
     expect(await stores.rotations.regenerateKey('rot-1', 'rotacct', 0, NEW_KEY1, () => false, entry('regenerate'))).toBe(false);
     expect((await stores.accounts.get('rotacct'))!.keys[0]).toBe(KEY1);
-    const regenerated = await stores.rotations.regenerateKey('rot-1', 'rotacct', 0, NEW_KEY1, (account, holders) => account !== undefined && holders.length === 4, entry('regenerate', { keyName: 'key1' }));
+    const regenerated = await stores.rotations.regenerateKey('rot-1', 'rotacct', 0, NEW_KEY1, (state) => state.kind === 'accountKey' && state.account !== undefined && state.holders.length === 4, entry('regenerate', { keyName: 'key1' }));
     expect(regenerated && regenerated.keys).toEqual([NEW_KEY1, KEY2]);
     expect(await stores.rotations.reached('rot-1', 'regenerate', 'done')).toBe(true);
   });
@@ -173,6 +185,30 @@ describe.each([
     expect(await stores.rotations.start(rotation('rot-2'), {})).toBe(true);
     expect(await stores.rotations.claim('rot-1', 'node-b', 60_000, true)).toBe(false);
   });
+
+  it("reset a principal's secret: its datastores in every account move, and only the kept hash stays, with its journal entry", async () => {
+    const clientId = '11111111-2222-4333-8444-555555555555';
+    await stores.directory.addPrincipal({ clientId, displayName: 'etl', secretHash: 'old1 old2', created: 1 }, []);
+    await stores.workspaces.create({ id: 'ws-2', resourceGroup: 'RG-Rot', name: 'spws', storageAccount: 'rotacct', storageKey: KEY1, settings: { location: 'eastus', tags: {} } as never, created: 1, modified: 1 }, [
+      { ...datastore('etl', false, 'old-secret'), workspaceId: 'ws-2', accountName: 'otheracct', credentialsType: 'ServicePrincipal', servicePrincipal: { tenantId: 't', clientId } },
+    ]);
+    const reset = { ...rotation('rot-sp'), kind: 'clientSecret' as const, account: clientId, resourceGroup: '', newSealed: stores.consumers.seal('new-secret') };
+    expect(await stores.rotations.start(reset, {})).toBe(true);
+    expect((await stores.rotations.get('rot-sp'))).toMatchObject({ kind: 'clientSecret', account: clientId });
+    expect(stores.consumers.unseal((await stores.rotations.get('rot-sp'))!.newSealed!)).toBe('new-secret');
+    let seen: SubjectState | undefined;
+    await stores.rotations.moveConsumers('rot-sp', 'clientSecret', clientId, (state) => {
+      seen = state;
+      return { changes: state.holders.map((holder) => ({ holder, resourceId: `/id/${holder.ref}`, action: 'moveSecret' as const, newSealed: reset.newSealed })), result: {} };
+    }, () => entry('move'));
+    expect(seen).toMatchObject({ kind: 'clientSecret', principal: { clientId, secretHash: 'old1 old2' }, holders: [{ ref: 'datastore:ws-2/etl', accountName: 'otheracct', clientId, credentialsType: 'ServicePrincipal' }] });
+    expect((await stores.consumers.principalHolders(clientId)).map((holder) => holder.secret)).toEqual(['new-secret']);
+    expect(await stores.rotations.retireSecrets('rot-sp', clientId, 'kept', () => false, entry('regenerate'))).toBe(false);
+    expect((await stores.directory.getPrincipal(clientId))!.secretHash).toBe('old1 old2');
+    expect(await stores.rotations.retireSecrets('rot-sp', clientId, 'kept', () => true, entry('regenerate'))).toBe(true);
+    expect((await stores.directory.getPrincipal(clientId))!.secretHash).toBe('kept');
+    expect(await stores.rotations.reached('rot-sp', 'regenerate', 'done')).toBe(true);
+  });
 });
 
 describe('rotation steps over PostgreSQL while the lease is renewed', () => {
@@ -200,12 +236,12 @@ describe('rotation steps over PostgreSQL while the lease is renewed', () => {
       }
       return renewed;
     })();
-    const moveAll = (_account: unknown, holders: { ref: string; credentialsType: string }[]) => {
-      const changes = holders.map((holder) => ({ holder: holder as never, resourceId: `/id/${holder.ref}`, action: 'moveKey' as const, newSealed: stores.consumers.seal(KEY2) }));
+    const moveAll = (state: SubjectState) => {
+      const changes = state.holders.map((holder) => ({ holder: holder as never, resourceId: `/id/${holder.ref}`, action: 'moveKey' as const, newSealed: stores.consumers.seal(KEY2) }));
       return { changes, result: { moveKey: changes.length } };
     };
     try {
-      expect(await stores.rotations.moveConsumers('rot-long', 'rotacct', moveAll, (counts) => entry('move', counts))).toEqual({ moveKey: 401 });
+      expect(await stores.rotations.moveConsumers('rot-long', 'accountKey', 'rotacct', moveAll, (counts) => entry('move', counts))).toEqual({ moveKey: 401 });
     } finally {
       renewing = false;
     }

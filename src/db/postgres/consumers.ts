@@ -47,14 +47,11 @@ export class PgConsumerRepo implements ConsumerStore {
   }
 
   async byServicePrincipal(clientId: string): Promise<PrincipalHolder[]> {
-    const { rows } = await this.pool.query<KeylessRow>(
-      `${KEYLESS_COLUMNS}, d.doc::jsonb ->> 'accountName' AS account_name, d.workspace_id
-         FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
-        WHERE (d.doc::jsonb ->> 'credentialsType') = 'ServicePrincipal' AND lower(d.doc::jsonb -> 'servicePrincipal' ->> 'clientId') = lower($1)
-        ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
-      [clientId],
-    );
-    return rows.map(principalHolder);
+    return (await this.holdersOfPrincipal(this.pool, clientId)).map(principalHolder);
+  }
+
+  principalHolders(clientId: string): Promise<CredentialHolder[]> {
+    return this.holdersOfPrincipal(this.pool, clientId);
   }
 
   /** Every holder of a credential of `account`, in the order the SQLite dialect answers them. */
@@ -75,6 +72,21 @@ export class PgConsumerRepo implements ConsumerStore {
       [account],
     );
     return [...workspaces.rows.map((row) => workspaceHolder(row, this.sealer)), ...datastores.rows.map((row) => datastoreHolder(row, this.sealer))];
+  }
+
+  /** Every datastore holding a secret of the principal, with its sealed secret, inside the caller's transaction. */
+  async holdersOfPrincipal(q: Queryable, clientId: string): Promise<CredentialHolder[]> {
+    const { rows } = await q.query<DatastoreRow>(
+      `SELECT d.workspace_id, d.name, d.system, d.secret, w.resource_group, w.name AS workspace_name,
+              d.doc::jsonb ->> 'type' AS type, d.doc::jsonb ->> 'containerName' AS container,
+              d.doc::jsonb ->> 'credentialsType' AS credentials_type,
+              d.doc::jsonb ->> 'accountName' AS account_name, d.doc::jsonb -> 'servicePrincipal' ->> 'clientId' AS client_id
+         FROM datastores d JOIN workspaces w ON w.id = d.workspace_id
+        WHERE (d.doc::jsonb ->> 'credentialsType') = 'ServicePrincipal' AND lower(d.doc::jsonb -> 'servicePrincipal' ->> 'clientId') = lower($1)
+        ORDER BY w.resource_group, w.name, d.name COLLATE "C"`,
+      [clientId],
+    );
+    return rows.map((row) => datastoreHolder(row, this.sealer));
   }
 
   /** The sealed credential a holder has now, locked until the transaction ends; undefined when it no longer exists. */

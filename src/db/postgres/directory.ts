@@ -10,7 +10,7 @@ import {
   type RoleAssignmentRecord,
   type ServicePrincipalRecord,
 } from '../directory.js';
-import { transaction } from './sql.js';
+import { transaction, type Queryable } from './sql.js';
 
 const ASSIGNMENT_COLUMNS = 'name, scope, role_definition_id, principal_id, principal_type, created, created_by';
 
@@ -30,8 +30,13 @@ export class PgDirectoryRepo implements DirectoryStore {
     return { tenantId: value('tenantId'), subscriptionId: value('subscriptionId') };
   }
 
-  async getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined> {
-    const { rows } = await this.pool.query('SELECT client_id, display_name, secret_hash, created FROM service_principals WHERE client_id = $1', [clientId]);
+  getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined> {
+    return this.principalOf(this.pool, clientId);
+  }
+
+  /** getPrincipal, inside the caller's transaction (a rotation's), locking the row until it ends. */
+  async principalOf(q: Queryable, clientId: string, lock = false): Promise<ServicePrincipalRecord | undefined> {
+    const { rows } = await q.query(`SELECT client_id, display_name, secret_hash, created FROM service_principals WHERE client_id = $1${lock ? ' FOR UPDATE' : ''}`, [clientId]);
     return rows[0] && principalRecord(rows[0]);
   }
 
@@ -47,8 +52,13 @@ export class PgDirectoryRepo implements DirectoryStore {
     });
   }
 
-  async setSecretHash(clientId: string, secretHash: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('UPDATE service_principals SET secret_hash = $1 WHERE client_id = $2', [secretHash, clientId]);
+  setSecretHash(clientId: string, secretHash: string): Promise<boolean> {
+    return this.writeSecretHash(this.pool, clientId, secretHash);
+  }
+
+  /** setSecretHash, inside the caller's transaction. */
+  async writeSecretHash(q: Queryable, clientId: string, secretHash: string): Promise<boolean> {
+    const { rowCount } = await q.query('UPDATE service_principals SET secret_hash = $1 WHERE client_id = $2', [secretHash, clientId]);
     return rowCount === 1;
   }
 

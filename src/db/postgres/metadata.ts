@@ -44,6 +44,7 @@ export async function openPostgresMetadata(url: string, sealer: Sealer): Promise
   }
   const accounts = new PgAccountRepo(pool, sealer);
   const datastores = new PgDatastoreRepo(pool, sealer);
+  const directory = new PgDirectoryRepo(pool);
   const consumers = new PgConsumerRepo(pool, sealer);
   const workspaces = new PgWorkspaceRepo(pool, sealer, datastores);
   return {
@@ -51,13 +52,13 @@ export async function openPostgresMetadata(url: string, sealer: Sealer): Promise
     settings: new PgSettingsRepo(pool),
     declarations: new PgAccountDeclarationRepo(pool, sealer),
     accounts,
-    directory: new PgDirectoryRepo(pool),
+    directory,
     groups: new PgResourceGroupRepo(pool),
     workspaces,
     datastores,
     models: new PgModelRepo(pool),
     consumers,
-    rotations: new PgRotationRepo(pool, accounts, consumers),
+    rotations: new PgRotationRepo(pool, accounts, consumers, directory),
     keylessMigrations: new PgKeylessMigrationRepo(pool, sealer, datastores, workspaces),
     activity: new PgActivityRepo(pool),
     blobs: new PgBlobRepo(pool),

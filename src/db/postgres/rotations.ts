@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import type { CredentialHolder } from '../consumers.js';
 import type { StorageAccountRecord } from '../records.js';
+import type { PgDirectoryRepo } from './directory.js';
 import {
   accountGone,
   moveFromRow,
@@ -15,8 +15,10 @@ import {
   type NewRotation,
   type RotationRecord,
   type RotationRow,
+  type RotationKind,
   type RotationStatus,
   type RotationStore,
+  type SubjectState,
   type StepPhase,
   type StepRecord,
 } from '../rotations.js';
@@ -29,7 +31,8 @@ export interface AccountsInTransaction {
   writeKey(q: Queryable, name: string, index: 0 | 1, key: string, created: number): Promise<StorageAccountRecord | undefined>;
 }
 
-const ROTATION_COLUMNS = 'id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, error, caller_id, caller_name, attempts, created, updated, ended';
+const ROTATION_COLUMNS =
+  'id, kind, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, error, caller_id, caller_name, attempts, created, updated, ended, new_secret';
 const MOVE_COLUMNS = 'consumer, resource_id, action, old_secret, new_secret, state, detail';
 
 /**
@@ -44,6 +47,7 @@ export class PgRotationRepo implements RotationStore {
     private readonly pool: pg.Pool,
     private readonly accounts: AccountsInTransaction,
     private readonly consumers: PgConsumerRepo,
+    private readonly directory: PgDirectoryRepo,
   ) {}
 
   /**
@@ -63,8 +67,8 @@ export class PgRotationRepo implements RotationStore {
   async start(rotation: NewRotation, detail: Record<string, unknown>): Promise<boolean> {
     return serializable(this.pool, async (client) => {
       const { rowCount } = await client.query(
-        `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until)
-         VALUES ($1, $2, $3, $4, $5, 'InProgress', 'plan', 'started', $6, $7, $8, 1, $9, $9, $10, ${NOW_MS} + $11) ON CONFLICT DO NOTHING`,
+        `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until, kind, new_secret)
+         VALUES ($1, $2, $3, $4, $5, 'InProgress', 'plan', 'started', $6, $7, $8, 1, $9, $9, $10, ${NOW_MS} + $11, $12, $13) ON CONFLICT DO NOTHING`,
         [
           rotation.id,
           rotation.account,
@@ -77,6 +81,8 @@ export class PgRotationRepo implements RotationStore {
           rotation.created,
           rotation.owner,
           rotation.leaseMs,
+          rotation.kind,
+          rotation.newSealed ?? null,
         ],
       );
       if (rowCount === 1) await writeJournal(client, rotation.id, { step: 'plan', phase: 'done', detail });
@@ -167,10 +173,9 @@ export class PgRotationRepo implements RotationStore {
     await this.pool.query('UPDATE rotation_consumers SET state = $1, detail = $2 WHERE rotation_id = $3 AND consumer = $4', [state, detail ?? null, id, consumer]);
   }
 
-  async moveConsumers<T>(id: string, accountName: string, decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => Moves<T>, entry: (result: T) => JournalEntry): Promise<T> {
+  async moveConsumers<T>(id: string, kind: RotationKind, subject: string, decide: (state: SubjectState) => Moves<T>, entry: (result: T) => JournalEntry): Promise<T> {
     return this.step(id, async (client) => {
-      const account = await this.accounts.find(client, accountName);
-      const { changes, result } = decide(account, await this.consumers.holdersOf(client, accountName));
+      const { changes, result } = decide(await this.subjectState(client, kind, subject));
       if (changes.length > 0) {
         await this.consumers.writeSealed(
           client,
@@ -205,23 +210,31 @@ export class PgRotationRepo implements RotationStore {
     });
   }
 
-  async regenerateKey(
-    id: string,
-    accountName: string,
-    index: 0 | 1,
-    newKey: string,
-    decide: (account: StorageAccountRecord | undefined, holders: CredentialHolder[]) => boolean,
-    entry: JournalEntry,
-  ): Promise<StorageAccountRecord | false> {
+  async regenerateKey(id: string, accountName: string, index: 0 | 1, newKey: string, decide: (state: SubjectState) => boolean, entry: JournalEntry): Promise<StorageAccountRecord | false> {
     return this.step(id, async (client) => {
-      const account = await this.accounts.find(client, accountName);
-      if (!decide(account, await this.consumers.holdersOf(client, accountName))) return false as const;
+      if (!decide(await this.subjectState(client, 'accountKey', accountName))) return false as const;
       await writeJournal(client, id, entry);
       const updated = await this.accounts.writeKey(client, accountName, index, newKey, Date.now());
       if (!updated) throw accountGone(accountName);
       return updated;
     });
   }
+
+  async retireSecrets(id: string, clientId: string, keptHash: string, decide: (state: SubjectState) => boolean, entry: JournalEntry): Promise<boolean> {
+    return this.step(id, async (client) => {
+      if (!decide(await this.subjectState(client, 'clientSecret', clientId))) return false;
+      await writeJournal(client, id, entry);
+      await this.directory.writeSecretHash(client, clientId, keptHash);
+      return true;
+    });
+  }
+
+  private async subjectState(client: pg.PoolClient, kind: RotationKind, subject: string): Promise<SubjectState> {
+    return kind === 'accountKey'
+      ? { kind, account: await this.accounts.find(client, subject), holders: await this.consumers.holdersOf(client, subject) }
+      : { kind, principal: await this.directory.principalOf(client, subject, true), holders: await this.consumers.holdersOfPrincipal(client, subject) };
+  }
+
 
   async rollbackMoves(id: string, restore: (move: MoveRecord, currentSealed: string | undefined) => boolean, entry: (counts: { restored: number; changedElsewhere: number }) => JournalEntry): Promise<void> {
     await this.step(id, async (client) => {

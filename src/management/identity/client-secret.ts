@@ -9,8 +9,8 @@ export function newClientSecret(): string {
   return randomBytes(32).toString('base64url');
 }
 
-export function hashClientSecret(secret: string): string {
-  const salt = randomBytes(16);
+/** `salt` is random unless given: a secret reset derives it from its id, so that a resumed reset adds the same hash. */
+export function hashClientSecret(secret: string, salt: Buffer = randomBytes(16)): string {
   return `${salt.toString('base64')}:${digest(salt, secret).toString('base64')}`;
 }
 

@@ -9,7 +9,9 @@ import { cloudMetadata, jwks, openIdConfiguration, tokenEndpoint, type IdentityD
 import { BUILT_IN_ROLES, findRole } from './role-definitions.js';
 import { assignableScope } from './role-routes.js';
 import { createServicePrincipal, requirePrincipal } from './service-principals.js';
-import { resetClientSecret } from '../../keyless/reset-secret.js';
+import { RESET_OPERATION, startSecretReset } from '../../rotation/client-secret.js';
+import { rotationStatusJson } from '../../rotation/status.js';
+import { ArmError } from '../http/errors.js';
 
 /**
  * Creates a client with a role at one or more scopes (`mlspace ad sp create`,
@@ -47,6 +49,39 @@ async function principalConsumers(deps: ManagementDeps, ctx: ArmRequest): Promis
   return { status: 200, body: { clientId, value: holders.map((holder) => ({ ...keylessJson(deps.subscriptionId, holder), accountName: holder.accountName })) } };
 }
 
+/**
+ * POST …/servicePrincipals/{clientId}/resetCredential (`mlspace ad sp credential
+ * reset`, as `az ad sp credential reset`): a new client secret, through the
+ * rotation engine, which moves every datastore holding an old one to it and
+ * verifies each before the old ones stop signing in. Answers once the reset
+ * has run, with the new secret; a rolled-back reset is a 409 and leaves the
+ * old secrets as they were.
+ */
+async function resetCredential(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const clientId = ctx.params.clientId!;
+  const { rotation, clientSecret } = await startSecretReset(deps, clientId, ctx.principal!);
+  await deps.rotation.settled(rotation.id);
+  const ended = (await deps.rotations.get(rotation.id))!;
+  if (ended.status === 'Failed') throw new ArmError(409, 'SecretResetRolledBack', `The reset of the secret of '${clientId}' was rolled back, and its old secret still signs in: ${ended.error!.message}`);
+  const consumers = (await deps.rotations.moves(rotation.id)).map((move) => ({ id: move.resourceId, state: move.state, ...(move.detail && { detail: move.detail }) }));
+  ctx.activity = { properties: { clientId, datastoresMoved: String(consumers.length) } };
+  return {
+    // InProgress only when this server began stopping meanwhile: the reset finishes when it starts again.
+    status: 200,
+    body: { tenantId: deps.tenantId, clientId, clientSecret, resetId: rotation.id, status: ended.status, consumers, attention: (ended.plan as { attention: unknown[] }).attention },
+  };
+}
+
+/** GET …/servicePrincipals/{clientId}/rotations/{rotationId}: a secret reset's status and journal, as a key rotation's. */
+async function resetStatus(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
+  const { clientId, rotationId } = ctx.params;
+  const rotation = await deps.rotations.get(rotationId!);
+  if (!rotation || rotation.kind !== 'clientSecret' || rotation.account !== clientId) {
+    throw new ArmError(404, 'ResourceNotFound', `Secret reset '${rotationId}' of service principal '${clientId}' was not found.`);
+  }
+  return { status: 200, body: await rotationStatusJson(deps, `/providers/Mlspace.Identity/servicePrincipals/${clientId}`, rotation, true) };
+}
+
 export function identityRoutes(deps: ManagementDeps): ArmRoute[] {
   const identity: IdentityDeps = deps;
   return [
@@ -69,12 +104,14 @@ export function identityRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'POST',
       pattern: '/providers/Mlspace.Identity/servicePrincipals/{clientId}/resetCredential',
       action: 'Microsoft.Authorization/roleAssignments/write',
-      activity: 'Mlspace.Identity/servicePrincipals/resetCredential/action',
-      handler: async (ctx) => {
-        const reset = await resetClientSecret(deps, ctx.params.clientId!);
-        ctx.activity = { properties: { clientId: reset.clientId, datastoresMoved: String(reset.consumers.length) } };
-        return { status: 200, body: { tenantId: deps.tenantId, ...reset } };
-      },
+      activity: RESET_OPERATION,
+      handler: (ctx) => resetCredential(deps, ctx),
+    },
+    {
+      method: 'GET',
+      pattern: '/providers/Mlspace.Identity/servicePrincipals/{clientId}/rotations/{rotationId}',
+      action: 'Microsoft.MachineLearningServices/workspaces/datastores/read',
+      handler: (ctx) => resetStatus(deps, ctx),
     },
     {
       method: 'POST',

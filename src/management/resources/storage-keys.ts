@@ -1,7 +1,7 @@
 import type { StorageAccountRecord } from '../../db/records.js';
 import { boundedIds } from '../activity/activity-log.js';
 import { discoverConsumers } from '../../rotation/consumers.js';
-import { rotationConflict } from '../../rotation/engine.js';
+import { rotationConflict } from '../../rotation/account-key.js';
 import { regenerateAccountKey } from '../../keys/account-keys.js';
 import type { ManagementDeps } from '../deps.js';
 import { readJsonObject } from '../http/body.js';

@@ -1,6 +1,6 @@
 import type { StorageAccountRecord } from '../../db/records.js';
 import { activeKey, consumerJson, discoverConsumers, keyAges, keylessJson, keylessReadiness, type Consumer, type KeyMatch } from '../../rotation/consumers.js';
-import { ROTATE_OPERATION, rotationConflict } from '../../rotation/engine.js';
+import { ROTATE_OPERATION, rotationConflict, startKeyRotation } from '../../rotation/account-key.js';
 import { blockedError, planRotation } from '../../rotation/plan.js';
 import { rotationStatusJson } from '../../rotation/status.js';
 import type { ManagementDeps } from '../deps.js';
@@ -80,7 +80,7 @@ export async function startRotation(deps: ManagementDeps, ctx: ArmRequest, accou
   const plan = planRotation(account, consumers, options);
   if (options.dryRun) return { dryRun: true as const, plan };
   if (plan.summary.counts.blocked > 0) throw blockedError(plan.summary);
-  return { dryRun: false as const, plan, rotation: await deps.rotation.start(account, plan.summary, ctx.principal!) };
+  return { dryRun: false as const, plan, rotation: await startKeyRotation(deps, account, plan.summary, ctx.principal!) };
 }
 
 async function rotateKeys(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
