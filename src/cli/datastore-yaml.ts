@@ -1,10 +1,5 @@
-import fs from 'node:fs';
-import type YamlModule from 'yaml';
-import { lazyModule } from './lazy-module.js';
-
-const yaml = lazyModule<typeof YamlModule>('yaml');
 import type { DatastoreRegistration } from '../sdk/datastore-registration.js';
-import { CliError } from './errors.js';
+import { readYamlFile } from './yaml-file.js';
 
 /** The az ml v2 datastore YAML fields this server understands, per type. */
 const TYPES = {
@@ -25,37 +20,12 @@ const PRINCIPAL_FIELDS = ['tenant_id', 'client_id', 'client_secret'];
  * file, the field and what is allowed, as az ml's schema validation does.
  */
 export function readDatastoreYaml(file: string, nameOverride?: string): DatastoreRegistration {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new CliError(`Cannot read ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
-  }
-  let doc: unknown;
-  try {
-    doc = yaml().parse(text);
-  } catch (error) {
-    throw new CliError(`${file} is not valid YAML: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}.`);
-  }
-  const fail = (why: string): never => {
-    throw new CliError(`${file}: ${why}`);
-  };
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) fail('expected a mapping of datastore fields (type, name, account_name, ...).');
-  const fields = doc as Record<string, unknown>;
-  const text_ = (name: string, required: boolean): string | undefined => {
-    const value = fields[name];
-    if (value === undefined || value === null) return required ? fail(`'${name}' is required.`) : undefined;
-    if (typeof value !== 'string' || value === '') return fail(`'${name}' must be a non-empty string.`);
-    return value;
-  };
+  const { fields, fail, text: text_, only } = readYamlFile(file, 'datastore');
 
   const typeName = text_('type', true)!;
   const kind = TYPES[typeName as keyof typeof TYPES];
   if (!kind) fail(`type '${typeName}' is not supported: use ${Object.keys(TYPES).join(' or ')}.`);
-  const allowed = [...COMMON_FIELDS, kind.containerField];
-  for (const key of Object.keys(fields)) {
-    if (!allowed.includes(key)) fail(`unknown field '${key}' for type ${typeName}; allowed: ${allowed.filter((f) => f !== '$schema').join(', ')}.`);
-  }
+  only([...COMMON_FIELDS, kind.containerField], ` for type ${typeName}`);
 
   const registration: DatastoreRegistration = {
     type: kind.type,

@@ -23,6 +23,7 @@ interface UpOptions {
   maxUploads: number;
   rehydrateDelay: number;
   asyncCopyDelay: number;
+  enableLocalJobs?: boolean;
 }
 
 function port(value: string): number {
@@ -70,6 +71,7 @@ export function registerUp(program: Command): void {
     .option('--max-uploads <n>', 'uploads received at once before the server answers 503 ServerBusy', positiveInteger('upload bound'), DEFAULT_UPLOAD_LIMITS.maxConcurrent)
     .option('--rehydrate-delay <seconds>', 'how long a blob takes to leave the Archive tier (High priority: a tenth)', positiveInteger('rehydrate delay'), 60)
     .option('--async-copy-delay <seconds>', 'how long a Copy Blob between two accounts stays pending', positiveInteger('copy delay'), 2)
+    .option('--enable-local-jobs', "run ML command jobs' code on this host, as the server's user (docs/jobs.md); off by default")
     .addHelpText(
       'after',
       `
@@ -128,6 +130,7 @@ See docs/security.md for what the server promises about secrets, timeouts and li
           uploads: { idleTimeoutMs: options.idleTimeout * 1000, maxConcurrent: options.maxUploads },
           rehydrateDelayMs: options.rehydrateDelay * 1000,
           asyncCopyDelayMs: options.asyncCopyDelay * 1000,
+          localJobs: options.enableLocalJobs ?? false,
           declaredAccounts: parseDeclaredAccounts(process.env.MLSPACE_ACCOUNTS),
         },
         logger,

@@ -470,4 +470,56 @@ export const migrations: readonly Migration[] = [
   ALTER TABLE rotations ADD COLUMN new_secret TEXT;                          -- sealed: the client secret consumers move to
   `,
   },
+  {
+    // Data assets and code snapshots, stored as models are; and command jobs, with their status beside the document.
+    name: '018-data-code-jobs',
+    sql: `
+  CREATE TABLE data_containers (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE data_versions (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name, version),
+    FOREIGN KEY (workspace_id, name) REFERENCES data_containers (workspace_id, name) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE TABLE code_containers (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE code_versions (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name, version),
+    FOREIGN KEY (workspace_id, name) REFERENCES code_containers (workspace_id, name) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE TABLE jobs (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,          -- NotStarted | Queued | Running | CancelRequested | Completed | Failed | Canceled
+    doc TEXT NOT NULL,             -- the definition, times, error and notes (JSON); never a secret
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  ) WITHOUT ROWID;
+  CREATE INDEX jobs_unfinished ON jobs (status) WHERE status IN ('NotStarted', 'Queued', 'Running', 'CancelRequested');
+  `,
+  },
 ];

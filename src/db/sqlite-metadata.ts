@@ -12,7 +12,8 @@ import { DatastoreRepo } from './datastores.js';
 import { DirectoryRepo } from './directory.js';
 import { FileRepo } from './files.js';
 import type { Metadata } from './metadata.js';
-import { ModelRepo } from './models.js';
+import { AssetRepo } from './assets.js';
+import { JobRepo } from './jobs.js';
 import { ResourceGroupRepo } from './resource-groups.js';
 import { RotationRepo } from './rotations.js';
 import { KeylessMigrationRepo } from './keyless-migrations.js';
@@ -45,7 +46,10 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
     groups: new ResourceGroupRepo(db),
     workspaces,
     datastores,
-    models: new ModelRepo(db),
+    models: new AssetRepo(db, 'model'),
+    data: new AssetRepo(db, 'data'),
+    codes: new AssetRepo(db, 'code'),
+    jobs: new JobRepo(db),
     consumers,
     rotations: new RotationRepo(db, accounts, consumers, directory),
     keylessMigrations: new KeylessMigrationRepo(db, sealer, datastores, workspaces),

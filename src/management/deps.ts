@@ -4,11 +4,13 @@ import type { AccountStore } from '../db/accounts.js';
 import type { ConsumerStore } from '../db/consumers.js';
 import type { DatastoreStore } from '../db/datastores.js';
 import type { DirectoryStore } from '../db/directory.js';
-import type { ModelStore } from '../db/models.js';
+import type { AssetStore, CodeVersionRecord, DataVersionRecord, ModelStore } from '../db/assets.js';
+import type { JobStore } from '../db/jobs.js';
 import type { ResourceGroupStore } from '../db/resource-groups.js';
 import type { RotationStore } from '../db/rotations.js';
 import type { KeylessMigrationStore } from '../db/keyless-migrations.js';
 import type { WorkspaceStore } from '../db/workspaces.js';
+import type { JobRunner } from '../jobs/job-runner.js';
 import type { RotationEngine } from '../rotation/engine.js';
 import type { RotationNode } from '../rotation/lease.js';
 import type { Logger } from '../server/log.js';
@@ -38,6 +40,9 @@ export interface ManagementDeps {
   workspaces: WorkspaceStore;
   datastores: DatastoreStore;
   models: ModelStore;
+  data: AssetStore<DataVersionRecord>;
+  codes: AssetStore<CodeVersionRecord>;
+  jobs: JobStore;
   /** Must be reloaded on every key change before answering (see KeyRing). */
   keyring: KeyRing;
   /** Call after a role assignment changes, before answering: every node's data plane then reads roles afresh. */
@@ -51,6 +56,8 @@ export interface ManagementDeps {
   /** The journal of migrations to keyless access. */
   keylessMigrations: KeylessMigrationStore;
   rotation: RotationEngine;
+  /** Runs command jobs on this node; absent unless the server was started with --enable-local-jobs. */
+  jobRunner?: JobRunner;
   /** This node, which holds the lease of the rotations it runs. */
   node: RotationNode;
   activity: ActivityLog;

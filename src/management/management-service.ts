@@ -16,7 +16,8 @@ import { roleRoutes } from './identity/role-routes.js';
 import { datastoreRoutes } from './resources/datastores.js';
 import { blobServiceRoutes } from './resources/blob-services.js';
 import { bulkRotationRoutes } from './resources/bulk-rotation.js';
-import { modelRoutes } from './resources/models.js';
+import { assetRoutes } from './resources/assets.js';
+import { jobRoutes } from './resources/jobs.js';
 import { resourceGroupRoutes } from './resources/resource-groups.js';
 import { storageAccountRoutes } from './resources/storage-accounts.js';
 import { storageKeyRoutes } from './resources/storage-keys.js';
@@ -43,7 +44,8 @@ export function managementRoutes(deps: ManagementDeps): ArmRoute[] {
     ...bulkRotationRoutes(deps),
     ...workspaceRoutes(deps),
     ...datastoreRoutes(deps),
-    ...modelRoutes(deps),
+    ...assetRoutes(deps),
+    ...jobRoutes(deps),
     ...activityLogRoutes(deps),
     ...consoleRoutes(deps),
   ];

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Metadata } from '../db/metadata.js';
+import { failInterruptedJobs, JobRunner } from '../jobs/job-runner.js';
 import { RotationEngine } from '../rotation/engine.js';
 import type { RotationNode } from '../rotation/lease.js';
 import { recoverRotations, watchRotations } from '../rotation/recovery.js';
@@ -41,6 +42,8 @@ export interface ManagementOptions {
   idleTimeoutMs: number;
   /** The Blob and File services' TLS ports, which the web console calls. */
   dataPlaneHttpsPorts: ManagementDeps['dataPlaneHttpsPorts'];
+  /** Where command jobs work, when this node runs them (`--enable-local-jobs`). */
+  jobsDir?: string;
 }
 
 /** ARM bodies are at most a MiB: a request still arriving after this long is an attack or a dead client. */
@@ -85,6 +88,9 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
     workspaces: metadata.workspaces,
     datastores: metadata.datastores,
     models: metadata.models,
+    data: metadata.data,
+    codes: metadata.codes,
+    jobs: metadata.jobs,
     keyring: options.keyring,
     rolesChanged: async () => {
       options.bearer.forget();
@@ -109,19 +115,21 @@ export async function startManagement(options: ManagementOptions): Promise<Manag
   };
   // The engine runs the same operations as the API, so it needs the deps it is part of.
   deps.rotation = new RotationEngine(deps as ManagementDeps);
+  if (options.jobsDir) deps.jobRunner = new JobRunner(deps as ManagementDeps, options.jobsDir);
   const ready = deps as ManagementDeps;
   // Interrupted rotations resume (or roll back) before any request can ask for a new one.
   await recoverRotations(ready);
   await recoverMigrations(ready);
+  await (ready.jobRunner ? ready.jobRunner.recover() : failInterruptedJobs(ready));
   const stopWatching = watchRotations(ready);
   answerClientErrors(server, 'arm');
   server.on('request', (req) => closeWhenIdle(req, options.idleTimeoutMs, options.logger));
   server.on('request', managementRequestListener(ready));
   return {
     server,
-    stopWork: () => {
+    stopWork: async () => {
       stopWatching();
-      return ready.rotation.stop();
+      await Promise.all([ready.rotation.stop(), ready.jobRunner?.stop()]);
     },
     endpoints: { arm, authority: arm, tenantId, subscriptionId, caFile: options.tls.caFile, adminClientFile },
   };

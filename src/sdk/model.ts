@@ -4,15 +4,16 @@ import type { ModelVersion } from '@azure/arm-machinelearning';
 import { Datastore, type StorageAccess } from './datastore.js';
 import type { TransferOptions, TransferResult } from './datastore-types.js';
 import { MlspaceError } from './errors.js';
+import { outputLocation } from './job-files.js';
 import { downloadPlanned, filesUnder, joinRemote, localPathUnder, uploadPlanned } from './transfer.js';
 import type { Workspace } from './workspace.js';
 
-/** `azureml://[subscriptions/…/resourcegroups/…/workspaces/…/]datastores/{datastore}/paths/{path}` */
-const DATASTORE_URI = /^azureml:\/\/(?:subscriptions\/[^/]+\/resource[gG]roups\/[^/]+\/workspaces\/[^/]+\/)?datastores\/([^/]+)\/paths\/(.+)$/;
+/** `azureml://jobs/{job}/outputs/{output}[/paths/{path}]`: a job's output, `artifacts` being its default one. */
+const JOB_OUTPUT = /^azureml:\/\/jobs\/([^/]+)\/outputs\/([^/]+)(?:\/paths\/(.*))?$/;
 
 export interface RegisterModelOptions extends TransferOptions {
   workspace: Workspace;
-  /** A file or a directory to upload. */
+  /** A file or a directory to upload; or a job's output, `azureml://jobs/{job}/outputs/{output}`, registered where it is. */
   modelPath: string;
   modelName: string;
   /** Defaults to one past the highest numeric version. An existing version is refused. */
@@ -78,6 +79,7 @@ export class Model {
   /** Uploads `modelPath` through the workspace's default datastore and registers it as a new version. */
   static async register(options: RegisterModelOptions): Promise<Model> {
     const { workspace, modelName } = options;
+    if (JOB_OUTPUT.test(options.modelPath)) return Model.fromJobOutput(options);
     const stat = fs.statSync(options.modelPath, { throwIfNoEntry: false });
     if (!stat) throw new MlspaceError(`${options.modelPath} does not exist.`, 'NotFound');
     const version = options.version ?? (await nextVersion(workspace, modelName));
@@ -98,6 +100,25 @@ export class Model {
     return new Model(workspace, resource, modelName);
   }
 
+  /** Registers a job's output where the job wrote it: nothing is uploaded. */
+  private static async fromJobOutput(options: RegisterModelOptions): Promise<Model> {
+    const { workspace, modelName } = options;
+    const [, jobName, outputName, sub] = JOB_OUTPUT.exec(options.modelPath)!;
+    const job = await workspace.arm.ml.jobs.get(workspace.resourceGroup, workspace.name, jobName!);
+    const outputs = (job.properties as { outputs?: Record<string, { uri?: string } | null> }).outputs ?? {};
+    const output = outputs[outputName === 'artifacts' ? 'default' : outputName!];
+    if (!output?.uri) {
+      throw new MlspaceError(`Job '${jobName}' has no output '${outputName}'; it has ${Object.keys(outputs).map((name) => (name === 'default' ? 'artifacts' : name)).join(', ')}.`, 'NotFound');
+    }
+    if (job.properties.status !== 'Completed') throw new MlspaceError(`Job '${jobName}' is ${job.properties.status}: register its output once it has completed.`, 'InvalidArgument');
+    const version = options.version ?? (await nextVersion(workspace, modelName));
+    const modelUri = sub ? `${output.uri.replace(/\/+$/, '')}/${sub}` : output.uri;
+    const resource = await workspace.arm.ml.modelVersions.createOrUpdate(workspace.resourceGroup, workspace.name, modelName, version, {
+      properties: { modelUri, jobName, modelType: options.modelType ?? 'custom_model', description: options.description, tags: options.tags },
+    });
+    return new Model(workspace, resource, modelName);
+  }
+
   /** A registered version; the latest when `version` is left out. */
   static async get(workspace: Workspace, name: string, version?: string): Promise<Model> {
     const wanted = version ?? (await workspace.arm.ml.modelContainers.get(workspace.resourceGroup, workspace.name, name)).properties.latestVersion;
@@ -107,18 +128,19 @@ export class Model {
 
   /** Downloads the model's files into `targetDir/{model name}/`. Existing local files are refused unless `overwrite`. */
   async download(targetDir: string, options: TransferOptions = {}): Promise<ModelDownloadResult> {
-    const match = DATASTORE_URI.exec(this.path);
-    if (!match) throw new MlspaceError(`Model '${this.name}' version ${this.version} is stored at ${this.path}, which is not a datastore path this SDK can read.`, 'InvalidArgument');
-    const [, datastoreName, remotePath] = match;
-    const datastore = await Datastore.get(this.workspace, datastoreName!);
+    const { datastore: datastoreName, path: remotePath } = outputLocation(this.path);
+    const datastore = await Datastore.get(this.workspace, datastoreName);
     const directory = path.join(targetDir, this.name);
     const access = datastore.isDefault ? await workspaceAccess(this.workspace, datastore) : await datastore.ownAccess();
     const result = await datastore.withStorage(access, async (target) => {
-      const isDirectory = remotePath!.endsWith('/');
       const planned = [];
-      for await (const file of target.list(remotePath!)) {
-        if (isDirectory) planned.push({ remotePath: file.path, size: file.size, localPath: localPathUnder(directory, file.path.slice(remotePath!.length)) });
-        else if (file.path === remotePath) planned.push({ remotePath: file.path, size: file.size, localPath: localPathUnder(directory, path.posix.basename(file.path)) });
+      // A path without a trailing '/' is a file, or (a job's output named without one) a folder.
+      for await (const file of target.list(remotePath)) {
+        if (file.path === remotePath) planned.push({ remotePath: file.path, size: file.size, localPath: localPathUnder(directory, path.posix.basename(file.path)) });
+      }
+      const folder = remotePath.endsWith('/') ? remotePath : `${remotePath}/`;
+      if (planned.length === 0) {
+        for await (const file of target.list(folder)) planned.push({ remotePath: file.path, size: file.size, localPath: localPathUnder(directory, file.path.slice(folder.length)) });
       }
       if (planned.length === 0) throw new MlspaceError(`No files were found at ${this.path} for model '${this.name}' version ${this.version}.`, 'NotFound');
       return downloadPlanned(target, planned, options);

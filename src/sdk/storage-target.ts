@@ -53,6 +53,12 @@ export interface StorageTarget {
   delete(path: string, abortSignal: AbortSignal, options?: DeleteOptions): Promise<void>;
   /** The file's URL, without any SAS token: what az prints for a transferred file. */
   url(path: string): string;
+  /** Starts an empty log at `path` (an append blob; on a share, an empty file), replacing what was there. */
+  createLog(path: string): Promise<void>;
+  /** Adds `data` at the end of a log createLog started. */
+  append(path: string, data: Buffer): Promise<void>;
+  /** The whole file, as bytes (a log read while it grows). */
+  read(path: string): Promise<Buffer>;
 }
 
 export interface TargetLocation {
@@ -127,6 +133,13 @@ function blobTarget(url: string, account: string, credential: HeldCredential, op
       await container.getBlobClient(path).delete({ abortSignal, deleteSnapshots: options.deleteSnapshots });
     },
     url: (path) => withoutQuery(container.getBlobClient(path).url),
+    async createLog(path) {
+      await container.getAppendBlobClient(path).create({ blobHTTPHeaders: { blobContentType: 'text/plain; charset=utf-8' } });
+    },
+    async append(path, data) {
+      await container.getAppendBlobClient(path).appendBlock(data, data.length);
+    },
+    read: (path) => container.getBlobClient(path).downloadToBuffer(),
   };
 }
 
@@ -193,5 +206,17 @@ function fileTarget(url: string, account: string, credential: HeldCredential, op
       await share.rootDirectoryClient.getFileClient(path).delete({ abortSignal });
     },
     url: (path) => withoutQuery(share.rootDirectoryClient.getFileClient(path).url),
+    async createLog(path) {
+      await ensureDirectory(path.includes('/') ? path.slice(0, path.lastIndexOf('/')) : '');
+      await share.rootDirectoryClient.getFileClient(path).create(0, { fileHttpHeaders: { fileContentType: 'text/plain; charset=utf-8' } });
+    },
+    async append(path, data) {
+      // A file has no append: it grows to hold the bytes, which are then written at its old end.
+      const file = share.rootDirectoryClient.getFileClient(path);
+      const { contentLength = 0 } = await file.getProperties();
+      await file.resize(contentLength + data.length);
+      await file.uploadRange(data, contentLength, data.length);
+    },
+    read: (path) => share.rootDirectoryClient.getFileClient(path).downloadToBuffer(),
   };
 }

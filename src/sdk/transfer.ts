@@ -28,6 +28,8 @@ export interface TransferHooks<F> {
 export interface PlannedTransferOptions extends TransferOptions, TransferHooks<PlannedFile> {
   /** Content type, metadata and tier of each uploaded file. */
   attributesOf?: (file: PlannedFile) => UploadAttributes | undefined;
+  /** Stops the transfer: no more files start, and those in flight are aborted (a canceled job's). */
+  abortSignal?: AbortSignal;
 }
 
 /** Every regular file under `dir`, with its path relative to `dir` in '/' form, in a stable order. */
@@ -113,9 +115,20 @@ class ProgressMeter {
  * streaming (the service answers a stale key at once, without waiting for
  * the body), which would otherwise keep the process alive.
  */
-async function inPool<T>(items: T[], work: (item: T, abortSignal: AbortSignal) => Promise<void>, onFailed?: (item: T, error: unknown) => void): Promise<void> {
+async function inPool<T>(
+  items: T[],
+  work: (item: T, abortSignal: AbortSignal) => Promise<void>,
+  onFailed?: (item: T, error: unknown) => void,
+  stop?: AbortSignal,
+): Promise<void> {
   const controller = new AbortController();
   let failure: { error: unknown } | undefined;
+  const onStop = () => {
+    failure ??= { error: stop!.reason };
+    controller.abort();
+  };
+  stop?.addEventListener('abort', onStop);
+  if (stop?.aborted) onStop();
   let next = 0;
   const worker = async () => {
     while (next < items.length && !failure) {
@@ -131,6 +144,7 @@ async function inPool<T>(items: T[], work: (item: T, abortSignal: AbortSignal) =
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, items.length) }, worker));
+  stop?.removeEventListener('abort', onStop);
   if (failure) {
     controller.abort();
     throw failure.error;
@@ -161,6 +175,7 @@ export async function uploadPlanned(target: StorageTarget, files: PlannedFile[],
       meter.done(file.remotePath, file.size);
     },
     options.onFileFailed,
+    options.abortSignal,
   );
   result.files.sort();
   result.skipped.sort();
@@ -194,6 +209,7 @@ export async function downloadPlanned(target: StorageTarget, files: PlannedFile[
       options.onFileDone?.(file);
     },
     options.onFileFailed,
+    options.abortSignal,
   );
   result.files.sort();
   return result;

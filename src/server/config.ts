@@ -35,6 +35,8 @@ export interface ServerConfig {
   rehydrateDelayMs: number;
   /** How long a Copy Blob across accounts stays pending before its content arrives. */
   asyncCopyDelayMs: number;
+  /** Run command jobs' code on this host (`--enable-local-jobs`); off, creating a job is refused. */
+  localJobs: boolean;
   /** Accounts declared by `MLSPACE_ACCOUNTS` (Azurite's `AZURITE_ACCOUNTS` format). */
   declaredAccounts: DeclaredAccount[];
 }

@@ -175,6 +175,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
     logger,
     idleTimeoutMs: config.uploads.idleTimeoutMs,
     dataPlaneHttpsPorts: { blob: (blobTlsServer.address() as AddressInfo).port, file: (fileTlsServer.address() as AddressInfo).port },
+    jobsDir: config.localJobs ? path.join(config.dataDir, 'jobs') : undefined,
   });
   consoleOrigin.port = (management.server.address() as AddressInfo).port;
   bearer.authority = management.endpoints.authority;

@@ -12,7 +12,8 @@ import { PgDirectoryRepo } from './directory.js';
 import { PgFileRepo } from './files.js';
 import { migratePostgres } from './migrate.js';
 import { createPool } from './pool.js';
-import { PgModelRepo } from './models.js';
+import { PgAssetRepo } from './assets.js';
+import { PgJobRepo } from './jobs.js';
 import { PgResourceGroupRepo } from './resource-groups.js';
 import { PgRotationRepo } from './rotations.js';
 import { PgKeylessMigrationRepo } from './keyless-migrations.js';
@@ -56,7 +57,10 @@ export async function openPostgresMetadata(url: string, sealer: Sealer): Promise
     groups: new PgResourceGroupRepo(pool),
     workspaces,
     datastores,
-    models: new PgModelRepo(pool),
+    models: new PgAssetRepo(pool, 'model'),
+    data: new PgAssetRepo(pool, 'data'),
+    codes: new PgAssetRepo(pool, 'code'),
+    jobs: new PgJobRepo(pool),
     consumers,
     rotations: new PgRotationRepo(pool, accounts, consumers, directory),
     keylessMigrations: new PgKeylessMigrationRepo(pool, sealer, datastores, workspaces),
