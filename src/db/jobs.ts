@@ -26,6 +26,9 @@ export interface JobOutputRecord {
 /** A command job, its definition as Azure ML's Command job has it, and what became of it. */
 export interface JobRecord {
   workspaceId: string;
+  /** The workspace's resource group and name, as the job's ARM id spells them. */
+  resourceGroup: string;
+  workspaceName: string;
   name: string;
   displayName?: string;
   experimentName: string;
@@ -46,6 +49,9 @@ export interface JobRecord {
   /** The node that runs it (a job runs where it was created), and when that node last said it still does. */
   node?: string;
   heartbeat?: number;
+  /** The command's process (and process group) id while it runs, on `host`. */
+  pid?: number;
+  host?: string;
   startTime?: number;
   endTime?: number;
   error?: { code: string; message: string };
@@ -66,7 +72,7 @@ interface JobRow {
 }
 
 /** What a status change sets besides the status. */
-export type JobChange = Partial<Pick<JobRecord, 'status' | 'node' | 'heartbeat' | 'startTime' | 'endTime' | 'error' | 'notes' | 'isArchived' | 'tags' | 'displayName' | 'description'>>;
+export type JobChange = Partial<Pick<JobRecord, 'status' | 'node' | 'host' | 'heartbeat' | 'pid' | 'startTime' | 'endTime' | 'error' | 'notes' | 'isArchived' | 'tags' | 'displayName' | 'description'>>;
 
 /**
  * Command jobs, as every dialect stores them (the SQLite one below,

@@ -27,6 +27,8 @@ export interface RunContext {
   signal: AbortSignal;
   /** Called once inputs are in place; false when the job was canceled meanwhile (then the command never starts). */
   started(): Promise<boolean>;
+  /** The command's process group, once it runs. */
+  spawned(pid: number): Promise<void>;
 }
 
 const PLACEHOLDER = /\$\{\{\s*(inputs|outputs)\.([a-zA-Z_][a-zA-Z0-9_]*)\s*\}\}/g;
@@ -92,6 +94,7 @@ export async function runJob(ctx: RunContext): Promise<JobOutcome> {
     const command = job.command.replace(PLACEHOLDER, (_all, scope: string, name: string) => shellQuote(bindings.get(`${scope}.${name}`)!));
     const env = jobEnvironment(ctx, bindings, dirs.tmp);
     const process = new JobProcess(command, dirs.code, env, (chunk) => log.write(chunk));
+    if (process.pid !== undefined) await ctx.spawned(process.pid);
     const onAbort = () => process.stop(String(signal.reason ?? 'canceled'));
     signal.addEventListener('abort', onAbort);
     const timer = job.timeoutSeconds ? setTimeout(() => process.stop('timeout'), job.timeoutSeconds * 1000) : undefined;

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UNFINISHED, type JobChange, type JobRecord, type JobStatus } from '../db/jobs.js';
@@ -5,8 +6,9 @@ import type { WorkspaceRecord } from '../db/workspaces.js';
 import type { ManagementDeps } from '../management/deps.js';
 import { runJob, type JobOutcome } from './job-run.js';
 
-/** A job whose node is gone ends: Canceled when that was asked, else Failed, saying why. */
+/** A job whose node is gone ends: Canceled when that was asked, else Failed, saying why; what it left running on this host goes. */
 async function endLostJob(deps: ManagementDeps, job: JobRecord, message: string): Promise<void> {
+  if (job.pid !== undefined && job.host === os.hostname()) killOrphan(job);
   const from: readonly JobStatus[] = [job.status];
   const change: JobChange =
     job.status === 'CancelRequested' ? { status: 'Canceled', endTime: Date.now() } : { status: 'Failed', endTime: Date.now(), error: { code: 'ServerRestarted', message } };
@@ -21,6 +23,20 @@ async function endLostJob(deps: ManagementDeps, job: JobRecord, message: string)
 export async function failInterruptedJobs(deps: ManagementDeps): Promise<void> {
   if (deps.node.shared) return;
   for (const job of await deps.jobs.unfinished()) await endLostJob(deps, job, 'The server restarted while the job ran; run it again.');
+}
+
+/**
+ * The processes a killed server's job left behind: its process group, if that
+ * process is still the job's (its environment names the job; a pid may have
+ * been reused since).
+ */
+function killOrphan(job: JobRecord): void {
+  try {
+    const environ = fs.readFileSync(`/proc/${job.pid}/environ`, 'utf8');
+    if (environ.split('\0').includes(`AZUREML_RUN_ID=${job.name}`)) process.kill(-job.pid!, 'SIGKILL');
+  } catch {
+    // Gone already, or not ours to see.
+  }
 }
 
 /** How often a node says it still runs its jobs, and looks for cancels asked on other nodes. */
@@ -55,7 +71,7 @@ export class JobRunner {
 
   /** Takes a job just created (NotStarted): it is Queued here, and runs when a slot is free. */
   async submit(job: JobRecord, workspace: WorkspaceRecord): Promise<void> {
-    const queued = await this.deps.jobs.update(job.workspaceId, job.name, { status: 'Queued', node: this.deps.node.id, heartbeat: Date.now() }, ['NotStarted']);
+    const queued = await this.deps.jobs.update(job.workspaceId, job.name, { status: 'Queued', node: this.deps.node.id, host: os.hostname(), heartbeat: Date.now() }, ['NotStarted']);
     if (!queued) return;
     this.waiting.push({ job: queued, workspace });
     this.next();
@@ -94,6 +110,7 @@ export class JobRunner {
         workDir: path.join(this.dir, job.workspaceId, job.name),
         signal,
         started: async () => (await this.deps.jobs.update(job.workspaceId, job.name, { status: 'Running', startTime: Date.now() }, ['Queued'])) !== undefined,
+        spawned: async (pid) => void (await this.deps.jobs.update(job.workspaceId, job.name, { pid }, UNFINISHED)),
       });
     } catch (error) {
       this.deps.logger.error({ err: error, job: job.name }, 'a job failed unexpectedly');

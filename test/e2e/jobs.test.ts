@@ -6,7 +6,8 @@ import type { CommandJob } from '@azure/arm-machinelearning';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliIn, type CliResult } from '../helpers/cli.js';
-import { managementClients } from '../helpers/management.js';
+import { armRequest, managementClients, tokenFor } from '../helpers/management.js';
+import { accountPath } from '../helpers/rotation.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const GROUP = 'rg-jobs';
@@ -210,6 +211,11 @@ ${extra}`,
     fs.writeFileSync(file, `name: during-rotation\ncommand: for i in 1 2 3 4 5 6 7 8 9 10; do echo line $i; sleep 0.3; done\nenvironment: azureml:AzureML-minimal:1\n`);
     expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
     await until('the job to run', async () => ((await jobOf('during-rotation')).properties.status === 'Running' ? true : undefined));
+    // Consumer discovery sees it: it writes with the workspace's key copy.
+    const consumers = await armRequest(server, 'POST', `${accountPath(server, GROUP, WS_ACCOUNT)}/listConsumers`, { token: await tokenFor(server) });
+    expect((consumers.json as { runningJobs: unknown[] }).runningJobs).toEqual([
+      expect.objectContaining({ kind: 'job', jobName: 'during-rotation', status: 'Running', uses: ["the key copy of workspace 'jobws'"], matches: 'followsHolders' }),
+    ]);
     const rotated = await cli('storage', 'account', 'keys', 'rotate', '-g', GROUP, '-n', WS_ACCOUNT, '-o', 'json');
     expect(rotated.code, rotated.stderr).toBe(0);
     expect((await ended('during-rotation')).properties.status).toBe('Completed');
@@ -283,5 +289,36 @@ describe('a server without --enable-local-jobs', { timeout: 60_000 }, () => {
       .createOrUpdate(GROUP, WORKSPACE, 'nope', { properties: { jobType: 'Command', command: 'echo hi', environmentId: 'azureml:x:1' } as CommandJob })
       .catch((error: unknown) => error as { statusCode: number; code: string; message: string });
     expect(refused).toMatchObject({ statusCode: 400, code: 'LocalJobsDisabled', message: expect.stringContaining("mlspace up --enable-local-jobs") });
+  });
+});
+
+describe('a server killed while a job runs', { timeout: 120_000 }, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-jobs-crash-'));
+  let server: TestServer | undefined;
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('marks the job Failed at the next start, saying why, and leaves none of its processes', async () => {
+    const args = ['--enable-local-jobs', '--node-lease', '1'];
+    server = await startTestServer({ dataDir, args });
+    const { resources, storage, ml } = managementClients(server);
+    await resources.resourceGroups.createOrUpdate(GROUP, { location: 'westeurope' });
+    const account = await storage.storageAccounts.beginCreateAndWait(GROUP, WS_ACCOUNT, { location: 'westeurope', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+    await ml.workspaces.beginCreateOrUpdateAndWait(GROUP, WORKSPACE, { location: 'westeurope', storageAccount: account.id });
+    await ml.jobs.createOrUpdate(GROUP, WORKSPACE, 'orphan', { properties: { jobType: 'Command', command: 'sleep 41.75', environmentId: 'azureml:x:1' } as CommandJob });
+    const processes = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.trim() === 'sleep 41.75');
+    await until('the job to run', async () => (processes().length === 1 ? true : undefined));
+    await server.stop('SIGKILL');
+
+    server = await startTestServer({ dataDir, args });
+    const job = await until('the job to be failed', async () => {
+      const found = await managementClients(server!).ml.jobs.get(GROUP, WORKSPACE, 'orphan');
+      return found.properties.status === 'Failed' ? found : undefined;
+    });
+    const raw = await armRequest(server, 'GET', job.id!, { token: await tokenFor(server) });
+    expect((raw.json as { properties: { error: unknown } }).properties.error).toMatchObject({ code: 'ServerRestarted', message: expect.stringMatching(/restarted while the job ran|the node running the job stopped answering/i) });
+    await until('its processes to end', async () => (processes().length === 0 ? true : undefined), 10_000);
   });
 });

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryRepo, type DirectoryStore, type RoleAssignmentRecord, type ServicePrincipalRecord } from '../../src/db/directory.js';
-import { ModelRepo, type ModelContainerRecord, type ModelStore, type ModelVersionRecord } from '../../src/db/models.js';
+import { AssetRepo, type ModelContainerRecord, type ModelStore, type ModelVersionRecord } from '../../src/db/assets.js';
 import { PgDirectoryRepo } from '../../src/db/postgres/directory.js';
-import { PgModelRepo } from '../../src/db/postgres/models.js';
+import { PgAssetRepo } from '../../src/db/postgres/assets.js';
 import { postgresScratch, sqliteScratch } from '../helpers/scratch-stores.js';
 
 /**
@@ -23,13 +23,13 @@ const WORKSPACE_ROW = `INSERT INTO workspaces (id, resource_group, name, storage
 async function sqliteDialect(): Promise<Dialect> {
   const { db, close } = sqliteScratch();
   for (const id of WORKSPACES) db.prepare(WORKSPACE_ROW.replaceAll('$1', '?')).run(id, id);
-  return { directory: new DirectoryRepo(db), models: new ModelRepo(db), close };
+  return { directory: new DirectoryRepo(db), models: new AssetRepo(db, 'model'), close };
 }
 
 async function postgresDialect(): Promise<Dialect> {
   const { pool, close } = await postgresScratch('mlspace_stores_dm');
   for (const id of WORKSPACES) await pool.query(WORKSPACE_ROW, [id]);
-  return { directory: new PgDirectoryRepo(pool), models: new PgModelRepo(pool), close };
+  return { directory: new PgDirectoryRepo(pool), models: new PgAssetRepo(pool, 'model'), close };
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

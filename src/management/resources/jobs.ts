@@ -133,6 +133,8 @@ async function putJob(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult>
   const job: JobRecord = {
     ...definition,
     workspaceId: workspace.id,
+    resourceGroup: workspace.resourceGroup,
+    workspaceName: workspace.name,
     name,
     isArchived: false,
     status: 'NotStarted',

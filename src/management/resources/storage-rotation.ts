@@ -1,6 +1,7 @@
 import type { StorageAccountRecord } from '../../db/records.js';
 import { activeKey, consumerJson, discoverConsumers, keyAges, keylessJson, keylessReadiness, type Consumer, type KeyMatch } from '../../rotation/consumers.js';
 import { ROTATE_OPERATION, rotationConflict, startKeyRotation } from '../../rotation/account-key.js';
+import { jobsUsing } from '../../jobs/job-consumers.js';
 import { blockedError, planRotation } from '../../rotation/plan.js';
 import { rotationStatusJson } from '../../rotation/status.js';
 import type { ManagementDeps } from '../deps.js';
@@ -27,13 +28,14 @@ function countMatches(consumers: Consumer[]): Record<KeyMatch, number> {
  * POST …/listConsumers (an mlspace extension): every workspace and datastore,
  * in any resource group, holding a credential of the account, with the key
  * it matches, the accounts' key ages, and the key a rotation would retire;
- * then the account's keyless datastores (matches `keyless`), and what turning
- * Shared Key off would break (keylessReadiness).
+ * then the account's keyless datastores (matches `keyless`), what turning
+ * Shared Key off would break (keylessReadiness), and the jobs running with
+ * its credentials (runningJobs: they follow their holders through a rotation).
  */
 async function listConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<ArmResult> {
   const account = await requireAccount(deps, ctx);
   const [consumers, keyless] = await Promise.all([discoverConsumers(deps.consumers, account, deps.subscriptionId), deps.consumers.keylessByAccount(account.name)]);
-  const running = await deps.rotations.running(account.name);
+  const [running, jobs] = await Promise.all([deps.rotations.running(account.name), jobsUsing(deps, account)]);
   const period = account.settings.keyExpirationPeriodInDays;
   return {
     status: 200,
@@ -49,6 +51,7 @@ async function listConsumers(deps: ManagementDeps, ctx: ArmRequest): Promise<Arm
       allowSharedKeyAccess: account.allowSharedKeyAccess,
       keylessReadiness: keylessReadiness(consumers, keyless),
       value: [...consumers.map(consumerJson), ...keyless.map((holder) => keylessJson(deps.subscriptionId, holder))],
+      runningJobs: jobs,
     },
   };
 }
