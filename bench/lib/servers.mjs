@@ -43,7 +43,8 @@ export async function startMlspace(workDir, { profileDir, name = 'mlspace', data
   // Every port free-picked: the defaults (10000, 10003, 10443) may be taken, by another mlspace say.
   const ports = ['--blob-port', '0', '--file-port', '0', '--blob-https-port', '0', '--file-https-port', '0', '--arm-port', '0'];
   const metadata = database ? ['--database', database] : [];
-  const child = launch(name, [...profile, path.join(ROOT, 'bin/mlspace.js'), 'up', '--data-dir', dataDir, ...metadata, ...ports]);
+  // Local jobs on: the ml-jobs scenario runs commands (its own) on this host.
+  const child = launch(name, [...profile, path.join(ROOT, 'bin/mlspace.js'), 'up', '--data-dir', dataDir, '--enable-local-jobs', ...metadata, ...ports]);
   // endpoints.json is mlspace's documented signal that it accepts requests.
   const endpoints = await untilReady(child, () => readJson(path.join(dataDir, 'endpoints.json')));
   return server(name, child, endpoints, readJson(path.join(ROOT, 'package.json')).version, true);

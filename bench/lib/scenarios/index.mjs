@@ -18,7 +18,8 @@ import blobTransfer from './blob-transfer.mjs';
 import cliLatency from './cli-latency.mjs';
 import fileSasGet from './file-sas-get.mjs';
 import fileTransfer from './file-transfer.mjs';
+import mlJobs from './ml-jobs.mjs';
 import rotation from './rotation.mjs';
 import scaleOut from './scale-out.mjs';
 
-export const scenarios = [blobSasGet, blobBearerGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation, scaleOut, cliLatency];
+export const scenarios = [blobSasGet, blobBearerGet, fileSasGet, blobSmallOps, blobLease, blobAppend, blobPage, blobTransfer, fileTransfer, rotation, scaleOut, cliLatency, mlJobs];
