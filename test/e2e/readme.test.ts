@@ -27,7 +27,7 @@ beforeAll(async () => {
   bin = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-bin-'));
   fs.symlinkSync(path.join(ROOT, 'bin', 'mlspace.js'), path.join(bin, 'mlspace'));
   // The block's first line starts the server in the background; the test starts it the same way, and waits for it.
-  server = await startTestServer({ dataDir: path.join(home, 'data'), defaultDataDir: true, env: { MLSPACE_HOME: home } });
+  server = await startTestServer({ dataDir: path.join(home, 'data'), defaultDataDir: true, env: { MLSPACE_HOME: home }, args: ['--enable-local-jobs'] });
 });
 afterAll(async () => {
   await server?.stop();
@@ -51,6 +51,22 @@ describe('the README', () => {
     expect(result.stderr).toContain("Renewed the primary key (key1) of storage account 'mystorageaccount'");
     // Step 1's table lists the datastore the walkthrough registered.
     expect(result.stdout).toMatch(/trainingdata/);
+  }, 150_000);
+
+  it('then runs its job, downloads its output and registers it as a model, as written', () => {
+    const work = fs.mkdtempSync(path.join(home, 'job-'));
+    const result = spawnSync('bash', ['-euo', 'pipefail', '-c', shellBlock('## Running a job')], {
+      cwd: work,
+      encoding: 'utf8',
+      env: { ...process.env, MLSPACE_HOME: home, PATH: `${bin}${path.delimiter}${process.env.PATH}`, COLUMNS: '120' },
+      timeout: 120_000,
+    });
+    expect(result.stderr).not.toMatch(/ERROR|WARNING/);
+    expect(result.status).toBe(0);
+    // The streamed log: the byte count of what the job concatenated.
+    expect(result.stdout).toMatch(/RunId: concat-1[\s\S]*\n6\n[\s\S]*Status: Completed/);
+    expect(fs.readFileSync(path.join(work, 'job', 'out', 'named-outputs', 'result', 'all.txt'), 'utf8')).toBe('hello\n');
+    expect(result.stdout).toMatch(/concatenated\s+1\s+azureml:\/\/datastores\/workspaceblobstore\/paths\/azureml\/concat-1\/result\//);
   }, 150_000);
 
   it('then takes that account keyless with its "Going keyless" block, as written', () => {
