@@ -86,7 +86,8 @@ ${extra}`,
     work = path.join(home, 'work');
     fs.mkdirSync(path.join(work, 'src'), { recursive: true });
     fs.writeFileSync(path.join(work, 'src', 'train.sh'), TRAIN_SH);
-    server = await startTestServer({ dataDir: path.join(home, 'data'), args: ['--enable-local-jobs'] });
+    // A canary in the server's environment: no job may see it.
+    server = await startTestServer({ dataDir: path.join(home, 'data'), args: ['--enable-local-jobs'], env: { MLSPACE_CANARY: 'server-only-canary' } });
     cli = cliIn(home);
     expect((await cli('login', '-o', 'none')).code).toBe(0);
     const { resources, storage, ml } = managementClients(server);
@@ -155,6 +156,39 @@ ${extra}`,
 
     expect((await cli('ml', 'data', 'archive', '-n', 'training-images', ...ws)).code).toBe(0);
     expect(JSON.parse((await cli('ml', 'data', 'list', ...ws)).stdout)).toEqual([]);
+  });
+
+  it("gives the command a scrubbed environment: Azure ML's variables and its own, nothing of the server's", async () => {
+    const file = path.join(work, 'env.yml');
+    fs.writeFileSync(file, `name: envcheck\ncommand: env | sort\nenvironment: azureml:AzureML-minimal:1\nenvironment_variables:\n  MY_SETTING: "42"\n`);
+    expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
+    expect((await ended('envcheck')).properties.status).toBe('Completed');
+    const log = (await (await blobs(WS_ACCOUNT)).getContainerClient('azureml').getBlobClient('ExperimentRun/dcid.envcheck/user_logs/std_log.txt').downloadToBuffer()).toString();
+    expect(log).toContain('AZUREML_RUN_ID=envcheck\n');
+    expect(log).toContain('MY_SETTING=42\n');
+    expect(log).not.toContain('canary');
+    expect(log).not.toMatch(/^MLSPACE_/m);
+    // Exactly these names, and those sh adds itself.
+    const names = log.split('\n').filter(Boolean).map((line) => line.split('=')[0]);
+    expect(names.filter((name) => !['PWD', 'SHLVL', '_', 'OLDPWD'].includes(name!))).toEqual(
+      ['AZUREML_ARM_RESOURCEGROUP', 'AZUREML_ARM_SUBSCRIPTION', 'AZUREML_ARM_WORKSPACE_NAME', 'AZUREML_EXPERIMENT_NAME', 'AZUREML_RUN_ID', 'HOME', 'LANG', 'MY_SETTING', 'PATH', 'TMPDIR'],
+    );
+  });
+
+  it('reads a data asset whose path is an https URL of this server', async () => {
+    const url = `${server.blobHttps}/${DATA_ACCOUNT}/training/images/a.txt`;
+    const dataYaml = path.join(work, 'url-data.yml');
+    fs.writeFileSync(dataYaml, `name: alpha\ntype: uri_file\npath: ${url}\n`);
+    expect((await cli('ml', 'data', 'create', '--file', dataYaml, ...ws, '-o', 'none')).code).toBe(0);
+    const file = path.join(work, 'url.yml');
+    fs.writeFileSync(file, `name: fromurl\ncommand: cat \${{inputs.alpha}}\nenvironment: azureml:AzureML-minimal:1\ninputs:\n  alpha:\n    type: uri_file\n    path: azureml:alpha@latest\n`);
+    expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
+    expect((await ended('fromurl')).properties.status).toBe('Completed');
+    const log = await (await blobs(WS_ACCOUNT)).getContainerClient('azureml').getBlobClient('ExperimentRun/dcid.fromurl/user_logs/std_log.txt').downloadToBuffer();
+    expect(log.toString()).toBe('alpha\n');
+    const elsewhere = path.join(work, 'elsewhere.yml');
+    fs.writeFileSync(elsewhere, `name: elsewhere\ntype: uri_file\npath: ${server.blobHttps}/${DATA_ACCOUNT}/other/x.txt\n`);
+    expect((await cli('ml', 'data', 'create', '--file', elsewhere, ...ws)).stderr).toContain("points into container 'other' of account 'jobdataacct', which no datastore of workspace 'jobws' reads");
   });
 
   it('runs a job the official client creates, with a literal input and an output', async () => {
