@@ -474,43 +474,7 @@ export const migrations: readonly Migration[] = [
     // Data assets and code snapshots, stored as models are; and command jobs, with their status beside the document.
     name: '018-data-code-jobs',
     sql: `
-  CREATE TABLE data_containers (
-    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    modified INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, name)
-  ) WITHOUT ROWID;
-  CREATE TABLE data_versions (
-    workspace_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    modified INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, name, version),
-    FOREIGN KEY (workspace_id, name) REFERENCES data_containers (workspace_id, name) ON DELETE CASCADE
-  ) WITHOUT ROWID;
-  CREATE TABLE code_containers (
-    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    modified INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, name)
-  ) WITHOUT ROWID;
-  CREATE TABLE code_versions (
-    workspace_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    modified INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, name, version),
-    FOREIGN KEY (workspace_id, name) REFERENCES code_containers (workspace_id, name) ON DELETE CASCADE
-  ) WITHOUT ROWID;
-  CREATE TABLE jobs (
+${assetTables('data')}${assetTables('code')}  CREATE TABLE jobs (
     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     status TEXT NOT NULL,          -- NotStarted | Queued | Running | CancelRequested | Completed | Failed | Canceled
@@ -523,3 +487,27 @@ export const migrations: readonly Migration[] = [
   `,
   },
 ];
+
+/** An asset kind's containers and versions, as the model tables of 004 are (018 adds data assets and code). */
+function assetTables(kind: 'data' | 'code'): string {
+  return `
+  CREATE TABLE ${kind}_containers (
+    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name)
+  ) WITHOUT ROWID;
+  CREATE TABLE ${kind}_versions (
+    workspace_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    created INTEGER NOT NULL,
+    modified INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, name, version),
+    FOREIGN KEY (workspace_id, name) REFERENCES ${kind}_containers (workspace_id, name) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+`;
+}

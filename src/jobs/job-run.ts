@@ -93,12 +93,12 @@ export async function runJob(ctx: RunContext): Promise<JobOutcome> {
 
     const command = job.command.replace(PLACEHOLDER, (_all, scope: string, name: string) => shellQuote(bindings.get(`${scope}.${name}`)!));
     const env = jobEnvironment(ctx, bindings, dirs.tmp);
-    const process = new JobProcess(command, dirs.code, env, (chunk) => log.write(chunk));
-    if (process.pid !== undefined) await ctx.spawned(process.pid);
-    const onAbort = () => process.stop(String(signal.reason ?? 'canceled'));
+    const child = new JobProcess(command, dirs.code, env, (chunk) => log.write(chunk));
+    if (child.pid !== undefined) await ctx.spawned(child.pid);
+    const onAbort = () => child.stop(String(signal.reason ?? 'canceled'));
     signal.addEventListener('abort', onAbort);
-    const timer = job.timeoutSeconds ? setTimeout(() => process.stop('timeout'), job.timeoutSeconds * 1000) : undefined;
-    const end = await process.ended;
+    const timer = job.timeoutSeconds ? setTimeout(() => child.stop('timeout'), job.timeoutSeconds * 1000) : undefined;
+    const end = await child.ended;
     signal.removeEventListener('abort', onAbort);
     clearTimeout(timer);
     await step('write the job log', () => log.close());

@@ -210,6 +210,30 @@ ${extra}`,
     expect((await wsBlobs.getContainerClient(defaultContainer).getBlobClient('azureml/viaclient/result/lr.txt').downloadToBuffer()).toString()).toBe('lr=0.01\n');
   });
 
+  it("reads a datastore without credentials with the workspace's identity, once that identity holds a data role", async () => {
+    const { ml } = managementClients(server);
+    await ml.datastores.createOrUpdate(GROUP, WORKSPACE, 'byidentity', {
+      properties: { datastoreType: 'AzureBlob', accountName: DATA_ACCOUNT, containerName: 'training', credentials: { credentialsType: 'None' } } as never,
+    });
+    const file = path.join(work, 'identity.yml');
+    const write = (name: string) =>
+      fs.writeFileSync(file, `name: ${name}\ncommand: cat \${{inputs.images}}/a.txt\nenvironment: azureml:AzureML-minimal:1\ninputs:\n  images:\n    type: uri_folder\n    path: azureml://datastores/byidentity/paths/images/\n`);
+    write('identity-refused');
+    expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
+    await ended('identity-refused');
+    const refused = await show('identity-refused');
+    expect(refused.error!.message).toMatch(/refused the identity of workspace 'jobws' \(datastore 'byidentity' of workspace 'jobws' holds no credential\) access to 'training' \(403 AuthorizationPermissionMismatch\): give it a data role there/);
+
+    const principalId = (await ml.workspaces.get(GROUP, WORKSPACE)).identity!.principalId!;
+    const scope = `${accountPath(server, GROUP, DATA_ACCOUNT)}/blobServices/default/containers/training`;
+    expect((await cli('role', 'assignment', 'create', '--assignee', principalId, '--role', 'Storage Blob Data Reader', '--scope', scope, '-o', 'none')).code).toBe(0);
+    write('identity-granted');
+    expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
+    expect((await ended('identity-granted')).properties.status).toBe('Completed');
+    const log = await (await blobs(WS_ACCOUNT)).getContainerClient('azureml').getBlobClient('ExperimentRun/dcid.identity-granted/user_logs/std_log.txt').downloadToBuffer();
+    expect(log.toString()).toBe('alpha\n');
+  });
+
   it("fails when the datastore's key was regenerated, naming the datastore and the fix; re-registered, it completes", async () => {
     await managementClients(server).storage.storageAccounts.regenerateKey(GROUP, DATA_ACCOUNT, { keyName: 'key1' });
     await runJob('stale-datastore');

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import type { Workspace } from '../../sdk/workspace.js';
+import { withOutput, type OutputOptions } from '../output/options.js';
 import { openSession, type Session } from '../session.js';
 
 /** `-g, --resource-group`, required: az's spelling. */
@@ -42,4 +44,21 @@ export function groupOf(id: string | undefined): string | undefined {
 /** The signed-in session (the official ARM clients in it load only when asked for). */
 export async function session(): Promise<Session> {
   return openSession();
+}
+
+/** What every command on one workspace takes: -w and -g, and the output options. */
+export interface WorkspaceScoped extends OutputOptions {
+  workspaceName: string;
+  resourceGroup: string;
+}
+
+/** Adds -w/--workspace-name, -g/--resource-group and the output options. */
+export function withWorkspace(command: Command): Command {
+  return withOutput(withGroup(command.requiredOption('-w, --workspace-name <name>', 'name of the workspace')));
+}
+
+/** The workspace through the SDK, for the commands that move files (loaded when a command runs, see session()). */
+export async function workspaceOf(options: WorkspaceScoped): Promise<Workspace> {
+  const { Workspace } = await import('../../sdk/workspace.js');
+  return Workspace.fromClients(await (await session()).clients(), options.resourceGroup, options.workspaceName);
 }

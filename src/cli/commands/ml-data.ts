@@ -1,14 +1,10 @@
 import type { Command } from 'commander';
 import { workspacePath } from '../arm-paths.js';
 import { ArmRequestError } from '../arm-rest.js';
-import { emit, withOutput, type OutputOptions } from '../output/options.js';
+import { emit } from '../output/options.js';
 import { readYamlFile, stringMapField } from '../yaml-file.js';
-import { examples, groupOf, orUndefined, session, withGroup } from './common.js';
+import { examples, groupOf, orUndefined, session, withWorkspace, type WorkspaceScoped } from './common.js';
 
-interface WorkspaceScoped extends OutputOptions {
-  workspaceName: string;
-  resourceGroup: string;
-}
 
 interface DataVersion {
   id: string;
@@ -53,9 +49,6 @@ function containerView(container: DataContainer) {
 
 const versionRow = (view: ReturnType<typeof versionView>) => ({ Name: view.name, Version: view.version, Type: view.type, Path: view.path });
 
-function withWorkspace(command: Command): Command {
-  return withOutput(withGroup(command.requiredOption('-w, --workspace-name <name>', 'name of the workspace')));
-}
 
 const TYPES = ['uri_file', 'uri_folder'];
 

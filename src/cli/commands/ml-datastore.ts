@@ -2,14 +2,10 @@ import type { Command } from 'commander';
 import type { AzureBlobDatastore, AzureFileDatastore, Datastore as ArmDatastore } from '@azure/arm-machinelearning';
 import { datastoreResource } from '../../sdk/datastore-registration.js';
 import { readDatastoreYaml } from '../datastore-yaml.js';
-import { emit, withOutput, type OutputOptions } from '../output/options.js';
+import { emit } from '../output/options.js';
 import { workspacePath } from '../arm-paths.js';
-import { groupOf, withGroup, session, examples } from './common.js';
+import { groupOf, session, examples, withWorkspace, type WorkspaceScoped } from './common.js';
 
-interface WorkspaceScoped extends OutputOptions {
-  workspaceName: string;
-  resourceGroup: string;
-}
 
 /** A datastore as `az ml datastore show` prints it: the YAML's fields, and never its secrets. */
 export function datastoreView(datastore: ArmDatastore) {
@@ -41,9 +37,6 @@ const datastoreRow = (view: ReturnType<typeof datastoreView>) => ({
   IsDefault: view.is_default,
 });
 
-function withWorkspace(command: Command): Command {
-  return withOutput(withGroup(command.requiredOption('-w, --workspace-name <name>', 'name of the workspace')));
-}
 
 export function registerMlDatastore(ml: Command): void {
   const datastore = ml

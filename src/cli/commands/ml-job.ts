@@ -1,17 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import type { Workspace } from '../../sdk/workspace.js';
 import { workspacePath } from '../arm-paths.js';
 import type { ArmRest } from '../arm-rest.js';
 import { CliError } from '../errors.js';
 import { readJobYaml, type JobYaml, type LocalPath } from '../job-yaml.js';
-import { emit, withOutput, type OutputOptions } from '../output/options.js';
-import { examples, groupOf, session, withGroup } from './common.js';
+import { emit } from '../output/options.js';
+import { examples, groupOf, session, withWorkspace, workspaceOf, type WorkspaceScoped } from './common.js';
 
-interface WorkspaceScoped extends OutputOptions {
-  workspaceName: string;
-  resourceGroup: string;
-}
 
 /** A job as the management API answers it (mlspace adds `error` and `notes`). */
 interface WireJob {
@@ -74,18 +69,11 @@ function jobView(job: WireJob) {
 
 const jobRow = (view: ReturnType<typeof jobView>) => ({ Name: view.name, DisplayName: view.display_name, Status: view.status, Experiment: view.experiment_name, Created: view.creation_context.created_at });
 
-function withWorkspace(command: Command): Command {
-  return withOutput(withGroup(command.requiredOption('-w, --workspace-name <name>', 'name of the workspace')));
-}
 
 function jobsPath(subscriptionId: string, options: WorkspaceScoped, ...inside: string[]): string {
   return workspacePath(subscriptionId, options.resourceGroup, options.workspaceName, 'jobs', ...inside);
 }
 
-async function workspaceOf(options: WorkspaceScoped): Promise<Workspace> {
-  const { Workspace } = await import('../../sdk/workspace.js');
-  return Workspace.fromClients(await (await session()).clients(), options.resourceGroup, options.workspaceName);
-}
 
 const isLocal = (value: unknown): value is LocalPath => typeof value === 'object' && value !== null && 'path' in value;
 

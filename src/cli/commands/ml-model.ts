@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
 import type { ModelContainer, ModelVersion } from '@azure/arm-machinelearning';
-import type { Workspace } from '../../sdk/workspace.js';
 import { workspacePath } from '../arm-paths.js';
-import { emit, withOutput, type OutputOptions } from '../output/options.js';
+import { emit } from '../output/options.js';
 import { progressReporter } from '../progress.js';
-import { groupOf, parseTags, TAGS_HELP, withGroup, session, examples } from './common.js';
+import { groupOf, parseTags, TAGS_HELP, session, examples, withWorkspace, workspaceOf, type WorkspaceScoped } from './common.js';
 
-interface WorkspaceScoped extends OutputOptions {
-  workspaceName: string;
-  resourceGroup: string;
-}
 
 /** A model version as `az ml model show` prints it. */
 function versionView(name: string, version: ModelVersion) {
@@ -37,20 +32,12 @@ function containerView(model: ModelContainer) {
   };
 }
 
-/** The workspace through the SDK, whose Model does uploads and downloads (loaded when a command runs, see session()). */
-async function workspaceOf(options: WorkspaceScoped): Promise<Workspace> {
-  const { Workspace } = await import('../../sdk/workspace.js');
-  return Workspace.fromClients(await (await session()).clients(), options.resourceGroup, options.workspaceName);
-}
 
 const loadModel = async () => (await import('../../sdk/model.js')).Model;
 
 /** `-o table`: name, version and where the files are. */
 const versionRow = (view: ReturnType<typeof versionView>) => ({ Name: view.name, Version: view.version, Path: view.path, Type: view.type });
 
-function withWorkspace(command: Command): Command {
-  return withOutput(withGroup(command.requiredOption('-w, --workspace-name <name>', 'name of the workspace')));
-}
 
 /** Runs a transfer with a progress bar (on a terminal), stopped however the transfer ends. */
 async function withProgress<T>(label: string, transfer: (onProgress?: ReturnType<typeof progressReporter>['onProgress']) => Promise<T>): Promise<T> {
