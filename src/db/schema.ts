@@ -178,25 +178,7 @@ export const migrations: readonly Migration[] = [
     modified INTEGER NOT NULL,
     PRIMARY KEY (workspace_id, name)
   ) WITHOUT ROWID;
-  CREATE TABLE model_containers (
-    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-    name TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    modified INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, name)
-  ) WITHOUT ROWID;
-  CREATE TABLE model_versions (
-    workspace_id TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    created INTEGER NOT NULL,
-    modified INTEGER NOT NULL,
-    PRIMARY KEY (workspace_id, name, version),
-    FOREIGN KEY (workspace_id, name) REFERENCES model_containers (workspace_id, name) ON DELETE CASCADE
-  ) WITHOUT ROWID;
-  `,
+${assetTables('model')}  `,
   },
   // ---- declared accounts: regenerations of a declared account survive restarts
   {
@@ -488,8 +470,8 @@ ${assetTables('data')}${assetTables('code')}  CREATE TABLE jobs (
   },
 ];
 
-/** An asset kind's containers and versions, as the model tables of 004 are (018 adds data assets and code). */
-function assetTables(kind: 'data' | 'code'): string {
+/** An asset kind's containers and versions: models (004), data assets and code (018). */
+function assetTables(kind: 'model' | 'data' | 'code'): string {
   return `
   CREATE TABLE ${kind}_containers (
     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,

@@ -149,25 +149,7 @@ export const postgresMigrations: readonly Migration[] = [
     modified BIGINT NOT NULL,
     PRIMARY KEY (workspace_id, name)
   );
-  CREATE TABLE model_containers (
-    workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
-    name TEXT COLLATE "C" NOT NULL,
-    doc TEXT NOT NULL,
-    created BIGINT NOT NULL,
-    modified BIGINT NOT NULL,
-    PRIMARY KEY (workspace_id, name)
-  );
-  CREATE TABLE model_versions (
-    workspace_id TEXT NOT NULL,
-    name TEXT COLLATE "C" NOT NULL,
-    version TEXT COLLATE "C" NOT NULL,
-    doc TEXT NOT NULL,
-    created BIGINT NOT NULL,
-    modified BIGINT NOT NULL,
-    PRIMARY KEY (workspace_id, name, version),
-    FOREIGN KEY (workspace_id, name) REFERENCES model_containers (workspace_id, name) ON DELETE CASCADE
-  );
-  `,
+${assetTables('model')}  `,
   },
   {
     name: '005-account-declarations',
@@ -491,8 +473,8 @@ ${assetTables('data')}${assetTables('code')}  CREATE TABLE jobs (
   },
 ];
 
-/** An asset kind's containers and versions, as the model tables of 004 are (018 adds data assets and code). */
-function assetTables(kind: 'data' | 'code'): string {
+/** An asset kind's containers and versions: models (004), data assets and code (018). */
+function assetTables(kind: 'model' | 'data' | 'code'): string {
   return `
   CREATE TABLE ${kind}_containers (
     workspace_id TEXT NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
