@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -350,5 +351,40 @@ describe('a node killed and started again, with a long lease', { timeout: 120_00
     await storage.storageAccounts.beginCreateAndWait('rg-restart', 'restartacct', { location: 'eastus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
     await storage.storageAccounts.regenerateKey('rg-restart', 'restartacct', { keyName: 'key1' });
     expect(performance.now() - started).toBeLessThan(15_000);
+  });
+});
+
+describe('jobs on two nodes', { timeout: 120_000 }, () => {
+  let cluster: TestCluster;
+  const sleeping = (marker: string) => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').filter((line) => line.trim() === `sleep ${marker}`);
+  const statusOf = async (through: TestServer, name: string) => (await managementClients(through).ml.jobs.get('rg-jobs-nodes', 'jobsws', name)).properties.status;
+  const create = (through: TestServer, name: string, marker: string) =>
+    managementClients(through).ml.jobs.createOrUpdate('rg-jobs-nodes', 'jobsws', name, { properties: { jobType: 'Command', command: `sleep ${marker}`, environmentId: 'azureml:x:1' } as never });
+
+  beforeAll(async () => {
+    cluster = await startCluster(2, { leaseSeconds: 1, args: ['--enable-local-jobs'] });
+    const { resources, storage, ml } = managementClients(cluster.nodes[0]!);
+    await resources.resourceGroups.createOrUpdate('rg-jobs-nodes', { location: 'eastus' });
+    const account = await storage.storageAccounts.beginCreateAndWait('rg-jobs-nodes', 'jobsnodesacct', { location: 'eastus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
+    await ml.workspaces.beginCreateOrUpdateAndWait('rg-jobs-nodes', 'jobsws', { location: 'eastus', storageAccount: account.id });
+  });
+  afterAll(() => cluster?.close());
+
+  test('a cancel asked of another node stops the job where it runs', async () => {
+    const [first, second] = cluster.nodes as [TestServer, TestServer];
+    await create(first, 'remote-cancel', '44.25');
+    await expect.poll(() => sleeping('44.25').length, { timeout: 20_000 }).toBe(1);
+    await managementClients(second).ml.jobs.beginCancelAndWait('rg-jobs-nodes', 'jobsws', 'remote-cancel', { updateIntervalInMs: 200 });
+    expect(await statusOf(second, 'remote-cancel')).toBe('Canceled');
+    await expect.poll(() => sleeping('44.25').length, { timeout: 10_000 }).toBe(0);
+  });
+
+  test('a job whose node is killed is failed by another, and what it left running is stopped', async () => {
+    const [first, second] = cluster.nodes as [TestServer, TestServer];
+    await create(first, 'node-lost', '44.75');
+    await expect.poll(() => sleeping('44.75').length, { timeout: 20_000 }).toBe(1);
+    await first.stop('SIGKILL');
+    await expect.poll(() => statusOf(second, 'node-lost'), { timeout: 20_000 }).toBe('Failed');
+    await expect.poll(() => sleeping('44.75').length, { timeout: 10_000 }).toBe(0);
   });
 });

@@ -17,9 +17,9 @@ export interface TestCluster {
  * `count` mlspace nodes on one PostgreSQL database of their own and one data
  * directory, started one after the other as an operator would (the first
  * creates the schema and the data directory's keys), or all at once (`atOnce`),
- * each writing its own endpoints file.
+ * each writing its own endpoints file; `args` go to every node's `mlspace up`.
  */
-export async function startCluster(count: number, options: { leaseSeconds: number; atOnce?: boolean }): Promise<TestCluster> {
+export async function startCluster(count: number, options: { leaseSeconds: number; atOnce?: boolean; args?: string[] }): Promise<TestCluster> {
   const database = await createTestDatabase('mlspace_nodes');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-nodes-'));
   const nodes: TestServer[] = [];
@@ -27,7 +27,7 @@ export async function startCluster(count: number, options: { leaseSeconds: numbe
     nodes[index] = await startTestServer({
       dataDir,
       endpointsFile: path.join(dataDir, `endpoints-${index}.json`),
-      args: ['--database', database.url, '--node-lease', String(options.leaseSeconds)],
+      args: ['--database', database.url, '--node-lease', String(options.leaseSeconds), ...(options.args ?? [])],
       env,
     });
     return nodes[index]!;
