@@ -65,7 +65,7 @@ const program = new Command('mlspace')
 /** The command groups that hold trees, made when a tree in them is registered. */
 const GROUPS = {
   storage: ['Manage storage accounts and their keys, and the data in them: containers, blobs, shares, files.', 'mlspace storage account list -o table'],
-  ml: ['Manage Azure ML workspaces, datastores and models.', 'mlspace ml workspace list -o table'],
+  ml: ['Manage Azure ML workspaces, datastores, models, data assets and jobs.', 'mlspace ml workspace list -o table'],
 } as const;
 const groups: Partial<Record<keyof typeof GROUPS, Command>> = {};
 const wanted = treesFor(process.argv.slice(2));

@@ -171,7 +171,7 @@ ${examples('mlspace ml job create --file job.yml --stream -w myworkspace -g myre
       else emit(jobView(created), options, jobRow);
     });
 
-  withWorkspace(job.command('list').description('List the jobs of the workspace, by name; archived ones only with --include-archived.').option('--include-archived', 'list archived jobs too'))
+  withWorkspace(job.command('list').description('List the jobs of the workspace, by name; archived ones too with --include-archived.').option('--include-archived', 'list archived jobs too'))
     .addHelpText('after', examples('mlspace ml job list -w myworkspace -g myresourcegroup -o table'))
     .action(async (options: WorkspaceScoped & { includeArchived?: boolean }) => {
       const { rest, subscriptionId } = await session();

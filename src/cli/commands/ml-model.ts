@@ -58,10 +58,10 @@ export function registerMlModel(ml: Command): void {
   withWorkspace(
     model
       .command('create')
-      .description("Upload a file or directory through the workspace's default datastore and register it as a model version.")
+      .description("Upload a file or directory through the workspace's default datastore and register it as a model version; or register a job's output where it is.")
       .requiredOption('--name <name>', 'model name')
       .option('--version <version>', 'version (default: one past the latest)')
-      .requiredOption('-p, --path <path>', 'a local file or directory')
+      .requiredOption('-p, --path <path>', 'a local file or directory, or a job output: azureml://jobs/<job>/outputs/<output>')
       .option('--type <type>', 'model type', 'custom_model')
       .option('-d, --description <text>', 'description')
       .option('--tags <tags...>', TAGS_HELP),
@@ -70,10 +70,12 @@ export function registerMlModel(ml: Command): void {
       'after',
       `
 The files are written with the workspace's copy of its storage account key: after that key
-was regenerated this fails until 'mlspace ml workspace sync-keys'.
+was regenerated this fails until 'mlspace ml workspace sync-keys'. A job's output is
+registered where the job wrote it; nothing is uploaded.
 
 Examples:
-  mlspace ml model create --name classifier --version 1 --path ./model -w myworkspace -g myresourcegroup`,
+  mlspace ml model create --name classifier --version 1 --path ./model -w myworkspace -g myresourcegroup
+  mlspace ml model create --name classifier --path azureml://jobs/train-1/outputs/model -w myworkspace -g myresourcegroup`,
     )
     .action(async (options: WorkspaceScoped & { name: string; version?: string; path: string; type: string; description?: string; tags?: string[] }) => {
       const workspace = await workspaceOf(options);
