@@ -5,6 +5,19 @@ import type { JobStorage } from './job-storage.js';
 const FLUSH_MS = 500;
 /** The most one Append Block carries (older service versions' limit, which every client accepts). */
 const MAX_BLOCK = 4 * 1024 * 1024;
+/** An append blob takes 50,000 blocks; the last one is kept for saying that the rest was dropped. */
+const MAX_BLOCKS = 50_000;
+const DROPPED = Buffer.from('\n[mlspace: this log reached the 50,000 appends an append blob takes; the rest of the output was dropped]\n');
+
+/**
+ * How long output waits before the next append, after `appends` of them: half a
+ * second for the first 10,000 (about 1.4 hours of steady output), then 2 s
+ * longer for each 10,000 more, so a chatty job's log lasts about 62 hours
+ * before it fills up.
+ */
+export function flushDelay(appends: number): number {
+  return FLUSH_MS + Math.floor(appends / 10_000) * 2_000;
+}
 
 /**
  * A job's `user_logs/std_log.txt`: an append blob in the workspace's artifact
@@ -18,6 +31,7 @@ export class JobLog {
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
   private failure?: unknown;
+  private appends = 0;
 
   constructor(
     private readonly storage: JobStorage,
@@ -34,7 +48,7 @@ export class JobLog {
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
     if (this.pendingBytes >= MAX_BLOCK) this.flushSoon(0);
-    else this.flushSoon(FLUSH_MS);
+    else this.flushSoon(flushDelay(this.appends));
   }
 
   /** Appends everything written so far; rejects with the first append that failed. */
@@ -63,9 +77,10 @@ export class JobLog {
     this.writing = this.writing.then(async () => {
       if (this.failure !== undefined) return;
       try {
-        for (let offset = 0; offset < data.length; offset += MAX_BLOCK) {
-          const block = data.subarray(offset, offset + MAX_BLOCK);
+        for (let offset = 0; offset < data.length && this.appends < MAX_BLOCKS; offset += MAX_BLOCK) {
+          const block = this.appends === MAX_BLOCKS - 1 ? DROPPED : data.subarray(offset, offset + MAX_BLOCK);
           await this.storage.with(this.access, (target) => target.append(this.path, block));
+          this.appends++;
         }
       } catch (error) {
         this.failure = error;
