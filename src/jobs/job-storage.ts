@@ -39,10 +39,10 @@ function errorCode(error: unknown): string | undefined {
   return rest?.code ?? rest?.details?.errorCode;
 }
 
-/** A refusal of the credential itself (not a missing blob): what a retry with a moved credential may cure. */
-export function isRefusal(error: unknown): boolean {
+/** A refusal of the credential (not a missing blob): what a retry with a moved credential may cure. */
+function isRefusal(error: unknown): boolean {
   const status = (error as RestError | undefined)?.statusCode;
-  return status === 401 || (status === 403 && errorCode(error) !== 'AuthorizationPermissionMismatch');
+  return status === 401 || status === 403;
 }
 
 /** "key1 was regenerated at T", from the account's key creation times. */
@@ -71,7 +71,7 @@ export class JobStorage {
     try {
       return await work(access.target);
     } catch (error) {
-      if (!isRefusal(error) && errorCode(error) !== 'AuthorizationPermissionMismatch') throw error;
+      if (!isRefusal(error)) throw error;
       const again = await load();
       if (again.fingerprint !== access.fingerprint) return work(again.target);
       throw new JobStorageError(await access.explain(error), 'StorageAccessRefused');

@@ -16,7 +16,7 @@ export function outputLocation(uri: string): { datastore: string; path: string }
 }
 
 /** Where a job's log is: `user_logs/std_log.txt` under its default output. */
-export function jobLogLocation(defaultOutputUri: string): { datastore: string; path: string } {
+function jobLogLocation(defaultOutputUri: string): { datastore: string; path: string } {
   const { datastore, path: folder } = outputLocation(defaultOutputUri);
   return { datastore, path: `${folder.replace(/\/+$/, '')}/user_logs/std_log.txt` };
 }

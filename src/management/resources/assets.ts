@@ -53,7 +53,7 @@ function readAsset(properties: Fields): AssetFields {
 }
 
 /** Numeric versions count up; the next version is one past the highest, as Azure ML's autoincrement does. */
-export async function versionSummary(store: AssetStore<AssetVersionRecord>, workspace: WorkspaceRecord, name: string) {
+async function versionSummary(store: AssetStore<AssetVersionRecord>, workspace: WorkspaceRecord, name: string) {
   const numbers = (await store.versionNames(workspace.id, name)).filter((v) => /^\d+$/.test(v)).map(Number);
   const latest = numbers.length > 0 ? Math.max(...numbers) : undefined;
   return { latestVersion: latest === undefined ? null : String(latest), nextVersion: String((latest ?? 0) + 1) };
@@ -174,7 +174,7 @@ export async function checkServerUrl(deps: ManagementDeps, workspace: WorkspaceR
 }
 
 /** The datastore of the workspace that reads `url` and the path under it; or why there is none. */
-export async function datastoreForUrl(deps: ManagementDeps, workspace: WorkspaceRecord, url: string): Promise<{ datastore: string; path: string } | string> {
+async function datastoreForUrl(deps: ManagementDeps, workspace: WorkspaceRecord, url: string): Promise<{ datastore: string; path: string } | string> {
   let parsed: URL;
   try {
     parsed = new URL(url);
