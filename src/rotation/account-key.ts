@@ -7,7 +7,7 @@ import { ArmError } from '../management/http/errors.js';
 import { newAccountKey } from '../keys/account-keys.js';
 import { classifyHolders, discoverConsumers, keyName, reliesOn, sasScope, type Consumer } from './consumers.js';
 import { actionFor, otherKey, type RotationPlanSummary } from './plan.js';
-import { Abort, type RotatedCredential } from './rotated-credential.js';
+import { Abort, changedBy, type RotatedCredential } from './rotated-credential.js';
 import { reissueSas } from './sas-token.js';
 
 export const ROTATE_OPERATION = 'Microsoft.Storage/storageAccounts/rotateKeys/action';
@@ -135,9 +135,4 @@ export class AccountKeyRotation implements RotatedCredential {
       properties,
     };
   }
-}
-
-/** The consumers a rotation changed and kept changed: verified, or failed after the move. */
-export function changedBy(moves: MoveRecord[]): string[] {
-  return moves.filter((move) => move.state === 'verified' || move.state === 'failed').map((move) => move.resourceId);
 }

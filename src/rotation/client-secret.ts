@@ -7,9 +7,8 @@ import type { ManagementDeps } from '../management/deps.js';
 import { ArmError } from '../management/http/errors.js';
 import { clientSecretMatches, hashClientSecret, newClientSecret } from '../management/identity/client-secret.js';
 import { requirePrincipal } from '../management/identity/service-principals.js';
-import { changedBy } from './account-key.js';
 import { holderResourceId } from './consumers.js';
-import { Abort, type RotatedCredential } from './rotated-credential.js';
+import { Abort, changedBy, type RotatedCredential } from './rotated-credential.js';
 
 export const RESET_OPERATION = 'Mlspace.Identity/servicePrincipals/resetCredential/action';
 const RETIRED = 'the old client secret';

@@ -60,3 +60,8 @@ export interface RotatedCredential {
   /** The activity log's event: at the start (Accepted), and at the end with the moves made. */
   activity(status: 'Accepted' | Exclude<RotationStatus, 'InProgress'>, moves: MoveRecord[]): RotationActivity;
 }
+
+/** The consumers a rotation changed and kept changed: verified, or failed after the move. */
+export function changedBy(moves: MoveRecord[]): string[] {
+  return moves.filter((move) => move.state === 'verified' || move.state === 'failed').map((move) => move.resourceId);
+}
