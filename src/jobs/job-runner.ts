@@ -51,10 +51,11 @@ const BEAT_MS = 1_000;
  * leases) is marked Failed, as Azure ML fails a job whose compute is lost.
  */
 export class JobRunner {
-  private readonly running = new Map<string, AbortController>();
+  /** The runs here, each with what stops it and what ends with it. */
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
   private readonly waiting: { job: JobRecord; workspace: WorkspaceRecord }[] = [];
   private readonly concurrency = Math.max(1, os.availableParallelism());
-  private readonly timer: NodeJS.Timeout;
+  private readonly timer?: NodeJS.Timeout;
   private stopping = false;
 
   constructor(
@@ -62,7 +63,10 @@ export class JobRunner {
     /** Where jobs' working directories go. */
     private readonly dir: string,
   ) {
-    this.timer = setInterval(() => void this.beat().catch((error: unknown) => deps.logger.error({ err: error }, 'job heartbeat failed; the next one tries again')), BEAT_MS).unref();
+    // A lone node hears every cancel itself and has no other node to watch: only a shared database needs the beat.
+    if (deps.node.shared) {
+      this.timer = setInterval(() => void this.beat().catch((error: unknown) => deps.logger.error({ err: error }, 'job heartbeat failed; the next one tries again')), BEAT_MS).unref();
+    }
   }
 
   private key(job: Pick<JobRecord, 'workspaceId' | 'name'>): string {
@@ -83,7 +87,7 @@ export class JobRunner {
 
   /** Stops the job if it runs here; the status it ends in is the run's to set (Canceled). */
   cancelHere(job: Pick<JobRecord, 'workspaceId' | 'name'>): void {
-    this.running.get(this.key(job))?.abort('canceled');
+    this.running.get(this.key(job))?.controller.abort('canceled');
     const index = this.queuedHere(job);
     if (index >= 0) void this.end(this.waiting.splice(index, 1)[0]!.job, { status: 'Canceled' });
   }
@@ -92,11 +96,11 @@ export class JobRunner {
     while (!this.stopping && this.running.size < this.concurrency && this.waiting.length > 0) {
       const { job, workspace } = this.waiting.shift()!;
       const controller = new AbortController();
-      this.running.set(this.key(job), controller);
-      void this.run(job, workspace, controller.signal).finally(() => {
+      const done = this.run(job, workspace, controller.signal).finally(() => {
         this.running.delete(this.key(job));
         this.next();
       });
+      this.running.set(this.key(job), { controller, done });
     }
   }
 
@@ -140,7 +144,7 @@ export class JobRunner {
         if (job.status === 'CancelRequested') this.cancelHere(job);
         else await this.deps.jobs.update(job.workspaceId, job.name, { heartbeat: now }, UNFINISHED);
       } else if (job.node !== this.deps.node.id && (job.heartbeat ?? job.created) < now - 3 * this.deps.node.leaseMs) {
-        await this.lost(job, 'The node running the job stopped answering; run it again.');
+        await endLostJob(this.deps, job, 'The node running the job stopped answering; run it again.');
       }
     }
   }
@@ -155,16 +159,13 @@ export class JobRunner {
     await failInterruptedJobs(this.deps);
   }
 
-  private lost(job: JobRecord, message: string): Promise<void> {
-    return endLostJob(this.deps, job, message);
-  }
-
   /** Stops every job here (they end Failed, saying so) and waits for them. */
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.timer);
     for (const { job } of this.waiting.splice(0)) await this.end(job, { status: 'Failed', error: { code: 'ServerStopped', message: 'The server stopped before the job started; run it again.' } });
-    for (const controller of this.running.values()) controller.abort('stopping');
-    while (this.running.size > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    const runs = [...this.running.values()];
+    for (const { controller } of runs) controller.abort('stopping');
+    await Promise.all(runs.map((run) => run.done));
   }
 }

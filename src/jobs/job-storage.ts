@@ -101,29 +101,21 @@ export class JobStorage {
     return this.datastoreAccess(workspace, datastore);
   }
 
-  /** The workspace's default datastore, for its artifacts. */
-  async defaultDatastore(): Promise<DatastoreRecord> {
-    const { items } = await this.deps.datastores.query(this.workspace.id, { after: '', limit: 1, isDefault: true });
-    if (!items[0]) throw new JobStorageError(`Workspace '${this.workspace.name}' has no default datastore.`, 'DatastoreNotFound');
-    return items[0];
-  }
-
   private workspaceAccess(workspace: WorkspaceRecord, datastore: DatastoreRecord): StorageAccess {
-    const fix = `run: mlspace ml workspace sync-keys -n ${workspace.name} -g ${workspace.resourceGroup}`;
     if (workspace.settings.systemDatastoresAuthMode === 'identity') {
       return this.tokenAccess(datastore, workspace.settings.identity!.principalId, `the identity of workspace '${workspace.name}'`);
     }
     return this.keyAccess(datastore, { type: 'AccountKey', key: workspace.storageKey }, async (account) =>
       account.keys.includes(workspace.storageKey)
         ? undefined
-        : `The key workspace '${workspace.name}' holds for its storage account '${account.name}' is no longer key1 or key2 (${lastRegeneration(account)}). To fix it, ${fix}.`,
+        : `The key workspace '${workspace.name}' holds for its storage account '${account.name}' is no longer key1 or key2 (${lastRegeneration(account)}). To fix it, ${syncKeys(workspace)}.`,
     );
   }
 
   private async datastoreAccess(workspace: WorkspaceRecord, datastore: DatastoreRecord): Promise<StorageAccess> {
     const holder = `datastore '${datastore.name}' of workspace '${workspace.name}'`;
     const reRegister = datastore.system
-      ? `run: mlspace ml workspace sync-keys -n ${workspace.name} -g ${workspace.resourceGroup}`
+      ? syncKeys(workspace)
       : `re-register the datastore with a current one: mlspace ml datastore create --file <datastore.yml> -w ${workspace.name} -g ${workspace.resourceGroup} (sync-keys does not update user datastores)`;
     switch (datastore.credentialsType) {
       case 'AccountKey':
@@ -189,6 +181,11 @@ export class JobStorage {
         `Storage account '${datastore.accountName}' refused ${who} access to '${datastore.containerName}' (${describe(error)}): give it a data role there, e.g. mlspace role assignment create --assignee ${principalId} --role "${role}" --scope <account id>.`,
     };
   }
+}
+
+/** The fix for a stale key copy of the workspace's (its own, or its system datastores'). */
+function syncKeys(workspace: WorkspaceRecord): string {
+  return `run: mlspace ml workspace sync-keys -n ${workspace.name} -g ${workspace.resourceGroup}`;
 }
 
 function describe(error: unknown): string {

@@ -62,3 +62,8 @@ export async function workspaceOf(options: WorkspaceScoped): Promise<Workspace> 
   const { Workspace } = await import('../../sdk/workspace.js');
   return Workspace.fromClients(await (await session()).clients(), options.resourceGroup, options.workspaceName);
 }
+
+/** An asset's creation_context, as az ml prints it, from its ARM systemData. */
+export function creationContext(systemData: { createdAt?: Date | string; lastModifiedAt?: Date | string } | undefined) {
+  return { created_at: systemData?.createdAt, last_modified_at: systemData?.lastModifiedAt };
+}

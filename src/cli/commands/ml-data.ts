@@ -3,8 +3,7 @@ import { workspacePath } from '../arm-paths.js';
 import { ArmRequestError } from '../arm-rest.js';
 import { emit } from '../output/options.js';
 import { readYamlFile, stringMapField } from '../yaml-file.js';
-import { examples, groupOf, orUndefined, session, withWorkspace, type WorkspaceScoped } from './common.js';
-
+import { examples, groupOf, orUndefined, session, withWorkspace, type WorkspaceScoped, creationContext } from './common.js';
 
 interface DataVersion {
   id: string;
@@ -32,7 +31,7 @@ function versionView(name: string, version: DataVersion) {
     tags: version.properties.tags ?? {},
     is_archived: version.properties.isArchived ?? false,
     resource_group: groupOf(version.id),
-    creation_context: { created_at: version.systemData?.createdAt, last_modified_at: version.systemData?.lastModifiedAt },
+    creation_context: creationContext(version.systemData),
   };
 }
 
@@ -43,12 +42,11 @@ function containerView(container: DataContainer) {
     description: container.properties.description,
     tags: container.properties.tags ?? {},
     is_archived: container.properties.isArchived ?? false,
-    creation_context: { created_at: container.systemData?.createdAt, last_modified_at: container.systemData?.lastModifiedAt },
+    creation_context: creationContext(container.systemData),
   };
 }
 
 const versionRow = (view: ReturnType<typeof versionView>) => ({ Name: view.name, Version: view.version, Type: view.type, Path: view.path });
-
 
 const TYPES = ['uri_file', 'uri_folder'];
 

@@ -6,7 +6,6 @@ import { emit } from '../output/options.js';
 import { workspacePath } from '../arm-paths.js';
 import { groupOf, session, examples, withWorkspace, type WorkspaceScoped } from './common.js';
 
-
 /** A datastore as `az ml datastore show` prints it: the YAML's fields, and never its secrets. */
 export function datastoreView(datastore: ArmDatastore) {
   const properties = datastore.properties as AzureBlobDatastore | AzureFileDatastore;
@@ -36,7 +35,6 @@ const datastoreRow = (view: ReturnType<typeof datastoreView>) => ({
   Container: 'container_name' in view ? view.container_name : view.file_share_name,
   IsDefault: view.is_default,
 });
-
 
 export function registerMlDatastore(ml: Command): void {
   const datastore = ml

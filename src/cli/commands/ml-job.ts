@@ -7,7 +7,6 @@ import { readJobYaml, type JobYaml, type LocalPath } from '../job-yaml.js';
 import { emit } from '../output/options.js';
 import { examples, groupOf, session, withWorkspace, workspaceOf, type WorkspaceScoped } from './common.js';
 
-
 /** A job as the management API answers it (mlspace adds `error` and `notes`). */
 interface WireJob {
   id: string;
@@ -69,11 +68,9 @@ function jobView(job: WireJob) {
 
 const jobRow = (view: ReturnType<typeof jobView>) => ({ Name: view.name, DisplayName: view.display_name, Status: view.status, Experiment: view.experiment_name, Created: view.creation_context.created_at });
 
-
 function jobsPath(subscriptionId: string, options: WorkspaceScoped, ...inside: string[]): string {
   return workspacePath(subscriptionId, options.resourceGroup, options.workspaceName, 'jobs', ...inside);
 }
-
 
 const isLocal = (value: unknown): value is LocalPath => typeof value === 'object' && value !== null && 'path' in value;
 
@@ -83,11 +80,9 @@ const isLocal = (value: unknown): value is LocalPath => typeof value === 'object
  * local input, to the workspace's default datastore under LocalUpload/.
  */
 async function uploadLocalPaths(spec: JobYaml, options: WorkspaceScoped, rest: ArmRest, subscriptionId: string): Promise<void> {
+  if (typeof spec.code === 'string') spec.properties.codeId = spec.code;
   const locals = [spec.code, ...Object.values(spec.properties.inputs).map((input) => ('uri' in input ? input.uri : undefined))].filter(isLocal);
-  if (locals.length === 0) {
-    if (typeof spec.code === 'string') spec.properties.codeId = spec.code;
-    return;
-  }
+  if (locals.length === 0) return;
   const [{ uploadLocalPath }, workspace] = await Promise.all([import('../../sdk/local-upload.js'), workspaceOf(options)]);
   if (isLocal(spec.code)) {
     const uploaded = await uploadLocalPath(workspace, spec.code.path);
@@ -97,8 +92,6 @@ async function uploadLocalPaths(spec: JobYaml, options: WorkspaceScoped, rest: A
       properties: { codeUri: uploaded.url, isAnonymous: true },
     });
     spec.properties.codeId = code.id;
-  } else if (typeof spec.code === 'string') {
-    spec.properties.codeId = spec.code;
   }
   for (const input of Object.values(spec.properties.inputs)) {
     if ('uri' in input && isLocal(input.uri)) input.uri = (await uploadLocalPath(workspace, input.uri.path)).uri;

@@ -3,8 +3,7 @@ import type { ModelContainer, ModelVersion } from '@azure/arm-machinelearning';
 import { workspacePath } from '../arm-paths.js';
 import { emit } from '../output/options.js';
 import { progressReporter } from '../progress.js';
-import { groupOf, parseTags, TAGS_HELP, session, examples, withWorkspace, workspaceOf, type WorkspaceScoped } from './common.js';
-
+import { groupOf, parseTags, TAGS_HELP, session, examples, withWorkspace, workspaceOf, type WorkspaceScoped, creationContext } from './common.js';
 
 /** A model version as `az ml model show` prints it. */
 function versionView(name: string, version: ModelVersion) {
@@ -17,7 +16,7 @@ function versionView(name: string, version: ModelVersion) {
     description: version.properties.description,
     tags: version.properties.tags ?? {},
     resource_group: groupOf(version.id),
-    creation_context: { created_at: version.systemData?.createdAt, last_modified_at: version.systemData?.lastModifiedAt },
+    creation_context: creationContext(version.systemData),
   };
 }
 
@@ -28,16 +27,14 @@ function containerView(model: ModelContainer) {
     latest_version: model.properties.latestVersion,
     description: model.properties.description,
     tags: model.properties.tags ?? {},
-    creation_context: { created_at: model.systemData?.createdAt, last_modified_at: model.systemData?.lastModifiedAt },
+    creation_context: creationContext(model.systemData),
   };
 }
-
 
 const loadModel = async () => (await import('../../sdk/model.js')).Model;
 
 /** `-o table`: name, version and where the files are. */
 const versionRow = (view: ReturnType<typeof versionView>) => ({ Name: view.name, Version: view.version, Path: view.path, Type: view.type });
-
 
 /** Runs a transfer with a progress bar (on a terminal), stopped however the transfer ends. */
 async function withProgress<T>(label: string, transfer: (onProgress?: ReturnType<typeof progressReporter>['onProgress']) => Promise<T>): Promise<T> {

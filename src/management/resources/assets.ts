@@ -165,21 +165,16 @@ export async function resolveStorageUri(deps: ManagementDeps, workspace: Workspa
 
 /**
  * An https (or http) URL of this server's Blob or File service, in an account
- * and container a datastore of the workspace reads: what reads it later.
+ * and container a datastore of the workspace reads: that datastore (what reads
+ * it later) and the path under it.
  */
-export async function checkServerUrl(deps: ManagementDeps, workspace: WorkspaceRecord, field: string, url: string): Promise<{ datastore: string; path: string }> {
-  const found = await datastoreForUrl(deps, workspace, url);
-  if (typeof found === 'string') throw armErrors.invalidContent(`'${field}' ${found}`);
-  return found;
-}
-
-/** The datastore of the workspace that reads `url` and the path under it; or why there is none. */
-async function datastoreForUrl(deps: ManagementDeps, workspace: WorkspaceRecord, url: string): Promise<{ datastore: string; path: string } | string> {
+async function checkServerUrl(deps: ManagementDeps, workspace: WorkspaceRecord, field: string, url: string): Promise<{ datastore: string; path: string }> {
+  const refuse = (why: string) => armErrors.invalidContent(`'${field}' ${why}`);
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    return `is not a URL: '${url}'.`;
+    throw refuse(`is not a URL: '${url}'.`);
   }
   const services = [
     { type: 'AzureBlob', bases: [deps.blob.endpoint, deps.dataPlaneHttps.blob] },
@@ -188,7 +183,7 @@ async function datastoreForUrl(deps: ManagementDeps, workspace: WorkspaceRecord,
   const service = services.find(({ bases }) => bases.some((base) => new URL(base).port === parsed.port));
   const [account, container, ...rest] = parsed.pathname.split('/').slice(1).map(decodeURIComponent);
   if (!service || !account || !container) {
-    return `must be a URL of this server's Blob or File service, https://host:port/{account}/{container}/{path}; got '${url}'.`;
+    throw refuse(`must be a URL of this server's Blob or File service, https://host:port/{account}/{container}/{path}; got '${url}'.`);
   }
   let datastore: DatastoreRecord | undefined;
   for (let after = '', more = true; more && !datastore; ) {
@@ -198,7 +193,7 @@ async function datastoreForUrl(deps: ManagementDeps, workspace: WorkspaceRecord,
     more = page.more;
   }
   if (!datastore) {
-    return `points into container '${container}' of account '${account}', which no datastore of workspace '${workspace.name}' reads. Register one for it (mlspace ml datastore create).`;
+    throw refuse(`points into container '${container}' of account '${account}', which no datastore of workspace '${workspace.name}' reads. Register one for it (mlspace ml datastore create).`);
   }
   return { datastore: datastore.name, path: rest.join('/') };
 }
