@@ -9,6 +9,9 @@ import { WriteBatch } from './write-batch.js';
 
 type Key = BlobKey;
 
+/** The extents of an append blob whose cache entry holds its properties only. */
+const NO_EXTENTS: Extent[] = Object.freeze([]) as unknown as Extent[];
+
 /** A small body committed with its blob's row (its id starts with INLINE_PREFIX). */
 export interface InlineContent {
   id: string;
@@ -82,12 +85,12 @@ export class BlobRepo {
   private readonly containerRows: ScopedRows;
   private readonly accountRows: ScopedRows;
   private readonly blobCache = new RecordCache<BlobRecord>(20_000);
-  private readonly appends: WriteBatch;
+  private readonly writes: WriteBatch;
   private readonly stmt;
 
   constructor(private readonly db: Db) {
     this.refs = new ContentRefs(db);
-    this.appends = new WriteBatch(db);
+    this.writes = new WriteBatch(db, () => this.blobCache.clear());
     this.pages = new RangeRows(db, 'page_ranges', ['account', 'container', 'blob', 'snapshot'], this.refs);
     this.history = new BlobHistory(db, this.refs, this.pages);
     this.containerRows = new ScopedRows(db, 'account = ? AND container = ?');
@@ -246,18 +249,23 @@ export class BlobRepo {
     return this.readBlob(account, container, name, false);
   }
 
-  /** From the cache, which holds complete records only, or from the row; an append blob's extents are loaded when asked for. */
+  /**
+   * From the cache or from the row. An append blob's extents are loaded when
+   * asked for; until then its cache entry holds its properties only (extents
+   * NO_EXTENTS), which is all an append reads.
+   */
   private readBlob(account: string, container: string, name: string, withExtents: boolean): BlobRecord | undefined {
     const key = blobKey(account, container, name);
     const cached = this.blobCache.get(key);
-    if (cached !== undefined) return asOfNow(cached);
-    const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
-    if (doc === undefined) return undefined;
-    const blob = toBlob(doc, account, container, name);
-    if (blob.blobType === 'AppendBlob') {
-      if (!withExtents) return asOfNow(blob);
-      blob.extents = this.stmt.appendExtents.all(account, container, name) as Extent[];
+    if (cached !== undefined && (cached.extents !== NO_EXTENTS || !withExtents)) return asOfNow(cached);
+    let blob: BlobRecord;
+    if (cached !== undefined) blob = { ...cached };
+    else {
+      const doc = this.stmt.getBlob.get(account, container, name) as string | undefined;
+      if (doc === undefined) return undefined;
+      blob = toBlob(doc, account, container, name);
     }
+    if (blob.blobType === 'AppendBlob') blob.extents = withExtents ? (this.stmt.appendExtents.all(account, container, name) as Extent[]) : NO_EXTENTS;
     return asOfNow(this.blobCache.set(key, blob));
   }
 
@@ -269,14 +277,15 @@ export class BlobRepo {
    * commit together (WriteBatch).
    */
   appendBlock(key: Key, block: { id: string; size: number }, change: (current: BlobRecord | undefined) => BlobRecord, inline?: InlineContent): Promise<BlobRecord> {
-    return this.appends.submit(() => {
+    return this.writes.submit(() => {
       const current = this.getBlobProperties(key.account, key.container, key.name);
       const next = change(current);
       if (inline) this.stmt.insertInline.run(inline.id, inline.data);
       this.refs.add([block.id]);
       this.stmt.insertAppendBlock.run(key.account, key.container, key.name, current!.committedBlockCount ?? 0, block.id, block.size);
       this.stmt.upsertBlob.run(key.account, key.container, key.name, blobDoc(next));
-      this.blobCache.delete(blobKey(key.account, key.container, key.name));
+      // The next append reads what this one wrote: keep it (the batch clears the cache if its commit fails).
+      this.blobCache.set(blobKey(key.account, key.container, key.name), { ...next, extents: NO_EXTENTS });
       return next;
     });
   }
@@ -353,17 +362,17 @@ export class BlobRepo {
    * computed from its current state (a lease action) cannot interleave with another.
    * Its extents stay; content only a dropped pending copy held is returned orphaned.
    */
-  changeBlob(account: string, container: string, name: string, change: (current: BlobRecord | undefined) => BlobRecord): { blob: BlobRecord; orphans: string[] } {
-    return this.db.transaction(() => {
+  changeBlob(account: string, container: string, name: string, change: (current: BlobRecord | undefined) => BlobRecord): Promise<{ blob: BlobRecord; orphans: string[] }> {
+    return this.writes.submit(() => {
       const current = this.getBlob(account, container, name);
       const next = { ...change(current), extents: current!.extents };
       const kept = new Set(extentIds(next));
       const orphans: string[] = [];
       this.refs.release(extentIds(current!).filter((id) => !kept.has(id)), orphans);
       this.stmt.upsertBlob.run(account, container, name, blobDoc(next));
-      this.blobCache.delete(blobKey(account, container, name));
+      this.blobCache.set(blobKey(account, container, name), { ...next });
       return { blob: next, orphans };
-    })();
+    });
   }
 
   /**
@@ -485,8 +494,8 @@ export class BlobRepo {
    * (or undefined) and returns its next record with the bytes to forget and/or
    * write, or throws. Returns the new record and the content nothing uses any more.
    */
-  editPageBlob(key: Key, change: (current: BlobRecord | undefined) => PageEdit, inline?: InlineContent): { blob: BlobRecord; orphans: string[] } {
-    return this.db.transaction(() => {
+  editPageBlob(key: Key, change: (current: BlobRecord | undefined) => PageEdit, inline?: InlineContent): Promise<{ blob: BlobRecord; orphans: string[] }> {
+    return this.writes.submit(() => {
       const edit = change(this.getBlob(key.account, key.container, key.name));
       const owner = pageOwner(key);
       const orphans: string[] = [];
@@ -494,9 +503,9 @@ export class BlobRepo {
       if (inline) this.stmt.insertInline.run(inline.id, inline.data);
       if (edit.write) this.pages.write(owner, edit.write, orphans);
       this.stmt.upsertBlob.run(key.account, key.container, key.name, blobDoc(edit.blob));
-      this.blobCache.delete(blobKey(key.account, key.container, key.name));
+      this.blobCache.set(blobKey(key.account, key.container, key.name), { ...edit.blob });
       return { blob: edit.blob, orphans };
-    })();
+    });
   }
 
   /**

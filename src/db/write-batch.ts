@@ -1,4 +1,5 @@
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 interface Queued<T> {
   run: () => T;
@@ -17,7 +18,11 @@ interface Queued<T> {
 export class WriteBatch {
   private queue: Queued<unknown>[] = [];
 
-  constructor(private readonly db: Db) {}
+  /** `onAbort` runs when a batch's commit fails, so whoever cached what its writes returned can forget it. */
+  constructor(
+    private readonly db: Db,
+    private readonly onAbort: () => void = () => {},
+  ) {}
 
   submit<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -30,17 +35,18 @@ export class WriteBatch {
     this.queue = [];
     const outcomes: ({ value: unknown } | { error: unknown })[] = [];
     try {
-      this.db.transaction(() => {
+      transact(this.db, () => {
         for (const item of batch) {
           try {
-            outcomes.push({ value: this.db.transaction(item.run)() });
+            outcomes.push({ value: transact(this.db, item.run) });
           } catch (error) {
             outcomes.push({ error });
           }
         }
-      })();
+      });
     } catch (error) {
       // The commit itself failed: nothing of the batch is in.
+      this.onAbort();
       for (const item of batch) item.reject(error);
       return;
     }

@@ -1,10 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { collectPieces, sendPieces, type BodyPiece, type BodyPieces } from '../../bytes/body-pieces.js';
 import type { WrittenContent } from '../../bytes/content-store.js';
 import type { CommitOptions, InlineContent } from '../../db/blobs.js';
 import { stitch } from '../../bytes/stitch.js';
-import { INLINE_PREFIX, isInline } from '../../db/content-refs.js';
+import { isInline, newInlineId } from '../../db/content-refs.js';
 import type { BlobRecord, Extent } from '../../db/records.js';
 import { checkConditions } from '../http/conditions.js';
 import { StorageError, errors } from '../http/errors.js';
@@ -184,7 +184,7 @@ export async function receiveInline(ctx: BlobRequest, expectedCrc: Buffer | unde
   const crc = expectedCrc && crc64(data);
   if (crc && !crc.equals(expectedCrc!)) throw errors.crc64Mismatch();
   const md5 = alwaysMd5 || header(ctx.req.headers, 'content-md5') !== undefined ? createHash('md5').update(data).digest() : undefined;
-  return { id: INLINE_PREFIX + randomBytes(16).toString('hex'), size: data.length, md5, crc64: crc, data };
+  return { id: newInlineId(), size: data.length, md5, crc64: crc, data };
 }
 
 /** Headers Get Blob and Get Blob Properties share. */
