@@ -3,7 +3,8 @@
 // and checks nothing. What limits it is the client and the machine, so its figure
 // shows how much of the achievable rate a server reaches. Run as a child process;
 // listens on one port per service, as mlspace does, and prints both URLs.
-//   PUT (any)             read the body, 201 (Put Blob, Create File, Put Range, create share...)
+//   PUT ?comp=lease       answer the lease action (acquire 201, break 202, the rest 200) with the proposed or sent lease id
+//   PUT (any other)       read the body, 201 (Put Blob, Create File, Put Range, create share...)
 //   GET/HEAD .../large-N  N bytes, honouring x-ms-range (the transfer scenarios)
 //   GET/HEAD anything     the 1 KiB SMALL_BODY
 import { randomUUID } from 'node:crypto';
@@ -67,6 +68,19 @@ function put(req, res, headers) {
   });
 }
 
+const LEASE_STATUS = { acquire: 201, break: 202 };
+
+function lease(req, res) {
+  req.resume();
+  req.on('end', () => {
+    const id = req.headers['x-ms-proposed-lease-id'] ?? req.headers['x-ms-lease-id'];
+    const answer = { ...commonHeaders(), 'content-length': 0 };
+    if (id !== undefined) answer['x-ms-lease-id'] = id;
+    res.writeHead(LEASE_STATUS[req.headers['x-ms-lease-action']] ?? 200, answer);
+    res.end();
+  });
+}
+
 function getLarge(req, res, headers, size) {
   const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers['x-ms-range'] ?? req.headers.range ?? '');
   const start = range ? Number(range[1]) : 0;
@@ -88,7 +102,7 @@ function getSmall(req, res, headers) {
 function listen(service) {
   const headers = HEADERS[service];
   const server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    if (req.method === 'PUT') return put(req, res, headers);
+    if (req.method === 'PUT') return /[?&]comp=lease(?:&|$)/.test(req.url) ? lease(req, res) : put(req, res, headers);
     const size = /\/large-(\d+)(?:\?|$)/.exec(req.url)?.[1];
     if (size) return getLarge(req, res, headers, Number(size));
     getSmall(req, res, headers);
