@@ -118,7 +118,8 @@ export class ContentStore {
   }
 
   async remove(ids: Iterable<string>): Promise<void> {
-    await Promise.all(Array.from(ids, (id) => fsp.rm(this.pathOf(id), { force: true })));
+    // unlink, not rm: rm first stats the path, a system call per file for nothing.
+    await Promise.all(Array.from(ids, (id) => fsp.unlink(this.pathOf(id)).catch(ignoreMissing)));
   }
 
   /**
@@ -144,6 +145,10 @@ export class ContentStore {
     }
     return removed;
   }
+}
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
 }
 
 async function modifiedBefore(file: string, time: number): Promise<boolean> {

@@ -170,6 +170,15 @@ describe('operations and headers', () => {
     expect(raw).toContain('RequestBodyTooLarge');
   });
 
+  it('answers a chunked document body past its limit with 413, not a dropped connection', async () => {
+    const chunk = Buffer.alloc(4 * 1024 * 1024 + 1, 'x');
+    const head = `PUT /${DEV_ACCOUNT}/bad/b?comp=blocklist&${sas} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n`;
+    const raw = await rawRequest(server.blob, Buffer.concat([Buffer.from(head), chunk, Buffer.from('\r\n0\r\n\r\n')]));
+    expect(raw).toMatch(/^HTTP\/1.1 413/);
+    expect(raw).toContain('RequestBodyTooLarge');
+    expect(server.output()).not.toContain('request failed');
+  });
+
   it('refuses bad block ids and malformed block lists', async () => {
     expect((await send('/bad/b?comp=block&blockid=%%%', { method: 'PUT', body: 'x' })).status).toBe(400);
     expect((await send('/bad/b?comp=block', { method: 'PUT', body: 'x' })).code).toBe('MissingRequiredQueryParameter');
