@@ -1,6 +1,7 @@
 import type { Sealer } from '../secrets/seal.js';
 import type { AccountRecord, AccountSettings, StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 /** An accounts row, in either dialect (PostgreSQL hands BIGINT columns over as text). */
 export interface AccountRow {
@@ -117,7 +118,7 @@ export class AccountRepo implements AccountStore {
 
   /** Replaces one key (0 = key1, 1 = key2) and returns the account as it now is. */
   async setKey(name: string, index: 0 | 1, key: string, created: number): Promise<StorageAccountRecord | undefined> {
-    return this.db.transaction(() => this.writeKey(name, index, key, created))();
+    return transact(this.db, () => this.writeKey(name, index, key, created));
   }
 
   /** setKey, within a transaction of this dialect (a rotation's regenerate step). */

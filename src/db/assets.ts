@@ -1,4 +1,5 @@
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 /** Fields shared by asset containers and versions (Azure ML's ResourceBase + asset flags). */
 export interface AssetFields {
@@ -147,11 +148,11 @@ export class AssetRepo<V extends AssetVersionRecord> implements AssetStore<V> {
 
   /** Stores a version, creating its container first when it has none (as Azure does). */
   async putVersion(version: V, containerIfMissing: AssetContainerRecord): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       if (this.stmt.getContainer.get(version.workspaceId, version.name) === undefined) this.writeContainer(containerIfMissing);
       const { workspaceId, name, version: id, created, modified, ...doc } = version;
       this.stmt.upsertVersion.run(workspaceId, name, id, JSON.stringify(doc), created, modified);
-    })();
+    });
   }
 
   async deleteVersion(workspaceId: string, name: string, version: string): Promise<boolean> {

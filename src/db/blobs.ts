@@ -6,6 +6,7 @@ import { RecordCache } from './record-cache.js';
 import type { BlobRecord, BlockRecord, ContainerRecord, Extent, ListPage, StoredRange } from './records.js';
 import type { Db } from './sqlite.js';
 import { WriteBatch } from './write-batch.js';
+import { transact } from './transact.js';
 
 type Key = BlobKey;
 
@@ -168,10 +169,10 @@ export class BlobRepo {
   }
 
   updateContainer(container: ContainerRecord, precondition?: Precondition<ContainerRecord>): void {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       precondition?.(this.getContainer(container.account, container.name));
       this.stmt.updateContainer.run(containerDoc(container), container.account, container.name);
-    })();
+    });
   }
 
   /**
@@ -179,16 +180,16 @@ export class BlobRepo {
    * from its current state (a lease action) cannot interleave with another.
    */
   changeContainer(account: string, name: string, change: (current: ContainerRecord | undefined) => ContainerRecord): ContainerRecord {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const next = change(this.getContainer(account, name));
       this.stmt.updateContainer.run(containerDoc(next), account, name);
       return next;
-    })();
+    });
   }
 
   /** Deletes the container with its blobs and blocks; undefined when it did not exist. */
   deleteContainer(account: string, name: string, precondition?: Precondition<ContainerRecord>): string[] | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const current = this.getContainer(account, name);
       precondition?.(current);
       if (!current) return undefined;
@@ -198,7 +199,7 @@ export class BlobRepo {
       this.blobCache.clear();
       this.stmt.deleteContainer.run(account, name);
       return orphans;
-    })();
+    });
   }
 
   /**
@@ -213,14 +214,14 @@ export class BlobRepo {
     to: string,
     change: (source: ContainerRecord | undefined, target: ContainerRecord | undefined) => ContainerRecord,
   ): ContainerRecord {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const moved = change(this.getContainer(account, from), this.getContainer(account, to));
       for (const statement of this.stmt.moveRows) statement.run(to, account, from);
       this.stmt.renameContainer.run(to, containerDoc({ ...moved, name: to }), account, from);
       // Rare enough that dropping every cached blob beats tracking them per container.
       this.blobCache.clear();
       return { ...moved, name: to };
-    })();
+    });
   }
 
   /** Containers kept by a container delete retention policy, with the names they are kept under. */
@@ -300,7 +301,7 @@ export class BlobRepo {
    * the new version keeps.
    */
   commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom, retire, versionId, extentsFrom }: CommitOptions = {}): string[] | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       if (this.stmt.getContainer.get(blob.account, blob.container) === undefined) return undefined;
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
@@ -330,7 +331,7 @@ export class BlobRepo {
       this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc(blob));
       this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return orphans;
-    })();
+    });
   }
 
   /** The bytes of inline content (a small blob's body), if it exists. */
@@ -343,7 +344,7 @@ export class BlobRepo {
    * With `versionId`, the blob gets a new version id and the record it replaces is kept as a version.
    */
   updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>, versionId?: NewVersionId): boolean {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
       if (!current) return false;
@@ -354,7 +355,7 @@ export class BlobRepo {
       this.stmt.upsertBlob.run(blob.account, blob.container, blob.name, blobDoc({ ...blob, extents: current.extents }));
       this.blobCache.delete(blobKey(blob.account, blob.container, blob.name));
       return true;
-    })();
+    });
   }
 
   /**
@@ -389,7 +390,7 @@ export class BlobRepo {
     snapshots?: 'include' | 'only',
     policy: DeletePolicy = {},
   ): string[] | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const current = this.getBlob(account, container, name);
       precondition?.(current, current !== undefined && this.hasSnapshots(account, container, name));
       if (!current) return undefined;
@@ -407,7 +408,7 @@ export class BlobRepo {
       this.stmt.deleteBlob.run(account, container, name);
       this.blobCache.delete(blobKey(account, container, name));
       return orphans;
-    })();
+    });
   }
 
   // ---- versions and soft delete ----
@@ -429,10 +430,10 @@ export class BlobRepo {
 
   /** Deletes a previous version, or marks it deleted under a retention policy; undefined when there is no such version. */
   deleteVersion(key: Key, id: string, soft?: { deletedTime: number; expires: number }): string[] | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const orphans: string[] = [];
       return this.history.deleteVersion(key, id, soft, orphans) ? orphans : undefined;
-    })();
+    });
   }
 
   /** The blob's soft-deleted copies, oldest first. */
@@ -446,7 +447,7 @@ export class BlobRepo {
    * False when the name has neither a blob nor anything to restore.
    */
   undeleteBlob(key: Key): boolean {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const current = this.getBlob(key.account, key.container, key.name);
       let found = current !== undefined;
       for (const row of this.stmt.snapshotsOf.all(key.account, key.container, key.name) as { snapshot: string; doc: string }[]) {
@@ -466,12 +467,12 @@ export class BlobRepo {
         this.blobCache.delete(blobKey(key.account, key.container, key.name));
       }
       return found || restored !== undefined;
-    })();
+    });
   }
 
   /** Lets go of soft-deleted containers, blobs, versions and snapshots whose retention has run out; returns the orphaned content. */
   purgeExpired(now: number): string[] {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const orphans: string[] = [];
       this.history.purge(now, orphans);
       for (const row of this.stmt.expiredContainers.all(now) as { account: string; name: string }[]) orphans.push(...this.deleteContainer(row.account, row.name)!);
@@ -479,7 +480,7 @@ export class BlobRepo {
         this.removeSnapshot(toBlob(row.doc, row.account, row.container, row.name, row.snapshot), undefined, orphans);
       }
       return orphans;
-    })();
+    });
   }
 
   /** Names in a container that have a blob, versions or soft-deleted copies (or, `withStaged`, uncommitted blocks), in order. */
@@ -520,14 +521,14 @@ export class BlobRepo {
     snapshotTime: (taken: (time: string) => boolean) => string,
     build: (current: BlobRecord | undefined, snapshot: string) => BlobRecord,
   ): { blob: BlobRecord; orphans: string[] } | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const time = snapshotTime((taken) => this.stmt.getSnapshot.get(key.account, key.container, key.name, taken) !== undefined);
       const blob = build(this.getBlob(key.account, key.container, key.name), time);
       const orphans = this.commitBlob(blob, [], undefined, { pagesFrom: source });
       if (orphans === undefined) return undefined;
       this.snapshotBlob(key.account, key.container, key.name, () => time, undefined);
       return { blob, orphans };
-    })();
+    });
   }
 
   /** The written pages of a page blob (or of its snapshot) that overlap bytes [first, last], in order. */
@@ -551,7 +552,7 @@ export class BlobRepo {
     metadata: Record<string, string> | undefined,
     precondition?: Precondition<BlobRecord>,
   ): BlobRecord | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const current = this.getBlob(account, container, name);
       precondition?.(current);
       if (!current) return undefined;
@@ -562,7 +563,7 @@ export class BlobRepo {
       this.stmt.insertSnapshot.run(account, container, name, snapshot, recordDoc(record));
       if (current.blobType === 'PageBlob') this.pages.copy(pageOwner({ account, container, name }), pageOwner({ account, container, name, snapshot }));
       return record;
-    })();
+    });
   }
 
   getSnapshot(account: string, container: string, name: string, snapshot: string): BlobRecord | undefined {
@@ -583,13 +584,13 @@ export class BlobRepo {
 
   /** Deletes one snapshot, or marks it deleted under a retention policy; undefined when it did not exist. */
   deleteSnapshot(account: string, container: string, name: string, snapshot: string, soft?: { deletedTime: number; expires: number }): string[] | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const record = this.getSnapshot(account, container, name, snapshot);
       if (!record) return undefined;
       const orphans: string[] = [];
       this.removeSnapshot(record, soft, orphans);
       return orphans;
-    })();
+    });
   }
 
   private removeSnapshot(snapshot: BlobRecord, soft: { deletedTime: number; expires: number } | undefined, orphans: string[]): void {
@@ -624,7 +625,7 @@ export class BlobRepo {
 
   /** Stages a block; a block with the same id is replaced. Undefined if the container is gone. */
   putBlock(key: Key, block: BlockRecord, maxUncommitted: number, precondition?: Precondition<BlobRecord>): string[] | 'tooMany' | undefined {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       if (this.stmt.getContainer.get(key.account, key.container) === undefined) return undefined;
       precondition?.(this.getBlob(key.account, key.container, key.name));
       const replaced = this.stmt.getBlock.get(key.account, key.container, key.name, block.blockId) as string | undefined;
@@ -636,7 +637,7 @@ export class BlobRepo {
       if (replaced !== undefined) this.refs.release([replaced], orphans);
       this.stmt.putBlock.run(key.account, key.container, key.name, block.blockId, block.contentId, block.size);
       return orphans;
-    })();
+    });
   }
 
   /** The id of one of the blob's uncommitted blocks, if it has any (all of a blob's block ids have one length). */
@@ -653,13 +654,13 @@ export class BlobRepo {
    * properties) when the account itself is deleted; returns the orphaned content ids.
    */
   deleteAccountData(account: string): string[] {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const orphans: string[] = [];
       this.accountRows.drop([account], this.refs, orphans);
       for (const statement of this.stmt.deleteAccountRows) statement.run(account);
       this.blobCache.clear();
       return orphans;
-    })();
+    });
   }
 }
 

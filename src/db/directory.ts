@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 export interface ServicePrincipalRecord {
   clientId: string;
@@ -128,11 +129,11 @@ export class DirectoryRepo implements DirectoryStore {
 
   /** The tenant and subscription ids: random GUIDs chosen once, on first start, and kept. */
   async ids(): Promise<{ tenantId: string; subscriptionId: string }> {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       this.insertSetting.run('tenantId', randomUUID());
       this.insertSetting.run('subscriptionId', randomUUID());
       return { tenantId: this.getSetting.get('tenantId') as string, subscriptionId: this.getSetting.get('subscriptionId') as string };
-    })();
+    });
   }
 
   async getPrincipal(clientId: string): Promise<ServicePrincipalRecord | undefined> {
@@ -146,10 +147,10 @@ export class DirectoryRepo implements DirectoryStore {
   }
 
   async addPrincipal(principal: ServicePrincipalRecord, assignments: RoleAssignmentRecord[]): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       this.insertPrincipal.run({ client_id: principal.clientId, display_name: principal.displayName, secret_hash: principal.secretHash, created: principal.created });
       for (const assignment of assignments) this.insertAssignment.run(assignmentRow(assignment));
-    })();
+    });
   }
 
   async setSecretHash(clientId: string, secretHash: string): Promise<boolean> {
@@ -176,12 +177,12 @@ export class DirectoryRepo implements DirectoryStore {
   }
 
   async addAssignment(assignment: RoleAssignmentRecord): Promise<AssignmentConflict | undefined> {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       if (this.selectAssignment.get(assignment.name.toLowerCase())) return 'nameInUse' as const;
       if (this.selectSame.get(assignment.scope, assignment.roleDefinitionId, assignment.principalId)) return 'exists' as const;
       this.insertAssignment.run(assignmentRow(assignment));
       return undefined;
-    })();
+    });
   }
 
   async deleteAssignment(name: string): Promise<RoleAssignmentRecord | undefined> {

@@ -5,6 +5,7 @@ import { RangeRows } from './range-rows.js';
 import { RecordCache } from './record-cache.js';
 import type { FileNodeRecord, StoredRange, ListPage, ShareRecord } from './records.js';
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 /** A node not yet stored: the store assigns its id. */
 export type NodeDraft = Omit<FileNodeRecord, 'id'>;
@@ -302,7 +303,7 @@ export class FileRepo {
   private write<T>(body: () => T): T {
     this.writeDepth++;
     try {
-      return this.db.transaction(body)();
+      return transact(this.db, body);
     } finally {
       this.writeDepth--;
       this.nodes.clear();

@@ -1,4 +1,5 @@
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 export type JobStatus = 'NotStarted' | 'Queued' | 'Running' | 'CancelRequested' | 'Completed' | 'Failed' | 'Canceled';
 
@@ -132,13 +133,13 @@ export class JobRepo implements JobStore {
   }
 
   async update(workspaceId: string, name: string, change: JobChange, from?: readonly JobStatus[]): Promise<JobRecord | undefined> {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const row = this.stmt.get.get(workspaceId, name) as JobRow | undefined;
       if (!row || (from && !from.includes(row.status))) return undefined;
       const job = { ...jobFromRow(row), ...change, modified: Date.now() };
       this.stmt.write.run(job.status, jobDoc(job), job.modified, workspaceId, name);
       return job;
-    })();
+    });
   }
 
   async unfinished(): Promise<JobRecord[]> {

@@ -2,6 +2,7 @@ import type { Sealer } from '../secrets/seal.js';
 import { datastoreFromRow, type DatastoreRecord, type DatastoreRepo, type DatastoreRow, type DatastoreType } from './datastores.js';
 import type { Db } from './sqlite.js';
 import type { WorkspaceRepo } from './workspaces.js';
+import { transact } from './transact.js';
 
 /** A role assignment a migration makes: its name is chosen, and journaled, before it is made, so a rollback can always find it. */
 export interface PlannedGrant {
@@ -123,7 +124,7 @@ export class KeylessMigrationRepo implements KeylessMigrationStore {
   }
 
   async commit(record: KeylessMigrationRecord, modified: number): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       for (const target of record.targets) {
         if (target.kind === 'datastore') {
           const row = this.stmt.datastore.get(target.workspaceId, target.datastoreName!) as DatastoreRow | undefined;
@@ -134,7 +135,7 @@ export class KeylessMigrationRepo implements KeylessMigrationStore {
         if (workspace) this.workspaces.applySystemAccess(workspace, { ...workspace.settings, systemDatastoresAuthMode: 'identity' }, undefined, modified);
       }
       this.stmt.setState.run('done', migrationDoc({ ...record, error: undefined }), modified, record.id);
-    })();
+    });
   }
 
   async get(id: string): Promise<KeylessMigrationRecord | undefined> {

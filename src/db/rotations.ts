@@ -3,6 +3,7 @@ import type { ConsumerRepo, CredentialHolder } from './consumers.js';
 import type { DirectoryRepo, ServicePrincipalRecord } from './directory.js';
 import type { StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 export type RotationStatus = 'InProgress' | 'Succeeded' | 'Failed';
 export type StepPhase = 'started' | 'done';
@@ -214,7 +215,7 @@ export class RotationRepo implements RotationStore {
    * false when a rotation of the account is already in progress.
    */
   async start(rotation: NewRotation, detail: Record<string, unknown>): Promise<boolean> {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const created =
         this.stmt.insert.run({
           id: rotation.id,
@@ -235,7 +236,7 @@ export class RotationRepo implements RotationStore {
         }).changes === 1;
       if (created) this.writeJournal(rotation.id, { step: 'plan', phase: 'done', detail });
       return created;
-    })();
+    });
   }
 
   async get(id: string): Promise<RotationRecord | undefined> {
@@ -284,10 +285,10 @@ export class RotationRepo implements RotationStore {
 
   /** A restart resumes the rotation: one more attempt, journaled. */
   async countAttempt(id: string, entry: JournalEntry): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       this.stmt.attempt.run(Date.now(), id);
       this.writeJournal(id, entry);
-    })();
+    });
   }
 
   async claim(id: string, owner: string, leaseMs: number, evenIfHeld = false): Promise<boolean> {
@@ -323,7 +324,7 @@ export class RotationRepo implements RotationStore {
    * keeps the first). Answers what `decide` answered.
    */
   async moveConsumers<T>(id: string, kind: RotationKind, subject: string, decide: (state: SubjectState) => Moves<T>, entry: (result: T) => JournalEntry): Promise<T> {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       const { changes, result } = decide(this.subjectState(kind, subject));
       const now = Date.now();
       for (const change of changes) {
@@ -339,15 +340,15 @@ export class RotationRepo implements RotationStore {
       }
       this.writeJournal(id, entry(result));
       return result;
-    })();
+    });
   }
 
   /** Sets the states `decide` gives the rotation's moves (after a verification), with its journal entry. */
   async settleMoves(id: string, decide: (moves: MoveRecord[]) => { consumer: string; state: MoveState; detail?: string }[], entry: JournalEntry): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       for (const { consumer, state, detail } of decide(this.movesOf(id))) this.stmt.setMoveState.run(state, detail ?? null, id, consumer);
       this.writeJournal(id, entry);
-    })();
+    });
   }
 
   /**
@@ -364,22 +365,22 @@ export class RotationRepo implements RotationStore {
     decide: (state: SubjectState) => boolean,
     entry: JournalEntry,
   ): Promise<StorageAccountRecord | false> {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       if (!decide(this.subjectState('accountKey', accountName))) return false as const;
       this.writeJournal(id, entry);
       const updated = this.accounts.writeKey(accountName, index, newKey, Date.now());
       if (!updated) throw accountGone(accountName);
       return updated;
-    })();
+    });
   }
 
   async retireSecrets(id: string, clientId: string, keptHash: string, decide: (state: SubjectState) => boolean, entry: JournalEntry): Promise<boolean> {
-    return this.db.transaction(() => {
+    return transact(this.db, () => {
       if (!decide(this.subjectState('clientSecret', clientId))) return false;
       this.writeJournal(id, entry);
       this.directory.writeSecretHash(clientId, keptHash);
       return true;
-    })();
+    });
   }
 
   private subjectState(kind: RotationKind, subject: string): SubjectState {
@@ -394,7 +395,7 @@ export class RotationRepo implements RotationStore {
    * others are marked changed elsewhere. Answers the counts, journaled.
    */
   async rollbackMoves(id: string, restore: (move: MoveRecord, currentSealed: string | undefined) => boolean, entry: (counts: { restored: number; changedElsewhere: number }) => JournalEntry): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       const counts = { restored: 0, changedElsewhere: 0 };
       for (const move of this.movesOf(id)) {
         if (move.state === 'restored' || move.state === 'changedElsewhere') continue;
@@ -410,7 +411,7 @@ export class RotationRepo implements RotationStore {
         }
       }
       this.writeJournal(id, entry(counts));
-    })();
+    });
   }
 
   private writeJournal(id: string, { step, phase, detail }: JournalEntry): void {

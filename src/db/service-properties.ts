@@ -1,4 +1,5 @@
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 /**
  * Each service's Set Service Properties document, per account, kept as the JSON
@@ -18,14 +19,10 @@ export interface ServicePropertiesStore {
 export class ServicePropertiesRepo implements ServicePropertiesStore {
   private readonly select;
   private readonly upsert;
-  private readonly merge;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.select = db.prepare('SELECT doc FROM service_properties WHERE account = ? AND service = ?').pluck();
     this.upsert = db.prepare('INSERT INTO service_properties (account, service, doc) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET doc = excluded.doc');
-    this.merge = db.transaction((account: string, service: string, properties: Record<string, unknown>) => {
-      this.upsert.run(account, service, JSON.stringify({ ...this.read(account, service), ...properties }));
-    });
   }
 
   async get(account: string, service: string): Promise<Record<string, unknown> | undefined> {
@@ -33,7 +30,7 @@ export class ServicePropertiesRepo implements ServicePropertiesStore {
   }
 
   async set(account: string, service: string, properties: Record<string, unknown>): Promise<void> {
-    this.merge(account, service, properties);
+    transact(this.db, () => this.upsert.run(account, service, JSON.stringify({ ...this.read(account, service), ...properties })));
   }
 
   private read(account: string, service: string): Record<string, unknown> | undefined {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import { migrations, refuseUnknownMigrations } from './schema.js';
+import { transact } from './transact.js';
 
 export type Db = Database.Database;
 
@@ -35,9 +36,9 @@ function migrate(db: Db): void {
   refuseUnknownMigrations(applied, migrations);
   for (const migration of migrations) {
     if (applied.has(migration.name)) continue;
-    db.transaction(() => {
+    transact(db, () => {
       db.exec(migration.sql);
       db.prepare('INSERT INTO schema_migrations (name, applied) VALUES (?, ?)').run(migration.name, Date.now());
-    })();
+    });
   }
 }

@@ -6,10 +6,11 @@ type Statements = Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'releas
 const prepared = new WeakMap<Db, Statements>();
 
 /**
- * Runs `fn` in a transaction, or in a savepoint when one is already open, as
+ * Runs `fn` in a transaction, or in a savepoint when one is already open: the
+ * one way the SQLite repositories open transactions. It does what
  * better-sqlite3's `db.transaction(fn)()` does, without building that wrapper
- * (four functions and their properties) anew on every call: on the append path
- * that cost a twentieth of a commit. `fn` must not return a promise.
+ * (four functions and their properties) anew on every call, which cost an
+ * append a twentieth of its commit. `fn` must not return a promise.
  */
 export function transact<T>(db: Db, fn: () => T): T {
   let statements = prepared.get(db);

@@ -1,6 +1,7 @@
 import type { Sealer } from '../secrets/seal.js';
 import type { DatastoreRepo, DatastoreRecord } from './datastores.js';
 import type { Db } from './sqlite.js';
+import { transact } from './transact.js';
 
 export interface WorkspaceSettings {
   location: string;
@@ -115,7 +116,7 @@ export class WorkspaceRepo implements WorkspaceStore {
 
   /** The workspace and its system datastores, in one transaction: a workspace never exists without them. */
   async create(workspace: WorkspaceRecord, systemDatastores: DatastoreRecord[]): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       this.stmt.insert.run({
         id: workspace.id,
         resource_group: workspace.resourceGroup,
@@ -127,7 +128,7 @@ export class WorkspaceRepo implements WorkspaceStore {
         modified: workspace.modified,
       });
       for (const datastore of systemDatastores) this.datastores.write(datastore);
-    })();
+    });
   }
 
   async saveSettings(id: string, settings: WorkspaceSettings, modified: number): Promise<void> {
@@ -140,18 +141,18 @@ export class WorkspaceRepo implements WorkspaceStore {
    * left alone, as in Azure: they must be re-registered.
    */
   async resyncKey(workspace: WorkspaceRecord, key: string, modified: number): Promise<void> {
-    this.db.transaction(() => {
+    transact(this.db, () => {
       this.stmt.updateKey.run(this.sealer.seal(key), modified, workspace.id);
       for (const datastore of this.datastores.systemOf(workspace.id)) {
         if (datastore.accountName === workspace.storageAccount && datastore.credentialsType === 'AccountKey') {
           this.datastores.write({ ...datastore, secret: key, modified });
         }
       }
-    })();
+    });
   }
 
   async setSystemAccess(workspace: WorkspaceRecord, settings: WorkspaceSettings, key: string | undefined, modified: number): Promise<void> {
-    this.db.transaction(() => this.applySystemAccess(workspace, settings, key, modified))();
+    transact(this.db, () => this.applySystemAccess(workspace, settings, key, modified));
   }
 
   /** setSystemAccess, within a transaction of this dialect (a keyless migration's). */
