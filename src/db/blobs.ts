@@ -71,8 +71,10 @@ export interface PageEdit {
 export type BlobStore = AsyncStore<BlobRepo>;
 
 /**
- * Containers, blobs and uncommitted blocks. Each method is one transaction, so a
- * blob is either wholly committed or not there at all. Methods that drop content
+ * Containers, blobs and uncommitted blocks. Each method is one transaction (or,
+ * for the writes to one blob that return a promise, one savepoint of a
+ * WriteBatch's transaction), so a blob is either wholly committed or not there
+ * at all. Methods that drop content
  * return the ids of content files nothing refers to any more: the caller unlinks
  * them after the commit (a crash in between leaves garbage that start-up sweeps).
  */
@@ -300,7 +302,12 @@ export class BlobRepo {
    * The precondition sees the blob it replaces and may set `blob.lease`, the lease
    * the new version keeps.
    */
-  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom, retire, versionId, extentsFrom }: CommitOptions = {}): string[] | undefined {
+  commitBlob(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, options: CommitOptions = {}): Promise<string[] | undefined> {
+    return this.writes.submit(() => this.commit(blob, newContent, precondition, options));
+  }
+
+  /** commitBlob inside the caller's transaction. */
+  private commit(blob: BlobRecord, newContent: string[], precondition?: Precondition<BlobRecord>, { inline, pagesFrom, retire, versionId, extentsFrom }: CommitOptions = {}): string[] | undefined {
     return transact(this.db, () => {
       if (this.stmt.getContainer.get(blob.account, blob.container) === undefined) return undefined;
       const current = this.getBlob(blob.account, blob.container, blob.name);
@@ -343,8 +350,8 @@ export class BlobRepo {
    * Rewrites properties or metadata only; content and its references are unchanged.
    * With `versionId`, the blob gets a new version id and the record it replaces is kept as a version.
    */
-  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>, versionId?: NewVersionId): boolean {
-    return transact(this.db, () => {
+  updateBlob(blob: BlobRecord, precondition?: Precondition<BlobRecord>, versionId?: NewVersionId): Promise<boolean> {
+    return this.writes.submit(() => {
       const current = this.getBlob(blob.account, blob.container, blob.name);
       precondition?.(current);
       if (!current) return false;
@@ -389,8 +396,8 @@ export class BlobRepo {
     precondition?: (current: BlobRecord | undefined, hasSnapshots: boolean) => void,
     snapshots?: 'include' | 'only',
     policy: DeletePolicy = {},
-  ): string[] | undefined {
-    return transact(this.db, () => {
+  ): Promise<string[] | undefined> {
+    return this.writes.submit(() => {
       const current = this.getBlob(account, container, name);
       precondition?.(current, current !== undefined && this.hasSnapshots(account, container, name));
       if (!current) return undefined;
@@ -524,7 +531,7 @@ export class BlobRepo {
     return transact(this.db, () => {
       const time = snapshotTime((taken) => this.stmt.getSnapshot.get(key.account, key.container, key.name, taken) !== undefined);
       const blob = build(this.getBlob(key.account, key.container, key.name), time);
-      const orphans = this.commitBlob(blob, [], undefined, { pagesFrom: source });
+      const orphans = this.commit(blob, [], undefined, { pagesFrom: source });
       if (orphans === undefined) return undefined;
       this.snapshotBlob(key.account, key.container, key.name, () => time, undefined);
       return { blob, orphans };
@@ -624,8 +631,8 @@ export class BlobRepo {
   // ---- blocks ----
 
   /** Stages a block; a block with the same id is replaced. Undefined if the container is gone. */
-  putBlock(key: Key, block: BlockRecord, maxUncommitted: number, precondition?: Precondition<BlobRecord>): string[] | 'tooMany' | undefined {
-    return transact(this.db, () => {
+  putBlock(key: Key, block: BlockRecord, maxUncommitted: number, precondition?: Precondition<BlobRecord>): Promise<string[] | 'tooMany' | undefined> {
+    return this.writes.submit(() => {
       if (this.stmt.getContainer.get(key.account, key.container) === undefined) return undefined;
       precondition?.(this.getBlob(key.account, key.container, key.name));
       const replaced = this.stmt.getBlock.get(key.account, key.container, key.name, block.blockId) as string | undefined;

@@ -9,11 +9,13 @@ interface Queued<T> {
 
 /**
  * Writes that arrive together commit together. Sixteen writers appending to
- * one log each paid a commit of their own: the WAL frames of every page the
- * append touched, most of them the same pages. Writes submitted within one
- * turn of the event loop now run in one transaction, each in a savepoint of
- * its own, so one that throws (a failed condition) is undone alone and the
- * others still commit. Each caller gets its own result or error.
+ * one log, or taking leases, each paid a commit of their own: the WAL frames
+ * of every page they touched, most of them the same pages. Writes submitted
+ * within one turn of the event loop run in one transaction, each in a
+ * savepoint of its own, so one that throws (a failed condition) is undone
+ * alone and the others still commit. Each caller gets its own result or
+ * error, and asks WalSync for the fsync that makes it durable in the same
+ * turn as the others, so they share that too.
  */
 export class WriteBatch {
   private queue: Queued<unknown>[] = [];

@@ -20,14 +20,14 @@ function blob(name: string, content: string): BlobRecord {
 }
 
 describe('delete retention', () => {
-  it('keeps a soft-deleted blob and its snapshots until they expire, then lets their content go', () => {
+  it('keeps a soft-deleted blob and its snapshots until they expire, then lets their content go', async () => {
     const repo = repoWithContainer();
     const key = { account: 'acct', container: 'c', name: 'kept' };
-    repo.commitBlob(blob('kept', 'content-a'), ['content-a']);
+    await repo.commitBlob(blob('kept', 'content-a'), ['content-a']);
     repo.snapshotBlob('acct', 'c', 'kept', () => '2026-12-02T00:00:00.0000000Z', undefined);
     const now = Date.now();
     const soft = { deletedTime: now, expires: now + 7 * DAY };
-    const orphans = repo.deleteBlob('acct', 'c', 'kept', undefined, 'include', { retire: { kind: 'deleted', ...soft }, soft });
+    const orphans = await repo.deleteBlob('acct', 'c', 'kept', undefined, 'include', { retire: { kind: 'deleted', ...soft }, soft });
     expect(orphans).toEqual([]);
     expect(repo.getBlob('acct', 'c', 'kept')).toBeUndefined();
     expect(repo.deletedOf(key)).toHaveLength(1);
@@ -41,17 +41,17 @@ describe('delete retention', () => {
     expect(repo.undeleteBlob(key)).toBe(false);
   });
 
-  it('lets a soft-deleted version go without touching the content the blob still uses', () => {
+  it('lets a soft-deleted version go without touching the content the blob still uses', async () => {
     const repo = repoWithContainer();
     const key = { account: 'acct', container: 'c', name: 'versioned' };
-    repo.commitBlob({ ...blob('versioned', 'content-b'), versionId: '2026-12-01T00:00:00.0000000Z' }, ['content-b']);
+    await repo.commitBlob({ ...blob('versioned', 'content-b'), versionId: '2026-12-01T00:00:00.0000000Z' }, ['content-b']);
     // Set Blob Metadata under versioning: the blob keeps its content, and a version shares it.
-    repo.updateBlob(blob('versioned', 'content-b'), undefined, () => '2026-12-02T00:00:00.0000000Z');
+    await repo.updateBlob(blob('versioned', 'content-b'), undefined, () => '2026-12-02T00:00:00.0000000Z');
     const now = Date.now();
     expect(repo.deleteVersion(key, '2026-12-01T00:00:00.0000000Z', { deletedTime: now, expires: now + DAY })).toEqual([]);
     expect(repo.getVersion(key, '2026-12-01T00:00:00.0000000Z')).toBeUndefined();
     expect(repo.purgeExpired(now + DAY)).toEqual([]);
     expect(repo.versionsOf(key, true)).toEqual([]);
-    expect(repo.deleteBlob('acct', 'c', 'versioned')).toEqual(['content-b']);
+    expect(await repo.deleteBlob('acct', 'c', 'versioned')).toEqual(['content-b']);
   });
 });
