@@ -42,6 +42,9 @@ export class WriteBatch {
           try {
             outcomes.push({ value: transact(this.db, item.run) });
           } catch (error) {
+            // Some failures (a full disk) make SQLite roll the whole transaction back: the writes before are undone,
+            // and those after must not run outside it, each committing on its own while the batch reports failure.
+            if (!this.db.inTransaction) throw error;
             outcomes.push({ error });
           }
         }
