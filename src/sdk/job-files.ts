@@ -22,13 +22,14 @@ function jobLogLocation(defaultOutputUri: string): { datastore: string; path: st
 }
 
 /**
- * A job's log as it is now, read through the datastore that holds it with
- * that datastore's own credential; undefined while there is none yet.
+ * A job's log as it is now, from byte `offset` on, read through the datastore
+ * that holds it with that datastore's own credential; undefined while there is
+ * none yet.
  */
-export async function readJobLog(workspace: Workspace, defaultOutputUri: string): Promise<Buffer | undefined> {
+export async function readJobLog(workspace: Workspace, defaultOutputUri: string, offset = 0): Promise<Buffer | undefined> {
   const where = jobLogLocation(defaultOutputUri);
   const datastore = await Datastore.get(workspace, where.datastore);
-  return datastore.withStorage(await datastore.ownAccess(), async (target) => ((await target.exists(where.path)) ? target.read(where.path) : undefined));
+  return datastore.withStorage(await datastore.ownAccess(), async (target) => ((await target.exists(where.path)) ? target.read(where.path, offset) : undefined));
 }
 
 /**

@@ -57,8 +57,8 @@ export interface StorageTarget {
   createLog(path: string): Promise<void>;
   /** Adds `data` at the end of a log createLog started. */
   append(path: string, data: Buffer): Promise<void>;
-  /** The whole file, as bytes (a log read while it grows). */
-  read(path: string): Promise<Buffer>;
+  /** The file's bytes from `offset` to its end (a log read while it grows: only what is new). */
+  read(path: string, offset?: number): Promise<Buffer>;
 }
 
 export interface TargetLocation {
@@ -139,7 +139,7 @@ function blobTarget(url: string, account: string, credential: HeldCredential, op
     async append(path, data) {
       await container.getAppendBlobClient(path).appendBlock(data, data.length);
     },
-    read: (path) => container.getBlobClient(path).downloadToBuffer(),
+    read: (path, offset = 0) => container.getBlobClient(path).downloadToBuffer(offset),
   };
 }
 
@@ -217,6 +217,6 @@ function fileTarget(url: string, account: string, credential: HeldCredential, op
       await file.resize(contentLength + data.length);
       await file.uploadRange(data, contentLength, data.length);
     },
-    read: (path) => share.rootDirectoryClient.getFileClient(path).downloadToBuffer(),
+    read: (path, offset = 0) => share.rootDirectoryClient.getFileClient(path).downloadToBuffer(offset),
   };
 }

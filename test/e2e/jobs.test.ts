@@ -281,6 +281,15 @@ ${extra}`,
     expect(log.toString()).toBe(Array.from({ length: 10 }, (_, i) => `line ${i + 1}\n`).join(''));
   });
 
+  it('streams a log that grows over several reads, each line once and in order', async () => {
+    const file = path.join(work, 'growing.yml');
+    fs.writeFileSync(file, `name: growing\ncommand: for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.4; done\nenvironment: azureml:AzureML-minimal:1\n`);
+    const streamed = await cli('ml', 'job', 'create', '--file', file, '--stream', ...ws);
+    expect(streamed.code, streamed.stderr).toBe(0);
+    const lines = Array.from({ length: 8 }, (_, i) => `line ${i + 1}\n`).join('');
+    expect(streamed.stdout).toContain(`Streaming user_logs/std_log.txt\n${'='.repeat(31)}\n\n${lines}\nExecution Summary`);
+  });
+
   it('cancels a job: Canceled, with no process of it left', async () => {
     const file = path.join(work, 'long.yml');
     fs.writeFileSync(file, `name: long\ncommand: sleep 37.25 & sleep 37.5; wait\nenvironment: azureml:AzureML-minimal:1\nlimits:\n  timeout: 600\n`);

@@ -112,10 +112,11 @@ async function streamJob(rest: ArmRest, subscriptionId: string, options: Workspa
     job = await rest.get<WireJob>(jobsPath(subscriptionId, options, name));
     const ended = TERMINAL.has(job.properties.status);
     // The log may not exist yet, or be unreadable with a stale key: the job's own error says so when it ends.
-    const log = await readJobLog(workspace, job.properties.outputs!.default!.uri!).catch(() => undefined);
-    if (log && log.length > printed) {
-      process.stdout.write(log.subarray(printed));
-      printed = log.length;
+    // Only what was added since the last read: a long log costs nothing to follow.
+    const added = await readJobLog(workspace, job.properties.outputs!.default!.uri!, printed).catch(() => undefined);
+    if (added && added.length > 0) {
+      process.stdout.write(added);
+      printed += added.length;
     }
     if (ended) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
