@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { JobRecord } from '../db/jobs.js';
 import type { WorkspaceRecord } from '../db/workspaces.js';
 import type { ManagementDeps } from '../management/deps.js';
+import { ArmError } from '../management/http/errors.js';
 import { resolveStorageUri } from '../management/resources/assets.js';
 import { downloadPlanned, filesUnder, joinRemote, localPathUnder, uploadPlanned } from '../sdk/transfer.js';
 import { JobLog } from './job-log.js';
@@ -132,6 +133,23 @@ export async function runJob(ctx: RunContext): Promise<JobOutcome> {
   }
 }
 
+/**
+ * The datastore and path a URI of the job points to now. The job was checked
+ * when it was created, so a URI that no longer resolves lost its datastore
+ * since: say so in the job's terms, not the management API's.
+ */
+async function placeNow(ctx: RunContext, field: string, uri: string): Promise<{ datastore: string; path: string }> {
+  try {
+    return await resolveStorageUri(ctx.deps, ctx.workspace, field, uri);
+  } catch (error) {
+    if (!(error instanceof ArmError)) throw error;
+    throw new JobStorageError(
+      `'${uri}' no longer points into a datastore of workspace '${ctx.workspace.name}': its datastore was deleted after the job was created. Register it again (mlspace ml datastore create) and run the job again.`,
+      'DatastoreNotFound',
+    );
+  }
+}
+
 /** The path of a datastore URI with no trailing slash. */
 function outputPath(uri: string): string {
   return uri.replace(/^azureml:\/\/.*?datastores\/[^/]+\/(?:paths\/)?/, '').replace(/\/+$/, '');
@@ -141,14 +159,14 @@ async function downloadCode(ctx: RunContext, storage: JobStorage, into: string):
   const [, name, version] = /\/codes\/([^/]+)\/versions\/([^/]+)$|^azureml:([^:]+):(.+)$/.exec(ctx.job.codeId!)!.filter((part) => part !== undefined);
   const code = await ctx.deps.codes.getVersion(ctx.workspace.id, name!, version!);
   if (!code) throw new JobStorageError(`code '${name}' version ${version} was deleted`, 'CodeNotFound');
-  const place = await resolveStorageUri(ctx.deps, ctx.workspace, 'codeUri', code.codeUri);
+  const place = await placeNow(ctx, 'codeUri', code.codeUri);
   await downloadFolder(storage, () => storage.datastore(place.datastore, true), place.path, into, ctx.signal);
 }
 
 /** Downloads a uri_folder input into its own folder, or a uri_file into its folder; answers the local path. */
 async function downloadInput(ctx: RunContext, storage: JobStorage, name: string, root: string): Promise<string> {
   const input = ctx.job.inputs[name]!;
-  const place = await resolveStorageUri(ctx.deps, ctx.workspace, `inputs.${name}`, input.uri!);
+  const place = await placeNow(ctx, `inputs.${name}`, input.uri!);
   const dir = path.join(root, name);
   const access = () => storage.datastore(place.datastore);
   if (input.type === 'uri_folder') {
@@ -174,7 +192,7 @@ async function downloadFolder(storage: JobStorage, access: Parameters<JobStorage
 }
 
 async function uploadOutput(ctx: RunContext, storage: JobStorage, uri: string, dir: string): Promise<void> {
-  const place = await resolveStorageUri(ctx.deps, ctx.workspace, 'outputs', uri);
+  const place = await placeNow(ctx, 'outputs', uri);
   const files = filesUnder(dir).map((file) => ({ localPath: file.localPath, remotePath: joinRemote(place.path, file.relative), size: file.size }));
   await storage.with(() => storage.datastore(place.datastore, true), (target) => uploadPlanned(target, files, { overwrite: true, abortSignal: ctx.signal }));
 }

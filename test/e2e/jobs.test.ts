@@ -281,6 +281,24 @@ ${extra}`,
     expect(log.toString()).toBe(Array.from({ length: 10 }, (_, i) => `line ${i + 1}\n`).join(''));
   });
 
+  it('fails, in its own words, when its output datastore is deleted while it runs', async () => {
+    const { ml } = managementClients(server);
+    const scratch = { datastoreType: 'AzureBlob', accountName: DATA_ACCOUNT, containerName: 'training', credentials: { credentialsType: 'AccountKey', secrets: { secretsType: 'AccountKey', key: await keyOf(DATA_ACCOUNT) } } };
+    await ml.datastores.createOrUpdate(GROUP, WORKSPACE, 'scratch', { properties: scratch } as Parameters<typeof ml.datastores.createOrUpdate>[3]);
+    const file = path.join(work, 'gone.yml');
+    fs.writeFileSync(file, `name: datastore-gone\ncommand: sleep 2; echo done > \${{outputs.out}}/done.txt\nenvironment: azureml:AzureML-minimal:1\noutputs:\n  out:\n    type: uri_folder\n    path: azureml://datastores/scratch/paths/gone/\n`);
+    expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
+    await until('the job to run', async () => ((await jobOf('datastore-gone')).properties.status === 'Running' ? true : undefined));
+    await ml.datastores.delete(GROUP, WORKSPACE, 'scratch');
+    await ended('datastore-gone');
+    const failed = await show('datastore-gone');
+    expect(failed.status).toBe('Failed');
+    expect(failed.error).toEqual({
+      code: 'DatastoreNotFound',
+      message: "The job could not upload output 'out': 'azureml://datastores/scratch/paths/gone/' no longer points into a datastore of workspace 'jobws': its datastore was deleted after the job was created. Register it again (mlspace ml datastore create) and run the job again.",
+    });
+  });
+
   it('streams a log that grows over several reads, each line once and in order', async () => {
     const file = path.join(work, 'growing.yml');
     fs.writeFileSync(file, `name: growing\ncommand: for i in 1 2 3 4 5 6 7 8; do echo line $i; sleep 0.4; done\nenvironment: azureml:AzureML-minimal:1\n`);
