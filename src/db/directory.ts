@@ -71,6 +71,8 @@ export interface DirectoryStore {
   addAssignment(assignment: RoleAssignmentRecord): Promise<AssignmentConflict | undefined>;
   /** Removes an assignment; answers it, or undefined when there was none. */
   deleteAssignment(name: string): Promise<RoleAssignmentRecord | undefined>;
+  /** Removes a principal with its role assignments, at once; false when there was no such principal. */
+  deletePrincipal(clientId: string): Promise<boolean>;
 }
 
 export function principalRecord(row: PrincipalRow): ServicePrincipalRecord {
@@ -188,5 +190,12 @@ export class DirectoryRepo implements DirectoryStore {
   async deleteAssignment(name: string): Promise<RoleAssignmentRecord | undefined> {
     const row = this.db.prepare('DELETE FROM role_assignments WHERE name = ? RETURNING *').get(name.toLowerCase()) as AssignmentRow | undefined;
     return row && assignmentRecord(row);
+  }
+
+  async deletePrincipal(clientId: string): Promise<boolean> {
+    return transact(this.db, () => {
+      this.db.prepare('DELETE FROM role_assignments WHERE principal_id = ?').run(clientId);
+      return this.db.prepare('DELETE FROM service_principals WHERE client_id = ?').run(clientId).changes === 1;
+    });
   }
 }

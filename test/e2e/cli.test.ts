@@ -248,7 +248,14 @@ describe('the mlspace CLI: login, output formats, --query and bad input', { time
     const account = JSON.parse(created.stdout).storage_account.split('/').pop();
     expect(account).toMatch(/^doomedws[0-9a-f]{8}$/);
     expect(created.stderr).toBe(`Creating storage account '${account}' for workspace 'Doomed_WS'.\n`);
+    // Its system identity, given a role, goes with it, role and all.
+    const identity = JSON.parse(created.stdout).identity.principal_id;
+    const groupScope = JSON.parse(ok(await cli('group', 'show', '-n', 'rg-doomed')).stdout).id;
+    ok(await cli('role', 'assignment', 'create', '--assignee', identity, '--role', 'Reader', '--scope', groupScope, '-o', 'none'));
+    expect(JSON.parse(ok(await cli('role', 'assignment', 'list', '--assignee', identity)).stdout)).toHaveLength(1);
     ok(await cli('ml', 'workspace', 'delete', '-n', 'Doomed_WS', '-g', 'rg-doomed', '--yes'));
+    expect(JSON.parse(ok(await cli('role', 'assignment', 'list', '--assignee', identity)).stdout)).toEqual([]);
+    expect(oneLine(await cli('role', 'assignment', 'create', '--assignee', identity, '--role', 'Reader', '--scope', groupScope), 1)).toContain(`(PrincipalNotFound) Principal ${identity} does not exist`);
     ok(await cli('group', 'delete', '-n', 'rg-doomed', '--yes'));
     expect(oneLine(await cli('storage', 'account', 'show', '-n', account, '-g', 'rg-doomed'), 3)).toContain('ResourceGroupNotFound');
   });

@@ -140,6 +140,26 @@ describe.each([
     expect((await directory.listAssignments()).length).toBe(2);
   });
 
+  it('delete a principal with its role assignments, and nobody else\'s', async () => {
+    const { directory } = stores;
+    const principal: ServicePrincipalRecord = { clientId: 'c0ffee00-0000-4000-8000-000000000009', displayName: 'gone', secretHash: '', created: T };
+    const assignment = (name: string, principalId: string): RoleAssignmentRecord => ({
+      name,
+      scope: '/subscriptions/s',
+      roleDefinitionId: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
+      principalId,
+      principalType: 'ServicePrincipal',
+      created: T + 2,
+    });
+    await directory.addPrincipal(principal, [assignment('d0000000-0000-4000-8000-000000000001', principal.clientId)]);
+    expect(await directory.addAssignment(assignment('d0000000-0000-4000-8000-000000000002', 'c0ffee00-0000-4000-8000-00000000000a'))).toBeUndefined();
+    expect(await directory.deletePrincipal(principal.clientId)).toBe(true);
+    expect(await directory.getPrincipal(principal.clientId)).toBeUndefined();
+    expect(await directory.listAssignments(principal.clientId)).toEqual([]);
+    expect(await directory.getAssignment('d0000000-0000-4000-8000-000000000002')).toBeDefined();
+    expect(await directory.deletePrincipal(principal.clientId)).toBe(false);
+  });
+
   it('keep model containers: round trip, replaced in place, listed a page at a time in byte order', async () => {
     const { models } = stores;
     const [ws, other] = WORKSPACES as [string, string];

@@ -89,4 +89,12 @@ export class PgDirectoryRepo implements DirectoryStore {
     const { rows } = await this.pool.query<AssignmentRow>('DELETE FROM role_assignments WHERE name = $1 RETURNING *', [name.toLowerCase()]);
     return rows[0] && assignmentRecord(rows[0]);
   }
+
+  deletePrincipal(clientId: string): Promise<boolean> {
+    return transaction(this.pool, async (client) => {
+      await client.query('DELETE FROM role_assignments WHERE principal_id = $1', [clientId]);
+      const { rowCount } = await client.query('DELETE FROM service_principals WHERE client_id = $1', [clientId]);
+      return rowCount === 1;
+    });
+  }
 }

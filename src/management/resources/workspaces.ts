@@ -267,10 +267,14 @@ export function workspaceRoutes(deps: ManagementDeps): ArmRoute[] {
       method: 'DELETE',
       pattern: WORKSPACE_PATH,
       action: `${TYPE}/delete`,
-      // Datastores and models go with the workspace; the data in its storage account stays, as in Azure.
+      // Datastores and models go with the workspace, and so does its system identity with its role assignments,
+      // as a managed identity goes with its resource; the data in its storage account stays, as in Azure.
       handler: async (ctx) => {
         const workspace = await deps.workspaces.get((await requireGroup(deps, ctx)).name, ctx.params.workspaceName!);
-        return { status: workspace && (await deps.workspaces.delete(workspace.id)) ? 200 : 204 };
+        if (!workspace || !(await deps.workspaces.delete(workspace.id))) return { status: 204 };
+        const identity = workspace.settings.identity?.principalId;
+        if (identity !== undefined && (await deps.directory.deletePrincipal(identity))) await deps.rolesChanged();
+        return { status: 200 };
       },
     },
     {
