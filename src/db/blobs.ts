@@ -74,9 +74,9 @@ export type BlobStore = AsyncStore<BlobRepo>;
  * Containers, blobs and uncommitted blocks. Each method is one transaction (or,
  * for the writes to one blob that return a promise, one savepoint of a
  * WriteBatch's transaction), so a blob is either wholly committed or not there
- * at all. Methods that drop content
- * return the ids of content files nothing refers to any more: the caller unlinks
- * them after the commit (a crash in between leaves garbage that start-up sweeps).
+ * at all. Methods that drop content return the ids of content files nothing
+ * refers to any more: the caller unlinks them after the commit (a crash in
+ * between leaves garbage that start-up sweeps).
  */
 export class BlobRepo {
   private readonly refs: ContentRefs;
