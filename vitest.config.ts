@@ -7,7 +7,7 @@ import { defineConfig } from 'vitest/config';
  * tests run once, in the plain run.
  */
 const onPostgres = process.env.MLSPACE_TEST_DATABASE === 'postgres';
-const DIALECT_OWN = ['test/e2e/metadata-stores*.test.ts', 'test/e2e/postgres-*.test.ts', 'test/e2e/cluster-keys.test.ts', 'test/e2e/multi-node.test.ts', 'test/e2e/nginx-cluster.test.ts'];
+const DIALECT_OWN = ['test/e2e/metadata-stores*.test.ts', 'test/e2e/postgres-*.test.ts', 'test/e2e/cluster-keys.test.ts', 'test/e2e/multi-node.test.ts', 'test/e2e/nginx-cluster.test.ts', 'test/e2e/blob-page-segments.test.ts'];
 
 export default defineConfig({
   test: {

@@ -5,9 +5,12 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Crc64 } from './crc64.js';
 import { OffThreadMd5 } from './md5-off-thread.js';
+import { isSegment, SEGMENT_PREFIX, type Segments } from './segments.js';
 
 export interface WrittenContent {
   id: string;
+  /** Where the content starts in its file, when not at 0: in a segment. */
+  offset?: number;
   size: number;
   /** The body's MD5, when the writer asked for it. */
   md5?: Buffer;
@@ -27,10 +30,19 @@ export class BodyLengthError extends Error {
  * of accounts or blob names, so no name a client sends can ever become a path.
  * A file is complete and fsynced before `write` resolves; what makes it visible
  * is the metadata commit that refers to it, so a crash mid-write leaves only
- * unreferenced garbage, which `sweep` removes at start-up.
+ * unreferenced garbage, which `sweep` removes at start-up. With `segments`,
+ * writes that ask for it are appended to a shared segment file instead
+ * (segments.ts), which lives beside the content files under its own id.
  */
 export class ContentStore {
-  constructor(private readonly root: string) {}
+  readonly segments: Segments | undefined;
+
+  constructor(
+    private readonly root: string,
+    makeSegments?: (pathOf: (id: string) => string) => Segments,
+  ) {
+    this.segments = makeSegments?.((id) => this.pathOf(id));
+  }
 
   async init(): Promise<void> {
     const dirs = [];
@@ -39,17 +51,20 @@ export class ContentStore {
   }
 
   pathOf(id: string): string {
-    return path.join(this.root, id.slice(0, 2), id);
+    const shard = isSegment(id) ? id.slice(SEGMENT_PREFIX.length, SEGMENT_PREFIX.length + 2) : id.slice(0, 2);
+    return path.join(this.root, shard, id);
   }
 
   /**
    * Streams exactly `length` bytes from `source` into a new content file,
    * hashing as it goes. A body that fits in one write batch (page writes,
    * blocks up to 1 MiB) is written whole once it has arrived, by writeDurably;
-   * a longer one goes through an OverlappedWriter while it arrives.
+   * a longer one goes through an OverlappedWriter while it arrives. With
+   * `segment`, a body that fits in one batch is appended to a segment instead.
    */
-  async write(source: Readable, length: number, options: { md5: boolean; crc64?: boolean }): Promise<WrittenContent> {
-    const id = randomBytes(16).toString('hex');
+  async write(source: Readable, length: number, options: { md5: boolean; crc64?: boolean; segment?: boolean }): Promise<WrittenContent> {
+    let id = randomBytes(16).toString('hex');
+    let offset = 0;
     const file = this.pathOf(id);
     // MD5 costs a core at ~600 MB/s: only bodies whose digest someone needs pay for it, off the event loop.
     const md5 = options.md5 ? new OffThreadMd5() : undefined;
@@ -85,7 +100,8 @@ export class ContentStore {
       if (writer) {
         if (batched > 0) await writer.write(batch, batched);
         await writer.finish();
-      } else await writeDurably(file, batch, batched);
+      } else if (options.segment && this.segments && batched > 0) ({ id, offset } = await this.segments.append(batch, batched));
+      else await writeDurably(file, batch, batched);
     } catch (error) {
       md5?.abandon();
       await writer?.settle();
@@ -94,7 +110,7 @@ export class ContentStore {
       throw error;
     }
     await handle?.close();
-    return { id, size, md5: await digest, crc64: crc?.digest() };
+    return { id, offset, size, md5: await digest, crc64: crc?.digest() };
   }
 
   /** Writes an in-memory buffer as a new content file (a compacted run of file ranges). */
@@ -121,7 +137,21 @@ export class ContentStore {
     }
   }
 
+  /**
+   * Unlinks content nothing refers to any more. A segment is handed to its
+   * compactor instead: an append in flight may name it again.
+   */
   async remove(ids: Iterable<string>): Promise<void> {
+    const files = [];
+    for (const id of ids) {
+      if (this.segments && isSegment(id)) this.segments.release(id);
+      else files.push(id);
+    }
+    await this.unlink(files);
+  }
+
+  /** Unlinks files now, segments too: for the compactor, once it knows nothing names them. */
+  async unlink(ids: Iterable<string>): Promise<void> {
     // unlink, not rm: rm first stats the path, a system call per file for nothing.
     await Promise.all(Array.from(ids, (id) => fsp.unlink(this.pathOf(id)).catch(ignoreMissing)));
   }

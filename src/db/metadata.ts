@@ -7,6 +7,7 @@ import type { ConsumerStore } from './consumers.js';
 import type { DatastoreStore } from './datastores.js';
 import type { DirectoryStore } from './directory.js';
 import type { FileStore } from './files.js';
+import type { SegmentIndex } from './segment-index.js';
 import type { JobStore } from './jobs.js';
 import type { KeylessMigrationStore } from './keyless-migrations.js';
 import type { AssetStore, CodeVersionRecord, DataVersionRecord, ModelStore } from './assets.js';
@@ -45,6 +46,8 @@ export interface Metadata {
   cluster?: ClusterStore;
   /** Every content id something still refers to, whichever service: what a sweep of the content store keeps. */
   referencedContent(): Promise<Set<string>>;
+  /** Where the pages in segments are found and moved: only a node alone (SQLite) writes segments (src/bytes/segments.ts). */
+  segments?: SegmentIndex;
   /** Resolves once the commits made so far are on disk; writes are acknowledged only then. */
   durable(): Promise<void>;
   close(): Promise<void>;

@@ -1,3 +1,5 @@
+import { SEGMENT_END, SEGMENT_PREFIX } from '../bytes/segments.js';
+
 export interface Migration {
   /** Unique and stable: recorded in `schema_migrations` once applied. */
   name: string;
@@ -466,6 +468,13 @@ ${assetTables('data')}${assetTables('code')}  CREATE TABLE jobs (
     PRIMARY KEY (workspace_id, name)
   ) WITHOUT ROWID;
   CREATE INDEX jobs_unfinished ON jobs (status) WHERE status IN ('NotStarted', 'Queued', 'Running', 'CancelRequested');
+  `,
+  },
+  {
+    // Page writes appended to segments (src/bytes/segments.ts): their compactor finds the pages in a segment.
+    name: '019-page-segments',
+    sql: `
+  CREATE INDEX page_ranges_segments ON page_ranges (content_id) WHERE content_id >= '${SEGMENT_PREFIX}' AND content_id < '${SEGMENT_END}';
   `,
   },
 ];

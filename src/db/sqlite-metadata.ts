@@ -20,6 +20,7 @@ import { KeylessMigrationRepo } from './keyless-migrations.js';
 import { ServicePropertiesRepo } from './service-properties.js';
 import { masterKeyEvidence, SettingsRepo } from './settings.js';
 import { openSqlite } from './sqlite.js';
+import { SegmentRepo } from './segment-index.js';
 import { WalSync } from './wal-sync.js';
 import { WorkspaceRepo } from './workspaces.js';
 
@@ -58,6 +59,7 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
     files: asyncStore(new FileRepo(db)),
     serviceProperties: new ServicePropertiesRepo(db),
     referencedContent: async () => referencedContent(db),
+    segments: asyncStore(new SegmentRepo(db)),
     durable: () => walSync.sync(),
     async close() {
       await walSync.close();

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { ContentPins } from '../bytes/content-pins.js';
 import { ContentStore } from '../bytes/content-store.js';
+import { Segments } from '../bytes/segments.js';
 import { SmallContentCache } from '../bytes/small-content-cache.js';
 import { randomUUID } from 'node:crypto';
 import { ClusterNode } from '../cluster/cluster-node.js';
@@ -20,6 +21,7 @@ import { blobRequestListener } from '../storage/blob/blob-service.js';
 import { discard } from '../storage/blob/blobs.js';
 import { LIMITS } from '../storage/blob/deps.js';
 import { FileCompactor } from '../storage/file/compaction.js';
+import { SegmentCompactor } from '../storage/blob/segment-compactor.js';
 import { UploadGate } from '../storage/http/body-limits.js';
 import { fileRequestListener } from '../storage/file/file-service.js';
 import { ensureAccounts } from './accounts-bootstrap.js';
@@ -97,7 +99,9 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   const cluster = metadata.cluster && new ClusterNode(metadata.cluster, keyring, { leaseMs: config.nodeLeaseMs, reload, logger });
   await cluster?.start();
 
-  const content = new ContentStore(path.join(config.dataDir, 'blobs'));
+  // Page writes go to segments only where no other node writes (the embedded dialect): see segments.ts.
+  const segmentIndex = cluster ? undefined : metadata.segments;
+  const content = new ContentStore(path.join(config.dataDir, 'blobs'), segmentIndex && ((pathOf) => new Segments(pathOf)));
   await content.init();
   const host = config.host;
   // Nodes sharing a data directory run this one at a time (ClusterNode.alone): nodes started
@@ -152,6 +156,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
     );
   void purgeExpired();
   const purgeTimer = setInterval(purgeExpired, 60_000).unref();
+  const segmentCompactor = segmentIndex && content.segments && new SegmentCompactor(segmentIndex, content, content.segments, pins, durable, logger);
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(metadata.files, content, pins, logger);
   const fileListener = fileRequestListener({ repo: metadata.files, serviceProperties: metadata.serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable, consoleOrigin }, keyring, bearer, logger, uploads);
@@ -197,6 +202,8 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
       // Rotations verify consumers through the Blob and File services: let them pause while those still answer.
       await management.stopWork();
       await Promise.all([blobServer, fileServer, blobTlsServer, fileTlsServer, management.server].map(closeServer));
+      await segmentCompactor?.stop();
+      content.segments?.close();
       await cluster?.stop();
       await metadata.close();
     },

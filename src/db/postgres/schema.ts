@@ -471,6 +471,11 @@ ${assetTables('data')}${assetTables('code')}  CREATE TABLE jobs (
   CREATE INDEX jobs_unfinished ON jobs (status) WHERE status IN ('NotStarted', 'Queued', 'Running', 'CancelRequested');
   `,
   },
+  {
+    // Segments are kept by a node alone, on SQLite (src/bytes/segments.ts): nodes sharing a database write no segments.
+    name: '019-page-segments',
+    sql: '',
+  },
 ];
 
 /** An asset kind's containers and versions: models (004), data assets and code (018). */

@@ -23,9 +23,11 @@ import { tagsHeader } from './tag-set.js';
 
 /**
  * Page blobs: a declared length of 512-byte pages, written and cleared a range
- * at a time. Only written pages are stored, as ranges over content files (or,
- * up to 8 KiB, over inline content committed with the write itself); every
- * other page reads as zeros, so a new page blob of any size costs no disk.
+ * at a time. Only written pages are stored, as ranges over content: inline,
+ * committed with the write itself, up to 8 KiB; appended to a shared segment up
+ * to 1 MiB (where the node keeps segments, segments.ts); a content file of its
+ * own beyond. Every other page reads as zeros, so a new page blob of any size
+ * costs no disk.
  */
 
 const PAGE = 512;
@@ -146,16 +148,16 @@ export function makePutPage(keyring: KeyRing) {
       if (length !== span) throw errors.invalidHeader('Content-Length', `it must equal the ${span} bytes of the pages written (bytes ${pages.first}-${pages.last}).`);
       const expectedCrc = expectedCrc64(ctx.req.headers);
       // Small writes are committed inside the metadata store with the write itself: one group-committed fsync for many
-      // writers. Larger ones go to content files: a page blob is bulk data, which would bloat the metadata store and be
-      // written twice there (log and checkpoint); measured, 64 KiB writes ran 1.2-1.6x faster as files.
+      // writers. Larger ones go to segments or content files: a page blob is bulk data, which would bloat the metadata
+      // store and be written twice there (log and checkpoint); measured, 64 KiB writes ran 1.2-1.6x faster as files.
       inline = length <= MAX_INLINE_WRITE ? await receiveInline(ctx, expectedCrc, false) : undefined;
-      written = inline ?? (await receiveBody(ctx.req, ctx.deps.content, MAX_WRITE, false));
+      written = inline ?? (await receiveBody(ctx.req, ctx.deps.content, MAX_WRITE, false, true));
     }
     if (written.size !== span) {
       if (!inline) await ctx.deps.content.remove([written.id]);
       throw errors.invalidHeader('x-ms-source-range', `the source range has ${written.size} bytes, but the pages written have ${span}.`);
     }
-    const write = { first: pages.first, last: pages.last, contentId: written.id, contentOffset: 0 };
+    const write = { first: pages.first, last: pages.last, contentId: written.id, contentOffset: written.offset ?? 0 };
     try {
       await commitPages(ctx, (current, now) => ({ blob: touched(checkPageWrite(ctx, current, pages, now), now), write }), inline, written);
     } catch (error) {

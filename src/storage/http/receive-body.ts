@@ -7,13 +7,15 @@ import { checkMd5Format, contentLength, header } from './headers.js';
  * Streams a request body into the byte store, checking its length and, when the
  * client sent one, its Content-MD5. Nothing refers to the new file until the
  * caller commits it, so a failed upload leaves nothing visible. The body's MD5
- * is computed when the client sent one or `alwaysMd5` asks for it.
+ * is computed when the client sent one or `alwaysMd5` asks for it. `segment`
+ * lets a small body go to a shared segment file (ContentStore.write).
  */
 export async function receiveBody(
   req: IncomingMessage,
   content: ContentStore,
   maxLength: number,
   alwaysMd5: boolean,
+  segment = false,
 ): Promise<WrittenContent> {
   const length = contentLength(req.headers, maxLength);
   const md5Header = header(req.headers, 'content-md5');
@@ -21,7 +23,7 @@ export async function receiveBody(
   const expectedCrc = expectedCrc64(req.headers);
   let written: WrittenContent;
   try {
-    written = await content.write(req, length, { md5: alwaysMd5 || expectedMd5 !== undefined, crc64: expectedCrc !== undefined });
+    written = await content.write(req, length, { md5: alwaysMd5 || expectedMd5 !== undefined, crc64: expectedCrc !== undefined, segment });
   } catch (error) {
     if (error instanceof BodyLengthError) throw errors.invalidHeader('Content-Length', error.message);
     throw error;

@@ -1,0 +1,158 @@
+import fsp from 'node:fs/promises';
+import type { ContentPins } from '../../bytes/content-pins.js';
+import type { ContentStore } from '../../bytes/content-store.js';
+import type { Segments } from '../../bytes/segments.js';
+import type { OwnedRange } from '../../db/range-rows.js';
+import type { PageMove, SegmentIndex } from '../../db/segment-index.js';
+import type { Logger } from '../http/listener.js';
+
+/** A segment is compacted once less than this share of its bytes is still named. */
+const LIVE_SHARE = 0.5;
+/** Segments looked at in one pass; the next pass goes on from there. */
+const PER_PASS = 32;
+/** Live regions are copied forward in appends of about this size. */
+const COPY_BYTES = 1024 * 1024;
+/** A pass at least this often, besides the one each sealed segment starts. */
+const PASS_INTERVAL_MS = 60_000;
+
+/**
+ * Bounds the space dead regions of segments take (segments.ts). A pass, after
+ * each segment sealed and every minute:
+ * - removes released segments that nothing names any more;
+ * - looks at the next PER_PASS segments something names, and copies the live
+ *   regions of each that is mostly dead to the active segment, then points their
+ *   pages at the copies (a page a write changed meanwhile keeps its old bytes,
+ *   and the segment stays until a later pass). The old segment goes once the
+ *   last page leaves it.
+ * So dead bytes stay below about as many again as live ones, plus what the
+ * passes have not reached yet.
+ */
+export class SegmentCompactor {
+  private cursor = '';
+  /**
+   * What the last look at a segment found: its size (fixed once sealed) and its
+   * count of pages. Only a segment that has lost pages since is looked at again
+   * (a page trimmed in place is missed until then: that errs towards keeping).
+   */
+  private readonly looked = new Map<string, { size: number; refs: number }>();
+  private running: Promise<void> | undefined;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly index: SegmentIndex,
+    private readonly content: ContentStore,
+    private readonly segments: Segments,
+    private readonly pins: ContentPins,
+    private readonly durable: () => Promise<void>,
+    private readonly logger: Logger,
+  ) {
+    segments.onSeal = () => void this.pass();
+    this.timer = setInterval(() => void this.pass(), PASS_INTERVAL_MS).unref();
+  }
+
+  /** Runs a pass unless one is running; resolves when the one running ends. */
+  pass(): Promise<void> {
+    this.running ??= this.compact()
+      .catch((error: unknown) => this.logger.error({ err: error }, 'segment compaction failed; the next pass tries again'))
+      .finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.segments.onSeal = undefined;
+    await this.running;
+  }
+
+  private async compact(): Promise<void> {
+    await this.removeReleased();
+    const batch = await this.index.segmentsAfter(this.cursor, PER_PASS);
+    this.cursor = batch.length < PER_PASS ? '' : batch[batch.length - 1]!.id;
+    let compacted = false;
+    for (const { id, refs } of batch) {
+      const last = this.looked.get(id);
+      if (this.segments.inUse(id) || (last && refs >= last.refs)) continue;
+      const size = last?.size ?? (await fsp.stat(this.content.pathOf(id))).size;
+      this.looked.set(id, { size, refs });
+      compacted = (await this.compactIfSparse(id, size)) || compacted;
+    }
+    if (compacted) {
+      // The segments just emptied go now: ContentPins hands orphans on after a setImmediate.
+      await new Promise((resolve) => setImmediate(resolve));
+      await this.removeReleased();
+    }
+  }
+
+  private async removeReleased(): Promise<void> {
+    for (const id of this.segments.takeReleased()) {
+      if (await this.index.isReferenced(id)) continue;
+      this.looked.delete(id);
+      await this.content.unlink([id]);
+    }
+  }
+
+  /** Copies the segment's live regions forward if they are less than LIVE_SHARE of it; true if it did. */
+  private async compactIfSparse(segment: string, size: number): Promise<boolean> {
+    const regions = liveRegions(await this.index.pagesIn(segment));
+    const live = regions.reduce((sum, region) => sum + region.length, 0);
+    if (live >= size * LIVE_SHARE) return false;
+    const moves: PageMove[] = [];
+    const release = this.pins.pin([segment]);
+    try {
+      for (const group of inGroups(regions, COPY_BYTES)) {
+        const data = await Promise.all(group.map((region) => this.content.readSmall(segment, region.length, region.offset)));
+        const { id, offset } = await this.segments.append(data, group.reduce((sum, region) => sum + region.length, 0));
+        let at = offset;
+        for (const region of group) {
+          for (const page of region.pages) moves.push({ page, to: id, offset: at });
+          at += region.length;
+        }
+      }
+    } finally {
+      await release();
+    }
+    const orphans = await this.index.movePages(moves);
+    // The old bytes may go only once the pages' new places are on disk.
+    await this.durable();
+    this.pins.remove(orphans);
+    return true;
+  }
+}
+
+/** A region of a segment that pages name, and the pages (a page blob's, its snapshots') that name it. */
+interface Region {
+  offset: number;
+  length: number;
+  pages: OwnedRange[];
+}
+
+/** The distinct regions the pages name; pages that share a region (a blob and its snapshots) share its copy. */
+function liveRegions(pages: readonly OwnedRange[]): Region[] {
+  const regions = new Map<string, Region>();
+  for (const page of pages) {
+    const length = page.range.last - page.range.first + 1;
+    const key = `${page.range.contentOffset}:${length}`;
+    const region = regions.get(key);
+    if (region) region.pages.push(page);
+    else regions.set(key, { offset: page.range.contentOffset, length, pages: [page] });
+  }
+  return [...regions.values()].sort((a, b) => a.offset - b.offset);
+}
+
+/** Consecutive runs of regions of about `bytes` each (a region larger than that is a run of its own). */
+function inGroups(regions: readonly Region[], bytes: number): Region[][] {
+  const groups: Region[][] = [];
+  let group: Region[] = [];
+  let size = 0;
+  for (const region of regions) {
+    if (group.length > 0 && size + region.length > bytes) {
+      groups.push(group);
+      group = [];
+      size = 0;
+    }
+    group.push(region);
+    size += region.length;
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}

@@ -1,0 +1,112 @@
+import { BlobServiceClient, type PageBlobClient } from '@azure/storage-blob';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
+
+// Page writes of a node alone (the embedded dialect) are appended to shared
+// segment files of 32 MiB rather than written to a file each; a compactor
+// copies the live pages of mostly overwritten segments forward and removes
+// segments nothing names.
+
+const KiB = 1024;
+const PAGE_WRITE = 64 * KiB;
+/** Writes that fill one segment. */
+const PER_SEGMENT = (32 * 1024 * KiB) / PAGE_WRITE;
+
+let server: TestServer;
+
+beforeAll(async () => {
+  server = await startTestServer({ embedded: true });
+});
+afterAll(() => server.stop());
+
+/** The segment files of a data directory, by id, with their sizes. */
+function segments(dataDir: string): Map<string, number> {
+  const found = new Map<string, number>();
+  const root = path.join(dataDir, 'blobs');
+  for (const shard of fs.readdirSync(root)) {
+    for (const name of fs.readdirSync(path.join(root, shard))) {
+      if (name.startsWith('seg-')) found.set(name, fs.statSync(path.join(root, shard, name)).size);
+    }
+  }
+  return found;
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function pageBlob(of: TestServer, name: string): PageBlobClient {
+  return BlobServiceClient.fromConnectionString(devConnectionString(of)).getContainerClient('segments').getPageBlobClient(name);
+}
+
+describe('page writes in segments', () => {
+  it('share segment files, and the space of overwritten pages comes back while every page reads as written', async () => {
+    await BlobServiceClient.fromConnectionString(devConnectionString(server)).getContainerClient('segments').create();
+    const blob = pageBlob(server, 'disk.img');
+    const size = 2 * PER_SEGMENT * PAGE_WRITE;
+    await blob.create(size);
+    const expected = Buffer.alloc(size);
+    const write = async (page: number) => {
+      const data = randomBytes(PAGE_WRITE);
+      await blob.uploadPages(data, page * PAGE_WRITE, PAGE_WRITE);
+      data.copy(expected, page * PAGE_WRITE);
+    };
+
+    // One full segment: a file for all of its writes, not one each.
+    for (let page = 0; page < PER_SEGMENT; page++) await write(page);
+    const [first] = [...segments(server.dataDir).keys()];
+    expect([...segments(server.dataDir).values()]).toEqual([32 * 1024 * KiB]);
+
+    // Overwriting 60% of its pages leaves it mostly dead; once the next segment is sealed, its live pages are copied forward and it goes.
+    for (let page = 0; page < (PER_SEGMENT * 3) / 5; page++) await write(page);
+    for (let page = PER_SEGMENT; page <= PER_SEGMENT + (PER_SEGMENT * 2) / 5; page++) await write(page);
+    await until(() => !segments(server.dataDir).has(first!), 'the mostly overwritten segment is compacted away');
+    expect((await blob.downloadToBuffer()).equals(expected)).toBe(true);
+
+    // Overwritten many times over, the segments stay within a small multiple of what is live.
+    for (let round = 0; round < 4; round++) {
+      for (let page = 0; page < PER_SEGMENT; page++) await write((page * 7 + round) % (PER_SEGMENT / 2));
+    }
+    const live = 2 * PER_SEGMENT * PAGE_WRITE;
+    await until(() => [...segments(server.dataDir).values()].reduce((sum, bytes) => sum + bytes, 0) <= 2 * live + 32 * 1024 * KiB, 'dead segments are removed');
+    expect((await blob.downloadToBuffer()).equals(expected)).toBe(true);
+
+    // Killed and started again, every page is as written.
+    await server.stop('SIGKILL');
+    server = await startTestServer({ dataDir: server.dataDir, embedded: true });
+    expect((await pageBlob(server, 'disk.img').downloadToBuffer()).equals(expected)).toBe(true);
+  });
+
+  it('go once nothing names them', async () => {
+    // A server of its own, so the scratch blob's pages fill the first segment exactly.
+    const fresh = await startTestServer({ embedded: true });
+    try {
+      await BlobServiceClient.fromConnectionString(devConnectionString(fresh)).getContainerClient('segments').create();
+      const scratch = pageBlob(fresh, 'scratch.img');
+      await scratch.create(PER_SEGMENT * PAGE_WRITE);
+      for (let page = 0; page < PER_SEGMENT; page++) await scratch.uploadPages(Buffer.alloc(PAGE_WRITE, 2), page * PAGE_WRITE, PAGE_WRITE);
+      await scratch.createSnapshot();
+      const [own, ...others] = segments(fresh.dataDir).keys();
+      expect(others).toEqual([]);
+
+      // Deleted, blob and snapshot, while its segment is still the one appended to: the segment stays until sealed, then goes.
+      await scratch.delete({ deleteSnapshots: 'include' });
+      expect(segments(fresh.dataDir).has(own!)).toBe(true);
+      const next = pageBlob(fresh, 'next.img');
+      await next.create(PAGE_WRITE);
+      await next.uploadPages(Buffer.alloc(PAGE_WRITE, 1), 0, PAGE_WRITE);
+      await until(() => !segments(fresh.dataDir).has(own!), "the deleted blob's segment is removed");
+      expect([...segments(fresh.dataDir).values()]).toEqual([PAGE_WRITE]);
+      expect((await next.downloadToBuffer()).equals(Buffer.alloc(PAGE_WRITE, 1))).toBe(true);
+    } finally {
+      await fresh.stop();
+    }
+  });
+});
