@@ -63,9 +63,15 @@ export class ContentStore {
    * `segment`, a body that fits in one batch is appended to a segment instead.
    */
   async write(source: Readable, length: number, options: { md5: boolean; crc64?: boolean; segment?: boolean }): Promise<WrittenContent> {
-    let id = randomBytes(16).toString('hex');
+    // A segment append names its own id; a content file's is made only with the file.
+    let id = '';
     let offset = 0;
-    const file = this.pathOf(id);
+    let file = '';
+    const fileId = () => {
+      id = randomBytes(16).toString('hex');
+      file = this.pathOf(id);
+      return file;
+    };
     // MD5 costs a core at ~600 MB/s: only bodies whose digest someone needs pay for it, off the event loop.
     const md5 = options.md5 ? new OffThreadMd5() : undefined;
     // CRC-64 only for clients that send x-ms-content-crc64; computed here, on the event loop, at ~380 MB/s.
@@ -86,7 +92,7 @@ export class ContentStore {
         batch.push(chunk);
         batched += chunk.length;
         if (batched >= WRITE_BATCH_BYTES) {
-          handle ??= await fsp.open(file, 'wx', 0o600);
+          handle ??= await fsp.open(fileId(), 'wx', 0o600);
           writer ??= new OverlappedWriter(handle);
           await writer.write(batch, batched);
           batch = [];
@@ -101,12 +107,12 @@ export class ContentStore {
         if (batched > 0) await writer.write(batch, batched);
         await writer.finish();
       } else if (options.segment && this.segments && batched > 0) ({ id, offset } = await this.segments.append(batch, batched));
-      else await writeDurably(file, batch, batched);
+      else await writeDurably(fileId(), batch, batched);
     } catch (error) {
       md5?.abandon();
       await writer?.settle();
       await handle?.close().catch(() => {});
-      await fsp.rm(file, { force: true });
+      if (file) await fsp.rm(file, { force: true });
       throw error;
     }
     await handle?.close();

@@ -30,11 +30,14 @@ const PASS_INTERVAL_MS = 60_000;
 export class SegmentCompactor {
   private cursor = '';
   /**
-   * What the last look at a segment found: its size (fixed once sealed) and its
-   * count of pages. Only a segment that has lost pages since is looked at again
-   * (a page trimmed in place is missed until then: that errs towards keeping).
+   * What the last look at a segment found: its size (fixed once sealed), and
+   * its live bytes per page. It is looked at again only once its count of pages,
+   * at that many bytes each, would be under LIVE_SHARE of it: reading every page
+   * of each segment that lost one, after each seal, was a twentieth of a page
+   * write's work. (A page trimmed in place is missed until then, which errs
+   * towards keeping.)
    */
-  private readonly looked = new Map<string, { size: number; refs: number }>();
+  private readonly looked = new Map<string, { size: number; bytesPerPage: number }>();
   private running: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
 
@@ -71,9 +74,8 @@ export class SegmentCompactor {
     let compacted = false;
     for (const { id, refs } of batch) {
       const last = this.looked.get(id);
-      if (this.segments.inUse(id) || (last && refs >= last.refs)) continue;
+      if (this.segments.inUse(id) || (last && refs * last.bytesPerPage >= last.size * LIVE_SHARE)) continue;
       const size = last?.size ?? (await fsp.stat(this.content.pathOf(id))).size;
-      this.looked.set(id, { size, refs });
       compacted = (await this.compactIfSparse(id, size)) || compacted;
     }
     if (compacted) {
@@ -93,8 +95,10 @@ export class SegmentCompactor {
 
   /** Copies the segment's live regions forward if they are less than LIVE_SHARE of it; true if it did. */
   private async compactIfSparse(segment: string, size: number): Promise<boolean> {
-    const regions = liveRegions(await this.index.pagesIn(segment));
+    const pages = await this.index.pagesIn(segment);
+    const regions = liveRegions(pages);
     const live = regions.reduce((sum, region) => sum + region.length, 0);
+    this.looked.set(segment, { size, bytesPerPage: live / Math.max(pages.length, 1) });
     if (live >= size * LIVE_SHARE) return false;
     const moves: PageMove[] = [];
     const release = this.pins.pin([segment]);
