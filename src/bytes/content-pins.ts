@@ -15,6 +15,7 @@ export class ContentPins {
   private readonly deferred = new Set<string>();
 
   /**
+   * `durable`: resolves once the commits made so far are on disk.
    * `graceMs`: how long an orphaned file stays before it may go, asked at each
    * removal; nodes that share the content directory with live others keep it a
    * while. A read on another node has no pin here: it must find the file still
@@ -24,6 +25,7 @@ export class ContentPins {
   constructor(
     private readonly store: ContentStore,
     private readonly graceMs: () => number = () => 0,
+    private readonly durable: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
   /** Pins `ids`; the returned function releases them (calling it again does nothing). */
@@ -56,18 +58,23 @@ export class ContentPins {
    * an unreferenced file, which the start-up sweep removes.
    */
   remove(ids: Iterable<string>): void {
+    void this.removeDecided(ids);
+  }
+
+  /** `remove`, resolving once each id is unlinked or waits for its last pin (the unlinks themselves go on). */
+  async removeDecided(ids: Iterable<string>): Promise<void> {
     const orphans = [...ids];
     if (orphans.length === 0) return;
-    const decide = () => {
-      const now: string[] = [];
-      for (const id of orphans) {
-        if (this.pins.has(id)) this.deferred.add(id);
-        else now.push(id);
-      }
-      if (now.length > 0) this.store.remove(now).catch(() => {});
-    };
+    // Only once the commit that orphaned them is on disk: a power cut before would bring back rows that name them.
+    // A failed sync leaves them, unreferenced or not, to the start-up sweep.
+    if (!(await this.durable().then(() => true, () => false))) return;
     const grace = this.graceMs();
-    if (grace > 0) setTimeout(decide, grace).unref();
-    else setImmediate(decide);
+    await new Promise((resolve) => (grace > 0 ? setTimeout(resolve, grace).unref() : setImmediate(resolve)));
+    const now: string[] = [];
+    for (const id of orphans) {
+      if (this.pins.has(id)) this.deferred.add(id);
+      else now.push(id);
+    }
+    if (now.length > 0) this.store.remove(now).catch(() => {});
   }
 }

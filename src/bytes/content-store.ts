@@ -11,6 +11,8 @@ export interface WrittenContent {
   id: string;
   /** Where the content starts in its file, when not at 0: in a segment. */
   offset?: number;
+  /** For content in a segment: to call once the write naming it has committed or given up (Segments.append). */
+  settle?: () => void;
   size: number;
   /** The body's MD5, when the writer asked for it. */
   md5?: Buffer;
@@ -66,6 +68,7 @@ export class ContentStore {
     // A segment append names its own id; a content file's is made only with the file.
     let id = '';
     let offset = 0;
+    let settle: (() => void) | undefined;
     let file = '';
     const fileId = () => {
       id = randomBytes(16).toString('hex');
@@ -106,7 +109,7 @@ export class ContentStore {
       if (writer) {
         if (batched > 0) await writer.write(batch, batched);
         await writer.finish();
-      } else if (options.segment && this.segments && batched > 0) ({ id, offset } = await this.segments.append(batch, batched));
+      } else if (options.segment && this.segments && batched > 0) ({ id, offset, settle } = await this.segments.append(batch, batched));
       else await writeDurably(fileId(), batch, batched);
     } catch (error) {
       md5?.abandon();
@@ -116,7 +119,11 @@ export class ContentStore {
       throw error;
     }
     await handle?.close();
-    return { id, offset, size, md5: await digest, crc64: crc?.digest() };
+    const md5Digest = await digest?.catch((error: unknown) => {
+      settle?.();
+      throw error;
+    });
+    return { id, offset, settle, size, md5: md5Digest, crc64: crc?.digest() };
   }
 
   /** Writes an in-memory buffer as a new content file (a compacted run of file ranges). */

@@ -60,12 +60,24 @@ export class Segments {
     private readonly segmentBytes = SEGMENT_BYTES,
   ) {}
 
-  /** Appends `chunks` (`total` bytes, at least one) and resolves, with where they are, once they are on disk. */
-  async append(chunks: Buffer[], total: number): Promise<{ id: string; offset: number }> {
+  /**
+   * Appends `chunks` (`total` bytes, at least one) and resolves, with where they
+   * are, once they are on disk. Until `settle` is called (once the write that
+   * names them has committed, or given up), the segment counts as in use: the
+   * compactor removes no segment an uncommitted write may yet name.
+   */
+  async append(chunks: Buffer[], total: number): Promise<{ id: string; offset: number; settle: () => void }> {
     const segment = this.writable();
     const offset = segment.size;
     segment.size += total;
     segment.pending++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      segment.pending--;
+      if (segment.pending === 0 && segment !== this.active) this.retire(segment);
+    };
     try {
       // Written on the event loop: copying at most a MiB into the page cache takes microseconds (64 KiB: ~25 us
       // here), less than a trip through the thread pool costs, and each turn's fdatasync keeps little dirty.
@@ -74,10 +86,10 @@ export class Segments {
         segment.broken = true;
         throw error;
       });
-      return { id: segment.id, offset };
-    } finally {
-      segment.pending--;
-      if (segment.pending === 0 && segment !== this.active) this.retire(segment);
+      return { id: segment.id, offset, settle };
+    } catch (error) {
+      settle();
+      throw error;
     }
   }
 
@@ -98,7 +110,7 @@ export class Segments {
     return ready;
   }
 
-  /** Seals the active segment; appends still in flight close it when they end. */
+  /** Seals the active segment; appends still in flight close it when they settle. */
   close(): void {
     const active = this.active;
     this.active = undefined;

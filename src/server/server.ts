@@ -128,7 +128,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   await listen(blobTlsServer, config.blobHttpsPort, host);
   await listen(fileTlsServer, config.fileHttpsPort, host);
   // One set of pins and one small-content cache for both services: they share the content store.
-  const pins = new ContentPins(content, () => (cluster?.othersLive ? SHARED_UNLINK_GRACE_MS : 0));
+  const pins = new ContentPins(content, () => (cluster?.othersLive ? SHARED_UNLINK_GRACE_MS : 0), durable);
   const cache = new SmallContentCache(64 * 1024 * 1024, LIMITS.smallContent);
   // Filled in once the management port listens: the console served there may call the data plane.
   const consoleOrigin = new ConsoleOrigin();
@@ -156,7 +156,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
     );
   void purgeExpired();
   const purgeTimer = setInterval(purgeExpired, 60_000).unref();
-  const segmentCompactor = segmentIndex && content.segments && new SegmentCompactor(segmentIndex, content, content.segments, pins, durable, logger);
+  const segmentCompactor = segmentIndex && content.segments && new SegmentCompactor(segmentIndex, content, content.segments, pins, logger);
   const fileEndpoint = `http://${displayHost(host)}:${(fileServer.address() as AddressInfo).port}`;
   const compactor = new FileCompactor(metadata.files, content, pins, logger);
   const fileListener = fileRequestListener({ repo: metadata.files, serviceProperties: metadata.serviceProperties, content, pins, cache, compactor, endpoint: fileEndpoint, durable, consoleOrigin }, keyring, bearer, logger, uploads);

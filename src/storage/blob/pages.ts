@@ -153,16 +153,17 @@ export function makePutPage(keyring: KeyRing) {
       inline = length <= MAX_INLINE_WRITE ? await receiveInline(ctx, expectedCrc, false) : undefined;
       written = inline ?? (await receiveBody(ctx.req, ctx.deps.content, MAX_WRITE, false, true));
     }
-    if (written.size !== span) {
-      if (!inline) await ctx.deps.content.remove([written.id]);
-      throw errors.invalidHeader('x-ms-source-range', `the source range has ${written.size} bytes, but the pages written have ${span}.`);
-    }
-    const write = { first: pages.first, last: pages.last, contentId: written.id, contentOffset: written.offset ?? 0 };
     try {
+      if (written.size !== span) {
+        throw errors.invalidHeader('x-ms-source-range', `the source range has ${written.size} bytes, but the pages written have ${span}.`);
+      }
+      const write = { first: pages.first, last: pages.last, contentId: written.id, contentOffset: written.offset ?? 0 };
       await commitPages(ctx, (current, now) => ({ blob: touched(checkPageWrite(ctx, current, pages, now), now), write }), inline, written);
     } catch (error) {
       if (!inline) await ctx.deps.content.remove([written.id]);
       throw error;
+    } finally {
+      written.settle?.();
     }
   };
 }

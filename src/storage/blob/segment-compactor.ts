@@ -46,7 +46,6 @@ export class SegmentCompactor {
     private readonly content: ContentStore,
     private readonly segments: Segments,
     private readonly pins: ContentPins,
-    private readonly durable: () => Promise<void>,
     private readonly logger: Logger,
   ) {
     segments.onSeal = () => void this.pass();
@@ -78,11 +77,8 @@ export class SegmentCompactor {
       const size = last?.size ?? (await fsp.stat(this.content.pathOf(id))).size;
       compacted = (await this.compactIfSparse(id, size)) || compacted;
     }
-    if (compacted) {
-      // The segments just emptied go now: ContentPins hands orphans on after a setImmediate.
-      await new Promise((resolve) => setImmediate(resolve));
-      await this.removeReleased();
-    }
+    // The segments just emptied go now.
+    if (compacted) await this.removeReleased();
   }
 
   private async removeReleased(): Promise<void> {
@@ -101,24 +97,28 @@ export class SegmentCompactor {
     this.looked.set(segment, { size, bytesPerPage: live / Math.max(pages.length, 1) });
     if (live >= size * LIVE_SHARE) return false;
     const moves: PageMove[] = [];
+    const copies: (() => void)[] = [];
     const release = this.pins.pin([segment]);
     try {
-      for (const group of inGroups(regions, COPY_BYTES)) {
-        const data = await Promise.all(group.map((region) => this.content.readSmall(segment, region.length, region.offset)));
-        const { id, offset } = await this.segments.append(data, group.reduce((sum, region) => sum + region.length, 0));
-        let at = offset;
-        for (const region of group) {
-          for (const page of region.pages) moves.push({ page, to: id, offset: at });
-          at += region.length;
+      try {
+        for (const group of inGroups(regions, COPY_BYTES)) {
+          const data = await Promise.all(group.map((region) => this.content.readSmall(segment, region.length, region.offset)));
+          const { id, offset, settle } = await this.segments.append(data, group.reduce((sum, region) => sum + region.length, 0));
+          copies.push(settle);
+          let at = offset;
+          for (const region of group) {
+            for (const page of region.pages) moves.push({ page, to: id, offset: at });
+            at += region.length;
+          }
         }
+      } finally {
+        await release();
       }
+      // ContentPins lets the old bytes go only once the pages' new places are on disk.
+      await this.pins.removeDecided(await this.index.movePages(moves));
     } finally {
-      await release();
+      for (const settle of copies) settle();
     }
-    const orphans = await this.index.movePages(moves);
-    // The old bytes may go only once the pages' new places are on disk.
-    await this.durable();
-    this.pins.remove(orphans);
     return true;
   }
 }

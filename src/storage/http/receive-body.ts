@@ -29,6 +29,7 @@ export async function receiveBody(
     throw error;
   }
   if ((expectedMd5 && !expectedMd5.equals(written.md5!)) || (expectedCrc && !expectedCrc.equals(written.crc64!))) {
+    written.settle?.();
     await content.remove([written.id]);
     throw expectedMd5 ? errors.md5Mismatch() : errors.crc64Mismatch();
   }
