@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { ContentPins } from '../../src/bytes/content-pins.js';
+import { ContentStore } from '../../src/bytes/content-store.js';
+import { Segments } from '../../src/bytes/segments.js';
+
+async function store(segmentBytes: number): Promise<ContentStore> {
+  const content = new ContentStore(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-segments-')), (pathOf) => new Segments(pathOf, segmentBytes));
+  await content.init();
+  return content;
+}
+
+describe('Segments', () => {
+  it('append the writes of one turn to one file, sharing one fdatasync, and seal it once full', async () => {
+    const content = await store(4096);
+    const segments = content.segments!;
+    const fdatasync = vi.spyOn(fs, 'fdatasync');
+    const sealed = vi.fn();
+    segments.onSeal = sealed;
+
+    const writes = await Promise.all(Array.from({ length: 4 }, (_, i) => segments.append([Buffer.alloc(1024, i + 1)], 1024)));
+    expect(new Set(writes.map((write) => write.id)).size).toBe(1);
+    expect(writes.map((write) => write.offset)).toEqual([0, 1024, 2048, 3072]);
+    expect(fdatasync).toHaveBeenCalledTimes(1);
+    const file = fs.readFileSync(content.pathOf(writes[0]!.id));
+    expect(file.subarray(2048, 3072).equals(Buffer.alloc(1024, 3))).toBe(true);
+
+    // Full: the next append starts another segment.
+    const next = await segments.append([Buffer.alloc(512, 9)], 512);
+    expect(next.id).not.toBe(writes[0]!.id);
+    expect(next.offset).toBe(0);
+    expect(sealed).toHaveBeenCalledTimes(1);
+    fdatasync.mockRestore();
+    for (const write of [...writes, next]) write.settle();
+    segments.close();
+  });
+
+  it('keep a segment in use until every write to it has settled, and hand on released ones only then', async () => {
+    const content = await store(1024);
+    const segments = content.segments!;
+    const first = await segments.append([Buffer.alloc(1024)], 1024);
+    const second = await segments.append([Buffer.alloc(512)], 512); // seals the first
+    expect(second.id).not.toBe(first.id);
+
+    // Its last reference went, but the write that put bytes there has not committed yet: it may still name it.
+    await content.remove([first.id]);
+    expect(segments.inUse(first.id)).toBe(true);
+    expect(segments.takeReleased()).toEqual([]);
+    first.settle();
+    expect(segments.inUse(first.id)).toBe(false);
+    expect(segments.takeReleased()).toEqual([first.id]);
+    // remove handed the segment on rather than unlinking it: the compactor decides, knowing what names it.
+    expect(fs.existsSync(content.pathOf(first.id))).toBe(true);
+    second.settle();
+    segments.close();
+  });
+});
+
+describe('ContentPins', () => {
+  it('unlink orphaned content only once the commit that orphaned it is on disk, and never after a failed sync', async () => {
+    const content = await store(1024);
+    const written = await content.writeBuffer(Buffer.from('orphan'));
+    let synced!: () => void;
+    const pins = new ContentPins(content, () => 0, () => new Promise<void>((resolve) => (synced = resolve)));
+    const removing = pins.removeDecided([written.id]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fs.existsSync(content.pathOf(written.id))).toBe(true);
+    synced();
+    await removing;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fs.existsSync(content.pathOf(written.id))).toBe(false);
+
+    const kept = await content.writeBuffer(Buffer.from('kept'));
+    await new ContentPins(content, () => 0, () => Promise.reject(new Error('EIO'))).removeDecided([kept.id]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(fs.existsSync(content.pathOf(kept.id))).toBe(true);
+  });
+});
