@@ -115,7 +115,8 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
   };
   const { swept, tls, identity } = cluster ? await cluster.alone(prepare) : await prepare(false);
   if (swept > 0) logger.info({ swept }, 'removed content left by interrupted writes');
-  bearer = new BearerAuth(identity.tokens, metadata.directory, identity);
+  const tokens = new BearerAuth(identity.tokens, metadata.directory, identity);
+  bearer = tokens;
 
   const blobServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
   const fileServer = createDataPlaneServer(config.uploads.idleTimeoutMs);
@@ -146,6 +147,7 @@ async function serve(config: ServerConfig, logger: Logger, metadata: Metadata, s
     rehydrateDelayMs: config.rehydrateDelayMs,
     asyncCopyDelayMs: config.asyncCopyDelayMs,
     consoleOrigin,
+    bearer: tokens,
   };
   const blobListener = blobRequestListener(blobDeps, keyring, bearer, logger, uploads);
   // Soft-deleted blobs, versions and snapshots go for good once their retention runs out: now, then every minute.

@@ -306,6 +306,42 @@ describe('keyless: scoped role assignments and bearer tokens on the data plane',
       expect(refused.message).toMatch(/Storage Blob Delegator, at the storage account or above/);
     });
 
+    it('authorizes a copy source by a user delegation SAS, or by a bearer token in x-ms-copy-source-authorization, on its own', async () => {
+      // The destination is another account's, signed with its key: the source's own credential must allow reading it.
+      const keysB = await admin.storage.storageAccounts.listKeys('keyless-b', 'keylessb');
+      const copies = new BlobServiceClient(`${server.blobHttps}/keylessb`, new StorageSharedKeyCredential('keylessb', keysB.keys![0]!.value!), tls()).getContainerClient('copies');
+      await copies.createIfNotExists();
+      const key = await keyFor(signer);
+      await copies.getBlockBlobClient('by-sas.txt').syncCopyFromURL(sasUrl(key, 'r', 'shared.txt').replace(server.blob, server.blobHttps));
+      expect((await copies.getBlobClient('by-sas.txt').downloadToBuffer()).toString()).toBe('delegated');
+      const forged = await errorOf(copies.getBlockBlobClient('x').syncCopyFromURL(sasUrl(key, 'r', 'shared.txt').replace('sp=r', 'sp=rw').replace(server.blob, server.blobHttps)));
+      expect(statusAndCode(forged)).toEqual([403, 'CannotVerifyCopySource']);
+      expect(forged.message).toMatch(/user delegation SAS does not allow reading it/);
+
+      const token = (await credentialOf(signer).getToken('https://storage.azure.com/.default'))!.token;
+      const sourceAuthorization = { scheme: 'Bearer', value: token };
+      const shared = `${server.blobHttps}/keylessa/data/shared.txt`;
+      await copies.getBlockBlobClient('by-token.txt').syncCopyFromURL(shared, { sourceAuthorization });
+      expect((await copies.getBlobClient('by-token.txt').downloadToBuffer()).toString()).toBe('delegated');
+      const blocks = copies.getBlockBlobClient('by-token-blocks.txt');
+      await blocks.stageBlockFromURL(btoa('b1'), shared, 0, 9, { sourceAuthorization });
+      await blocks.commitBlockList([btoa('b1')]);
+      expect((await blocks.downloadToBuffer()).toString()).toBe('delegated');
+
+      // Without a token, the private source is refused; with one whose principal cannot read the source, too.
+      expect(statusAndCode(await errorOf(copies.getBlockBlobClient('x').syncCopyFromURL(shared)))).toEqual([404, 'CannotVerifyCopySource']);
+      const keysA = await admin.storage.storageAccounts.listKeys('keyless-a', 'keylessa');
+      await new BlobServiceClient(`${server.blob}/keylessa`, new StorageSharedKeyCredential('keylessa', keysA.keys![0]!.value!)).getContainerClient('other').getBlockBlobClient('private.txt').upload('private', 7);
+      const unreadable = await errorOf(copies.getBlockBlobClient('x').syncCopyFromURL(`${server.blobHttps}/keylessa/other/private.txt`, { sourceAuthorization }));
+      expect(statusAndCode(unreadable)).toEqual([403, 'CannotVerifyCopySource']);
+      expect(unreadable.message).toMatch(/bearer token does not allow reading it.*blobs\/read/);
+      const badToken = await errorOf(copies.getBlockBlobClient('x').syncCopyFromURL(shared, { sourceAuthorization: { scheme: 'Bearer', value: `${token}x` } }));
+      expect(statusAndCode(badToken)).toEqual([401, 'CannotVerifyCopySource']);
+      const badScheme = await errorOf(copies.getBlockBlobClient('x').syncCopyFromURL(shared, { sourceAuthorization: { scheme: 'Basic', value: 'dXNlcjpwYXNz' } }));
+      expect(statusAndCode(badScheme)).toEqual([400, 'InvalidHeaderValue']);
+      expect(badScheme.message).toMatch(/x-ms-copy-source-authorization/);
+    });
+
     const listFor = async (principalId: string) => {
       const found = [];
       for await (const assignment of authorization.roleAssignments.listForScope(accountA, { filter: `principalId eq '${principalId}'` })) found.push(assignment);

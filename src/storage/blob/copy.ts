@@ -20,7 +20,19 @@ import { tagsHeader } from './tag-set.js';
 import { LIMITS, type BlobRequest } from './deps.js';
 import { READ_BLOB } from './access.js';
 
-const cannotVerify = (status: 403 | 404, why: string) => new StorageError(status, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
+const cannotVerify = (status: 401 | 403 | 404, why: string) => new StorageError(status, 'CannotVerifyCopySource', `Could not verify the copy source: ${why}`);
+
+/** The source's own authorization: a refusal (401, 403) is CannotVerifyCopySource with its status, saying what refused and why. */
+async function asCopySourceCheck<T>(check: Promise<T>, what: string): Promise<T> {
+  try {
+    return await check;
+  } catch (error) {
+    if (error instanceof StorageError && (error.status === 401 || error.status === 403)) {
+      throw cannotVerify(error.status, `${what} does not allow reading it (${error.code}: ${error.message})`);
+    }
+    throw error;
+  }
+}
 
 /**
  * Copy Blob and Copy Blob From URL within this server. The destination shares
@@ -147,10 +159,12 @@ export async function abortCopyBlob(ctx: BlobRequest): Promise<void> {
 }
 
 /**
- * The copy source, authorized on its own: by the SAS its URL carries, or, with
+ * The copy source, authorized on its own: by a bearer token in
+ * x-ms-copy-source-authorization (its principal's roles must allow reading the
+ * source), by the SAS its URL carries (a user delegation SAS too), or, with
  * none, by the destination's Shared Key when both are in one account, or by a
- * public container. A SAS that does not let its holder read the source is 403
- * CannotVerifyCopySource, whatever signed the destination request. The
+ * public container. A credential that does not let its holder read the source
+ * is 401 or 403 CannotVerifyCopySource, whatever signed the destination request. The
  * x-ms-source-if-* conditions are evaluated against the source, and an archived
  * source cannot be copied.
  */
@@ -165,24 +179,34 @@ export async function readSource(ctx: BlobRequest, keyring: KeyRing, sourceUrl: 
   if (!parsed) throw cannotVerify(404, `only blobs on this server (${ctx.req.headers.host}) can be copied; '${url.host}' is another host.`);
   const keys = keyring.get(parsed.account);
   if (!keys || !parsed.container || !parsed.path) throw cannotVerify(404, 'the URL does not name a blob of an account on this server.');
+  const sourceRequest = (headers: IncomingMessage['headers']) => ({ method: 'GET', url: url.pathname + url.search, headers, socket: ctx.req.socket }) as IncomingMessage;
   const sourceCtx: BlobRequest = {
     ...ctx,
     ...parsed,
-    req: { method: 'GET', url: url.pathname + url.search, headers: {}, socket: ctx.req.socket } as IncomingMessage,
+    req: sourceRequest({}),
   };
+  const sourceAuthorization = header(ctx.req.headers, 'x-ms-copy-source-authorization');
   const sameAccountKey = parsed.account === ctx.account && ctx.auth.kind === 'sharedKey';
-  if (parsed.query.has('sig') || !sameAccountKey) {
+  if (sourceAuthorization !== undefined) {
+    if (!/^bearer /i.test(sourceAuthorization)) {
+      throw errors.invalidHeader('x-ms-copy-source-authorization', "only the Bearer scheme is supported: 'Bearer <token>', a token for the source's account.");
+    }
+    // The token travels with this request, so its version and protocol are this request's.
+    const tokenCtx = { ...sourceCtx, req: sourceRequest({ 'x-ms-version': ctx.req.headers['x-ms-version'] }) };
+    await asCopySourceCheck(ctx.deps.bearer.authenticate(tokenCtx, keys, READ_BLOB, sourceAuthorization), "the source's bearer token");
+  } else if (parsed.query.has('skoid')) {
+    await asCopySourceCheck(ctx.deps.bearer.authenticateDelegatedSas(sourceCtx, keys, READ_BLOB), "the source URL's user delegation SAS");
+  } else if (parsed.query.has('sig') || !sameAccountKey) {
     // Read first: the check itself does not wait, and a SAS's stored policy is the source container's.
     const container = await ctx.deps.repo.getContainer(parsed.account, parsed.container);
-    let auth;
-    try {
-      auth = authenticate(sourceCtx, keys, READ_BLOB, (named, id) => (named === parsed.container ? container?.signedIdentifiers.find((identifier) => identifier.id === id) : undefined));
-    } catch (error) {
-      if (error instanceof StorageError && error.status === 403) throw cannotVerify(403, `the source URL's SAS does not allow reading it (${error.code}: ${error.message})`);
-      throw error;
-    }
+    const auth = await asCopySourceCheck(
+      Promise.resolve().then(() =>
+        authenticate(sourceCtx, keys, READ_BLOB, (named, id) => (named === parsed.container ? container?.signedIdentifiers.find((identifier) => identifier.id === id) : undefined)),
+      ),
+      "the source URL's SAS",
+    );
     if (auth.kind === 'anonymous' && !container?.publicAccess) {
-      throw cannotVerify(404, 'the source is private: append a SAS with read permission to the source URL.');
+      throw cannotVerify(404, 'the source is private: append a SAS with read permission to the source URL, or send x-ms-copy-source-authorization.');
     }
   }
   let source: BlobRecord;

@@ -4,6 +4,7 @@ import type { SmallContentCache } from '../../bytes/small-content-cache.js';
 import type { AsyncStore } from '../../db/async-store.js';
 import type { BlobRepo } from '../../db/blobs.js';
 import type { ServicePropertiesStore } from '../../db/service-properties.js';
+import type { BearerAuth } from '../auth/bearer.js';
 import type { AccessTier } from '../../db/records.js';
 import type { AuthorizedRequest } from '../http/listener.js';
 import type { ConsoleOrigin } from '../http/cors.js';
@@ -30,6 +31,8 @@ export interface BlobDeps {
   asyncCopyDelayMs: number;
   /** The web console's origin, which may call every account (CORS). */
   consoleOrigin: ConsoleOrigin;
+  /** Checks bearer tokens and user delegation SASes, for copy sources too. */
+  bearer: BearerAuth;
 }
 
 export interface BlobRequest extends AuthorizedRequest {
