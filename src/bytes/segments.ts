@@ -20,13 +20,13 @@ class Segment {
   pending = 0;
   /** Set once an fdatasync failed: its later ones could report success for pages the kernel dropped. */
   broken = false;
-  readonly sync: GroupSync;
+  readonly flush: GroupSync;
 
   constructor(
     readonly id: string,
     readonly fd: number,
   ) {
-    this.sync = new GroupSync(() => new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()))));
+    this.flush = new GroupSync(() => new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()))));
   }
 }
 
@@ -82,7 +82,7 @@ export class Segments {
       // Written on the event loop: copying at most a MiB into the page cache takes microseconds (64 KiB: ~25 us
       // here), less than a trip through the thread pool costs, and each turn's fdatasync keeps little dirty.
       writeAt(segment.fd, chunks, total, offset);
-      await segment.sync.sync().catch((error: unknown) => {
+      await segment.flush.sync().catch((error: unknown) => {
         segment.broken = true;
         throw error;
       });
