@@ -29,7 +29,13 @@ function jobLogLocation(defaultOutputUri: string): { datastore: string; path: st
 export async function readJobLog(workspace: Workspace, defaultOutputUri: string, offset = 0): Promise<Buffer | undefined> {
   const where = jobLogLocation(defaultOutputUri);
   const datastore = await Datastore.get(workspace, where.datastore);
-  return datastore.withStorage(await datastore.ownAccess(), async (target) => ((await target.exists(where.path)) ? target.read(where.path, offset) : undefined));
+  // One read, a missing log answering 404, rather than asking first: a stream polls this every second.
+  return datastore.withStorage(await datastore.ownAccess(), (target) =>
+    target.read(where.path, offset).catch((error: { statusCode?: number }) => {
+      if (error.statusCode === 404) return undefined;
+      throw error;
+    }),
+  );
 }
 
 /**
