@@ -143,8 +143,12 @@ async function placeNow(ctx: RunContext, field: string, uri: string): Promise<{ 
     return await resolveStorageUri(ctx.deps, ctx.workspace, field, uri);
   } catch (error) {
     if (!(error instanceof ArmError)) throw error;
+    // A datastore URI names its datastore; a storage URL names a container that some datastore read when the job was created.
+    const why = uri.startsWith('azureml:')
+      ? 'its datastore was deleted after the job was created'
+      : 'the datastore that read its container was deleted, or registered onto another container, after the job was created';
     throw new JobStorageError(
-      `'${uri}' no longer points into a datastore of workspace '${ctx.workspace.name}': its datastore was deleted after the job was created. Register it again (mlspace ml datastore create) and run the job again.`,
+      `'${uri}' no longer points into a datastore of workspace '${ctx.workspace.name}': ${why}. Register it again (mlspace ml datastore create) and run the job again.`,
       'DatastoreNotFound',
     );
   }

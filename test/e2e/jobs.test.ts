@@ -297,6 +297,28 @@ ${extra}`,
       code: 'DatastoreNotFound',
       message: "The job could not upload output 'out': 'azureml://datastores/scratch/paths/gone/' no longer points into a datastore of workspace 'jobws': its datastore was deleted after the job was created. Register it again (mlspace ml datastore create) and run the job again.",
     });
+
+    // A storage URL names a container, which the datastore that read it may have left for another: the job,
+    // queued behind jobs that fill every slot, finds no datastore reading its input's container when it starts.
+    await (await blobs(DATA_ACCOUNT)).createContainer('scratchbox');
+    await ml.datastores.createOrUpdate(GROUP, WORKSPACE, 'scratch', { properties: { ...scratch, containerName: 'scratchbox' } } as Parameters<typeof ml.datastores.createOrUpdate>[3]);
+    const busy = Array.from({ length: os.availableParallelism() }, (_, i) => `busy-${i}`);
+    for (const name of busy) {
+      fs.writeFileSync(file, `name: ${name}\ncommand: sleep 2\nenvironment: azureml:AzureML-minimal:1\n`);
+      expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
+    }
+    const url = `${server.blob}/${DATA_ACCOUNT}/scratchbox/in/`;
+    fs.writeFileSync(file, `name: datastore-moved\ncommand: ls \${{inputs.data}}\nenvironment: azureml:AzureML-minimal:1\ninputs:\n  data:\n    type: uri_folder\n    path: ${url}\n`);
+    const moved = await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none');
+    expect(moved.code, moved.stderr).toBe(0);
+    expect((await jobOf('datastore-moved')).properties.status).toBe('Queued');
+    await ml.datastores.createOrUpdate(GROUP, WORKSPACE, 'scratch', { properties: scratch } as Parameters<typeof ml.datastores.createOrUpdate>[3]);
+    await ended('datastore-moved');
+    expect((await show('datastore-moved')).error).toEqual({
+      code: 'DatastoreNotFound',
+      message: `The job could not download input 'data': '${url}' no longer points into a datastore of workspace 'jobws': the datastore that read its container was deleted, or registered onto another container, after the job was created. Register it again (mlspace ml datastore create) and run the job again.`,
+    });
+    for (const name of busy) await ended(name);
   });
 
   it('streams a log that grows over several reads, each line once and in order', async () => {
