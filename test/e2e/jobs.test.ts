@@ -302,10 +302,13 @@ ${extra}`,
     // queued behind jobs that fill every slot, finds no datastore reading its input's container when it starts.
     await (await blobs(DATA_ACCOUNT)).createContainer('scratchbox');
     await ml.datastores.createOrUpdate(GROUP, WORKSPACE, 'scratch', { properties: { ...scratch, containerName: 'scratchbox' } } as Parameters<typeof ml.datastores.createOrUpdate>[3]);
+    // The busy jobs hold their slots until the test lets them go.
+    const release = path.join(work, 'release-busy');
     const busy = Array.from({ length: os.availableParallelism() }, (_, i) => `busy-${i}`);
     for (const name of busy) {
-      fs.writeFileSync(file, `name: ${name}\ncommand: sleep 2\nenvironment: azureml:AzureML-minimal:1\n`);
+      fs.writeFileSync(file, `name: ${name}\ncommand: while [ ! -e ${release} ]; do sleep 0.1; done\nenvironment: azureml:AzureML-minimal:1\n`);
       expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
+      await until(`${name} to run`, async () => ((await jobOf(name)).properties.status === 'Running' ? true : undefined));
     }
     const url = `${server.blob}/${DATA_ACCOUNT}/scratchbox/in/`;
     fs.writeFileSync(file, `name: datastore-moved\ncommand: ls \${{inputs.data}}\nenvironment: azureml:AzureML-minimal:1\ninputs:\n  data:\n    type: uri_folder\n    path: ${url}\n`);
@@ -313,6 +316,7 @@ ${extra}`,
     expect(moved.code, moved.stderr).toBe(0);
     expect((await jobOf('datastore-moved')).properties.status).toBe('Queued');
     await ml.datastores.createOrUpdate(GROUP, WORKSPACE, 'scratch', { properties: scratch } as Parameters<typeof ml.datastores.createOrUpdate>[3]);
+    fs.writeFileSync(release, '');
     await ended('datastore-moved');
     expect((await show('datastore-moved')).error).toEqual({
       code: 'DatastoreNotFound',
