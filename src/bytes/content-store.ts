@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { Crc64 } from './crc64.js';
+import { datasync } from './group-sync.js';
 import { OffThreadMd5 } from './md5-off-thread.js';
 import { isSegment, SEGMENT_PREFIX, type Segments } from './segments.js';
 
@@ -222,10 +223,6 @@ async function writeDurably(file: string, chunks: Buffer[], total: number): Prom
 
 function writev(fd: number, chunks: Buffer[]): Promise<number> {
   return new Promise((resolve, reject) => fs.writev(fd, chunks, (error, written) => (error ? reject(error) : resolve(written))));
-}
-
-function datasync(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
 }
 
 async function modifiedBefore(file: string, time: number): Promise<boolean> {

@@ -1,3 +1,10 @@
+import fs from 'node:fs';
+
+/** fdatasync of a descriptor, from the thread pool. */
+export function datasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+}
+
 /**
  * Group commit for one file: callers that need their writes on disk share
  * fdatasyncs. A caller needs an fdatasync that starts after its write. The next

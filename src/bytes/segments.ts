@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { GroupSync } from './group-sync.js';
+import { datasync, GroupSync } from './group-sync.js';
 
 /** Segment ids name files as content ids do, and say what they are. */
 export const SEGMENT_PREFIX = 'seg-';
@@ -26,7 +26,7 @@ class Segment {
     readonly id: string,
     readonly fd: number,
   ) {
-    this.flush = new GroupSync(() => new Promise((resolve, reject) => fs.fdatasync(fd, (error) => (error ? reject(error) : resolve()))));
+    this.flush = new GroupSync(() => datasync(fd));
   }
 }
 
