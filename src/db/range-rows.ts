@@ -1,4 +1,3 @@
-import { SEGMENT_END, SEGMENT_PREFIX } from '../bytes/segments.js';
 import type { ContentRefs } from './content-refs.js';
 import { cutOut, sameRanges } from './range-math.js';
 import type { StoredRange } from './records.js';
@@ -6,12 +5,6 @@ import type { Db } from './sqlite.js';
 
 /** The key columns' values of whatever owns a set of ranges (a file's id; a page blob's account, container, name and snapshot). */
 export type Owner = readonly (string | number)[];
-
-/** A range with the owner whose it is. */
-export interface OwnedRange {
-  owner: Owner;
-  range: StoredRange;
-}
 
 /**
  * The written ranges of sparse content (Azure Files' files, page blobs): rows
@@ -27,7 +20,7 @@ export class RangeRows {
   constructor(
     db: Db,
     table: string,
-    private readonly ownerColumns: readonly string[],
+    ownerColumns: readonly string[],
     private readonly refs: ContentRefs,
   ) {
     const owner = ownerColumns.map((column) => `${column} = ?`).join(' AND ');
@@ -47,13 +40,6 @@ export class RangeRows {
       content: db.prepare(`SELECT content_id FROM ${table} WHERE ${owner}`).pluck(),
       deleteAll: db.prepare(`DELETE FROM ${table} WHERE ${owner}`),
       rename: db.prepare(`UPDATE ${table} SET ${ownerColumns.map((column) => `${column} = ?`).join(', ')} WHERE ${owner}`),
-      // The segment terms as the partial index states them, so SQLite may use it.
-      inSegment: db.prepare(
-        `SELECT ${ownerColumns.join(', ')}, ${columns} FROM ${table} WHERE content_id = ? AND content_id >= '${SEGMENT_PREFIX}' AND content_id < '${SEGMENT_END}'`,
-      ),
-      move: db.prepare(
-        `UPDATE ${table} SET content_id = ?, content_offset = ? WHERE ${owner} AND first_byte = ? AND last_byte = ? AND content_id = ? AND content_offset = ?`,
-      ),
     };
   }
 
@@ -132,22 +118,6 @@ export class RangeRows {
   drop(owner: Owner, orphans: string[]): void {
     this.refs.release(this.stmt.content.all(...owner) as string[], orphans);
     this.stmt.deleteAll.run(...owner);
-  }
-
-  /** Every range, whoever's, whose bytes are in `segment` (by the table's partial index on segment ids). */
-  inSegment(segment: string): OwnedRange[] {
-    return (this.stmt.inSegment.all(segment) as Record<string, string | number>[]).map((row) => ({
-      owner: this.ownerColumns.map((column) => row[column]!),
-      range: { first: row.first as number, last: row.last as number, contentId: row.contentId as string, contentOffset: row.contentOffset as number },
-    }));
-  }
-
-  /** Points `range`, if it is still as read, at the same bytes elsewhere: `to` at `offset`. False, changing nothing, when a write changed it. */
-  move({ owner, range }: OwnedRange, to: string, offset: number, orphans: string[]): boolean {
-    if (this.stmt.move.run(to, offset, ...owner, range.first, range.last, range.contentId, range.contentOffset).changes === 0) return false;
-    this.refs.add([to]);
-    this.refs.release([range.contentId], orphans);
-    return true;
   }
 
   private insert(owner: Owner, range: StoredRange): void {

@@ -2,8 +2,7 @@ import fsp from 'node:fs/promises';
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { Segments } from '../../bytes/segments.js';
-import type { OwnedRange } from '../../db/range-rows.js';
-import type { PageMove, SegmentIndex } from '../../db/segment-index.js';
+import type { OwnedRange, PageMove, SegmentIndex } from '../../db/segment-index.js';
 import type { Logger } from '../http/listener.js';
 
 /** A segment is compacted once less than this share of its bytes is still named. */
