@@ -12,10 +12,19 @@ export interface ProcessEnd {
 }
 
 /**
+ * Holds the command until `release`: the shell reads one line from its stdin
+ * first, and a server killed before it releases closes the pipe, so the
+ * command never starts. The command then has stdin at end of file.
+ */
+const GATE = 'read -r _ && exec /bin/sh -c "$0"';
+
+/**
  * A job's command, run by /bin/sh in its own process group, so that stopping
- * it stops everything it started. Its stdout and stderr go, in the order they
- * arrive, to `onOutput`. The environment is exactly `env`: the server's own
- * (its master key, its admin client) never reaches the job.
+ * it stops everything it started. It starts only when released, so a server
+ * can first record its pid where another node finds it if this one dies. Its
+ * stdout and stderr go, in the order they arrive, to `onOutput`. The
+ * environment is exactly `env`: the server's own (its master key, its admin
+ * client) never reaches the job.
  */
 export class JobProcess {
   private readonly child;
@@ -23,7 +32,9 @@ export class JobProcess {
   readonly ended: Promise<ProcessEnd>;
 
   constructor(command: string, cwd: string, env: Record<string, string>, onOutput: (chunk: Buffer) => void) {
-    this.child = spawn('/bin/sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn('/bin/sh', ['-c', GATE, command], { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    // A write to a shell already gone (stopped before release) is no error of the job's.
+    this.child.stdin.on('error', () => undefined);
     this.child.stdout.on('data', onOutput);
     this.child.stderr.on('data', onOutput);
     this.ended = new Promise((resolve) => {
@@ -42,6 +53,11 @@ export class JobProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** Lets the command start. */
+  release(): void {
+    this.child.stdin.end('\n');
   }
 
   /** Ends the whole group: SIGTERM, then SIGKILL after a grace period. */

@@ -95,7 +95,13 @@ export async function runJob(ctx: RunContext): Promise<JobOutcome> {
     const command = job.command.replace(PLACEHOLDER, (_all, scope: string, name: string) => shellQuote(bindings.get(`${scope}.${name}`)!));
     const env = jobEnvironment(ctx, bindings, dirs.tmp);
     const child = new JobProcess(command, dirs.code, env, (chunk) => log.write(chunk));
-    if (child.pid !== undefined) await ctx.spawned(child.pid);
+    try {
+      if (child.pid !== undefined) await ctx.spawned(child.pid);
+    } catch (error) {
+      child.stop('unrecorded');
+      throw error;
+    }
+    child.release();
     const onAbort = () => child.stop(String(signal.reason ?? 'canceled'));
     signal.addEventListener('abort', onAbort);
     const timer = job.timeoutSeconds ? setTimeout(() => child.stop('timeout'), job.timeoutSeconds * 1000) : undefined;
