@@ -30,6 +30,11 @@ export class GroupSync {
     return this.next;
   }
 
+  /** The fdatasync running now, settled whatever its outcome; undefined when none is. */
+  inFlight(): Promise<void> | undefined {
+    return this.running?.catch(() => {});
+  }
+
   /** Waits for the fdatasyncs asked for so far, whatever their outcome. */
   async settle(): Promise<void> {
     await this.next?.catch(() => {});

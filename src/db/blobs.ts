@@ -91,9 +91,13 @@ export class BlobRepo {
   private readonly writes: WriteBatch;
   private readonly stmt;
 
-  constructor(private readonly db: Db) {
+  /** `inFlight`: the WAL fsync running now, which a batch of writes waits for (WriteBatch). */
+  constructor(
+    private readonly db: Db,
+    inFlight?: () => Promise<void> | undefined,
+  ) {
     this.refs = new ContentRefs(db);
-    this.writes = new WriteBatch(db, () => this.blobCache.clear());
+    this.writes = new WriteBatch(db, () => this.blobCache.clear(), inFlight);
     this.pages = new RangeRows(db, 'page_ranges', ['account', 'container', 'blob', 'snapshot'], this.refs);
     this.history = new BlobHistory(db, this.refs, this.pages);
     this.containerRows = new ScopedRows(db, 'account = ? AND container = ?');

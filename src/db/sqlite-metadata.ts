@@ -55,7 +55,7 @@ export function openSqliteMetadata(dataDir: string, sealer: Sealer): Metadata {
     rotations: new RotationRepo(db, accounts, consumers, directory),
     keylessMigrations: new KeylessMigrationRepo(db, sealer, datastores, workspaces),
     activity: new ActivityRepo(db),
-    blobs: asyncStore(new BlobRepo(db)),
+    blobs: asyncStore(new BlobRepo(db, () => walSync.inFlight())),
     files: asyncStore(new FileRepo(db)),
     serviceProperties: new ServicePropertiesRepo(db),
     referencedContent: async () => referencedContent(db),

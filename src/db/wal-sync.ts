@@ -26,6 +26,11 @@ export class WalSync {
     return this.group.sync();
   }
 
+  /** The fdatasync running now (settled whatever its outcome), or undefined: what a WriteBatch holds its commit for. */
+  inFlight(): Promise<void> | undefined {
+    return this.group.inFlight();
+  }
+
   async close(): Promise<void> {
     await this.group.settle();
     await this.handle?.close();

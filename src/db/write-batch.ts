@@ -16,21 +16,40 @@ interface Queued<T> {
  * alone and the others still commit. Each caller gets its own result or
  * error, and asks WalSync for the fsync that makes it durable in the same
  * turn as the others, so they share that too.
+ *
+ * While an fsync runs (`inFlight`), a commit gains nothing by going first: its
+ * writers wait for the next fsync either way. The batch waits for the running
+ * one to end and then commits everything that arrived meanwhile, so under load
+ * each fsync has one transaction, of every writer that came during the last.
  */
 export class WriteBatch {
   private queue: Queued<unknown>[] = [];
 
-  /** `onAbort` runs when a batch's commit fails, so whoever cached what its writes returned can forget it. */
+  /**
+   * `onAbort` runs when a batch's commit fails, so whoever cached what its writes returned can forget it.
+   * `inFlight` is the fsync running now, if any (WalSync.inFlight).
+   */
   constructor(
     private readonly db: Db,
     private readonly onAbort: () => void = () => {},
+    private readonly inFlight: () => Promise<void> | undefined = () => undefined,
   ) {}
 
   submit<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      if (this.queue.push({ run, resolve, reject } as Queued<unknown>) === 1) setImmediate(() => this.flush());
+      if (this.queue.push({ run, resolve, reject } as Queued<unknown>) === 1) setImmediate(this.flushWhenSynced);
     });
   }
+
+  /**
+   * Flushes now, or once the running fsync ends: in the turn after, so the writes that arrive with its end
+   * join. It waits for that one fsync only, never for the next: writers of other tables keep asking for them.
+   */
+  private readonly flushWhenSynced = (): void => {
+    const running = this.inFlight();
+    if (running === undefined) this.flush();
+    else void running.then(() => setImmediate(() => this.flush()));
+  };
 
   private flush(): void {
     const batch = this.queue;

@@ -56,4 +56,36 @@ describe('WriteBatch', () => {
     await batch.submit(() => insert.run('d'));
     expect(rows(db)).toEqual(['d']);
   });
+
+  it('holds writes that arrive while an fsync runs, and commits them together once it ends', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-batch-')), 'metadata.sqlite');
+    const db = openSqlite(file);
+    db.exec('CREATE TABLE t (v TEXT PRIMARY KEY)');
+    // A second connection sees only what has committed.
+    const committed = () => openSqlite(file).prepare('SELECT count(*) FROM t').pluck().get();
+    let endFsync!: () => void;
+    let running: Promise<void> | undefined = new Promise<void>((resolve) => (endFsync = resolve));
+    const batch = new WriteBatch(db, undefined, () => running);
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+
+    // Submitted in separate turns: without a running fsync each turn would commit on its own.
+    const first = batch.submit(() => insert.run('a'));
+    await new Promise((resolve) => setImmediate(resolve));
+    const second = batch.submit(() => {
+      insert.run('b');
+      return committed(); // 'a' is written in this same transaction, so not committed yet
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(committed()).toBe(0);
+
+    running = undefined;
+    endFsync();
+    const [, committedBeforeB] = await Promise.all([first, second]);
+    expect(committedBeforeB).toBe(0);
+    expect(rows(db)).toEqual(['a', 'b']);
+
+    // With no fsync running, a write commits in the turn it came.
+    await batch.submit(() => insert.run('c'));
+    expect(committed()).toBe(3);
+  });
 });
