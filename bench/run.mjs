@@ -2,17 +2,19 @@
 // child processes, runs the registered scenarios against them one at a time,
 // prints markdown tables (stdout) and writes bench/results/latest.json.
 //
-//   node bench/run.mjs [--strict] [--quick] [--only id,id] [--profile]
+//   node bench/run.mjs [--strict] [--quick] [--only id,id] [--profile] [--no-pin]
 //     --strict   exit 1 when a target fails (by default a FAIL is printed, exit 0)
 //     --quick    short runs, a 32 MiB transfer and a tenth of the rotation scale, to check the bench itself works
 //     --only     run only these scenario ids
 //     --profile  write a V8 CPU profile of mlspace to bench/results/profiles/
+//     --no-pin   leave the request-loop scenarios unpinned: client and servers share every core (cores.mjs)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { pinCores } from './lib/cores.mjs';
 import { describeTarget, evaluateTargets, markdown } from './lib/report.mjs';
 import { scenarios } from './lib/scenarios/index.mjs';
 import { SERVER_LABELS, startServers, stopServers } from './lib/servers.mjs';
@@ -26,7 +28,7 @@ const SETTINGS = {
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 const { values: args } = parseArgs({
-  options: { strict: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' }, profile: { type: 'boolean' } },
+  options: { strict: { type: 'boolean' }, quick: { type: 'boolean' }, only: { type: 'string' }, profile: { type: 'boolean' }, 'no-pin': { type: 'boolean' } },
 });
 const settings = args.quick ? SETTINGS.quick : SETTINGS.full;
 const selected = selectScenarios(args.only);
@@ -51,8 +53,15 @@ try {
   for (const scenario of selected) {
     log(`\n${scenario.title}`);
     const own = Object.fromEntries(scenario.servers.map((name) => [name, servers[name]]));
-    const rows = await scenario.run(own, settings, (message) => log(`  ${message}`));
-    results.push({ id: scenario.id, title: scenario.title, rows, targets: evaluateTargets(scenario, rows) });
+    const cores = scenario.pinned && !args['no-pin'] ? pinCores(Object.values(own)) : undefined;
+    if (cores && !cores.pinned) log('  (not pinned: this machine has one core or no taskset; client and server share the cores)');
+    let rows;
+    try {
+      rows = await scenario.run(own, settings, (message) => log(`  ${message}`));
+    } finally {
+      cores?.release();
+    }
+    results.push({ id: scenario.id, title: scenario.title, pinned: cores?.pinned ?? false, rows, targets: evaluateTargets(scenario, rows) });
   }
 } finally {
   await stopServers(servers);

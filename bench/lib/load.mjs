@@ -25,9 +25,33 @@ export async function autocannonGet(url, { connections, seconds, warmupSeconds, 
  */
 export async function loopRate(op, { concurrency, seconds, warmupSeconds }) {
   await loops(op, concurrency, warmupSeconds);
-  return loops(op, concurrency, seconds);
+  const { done, elapsed } = await loops(op, concurrency, seconds);
+  return done / elapsed;
 }
 
+/**
+ * loopRate for several servers at once (`ops`: server name → op): after each
+ * one's warm-up, the measured seconds are cut into `rounds` rounds, and each
+ * round runs every server in turn, the order rotating. Whatever else the host
+ * runs meanwhile then weighs on every server alike, where one stretch each
+ * gave it all to whichever ran at the time. Returns operations per second by server.
+ */
+export async function interleavedLoopRates(ops, { concurrency, seconds, warmupSeconds }, rounds = 5) {
+  const names = Object.keys(ops);
+  for (const name of names) await loops(ops[name], concurrency, warmupSeconds);
+  const totals = Object.fromEntries(names.map((name) => [name, { done: 0, elapsed: 0 }]));
+  for (let round = 0; round < rounds; round++) {
+    for (let turn = 0; turn < names.length; turn++) {
+      const name = names[(round + turn) % names.length];
+      const { done, elapsed } = await loops(ops[name], concurrency, seconds / rounds);
+      totals[name].done += done;
+      totals[name].elapsed += elapsed;
+    }
+  }
+  return Object.fromEntries(names.map((name) => [name, totals[name].done / totals[name].elapsed]));
+}
+
+/** Operations completed by `concurrency` loops of `op` in about `seconds`, and the seconds they took. */
 async function loops(op, concurrency, seconds) {
   const start = performance.now();
   const deadline = start + seconds * 1000;
@@ -40,7 +64,7 @@ async function loops(op, concurrency, seconds) {
       }
     }),
   );
-  return done / ((performance.now() - start) / 1000);
+  return { done, elapsed: (performance.now() - start) / 1000 };
 }
 
 /** Seconds `fn` takes. */

@@ -36,7 +36,7 @@ export function markdown(results) {
   ];
   for (const result of results) {
     for (const row of result.rows) {
-      lines.push(`| ${row.label} | ${row.unit} | ${servers.map((s) => (s in row.values ? number(row.values[s]) : '–')).join(' | ')} |`);
+      lines.push(`| ${row.label}${result.pinned ? ' (one core each)' : ''} | ${row.unit} | ${servers.map((s) => (s in row.values ? number(row.values[s]) : '–')).join(' | ')} |`);
     }
   }
   lines.push('', '| Target | Measured | Required | Result |', '|---|---:|---:|---|');

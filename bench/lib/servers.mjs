@@ -28,6 +28,7 @@ process.on('exit', () => {
  * @property {{ blob: string, file?: string }} endpoints Service URLs without the account (Azurite runs no File service).
  * @property {boolean} stores false for the bare server, which answers any upload but keeps nothing.
  * @property {string} version
+ * @property {number} pid the server's process
  * @property {() => number | undefined} cpuMs CPU time the server process has used so far (all its threads), where /proc tells.
  * @property {() => Promise<void>} stop
  */
@@ -126,6 +127,7 @@ function server(name, child, endpoints, version, stores) {
     endpoints,
     stores,
     version,
+    pid: child.pid,
     cpuMs: () => processCpuMs(child.pid),
     async stop() {
       if (!running.has(child)) return;

@@ -5,7 +5,7 @@
 // client itself allows.
 import { randomUUID } from 'node:crypto';
 import { benchContainer } from '../azure.mjs';
-import { loopRate } from '../load.mjs';
+import { interleavedLoopRates } from '../load.mjs';
 import { SMALL_BODY } from '../payload.mjs';
 
 const CONCURRENCY = 16;
@@ -14,6 +14,8 @@ export default {
   id: 'blob-lease',
   title: `Lease acquire + release pairs with @azure/storage-blob (${CONCURRENCY} parallel loops)`,
   servers: ['mlspace', 'azurite', 'bare'],
+  // The client and each server on a core of their own (cores.mjs).
+  pinned: true,
   targets: [
     { row: 'pairs', of: 'mlspace', vs: 'azurite', atLeast: 3 },
     { row: 'pairs', of: 'mlspace', vs: 'bare' },
@@ -21,7 +23,7 @@ export default {
   ],
 
   async run(servers, settings, log) {
-    const pairs = {};
+    const ops = {};
     for (const server of Object.values(servers)) {
       const container = await benchContainer(server, 'bench-lease');
       const blobs = await Promise.all(
@@ -31,16 +33,14 @@ export default {
           return blob;
         }),
       );
-      log(`${server.name}: ${settings.seconds} s of acquire + release pairs after ${settings.warmupSeconds} s warm-up`);
-      pairs[server.name] = await loopRate(
-        async (loop) => {
-          const lease = blobs[loop].getBlobLeaseClient(randomUUID());
-          await lease.acquireLease(-1);
-          await lease.releaseLease();
-        },
-        { concurrency: CONCURRENCY, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds },
-      );
+      ops[server.name] = async (loop) => {
+        const lease = blobs[loop].getBlobLeaseClient(randomUUID());
+        await lease.acquireLease(-1);
+        await lease.releaseLease();
+      };
     }
+    log(`${settings.seconds} s of acquire + release pairs on each server, in rounds taken in turn, after ${settings.warmupSeconds} s warm-up each`);
+    const pairs = await interleavedLoopRates(ops, { concurrency: CONCURRENCY, seconds: settings.seconds, warmupSeconds: settings.warmupSeconds });
     return [{ id: 'pairs', label: 'Lease acquire + release pairs, official client, concurrency 16', unit: 'pairs/s', values: pairs }];
   },
 };
