@@ -209,7 +209,9 @@ async function uploadOutput(ctx: RunContext, storage: JobStorage, uri: string, d
 
 /**
  * The job's environment: the variables Azure ML sets and the job's own, and
- * nothing of the server's (no master key, no admin client, no MLSPACE_*).
+ * nothing of the server's (no master key, no admin client, no MLSPACE_*). The
+ * job's own may replace any but AZUREML_RUN_ID: it is how another node
+ * recognizes the job's processes after this one dies (killOrphan).
  */
 function jobEnvironment(ctx: RunContext, bindings: Map<string, string>, tmp: string): Record<string, string> {
   const { job, workspace, deps } = ctx;
@@ -228,5 +230,5 @@ function jobEnvironment(ctx: RunContext, bindings: Map<string, string>, tmp: str
     const [scope, name] = key.split('.');
     env[`AZURE_ML_${scope === 'inputs' ? 'INPUT' : 'OUTPUT'}_${name}`] = value;
   }
-  return { ...env, ...job.environmentVariables };
+  return { ...env, ...job.environmentVariables, AZUREML_RUN_ID: job.name };
 }

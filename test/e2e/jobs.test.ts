@@ -160,10 +160,11 @@ ${extra}`,
 
   it("gives the command a scrubbed environment: Azure ML's variables and its own, nothing of the server's", async () => {
     const file = path.join(work, 'env.yml');
-    fs.writeFileSync(file, `name: envcheck\ncommand: env | sort\nenvironment: azureml:AzureML-minimal:1\nenvironment_variables:\n  MY_SETTING: "42"\n`);
+    fs.writeFileSync(file, `name: envcheck\ncommand: env | sort\nenvironment: azureml:AzureML-minimal:1\nenvironment_variables:\n  MY_SETTING: "42"\n  AZUREML_RUN_ID: spoofed\n`);
     expect((await cli('ml', 'job', 'create', '--file', file, ...ws, '-o', 'none')).code).toBe(0);
     expect((await ended('envcheck')).properties.status).toBe('Completed');
     const log = (await (await blobs(WS_ACCOUNT)).getContainerClient('azureml').getBlobClient('ExperimentRun/dcid.envcheck/user_logs/std_log.txt').downloadToBuffer()).toString();
+    // The run id stays the job's own: it is how another node finds the job's processes after this one dies.
     expect(log).toContain('AZUREML_RUN_ID=envcheck\n');
     expect(log).toContain('MY_SETTING=42\n');
     expect(log).not.toContain('canary');
