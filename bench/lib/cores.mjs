@@ -1,6 +1,6 @@
 // One core for the load generator, one for the server under test, in the
-// scenarios that run the official client in request loops (small blobs, leases,
-// appends, page writes). Unpinned, the scheduler moved the client, the server
+// scenarios that run the official client in request loops (leases, appends,
+// page writes). Unpinned, the scheduler moved the client, the server
 // and the server's thread-pool threads across the two cores as it pleased: the
 // bare server's lease rate varied from 1,552 to 2,406 pairs/s in back-to-back
 // runs, and a server that did more per request also slowed the client it
