@@ -5,8 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { openSqlite, type Db } from '../../../src/db/sqlite.js';
 import { WriteBatch } from '../../../src/db/write-batch.js';
 
-function scratchDb(): Db {
-  const db = openSqlite(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-batch-')), 'metadata.sqlite'));
+function scratchFile(): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-batch-')), 'metadata.sqlite');
+}
+
+function scratchDb(file = scratchFile()): Db {
+  const db = openSqlite(file);
   db.exec('CREATE TABLE t (v TEXT PRIMARY KEY)');
   return db;
 }
@@ -58,11 +62,11 @@ describe('WriteBatch', () => {
   });
 
   it('holds writes that arrive while an fsync runs, and commits them together once it ends', async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-batch-')), 'metadata.sqlite');
-    const db = openSqlite(file);
-    db.exec('CREATE TABLE t (v TEXT PRIMARY KEY)');
+    const file = scratchFile();
+    const db = scratchDb(file);
     // A second connection sees only what has committed.
-    const committed = () => openSqlite(file).prepare('SELECT count(*) FROM t').pluck().get();
+    const reader = openSqlite(file);
+    const committed = () => reader.prepare('SELECT count(*) FROM t').pluck().get();
     let endFsync!: () => void;
     let running: Promise<void> | undefined = new Promise<void>((resolve) => (endFsync = resolve));
     const batch = new WriteBatch(db, undefined, () => running);
@@ -87,5 +91,6 @@ describe('WriteBatch', () => {
     // With no fsync running, a write commits in the turn it came.
     await batch.submit(() => insert.run('c'));
     expect(committed()).toBe(3);
+    reader.close();
   });
 });
