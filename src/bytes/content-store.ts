@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { Crc64 } from './crc64.js';
 import { datasync } from './group-sync.js';
 import { OffThreadMd5 } from './md5-off-thread.js';
-import { isSegment, SEGMENT_PREFIX, type Segments } from './segments.js';
+import { isSegment, shardOf, type Segments } from './segments.js';
 
 export interface WrittenContent {
   id: string;
@@ -54,8 +54,7 @@ export class ContentStore {
   }
 
   pathOf(id: string): string {
-    const shard = isSegment(id) ? id.slice(SEGMENT_PREFIX.length, SEGMENT_PREFIX.length + 2) : id.slice(0, 2);
-    return path.join(this.root, shard, id);
+    return path.join(this.root, shardOf(id), id);
   }
 
   /**

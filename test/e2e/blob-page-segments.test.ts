@@ -8,7 +8,8 @@ import { devConnectionString, startTestServer, type TestServer } from '../helper
 // Page writes of a node alone (the embedded dialect) are appended to shared
 // segment files of 32 MiB rather than written to a file each; a compactor
 // copies the live pages of mostly overwritten segments forward and removes
-// segments nothing names.
+// segments nothing names, keeping up to two of their files as spares that
+// later segments are written over.
 
 const KiB = 1024;
 const PAGE_WRITE = 64 * KiB;
@@ -22,13 +23,13 @@ beforeAll(async () => {
 });
 afterAll(() => server.stop());
 
-/** The segment files of a data directory, by id, with their sizes. */
-function segments(dataDir: string): Map<string, number> {
+/** The segment files of a data directory (or, with 'spare-', the spare files kept to write segments over), by id, with their sizes. */
+function segments(dataDir: string, prefix = 'seg-'): Map<string, number> {
   const found = new Map<string, number>();
   const root = path.join(dataDir, 'blobs');
   for (const shard of fs.readdirSync(root)) {
     for (const name of fs.readdirSync(path.join(root, shard))) {
-      if (name.startsWith('seg-')) found.set(name, fs.statSync(path.join(root, shard, name)).size);
+      if (name.startsWith(prefix)) found.set(name, fs.statSync(path.join(root, shard, name)).size);
     }
   }
   return found;
@@ -77,11 +78,15 @@ describe('page writes in segments', () => {
     const live = 2 * PER_SEGMENT * PAGE_WRITE;
     await until(() => [...segments(server.dataDir).values()].reduce((sum, bytes) => sum + bytes, 0) <= 2 * live + 32 * 1024 * KiB, 'dead segments are removed');
     expect((await blob.downloadToBuffer()).equals(expected)).toBe(true);
+    // Besides, at most two removed segments' files are kept to be written over.
+    expect(segments(server.dataDir, 'spare-').size).toBeLessThanOrEqual(2);
 
     // Killed and started again, every page is as written.
     await server.stop('SIGKILL');
     server = await startTestServer({ dataDir: server.dataDir, embedded: true });
     expect((await pageBlob(server, 'disk.img').downloadToBuffer()).equals(expected)).toBe(true);
+    // Spare files hold nothing anyone names: start-up removes them.
+    expect(segments(server.dataDir, 'spare-').size).toBe(0);
   });
 
   it('go once nothing names them', async () => {
@@ -104,6 +109,8 @@ describe('page writes in segments', () => {
       await next.uploadPages(Buffer.alloc(PAGE_WRITE, 1), 0, PAGE_WRITE);
       await until(() => !segments(fresh.dataDir).has(own!), "the deleted blob's segment is removed");
       expect([...segments(fresh.dataDir).values()]).toEqual([PAGE_WRITE]);
+      // Its file is kept, under a name of its own, for a later segment to be written over.
+      expect([...segments(fresh.dataDir, 'spare-').values()]).toEqual([32 * 1024 * KiB]);
       expect((await next.downloadToBuffer()).equals(Buffer.alloc(PAGE_WRITE, 1))).toBe(true);
     } finally {
       await fresh.stop();

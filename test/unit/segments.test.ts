@@ -56,6 +56,36 @@ describe('Segments', () => {
     second.settle();
     segments.close();
   });
+
+  it('write the next segments over the files of removed ones, in whole blocks, cut to what they hold once sealed', async () => {
+    const content = await store(4096);
+    const segments = content.segments!;
+    const old = await segments.append([Buffer.alloc(8192, 1)], 8192);
+    const next = await segments.append([Buffer.alloc(4096, 2)], 4096); // seals the old one
+    old.settle();
+    expect(await segments.reuse(old.id)).toBe(true);
+    expect(fs.existsSync(content.pathOf(old.id))).toBe(false);
+
+    // The segment after `next` takes the old file under a new name; over it, a write of 1000 bytes covers a whole block.
+    const over = await segments.append([Buffer.alloc(1000, 3)], 1000);
+    expect(over.id).not.toBe(next.id);
+    expect(over.offset).toBe(0);
+    const file = fs.readFileSync(content.pathOf(over.id));
+    expect(file.subarray(0, 1000).equals(Buffer.alloc(1000, 3))).toBe(true);
+    expect(file.subarray(1000, 4096).equals(Buffer.alloc(3096))).toBe(true);
+
+    // Sealed and settled, it is cut to the block it holds, not left at the old file's 8 KiB.
+    const after = await segments.append([Buffer.alloc(512, 4)], 512);
+    expect(after.id).not.toBe(over.id);
+    for (const write of [next, over, after]) write.settle();
+    const deadline = Date.now() + 5000;
+    while (fs.statSync(content.pathOf(over.id)).size !== 4096 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(fs.statSync(content.pathOf(over.id)).size).toBe(4096);
+
+    // A few spare files are kept, no more: the caller unlinks the rest.
+    expect([await segments.reuse(next.id), await segments.reuse(over.id), await segments.reuse(after.id)]).toEqual([true, true, false]);
+    segments.close();
+  });
 });
 
 describe('ContentPins', () => {

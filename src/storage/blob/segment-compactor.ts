@@ -1,4 +1,4 @@
-import fsp from 'node:fs/promises';
+import fsp, { type FileHandle } from 'node:fs/promises';
 import type { ContentPins } from '../../bytes/content-pins.js';
 import type { ContentStore } from '../../bytes/content-store.js';
 import type { Segments } from '../../bytes/segments.js';
@@ -17,7 +17,8 @@ const PASS_INTERVAL_MS = 60_000;
 /**
  * Bounds the space dead regions of segments take (segments.ts). A pass, after
  * each segment sealed and every minute:
- * - removes released segments that nothing names any more;
+ * - removes released segments that nothing names any more (keeping a few
+ *   files for the next segments to be written over, Segments.reuse);
  * - looks at the next PER_PASS segments something names, and copies the live
  *   regions of each that is mostly dead to the active segment, then points their
  *   pages at the copies (a page a write changed meanwhile keeps its old bytes,
@@ -84,7 +85,7 @@ export class SegmentCompactor {
     for (const id of this.segments.takeReleased()) {
       if (await this.index.isReferenced(id)) continue;
       this.looked.delete(id);
-      await this.content.unlink([id]);
+      if (!(await this.segments.reuse(id))) await this.content.unlink([id]);
     }
   }
 
@@ -99,9 +100,12 @@ export class SegmentCompactor {
     const copies: (() => void)[] = [];
     const release = this.pins.pin([segment]);
     try {
+      let handle: FileHandle | undefined;
       try {
+        // One handle for the whole segment: an open and a close per region were two more trips through the thread pool.
+        handle = await this.content.open(segment);
         for (const group of inGroups(regions, COPY_BYTES)) {
-          const data = await Promise.all(group.map((region) => this.content.readSmall(segment, region.length, region.offset)));
+          const data = await readRegions(handle, group);
           const { id, offset, settle } = await this.segments.append(data, group.reduce((sum, region) => sum + region.length, 0));
           copies.push(settle);
           let at = offset;
@@ -111,6 +115,7 @@ export class SegmentCompactor {
           }
         }
       } finally {
+        await handle?.close();
         await release();
       }
       // ContentPins lets the old bytes go only once the pages' new places are on disk.
@@ -140,6 +145,23 @@ function liveRegions(pages: readonly OwnedRange[]): Region[] {
     else regions.set(key, { offset: page.range.contentOffset, length, pages: [page] });
   }
   return [...regions.values()].sort((a, b) => a.offset - b.offset);
+}
+
+/** The bytes of `regions` (in order), read with one read per run of adjacent regions: a region each. */
+async function readRegions(handle: FileHandle, regions: readonly Region[]): Promise<Buffer[]> {
+  const data: Buffer[] = [];
+  for (let start = 0; start < regions.length; ) {
+    let end = start + 1;
+    while (end < regions.length && regions[end]!.offset === regions[end - 1]!.offset + regions[end - 1]!.length) end++;
+    const first = regions[start]!.offset;
+    const length = regions[end - 1]!.offset + regions[end - 1]!.length - first;
+    const run = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(run, 0, length, first);
+    if (bytesRead < length) throw new Error(`segment ${first + bytesRead} bytes long where pages name bytes up to ${first + length}`);
+    for (let i = start; i < end; i++) data.push(run.subarray(regions[i]!.offset - first, regions[i]!.offset - first + regions[i]!.length));
+    start = end;
+  }
+  return data;
 }
 
 /** Consecutive runs of regions of about `bytes` each (a region larger than that is a run of its own). */
