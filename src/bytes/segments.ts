@@ -24,8 +24,8 @@ export function shardOf(id: string): string {
 
 /** A segment is sealed, and the next one started, once it holds this much. */
 const SEGMENT_BYTES = 32 * 1024 * 1024;
-/** Segment files nothing names that are kept to be written over rather than unlinked. */
-const SPARE_FILES = 2;
+/** Segment files nothing names that are kept to be written over rather than unlinked: compaction frees them in bursts. */
+const SPARE_FILES = 4;
 /** The file system's block: appends over a reused file cover whole blocks. */
 const BLOCK = 4096;
 const ZEROS = Buffer.alloc(BLOCK);

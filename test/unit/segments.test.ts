@@ -83,7 +83,9 @@ describe('Segments', () => {
     expect(fs.statSync(content.pathOf(over.id)).size).toBe(4096);
 
     // A few spare files are kept, no more: the caller unlinks the rest.
-    expect([await segments.reuse(next.id), await segments.reuse(over.id), await segments.reuse(after.id)]).toEqual([true, true, false]);
+    const kept = []; // files nothing names, as a removed segment's are
+    for (let i = 0; i < 5; i++) kept.push(await segments.reuse((await content.writeBuffer(Buffer.from('x'))).id));
+    expect(kept).toEqual([true, true, true, true, false]);
     segments.close();
   });
 });
