@@ -72,8 +72,9 @@ class Segment {
  * the next segments are written over those files under new names: overwriting
  * blocks already allocated spares the file system its block allocation, its
  * inode write at each fdatasync and the unlink, and the page cache its fresh
- * pages; measured, 64 KiB page writes took 11-18% less CPU. The old bytes are
- * never read: nothing names them, and a region is named only once written.
+ * pages; measured, 64 KiB page writes ran 8-18% faster, at 4-13% less CPU
+ * each. The old bytes are never read: nothing names them, and a region is
+ * named only once written.
  */
 export class Segments {
   private active: Segment | undefined;
