@@ -216,6 +216,8 @@ export class Segments {
 }
 
 async function syncDirectory(dir: string): Promise<void> {
+  // Windows opens no directory as a file; NTFS journals its renames.
+  if (process.platform === 'win32') return;
   const handle = await fsp.open(dir, 'r');
   try {
     await handle.sync();
