@@ -115,7 +115,8 @@ export class SegmentCompactor {
           }
         }
       } finally {
-        await handle?.close();
+        // A read-only handle has nothing to lose on close: a failure there must not keep the segment pinned.
+        await handle?.close().catch(() => {});
         await release();
       }
       // ContentPins lets the old bytes go only once the pages' new places are on disk.
@@ -156,15 +157,16 @@ function liveRegions(pages: readonly OwnedRange[]): Region[] {
  */
 async function readRegions(handle: FileHandle, regions: readonly Region[]): Promise<Buffer[]> {
   const data: Buffer[] = [];
+  const endOf = (region: Region) => region.offset + region.length;
   for (let start = 0; start < regions.length; ) {
     let end = start + 1;
-    while (end < regions.length && regions[end]!.offset - (regions[end - 1]!.offset + regions[end - 1]!.length) <= regions[end]!.length) end++;
+    while (end < regions.length && regions[end]!.offset - endOf(regions[end - 1]!) <= regions[end]!.length) end++;
     const first = regions[start]!.offset;
-    const length = regions[end - 1]!.offset + regions[end - 1]!.length - first;
+    const length = endOf(regions[end - 1]!) - first;
     const run = Buffer.allocUnsafe(length);
     const { bytesRead } = await handle.read(run, 0, length, first);
     if (bytesRead < length) throw new Error(`segment ${first + bytesRead} bytes long where pages name bytes up to ${first + length}`);
-    for (let i = start; i < end; i++) data.push(run.subarray(regions[i]!.offset - first, regions[i]!.offset - first + regions[i]!.length));
+    for (let i = start; i < end; i++) data.push(run.subarray(regions[i]!.offset - first, endOf(regions[i]!) - first));
     start = end;
   }
   return data;
