@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answerAfterUnreadBody } from '../storage/http/body-limits.js';
+import { isDiskFull } from '../storage/http/disk-full.js';
 import { activityLogRoutes } from './activity/routes.js';
 import type { ManagementDeps } from './deps.js';
 import type { ArmRequest, ArmResult } from './http/context.js';
@@ -76,7 +77,7 @@ async function recorded(deps: ManagementDeps, route: ArmRoute, ctx: ArmRequest, 
     if (!ctx.activity?.ownEvents) await deps.activity.record({ ...event, status: 'Succeeded', properties: { statusCode: String(result.status), ...ctx.activity?.properties } });
     return result;
   } catch (error) {
-    const armError = error instanceof ArmError ? error : armErrors.internal();
+    const armError = error instanceof ArmError ? error : armErrors.internal(error);
     // A body that is not JSON is quoted back in the parser's message; Readers see this log, so it keeps only the code.
     const message = armError.code === 'InvalidRequestContent' ? undefined : armError.message;
     await deps.activity.record({ ...event, status: 'Failed', properties: { statusCode: String(armError.status), code: armError.code, message } });
@@ -137,8 +138,8 @@ export function managementRequestListener(deps: ManagementDeps) {
     handle(ctx).catch((error: unknown) => {
       if (!(error instanceof ArmError)) {
         // Operators get the failure in the log; the client gets a generic 500.
-        deps.logger.error({ requestId: ctx.requestId, method: req.method, err: error }, 'management request failed');
-        error = armErrors.internal();
+        deps.logger.error({ requestId: ctx.requestId, method: req.method, err: error }, `management request failed${isDiskFull(error) ? ': the disk is full' : ''}`);
+        error = armErrors.internal(error);
       }
       const armError = error as ArmError;
       if (armError.status >= 400 && armError.status < 500) {

@@ -1,3 +1,5 @@
+import { DISK_FULL_MESSAGE, isDiskFull } from '../../storage/http/disk-full.js';
+
 /**
  * An error the management plane answers with: ARM's JSON body
  * `{"error":{"code","message"}}`. The message says what was wrong and how to
@@ -26,5 +28,7 @@ export const armErrors = {
   resourceNotFound: (type: string, name: string, group: string) =>
     new ArmError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${group}' was not found.`),
   bodyTooLarge: (limit: number) => new ArmError(413, 'RequestEntityTooLarge', `The request body exceeds the limit of ${limit} bytes.`),
-  internal: () => new ArmError(500, 'InternalServerError', 'The server encountered an internal error. Please retry the request.'),
+  /** What a request that failed on the server's side is answered, told apart only when the disk is full (`cause`). */
+  internal: (cause?: unknown) =>
+    new ArmError(500, 'InternalServerError', isDiskFull(cause) ? DISK_FULL_MESSAGE : 'The server encountered an internal error. Please retry the request.'),
 };

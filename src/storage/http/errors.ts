@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { DISK_FULL_MESSAGE, isDiskFull } from './disk-full.js';
 
 /**
  * An error the Storage data plane answers with: Azure's XML body
@@ -113,5 +114,7 @@ export const errors = {
       'ServerBusy',
       'The server is currently unable to receive requests: this node has not confirmed the current account keys with the database. Please retry your request.',
     ),
-  internal: () => new StorageError(500, 'InternalError', 'The server encountered an internal error. Please retry the request.'),
+  /** What a request that failed on the server's side is answered, told apart only when the disk is full (`cause`). */
+  internal: (cause?: unknown) =>
+    new StorageError(500, 'InternalError', isDiskFull(cause) ? DISK_FULL_MESSAGE : 'The server encountered an internal error. Please retry the request.'),
 };

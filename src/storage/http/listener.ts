@@ -9,6 +9,7 @@ import type { StorageRequest, StorageService } from './context.js';
 import { StorageError, errors, sendStorageError } from './errors.js';
 import { hostAccount, parseStorageUrl } from './request-url.js';
 import { writeHead } from './respond.js';
+import { isDiskFull } from './disk-full.js';
 import { answerAfterUnreadBody, type UploadGate } from './body-limits.js';
 import { addCorsHeaders, answerPreflight, CONSOLE_CORS_RULE, type ConsoleOrigin, type CorsRule } from './cors.js';
 
@@ -119,9 +120,9 @@ export function storageRequestListener<C extends AuthorizedRequest, O extends St
         return;
       }
       if (!(error instanceof StorageError)) {
-        // Log the failure for operators; the client sees only a generic 500.
-        logger.error({ requestId: ctx.requestId, method: req.method, err: error }, `${definition.service} request failed`);
-        error = errors.internal();
+        // Log the failure for operators; the client sees a 500 that says no more than whether the disk is full.
+        logger.error({ requestId: ctx.requestId, method: req.method, err: error }, `${definition.service} request failed${isDiskFull(error) ? ': the disk is full' : ''}`);
+        error = errors.internal(error);
       }
       if (res.headersSent) sendStorageError(res, error as StorageError, ctx.requestId);
       else answerAfterUnreadBody(req, res, () => sendStorageError(res, error as StorageError, ctx.requestId));

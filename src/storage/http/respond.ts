@@ -32,5 +32,5 @@ function acknowledge(ctx: StorageRequest, status: number, headers: OutgoingHttpH
     ctx.res.end(body);
   };
   if (ctx.req.method === 'GET' || ctx.req.method === 'HEAD') return send();
-  ctx.durable().then(send, () => sendStorageError(ctx.res, errors.internal(), ctx.requestId));
+  ctx.durable().then(send, (error: unknown) => sendStorageError(ctx.res, errors.internal(error), ctx.requestId));
 }
