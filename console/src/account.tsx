@@ -233,7 +233,7 @@ export function AccountPage({ session, accountId, onBack, onBrowse }: { session:
       {consumers instanceof ApiError && <p class="muted">{consumers.message}</p>}
       {Array.isArray(consumers) && consumers.length === 0 && <p class="muted">Nothing registered here holds a key of this account.</p>}
       {Array.isArray(consumers) && consumers.length > 0 && (
-        <table>
+        <table class="stack">
           <thead>
             <tr>
               <th>Consumer</th>
@@ -247,12 +247,12 @@ export function AccountPage({ session, accountId, onBack, onBrowse }: { session:
           <tbody>
             {consumers.map((consumer) => (
               <tr key={consumer.id}>
-                <td>{where(consumer)}</td>
-                <td>{consumer.kind === 'workspace' ? 'workspace' : `${consumer.system ? 'system ' : ''}datastore (${consumer.datastoreType})`}</td>
-                <td>{consumer.resourceGroup}</td>
-                <td>{consumer.credentialsType}</td>
-                <td>{consumer.matches === 'stale' ? <span class="badge bad">stale</span> : consumer.matches}</td>
-                <td>
+                <td data-label="Consumer">{where(consumer)}</td>
+                <td data-label="Kind">{consumer.kind === 'workspace' ? 'workspace' : `${consumer.system ? 'system ' : ''}datastore (${consumer.datastoreType})`}</td>
+                <td data-label="Resource group">{consumer.resourceGroup}</td>
+                <td data-label="Credential">{consumer.credentialsType}</td>
+                <td data-label="Holds">{consumer.matches === 'stale' ? <span class="badge bad">stale</span> : consumer.matches}</td>
+                <td data-label="SAS expiry">
                   {consumer.sas?.expiry ? `${consumer.sas.expiry.slice(0, 16).replace('T', ' ')} UTC` : '—'} {consumer.sas?.expired && <span class="badge bad">expired</span>}
                 </td>
               </tr>

@@ -159,6 +159,8 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await page.getByRole('link', { name: 'consoleacct' }).click();
     await page.getByRole('heading', { name: 'Consumers' }).waitFor();
     await page.screenshot({ path: path.join(SHOTS, 'account-480-dark.png'), fullPage: true });
+    // The consumers table stacks its rows rather than running past the window's edge.
+    expect(await page.evaluate(() => document.querySelector('table.stack')!.getBoundingClientRect().right)).toBeLessThanOrEqual(480);
     await page.getByRole('link', { name: 'Activity log' }).click();
     await page.getByRole('heading', { name: 'Activity log' }).waitFor();
     await page.getByRole('row').nth(1).waitFor();
