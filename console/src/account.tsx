@@ -3,6 +3,7 @@ import { api, ApiError, STORAGE_API, type Session } from './api';
 import { Confirm } from './confirm';
 import { mayBrowseStorage, mayReadKeys, mayRotate } from './roles';
 import { RotatePanel } from './rotate';
+import { StackTable } from './stack-table';
 
 
 interface AccountProperties {
@@ -233,32 +234,20 @@ export function AccountPage({ session, accountId, onBack, onBrowse }: { session:
       {consumers instanceof ApiError && <p class="muted">{consumers.message}</p>}
       {Array.isArray(consumers) && consumers.length === 0 && <p class="muted">Nothing registered here holds a key of this account.</p>}
       {Array.isArray(consumers) && consumers.length > 0 && (
-        <table class="stack">
-          <thead>
-            <tr>
-              <th>Consumer</th>
-              <th>Kind</th>
-              <th>Resource group</th>
-              <th>Credential</th>
-              <th>Holds</th>
-              <th>SAS expiry</th>
-            </tr>
-          </thead>
-          <tbody>
+        <StackTable headings={[{ label: 'Consumer' }, { label: 'Kind' }, { label: 'Resource group' }, { label: 'Credential' }, { label: 'Holds' }, { label: 'SAS expiry' }]}>
             {consumers.map((consumer) => (
               <tr key={consumer.id}>
-                <td data-label="Consumer">{where(consumer)}</td>
-                <td data-label="Kind">{consumer.kind === 'workspace' ? 'workspace' : `${consumer.system ? 'system ' : ''}datastore (${consumer.datastoreType})`}</td>
-                <td data-label="Resource group">{consumer.resourceGroup}</td>
-                <td data-label="Credential">{consumer.credentialsType}</td>
-                <td data-label="Holds">{consumer.matches === 'stale' ? <span class="badge bad">stale</span> : consumer.matches}</td>
-                <td data-label="SAS expiry">
+                <td>{where(consumer)}</td>
+                <td>{consumer.kind === 'workspace' ? 'workspace' : `${consumer.system ? 'system ' : ''}datastore (${consumer.datastoreType})`}</td>
+                <td>{consumer.resourceGroup}</td>
+                <td>{consumer.credentialsType}</td>
+                <td>{consumer.matches === 'stale' ? <span class="badge bad">stale</span> : consumer.matches}</td>
+                <td>
                   {consumer.sas?.expiry ? `${consumer.sas.expiry.slice(0, 16).replace('T', ' ')} UTC` : '—'} {consumer.sas?.expired && <span class="badge bad">expired</span>}
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </StackTable>
       )}
     </section>
   );

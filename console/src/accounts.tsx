@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, STORAGE_API, type Session } from './api';
+import { StackTable } from './stack-table';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -61,6 +62,17 @@ function ConsumerCells({ consumers }: { consumers: Row['consumers'] }) {
   );
 }
 
+const ACCOUNT_HEADINGS = [
+  { label: 'Account' },
+  { label: 'Resource group' },
+  { label: 'Shared Key' },
+  { label: 'key1 age', num: true },
+  { label: 'key2 age', num: true },
+  { label: 'Consumers', num: true },
+  { label: 'on key1 / key2', num: true },
+  { label: 'Stale', num: true },
+];
+
 /** Every storage account: its keys' ages against its key policy, and who holds which key. */
 export function AccountsPage({ session, onOpen }: { session: Session; onOpen: (account: { id: string; name: string }) => void }) {
   const [rows, setRows] = useState<Row[] | undefined>();
@@ -91,20 +103,7 @@ export function AccountsPage({ session, onOpen }: { session: Session; onOpen: (a
   return (
     <section>
       <h1>Storage accounts</h1>
-      <table>
-        <thead>
-          <tr>
-            <th>Account</th>
-            <th>Resource group</th>
-            <th>Shared Key</th>
-            <th class="num">key1 age</th>
-            <th class="num">key2 age</th>
-            <th class="num">Consumers</th>
-            <th class="num">on key1 / key2</th>
-            <th class="num">Stale</th>
-          </tr>
-        </thead>
-        <tbody>
+      <StackTable headings={ACCOUNT_HEADINGS}>
           {rows.map(({ account, consumers }) => (
             <tr key={account.id}>
               <td>
@@ -123,8 +122,7 @@ export function AccountsPage({ session, onOpen }: { session: Session; onOpen: (a
               <ConsumerCells consumers={consumers} />
             </tr>
           ))}
-        </tbody>
-      </table>
+      </StackTable>
     </section>
   );
 }

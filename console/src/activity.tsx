@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, type Session } from './api';
 import { accountPath } from './accounts';
+import { StackTable } from './stack-table';
 
 interface Localized {
   value: string;
@@ -96,17 +97,7 @@ export function ActivityPage({ session, onOpenAccount }: { session: Session; onO
       )}
       {!shown && !error && <p class="muted">Loading…</p>}
       {shown && (
-        <table>
-          <thead>
-            <tr>
-              <th>Time (UTC)</th>
-              <th>Operation</th>
-              <th>Status</th>
-              <th>Resource</th>
-              <th>Caller</th>
-            </tr>
-          </thead>
-          <tbody>
+        <StackTable headings={[{ label: 'Time (UTC)' }, { label: 'Operation' }, { label: 'Status' }, { label: 'Resource' }, { label: 'Caller' }]}>
             {shown.map((event) => (
               <tr key={event.eventDataId}>
                 <td>{event.eventTimestamp.slice(0, 19).replace('T', ' ')}</td>
@@ -131,8 +122,7 @@ export function ActivityPage({ session, onOpenAccount }: { session: Session; onO
                 <td>{event.claims.name ?? event.caller}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
+        </StackTable>
       )}
       {next && (
         <p>

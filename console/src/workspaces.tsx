@@ -3,6 +3,7 @@ import { api, ML_API, STORAGE_API, type Session } from './api';
 import { groupOf } from './accounts';
 import { Confirm } from './confirm';
 import { maySyncWorkspaces } from './roles';
+import { StackTable } from './stack-table';
 
 
 interface Workspace {
@@ -68,6 +69,15 @@ function SyncKeys({ workspace, datastores, onDone }: { workspace: Workspace; dat
   );
 }
 
+const DATASTORE_HEADINGS = [
+  { label: 'Datastore' },
+  { label: 'Type' },
+  { label: 'Account' },
+  { label: 'Container or share' },
+  { label: 'Credential' },
+  { label: 'Still works?' },
+];
+
 /** Every workspace with its datastores: type, account, container or share, credential, and whether it still works. */
 export function WorkspacesPage({ session }: { session: Session }) {
   const [workspaces, setWorkspaces] = useState<{ workspace: Workspace; datastores: Datastore[] }[] | undefined>();
@@ -113,18 +123,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
             {workspace.name} <span class="muted">· {groupOf(workspace.id)} · storage {workspace.properties.storageAccount?.split('/').pop()}</span>
           </h2>
           {maySyncWorkspaces(session.principal.role) && <SyncKeys workspace={workspace} datastores={datastores} onDone={() => setReads((count) => count + 1)} />}
-          <table>
-            <thead>
-              <tr>
-                <th>Datastore</th>
-                <th>Type</th>
-                <th>Account</th>
-                <th>Container or share</th>
-                <th>Credential</th>
-                <th>Still works?</th>
-              </tr>
-            </thead>
-            <tbody>
+          <StackTable headings={DATASTORE_HEADINGS}>
               {datastores.map((datastore) => (
                 <tr key={datastore.id}>
                   <td>
@@ -137,8 +136,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
                   <HealthCell datastore={datastore} health={health} />
                 </tr>
               ))}
-            </tbody>
-          </table>
+          </StackTable>
         </section>
       ))}
     </section>
