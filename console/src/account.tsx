@@ -235,18 +235,18 @@ export function AccountPage({ session, accountId, onBack, onBrowse }: { session:
       {Array.isArray(consumers) && consumers.length === 0 && <p class="muted">Nothing registered here holds a key of this account.</p>}
       {Array.isArray(consumers) && consumers.length > 0 && (
         <StackTable headings={[{ label: 'Consumer' }, { label: 'Kind' }, { label: 'Resource group' }, { label: 'Credential' }, { label: 'Holds' }, { label: 'SAS expiry' }]}>
-            {consumers.map((consumer) => (
-              <tr key={consumer.id}>
-                <td>{where(consumer)}</td>
-                <td>{consumer.kind === 'workspace' ? 'workspace' : `${consumer.system ? 'system ' : ''}datastore (${consumer.datastoreType})`}</td>
-                <td>{consumer.resourceGroup}</td>
-                <td>{consumer.credentialsType}</td>
-                <td>{consumer.matches === 'stale' ? <span class="badge bad">stale</span> : consumer.matches}</td>
-                <td>
-                  {consumer.sas?.expiry ? `${consumer.sas.expiry.slice(0, 16).replace('T', ' ')} UTC` : '—'} {consumer.sas?.expired && <span class="badge bad">expired</span>}
-                </td>
-              </tr>
-            ))}
+          {consumers.map((consumer) => (
+            <tr key={consumer.id}>
+              <td>{where(consumer)}</td>
+              <td>{consumer.kind === 'workspace' ? 'workspace' : `${consumer.system ? 'system ' : ''}datastore (${consumer.datastoreType})`}</td>
+              <td>{consumer.resourceGroup}</td>
+              <td>{consumer.credentialsType}</td>
+              <td>{consumer.matches === 'stale' ? <span class="badge bad">stale</span> : consumer.matches}</td>
+              <td>
+                {consumer.sas?.expiry ? `${consumer.sas.expiry.slice(0, 16).replace('T', ' ')} UTC` : '—'} {consumer.sas?.expired && <span class="badge bad">expired</span>}
+              </td>
+            </tr>
+          ))}
         </StackTable>
       )}
     </section>

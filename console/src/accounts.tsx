@@ -104,24 +104,24 @@ export function AccountsPage({ session, onOpen }: { session: Session; onOpen: (a
     <section>
       <h1>Storage accounts</h1>
       <StackTable headings={ACCOUNT_HEADINGS}>
-          {rows.map(({ account, consumers }) => (
-            <tr key={account.id}>
-              <td>
-                <a
-                  href={accountPath(account.id)}
-                  onClick={(event) => {
-                    event.preventDefault();
-                    onOpen(account);
-                  }}
-                >
-                  {account.name}
-                </a>
-              </td>
-              <td>{groupOf(account.id)}</td>
-              <td>{account.properties.allowSharedKeyAccess === false ? <span class="badge">off</span> : 'on'}</td>
-              <ConsumerCells consumers={consumers} />
-            </tr>
-          ))}
+        {rows.map(({ account, consumers }) => (
+          <tr key={account.id}>
+            <td>
+              <a
+                href={accountPath(account.id)}
+                onClick={(event) => {
+                  event.preventDefault();
+                  onOpen(account);
+                }}
+              >
+                {account.name}
+              </a>
+            </td>
+            <td>{groupOf(account.id)}</td>
+            <td>{account.properties.allowSharedKeyAccess === false ? <span class="badge">off</span> : 'on'}</td>
+            <ConsumerCells consumers={consumers} />
+          </tr>
+        ))}
       </StackTable>
     </section>
   );

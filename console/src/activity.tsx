@@ -98,30 +98,30 @@ export function ActivityPage({ session, onOpenAccount }: { session: Session; onO
       {!shown && !error && <p class="muted">Loading…</p>}
       {shown && (
         <StackTable headings={[{ label: 'Time (UTC)' }, { label: 'Operation' }, { label: 'Status' }, { label: 'Resource' }, { label: 'Caller' }]}>
-            {shown.map((event) => (
-              <tr key={event.eventDataId}>
-                <td>{event.eventTimestamp.slice(0, 19).replace('T', ' ')}</td>
-                <td>{event.operationName.localizedValue}</td>
-                <td>{event.status.value === 'Failed' ? <span class="badge bad">Failed</span> : event.status.localizedValue}</td>
-                <td>
-                  {STORAGE_ACCOUNT.test(event.resourceId) ? (
-                    <a
-                      href={accountPath(event.resourceId)}
-                      onClick={(e) => {
-                        e.preventDefault();
-                        onOpenAccount(event.resourceId);
-                      }}
-                    >
-                      {event.resourceId.split('/').pop()}
-                    </a>
-                  ) : (
-                    event.resourceId.split('/').slice(-3).join('/')
-                  )}{' '}
-                  <span class="muted">{event.resourceGroupName}</span>
-                </td>
-                <td>{event.claims.name ?? event.caller}</td>
-              </tr>
-            ))}
+          {shown.map((event) => (
+            <tr key={event.eventDataId}>
+              <td>{event.eventTimestamp.slice(0, 19).replace('T', ' ')}</td>
+              <td>{event.operationName.localizedValue}</td>
+              <td>{event.status.value === 'Failed' ? <span class="badge bad">Failed</span> : event.status.localizedValue}</td>
+              <td>
+                {STORAGE_ACCOUNT.test(event.resourceId) ? (
+                  <a
+                    href={accountPath(event.resourceId)}
+                    onClick={(e) => {
+                      e.preventDefault();
+                      onOpenAccount(event.resourceId);
+                    }}
+                  >
+                    {event.resourceId.split('/').pop()}
+                  </a>
+                ) : (
+                  event.resourceId.split('/').slice(-3).join('/')
+                )}{' '}
+                <span class="muted">{event.resourceGroupName}</span>
+              </td>
+              <td>{event.claims.name ?? event.caller}</td>
+            </tr>
+          ))}
         </StackTable>
       )}
       {next && (

@@ -124,18 +124,18 @@ export function WorkspacesPage({ session }: { session: Session }) {
           </h2>
           {maySyncWorkspaces(session.principal.role) && <SyncKeys workspace={workspace} datastores={datastores} onDone={() => setReads((count) => count + 1)} />}
           <StackTable headings={DATASTORE_HEADINGS}>
-              {datastores.map((datastore) => (
-                <tr key={datastore.id}>
-                  <td>
-                    {datastore.name} {datastore.properties.isDefault && <span class="badge">default</span>}
-                  </td>
-                  <td>{datastore.properties.datastoreType}</td>
-                  <td>{datastore.properties.accountName}</td>
-                  <td>{datastore.properties.containerName ?? datastore.properties.fileShareName}</td>
-                  <td>{datastore.properties.credentials.credentialsType}</td>
-                  <HealthCell datastore={datastore} health={health} />
-                </tr>
-              ))}
+            {datastores.map((datastore) => (
+              <tr key={datastore.id}>
+                <td>
+                  {datastore.name} {datastore.properties.isDefault && <span class="badge">default</span>}
+                </td>
+                <td>{datastore.properties.datastoreType}</td>
+                <td>{datastore.properties.accountName}</td>
+                <td>{datastore.properties.containerName ?? datastore.properties.fileShareName}</td>
+                <td>{datastore.properties.credentials.credentialsType}</td>
+                <HealthCell datastore={datastore} health={health} />
+              </tr>
+            ))}
           </StackTable>
         </section>
       ))}
