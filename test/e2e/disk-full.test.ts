@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorOf } from '../helpers/errors.js';
+import { until } from '../helpers/wait.js';
 import { devConnectionString, fileConnectionString, startTestServer, type TestServer } from '../helpers/server.js';
 
 /**
@@ -55,13 +56,14 @@ describe.skipIf(!mounted)('a full disk (data directory on a 24 MiB tmpfs; needs 
     fs.rmSync(mountPoint, { recursive: true, force: true });
   });
 
-  it('answers a write 500 InternalError saying the disk is full, and what to do', () => {
+  it('answers a write 500 InternalError saying the disk is full, and what to do', async () => {
     expect(stored.length).toBeGreaterThan(5);
     expect(refused?.statusCode).toBe(500);
     expect(refused?.code).toBe('InternalError');
     expect(refused?.message).toContain("The server's disk is full, so this request stored nothing.");
     expect(refused?.message).toContain("Free space on the disk that holds mlspace's data directory");
-    expect(server.output()).toContain('blob request failed: the disk is full');
+    // The log line may reach the pipe after the answer.
+    await until(() => server.output().includes('blob request failed: the disk is full'));
   });
 
   it('shows nothing of the refused write, and keeps every acknowledged one whole', async () => {
