@@ -64,6 +64,7 @@ describe.skipIf(!mounted)('a full disk (data directory on a 24 MiB tmpfs; needs 
     expect(refused?.message).toContain("Free space on the disk that holds mlspace's data directory");
     // The log line may reach the pipe after the answer.
     await until(() => server.output().includes('blob request failed: the disk is full'));
+    expect(server.output()).toContain('blob request failed: the disk is full');
   });
 
   it('shows nothing of the refused write, and keeps every acknowledged one whole', async () => {
