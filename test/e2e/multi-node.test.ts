@@ -58,7 +58,9 @@ describe('three nodes on one database', { timeout: 240_000 }, () => {
   }
 
   beforeAll(async () => {
-    cluster = await startCluster(3, { leaseSeconds: LEASE_SECONDS });
+    // Every rotation holds a second after it has moved its consumers, so the one that wins the race below is
+    // still running when the other request arrives, however the two requests are scheduled.
+    cluster = await startCluster(3, { leaseSeconds: LEASE_SECONDS, env: { MLSPACE_FAULT_PAUSE_AT: 'move.done:1000' } });
     const { resources, storage } = managementClients(node(0));
     await resources.resourceGroups.createOrUpdate(GROUP, { location: 'eastus' });
     await storage.storageAccounts.beginCreateAndWait(GROUP, ACCOUNT, { location: 'eastus', sku: { name: 'Standard_LRS' }, kind: 'StorageV2' });
@@ -210,8 +212,9 @@ describe('three nodes on one database', { timeout: 240_000 }, () => {
   });
 
   test('two nodes asked to rotate the same account at once: one rotation runs, the other request is a 409', async () => {
-    const ask = async (through: TestServer) => armRequest(through, 'POST', `${accountPath(through, GROUP, ACCOUNT)}/rotateKeys`, { token: await tokenFor(through), body: {} });
-    const answers = await Promise.all([ask(node(0)), ask(node(1))]);
+    const tokens = await Promise.all([tokenFor(node(0)), tokenFor(node(1))]);
+    const ask = (index: number) => armRequest(node(index), 'POST', `${accountPath(node(index), GROUP, ACCOUNT)}/rotateKeys`, { token: tokens[index]!, body: {} });
+    const answers = await Promise.all([ask(0), ask(1)]);
     expect(answers.map((answer) => answer.status).sort()).toEqual([202, 409]);
     expect(answers.find((answer) => answer.status === 409)!.json.error.code).toBe('RotationInProgress');
     const running = answers.find((answer) => answer.status === 202)!;

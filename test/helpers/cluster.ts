@@ -19,7 +19,7 @@ export interface TestCluster {
  * creates the schema and the data directory's keys), or all at once (`atOnce`),
  * each writing its own endpoints file; `args` go to every node's `mlspace up`.
  */
-export async function startCluster(count: number, options: { leaseSeconds: number; atOnce?: boolean; args?: string[] }): Promise<TestCluster> {
+export async function startCluster(count: number, options: { leaseSeconds: number; atOnce?: boolean; args?: string[]; env?: Record<string, string> }): Promise<TestCluster> {
   const database = await createTestDatabase('mlspace_nodes');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-nodes-'));
   const nodes: TestServer[] = [];
@@ -28,7 +28,7 @@ export async function startCluster(count: number, options: { leaseSeconds: numbe
       dataDir,
       endpointsFile: path.join(dataDir, `endpoints-${index}.json`),
       args: ['--database', database.url, '--node-lease', String(options.leaseSeconds), ...(options.args ?? [])],
-      env,
+      env: { ...options.env, ...env },
     });
     return nodes[index]!;
   };
