@@ -30,7 +30,7 @@ export class SegmentRepo {
   constructor(private readonly db: Db) {
     this.refs = new ContentRefs(db);
     this.stmt = {
-      after: db.prepare(`SELECT id, refs FROM content WHERE id > ? AND id < '${SEGMENT_END}' AND refs > 0 ORDER BY id LIMIT ?`),
+      referenced: db.prepare(`SELECT id, refs FROM content WHERE id >= '${SEGMENT_PREFIX}' AND id < '${SEGMENT_END}' AND refs > 0`),
       refs: db.prepare('SELECT refs FROM content WHERE id = ? AND refs > 0').pluck(),
       // The segment terms as the partial index page_ranges_segments states them, so SQLite may use it.
       pagesIn: db.prepare(
@@ -44,9 +44,9 @@ export class SegmentRepo {
     };
   }
 
-  /** Up to `limit` segments something refers to, in id order, after `after`, each with its count of references (pages). */
-  segmentsAfter(after: string, limit: number): { id: string; refs: number }[] {
-    return this.stmt.after.all(after < SEGMENT_PREFIX ? SEGMENT_PREFIX : after, limit) as { id: string; refs: number }[];
+  /** The segments something refers to, each with its count of references (pages). */
+  referencedSegments(): { id: string; refs: number }[] {
+    return this.stmt.referenced.all() as { id: string; refs: number }[];
   }
 
   /** The pages, whoever's, whose bytes are in `segment`. */

@@ -5,39 +5,50 @@ import type { Segments } from '../../bytes/segments.js';
 import type { OwnedRange, PageMove, SegmentIndex } from '../../db/segment-index.js';
 import type { Logger } from '../http/listener.js';
 
-/** A segment is compacted once less than this share of its bytes is still named. */
-const LIVE_SHARE = 0.5;
-/** Segments looked at in one pass; the next pass goes on from there. */
+/** Passes copy live pages forward until the sealed segments' dead bytes are at most their live bytes. */
+const DEAD_PER_LIVE = 1;
+/** A segment at least this much alive is not worth copying: it would free less than it writes. */
+const WORTH_COPYING = 0.5;
+/** Segments compacted in one pass at most; the next pass goes on from there. */
 const PER_PASS = 32;
 /** Live regions are copied forward in appends of about this size. */
 const COPY_BYTES = 1024 * 1024;
 /** A pass at least this often, besides the one each sealed segment starts. */
 const PASS_INTERVAL_MS = 60_000;
 
+/** What a look at a sealed segment found: its size (fixed once sealed), its live bytes, and the pages naming them then. */
+interface Look {
+  size: number;
+  live: number;
+  pages: number;
+}
+
 /**
  * Bounds the space dead regions of segments take (segments.ts). A pass, after
  * each segment sealed and every minute:
  * - removes released segments that nothing names any more (keeping a few
  *   files for the next segments to be written over, Segments.reuse);
- * - looks at the next PER_PASS segments something names, and copies the live
- *   regions of each that is mostly dead to the active segment, then points their
- *   pages at the copies (a page a write changed meanwhile keeps its old bytes,
- *   and the segment stays until a later pass). The old segment goes once the
- *   last page leaves it.
- * So dead bytes stay below about as many again as live ones, plus what the
- * passes have not reached yet.
+ * - while the sealed segments hold more dead bytes than live ones, copies the
+ *   live regions of the least alive of them to the active segment, then points
+ *   their pages at the copies (a page a write changed meanwhile keeps its old
+ *   bytes, and the segment stays until a later pass). The old segment goes once
+ *   the last page leaves it.
+ * So dead bytes stay below about as many again as live ones, plus the segment
+ * being written. The least alive first, and only once the bound is reached:
+ * under random overwrites a segment keeps losing pages as it ages, so waiting
+ * copies fewer live pages per byte freed. Compacting each segment as it fell
+ * below half alive, as before, copied one live page for each page written.
  */
 export class SegmentCompactor {
-  private cursor = '';
   /**
-   * What the last look at a segment found: its size (fixed once sealed), and
-   * its live bytes per page. It is looked at again only once its count of pages,
-   * at that many bytes each, would be under LIVE_SHARE of it: reading every page
-   * of each segment that lost one, after each seal, was a twentieth of a page
-   * write's work. (A page trimmed in place is missed until then, which errs
-   * towards keeping.)
+   * The last look at each sealed segment. Its live bytes are estimated from
+   * then on from its count of pages, which the content table keeps: reading
+   * every page of each segment that lost one, after each seal, was a twentieth
+   * of a page write's work. Sealed, a segment only loses live bytes, so the
+   * look's figure caps the estimate; a segment is looked at again before it is
+   * compacted.
    */
-  private readonly looked = new Map<string, { size: number; bytesPerPage: number }>();
+  private readonly looked = new Map<string, Look>();
   private running: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
 
@@ -68,17 +79,32 @@ export class SegmentCompactor {
 
   private async compact(): Promise<void> {
     await this.removeReleased();
-    const batch = await this.index.segmentsAfter(this.cursor, PER_PASS);
-    this.cursor = batch.length < PER_PASS ? '' : batch[batch.length - 1]!.id;
-    let compacted = false;
-    for (const { id, refs } of batch) {
-      const last = this.looked.get(id);
-      if (this.segments.inUse(id) || (last && refs * last.bytesPerPage >= last.size * LIVE_SHARE)) continue;
-      const size = last?.size ?? (await fsp.stat(this.content.pathOf(id))).size;
-      compacted = (await this.compactIfSparse(id, size)) || compacted;
+    const sealed: { id: string; size: number; live: number }[] = [];
+    let size = 0;
+    let live = 0;
+    for (const { id, refs } of await this.index.referencedSegments()) {
+      if (this.segments.inUse(id)) continue;
+      const look = this.looked.get(id) ?? (await this.look(id));
+      const estimate = Math.min(look.live, (refs * look.live) / Math.max(look.pages, 1));
+      sealed.push({ id, size: look.size, live: estimate });
+      size += look.size;
+      live += estimate;
+    }
+    sealed.sort((a, b) => a.live / a.size - b.live / b.size);
+    let compacted = 0;
+    for (const segment of sealed) {
+      if (size - live <= live * DEAD_PER_LIVE || compacted === PER_PASS) break;
+      const exact = await this.look(segment.id);
+      live += exact.live - segment.live;
+      if (exact.live >= exact.size * WORTH_COPYING) continue;
+      await this.copyForward(segment.id, exact.regions);
+      compacted++;
+      // Its live bytes move to the active segment, which no pass counts; it goes once its last page has left.
+      size -= exact.size;
+      live -= exact.live;
     }
     // The segments just emptied go now.
-    if (compacted) await this.removeReleased();
+    if (compacted > 0) await this.removeReleased();
   }
 
   private async removeReleased(): Promise<void> {
@@ -89,13 +115,18 @@ export class SegmentCompactor {
     }
   }
 
-  /** Copies the segment's live regions forward if they are less than LIVE_SHARE of it; true if it did. */
-  private async compactIfSparse(segment: string, size: number): Promise<boolean> {
+  /** Reads which of a sealed segment's bytes pages name, and remembers it. */
+  private async look(segment: string): Promise<Look & { regions: Region[] }> {
+    const size = this.looked.get(segment)?.size ?? (await fsp.stat(this.content.pathOf(segment))).size;
     const pages = await this.index.pagesIn(segment);
     const regions = liveRegions(pages);
-    const live = regions.reduce((sum, region) => sum + region.length, 0);
-    this.looked.set(segment, { size, bytesPerPage: live / Math.max(pages.length, 1) });
-    if (live >= size * LIVE_SHARE) return false;
+    const look = { size, live: regions.reduce((sum, region) => sum + region.length, 0), pages: pages.length };
+    this.looked.set(segment, look);
+    return { ...look, regions };
+  }
+
+  /** Copies the live regions of a sealed segment forward and points their pages at the copies. */
+  private async copyForward(segment: string, regions: readonly Region[]): Promise<void> {
     const moves: PageMove[] = [];
     const copies: (() => void)[] = [];
     const release = this.pins.pin([segment]);
@@ -124,7 +155,6 @@ export class SegmentCompactor {
     } finally {
       for (const settle of copies) settle();
     }
-    return true;
   }
 }
 
