@@ -35,6 +35,23 @@ function segments(dataDir: string, prefix = 'seg-'): Map<string, number> {
   return found;
 }
 
+/** Where a segment (or spare) file of a data directory is. */
+function segmentPath(dataDir: string, name: string): string {
+  const root = path.join(dataDir, 'blobs');
+  const shard = fs.readdirSync(root).find((candidate) => fs.existsSync(path.join(root, candidate, name)));
+  return path.join(root, shard!, name);
+}
+
+/** Page numbers of a blob PER_SEGMENT pages long, at random, the same ones each run (xorshift32). */
+function randomPages(seed: number): () => number {
+  return () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % PER_SEGMENT;
+  };
+}
+
 async function until(condition: () => boolean, what: string): Promise<void> {
   const deadline = Date.now() + 15_000;
   while (!condition()) {
@@ -60,14 +77,7 @@ describe('page writes in segments', () => {
       data.copy(expected, page * PAGE_WRITE);
     };
     const onDisk = () => [...segments(server.dataDir).values()].reduce((sum, bytes) => sum + bytes, 0);
-    // Pages picked at random, the same ones each run.
-    let seed = 42;
-    const randomPage = () => {
-      seed ^= seed << 13;
-      seed ^= seed >>> 17;
-      seed ^= seed << 5;
-      return (seed >>> 0) % PER_SEGMENT;
-    };
+    const randomPage = randomPages(42);
 
     // One full segment: a file for all of its writes, not one each.
     for (let page = 0; page < PER_SEGMENT; page++) await write(page);
@@ -96,6 +106,33 @@ describe('page writes in segments', () => {
     expect((await pageBlob(server, 'disk.img').downloadToBuffer()).equals(expected)).toBe(true);
     // Spare files hold nothing anyone names: start-up removes them.
     expect(segments(server.dataDir, 'spare-').size).toBe(0);
+  });
+
+  it('a segment file removed by hand: the others are still compacted, and the log says which is missing', async () => {
+    const fresh = await startTestServer({ embedded: true });
+    try {
+      await BlobServiceClient.fromConnectionString(devConnectionString(fresh)).getContainerClient('segments').create();
+      const blob = pageBlob(fresh, 'lost.img');
+      await blob.create(PER_SEGMENT * PAGE_WRITE);
+      const randomPage = randomPages(7);
+      const write = (page: number) => blob.uploadPages(Buffer.alloc(PAGE_WRITE, page % 251), page * PAGE_WRITE, PAGE_WRITE);
+      for (let page = 0; page < PER_SEGMENT; page++) await write(page);
+      const [lost] = segments(fresh.dataDir).keys();
+      await write(randomPage());
+      const [second] = [...segments(fresh.dataDir).keys()].filter((name) => name !== lost);
+      fs.rmSync(segmentPath(fresh.dataDir, lost!));
+
+      // Two more segments sealed: the lost one, the least alive, cannot be copied; the next least alive is.
+      for (let write_ = 0; write_ < 2 * PER_SEGMENT; write_++) await write(randomPage());
+      await until(() => !segments(fresh.dataDir).has(second!), 'the second segment is compacted away');
+      expect(fresh.output()).toContain('segment file missing');
+      expect(fresh.output()).toContain(lost);
+      const page = randomPage();
+      await write(page);
+      expect(await blob.downloadToBuffer(page * PAGE_WRITE, PAGE_WRITE)).toEqual(Buffer.alloc(PAGE_WRITE, page % 251));
+    } finally {
+      await fresh.stop();
+    }
   });
 
   it('go once nothing names them', async () => {

@@ -49,6 +49,8 @@ export class SegmentCompactor {
    * compacted.
    */
   private readonly looked = new Map<string, Look>();
+  /** Segments pages name whose files are gone (lose). */
+  private readonly lost = new Set<string>();
   private running: Promise<void> | undefined;
   private readonly timer: NodeJS.Timeout;
 
@@ -83,8 +85,9 @@ export class SegmentCompactor {
     let size = 0;
     let live = 0;
     for (const { id, refs } of await this.index.referencedSegments()) {
-      if (this.segments.inUse(id)) continue;
-      const look = this.looked.get(id) ?? (await this.look(id));
+      if (this.segments.inUse(id) || this.lost.has(id)) continue;
+      const look = this.looked.get(id) ?? (await this.look(id).catch((error: unknown) => this.lose(id, error)));
+      if (!look) continue;
       const estimate = Math.min(look.live, (refs * look.live) / Math.max(look.pages, 1));
       sealed.push({ id, size: look.size, live: estimate });
       size += look.size;
@@ -97,11 +100,15 @@ export class SegmentCompactor {
       const exact = await this.look(segment.id);
       live += exact.live - segment.live;
       if (exact.live >= exact.size * WORTH_COPYING) continue;
-      await this.copyForward(segment.id, exact.regions);
-      compacted++;
-      // Its live bytes move to the active segment, which no pass counts; it goes once its last page has left.
+      const copied = await this.copyForward(segment.id, exact.regions).then(
+        () => true,
+        (error: unknown) => this.lose(segment.id, error) ?? false,
+      );
+      // Copied, its live bytes move to the active segment, which no pass counts, and it goes once its last page has
+      // left; lost, it takes no space.
       size -= exact.size;
       live -= exact.live;
+      if (copied) compacted++;
     }
     // The segments just emptied go now.
     if (compacted > 0) await this.removeReleased();
@@ -111,8 +118,21 @@ export class SegmentCompactor {
     for (const id of this.segments.takeReleased()) {
       if (await this.index.isReferenced(id)) continue;
       this.looked.delete(id);
+      this.lost.delete(id);
       if (!(await this.segments.reuse(id))) await this.content.unlink([id]);
     }
+  }
+
+  /**
+   * A segment pages name whose file is gone (removed by hand, or lost with a
+   * disk): reading those pages fails, and nothing here can bring them back,
+   * but passes go on compacting the others. Said once in the log.
+   */
+  private lose(segment: string, error: unknown): undefined {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    this.lost.add(segment);
+    this.logger.error({ segment }, 'segment file missing: the page blob pages it held cannot be read; compaction goes on without it');
+    return undefined;
   }
 
   /** Reads which of a sealed segment's bytes pages name, and remembers it. */
