@@ -39,6 +39,9 @@ export interface MigrationTarget {
 /** assigning → verifying → done; from either of the first two, a failed check or a crash ends in rolledBack. */
 export type MigrationState = 'assigning' | 'verifying' | 'done' | 'rolledBack';
 
+/** The states of a migration not finished yet, as SQL: while one of an account is, no key rotation of it starts. */
+export const UNFINISHED_MIGRATION = "('assigning', 'verifying')";
+
 export interface KeylessMigrationRecord {
   id: string;
   account: string;
@@ -86,7 +89,8 @@ export function keylessDatastore(datastore: DatastoreRecord, modified: number): 
  * every target's key, commits in one transaction with the journal's `done`.
  */
 export interface KeylessMigrationStore {
-  start(record: KeylessMigrationRecord): Promise<void>;
+  /** Journals a planned migration; false, and nothing journaled, while a key rotation of the account is in progress. */
+  start(record: KeylessMigrationRecord): Promise<boolean>;
   setState(id: string, state: MigrationState, updated: number, error?: KeylessMigrationRecord['error']): Promise<void>;
   /** Drops the keys of every target and records `done`, in one transaction. */
   commit(record: KeylessMigrationRecord, modified: number): Promise<void>;
@@ -106,16 +110,19 @@ export class KeylessMigrationRepo implements KeylessMigrationStore {
     private readonly workspaces: WorkspaceRepo,
   ) {
     this.stmt = {
-      insert: db.prepare('INSERT INTO keyless_migrations (id, account, state, doc, created, updated) VALUES (?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare(
+        `INSERT INTO keyless_migrations (id, account, state, doc, created, updated) SELECT ?, ?, ?, ?, ?, ?
+          WHERE NOT EXISTS (SELECT 1 FROM rotations WHERE account = ? AND status = 'InProgress')`,
+      ),
       setState: db.prepare('UPDATE keyless_migrations SET state = ?, doc = ?, updated = ? WHERE id = ?'),
       get: db.prepare('SELECT * FROM keyless_migrations WHERE id = ?'),
-      unfinished: db.prepare("SELECT * FROM keyless_migrations WHERE state IN ('assigning', 'verifying') ORDER BY created"),
+      unfinished: db.prepare(`SELECT * FROM keyless_migrations WHERE state IN ${UNFINISHED_MIGRATION} ORDER BY created`),
       datastore: db.prepare('SELECT * FROM datastores WHERE workspace_id = ? AND name = ?'),
     };
   }
 
-  async start(record: KeylessMigrationRecord): Promise<void> {
-    this.stmt.insert.run(record.id, record.account, record.state, migrationDoc(record), record.created, record.updated);
+  async start(record: KeylessMigrationRecord): Promise<boolean> {
+    return this.stmt.insert.run(record.id, record.account, record.state, migrationDoc(record), record.created, record.updated, record.account).changes === 1;
   }
 
   async setState(id: string, state: MigrationState, updated: number, error?: KeylessMigrationRecord['error']): Promise<void> {

@@ -1,6 +1,7 @@
 import type { AccountRepo } from './accounts.js';
 import type { ConsumerRepo, CredentialHolder } from './consumers.js';
 import type { DirectoryRepo, ServicePrincipalRecord } from './directory.js';
+import { UNFINISHED_MIGRATION } from './keyless-migrations.js';
 import type { StorageAccountRecord } from './records.js';
 import type { Db } from './sqlite.js';
 import { transact } from './transact.js';
@@ -180,7 +181,8 @@ export class RotationRepo implements RotationStore {
     this.stmt = {
       insert: db.prepare(
         `INSERT INTO rotations (id, kind, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until, new_secret)
-         VALUES (@id, @kind, @account, @resource_group, @retire_index, @reissue_sas, 'InProgress', @step, @phase, @plan, @caller_id, @caller_name, 1, @created, @created, @owner, @lease_until, @new_secret)
+         SELECT @id, @kind, @account, @resource_group, @retire_index, @reissue_sas, 'InProgress', @step, @phase, @plan, @caller_id, @caller_name, 1, @created, @created, @owner, @lease_until, @new_secret
+          WHERE NOT EXISTS (SELECT 1 FROM keyless_migrations WHERE account = @account AND state IN ${UNFINISHED_MIGRATION})
          ON CONFLICT DO NOTHING`,
       ),
       get: db.prepare('SELECT * FROM rotations WHERE id = ?'),

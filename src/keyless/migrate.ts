@@ -13,12 +13,15 @@ import { newWorkspaceIdentity } from '../management/resources/workspaces.js';
 import { discoverConsumers } from '../rotation/consumers.js';
 
 /**
- * Test hook, as the rotation's (docs/rotation.md): `MLSPACE_FAULT_CRASH_AT=keyless-<step>`
- * kills the server with SIGKILL right after that step's journal entry is on disk.
+ * Test hooks, as the rotation's (docs/rotation.md): `MLSPACE_FAULT_CRASH_AT=keyless-<step>`
+ * kills the server with SIGKILL right after that step's journal entry is on disk;
+ * `MLSPACE_FAULT_PAUSE_AT=keyless-<step>:<ms>` holds the migration that long there.
  */
 const CRASH_AT = process.env.MLSPACE_FAULT_CRASH_AT;
-function crashPoint(step: 'assigned' | 'verifying' | 'done'): void {
+const PAUSE = /^keyless-(\w+):(\d+)$/.exec(process.env.MLSPACE_FAULT_PAUSE_AT ?? '');
+async function faultPoint(step: 'assigned' | 'verifying' | 'done'): Promise<void> {
   if (CRASH_AT === `keyless-${step}`) process.kill(process.pid, 'SIGKILL');
+  if (PAUSE?.[1] === step) await new Promise((resolve) => setTimeout(resolve, Number(PAUSE[2])));
 }
 
 const BLOB_ROLE = findRole('Storage Blob Data Contributor')!.id;
@@ -111,6 +114,18 @@ async function plan(deps: ManagementDeps, account: StorageAccountRecord, selecti
   return targets;
 }
 
+/** The answer to a migration asked for while a key rotation of the account runs: it is moving the same consumers. */
+async function rotationRunning(deps: ManagementDeps, account: StorageAccountRecord): Promise<ArmError> {
+  const running = await deps.rotations.running(account.name);
+  const which = running ? ` (operation ${running.id}, at step '${running.step}')` : '';
+  const poll = running ? ` (GET ${accountId(deps, account)}/rotations/${running.id})` : '';
+  return new ArmError(
+    409,
+    'RotationInProgress',
+    `A key rotation of storage account '${account.name}' is in progress${which}, moving the same consumers to a new key. Wait for it to finish${poll}, then move them to keyless access.`,
+  );
+}
+
 /** Removes the assignments the migration planned (those it did not make are simply not there) and records the rollback. */
 async function rollBack(deps: ManagementDeps, record: KeylessMigrationRecord, error: KeylessMigrationRecord['error']): Promise<void> {
   for (const target of record.targets) for (const grant of target.grants) await deps.directory.deleteAssignment(grant.name);
@@ -149,7 +164,7 @@ export async function migrateToKeyless(
     updated: now,
   };
   if (dryRun || record.targets.length === 0) return record;
-  await deps.keylessMigrations.start(record);
+  if (!(await deps.keylessMigrations.start(record))) throw await rotationRunning(deps, account);
   await deps.durable();
   for (const target of record.targets) {
     for (const grant of target.grants) {
@@ -157,10 +172,10 @@ export async function migrateToKeyless(
     }
   }
   await deps.rolesChanged();
-  crashPoint('assigned');
+  await faultPoint('assigned');
   await deps.keylessMigrations.setState(record.id, 'verifying', Date.now());
   await deps.durable();
-  crashPoint('verifying');
+  await faultPoint('verifying');
   for (const target of record.targets) {
     for (const check of target.checks) {
       const why = await checkIdentityAccess(deps, target.principalId, { type: check.type, accountName: account.name, containerName: check.containerName }).catch(
@@ -175,7 +190,7 @@ export async function migrateToKeyless(
   }
   await deps.keylessMigrations.commit(record, Date.now());
   await deps.durable();
-  crashPoint('done');
+  await faultPoint('done');
   deps.logger.info({ account: account.name, migration: record.id, targets: record.targets.length }, 'consumers moved to keyless access');
   return { ...record, state: 'done' };
 }

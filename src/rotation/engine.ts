@@ -75,8 +75,17 @@ export class RotationEngine {
     const claimedAt = performance.now();
     if (!(await rotations.start(rotation, { counts }))) {
       const running = await rotations.running(rotation.account);
-      // Ended between the two reads: the caller may simply try again.
       if (running) throw conflict(running);
+      const migration = (await this.deps.keylessMigrations.unfinished()).find((record) => record.account === rotation.account);
+      if (migration) {
+        throw new ArmError(
+          409,
+          'KeylessMigrationInProgress',
+          `The consumers of storage account '${rotation.account}' are being moved to keyless access (migration ${migration.id}, ${migration.state}). ` +
+            'It finishes within its request, in seconds: rotate once it has answered.',
+        );
+      }
+      // Ended between the two reads: the caller may simply try again.
       throw new ArmError(409, 'RotationInProgress', `A rotation of '${rotation.account}' just ended; start yours again.`);
     }
     const started = (await rotations.get(rotation.id))!;

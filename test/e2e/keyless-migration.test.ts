@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trustCa } from '../../src/client/trust-ca.js';
 import { cliIn } from '../helpers/cli.js';
 import { armRequest, managementClients, tokenFor } from '../helpers/management.js';
-import { accountPath } from '../helpers/rotation.js';
+import { accountPath, waitForRotation } from '../helpers/rotation.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const GROUP = 'rg-migrate';
@@ -205,6 +205,56 @@ describe('a migration interrupted by kill -9', { timeout: 120_000 }, () => {
     // Killed after its last step committed: it stays done.
     expect((await consumers(server, 'crashacct')).counts).toMatchObject({ consumers: 0, keyless: 6 });
     expect((await assignmentsOf(server, principalId)).length).toBe(5);
+  });
+});
+
+describe('a migration and a key rotation of one account', { timeout: 120_000 }, () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-migrate-rotate-'));
+  let server: TestServer | undefined;
+  let token: string;
+  afterAll(async () => {
+    await server?.stop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  const migrate = (account: string) => armRequest(server!, 'POST', `${accountPath(server!, GROUP, account)}/migrateToKeyless`, { token, body: {} });
+  const rotate = (account: string) => armRequest(server!, 'POST', `${accountPath(server!, GROUP, account)}/rotateKeys`, { token, body: { reissueSas: true } });
+
+  it('a rotation asked for while a migration runs is refused, saying what to wait for; the migration finishes', async () => {
+    // The migration holds three seconds once its role assignments are made.
+    server = await startTestServer({ dataDir, env: { MLSPACE_FAULT_PAUSE_AT: 'keyless-assigned:3000' } });
+    await accountWithConsumers(server, 'lockacct', 'lockws');
+    token = await tokenFor(server);
+    const principalId = (await managementClients(server).ml.workspaces.get(GROUP, 'lockws')).identity!.principalId!;
+    const migration = migrate('lockacct');
+    await expect.poll(async () => (await assignmentsOf(server!, principalId)).length, { timeout: 10_000, interval: 100 }).toBe(5);
+    const refused = await rotate('lockacct');
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.json.error.code).toBe('KeylessMigrationInProgress');
+    expect(refused.json.error.message).toMatch(/storage account 'lockacct' are being moved to keyless access \(migration [0-9a-f-]+, assigning\)\. .*rotate once it has answered/);
+    const done = await migration;
+    expect(done.status, done.text).toBe(200);
+    expect(done.json.status).toBe('Succeeded');
+    expect((await consumers(server, 'lockacct')).counts).toMatchObject({ consumers: 0, keyless: 6 });
+    await server.stop();
+  });
+
+  it('a migration asked for while a rotation runs is refused, saying what to wait for; the rotation finishes', async () => {
+    // Every rotation holds three seconds once it has moved its consumers.
+    server = await startTestServer({ dataDir, env: { MLSPACE_FAULT_PAUSE_AT: 'move.done:3000' } });
+    token = await tokenFor(server);
+    await accountWithConsumers(server, 'lockacct2', 'lockws2');
+    const started = await rotate('lockacct2');
+    expect(started.status, started.text).toBe(202);
+    const refused = await migrate('lockacct2');
+    expect(refused.status, refused.text).toBe(409);
+    expect(refused.json.error.code).toBe('RotationInProgress');
+    expect(refused.json.error.message).toMatch(/A key rotation of storage account 'lockacct2' is in progress \(operation [0-9a-f-]+, at step '\w+'\).*GET .*\/rotations\/.*then move them to keyless access/);
+    // Nothing of the refused migration stays: no consumer lost its key.
+    expect((await consumers(server, 'lockacct2')).counts.consumers).toBe(7);
+    const rotation = await waitForRotation(server, token, started.headers['azure-asyncoperation'] as string);
+    expect(rotation.status).toBe('Succeeded');
+    const after = await migrate('lockacct2');
+    expect(after.status, after.text).toBe(200);
   });
 });
 

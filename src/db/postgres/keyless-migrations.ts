@@ -8,6 +8,7 @@ import {
   type KeylessMigrationRecord,
   type KeylessMigrationStore,
   type MigrationState,
+  UNFINISHED_MIGRATION,
 } from '../keyless-migrations.js';
 import type { PgDatastoreRepo } from './datastores.js';
 import type { PgWorkspaceRepo } from './workspaces.js';
@@ -22,15 +23,16 @@ export class PgKeylessMigrationRepo implements KeylessMigrationStore {
     private readonly workspaces: PgWorkspaceRepo,
   ) {}
 
-  async start(record: KeylessMigrationRecord): Promise<void> {
-    await this.pool.query('INSERT INTO keyless_migrations (id, account, state, doc, created, updated) VALUES ($1, $2, $3, $4, $5, $6)', [
-      record.id,
-      record.account,
-      record.state,
-      migrationDoc(record),
-      record.created,
-      record.updated,
-    ]);
+  async start(record: KeylessMigrationRecord): Promise<boolean> {
+    // Serializable, as a rotation's start is: of a migration and a rotation of one account started at once, one is refused.
+    return serializable(this.pool, async (client) => {
+      const { rowCount } = await client.query(
+        `INSERT INTO keyless_migrations (id, account, state, doc, created, updated) SELECT $1::text, $2::text, $3::text, $4::text, $5::bigint, $6::bigint
+          WHERE NOT EXISTS (SELECT 1 FROM rotations WHERE account = $2 AND status = 'InProgress')`,
+        [record.id, record.account, record.state, migrationDoc(record), record.created, record.updated],
+      );
+      return rowCount === 1;
+    });
   }
 
   async setState(id: string, state: MigrationState, updated: number, error?: KeylessMigrationRecord['error']): Promise<void> {
@@ -59,7 +61,7 @@ export class PgKeylessMigrationRepo implements KeylessMigrationStore {
   }
 
   async unfinished(): Promise<KeylessMigrationRecord[]> {
-    const { rows } = await this.pool.query("SELECT * FROM keyless_migrations WHERE state IN ('assigning', 'verifying') ORDER BY created");
+    const { rows } = await this.pool.query(`SELECT * FROM keyless_migrations WHERE state IN ${UNFINISHED_MIGRATION} ORDER BY created`);
     return rows.map(migrationFromRow);
   }
 }

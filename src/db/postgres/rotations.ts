@@ -22,6 +22,7 @@ import {
   type StepPhase,
   type StepRecord,
 } from '../rotations.js';
+import { UNFINISHED_MIGRATION } from '../keyless-migrations.js';
 import type { PgConsumerRepo } from './consumers.js';
 import { NOW_MS, serializable, type Queryable } from './sql.js';
 
@@ -68,7 +69,10 @@ export class PgRotationRepo implements RotationStore {
     return serializable(this.pool, async (client) => {
       const { rowCount } = await client.query(
         `INSERT INTO rotations (id, account, resource_group, retire_index, reissue_sas, status, step, phase, plan, caller_id, caller_name, attempts, created, updated, owner, lease_until, kind, new_secret)
-         VALUES ($1, $2, $3, $4, $5, 'InProgress', 'plan', 'started', $6, $7, $8, 1, $9, $9, $10, ${NOW_MS} + $11, $12, $13) ON CONFLICT DO NOTHING`,
+         SELECT $1::text, $2::text, $3::text, $4::integer, $5::integer, 'InProgress', 'plan', 'started', $6::text, $7::text, $8::text, 1, $9::bigint, $9::bigint,
+                $10::text, ${NOW_MS} + $11::bigint, $12::text, $13::text
+          WHERE NOT EXISTS (SELECT 1 FROM keyless_migrations WHERE account = $2 AND state IN ${UNFINISHED_MIGRATION})
+         ON CONFLICT DO NOTHING`,
         [
           rotation.id,
           rotation.account,
