@@ -36,8 +36,9 @@ interface Look {
  * So dead bytes stay below about as many again as live ones, plus the segment
  * being written. The least alive first, and only once the bound is reached:
  * under random overwrites a segment keeps losing pages as it ages, so waiting
- * copies fewer live pages per byte freed. Compacting each segment as it fell
- * below half alive, as before, copied one live page for each page written.
+ * copies fewer live pages per byte freed. Compacting each segment as soon as
+ * it fell below half alive copied about one live page per page written, three
+ * times what this copies (README, "How it keeps your data").
  */
 export class SegmentCompactor {
   /**
