@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ML_API, STORAGE_API, type Session } from './api';
 import { groupOf } from './accounts';
 import { Confirm } from './confirm';
+import { WorkspaceJobs } from './jobs';
 import { maySyncWorkspaces } from './roles';
 import { StackTable } from './stack-table';
 
@@ -78,7 +79,7 @@ const DATASTORE_HEADINGS = [
   { label: 'Still works?' },
 ];
 
-/** Every workspace with its datastores: type, account, container or share, credential, and whether it still works. */
+/** Every workspace with its datastores (type, account, container or share, credential, and whether it still works) and its recent jobs. */
 export function WorkspacesPage({ session }: { session: Session }) {
   const [workspaces, setWorkspaces] = useState<{ workspace: Workspace; datastores: Datastore[] }[] | undefined>();
   const [health, setHealth] = useState<Health>(new Map());
@@ -115,7 +116,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
   if (!workspaces) return <p class="muted">Loading workspaces…</p>;
   return (
     <section>
-      <h1>Workspaces and datastores</h1>
+      <h1>Workspaces, datastores and jobs</h1>
       {workspaces.length === 0 && <p class="muted">No workspaces yet: mlspace ml workspace create -n NAME -g GROUP.</p>}
       {workspaces.map(({ workspace, datastores }) => (
         <section key={workspace.id} aria-label={workspace.name}>
@@ -137,6 +138,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
               </tr>
             ))}
           </StackTable>
+          <WorkspaceJobs workspace={workspace} reads={reads} />
         </section>
       ))}
     </section>

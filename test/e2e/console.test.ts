@@ -29,7 +29,8 @@ let cli: ReturnType<typeof cliIn>;
 beforeAll(async () => {
   if (!installed) return;
   home = fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-console-'));
-  server = await startTestServer({ dataDir: path.join(home, 'data') });
+  // Local jobs on: the workspaces page shows jobs the test runs (an echo, and a read of a datastore).
+  server = await startTestServer({ dataDir: path.join(home, 'data'), args: ['--enable-local-jobs'] });
   cli = cliIn(home);
   for (const args of [
     ['login', '-o', 'none'],
@@ -186,7 +187,7 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await context.close();
   });
 
-  it('shows each workspace\'s datastores, and which of them a renewed key left stale', async () => {
+  it('shows each workspace\'s datastores and jobs, and which datastores a renewed key left stale, and the jobs it failed', async () => {
     const run = async (...args: string[]) => {
       const result = await cli(...args);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
@@ -200,17 +201,44 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     fs.writeFileSync(yaml, `type: azure_blob\nname: userdata\naccount_name: wsacct\ncontainer_name: data\ncredentials:\n  account_key: ${key2}\n`);
     await run('ml', 'datastore', 'create', '--file', yaml, '-w', 'wsview', '-g', 'rg-console', '-o', 'none');
     await run('storage', 'account', 'keys', 'renew', '-g', 'rg-console', '-n', 'wsacct', '--key', 'secondary', '-o', 'none');
+    // Two jobs: one that needs no data, and one that reads through the datastore the renewal left stale.
+    const job = (name: string, body: string) => {
+      const file = path.join(home, `${name}.yml`);
+      fs.writeFileSync(file, `name: ${name}\nexperiment_name: console\nenvironment: azureml:AzureML-minimal:1\n${body}`);
+      return file;
+    };
+    await run('ml', 'job', 'create', '--file', job('says-hi', 'command: echo hi\n'), '-w', 'wsview', '-g', 'rg-console', '-o', 'none');
+    const reads = 'command: ls ${{inputs.data}}\ninputs:\n  data:\n    type: uri_folder\n    path: azureml://datastores/userdata/paths/\n';
+    await run('ml', 'job', 'create', '--file', job('reads-userdata', reads), '-w', 'wsview', '-g', 'rg-console', '-o', 'none');
+    for (const name of ['says-hi', 'reads-userdata']) {
+      await expect
+        .poll(async () => run('ml', 'job', 'show', '-n', name, '-w', 'wsview', '-g', 'rg-console', '--query', 'status', '-o', 'tsv'), { timeout: 30_000, interval: 200 })
+        .toMatch(/^(Completed|Failed)$/);
+    }
 
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
     await page.goto(await signInLink());
     await page.getByRole('link', { name: 'Workspaces' }).click();
     await page.getByRole('heading', { name: /^wsview/ }).waitFor();
-    const wsview = page.getByRole('region', { name: 'wsview' });
+    const wsview = page.getByRole('region', { name: 'wsview', exact: true });
     const cells = async (name: string) => (await wsview.getByRole('row', { name: new RegExp(`^${name}`) }).getByRole('cell').allInnerTexts()).map((text) => text.trim());
     await expect.poll(async () => cells('userdata')).toEqual(['userdata', 'AzureBlob', 'wsacct', 'data', 'AccountKey', 'stale — re-register it']);
     await expect.poll(async () => (await cells('workspaceblobstore')).at(-1)).toMatch(/works/);
+    const jobs = page.getByRole('region', { name: 'Jobs of wsview' });
+    const jobCells = async (name: string) => (await jobs.getByRole('row', { name: new RegExp(`^${name}`) }).getByRole('cell').allInnerTexts()).map((text) => text.trim());
+    await expect.poll(async () => (await jobCells('says-hi')).slice(0, 3)).toEqual(['says-hi', 'console', 'Completed']);
+    const failed = await jobCells('reads-userdata');
+    expect(failed.slice(0, 3)).toEqual(['reads-userdata', 'console', 'Failed']);
+    expect(failed.at(-1)).toMatch(/datastore 'userdata' of workspace 'wsview' is no longer key1 or key2 .*re-register the datastore/);
+    expect(await page.getByRole('region', { name: 'Jobs of consolews' }).count()).toBe(0);
+    await expect.poll(async () => page.getByRole('region', { name: 'consolews', exact: true }).textContent()).toContain('No jobs yet: mlspace ml job create');
     await page.screenshot({ path: path.join(SHOTS, 'workspaces-1280.png'), fullPage: true });
+    // On a narrow window, datastores and jobs alike stack, the reason a job failed wrapped.
+    await page.setViewportSize({ width: 480, height: 800 });
+    expect(await widestTable(page)).toBeLessThanOrEqual(480);
+    await page.screenshot({ path: path.join(SHOTS, 'workspaces-480.png'), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
 
     // The renewal is in the activity log, filterable, and links to the account.
     await page.getByRole('link', { name: 'Activity log' }).click();
