@@ -64,6 +64,19 @@ function pageBlob(of: TestServer, name: string): PageBlobClient {
   return BlobServiceClient.fromConnectionString(devConnectionString(of)).getContainerClient('segments').getPageBlobClient(name);
 }
 
+/** Runs `work` on a server of its own, stopped afterwards, with an empty page blob `name` one segment long. */
+async function onFreshServer(name: string, work: (fresh: TestServer, blob: PageBlobClient) => Promise<void>): Promise<void> {
+  const fresh = await startTestServer({ embedded: true });
+  try {
+    await BlobServiceClient.fromConnectionString(devConnectionString(fresh)).getContainerClient('segments').create();
+    const blob = pageBlob(fresh, name);
+    await blob.create(PER_SEGMENT * PAGE_WRITE);
+    await work(fresh, blob);
+  } finally {
+    await fresh.stop();
+  }
+}
+
 describe('page writes in segments', () => {
   it('share segment files, and the space of overwritten pages comes back while every page reads as written', async () => {
     await BlobServiceClient.fromConnectionString(devConnectionString(server)).getContainerClient('segments').create();
@@ -109,11 +122,7 @@ describe('page writes in segments', () => {
   });
 
   it('a segment file removed by hand: the others are still compacted, and the log says which is missing', async () => {
-    const fresh = await startTestServer({ embedded: true });
-    try {
-      await BlobServiceClient.fromConnectionString(devConnectionString(fresh)).getContainerClient('segments').create();
-      const blob = pageBlob(fresh, 'lost.img');
-      await blob.create(PER_SEGMENT * PAGE_WRITE);
+    await onFreshServer('lost.img', async (fresh, blob) => {
       const randomPage = randomPages(7);
       const write = (page: number) => blob.uploadPages(Buffer.alloc(PAGE_WRITE, page % 251), page * PAGE_WRITE, PAGE_WRITE);
       for (let page = 0; page < PER_SEGMENT; page++) await write(page);
@@ -130,18 +139,12 @@ describe('page writes in segments', () => {
       const page = randomPage();
       await write(page);
       expect(await blob.downloadToBuffer(page * PAGE_WRITE, PAGE_WRITE)).toEqual(Buffer.alloc(PAGE_WRITE, page % 251));
-    } finally {
-      await fresh.stop();
-    }
+    });
   });
 
   it('go once nothing names them', async () => {
     // A server of its own, so the scratch blob's pages fill the first segment exactly.
-    const fresh = await startTestServer({ embedded: true });
-    try {
-      await BlobServiceClient.fromConnectionString(devConnectionString(fresh)).getContainerClient('segments').create();
-      const scratch = pageBlob(fresh, 'scratch.img');
-      await scratch.create(PER_SEGMENT * PAGE_WRITE);
+    await onFreshServer('scratch.img', async (fresh, scratch) => {
       for (let page = 0; page < PER_SEGMENT; page++) await scratch.uploadPages(Buffer.alloc(PAGE_WRITE, 2), page * PAGE_WRITE, PAGE_WRITE);
       await scratch.createSnapshot();
       const [own, ...others] = segments(fresh.dataDir).keys();
@@ -158,8 +161,6 @@ describe('page writes in segments', () => {
       // Its file is kept, under a name of its own, for a later segment to be written over.
       expect([...segments(fresh.dataDir, 'spare-').values()]).toEqual([32 * 1024 * KiB]);
       expect((await next.downloadToBuffer()).equals(Buffer.alloc(PAGE_WRITE, 1))).toBe(true);
-    } finally {
-      await fresh.stop();
-    }
+    });
   });
 });
