@@ -5,7 +5,17 @@ import { useState } from 'preact/hooks';
  * break), a button that does it, and Cancel. The server's refusal, if any, is
  * shown in place.
  */
-export function Confirm(props: { label: string; message: string; confirm: string; danger?: boolean; run: () => Promise<unknown>; onCancel: () => void; onDone: () => void }) {
+export function Confirm(props: {
+  label: string;
+  message: string;
+  confirm: string;
+  /** The button that dismisses the question; "Cancel" unless that would read as the action itself. */
+  dismiss?: string;
+  danger?: boolean;
+  run: () => Promise<unknown>;
+  onCancel: () => void;
+  onDone: () => void;
+}) {
   const [error, setError] = useState<string | undefined>();
   return (
     <div class="confirm" role="alertdialog" aria-label={props.label}>
@@ -14,7 +24,7 @@ export function Confirm(props: { label: string; message: string; confirm: string
         {props.confirm}
       </button>{' '}
       <button class="secondary" onClick={props.onCancel}>
-        Cancel
+        {props.dismiss ?? 'Cancel'}
       </button>
       {error && (
         <p class="error" role="alert">

@@ -1,6 +1,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ML_API } from './api';
 import { groupOf } from './accounts';
+import { Confirm } from './confirm';
+import { mayCancelJobs } from './roles';
 import { StackTable } from './stack-table';
 
 interface Job {
@@ -18,12 +20,42 @@ interface Job {
 
 /** The most recent jobs shown per workspace; the CLI lists the rest. */
 const SHOWN = 10;
+/** Statuses of a job not ended yet (src/db/jobs.ts): while one is shown, the list is read again every few seconds. */
+const UNFINISHED = new Set(['NotStarted', 'Queued', 'Running', 'CancelRequested']);
+const REREAD_MS = 2000;
 
 const HEADINGS = [{ label: 'Job' }, { label: 'Experiment' }, { label: 'Status' }, { label: 'Created (UTC)' }, { label: 'Ran for', num: true }, { label: 'Why it failed' }];
 
 function StatusBadge({ status }: { status: string }) {
   const tone = status === 'Completed' ? 'ok' : status === 'Failed' ? 'bad' : status === 'Canceled' ? 'warn' : '';
   return <span class={`badge ${tone}`}>{status}</span>;
+}
+
+/** Cancel, after a confirmation naming the job; the list shows it CancelRequested, then Canceled. */
+function CancelJob({ job, onDone }: { job: Job; onDone: () => void }) {
+  const [asked, setAsked] = useState(false);
+  if (!asked) {
+    return (
+      <button class="secondary" onClick={() => setAsked(true)}>
+        Cancel…
+      </button>
+    );
+  }
+  return (
+    <Confirm
+      label={`Cancel ${job.name}`}
+      message={`Stops ${job.name} where it runs; what it wrote so far stays in the workspace's storage.`}
+      confirm="Cancel job"
+      dismiss="Keep it running"
+      danger
+      run={() => api('POST', `${job.id}/cancel?${ML_API}`)}
+      onCancel={() => setAsked(false)}
+      onDone={() => {
+        setAsked(false);
+        onDone();
+      }}
+    />
+  );
 }
 
 /** "1 h 2 min", "4 min 5 s", "7 s": from Azure ML's "YYYY-MM-DD HH:MM:SS" start and end (UTC). */
@@ -40,9 +72,11 @@ function ranFor(job: Job): string {
  * A workspace's most recent jobs: status, how long each ran, and why a failed
  * one failed, which names the fix when a key it used went stale.
  */
-export function WorkspaceJobs({ workspace, reads }: { workspace: { id: string; name: string }; reads: number }) {
+export function WorkspaceJobs({ workspace, role, reads }: { workspace: { id: string; name: string }; role: string; reads: number }) {
   const [jobs, setJobs] = useState<Job[] | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [ownReads, setOwnReads] = useState(0);
+  const reread = () => setOwnReads((count) => count + 1);
 
   useEffect(() => {
     (async () => {
@@ -55,7 +89,14 @@ export function WorkspaceJobs({ workspace, reads }: { workspace: { id: string; n
       }
       setJobs(all.sort((a, b) => b.systemData.createdAt.localeCompare(a.systemData.createdAt)));
     })().catch((failure: unknown) => setError(failure instanceof Error ? failure.message : String(failure)));
-  }, [workspace.id, reads]);
+  }, [workspace.id, reads, ownReads]);
+
+  const running = jobs?.some((job) => UNFINISHED.has(job.properties.status)) ?? false;
+  useEffect(() => {
+    if (!running) return undefined;
+    const timer = setTimeout(reread, REREAD_MS);
+    return () => clearTimeout(timer);
+  }, [jobs, running]);
 
   if (error) return <p class="error" role="alert">Jobs: {error}</p>;
   if (!jobs) return <p class="muted">Loading jobs…</p>;
@@ -68,8 +109,9 @@ export function WorkspaceJobs({ workspace, reads }: { workspace: { id: string; n
           <tr key={job.id}>
             <td>{job.properties.displayName ?? job.name}</td>
             <td>{job.properties.experimentName ?? '—'}</td>
-            <td>
-              <StatusBadge status={job.properties.status} />
+            <td class="actions">
+              <StatusBadge status={job.properties.status} />{' '}
+              {mayCancelJobs(role) && UNFINISHED.has(job.properties.status) && job.properties.status !== 'CancelRequested' && <CancelJob job={job} onDone={reread} />}
             </td>
             <td>{job.systemData.createdAt.slice(0, 19).replace('T', ' ')}</td>
             <td class="num">{ranFor(job)}</td>

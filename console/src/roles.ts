@@ -8,3 +8,5 @@ export const mayRotate = (role: string) => role === 'Owner' || role === 'Contrib
 export const maySyncWorkspaces = mayRotate;
 /** The storage browser works with an account SAS (listAccountSas), which Owner and Contributor may ask for. */
 export const mayBrowseStorage = mayRotate;
+/** Cancelling a job is a write of the workspace's jobs. */
+export const mayCancelJobs = mayRotate;

@@ -138,7 +138,7 @@ export function WorkspacesPage({ session }: { session: Session }) {
               </tr>
             ))}
           </StackTable>
-          <WorkspaceJobs workspace={workspace} reads={reads} />
+          <WorkspaceJobs workspace={workspace} role={session.principal.role} reads={reads} />
         </section>
       ))}
     </section>

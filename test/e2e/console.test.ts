@@ -210,11 +210,11 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await run('ml', 'job', 'create', '--file', job('says-hi', 'command: echo hi\n'), '-w', 'wsview', '-g', 'rg-console', '-o', 'none');
     const reads = 'command: ls ${{inputs.data}}\ninputs:\n  data:\n    type: uri_folder\n    path: azureml://datastores/userdata/paths/\n';
     await run('ml', 'job', 'create', '--file', job('reads-userdata', reads), '-w', 'wsview', '-g', 'rg-console', '-o', 'none');
-    for (const name of ['says-hi', 'reads-userdata']) {
-      await expect
-        .poll(async () => run('ml', 'job', 'show', '-n', name, '-w', 'wsview', '-g', 'rg-console', '--query', 'status', '-o', 'tsv'), { timeout: 30_000, interval: 200 })
-        .toMatch(/^(Completed|Failed)$/);
-    }
+    const status = (name: string) => run('ml', 'job', 'show', '-n', name, '-w', 'wsview', '-g', 'rg-console', '--query', 'status', '-o', 'tsv');
+    for (const name of ['says-hi', 'reads-userdata']) await expect.poll(() => status(name), { timeout: 30_000, interval: 200 }).toMatch(/^(Completed|Failed)$/);
+    // And one that runs until it is cancelled, from the page.
+    await run('ml', 'job', 'create', '--file', job('sleeps', 'command: sleep 300\n'), '-w', 'wsview', '-g', 'rg-console', '-o', 'none');
+    await expect.poll(() => status('sleeps'), { timeout: 30_000, interval: 200 }).toBe('Running');
 
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     const page = await context.newPage();
@@ -232,6 +232,15 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     expect(failed.slice(0, 3)).toEqual(['reads-userdata', 'console', 'Failed']);
     expect(failed.at(-1)).toMatch(/datastore 'userdata' of workspace 'wsview' is no longer key1 or key2 .*re-register the datastore/);
     expect(await page.getByRole('region', { name: 'Jobs of consolews' }).count()).toBe(0);
+    const sleeps = jobs.getByRole('row', { name: /^sleeps/ });
+    await expect.poll(async () => (await jobCells('sleeps')).slice(0, 3)).toEqual(['sleeps', 'console', 'Running Cancel…']);
+    await sleeps.getByRole('button', { name: 'Cancel…' }).click();
+    await expect.poll(async () => sleeps.getByRole('alertdialog').textContent()).toMatch(/Stops sleeps where it runs/);
+    await page.screenshot({ path: path.join(SHOTS, 'workspaces-cancel-1280.png'), fullPage: true });
+    await sleeps.getByRole('button', { name: 'Cancel job' }).click();
+    // The list is read again while a job runs: it shows the cancel through.
+    await expect.poll(async () => (await jobCells('sleeps'))[2], { timeout: 20_000 }).toBe('Canceled');
+    expect(await status('sleeps')).toBe('Canceled');
     await expect.poll(async () => page.getByRole('region', { name: 'consolews', exact: true }).textContent()).toContain('No jobs yet: mlspace ml job create');
     await page.screenshot({ path: path.join(SHOTS, 'workspaces-1280.png'), fullPage: true });
     // On a narrow window, datastores and jobs alike stack, the reason a job failed wrapped.
