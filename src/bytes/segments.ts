@@ -63,9 +63,10 @@ class Segment {
  * A segment holds one region per write; page_ranges rows name a region by
  * segment id and offset. Nothing names a region until the write that made it
  * has committed, after its fdatasync, so a crash mid-append leaves only bytes
- * nobody names. Regions die as their pages are overwritten or deleted: the
- * SegmentCompactor copies the live regions of mostly dead segments forward, and
- * removes segments nothing names. Segments are for one node alone: a node never
+ * nobody names. Regions die as their pages are overwritten or deleted: once
+ * the sealed segments hold more dead bytes than live ones, the SegmentCompactor
+ * copies the live regions of the least alive forward, and it removes segments
+ * nothing names. Segments are for one node alone: a node never
  * knows which segments another is still appending to.
  *
  * The compactor hands up to SPARE_FILES removed segments back (`reuse`), and
