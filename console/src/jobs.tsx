@@ -1,8 +1,10 @@
-import { useEffect, useState } from 'preact/hooks';
-import { api, ML_API } from './api';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api, ML_API, type Session } from './api';
 import { groupOf } from './accounts';
 import { Confirm } from './confirm';
-import { mayCancelJobs } from './roles';
+import { JobLog } from './job-log';
+import { mayBrowseStorage, mayCancelJobs } from './roles';
+import { DataPlane } from './storage/data-plane';
 import { StackTable } from './stack-table';
 
 interface Job {
@@ -24,7 +26,15 @@ const SHOWN = 10;
 const UNFINISHED = new Set(['NotStarted', 'Queued', 'Running', 'CancelRequested']);
 const REREAD_MS = 2000;
 
-const HEADINGS = [{ label: 'Job' }, { label: 'Experiment' }, { label: 'Status' }, { label: 'Created (UTC)' }, { label: 'Ran for', num: true }, { label: 'Why it failed' }];
+const HEADINGS = [
+  { label: 'Job' },
+  { label: 'Experiment' },
+  { label: 'Status' },
+  { label: 'Created (UTC)' },
+  { label: 'Ran for', num: true },
+  { label: 'Why it failed' },
+  { label: 'Actions' },
+];
 
 function StatusBadge({ status }: { status: string }) {
   const tone = status === 'Completed' ? 'ok' : status === 'Failed' ? 'bad' : status === 'Canceled' ? 'warn' : '';
@@ -70,13 +80,32 @@ function ranFor(job: Job): string {
 
 /**
  * A workspace's most recent jobs: status, how long each ran, and why a failed
- * one failed, which names the fix when a key it used went stale.
+ * one failed, which names the fix when a key it used went stale; the end of
+ * each one's log, from the workspace's artifact store (`artifacts`, its
+ * container), for a role that may read the account's data.
  */
-export function WorkspaceJobs({ workspace, role, reads }: { workspace: { id: string; name: string }; role: string; reads: number }) {
+export function WorkspaceJobs({
+  workspace,
+  session,
+  artifacts,
+  reads,
+}: {
+  workspace: { id: string; name: string; properties: { storageAccount?: string } };
+  session: Session;
+  artifacts: string | undefined;
+  reads: number;
+}) {
   const [jobs, setJobs] = useState<Job[] | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [ownReads, setOwnReads] = useState(0);
+  const [log, setLog] = useState<string | undefined>();
   const reread = () => setOwnReads((count) => count + 1);
+  const role = session.principal.role;
+  const account = workspace.properties.storageAccount;
+  const plane = useMemo(
+    () => (account && artifacts && mayBrowseStorage(role) ? new DataPlane(account, account.split('/').pop()!, session.dataPlaneHttpsPorts) : undefined),
+    [account, artifacts, role],
+  );
 
   useEffect(() => {
     (async () => {
@@ -109,16 +138,24 @@ export function WorkspaceJobs({ workspace, role, reads }: { workspace: { id: str
           <tr key={job.id}>
             <td>{job.properties.displayName ?? job.name}</td>
             <td>{job.properties.experimentName ?? '—'}</td>
-            <td class="actions">
-              <StatusBadge status={job.properties.status} />{' '}
-              {mayCancelJobs(role) && UNFINISHED.has(job.properties.status) && job.properties.status !== 'CancelRequested' && <CancelJob job={job} onDone={reread} />}
+            <td>
+              <StatusBadge status={job.properties.status} />
             </td>
             <td>{job.systemData.createdAt.slice(0, 19).replace('T', ' ')}</td>
             <td class="num">{ranFor(job)}</td>
             <td class={job.properties.error ? 'reason' : 'muted'}>{job.properties.error?.message ?? '—'}</td>
+            <td class="actions">
+              {plane && (
+                <button class="secondary" aria-pressed={log === job.name} onClick={() => setLog(job.name)}>
+                  Log
+                </button>
+              )}
+              {mayCancelJobs(role) && UNFINISHED.has(job.properties.status) && job.properties.status !== 'CancelRequested' && <CancelJob job={job} onDone={reread} />}
+            </td>
           </tr>
         ))}
       </StackTable>
+      {plane && log && <JobLog key={log} job={log} plane={plane} container={artifacts!} onClose={() => setLog(undefined)} />}
       {jobs.length > SHOWN && (
         <p class="muted">
           {jobs.length - SHOWN} older: mlspace ml job list -w {workspace.name} -g {groupOf(workspace.id)}

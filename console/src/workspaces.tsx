@@ -138,7 +138,12 @@ export function WorkspacesPage({ session }: { session: Session }) {
               </tr>
             ))}
           </StackTable>
-          <WorkspaceJobs workspace={workspace} role={session.principal.role} reads={reads} />
+          <WorkspaceJobs
+            workspace={workspace}
+            session={session}
+            artifacts={datastores.find((datastore) => datastore.name === 'workspaceartifactstore')?.properties.containerName}
+            reads={reads}
+          />
         </section>
       ))}
     </section>

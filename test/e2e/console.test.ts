@@ -230,10 +230,20 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await expect.poll(async () => (await jobCells('says-hi')).slice(0, 3)).toEqual(['says-hi', 'console', 'Completed']);
     const failed = await jobCells('reads-userdata');
     expect(failed.slice(0, 3)).toEqual(['reads-userdata', 'console', 'Failed']);
-    expect(failed.at(-1)).toMatch(/datastore 'userdata' of workspace 'wsview' is no longer key1 or key2 .*re-register the datastore/);
+    expect(failed[5]).toMatch(/datastore 'userdata' of workspace 'wsview' is no longer key1 or key2 .*re-register the datastore/);
+    // The end of a job's log, read from the workspace's artifact store.
+    await jobs.getByRole('row', { name: /^says-hi/ }).getByRole('button', { name: 'Log' }).click();
+    await expect.poll(async () => jobs.getByRole('complementary', { name: 'Log of says-hi' }).locator('pre').textContent()).toMatch(/^hi\n?$/);
+    await page.screenshot({ path: path.join(SHOTS, 'workspaces-log-1280.png'), fullPage: true });
+    // Another job's log takes its place: the failed one's command never ran (why it failed is in the table).
+    await jobs.getByRole('row', { name: /^reads-userdata/ }).getByRole('button', { name: 'Log' }).click();
+    const failedLog = jobs.getByRole('complementary', { name: 'Log of reads-userdata' });
+    await expect.poll(async () => failedLog.locator('pre').textContent()).toBe('(the command wrote nothing)');
+    await failedLog.getByRole('button', { name: 'Close' }).click();
+    expect(await jobs.getByRole('complementary').count()).toBe(0);
     expect(await page.getByRole('region', { name: 'Jobs of consolews' }).count()).toBe(0);
     const sleeps = jobs.getByRole('row', { name: /^sleeps/ });
-    await expect.poll(async () => (await jobCells('sleeps')).slice(0, 3)).toEqual(['sleeps', 'console', 'Running Cancel…']);
+    await expect.poll(async () => (await jobCells('sleeps')).slice(0, 3)).toEqual(['sleeps', 'console', 'Running']);
     await sleeps.getByRole('button', { name: 'Cancel…' }).click();
     await expect.poll(async () => sleeps.getByRole('alertdialog').textContent()).toMatch(/Stops sleeps where it runs/);
     await page.screenshot({ path: path.join(SHOTS, 'workspaces-cancel-1280.png'), fullPage: true });
