@@ -6,7 +6,7 @@ import type { DataPlane } from './storage/data-plane';
 const TAIL_BYTES = 64 * 1024;
 
 /** Where a job's log is in its workspace's artifact store, as Azure ML keeps it (src/jobs/job-run.ts). */
-export const logPath = (container: string, job: string) => `${container}/ExperimentRun/dcid.${job}/user_logs/std_log.txt`;
+const logPath = (container: string, job: string) => `${container}/ExperimentRun/dcid.${job}/user_logs/std_log.txt`;
 
 /**
  * The end of a job's log, read from the workspace's storage with the
