@@ -303,6 +303,20 @@ describe.skipIf(!installed)('the web console, in Chromium', () => {
     await page.getByRole('button', { name: 'Turn Shared Key off…' }).waitFor();
     expect((await byKey.getContainerClient('data').getProperties()).etag).toBeTruthy();
     await context.close();
+
+    // A Reader sees the jobs and why they failed, but no button that would fail: no Sync keys, no Log, no Cancel.
+    const reader = JSON.parse(await run('ad', 'sp', 'create', '--role', 'Reader', '--data-dir', server.dataDir)) as { clientId: string; clientSecret: string };
+    const readerContext = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const readerPage = await readerContext.newPage();
+    await readerPage.goto(`${server.arm}/console/`);
+    await readerPage.getByLabel('Client id').fill(reader.clientId);
+    await readerPage.getByLabel('Client secret').fill(reader.clientSecret);
+    await readerPage.getByRole('button', { name: 'Sign in' }).click();
+    await readerPage.getByRole('link', { name: 'Workspaces' }).click();
+    const readerJobs = readerPage.getByRole('region', { name: 'Jobs of wsview' });
+    await expect.poll(async () => (await readerJobs.getByRole('row', { name: /^reads-userdata/ }).getByRole('cell').allInnerTexts())[2]?.trim()).toBe('Failed');
+    expect(await readerPage.getByRole('button').allInnerTexts()).toEqual(['Sign out']);
+    await readerContext.close();
   });
 
   it('browses containers and shares: uploads and downloads 20 MiB, edits metadata, generates a SAS, and pages a long listing', async () => {
