@@ -235,11 +235,11 @@ describe('a migration and a key rotation of one account', { timeout: 120_000 }, 
     expect(done.status, done.text).toBe(200);
     expect(done.json.status).toBe('Succeeded');
     expect((await consumers(server, 'lockacct')).counts).toMatchObject({ consumers: 0, keyless: 6 });
-    await server.stop();
   });
 
   it('a migration asked for while a rotation runs is refused, saying what to wait for; the rotation finishes', async () => {
-    // Every rotation holds three seconds once it has moved its consumers.
+    // Every rotation holds three seconds once it has moved its consumers; the first test's server goes first.
+    await server?.stop();
     server = await startTestServer({ dataDir, env: { MLSPACE_FAULT_PAUSE_AT: 'move.done:3000' } });
     token = await tokenFor(server);
     await accountWithConsumers(server, 'lockacct2', 'lockws2');
