@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { AlignedSlots } from './aligned-slots.js';
 import { datasync, GroupSync } from './group-sync.js';
 
 /** Segment ids name files as content ids do, and say what they are. */
@@ -29,26 +30,74 @@ const SPARE_FILES = 4;
 /** The file system's block: appends over a reused file cover whole blocks. */
 const BLOCK = 4096;
 const ZEROS = Buffer.alloc(BLOCK);
+/** Linux's flags for writes that bypass the page cache and are on disk when they return; undefined elsewhere. */
+const O_DIRECT: number | undefined = fs.constants.O_DIRECT;
+const O_DSYNC: number | undefined = fs.constants.O_DSYNC;
+/** Direct writes are staged this much at a time (a larger group is written in turn), in as many as this at once. */
+const STAGING_BYTES = 4 * 1024 * 1024;
+const STAGING_SLOTS = 2;
 
 /** A segment file being appended to, or sealed with appends still in flight. */
 class Segment {
   size = 0;
   pending = 0;
-  /** Set once an fdatasync failed: its later ones could report success for pages the kernel dropped. */
+  /** Set once a write or fdatasync failed: later fdatasyncs could report success for pages the kernel dropped. */
   broken = false;
+  /** Makes what was written so far durable: one fdatasync, or one direct write of the queued appends, for all who ask together. */
   readonly flush: GroupSync;
+  /** A direct segment's appends since its last write, in offset order: contiguous. */
+  private queued: { chunks: Buffer[]; offset: number }[] = [];
 
   /**
    * `reusedLength`: how long the file was, when it is an old segment's file written over (0 for a new one).
    * `named`: resolves once the file's name is on disk; its first fdatasync waits for it.
+   * `staging`: where the fd is open O_DIRECT | O_DSYNC, the aligned memory its writes go through; undefined for the page cache.
    */
   constructor(
     readonly id: string,
     readonly fd: number,
     readonly reusedLength: number,
     named: Promise<void>,
+    readonly staging: AlignedSlots | undefined,
   ) {
-    this.flush = new GroupSync(() => named.then(() => datasync(fd)));
+    this.flush = new GroupSync(() => named.then(() => (staging ? this.writeQueued(staging) : datasync(fd))));
+  }
+
+  /** Puts `chunks` (`length` bytes, whole blocks when direct) at `offset`: on disk once a `flush.sync()` asked after it resolves. */
+  write(chunks: Buffer[], length: number, offset: number): void {
+    if (this.staging) this.queued.push({ chunks, offset });
+    // Written on the event loop: copying at most a MiB into the page cache takes microseconds (64 KiB: ~25 us
+    // here), less than a trip through the thread pool costs, and each turn's fdatasync keeps little dirty.
+    else writeAt(this.fd, chunks, length, offset);
+  }
+
+  /** Writes every queued append at once, from aligned memory a slot at a time; O_DSYNC makes each write durable. */
+  private async writeQueued(staging: AlignedSlots): Promise<void> {
+    const group = this.queued;
+    this.queued = [];
+    if (group.length === 0) return;
+    const slot = await staging.take();
+    try {
+      let position = group[0]!.offset;
+      let filled = 0;
+      for (const { chunks } of group) {
+        for (const chunk of chunks) {
+          for (let from = 0; from < chunk.length; ) {
+            const copied = chunk.copy(slot, filled, from);
+            from += copied;
+            filled += copied;
+            if (filled === slot.length) {
+              await writeFully(this.fd, slot, filled, position);
+              position += filled;
+              filled = 0;
+            }
+          }
+        }
+      }
+      if (filled > 0) await writeFully(this.fd, slot, filled, position);
+    } finally {
+      staging.give(slot);
+    }
   }
 }
 
@@ -76,6 +125,17 @@ class Segment {
  * pages; measured, 64 KiB page writes ran 8-18% faster, at 4-13% less CPU
  * each. The old bytes are never read: nothing names them, and a region is
  * named only once written.
+ *
+ * Where the system has them (Linux), segments are opened O_DIRECT | O_DSYNC: appends are padded to whole blocks, and the appends of
+ * one turn are copied into reused aligned memory (AlignedSlots) and written
+ * together, durable when the write returns, in one trip through the thread
+ * pool, as one fdatasync was. Through the page cache, each append took fresh
+ * pages that the fdatasync wrote back and nothing read again; on this
+ * machine's virtual memory, copying 64 KiB into fresh pages took ~100 us, a
+ * fifth of a 64 KiB page write's CPU. Measured, 64 KiB page writes ran 19%
+ * faster at 17% less CPU each. Readers still read through the page cache,
+ * which the kernel keeps coherent with direct writes. A file system that
+ * refuses O_DIRECT (or memory that cannot be aligned) turns it off.
  */
 export class Segments {
   private active: Segment | undefined;
@@ -87,11 +147,16 @@ export class Segments {
   private readonly spare: string[] = [];
   /** Called when a segment is sealed: the compactor's cue. */
   onSeal: (() => void) | undefined;
+  private readonly staging = new AlignedSlots(STAGING_SLOTS, STAGING_BYTES);
 
+  /** `direct`: whether new segments are opened for direct writes, where the system has them, until the file system or the memory refuses them once. */
   constructor(
     private readonly pathOf: (id: string) => string,
     private readonly segmentBytes = SEGMENT_BYTES,
-  ) {}
+    private direct = true,
+  ) {
+    this.direct &&= O_DIRECT !== undefined && O_DSYNC !== undefined;
+  }
 
   /**
    * Appends `chunks` (`total` bytes, at least one) and resolves, with where they
@@ -102,13 +167,15 @@ export class Segments {
   async append(chunks: Buffer[], total: number): Promise<{ id: string; offset: number; settle: () => void }> {
     const segment = this.writable();
     const offset = segment.size;
-    if (segment.reusedLength > 0 && total % BLOCK !== 0) {
-      // Over an old file, a block written in part would first be read from disk, on the event loop: pad it whole.
+    let padded = chunks;
+    let length = total;
+    if ((segment.staging || segment.reusedLength > 0) && total % BLOCK !== 0) {
+      // Direct writes are whole blocks; over an old file, a block written in part would first be read from disk.
       const pad = BLOCK - (total % BLOCK);
-      chunks = [...chunks, ZEROS.subarray(0, pad)];
-      total += pad;
+      padded = [...chunks, ZEROS.subarray(0, pad)];
+      length += pad;
     }
-    segment.size += total;
+    segment.size += length;
     segment.pending++;
     let settled = false;
     const settle = () => {
@@ -118,9 +185,7 @@ export class Segments {
       if (segment.pending === 0 && segment !== this.active) this.retire(segment);
     };
     try {
-      // Written on the event loop: copying at most a MiB into the page cache takes microseconds (64 KiB: ~25 us
-      // here), less than a trip through the thread pool costs, and each turn's fdatasync keeps little dirty.
-      writeAt(segment.fd, chunks, total, offset);
+      segment.write(padded, length, offset);
       await segment.flush.sync().catch((error: unknown) => {
         segment.broken = true;
         throw error;
@@ -128,6 +193,11 @@ export class Segments {
       return { id: segment.id, offset, settle };
     } catch (error) {
       settle();
+      if (segment.staging && refusesDirect(error)) {
+        // The memory or the device refused direct writes after all: the next segments go through the page cache.
+        this.direct = false;
+        return this.append(chunks, total);
+      }
       throw error;
     }
   }
@@ -187,8 +257,21 @@ export class Segments {
 
   /** A new segment file. Created on the event loop (once per segment); its first fdatasync makes its name durable with it. */
   private create(id: string): Segment {
-    const fd = fs.openSync(this.pathOf(id), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
-    return new Segment(id, fd, 0, Promise.resolve());
+    const { fd, staging } = this.open(this.pathOf(id), fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL);
+    return new Segment(id, fd, 0, Promise.resolve(), staging);
+  }
+
+  /** Opens a segment file for direct writes while they are on; a file system that refuses O_DIRECT turns them off. */
+  private open(file: string, flags: number): { fd: number; staging: AlignedSlots | undefined } {
+    if (this.direct) {
+      try {
+        return { fd: fs.openSync(file, flags | O_DIRECT! | O_DSYNC!, 0o600), staging: this.staging };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+        this.direct = false;
+      }
+    }
+    return { fd: fs.openSync(file, flags, 0o600), staging: undefined };
   }
 
   /** A spare file renamed to `id`, or undefined when there is none (or it is gone). */
@@ -201,11 +284,11 @@ export class Segments {
     } catch {
       return this.reopen(id);
     }
-    const fd = fs.openSync(file, fs.constants.O_WRONLY);
+    const { fd, staging } = this.open(file, fs.constants.O_WRONLY);
     // An fdatasync of the file does not carry a rename to disk: its directory is synced before the first one.
     const named = syncDirectory(path.dirname(file));
     named.catch(() => {}); // the first fdatasync reports it
-    return new Segment(id, fd, fs.fstatSync(fd).size, named);
+    return new Segment(id, fd, fs.fstatSync(fd).size, named, staging);
   }
 
   private retire(segment: Segment): void {
@@ -224,6 +307,19 @@ async function syncDirectory(dir: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
+  }
+}
+
+/** EINVAL from a direct write (memory or offset not aligned as the device needs), or staging memory that could not be reserved. */
+function refusesDirect(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'EINVAL' || error instanceof RangeError;
+}
+
+async function writeFully(fd: number, data: Buffer, length: number, position: number): Promise<void> {
+  for (let written = 0; written < length; ) {
+    written += await new Promise<number>((resolve, reject) =>
+      fs.write(fd, data, written, length - written, position + written, (error, n) => (error ? reject(error) : resolve(n))),
+    );
   }
 }
 

@@ -6,10 +6,25 @@ import { ContentPins } from '../../src/bytes/content-pins.js';
 import { ContentStore } from '../../src/bytes/content-store.js';
 import { Segments } from '../../src/bytes/segments.js';
 
-async function store(segmentBytes: number): Promise<ContentStore> {
-  const content = new ContentStore(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-segments-')), (pathOf) => new Segments(pathOf, segmentBytes));
+/** A content store with segments in a new directory, through the page cache unless `direct`. */
+async function store(segmentBytes: number, direct = false): Promise<ContentStore> {
+  const content = new ContentStore(fs.mkdtempSync(path.join(os.tmpdir(), 'mlspace-segments-')), (pathOf) => new Segments(pathOf, segmentBytes, direct));
   await content.init();
   return content;
+}
+
+/** The open flags of this process's descriptor for `file` (Linux's /proc), or undefined when none is open. */
+function openFlags(file: string): number | undefined {
+  for (const fd of fs.readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = fs.readlinkSync(`/proc/self/fd/${fd}`, 'utf8');
+    } catch {
+      continue; // the directory listing's own descriptor, closed by now
+    }
+    if (target === file) return parseInt(/flags:\s+(\d+)/.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]!, 8);
+  }
+  return undefined;
 }
 
 describe('Segments', () => {
@@ -35,6 +50,59 @@ describe('Segments', () => {
     fdatasync.mockRestore();
     for (const write of [...writes, next]) write.settle();
     segments.close();
+  });
+
+  it('write the appends of one turn directly, in whole blocks, with one durable write and no fdatasync', async () => {
+    const content = await store(1024 * 1024, true);
+    const segments = content.segments!;
+    const write = vi.spyOn(fs, 'write');
+    const fdatasync = vi.spyOn(fs, 'fdatasync');
+
+    const writes = await Promise.all(Array.from({ length: 4 }, (_, i) => segments.append([Buffer.alloc(600, i + 1), Buffer.alloc(400, i + 11)], 1000)));
+    expect(new Set(writes.map((w) => w.id)).size).toBe(1);
+    expect(writes.map((w) => w.offset)).toEqual([0, 4096, 8192, 12288]);
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(fdatasync).not.toHaveBeenCalled();
+    const file = content.pathOf(writes[0]!.id);
+    expect(openFlags(file)! & fs.constants.O_DIRECT).toBe(fs.constants.O_DIRECT);
+    expect(openFlags(file)! & fs.constants.O_DSYNC).toBe(fs.constants.O_DSYNC);
+    const bytes = fs.readFileSync(file);
+    expect(bytes.length).toBe(16384);
+    expect(bytes.subarray(8192, 8792).equals(Buffer.alloc(600, 3))).toBe(true);
+    expect(bytes.subarray(8792, 9192).equals(Buffer.alloc(400, 13))).toBe(true);
+    expect(bytes.subarray(9192, 12288).equals(Buffer.alloc(3096))).toBe(true);
+    write.mockRestore();
+    fdatasync.mockRestore();
+    for (const w of writes) w.settle();
+    segments.close();
+  });
+
+  it('go through the page cache where the file system refuses O_DIRECT, or a direct write is refused', async () => {
+    const einval = () => Object.assign(new Error('EINVAL: invalid argument'), { code: 'EINVAL' });
+    // At open: as a file system without O_DIRECT answers.
+    const openSync = fs.openSync;
+    const open = vi.spyOn(fs, 'openSync').mockImplementation((file, flags, mode) => {
+      if (typeof flags === 'number' && flags & fs.constants.O_DIRECT) throw einval();
+      return openSync(file, flags, mode);
+    });
+    const refusedAtOpen = await store(1024 * 1024, true);
+    const first = await Promise.all([refusedAtOpen.segments!.append([Buffer.alloc(1000, 1)], 1000), refusedAtOpen.segments!.append([Buffer.alloc(1000, 2)], 1000)]);
+    open.mockRestore();
+    expect(first.map((w) => w.offset)).toEqual([0, 1000]);
+    expect(openFlags(refusedAtOpen.pathOf(first[0]!.id))! & fs.constants.O_DIRECT).toBe(0);
+    expect(fs.readFileSync(refusedAtOpen.pathOf(first[0]!.id)).subarray(1000).equals(Buffer.alloc(1000, 2))).toBe(true);
+
+    // At the write: as misaligned memory would be. The append lands in a new segment, through the page cache.
+    const refusedAtWrite = await store(1024 * 1024, true);
+    const write = vi.spyOn(fs, 'write').mockImplementationOnce(((...args: unknown[]) => (args.at(-1) as (error: Error) => void)(einval())) as typeof fs.write);
+    const second = await refusedAtWrite.segments!.append([Buffer.alloc(1000, 3)], 1000);
+    write.mockRestore();
+    const file = refusedAtWrite.pathOf(second.id);
+    expect(openFlags(file)! & fs.constants.O_DIRECT).toBe(0);
+    expect(fs.readFileSync(file).equals(Buffer.alloc(1000, 3))).toBe(true);
+    for (const w of [...first, second]) w.settle();
+    refusedAtOpen.segments!.close();
+    refusedAtWrite.segments!.close();
   });
 
   it('keep a segment in use until every write to it has settled, and hand on released ones only then', async () => {
