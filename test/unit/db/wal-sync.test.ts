@@ -22,7 +22,7 @@ describe('WalSync', () => {
     expect(fsync).toHaveBeenCalledTimes(1);
 
     const first = sync.sync();
-    await new Promise((resolve) => process.nextTick(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
     expect(fsync).toHaveBeenCalledTimes(2); // under way now
     const later = Array.from({ length: 10 }, () => sync.sync()); // arrive while it runs: all share the next one
     await Promise.all([first, ...later]);
