@@ -12,7 +12,7 @@ export class AlignedSlots {
 
   constructor(
     private readonly count: number,
-    readonly slotBytes: number,
+    private readonly slotBytes: number,
   ) {}
 
   /** A free slot, once one is; throws where the memory cannot be reserved (the caller writes through the page cache). */

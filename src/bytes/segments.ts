@@ -80,17 +80,15 @@ class Segment {
     try {
       let position = group[0]!.offset;
       let filled = 0;
-      for (const { chunks } of group) {
-        for (const chunk of chunks) {
-          for (let from = 0; from < chunk.length; ) {
-            const copied = chunk.copy(slot, filled, from);
-            from += copied;
-            filled += copied;
-            if (filled === slot.length) {
-              await writeFully(this.fd, slot, filled, position);
-              position += filled;
-              filled = 0;
-            }
+      for (const chunk of group.flatMap((append) => append.chunks)) {
+        for (let from = 0; from < chunk.length; ) {
+          const copied = chunk.copy(slot, filled, from);
+          from += copied;
+          filled += copied;
+          if (filled === slot.length) {
+            await writeFully(this.fd, slot, filled, position);
+            position += filled;
+            filled = 0;
           }
         }
       }
@@ -126,10 +124,10 @@ class Segment {
  * each. The old bytes are never read: nothing names them, and a region is
  * named only once written.
  *
- * Where the system has them (Linux), segments are opened O_DIRECT | O_DSYNC: appends are padded to whole blocks, and the appends of
- * one turn are copied into reused aligned memory (AlignedSlots) and written
- * together, durable when the write returns, in one trip through the thread
- * pool, as one fdatasync was. Through the page cache, each append took fresh
+ * Where the system has them (Linux), segments are opened O_DIRECT | O_DSYNC:
+ * appends are padded to whole blocks, and the appends of one turn are copied
+ * into reused aligned memory (AlignedSlots) and written together, durable when
+ * the write returns, in one trip through the thread pool, as one fdatasync was. Through the page cache, each append took fresh
  * pages that the fdatasync wrote back and nothing read again; on this
  * machine's virtual memory, copying 64 KiB into fresh pages took ~100 us, a
  * fifth of a 64 KiB page write's CPU. Measured, 64 KiB page writes ran 19%
